@@ -1,0 +1,78 @@
+"""The one interface every heart-beat source implements.
+
+A source runs on its own thread (or asyncio loop thread) and puts :class:`Packet` and
+:class:`StatusEvent` items on a thread-safe queue; the consumer (a session on the Qt thread,
+a CLI loop, a test) drains it. Live straps, the simulated strap, LSL inlets and replayed
+recordings all look the same to the consumer (the mne-lsl model).
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from abc import ABC, abstractmethod
+
+from devices.packet import LinkState, Packet, StatusEvent
+
+SourceItem = Packet | StatusEvent
+
+
+class Source(ABC):
+    """Base class: owns the output queue and the latest known device facts.
+
+    Subclasses implement :meth:`start` and :meth:`stop` and call :meth:`_emit` and
+    :meth:`_set_state` from any thread.
+    """
+
+    def __init__(self, source_id: str) -> None:
+        self.source_id = source_id
+        self._queue: queue.SimpleQueue[SourceItem] = queue.SimpleQueue()
+        self.state: LinkState = LinkState.DISCONNECTED
+        self.battery_percent: int | None = None
+        self.body_location: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+    @abstractmethod
+    def start(self) -> None:
+        """Begin producing items; returns at once (work happens on the source's thread)."""
+
+    @abstractmethod
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop producing, release the device, and join the source's thread.
+
+        Safe to call from any thread and more than once.
+        """
+
+    # -- consumer side -----------------------------------------------------------
+    def get(self, timeout_s: float | None = None) -> SourceItem | None:
+        """Next item, waiting up to ``timeout_s`` seconds (None: forever); None on timeout."""
+        try:
+            return self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def drain(self) -> list[SourceItem]:
+        """Every item waiting now, oldest first, without blocking."""
+        items: list[SourceItem] = []
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    # -- producer side -----------------------------------------------------------
+    def _emit(self, packet: Packet) -> None:
+        self._queue.put(packet)
+
+    def _set_state(self, state: LinkState, message: str = "", host_ns: int | None = None) -> None:
+        self.state = state
+        self._queue.put(
+            StatusEvent(
+                host_ns=time.monotonic_ns() if host_ns is None else host_ns,
+                source_id=self.source_id,
+                state=state,
+                message=message,
+                battery_percent=self.battery_percent,
+                body_location=self.body_location,
+            )
+        )

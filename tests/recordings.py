@@ -1,0 +1,92 @@
+"""Loaders for the real recordings in ../shared/data (or $TRM_BIO_DATA); used by tests and bench.
+
+The files are read in place, never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The folder of real recordings: $TRM_BIO_DATA, else ../shared/data beside the project."""
+    env = os.environ.get("TRM_BIO_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared" / "data")
+    for path in candidates:
+        if (path / "nsr001_rr_secs.txt").exists():
+            return path
+    return None
+
+
+def _require() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        raise FileNotFoundError("the real recordings are not here: set TRM_BIO_DATA")
+    return path
+
+
+def nsr001_rr_ms() -> np.ndarray:
+    """22.5 h Holter RR series (ms); the file's first line is an offset and is dropped."""
+    values = np.loadtxt(_require() / "nsr001_rr_secs.txt", dtype=np.float64)
+    return values[1:] * 1000.0
+
+
+@dataclass(frozen=True)
+class MitdbBeats:
+    """MIT-BIH record 100 beats from the cardiologist annotations."""
+
+    peak_samples: np.ndarray  # R-peak sample index (360 Hz)
+    symbols: np.ndarray  # annotation symbol per beat ('N', 'A', 'V', ...)
+    rr_ms: np.ndarray  # interval ending at each beat (ms); len = len(peaks) - 1
+    sampling_rate_hz: float
+
+    @property
+    def ectopic_beat_index(self) -> np.ndarray:
+        """Index into ``rr_ms`` of intervals that end at a non-normal beat."""
+        return np.flatnonzero(self.symbols[1:] != "N")
+
+    def nn_ms(self) -> np.ndarray:
+        """Normal-to-normal intervals: both ends annotated 'N' (as neurokit2's reference)."""
+        normal = self.symbols == "N"
+        keep = normal[1:] & normal[:-1]
+        return self.rr_ms[keep]
+
+
+def mitdb100() -> MitdbBeats:
+    import wfdb
+
+    record = str(_require() / "mitdb" / "100")
+    ann = wfdb.rdann(record, "atr")
+    beat_symbols = set("NLRBAaJSVrFejnE/fQ?")
+    mask = np.array([s in beat_symbols for s in ann.symbol])
+    peaks = np.asarray(ann.sample)[mask]
+    symbols = np.asarray(ann.symbol)[mask]
+    rr_ms = np.diff(peaks) / ann.fs * 1000.0
+    return MitdbBeats(peaks, symbols, rr_ms, float(ann.fs))
+
+
+def mitdb100_ecg() -> tuple[np.ndarray, float]:
+    """Lead MLII of record 100 (mV) and its sampling rate (Hz)."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(_require() / "mitdb" / "100"), channels=[0])
+    return rec.p_signal[:, 0].astype(np.float64), float(rec.fs)
+
+
+def polar_strap_rr_ms() -> np.ndarray:
+    """The Polar H10's own RR values (ms), PVC-heavy with long stretches of bigeminy."""
+    import csv
+
+    rr: list[float] = []
+    with open(_require() / "polar_h10_ecg_rr.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["rr"]:
+                rr.append(float(row["rr"]))
+    return np.asarray(rr, dtype=np.float64)
