@@ -17,5 +17,5 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def data_dir() -> Path:
     path = shared_data_dir()
     if path is None:
-        pytest.skip("the real recordings are not here: set TRM_BIO_DATA or put them in ../shared/data")
+        pytest.skip("the real recordings are not here: set TRM_BIO_DATA or use ../shared/data")
     return path

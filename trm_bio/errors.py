@@ -1,8 +1,8 @@
 """The app's exception hierarchy. Each message is one sentence a user can act on."""
 
+from trm_bio.core.errors import TrmBioError
 
-class TrmBioError(Exception):
-    """Base of every error the app reports to a person (CLI or window) as a sentence."""
+__all__ = ["InputFileError", "LibraryError", "TrmBioError"]
 
 
 class InputFileError(TrmBioError):

@@ -16,6 +16,9 @@ from trm_bio.errors import TrmBioError
 
 COMMAND_MODULES = [
     "trm_bio.cli.analyze",
+    "trm_bio.cli.skills_cmd",
+    "trm_bio.cli.devices_cmd",
+    "trm_bio.cli.library_cmd",
 ]
 
 

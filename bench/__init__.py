@@ -1,0 +1,1 @@
+"""Benchmarks against neurokit2, measured in the same run (`make bench`)."""

@@ -1,0 +1,494 @@
+"""Bluetooth LE heart-rate straps through bleak: scan, connect, stream, reconnect.
+
+bleak runs on the device layer's own asyncio loop thread (:class:`devices.aio_thread.
+LoopThread`), never on the caller's thread. The caller's side is plain blocking calls
+(:func:`scan`) or a :class:`~devices.source.Source` queue (:class:`BleStrap`).
+
+bleak backends are injectable: production passes none and bleak picks the OS backend; the
+tests pass a backend built on bumble's host stack (``tests/support``).
+
+Every failure that crosses this boundary is a :class:`devices.errors.DeviceError` whose
+message is one sentence (``(BleakError, OSError)`` are caught here and mapped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
+from bleak.uuids import normalize_uuid_16
+
+from devices.aio_thread import LoopThread
+from devices.errors import (
+    BluetoothUnavailableError,
+    DeviceError,
+    DeviceNotFoundError,
+    MalformedPacketError,
+    NotAHeartRateStrapError,
+)
+from devices.hrm import packet_from_payload
+from devices.packet import LinkState, SensorContact
+from devices.source import Source
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+HEART_RATE_SERVICE_UUID = normalize_uuid_16(0x180D)
+HEART_RATE_MEASUREMENT_UUID = normalize_uuid_16(0x2A37)
+BODY_SENSOR_LOCATION_UUID = normalize_uuid_16(0x2A38)
+BATTERY_LEVEL_UUID = normalize_uuid_16(0x2A19)
+
+_ADDRESS_RE = re.compile(
+    r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"  # Bluetooth address (Linux, Windows)
+    r"|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"  # macOS id
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundStrap:
+    """A heart-rate strap heard by :func:`scan`.
+
+    Parameters
+    ----------
+    name : str
+        Advertised local name (or the OS name; empty when the strap sent none).
+    address : str
+        Bluetooth address (a UUID on macOS); what :class:`BleStrap` takes as target.
+    rssi : int
+        Received signal strength of the latest advertisement (dBm).
+    """
+
+    name: str
+    address: str
+    rssi: int
+
+
+def is_address(target: str) -> bool:
+    """True when ``target`` looks like a Bluetooth address or a macOS device UUID."""
+    return bool(_ADDRESS_RE.match(target))
+
+
+def to_device_error(exc: BaseException, what: str = "the strap") -> DeviceError:
+    """Map a bleak or OS error to the device layer's one-sentence :class:`DeviceError`.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error bleak or the OS raised.
+    what : str
+        The device the operation was about, for the sentence.
+    """
+    if isinstance(exc, DeviceError):
+        return exc
+    if isinstance(exc, FileNotFoundError):
+        # bleak's BlueZ backend raises this when there is no D-Bus system bus at all.
+        return BluetoothUnavailableError(
+            "Bluetooth is not available on this computer (no Bluetooth service is running)."
+        )
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        reason = str(exc).rstrip(".") or "no adapter is present or it is switched off"
+        return BluetoothUnavailableError(f"Bluetooth is not available: {reason}.")
+    if isinstance(exc, PermissionError):
+        return BluetoothUnavailableError(
+            "This program is not allowed to use Bluetooth; grant it Bluetooth permission."
+        )
+    if isinstance(exc, BleakDBusError):
+        name = exc.dbus_error
+        if "AccessDenied" in name or "NotPermitted" in name or "NotAuthorized" in name:
+            return BluetoothUnavailableError(
+                "This program is not allowed to use Bluetooth; grant it Bluetooth permission."
+            )
+        if name.endswith(("ServiceUnknown", "NotReady")):
+            # No bluetoothd on the bus, or the adapter is powered off.
+            return BluetoothUnavailableError(
+                "Bluetooth is not ready on this computer (is the adapter switched on?)."
+            )
+        return DeviceError(f"Bluetooth error with {what}: {exc.dbus_error_details or name}.")
+    if isinstance(exc, BleakDeviceNotFoundError):
+        return DeviceNotFoundError(f"No answer from {what}; make sure it is worn and switched on.")
+    if isinstance(exc, TimeoutError):
+        return DeviceError(f"Timed out talking to {what}.")
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    return DeviceError(f"Bluetooth error with {what}: {text}.")
+
+
+def _is_transient(error: DeviceError) -> bool:
+    """Whether retrying the connection may help (missing Bluetooth or a wrong device won't).
+
+    BlueZ's ``InProgress`` and ``le-connection-abort-by-local``, timeouts and a strap
+    that is out of reach for a moment all map to plain DeviceError: retried.
+    """
+    return not isinstance(error, BluetoothUnavailableError | NotAHeartRateStrapError)
+
+
+# --------------------------------------------------------------------------------------
+# scan
+# --------------------------------------------------------------------------------------
+async def _scan_async(
+    timeout_s: float, scanner_backend: type[BaseBleakScanner] | None
+) -> list[FoundStrap]:
+    found = await BleakScanner.discover(
+        timeout_s,
+        return_adv=True,
+        service_uuids=[HEART_RATE_SERVICE_UUID],
+        backend=scanner_backend,  # type: ignore[arg-type]
+    )
+    straps = [
+        FoundStrap(name=adv.local_name or device.name or "", address=device.address, rssi=adv.rssi)
+        for device, adv in found.values()
+    ]
+    return sorted(straps, key=lambda strap: strap.rssi, reverse=True)
+
+
+def scan(
+    timeout_s: float = 5.0, *, scanner_backend: type[BaseBleakScanner] | None = None
+) -> list[FoundStrap]:
+    """Straps advertising the Heart Rate Service (0x180D) within ``timeout_s`` seconds.
+
+    Blocks the caller (bleak runs on a loop thread of its own); strongest signal first.
+
+    Parameters
+    ----------
+    timeout_s : float
+        How long to listen (s).
+    scanner_backend : type or None
+        bleak scanner backend class; None lets bleak pick the OS backend.
+
+    Raises
+    ------
+    BluetoothUnavailableError
+        No Bluetooth service or adapter, or no permission to use it.
+    DeviceError
+        Any other Bluetooth failure, as one sentence.
+    """
+    loop_thread = LoopThread(name="devices-ble-scan")
+    try:
+        return loop_thread.run(_scan_async(timeout_s, scanner_backend), timeout_s + 30.0)
+    except (BleakError, OSError) as exc:
+        raise to_device_error(exc, "nearby") from exc
+    finally:
+        loop_thread.stop()
+
+
+# --------------------------------------------------------------------------------------
+# BleStrap
+# --------------------------------------------------------------------------------------
+class _StopRequested(Exception):
+    """stop() was called while a scan or a connection attempt was under way."""
+
+
+class BleStrap(Source):
+    """A live heart-rate strap over Bluetooth LE as a :class:`~devices.source.Source`.
+
+    Emits a :class:`~devices.packet.Packet` per Heart Rate Measurement notification and a
+    :class:`~devices.packet.StatusEvent` per link change: SCANNING, CONNECTING, CONNECTED,
+    STREAMING, CONTACT_LOST (and back to STREAMING), RECONNECTING, DISCONNECTED or
+    FAILED (message: one sentence; the error is also kept in :attr:`error`).
+
+    When the link drops it reconnects on its own with exponential backoff into the same
+    stream; the gap shows in the packets' ``host_ns`` and is bracketed by RECONNECTING and
+    CONNECTED/STREAMING events.
+
+    Parameters
+    ----------
+    target : str
+        Bluetooth address (or macOS id) or advertised name of the strap.
+    scanner_backend, client_backend : type or None
+        bleak backend classes; None lets bleak pick the OS backend.
+    reconnect : bool
+        Reconnect after the link drops (False: end with DISCONNECTED).
+    min_backoff_s, max_backoff_s : float
+        First and longest wait between connection attempts (s); the wait doubles each time.
+    scan_timeout_s : float
+        How long to look for the strap before DeviceNotFoundError (s).
+    connect_timeout_s : float
+        Timeout of one connection attempt (s).
+    initial_attempts : int
+        Connection attempts before the FIRST connection is given up (later drops are
+        retried until :meth:`stop`).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        scanner_backend: type[BaseBleakScanner] | None = None,
+        client_backend: type[BaseBleakClient] | None = None,
+        reconnect: bool = True,
+        min_backoff_s: float = 0.5,
+        max_backoff_s: float = 16.0,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 20.0,
+        initial_attempts: int = 5,
+    ) -> None:
+        super().__init__(source_id=target)
+        self.target = target
+        self.reconnect = reconnect
+        self.min_backoff_s = min_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.scan_timeout_s = scan_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.initial_attempts = initial_attempts
+        self.error: DeviceError | None = None
+        self.malformed_count = 0  # notifications that could not be decoded (logged, skipped)
+        self.connection_count = 0  # successful connections, the first one included
+        self._scanner_backend = scanner_backend
+        self._client_backend = client_backend
+        self._loop_thread: LoopThread | None = None
+        self._main = None  # concurrent future of the main task
+        self._stop_requested: asyncio.Event | None = None
+        self._stopped = False
+
+    # -- lifecycle (caller's thread) ------------------------------------------------
+    def start(self) -> None:
+        """Start finding and connecting to the strap; returns at once."""
+        if self._loop_thread is not None:
+            return
+        # asyncio.Event binds to a loop on first use, so it can be made here.
+        self._stop_requested = asyncio.Event()
+        self._loop_thread = LoopThread(name=f"devices-ble-{self.target}")
+        self._main = self._loop_thread.submit(self._run())
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Unsubscribe, disconnect, stop and join the loop thread; any thread, idempotent."""
+        loop_thread = self._loop_thread
+        if loop_thread is None or self._stopped:
+            return
+        self._stopped = True
+        loop = loop_thread.loop
+        if loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._request_stop)
+        except RuntimeError:  # loop closed meanwhile
+            return
+        if loop_thread.in_loop_thread():
+            return  # called from a callback: the main task winds down on its own
+        if self._main is not None:
+            try:
+                self._main.result(timeout_s)
+            except Exception:  # the task reports its own failures as status events
+                logger.debug("BleStrap main task ended with an error", exc_info=True)
+        loop_thread.stop(timeout_s)
+
+    def _request_stop(self) -> None:
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+        elif self._main is not None:
+            self._main.cancel()
+
+    # -- main task (loop thread) ------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            device = await self._until_stopped(self._find())
+            await self._connect_and_stream(device)
+        except _StopRequested:
+            self._set_state(LinkState.DISCONNECTED, "Disconnected.")
+        except DeviceError as error:
+            self._fail(error)
+        except (BleakError, OSError) as exc:
+            self._fail(to_device_error(exc, self.target))
+        except asyncio.CancelledError:
+            self._set_state(LinkState.DISCONNECTED, "Disconnected.")
+            raise
+        except Exception as exc:  # a bug must still end the stream with a sentence
+            logger.exception("unexpected error in the Bluetooth strap task")
+            self._fail(DeviceError(f"Unexpected error with the strap {self.target}: {exc}."))
+
+    async def _until_stopped(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` unless stop() comes first (then cancel it, raise _StopRequested)."""
+        assert self._stop_requested is not None
+        work = asyncio.ensure_future(coro)
+        stop_wait = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait({work, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_wait.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, BleakError, OSError, DeviceError):
+            await work
+        raise _StopRequested
+
+    def _fail(self, error: DeviceError) -> None:
+        self.error = error
+        logger.info("strap %s failed: %s", self.target, error)
+        self._set_state(LinkState.FAILED, str(error))
+
+    async def _find(self) -> BLEDevice:
+        self._set_state(LinkState.SCANNING, f"Looking for {self.target}.")
+        wanted = self.target.lower()
+
+        def matches(device: BLEDevice, adv: AdvertisementData) -> bool:
+            return (
+                device.address.lower() == wanted
+                or adv.local_name == self.target
+                or device.name == self.target
+            )
+
+        try:
+            device = await BleakScanner.find_device_by_filter(
+                matches,
+                timeout=self.scan_timeout_s,
+                backend=self._scanner_backend,  # type: ignore[arg-type]
+            )
+        except (BleakError, OSError) as exc:
+            raise to_device_error(exc, self.target) from exc
+        if device is None:
+            kind = "address" if is_address(self.target) else "name"
+            raise DeviceNotFoundError(
+                f"No strap with the {kind} {self.target} answered within "
+                f"{self.scan_timeout_s:g} s; make sure it is worn and switched on."
+            )
+        # Packets carry the address even when the user chose the strap by name.
+        self.source_id = device.address
+        return device
+
+    def _backoff_s(self, failures: int) -> float:
+        return min(self.max_backoff_s, self.min_backoff_s * 2 ** max(0, failures - 1))
+
+    async def _connect_and_stream(self, device: BLEDevice) -> None:
+        assert self._stop_requested is not None
+        failures = 0
+        ever_connected = False
+        self._set_state(LinkState.CONNECTING, f"Connecting to {self._label(device)}.")
+        while not self._stop_requested.is_set():
+            try:
+                dropped = await self._session(device)
+            except (BleakError, OSError, DeviceError) as exc:
+                error = to_device_error(exc, self._label(device))
+                if not _is_transient(error):
+                    raise error from exc
+                failures += 1
+                if not ever_connected and failures >= self.initial_attempts:
+                    raise error from exc
+                wait_s = self._backoff_s(failures)
+                logger.info(
+                    "connection attempt %d failed (%s); retrying in %.2f s", failures, error, wait_s
+                )
+                self._set_state(
+                    LinkState.RECONNECTING,
+                    f"Connection attempt {failures} failed ({str(error).rstrip('.')}); "
+                    f"retrying in {wait_s:.2g} s.",
+                )
+                if await self._wait_stop(wait_s):
+                    break
+                continue
+            ever_connected = True
+            failures = 0
+            if not dropped:
+                break  # stop() was requested during the session
+            if not self.reconnect:
+                self._set_state(LinkState.DISCONNECTED, "The strap disconnected.")
+                return
+            self._set_state(LinkState.RECONNECTING, "The strap disconnected; reconnecting.")
+        self._set_state(LinkState.DISCONNECTED, "Disconnected.")
+
+    async def _wait_stop(self, wait_s: float) -> bool:
+        assert self._stop_requested is not None
+        try:
+            await asyncio.wait_for(self._stop_requested.wait(), wait_s)
+        except TimeoutError:
+            return False
+        return True
+
+    def _label(self, device: BLEDevice) -> str:
+        return f"{device.name} ({device.address})" if device.name else device.address
+
+    async def _session(self, device: BLEDevice) -> bool:
+        """One connection: connect, read facts, subscribe, wait. True if the link dropped."""
+        assert self._stop_requested is not None
+        loop = asyncio.get_running_loop()
+        dropped = asyncio.Event()
+        client = BleakClient(
+            device,
+            disconnected_callback=lambda _client: loop.call_soon_threadsafe(dropped.set),
+            timeout=self.connect_timeout_s,
+            backend=self._client_backend,  # type: ignore[arg-type]
+        )
+        try:
+            await self._until_stopped(client.connect())
+            if client.services.get_service(HEART_RATE_SERVICE_UUID) is None:
+                raise NotAHeartRateStrapError(
+                    f"{self._label(device)} is not a heart-rate strap "
+                    "(it has no Heart Rate Service)."
+                )
+            hrm = client.services.get_characteristic(HEART_RATE_MEASUREMENT_UUID)
+            if hrm is None:
+                raise NotAHeartRateStrapError(
+                    f"{self._label(device)} has no Heart Rate Measurement to stream."
+                )
+            await self._read_facts(client)
+            self.connection_count += 1
+            self._set_state(LinkState.CONNECTED, f"Connected to {self._label(device)}.")
+            await client.start_notify(hrm, self._on_notification)
+            self._set_state(LinkState.STREAMING, "Streaming.")
+            stop_wait = asyncio.ensure_future(self._stop_requested.wait())
+            drop_wait = asyncio.ensure_future(dropped.wait())
+            try:
+                await asyncio.wait({stop_wait, drop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop_wait.cancel()
+                drop_wait.cancel()
+            if dropped.is_set():
+                return True
+            if client.is_connected:
+                try:
+                    await client.stop_notify(hrm)
+                except (BleakError, OSError) as exc:  # the link may be going anyway
+                    logger.info("stop_notify failed while stopping: %s", exc)
+            return False
+        finally:
+            if client.is_connected:
+                try:
+                    await client.disconnect()
+                except (BleakError, OSError) as exc:
+                    logger.info("disconnect failed: %s", exc)
+
+    async def _read_facts(self, client: BleakClient) -> None:
+        for uuid, attribute in (
+            (BATTERY_LEVEL_UUID, "battery_percent"),
+            (BODY_SENSOR_LOCATION_UUID, "body_location"),
+        ):
+            if client.services.get_characteristic(uuid) is None:
+                continue
+            try:
+                value = await client.read_gatt_char(uuid)
+            except (BleakError, OSError) as exc:  # optional facts: the stream matters more
+                logger.info("could not read %s: %s", uuid, exc)
+                continue
+            if value:
+                setattr(self, attribute, int(value[0]))
+
+    def _on_notification(self, _characteristic: object, payload: bytearray) -> None:
+        # Runs on the loop thread for every notification: stamp, decode, queue. Nothing else.
+        host_ns = time.monotonic_ns()
+        try:
+            packet = packet_from_payload(bytes(payload), host_ns, self.source_id)
+        except MalformedPacketError as exc:
+            self.malformed_count += 1
+            logger.warning("skipped a malformed heart-rate packet %s: %s", payload.hex(), exc)
+            return
+        self._emit(packet)
+        if packet.contact == SensorContact.NO_CONTACT and self.state == LinkState.STREAMING:
+            self._set_state(LinkState.CONTACT_LOST, "The strap has lost skin contact.", host_ns)
+        elif packet.contact != SensorContact.NO_CONTACT and self.state == LinkState.CONTACT_LOST:
+            self._set_state(LinkState.STREAMING, "Skin contact is back.", host_ns)

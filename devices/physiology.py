@@ -1,0 +1,547 @@
+"""A seeded model of a beating heart for the simulated strap: pure numpy, no clock, no threads.
+
+How a beat series is made (integral pulse frequency modulation, IPFM): an instantaneous heart
+period ``T(t)`` in ms is built on a 20 Hz grid,
+
+    T(t) = 60000 / HR(t) - A_rsa(t) (1 + j_a(t)) sin(theta_resp(t))
+           + A_mayer(t) sin(theta_mayer(t)) + v(t),
+
+where ``theta_resp`` integrates the breathing rate (breaths/min, with a slow random wander of
+``breathing_jitter``), ``theta_mayer`` integrates a ~0.1 Hz Mayer wave, ``j_a`` is a slow random
+variation of breath depth and ``v`` a slow (very-low-frequency) drift. A beat fires each time
+the integral of ``1000 / T`` over seconds crosses a whole number. Each RR interval then gets
+independent beat-to-beat noise of standard deviation ``noise_ms``. Inspiration (sin > 0)
+shortens RR: respiratory sinus arrhythmia.
+
+RMSSD follows from the model. Differencing a sinusoid of amplitude ``a`` and frequency ``f``
+sampled every ``T`` seconds gives a root-mean-square of ``sqrt(2) a sin(pi f T)``, and IPFM
+averages the period over the beat, scaling amplitude by ``sinc(f T)``; white noise adds
+``sqrt(2) noise``. :func:`expected_rmssd_ms` sums these, and :func:`rmssd_range_ms` gives the
+model's documented range, that value ± ``RMSSD_TOLERANCE`` (20 %). Measured over seeds 0-29
+(true beats, consecutive windows inside each steady phase), windows of 120 s or more stayed
+within 18 % of the expected value and 300 s windows within 12 %; 60 s windows stayed within
+25 %.
+
+Documented RMSSD of each scenario's steady phases (``python -m devices.physiology`` prints
+this table from the code):
+
+====================  ===========  ===============  ====================
+scenario              phase        expected RMSSD   documented range
+====================  ===========  ===============  ====================
+calm                  rest         35.5 ms          28.4-42.6 ms
+stress                baseline     35.5 ms          28.4-42.6 ms
+stress                stress       10.4 ms          8.3-12.5 ms
+stress                recovered    32.3 ms          25.8-38.7 ms
+paced-breathing       baseline     35.5 ms          28.4-42.6 ms
+paced-breathing       paced        35.6 ms          28.5-42.7 ms
+high-arousal          high         6.8 ms           5.5-8.2 ms
+low-arousal           low          6.8 ms           5.4-8.1 ms
+low-arousal-variable  low          64.2 ms          51.4-77.1 ms
+helpnow               distress     8.9 ms           7.1-10.7 ms
+helpnow               recovered    30.2 ms          24.2-36.3 ms
+====================  ===========  ===============  ====================
+
+Every scenario but ``calm`` starts with the calm baseline (65 bpm, 12 breaths/min, RSA 45 ms,
+Mayer 15 ms, noise 8 ms), so a regulation model has its personal baseline to compare with.
+The mean heart rate comes out about 1 % above the scripted one (RR is the harmonic mean of
+the period). Paced breathing's RMSSD barely rises although its SDNN triples: RMSSD weighs
+fast changes, and a 10 s breath changes RR slowly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+from scipy.signal import lfilter
+
+GRID_DT_S = 0.05
+RMSSD_TOLERANCE = 0.20
+RR_FLOOR_MS = 250.0
+RR_CEIL_MS = 2500.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A value that changes over time through knots: piecewise linear or smooth (smoothstep).
+
+    Parameters
+    ----------
+    times_s : tuple of float
+        Knot times (s from session start), increasing.
+    values : tuple of float
+        Value at each knot; held constant before the first and after the last knot.
+    shape : {"linear", "smooth"}
+        How to go from one knot to the next: straight line, or an S-curve with zero slope at
+        each knot (``3u^2 - 2u^3``).
+    """
+
+    times_s: tuple[float, ...]
+    values: tuple[float, ...]
+    shape: Literal["linear", "smooth"] = "linear"
+
+    def __post_init__(self) -> None:
+        if len(self.times_s) != len(self.values) or not self.times_s:
+            raise ValueError("A profile needs as many values as knot times, and at least one.")
+        if np.any(np.diff(self.times_s) <= 0):
+            raise ValueError("A profile's knot times must increase.")
+
+    @classmethod
+    def constant(cls, value: float) -> Profile:
+        """A profile that never changes."""
+        return cls((0.0,), (float(value),))
+
+    def __call__(self, t_s: np.ndarray | float) -> np.ndarray:
+        """The profile's value at times ``t_s`` (s)."""
+        t = np.asarray(t_s, dtype=np.float64)
+        knots = np.asarray(self.times_s, dtype=np.float64)
+        values = np.asarray(self.values, dtype=np.float64)
+        if self.shape == "linear" or len(knots) == 1:
+            return np.interp(t, knots, values)
+        i = np.clip(np.searchsorted(knots, t, side="right") - 1, 0, len(knots) - 2)
+        u = np.clip((t - knots[i]) / (knots[i + 1] - knots[i]), 0.0, 1.0)
+        s = u * u * (3.0 - 2.0 * u)
+        return values[i] + s * (values[i + 1] - values[i])
+
+
+def _steps(
+    knots: list[tuple[float, float]], shape: Literal["linear", "smooth"] = "smooth"
+) -> Profile:
+    return Profile(tuple(t for t, _ in knots), tuple(float(v) for _, v in knots), shape)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scripted stretch of physiology, as data.
+
+    Parameters
+    ----------
+    name, description : str
+        Id (used in source ids) and one sentence about it.
+    duration_s : float
+        Natural length (s); profiles hold their last values after it.
+    heart_rate_bpm : Profile
+        Resting (mean) heart rate (bpm).
+    breaths_per_min : Profile
+        Breathing rate (breaths/min).
+    rsa_ms : Profile
+        Peak amplitude of the respiratory RR modulation (ms); sets RMSSD.
+    mayer_ms : Profile
+        Peak amplitude of the ~0.1 Hz Mayer wave in RR (ms).
+    noise_ms : Profile
+        Standard deviation of independent beat-to-beat RR noise (ms).
+    vlf_ms : float
+        Standard deviation of the slow drift of the period (ms, time constant 40 s).
+    breathing_jitter : float
+        Relative standard deviation of the slow wander of the breathing rate (time constant
+        20 s); small values give a sharp respiratory peak.
+    depth_jitter : float
+        Relative standard deviation of breath-to-breath depth (time constant 8 s).
+    mayer_hz : float
+        Centre frequency of the Mayer wave (Hz).
+    events : mapping of str to float
+        Scripted event times (s): ``onset`` (the change starts), ``peak`` (it is complete),
+        ``recovery`` (the return starts; for ``helpnow`` the moment a Help Now! strategy is
+        used), ``recovered`` (back near baseline).
+    phases : mapping of str to (float, float)
+        Steady stretches (start_s, end_s) whose RMSSD is documented (see :func:`rmssd_range_ms`).
+    """
+
+    name: str
+    description: str
+    duration_s: float
+    heart_rate_bpm: Profile
+    breaths_per_min: Profile
+    rsa_ms: Profile
+    mayer_ms: Profile = field(default_factory=lambda: Profile.constant(15.0))
+    noise_ms: Profile = field(default_factory=lambda: Profile.constant(8.0))
+    vlf_ms: float = 15.0
+    breathing_jitter: float = 0.04
+    depth_jitter: float = 0.1
+    mayer_hz: float = 0.1
+    events: MappingProxyType[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    phases: MappingProxyType[str, tuple[float, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def onset_s(self) -> float | None:
+        """When the scripted change begins (s), or None."""
+        return self.events.get("onset")
+
+    @property
+    def peak_s(self) -> float | None:
+        """When the scripted change is complete (s), or None."""
+        return self.events.get("peak")
+
+    @property
+    def recovery_s(self) -> float | None:
+        """When recovery begins (s; for ``helpnow``, when the strategy is used), or None."""
+        return self.events.get("recovery")
+
+    @property
+    def recovered_s(self) -> float | None:
+        """When the body is back near baseline (s), or None."""
+        return self.events.get("recovered")
+
+    def at(self, t_s: float) -> dict[str, float]:
+        """The scripted parameters at time ``t_s`` (s): heart rate, breathing, amplitudes."""
+        return {
+            "heart_rate_bpm": float(self.heart_rate_bpm(t_s)),
+            "breaths_per_min": float(self.breaths_per_min(t_s)),
+            "rsa_ms": float(self.rsa_ms(t_s)),
+            "mayer_ms": float(self.mayer_ms(t_s)),
+            "noise_ms": float(self.noise_ms(t_s)),
+        }
+
+
+# -- the scenarios -------------------------------------------------------------------------
+
+CALM = {"hr": 65.0, "br": 12.0, "rsa": 45.0, "mayer": 15.0, "noise": 8.0}
+
+
+def _baseline_then(
+    change: list[tuple[float, dict[str, float]]],
+) -> dict[str, Profile]:
+    """Profiles that start at the calm baseline and pass through the knots in ``change``."""
+    knots = [(0.0, CALM), *change]
+    return {
+        key: _steps([(t, values[short]) for t, values in knots])
+        for key, short in (
+            ("heart_rate_bpm", "hr"),
+            ("breaths_per_min", "br"),
+            ("rsa_ms", "rsa"),
+            ("mayer_ms", "mayer"),
+            ("noise_ms", "noise"),
+        )
+    }
+
+
+def _frozen(**kwargs: float) -> MappingProxyType:
+    return MappingProxyType(dict(kwargs))
+
+
+STRESSED = {"hr": 90.0, "br": 20.0, "rsa": 10.0, "mayer": 8.0, "noise": 4.0}
+HIGH = {"hr": 95.0, "br": 22.0, "rsa": 6.0, "mayer": 5.0, "noise": 3.0}
+LOW_FLAT = {"hr": 54.0, "br": 8.0, "rsa": 8.0, "mayer": 4.0, "noise": 3.0}
+LOW_VARIABLE = {"hr": 52.0, "br": 10.0, "rsa": 80.0, "mayer": 25.0, "noise": 12.0}
+DISTRESS = {"hr": 100.0, "br": 22.0, "rsa": 8.0, "mayer": 6.0, "noise": 4.0}
+PACED = {"hr": 68.0, "br": 6.0, "rsa": 90.0, "mayer": 0.0, "noise": 6.0}
+
+SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
+    {
+        "calm": Scenario(
+            name="calm",
+            description="Steady rest: 65 bpm, 12 breaths/min, healthy RMSSD.",
+            duration_s=600.0,
+            **_baseline_then([]),
+            phases=_frozen(rest=(0.0, 600.0)),
+        ),
+        "stress": Scenario(
+            name="stress",
+            description=(
+                "Calm for 4 minutes, then over 90 s heart rate rises 25 bpm with fast shallow "
+                "breathing and little RSA, held 3 minutes, then recovery over 5 minutes."
+            ),
+            duration_s=1020.0,
+            **_baseline_then(
+                [
+                    (240.0, CALM),
+                    (330.0, STRESSED),
+                    (510.0, STRESSED),
+                    (810.0, {"hr": 68.0, "br": 13.0, "rsa": 40.0, "mayer": 14.0, "noise": 7.0}),
+                ]
+            ),
+            events=_frozen(onset=240.0, peak=330.0, recovery=510.0, recovered=810.0),
+            phases=_frozen(baseline=(0.0, 240.0), stress=(330.0, 510.0), recovered=(810.0, 1020.0)),
+        ),
+        "paced-breathing": Scenario(
+            name="paced-breathing",
+            description=(
+                "Two minutes of calm, then breathing at 6 breaths/min: large RSA at 0.1 Hz, "
+                "high coherence."
+            ),
+            duration_s=720.0,
+            **_baseline_then([(120.0, CALM), (150.0, PACED)]),
+            breathing_jitter=0.015,
+            events=_frozen(onset=120.0, peak=150.0),
+            phases=_frozen(baseline=(0.0, 120.0), paced=(150.0, 720.0)),
+        ),
+        "high-arousal": Scenario(
+            name="high-arousal",
+            description=(
+                "Three minutes of calm, then within a minute a racing heart (95 bpm), fast "
+                "shallow breathing and flat variability that stays (stuck on high)."
+            ),
+            duration_s=900.0,
+            **_baseline_then([(180.0, CALM), (240.0, HIGH)]),
+            events=_frozen(onset=180.0, peak=240.0),
+            phases=_frozen(baseline=(0.0, 180.0), high=(240.0, 900.0)),
+        ),
+        "low-arousal": Scenario(
+            name="low-arousal",
+            description=(
+                "Three minutes of calm, then over two minutes a slow heart (54 bpm), slow "
+                "breathing and flat variability: the numb, shut-down picture."
+            ),
+            duration_s=900.0,
+            **_baseline_then([(180.0, CALM), (300.0, LOW_FLAT)]),
+            vlf_ms=5.0,
+            events=_frozen(onset=180.0, peak=300.0),
+            phases=_frozen(baseline=(0.0, 180.0), low=(300.0, 900.0)),
+        ),
+        "low-arousal-variable": Scenario(
+            name="low-arousal-variable",
+            description=(
+                "Three minutes of calm, then over two minutes a slow heart (52 bpm) with high "
+                "variability: the low zone's other face."
+            ),
+            duration_s=900.0,
+            **_baseline_then([(180.0, CALM), (300.0, LOW_VARIABLE)]),
+            events=_frozen(onset=180.0, peak=300.0),
+            phases=_frozen(baseline=(0.0, 180.0), low=(300.0, 900.0)),
+        ),
+        "helpnow": Scenario(
+            name="helpnow",
+            description=(
+                "Three minutes of calm, a distress rise over one minute to 100 bpm, held; at "
+                "7 minutes a Help Now! strategy is used and the body settles over 3 minutes."
+            ),
+            duration_s=900.0,
+            **_baseline_then(
+                [
+                    (180.0, CALM),
+                    (240.0, DISTRESS),
+                    (420.0, DISTRESS),
+                    (600.0, {"hr": 70.0, "br": 13.0, "rsa": 38.0, "mayer": 14.0, "noise": 7.0}),
+                ]
+            ),
+            events=_frozen(
+                onset=180.0, peak=240.0, recovery=420.0, helpnow=420.0, recovered=600.0
+            ),
+            phases=_frozen(
+                baseline=(0.0, 180.0), distress=(240.0, 420.0), recovered=(600.0, 900.0)
+            ),
+        ),
+    }
+)
+
+
+def get_scenario(scenario: str | Scenario) -> Scenario:
+    """The :class:`Scenario` named ``scenario`` (or ``scenario`` itself).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    """
+    if isinstance(scenario, Scenario):
+        return scenario
+    try:
+        return SCENARIOS[scenario]
+    except KeyError:
+        known = ", ".join(SCENARIOS)
+        raise ValueError(
+            f"There is no simulated scenario {scenario!r}; choose one of {known}."
+        ) from None
+
+
+# -- expected values -----------------------------------------------------------------------
+
+
+def expected_rmssd_ms(
+    heart_rate_bpm: float,
+    breaths_per_min: float,
+    rsa_ms: float,
+    mayer_ms: float = 0.0,
+    noise_ms: float = 0.0,
+    *,
+    mayer_hz: float = 0.1,
+    depth_jitter: float = 0.0,
+) -> float:
+    """RMSSD (ms) the model produces in a steady state with these parameters.
+
+    Each sinusoid of peak amplitude ``a`` at ``f`` Hz, seen through IPFM (amplitude times
+    ``sinc(f T)``) and differenced every beat ``T = 60 / HR`` s, contributes
+    ``2 a^2 sin^2(pi f T)`` to the mean squared successive difference; white noise contributes
+    ``2 noise^2``; random breath depth multiplies the RSA term by ``1 + depth_jitter^2``.
+    """
+    period_s = 60.0 / heart_rate_bpm
+    msd = 2.0 * noise_ms**2
+    for amp, freq, gain in (
+        (rsa_ms, breaths_per_min / 60.0, 1.0 + depth_jitter**2),
+        (mayer_ms, mayer_hz, 1.0),
+    ):
+        effective = amp * np.sinc(freq * period_s)
+        msd += 2.0 * gain * effective**2 * math.sin(math.pi * freq * period_s) ** 2
+    return math.sqrt(msd)
+
+
+def scenario_expected_rmssd_ms(scenario: str | Scenario, phase: str) -> float:
+    """Expected RMSSD (ms) at the middle of one of a scenario's steady phases."""
+    sc = get_scenario(scenario)
+    start_s, end_s = sc.phases[phase]
+    p = sc.at(0.5 * (start_s + end_s))
+    return expected_rmssd_ms(
+        p["heart_rate_bpm"], p["breaths_per_min"], p["rsa_ms"], p["mayer_ms"], p["noise_ms"],
+        mayer_hz=sc.mayer_hz, depth_jitter=sc.depth_jitter,
+    )
+
+
+def rmssd_range_ms(scenario: str | Scenario, phase: str) -> tuple[float, float]:
+    """The documented RMSSD range (ms) of a steady phase: expected value ± ``RMSSD_TOLERANCE``.
+
+    Holds for windows of at least 60 s inside the phase (checked over seeded runs).
+    """
+    centre = scenario_expected_rmssd_ms(scenario, phase)
+    return centre * (1.0 - RMSSD_TOLERANCE), centre * (1.0 + RMSSD_TOLERANCE)
+
+
+# -- the generator -------------------------------------------------------------------------
+
+
+class _OrnsteinUhlenbeck:
+    """A slow random process on the grid whose state carries across chunks."""
+
+    def __init__(self, sd: float, tau_s: float, rng: np.random.Generator) -> None:
+        self._alpha = math.exp(-GRID_DT_S / tau_s)
+        self._gain = sd * math.sqrt(1.0 - self._alpha**2)
+        self._rng = rng
+        self._state = rng.normal(0.0, sd) if sd > 0 else 0.0
+
+    def next(self, n: int) -> np.ndarray:
+        if self._gain == 0.0:
+            return np.zeros(n)
+        out, _ = lfilter(
+            [self._gain], [1.0, -self._alpha], self._rng.standard_normal(n),
+            zi=[self._alpha * self._state],
+        )
+        self._state = float(out[-1])
+        return out
+
+
+class HeartModel:
+    """A heart that beats through a scenario, produced in chunks of any length.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        What to play.
+    seed : int or numpy.random.SeedSequence
+        The only source of randomness: the same seed gives the same beats.
+    start_s : float
+        Model time (s) to start from; beats before session time 0 exist so that the first RR
+        after 0 is a real interval.
+
+    Calling :meth:`beats_until` repeatedly gives one continuous beat series.
+    """
+
+    def __init__(
+        self, scenario: Scenario, seed: int | np.random.SeedSequence, start_s: float = -5.0
+    ) -> None:
+        self.scenario = scenario
+        # One stream per random process, so the series does not depend on chunk lengths.
+        streams = [
+            np.random.default_rng(s)
+            for s in (seed if isinstance(seed, np.random.SeedSequence)
+                      else np.random.SeedSequence(seed)).spawn(6)
+        ]
+        start_rng, beat_noise_rng = streams[0], streams[1]
+        self._start_s = start_s
+        self._grid_index = 0
+        self._t_s = start_s
+        self._theta_resp = start_rng.uniform(0, 2 * math.pi)
+        self._theta_mayer = start_rng.uniform(0, 2 * math.pi)
+        self._beat_phase = start_rng.uniform(0, 1)
+        self._noise_rng = beat_noise_rng
+        self._breath_wander = _OrnsteinUhlenbeck(scenario.breathing_jitter, 20.0, streams[2])
+        self._mayer_wander = _OrnsteinUhlenbeck(0.05, 30.0, streams[3])
+        self._depth = _OrnsteinUhlenbeck(scenario.depth_jitter, 8.0, streams[4])
+        self._vlf = _OrnsteinUhlenbeck(scenario.vlf_ms, 40.0, streams[5])
+        self._last_ipfm_beat_s: float | None = None
+        self._last_beat_s: float | None = None
+
+    def beats_until(self, end_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Beats after the previous call, up to model time ``end_s``.
+
+        Returns
+        -------
+        times_s, rr_ms : numpy.ndarray
+            Beat times (s, the beat that ends each interval) and RR intervals (ms), float64.
+            The first beat ever produced has no interval before it and is not returned.
+        """
+        sc = self.scenario
+        # Grid times come from a global index so that chunked and one-shot runs share them.
+        last_index = math.ceil((end_s - self._start_s) / GRID_DT_S)
+        n = last_index - self._grid_index
+        if n <= 0:
+            return np.empty(0), np.empty(0)
+        t = self._start_s + GRID_DT_S * np.arange(self._grid_index + 1, last_index + 1)
+        self._grid_index = last_index
+        breath_hz = sc.breaths_per_min(t) / 60.0 * (1.0 + self._breath_wander.next(n))
+        mayer_hz = sc.mayer_hz * (1.0 + self._mayer_wander.next(n))
+        theta_resp = self._theta_resp + 2 * math.pi * GRID_DT_S * np.cumsum(breath_hz)
+        theta_mayer = self._theta_mayer + 2 * math.pi * GRID_DT_S * np.cumsum(mayer_hz)
+        period_ms = (
+            60000.0 / sc.heart_rate_bpm(t)
+            - sc.rsa_ms(t) * (1.0 + self._depth.next(n)) * np.sin(theta_resp)
+            + sc.mayer_ms(t) * np.sin(theta_mayer)
+            + self._vlf.next(n)
+        )
+        period_ms = np.clip(period_ms, RR_FLOOR_MS, RR_CEIL_MS)
+        # Beat phase at the grid points (beats per grid step = dt * 1000 / T).
+        phase = self._beat_phase + np.cumsum(GRID_DT_S * 1000.0 / period_ms)
+        grid_t = np.concatenate(([self._t_s], t))
+        grid_phase = np.concatenate(([self._beat_phase], phase))
+        crossings = np.arange(math.floor(self._beat_phase) + 1, math.floor(phase[-1]) + 1)
+        ipfm_times = np.interp(crossings, grid_phase, grid_t)
+
+        self._t_s = float(t[-1])
+        self._theta_resp = float(theta_resp[-1] % (2 * math.pi))
+        self._theta_mayer = float(theta_mayer[-1] % (2 * math.pi))
+        self._beat_phase = float(phase[-1] - math.floor(phase[-1]))
+        if ipfm_times.size == 0:
+            return np.empty(0), np.empty(0)
+
+        previous = self._last_ipfm_beat_s
+        self._last_ipfm_beat_s = float(ipfm_times[-1])
+        if previous is None:
+            self._last_beat_s = float(ipfm_times[0])
+            ipfm_times_from = ipfm_times
+            ipfm_times = ipfm_times[1:]
+        else:
+            ipfm_times_from = np.concatenate(([previous], ipfm_times))
+        rr_ms = np.diff(ipfm_times_from) * 1000.0
+        if rr_ms.size == 0:
+            return np.empty(0), np.empty(0)
+        rr_ms = rr_ms + self._noise_rng.standard_normal(rr_ms.size) * sc.noise_ms(ipfm_times)
+        rr_ms = np.clip(rr_ms, RR_FLOOR_MS, RR_CEIL_MS)
+        # The noise moves beat times too: they are the running sum of the noisy intervals.
+        times_s = self._last_beat_s + np.cumsum(rr_ms) / 1000.0
+        self._last_beat_s = float(times_s[-1])
+        return times_s, rr_ms
+
+
+def model_beats(
+    scenario: str | Scenario,
+    *,
+    seed: int | np.random.SeedSequence = 0,
+    duration_s: float,
+    start_s: float = -5.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The whole beat series (times_s, rr_ms) of a scenario up to ``duration_s`` (s), in one go.
+
+    Chunked runs of :class:`HeartModel` with the same seed agree with it to float rounding.
+    """
+    return HeartModel(get_scenario(scenario), seed, start_s).beats_until(duration_s)
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the documented table
+    for sc in SCENARIOS.values():
+        for phase in sc.phases:
+            lo, hi = rmssd_range_ms(sc, phase)
+            mid = scenario_expected_rmssd_ms(sc, phase)
+            print(f"{sc.name:22s} {phase:10s} {mid:6.1f} ms  [{lo:5.1f}, {hi:5.1f}]")

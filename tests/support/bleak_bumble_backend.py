@@ -1,0 +1,377 @@
+"""A bleak backend on bumble's central: the unmodified bleak front end over a real host stack.
+
+``BleakScanner(backend=central.scanner_backend)`` and ``BleakClient(..., backend=
+central.client_backend)`` then scan, connect, discover, read, write the CCCD and receive
+notifications with real HCI, L2CAP, ATT and GATT traffic underneath (bumble's emulated
+controllers on an in-process LocalLink).
+
+Threads: bumble runs on the :class:`Air` loop; bleak runs on whichever loop the code under
+test uses. Every call hops to the air loop (``Air.call``) and every callback hops back with
+``loop.call_soon_threadsafe`` (FIFO, so notification order and "notifications, then the
+disconnect" order survive the hop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient, NotifyCallback
+from bleak.backends.descriptor import BleakGATTDescriptor
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
+from bumble import att, core, hci
+from bumble.core import AdvertisingData
+from bumble.device import Advertisement, Connection, Device, Peer
+from bumble.gatt import Characteristic
+
+from tests.support.bumble_air import Air, bleak_uuid
+
+logger = logging.getLogger(__name__)
+
+_PROPERTY_NAMES = {
+    Characteristic.Properties.BROADCAST: "broadcast",
+    Characteristic.Properties.READ: "read",
+    Characteristic.Properties.WRITE_WITHOUT_RESPONSE: "write-without-response",
+    Characteristic.Properties.WRITE: "write",
+    Characteristic.Properties.NOTIFY: "notify",
+    Characteristic.Properties.INDICATE: "indicate",
+    Characteristic.Properties.AUTHENTICATED_SIGNED_WRITES: "authenticated-signed-writes",
+    Characteristic.Properties.EXTENDED_PROPERTIES: "extended-properties",
+}
+
+
+class BumbleCentral:
+    """The host's side of the emulated radio: one bumble Device scanning and connecting.
+
+    ``scanner_backend`` and ``client_backend`` are bleak backend classes bound to it.
+    """
+
+    def __init__(self, air: Air, *, name: str = "trm-bio host", address: str = "D0:00:00:00:00:01"):
+        self.air = air
+        self._scan_users = 0
+        self._listeners: set[Callable[[Advertisement], None]] = set()
+        self.seen: dict[str, hci.Address] = {}  # address string -> typed address
+
+        async def create() -> Device:
+            device = air.new_device(name, address)
+            device.on(Device.EVENT_ADVERTISEMENT, self._on_advertisement)
+            await device.power_on()
+            return device
+
+        self.device: Device = air.run(create())
+        self._connect_lock = asyncio.Lock()  # bound to the air loop on first use
+        central = self
+
+        class ScannerBackend(BumbleBleakScanner):
+            _central = central
+
+        class ClientBackend(BumbleBleakClient):
+            _central = central
+
+        self.scanner_backend: type[BaseBleakScanner] = ScannerBackend
+        self.client_backend: type[BaseBleakClient] = ClientBackend
+
+    # -- air loop ------------------------------------------------------------------
+    def _on_advertisement(self, advertisement: Advertisement) -> None:
+        self.seen[advertisement.address.to_string(False)] = advertisement.address
+        for listener in list(self._listeners):
+            listener(advertisement)
+
+    async def scan_start(self, listener: Callable[[Advertisement], None]) -> None:
+        self._listeners.add(listener)
+        self._scan_users += 1
+        if not self.device.is_scanning:
+            await self.device.start_scanning(filter_duplicates=False)
+
+    async def scan_stop(self, listener: Callable[[Advertisement], None]) -> None:
+        self._listeners.discard(listener)
+        self._scan_users = max(0, self._scan_users - 1)
+        if self._scan_users == 0 and self.device.is_scanning:
+            await self.device.stop_scanning()
+
+    async def wait_advertising(self, address: str, timeout_s: float) -> hci.Address:
+        """The typed address of ``address`` once it advertises (scanning meanwhile).
+
+        bumble's emulated controller keeps a connection request pending until the peer
+        advertises and cannot cancel it cleanly, so connect only to a peer heard right now.
+        """
+        heard: asyncio.Future[hci.Address] = asyncio.get_running_loop().create_future()
+
+        def listener(advertisement: Advertisement) -> None:
+            if advertisement.address.to_string(False) == address.upper() and not heard.done():
+                heard.set_result(advertisement.address)
+
+        await self.scan_start(listener)
+        try:
+            return await asyncio.wait_for(heard, timeout_s)
+        except TimeoutError:
+            raise BleakDeviceNotFoundError(
+                address, f"Device with address {address} was not found."
+            ) from None
+        finally:
+            await self.scan_stop(listener)
+
+
+def _advertisement_fields(advertisement: Advertisement) -> tuple[str, str | None, list[str], int]:
+    data = advertisement.data
+    name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(
+        AdvertisingData.SHORTENED_LOCAL_NAME
+    )
+    uuids: list[str] = []
+    for ad_type in (
+        AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+        AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+        AdvertisingData.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+    ):
+        uuids.extend(bleak_uuid(u) for u in (data.get(ad_type) or []))
+    return advertisement.address.to_string(False), name, uuids, advertisement.rssi
+
+
+class BumbleBleakScanner(BaseBleakScanner):
+    """bleak scanner backend fed by bumble advertisement reports."""
+
+    _central: BumbleCentral
+
+    def __init__(
+        self,
+        detection_callback: Any,
+        service_uuids: list[str] | None,
+        scanning_mode: str = "active",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(detection_callback, service_uuids)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _on_air(self, advertisement: Advertisement) -> None:
+        # Air loop: copy the plain fields and hop to the scanner's loop.
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # scanner's loop already closed
+            self._loop.call_soon_threadsafe(self._deliver, *_advertisement_fields(advertisement))
+
+    def _deliver(self, address: str, name: str | None, uuids: list[str], rssi: int) -> None:
+        if not self.is_allowed_uuid(uuids):
+            return
+        adv = AdvertisementData(
+            local_name=name,
+            manufacturer_data={},
+            service_data={},
+            service_uuids=uuids,
+            tx_power=None,
+            rssi=rssi,
+            platform_data=(),
+        )
+        device = self.create_or_update_device(address, address, name, address, adv)
+        self.call_detection_callbacks(device, adv)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.seen_devices = {}
+        await self._central.air.call(self._central.scan_start(self._on_air))
+
+    async def stop(self) -> None:
+        await self._central.air.call(self._central.scan_stop(self._on_air))
+
+
+class BumbleBleakClient(BaseBleakClient):
+    """bleak client backend on a bumble Connection and its GATT client (Peer)."""
+
+    _central: BumbleCentral
+
+    def __init__(
+        self,
+        address_or_ble_device: BLEDevice | str,
+        *,
+        disconnected_callback: Callable[[], None] | None = None,
+        timeout: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout
+        )
+        self._connection: Connection | None = None
+        self._peer: Peer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._subscribers: dict[int, Callable[[bytes], None]] = {}
+
+    # -- connection ----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.address
+
+    @property
+    def mtu_size(self) -> int:
+        return self._connection.att_mtu if self._connection is not None else att.ATT_DEFAULT_MTU
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None
+
+    def _on_disconnection(self, reason: int) -> None:
+        # Air loop. Only an unsolicited drop reaches the bleak disconnected callback.
+        self._connection = None
+        self._peer = None
+        self._subscribers.clear()
+        if not self._closing and self._disconnected_callback is not None and self._loop:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._disconnected_callback)
+
+    async def connect(self, pair: bool, **kwargs: Any) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._closing = False
+        central = self._central
+        try:
+            async with asyncio.timeout(self._timeout):
+                await central.air.call(self._connect_on_air())
+        except TimeoutError as exc:
+            raise BleakError(f"Timeout connecting to {self.address}") from exc
+
+    async def _connect_on_air(self) -> None:
+        central = self._central
+        address = await central.wait_advertising(self.address, self._timeout)
+        async with central._connect_lock:  # one pending LE connection per controller
+            # Shielded: the peer was just heard, so this completes within milliseconds; a
+            # cancelled caller then closes the link instead of leaving it orphaned.
+            pending = asyncio.ensure_future(central.device.connect(address, timeout=None))
+            try:
+                connection = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                with contextlib.suppress(core.BaseBumbleError):
+                    await (await pending).disconnect()
+                raise
+            except core.BaseBumbleError as exc:
+                raise BleakError(f"le-connection-abort-by-local ({exc})") from exc
+        # Registered before the next await: an immediate drop is still seen.
+        connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
+        self._connection = connection
+        peer = Peer(connection)
+        try:
+            await connection.cancel_on_disconnection(self._discover(peer))
+        except (asyncio.CancelledError, core.BaseBumbleError, att.ATT_Error) as exc:
+            if self._connection is None:
+                raise BleakError(f"{self.address} disconnected during connection") from exc
+            self._closing = True  # the caller gave up: close the link it will never use
+            with contextlib.suppress(core.BaseBumbleError):
+                await connection.disconnect()
+            raise
+        if self._connection is None:
+            raise BleakError(f"{self.address} disconnected during connection")
+        self._peer = peer
+
+    async def _discover(self, peer: Peer) -> None:
+        await peer.discover_all()
+        collection = BleakGATTServiceCollection()
+        for service in peer.services:
+            bleak_service = BleakGATTService(service, service.handle, bleak_uuid(service.uuid))
+            collection.add_service(bleak_service)
+            for characteristic in service.characteristics:
+                properties = [
+                    name
+                    for flag, name in _PROPERTY_NAMES.items()
+                    if characteristic.properties & flag
+                ]
+                bleak_characteristic = BleakGATTCharacteristic(
+                    characteristic,
+                    characteristic.handle,
+                    bleak_uuid(characteristic.uuid),
+                    properties,  # type: ignore[arg-type]
+                    lambda: self.mtu_size - 3,
+                    bleak_service,
+                )
+                collection.add_characteristic(bleak_characteristic)
+                for descriptor in characteristic.descriptors:
+                    collection.add_descriptor(
+                        BleakGATTDescriptor(
+                            descriptor,
+                            descriptor.handle,
+                            bleak_uuid(descriptor.type),
+                            bleak_characteristic,
+                        )
+                    )
+        self.services = collection
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        connection = self._connection
+        if connection is None:
+            return
+
+        async def close() -> None:
+            with contextlib.suppress(core.BaseBumbleError):
+                await connection.disconnect()
+
+        await self._central.air.call(close())
+        self._connection = None
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("pairing is not emulated")
+
+    async def unpair(self) -> None:
+        raise NotImplementedError("pairing is not emulated")
+
+    # -- GATT ----------------------------------------------------------------------
+    async def _gatt(self, coro: Any) -> Any:
+        connection = self._connection
+        if connection is None or self._peer is None:
+            coro.close()
+            raise BleakError("Not connected")
+
+        async def guarded() -> Any:
+            try:
+                return await connection.cancel_on_disconnection(coro)
+            except att.ATT_Error as exc:
+                raise BleakGATTProtocolError(exc.error_code) from exc
+            except (asyncio.CancelledError, core.BaseBumbleError) as exc:
+                raise BleakError(f"{self.address} disconnected: {exc!r}") from exc
+
+        return await self._central.air.call(guarded())
+
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        assert self._peer is not None
+        return bytearray(await self._gatt(self._peer.read_value(characteristic.obj)))
+
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        assert self._peer is not None
+        return bytearray(await self._gatt(self._peer.read_value(descriptor.obj)))
+
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
+    ) -> None:
+        assert self._peer is not None
+        await self._gatt(self._peer.write_value(characteristic.obj, bytes(data), response))
+
+    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
+        assert self._peer is not None
+        await self._gatt(self._peer.write_value(descriptor.obj, bytes(data), True))
+
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
+        assert self._peer is not None and self._loop is not None
+        loop = self._loop
+
+        def on_value(value: bytes) -> None:
+            # Air loop: hand the exact bytes to the client's loop, in arrival order.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(callback, bytearray(value))
+
+        self._subscribers[characteristic.handle] = on_value
+        # bumble writes the CCCD (0x0001, with response) inside subscribe().
+        await self._gatt(self._peer.subscribe(characteristic.obj, on_value, prefer_notify=True))
+
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
+        assert self._peer is not None
+        subscriber = self._subscribers.pop(characteristic.handle, None)
+        await self._gatt(self._peer.unsubscribe(characteristic.obj, subscriber))

@@ -1,0 +1,246 @@
+"""A heart-rate chest strap emulated on bumble: a real GATT server behind an emulated radio.
+
+It advertises its name and the Heart Rate Service (0x180D), serves Heart Rate Measurement
+(0x2A37, notify), Body Sensor Location (0x2A38) and Battery Level (0x2A19), and sends exactly
+the notification bytes a test hands it (build them with ``devices.hrm.encode_hrm``; bumble's
+own heart-rate encoder truncates RR). It can drop the link, refuse the next connections, go
+out of reach (stop advertising) and come back.
+
+Every method is called from the test thread; the work runs on the :class:`Air` loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from bumble import gatt, hci
+from bumble.core import UUID, AdvertisingData
+from bumble.device import Connection, Device
+
+from tests.support.bumble_air import Air
+
+logger = logging.getLogger(__name__)
+
+ADVERTISING_INTERVAL_MS = 20.0  # the shortest legal interval: keeps scans and reconnects fast
+
+
+class EmulatedStrap:
+    """A chest strap on the emulated link.
+
+    Parameters
+    ----------
+    air : Air
+        The shared radio space.
+    name : str
+        Advertised complete local name.
+    address : str
+        Random static address (top two bits set), e.g. ``"C0:11:22:33:44:55"``.
+    battery_percent : int or None
+        Battery Level value; None leaves out the Battery Service.
+    body_location : int or None
+        Body Sensor Location code (1 chest); None leaves the characteristic out.
+    heart_rate_service : bool
+        False builds a device without a Heart Rate Service (a wrong device picked by
+        address); it still advertises 0x180D unless ``advertise_heart_rate`` is False.
+    advertise_heart_rate : bool
+        Put 0x180D in the advertising data (False: a device a strap scan must not list).
+    """
+
+    def __init__(
+        self,
+        air: Air,
+        *,
+        name: str = "TRM Test Strap",
+        address: str = "C0:11:22:33:44:55",
+        battery_percent: int | None = 87,
+        body_location: int | None = 1,
+        heart_rate_service: bool = True,
+        advertise_heart_rate: bool = True,
+    ) -> None:
+        self.air = air
+        self.name = name
+        self.address = address
+        self.battery_percent = battery_percent
+        self.body_location = body_location
+        self.heart_rate_service = heart_rate_service
+        self.advertise_heart_rate = advertise_heart_rate
+        self.connection_attempts = 0  # every link the strap accepted, refused ones included
+        self.subscribed = threading.Event()  # CCCD of 0x2A37 written with notifications on
+        self.connected = threading.Event()  # a link the strap serves is up
+        self.idle = threading.Event()  # no link at all (set again after every disconnection)
+        self.idle.set()
+        self._refuse_next = 0
+        self._present = True
+        self._connection: Connection | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        self.device: Device
+        air.run(self._create())
+
+    # -- set-up (air loop) ------------------------------------------------------------
+    async def _create(self) -> None:
+        device = self.air.new_device(self.name, self.address)
+        self.device = device
+        services: list[gatt.Service] = []
+        self.hrm_characteristic = gatt.Characteristic(
+            gatt.GATT_HEART_RATE_MEASUREMENT_CHARACTERISTIC,
+            gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.Permissions(0),
+            b"",
+        )
+        if self.heart_rate_service:
+            characteristics = [self.hrm_characteristic]
+            if self.body_location is not None:
+                characteristics.append(
+                    gatt.Characteristic(
+                        gatt.GATT_BODY_SENSOR_LOCATION_CHARACTERISTIC,
+                        gatt.Characteristic.Properties.READ,
+                        gatt.Characteristic.READABLE,
+                        bytes([self.body_location]),
+                    )
+                )
+            services.append(gatt.Service(gatt.GATT_HEART_RATE_SERVICE, characteristics))
+        if self.battery_percent is not None:
+            services.append(
+                gatt.Service(
+                    gatt.GATT_BATTERY_SERVICE,
+                    [
+                        gatt.Characteristic(
+                            gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC,
+                            gatt.Characteristic.Properties.READ,
+                            gatt.Characteristic.READABLE,
+                            bytes([self.battery_percent]),
+                        )
+                    ],
+                )
+            )
+        device.add_services(services)
+        # A device may claim 0x180D and still lack it: the strap code must say so.
+        name_field = (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())
+        fields: list[tuple[int, bytes]] = [name_field]
+        if self.advertise_heart_rate:
+            fields.append(
+                (
+                    AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+                    UUID.from_16_bits(0x180D).to_bytes(),
+                )
+            )
+        device.advertising_data = bytes(AdvertisingData(fields))
+        device.on(Device.EVENT_CONNECTION, self._on_connection)
+        device.on("characteristic_subscription", self._on_subscription)
+        await device.power_on()
+        await self._advertise()
+
+    async def _advertise(self) -> None:
+        if self._present and self._connection is None:
+            await self.device.start_advertising(
+                own_address_type=hci.OwnAddressType.RANDOM,
+                advertising_interval_min=ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=ADVERTISING_INTERVAL_MS,
+            )
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.connection_attempts += 1
+        self.idle.clear()
+        connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection())
+        if self._refuse_next > 0:
+            self._refuse_next -= 1
+            logger.info("emulated strap refuses connection %d", self.connection_attempts)
+            self._spawn(
+                connection.disconnect(hci.HCI_CONNECTION_REJECTED_DUE_TO_LIMITED_RESOURCES_ERROR)
+            )
+            return
+        self._connection = connection
+        self.connected.set()
+
+    def _on_disconnection(self) -> None:
+        self._connection = None
+        self.connected.clear()
+        self.subscribed.clear()
+        self.idle.set()
+        self._spawn(self._advertise())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)  # keep a reference until done
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_subscription(
+        self,
+        _connection: Connection,
+        characteristic: gatt.Characteristic,
+        notify: bool,
+        _indicate: bool,
+    ) -> None:
+        if characteristic is self.hrm_characteristic:
+            if notify:
+                self.subscribed.set()
+            else:
+                self.subscribed.clear()
+
+    # -- test controls (test thread) -----------------------------------------------------
+    def notify(self, payload: bytes, *, force: bool = False) -> bool:
+        """Send one Heart Rate Measurement notification with exactly ``payload``.
+
+        Returns True when a central was subscribed (or ``force`` sent it regardless of the
+        CCCD, like a misbehaving strap), False when nobody could receive it.
+        """
+
+        async def send() -> bool:
+            connection = self._connection
+            if connection is None:
+                return False
+            if not force and not self.subscribed.is_set():
+                return False
+            await self.device.notify_subscriber(
+                connection, self.hrm_characteristic, bytes(payload), force=force
+            )
+            return True
+
+        return self.air.run(send())
+
+    def drop_link(self) -> bool:
+        """Drop the current link (as if the strap went out of reach for a moment).
+
+        Returns False when there was no link. The strap advertises again at once.
+        """
+
+        async def drop() -> bool:
+            connection = self._connection
+            if connection is None:
+                return False
+            await connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR)
+            return True
+
+        return self.air.run(drop())
+
+    def refuse_connections(self, count: int) -> None:
+        """Accept-and-drop the next ``count`` connections before serving again."""
+
+        async def set_count() -> None:
+            self._refuse_next = count
+
+        self.air.run(set_count())
+
+    def go_away(self) -> None:
+        """Stop advertising (and drop any link): the strap is out of reach."""
+
+        async def away() -> None:
+            self._present = False
+            await self.device.stop_advertising()
+            if self._connection is not None:
+                await self._connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR)
+
+        self.air.run(away())
+
+    def come_back(self) -> None:
+        """Advertise again after :meth:`go_away`."""
+
+        async def back() -> None:
+            self._present = True
+            await self._advertise()
+
+        self.air.run(back())

@@ -1,0 +1,291 @@
+"""Kubios-method artifact detection, correction and the rhythm check, on real recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests import recordings
+from tests.artifact_injection import KINDS, clean_nsr001, inject
+from trm_bio.core import artifacts as art
+from trm_bio.core.artifacts import (
+    CONTEXT_BEATS,
+    CORRECTION_REACH_BEATS,
+    ECTOPIC,
+    EXTRA,
+    LABEL_NAMES,
+    LOOKAHEAD_BEATS,
+    MISSED,
+    NORMAL,
+    correct_artifacts,
+    detect_artifacts,
+)
+from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid
+from trm_bio.errors import TrmBioError
+
+
+@pytest.fixture(scope="module")
+def nsr(data_dir) -> tuple[np.ndarray, np.ndarray]:
+    return clean_nsr001(recordings.nsr001_rr_ms())
+
+
+@pytest.fixture(scope="module")
+def injected(nsr):
+    rr, seg = nsr
+    return inject(rr[:100_000], seg[:100_000], rate=0.02, seed=7)
+
+
+def rmssd(nn_ms: np.ndarray, segment: np.ndarray) -> float:
+    diff = np.diff(nn_ms)[np.diff(segment) == 0]
+    return float(np.sqrt(np.mean(diff**2)))
+
+
+# ---------------------------------------------------------------- constants and input
+
+
+def test_label_codes_are_int8_constants_with_names():
+    codes = [art.NORMAL, art.ECTOPIC, art.MISSED, art.EXTRA, art.LONG, art.SHORT]
+    assert [int(c) for c in codes] == list(range(6))
+    assert all(isinstance(c, np.int8) for c in codes)
+    assert len(LABEL_NAMES) == 6 and LABEL_NAMES[0] == "normal"
+    assert detect_artifacts(np.full(50, 800.0)).dtype == np.int8
+    assert 0 < LOOKAHEAD_BEATS <= 2 < CONTEXT_BEATS
+
+
+def test_bad_segments_raise_a_sentence():
+    with pytest.raises(TrmBioError, match="non-decreasing"):
+        detect_artifacts(np.full(5, 800.0), np.array([0, 1, 0, 1, 1]))
+    with pytest.raises(TrmBioError, match="segment"):
+        detect_artifacts(np.full(5, 800.0), np.zeros(4, dtype=np.int64))
+
+
+# ---------------------------------------------------------------- real recordings
+
+
+def test_mitdb100_every_annotated_ectopic_beat_is_found(data_dir):
+    beats = recordings.mitdb100()
+    labels = detect_artifacts(beats.rr_ms)
+    ectopic = beats.ectopic_beat_index
+    assert ectopic.size == 34
+    nxt = np.minimum(ectopic + 1, beats.rr_ms.size - 1)
+    hit = (labels[ectopic] != NORMAL) | (labels[nxt] != NORMAL)
+    assert hit.all(), f"missed ectopic beats at {ectopic[~hit]}"
+    # Few flags besides them: both intervals of each ectopic beat, and little else.
+    around = np.zeros(labels.size, dtype=bool)
+    around[ectopic] = around[nxt] = True
+    assert ((labels != NORMAL) & ~around).sum() <= 5
+
+
+def test_clean_nsr001_is_rarely_flagged(nsr):
+    rr, seg = nsr
+    labels = detect_artifacts(rr, seg)
+    flagged = labels != NORMAL
+    # nsr001 holds some real premature beats (textbook short-then-long pairs): those are
+    # ECTOPIC pairs by design. Everything else flagged stays under 0.1 %.
+    assert flagged.mean() < 0.003
+    assert (flagged & (labels != ECTOPIC)).mean() < 0.001
+    # Each run of flagged beats with an ECTOPIC label holds an interval below and one above
+    # the level of the ten beats on each side of it.
+    flagged_idx = np.flatnonzero(flagged)
+    straddles = []
+    for run in np.split(flagged_idx, np.flatnonzero(np.diff(flagged_idx) > 1) + 1):
+        if ECTOPIC in labels[run]:
+            around = np.r_[rr[max(run[0] - 10, 0) : run[0]], rr[run[-1] + 1 : run[-1] + 11]]
+            level = np.median(around)
+            straddles.append(rr[run].min() < level < rr[run].max())
+    assert len(straddles) > 20 and np.mean(straddles) > 0.9
+
+
+def test_injected_artifacts_recall_and_precision(nsr, injected):
+    rr, seg = nsr
+    clean_flags = detect_artifacts(rr[:100_000], seg[:100_000]) != NORMAL
+    labels = detect_artifacts(injected.rr_ms, injected.segment)
+    recall, precision = injected.score(labels != NORMAL, clean_flags)
+    assert recall >= 0.995
+    assert precision >= 0.96
+    kinds = np.asarray(injected.kinds)
+    for kind in KINDS:
+        found = [(labels[idx] != NORMAL).any() for idx, k in zip(injected.truth, kinds,
+                                                                   strict=True) if k == kind]
+        assert np.mean(found) >= 0.99, kind
+    # Missed and extra beats get their own labels (their correction differs).
+    for kind, code in (("missed", MISSED), ("extra", EXTRA)):
+        got = [code in labels[idx] for idx, k in zip(injected.truth, kinds, strict=True)
+               if k == kind]
+        assert np.mean(got) >= 0.97, kind
+
+
+def test_prefix_invariance_and_trailing_buffer_on_real_data(injected):
+    rr, seg = injected.rr_ms[:12_000], injected.segment[:12_000]
+    full = detect_artifacts(rr, seg)
+    rng = np.random.default_rng(3)
+    for n in rng.integers(CONTEXT_BEATS, rr.size, 40):
+        assert np.array_equal(detect_artifacts(rr[:n], seg[:n])[: n - LOOKAHEAD_BEATS],
+                              full[: n - LOOKAHEAD_BEATS])
+    buffer = CONTEXT_BEATS + LOOKAHEAD_BEATS + 1
+    for end in rng.integers(buffer, rr.size, 150):
+        labels = detect_artifacts(rr[end - buffer : end], seg[end - buffer : end])
+        i = end - 1 - LOOKAHEAD_BEATS
+        assert labels[CONTEXT_BEATS] == full[i]
+
+
+def test_correction_restores_the_clean_series(nsr, injected):
+    rr, seg = nsr
+    rr, seg = rr[:100_000], seg[:100_000]
+    times = np.cumsum(injected.rr_ms) / 1000.0
+    labels = detect_artifacts(injected.rr_ms, injected.segment)
+    beats = correct_artifacts(injected.rr_ms, times, injected.segment, labels)
+    assert abs(beats.nn_ms.size - rr.size) < 0.001 * rr.size
+    assert np.all(np.diff(beats.times_s) > 0)
+    assert np.all(np.diff(beats.origin) >= 0)
+    clean, raw, fixed = rmssd(rr, seg), rmssd(injected.rr_ms, injected.segment), rmssd(
+        beats.nn_ms, beats.segment)
+    assert raw > 2 * clean
+    assert abs(fixed - clean) < 0.1 * clean
+    assert abs(beats.nn_ms.std() - rr.std()) < 0.01 * rr.std()
+    assert abs(beats.nn_ms.sum() - rr.sum()) < 0.002 * rr.sum()
+
+
+def test_correction_of_each_kind_on_a_simple_series():
+    rr = np.full(60, 800.0)
+    rr[30] = 1600.0  # missed beat
+    rr[40], rr[41] = 300.0, 500.0  # extra beat
+    rr[50], rr[51] = 560.0, 1040.0  # ectopic beat
+    times = np.cumsum(rr) / 1000.0
+    labels = detect_artifacts(rr)
+    assert labels[30] == MISSED and labels[40] == EXTRA and labels[41] == NORMAL
+    assert labels[50] == ECTOPIC and labels[51] == ECTOPIC
+    assert np.count_nonzero(labels) == 4
+    beats = correct_artifacts(rr, times, None, labels)
+    np.testing.assert_allclose(beats.nn_ms, 800.0)
+    assert beats.nn_ms.size == 60
+    np.testing.assert_allclose(np.diff(beats.times_s)[:49], 0.8)
+    assert beats.corrected.sum() == 5 and 40 not in beats.origin
+
+
+# ---------------------------------------------------------------- properties
+
+rr_values = st.floats(min_value=300.0, max_value=1500.0, allow_nan=False)
+
+
+@st.composite
+def rr_series(draw, max_size: int = 260):
+    n = draw(st.integers(2, max_size))
+    base = draw(st.floats(500.0, 1200.0))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    rr = base + np.cumsum(rng.normal(0, 8, n)) + rng.normal(0, 15, n)
+    # Sprinkle artifacts and junk.
+    k = rng.integers(0, n, size=n // 15 + 1)
+    rr[k] *= rng.choice([0.5, 0.6, 1.4, 2.0, 0.0, -1.0, np.nan], size=k.size)
+    seg = np.sort(rng.integers(0, draw(st.integers(1, 4)), n)).astype(np.int64)
+    return rr, seg
+
+
+@settings(max_examples=60, deadline=None)
+@given(rr_series(), st.data())
+def test_prefix_invariance_and_trailing_buffer(series, data):
+    rr, seg = series
+    full = detect_artifacts(rr, seg)
+    n = data.draw(st.integers(1, rr.size))
+    assert np.array_equal(detect_artifacts(rr[:n], seg[:n])[: max(n - LOOKAHEAD_BEATS, 0)],
+                          full[: max(n - LOOKAHEAD_BEATS, 0)])
+    i = data.draw(st.integers(0, rr.size - 1))
+    lo, hi = max(i - CONTEXT_BEATS, 0), min(i + LOOKAHEAD_BEATS + 1, rr.size)
+    assert detect_artifacts(rr[lo:hi], seg[lo:hi])[i - lo] == full[i]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 400), rr_values)
+def test_constant_rr_has_no_flags(n, value):
+    assert not detect_artifacts(np.full(n, value)).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(rr_values, st.sampled_from([0.0, -5.0, np.nan, np.inf])),
+                max_size=120))
+def test_junk_values_do_not_crash_and_are_dropped(values):
+    rr = np.asarray(values, dtype=np.float64)
+    labels = detect_artifacts(rr)
+    assert labels.shape == rr.shape
+    junk = ~(np.isfinite(rr) & (rr > 0))
+    assert np.all(labels[junk] == EXTRA)
+    beats = correct_artifacts(rr, np.arange(rr.size, dtype=float), None, labels)
+    assert np.all(np.isfinite(beats.nn_ms)) and np.all(beats.nn_ms > 0)
+    valid = rhythm_valid(rr, labels)
+    assert not valid[junk].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(rr_series(), rr_series())
+def test_segments_are_independent(first, second):
+    rr = np.concatenate([first[0], second[0]])
+    seg = np.concatenate([np.zeros(first[0].size), np.ones(second[0].size)]).astype(np.int64)
+    labels = detect_artifacts(rr, seg)
+    assert np.array_equal(labels[: first[0].size], detect_artifacts(first[0]))
+    assert np.array_equal(labels[first[0].size :], detect_artifacts(second[0]))
+
+
+@settings(max_examples=50, deadline=None)
+@given(rr_series(max_size=200), st.data())
+def test_correction_is_local(series, data):
+    rr, seg = series
+    times = np.cumsum(np.nan_to_num(np.abs(rr), nan=800.0) + 1.0) / 1000.0
+    labels = detect_artifacts(rr, seg)
+    full = correct_artifacts(rr, times, seg, labels)
+    lo = data.draw(st.integers(0, rr.size - 1))
+    hi = data.draw(st.integers(lo + 1, rr.size))
+    part = correct_artifacts(rr[lo:hi], times[lo:hi], seg[lo:hi], labels[lo:hi])
+    reach = CORRECTION_REACH_BEATS + 1
+    inner_full = (full.origin >= lo + reach) & (full.origin < hi - reach)
+    inner_part = (part.origin + lo >= lo + reach) & (part.origin + lo < hi - reach)
+    assert np.array_equal(full.nn_ms[inner_full], part.nn_ms[inner_part])
+    assert np.array_equal(full.origin[inner_full], part.origin[inner_part] + lo)
+
+
+# ---------------------------------------------------------------- rhythm
+
+
+def test_polar_bigeminy_is_not_valid(data_dir):
+    rr = recordings.polar_strap_rr_ms()
+    labels = detect_artifacts(rr)
+    valid = rhythm_valid(rr, labels)
+    # Independent marking of premature beats: much shorter than the next interval.
+    premature = np.flatnonzero(rr[:-1] < 0.75 * rr[1:])
+    # Stretches of sustained ectopy: at least 8 premature beats, each within 3 of the last.
+    breaks = np.flatnonzero(np.diff(premature) > 3)
+    starts = np.r_[premature[0], premature[breaks + 1]]
+    ends = np.r_[premature[breaks], premature[-1]]
+    stretches = [(s, e) for s, e in zip(starts, ends, strict=True)
+                 if np.count_nonzero((premature >= s) & (premature <= e)) >= 8]
+    assert len(stretches) >= 3
+    inside = np.concatenate([np.arange(s, e + 1) for s, e in stretches])
+    assert (~valid[inside]).mean() > 0.85
+    # The trailing window needs a few cycles: even a short stretch is mostly caught.
+    for s, e in stretches:
+        assert (~valid[s : e + 1]).mean() >= 0.45, (s, e)
+    # The Kubios thresholds widen: labels alone flag almost none of it.
+    assert (labels != NORMAL).mean() < 0.05
+
+
+def test_rhythm_valid_on_clean_records(nsr, data_dir):
+    rr, seg = nsr
+    assert rhythm_valid(rr, detect_artifacts(rr, seg), segment=seg).mean() > 0.99
+    beats = recordings.mitdb100()
+    for series in (beats.nn_ms(), beats.rr_ms):
+        assert rhythm_valid(series, detect_artifacts(series)).mean() > 0.99
+
+
+@settings(max_examples=40, deadline=None)
+@given(rr_series(), st.data())
+def test_rhythm_valid_is_causal(series, data):
+    rr, seg = series
+    labels = detect_artifacts(rr, seg)
+    full = rhythm_valid(rr, labels, segment=seg)
+    n = data.draw(st.integers(1, rr.size))
+    assert np.array_equal(rhythm_valid(rr[:n], labels[:n], segment=seg[:n]), full[:n])
+    lo = max(n - RHYTHM_WINDOW_BEATS - 1, 0)
+    part = rhythm_valid(rr[lo:n], labels[lo:n], segment=seg[lo:n])
+    assert part[-1] == full[n - 1]

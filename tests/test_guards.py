@@ -1,0 +1,72 @@
+"""Guards on the architecture and on known-bad dependency versions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("package", ["trm_bio.core", "devices", "skills"])
+def test_package_does_not_import_qt(package: str) -> None:
+    """DESIGN.md: the core, devices and skills must run without Qt."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(mod.name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"{package} pulled in {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize("package", ["devices", "skills"])
+def test_devices_and_skills_never_import_the_app(package: str) -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(mod.name)\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'trm_bio')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_core_imports_nothing_of_the_app() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import trm_bio.core as pkg\n"
+        "for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(mod.name)\n"
+        "allowed = ('trm_bio', 'trm_bio.core')\n"
+        "app = [m for m in sys.modules if m.startswith('trm_bio') and m not in allowed]\n"
+        "print(','.join(sorted(m for m in app if not m.startswith('trm_bio.core.'))))\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('bleak', 'asyncio', 'sqlite3', 'neurokit2'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    app_modules, forbidden = out.stdout.split("\n")[:2]
+    assert app_modules == ""
+    assert "bleak" not in forbidden and "sqlite3" not in forbidden and "neurokit2" not in forbidden
+
+
+def test_pyside6_does_not_corrupt_none_refcount() -> None:
+    """PySide6 6.12.0 decrements None's refcount on every void Qt call (DESIGN.md).
+
+    On CPython 3.11 the interpreter then aborts ("none_dealloc"); the pin keeps 6.12 out and
+    this test proves the installed version is sound.
+    """
+    from PySide6.QtCore import QObject
+
+    obj = QObject()
+    before = sys.getrefcount(None)
+    for i in range(5000):
+        obj.setObjectName(f"n{i % 7}")  # returns void
+        obj.blockSignals(False)
+    after = sys.getrefcount(None)
+    # Immortal None (3.12+) reports a huge constant; on 3.11 the count must not fall.
+    assert after >= before - 50, f"None refcount fell from {before} to {after}"

@@ -1,0 +1,149 @@
+"""Whole-recording analysis: the summary of an RR file or a stored session.
+
+The per-beat series come from :func:`trm_bio.core.engine.analyse_beats` (the numbers the
+live engine streams); this module adds the whole-recording summary, the regulation trace,
+and the per-skill effects of a stored session.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trm_bio.core import artifacts
+from trm_bio.core.engine import BeatAnalysis, analyse_beats
+from trm_bio.core.frequency_domain import frequency_domain
+from trm_bio.core.time_domain import summary_time
+from trm_bio.core.timeline import Beats
+
+#: Share of beats in sustained ectopy above which a recording's HRV is not reported.
+MAX_ECTOPIC_RHYTHM_SHARE = 0.10
+#: Task Force (1996) practice for long recordings: spectral measures are averaged over
+#: consecutive 5-minute windows, not computed over hours at once.
+SPECTRAL_WINDOW_S = 300.0
+#: Shortest recording whose LF power is reported: LF's lowest frequency is 0.04 Hz.
+MIN_SPECTRAL_S = 120.0
+
+TIME_KEYS = ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR", "MinNN", "MaxNN")
+FREQUENCY_KEYS = ("VLF", "LF", "HF", "LFHF", "HFpeak")
+NONLINEAR_KEYS = ("SD1", "SD2", "SD1SD2")
+VARIABILITY_KEYS = ("SDNN", "RMSSD", "pNN50", *FREQUENCY_KEYS, *NONLINEAR_KEYS)
+
+
+def poincare(nn_ms: np.ndarray, segment: np.ndarray) -> dict[str, float]:
+    """Poincaré SD1, SD2 (ms) and SD1/SD2 over successive pairs within segments.
+
+    As neurokit2: SD1 = std((NN_i - NN_i+1) / sqrt 2), SD2 = std((NN_i + NN_i+1) / sqrt 2),
+    sample standard deviations (ddof=1).
+    """
+    pair = (segment[1:] == segment[:-1]) & np.isfinite(nn_ms[1:]) & np.isfinite(nn_ms[:-1])
+    x, y = nn_ms[:-1][pair], nn_ms[1:][pair]
+    if x.size < 2:
+        return dict.fromkeys(NONLINEAR_KEYS, math.nan)
+    sd1 = float(np.std((x - y) / math.sqrt(2.0), ddof=1))
+    sd2 = float(np.std((x + y) / math.sqrt(2.0), ddof=1))
+    return {"SD1": sd1, "SD2": sd2, "SD1SD2": sd1 / sd2 if sd2 > 0 else math.nan}
+
+
+def spectral_summary(
+    nn_ms: np.ndarray, times_s: np.ndarray, segment: np.ndarray
+) -> dict[str, float]:
+    """Spectral HRV of a recording: the mean over consecutive full 5-minute windows.
+
+    A recording between 2 and 5 minutes is taken as one window; a shorter one gets NaN.
+    """
+    nan = dict.fromkeys(FREQUENCY_KEYS, math.nan)
+    if nn_ms.size < 3:
+        return nan
+    begin = times_s[0] - nn_ms[0] / 1000.0
+    span = times_s[-1] - begin
+    if span < MIN_SPECTRAL_S:
+        return nan
+    if span < SPECTRAL_WINDOW_S:
+        window_s, ends = span, np.array([times_s[-1]])
+    else:
+        window_s = SPECTRAL_WINDOW_S
+        ends = begin + SPECTRAL_WINDOW_S * np.arange(1, int(span // SPECTRAL_WINDOW_S) + 1)
+    values = frequency_domain(nn_ms, times_s, segment, window_s=window_s, ends_s=ends)
+    out = {}
+    for key in FREQUENCY_KEYS:
+        column = values[key]
+        column = column[np.isfinite(column)]
+        out[key] = float(column.mean()) if column.size else math.nan
+    out["SpectralWindows"] = int(np.isfinite(values["LF"]).sum())
+    return out
+
+
+@dataclass(frozen=True)
+class RecordingSummary:
+    """The whole-recording numbers ``trm-bio analyze`` and ``trm-bio show`` print."""
+
+    metrics: dict[str, float]
+    quality: dict[str, Any]
+    hrv_valid: bool
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        def clean(v: Any) -> Any:
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        return {
+            "metrics": {k: clean(v) for k, v in self.metrics.items()},
+            "quality": {k: clean(v) for k, v in self.quality.items()},
+            "hrv_valid": self.hrv_valid,
+            "reason": self.reason,
+        }
+
+
+def summarize(analysis: BeatAnalysis) -> RecordingSummary:
+    """Whole-recording metrics, artifact counts and validity of one analysed recording."""
+    beats, labels, corrected = analysis.beats, analysis.labels, analysis.corrected
+    n = len(beats)
+    counts = {name: int(np.sum(labels == code)) for code, name in enumerate(artifacts.LABEL_NAMES)}
+    ectopic_share = float(np.mean(~analysis.rhythm_ok)) if n else 0.0
+    duration_s = (
+        float(beats.times_s[-1] - (beats.times_s[0] - beats.rr_ms[0] / 1000.0)) if n else 0.0
+    )
+    quality: dict[str, Any] = {
+        "beats": n,
+        "duration_s": duration_s,
+        "segments": int(np.unique(beats.segment).size) if n else 0,
+        "artifacts": int(np.sum(labels != artifacts.NORMAL)),
+        "artifact_rate": float(np.mean(labels != artifacts.NORMAL)) if n else math.nan,
+        "corrected_beats": int(np.sum(corrected.corrected)),
+        "ectopic_rhythm_share": ectopic_share,
+        **{f"n_{name}": count for name, count in counts.items() if name != "normal"},
+    }
+    metrics: dict[str, float] = {}
+    if n == 0:
+        return RecordingSummary(dict.fromkeys(TIME_KEYS, math.nan), quality, False, "no beats")
+    metrics.update(summary_time(corrected.nn_ms, corrected.segment))
+    metrics.update(spectral_summary(corrected.nn_ms, corrected.times_s, corrected.segment))
+    metrics.update(poincare(corrected.nn_ms, corrected.segment))
+    hrv_valid, reason = True, ""
+    if ectopic_share > MAX_ECTOPIC_RHYTHM_SHARE:
+        hrv_valid = False
+        reason = (
+            f"a sustained ectopic rhythm (such as bigeminy) runs through {ectopic_share:.0%} of "
+            "the beats; artifact correction cannot restore it, so heart-rate variability is "
+            "not valid for this recording"
+        )
+        for key in VARIABILITY_KEYS:
+            metrics[key] = math.nan
+    return RecordingSummary(metrics, quality, hrv_valid, reason)
+
+
+def analyse_recording(
+    beats: Beats, progress: Callable[[str], None] | None = None
+) -> tuple[BeatAnalysis, RecordingSummary]:
+    """Per-beat series and whole-recording summary of timed beats."""
+    if progress:
+        progress("artifacts and sliding-window metrics")
+    analysis = analyse_beats(beats)
+    if progress:
+        progress("whole-recording summary")
+    return analysis, summarize(analysis)

@@ -1,0 +1,407 @@
+"""Session library commands: record, sessions, show, replay, import, export, delete."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from trm_bio.cli.analyze import summary_table
+from trm_bio.errors import InputFileError, TrmBioError
+from trm_bio.store.library import Library
+
+
+def add_library_option(parser: argparse.ArgumentParser) -> None:
+    """``--library PATH`` (else $TRM_BIO_LIBRARY, else the user data folder)."""
+    parser.add_argument(
+        "--library",
+        metavar="PATH",
+        help="the session library file (default: $TRM_BIO_LIBRARY or the user data folder)",
+    )
+
+
+def open_library(args: argparse.Namespace, *, readonly: bool = False) -> Library:
+    return Library.open(getattr(args, "library", None), readonly=readonly, create=not readonly)
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """How to pick a source: a strap, or the simulated one."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--device", metavar="ADDRESS|NAME", help="a Bluetooth strap")
+    which.add_argument("--simulate", action="store_true", help="the simulated strap")
+    parser.add_argument("--scenario", default="calm", help="simulated scenario (default calm)")
+    parser.add_argument("--seed", type=int, default=0, help="simulated strap seed")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="simulated strap speed (1 = real time)"
+    )
+
+
+def make_source(args: argparse.Namespace, duration_s: float | None):
+    """The source the options name: (source, source kind)."""
+    if args.simulate:
+        from devices.simulated import SimulatedStrap
+
+        try:
+            strap = SimulatedStrap(
+                args.scenario, seed=args.seed, speed=args.speed, duration_s=duration_s
+            )
+        except ValueError as exc:
+            raise TrmBioError(str(exc).rstrip(".")) from exc
+        return strap, "simulated"
+    from devices.ble import BleStrap
+
+    return BleStrap(args.device), "ble"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "record",
+        help="record a session without the window",
+        description="Record a session from a strap or the simulated strap into the library.",
+    )
+    add_source_options(p)
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--person", help="whose session it is (a name or a pseudonymous code)")
+    p.add_argument("--notes", default="", help="notes kept with the session")
+    p.add_argument("--quiet", action="store_true", help="print only the session id")
+    add_library_option(p)
+    p.set_defaults(func=_record)
+
+    p = subparsers.add_parser("sessions", help="list the sessions in the library")
+    p.add_argument("--person", help="only this person's sessions")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_library_option(p)
+    p.set_defaults(func=_sessions)
+
+    p = subparsers.add_parser("show", help="print a session's summary")
+    p.add_argument("session", type=int)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_library_option(p)
+    p.set_defaults(func=_show)
+
+    p = subparsers.add_parser("replay", help="print a session's beats and events as they replay")
+    p.add_argument("session", type=int)
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="1 to 16 times real time, or 0 for as fast as possible",
+    )
+    add_library_option(p)
+    p.set_defaults(func=_replay)
+
+    p = subparsers.add_parser("import", help="import an RR file as a session")
+    p.add_argument("file", type=Path)
+    p.add_argument("--unit", choices=("auto", "ms", "s"), default="auto")
+    p.add_argument("--person")
+    p.add_argument("--notes", default="")
+    p.add_argument("--json", action="store_true", help="the file is a trm-bio JSON session export")
+    add_library_option(p)
+    p.set_defaults(func=_import)
+
+    p = subparsers.add_parser("export", help="export a session")
+    p.add_argument("session", type=int)
+    p.add_argument("--format", choices=("csv", "kubios", "edf", "json"), required=True)
+    p.add_argument("-o", "--output", type=Path, help="the file to write")
+    add_library_option(p)
+    p.set_defaults(func=_export)
+
+    p = subparsers.add_parser("delete", help="delete a session (asks first)")
+    p.add_argument("session", type=int)
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    add_library_option(p)
+    p.set_defaults(func=_delete)
+
+
+# -- record ---------------------------------------------------------------------------------
+def format_beat(state: Any) -> str:
+    b = state.beat
+    m = b.metrics
+    zone = state.regulation.zone.label if state.regulation is not None else "…"
+    rmssd = m.get("RMSSD", math.nan)
+    rmssd_text = f"{rmssd:5.1f}" if math.isfinite(rmssd) else "  –  "
+    return (
+        f"{b.time_s:8.1f} s  HR {b.hr_bpm:5.1f}  RR {b.rr_ms:6.1f} ms  "
+        f"RMSSD {rmssd_text} ms  zone {zone}"
+    )
+
+
+def run_session(controller: Any, duration_s: float | None, on_update: Any) -> None:
+    """Drive a controller's session until the source ends, ``duration_s`` or Ctrl-C/SIGTERM."""
+    stopping = False
+
+    def ask_stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = signal.signal(signal.SIGTERM, ask_stop)
+    try:
+        source = controller.source
+        while not stopping:
+            item = source.get(timeout_s=0.1)
+            if item is not None:
+                source._queue.put(item)  # back in order; poll drains everything waiting
+            update = controller.poll()
+            on_update(update)
+            if duration_s is not None and controller.session.now_s >= duration_s:
+                break
+            if any(s.state.value in ("disconnected", "failed") for s in update.status) and (
+                getattr(source, "running", True) is False
+                or (
+                    controller.link_state is not None and controller.link_state.value in ("failed",)
+                )
+            ):
+                break
+            if not getattr(source, "running", True) and item is None:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from trm_bio.controller import SessionController, SessionOptions
+
+    with open_library(args) as library:
+        controller = SessionController(library)
+        source, kind = make_source(args, args.duration)
+        options = SessionOptions(person=args.person, notes=args.notes, source_kind=kind)
+        controller.start_live(source, options)
+        session_id = controller.session_id
+        if not args.quiet:
+            print(f"Recording session {session_id} (Ctrl-C to stop)…", flush=True)
+
+        def show(update: Any) -> None:
+            if args.quiet:
+                return
+            for state in update.beats:
+                print(format_beat(state), flush=True)
+            for status in update.status:
+                print(f"  [{status.state.value}] {status.message}", flush=True)
+
+        try:
+            run_session(controller, args.duration, show)
+        finally:
+            error = controller.error
+            controller.stop()
+        if error:
+            raise TrmBioError(error)
+        print(session_id if args.quiet else f"Session {session_id} saved.")
+    return 0
+
+
+# -- sessions / show ----------------------------------------------------------------------------
+def _sessions(args: argparse.Namespace) -> int:
+    with open_library(args, readonly=True) as library:
+        person_id = None
+        if args.person:
+            person = library.find_person(args.person)
+            if person is None:
+                raise TrmBioError(f"no person called {args.person!r} in the library")
+            person_id = person.id
+        sessions = library.list_sessions(person_id)
+    if args.json:
+        print(json.dumps([_session_dict(s) for s in sessions], indent=2))
+        return 0
+    if not sessions:
+        print("The library holds no sessions yet.")
+        return 0
+    print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} PERSON")
+    for s in sessions:
+        minutes = f"{s.duration_s / 60:6.1f}" if s.duration_s is not None else "     –"
+        print(
+            f"{s.id:>4}  {s.started_utc:<25} {minutes}  {s.status:<11} {s.source_kind:<10} "
+            f"{s.person_name or ''}"
+        )
+    return 0
+
+
+def _session_dict(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "person": s.person_name,
+        "started_utc": s.started_utc,
+        "ended_utc": s.ended_utc,
+        "duration_s": s.duration_s,
+        "status": s.status,
+        "source_kind": s.source_kind,
+        "source_id": s.source_id,
+        "device": s.device_name,
+        "notes": s.notes,
+        "tags": list(s.tags),
+        "packets": s.packet_count,
+        "events": s.event_count,
+    }
+
+
+def _show(args: argparse.Namespace) -> int:
+    from trm_bio.history import analyse_session
+
+    with open_library(args) as library:
+        result = analyse_session(library, _session(library, args.session).id)
+    document = result.as_dict()
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    info = result.info
+    document["recording"] = {
+        "file": f"Session {info.id}" + (f" — {info.person_name}" if info.person_name else ""),
+        "format": info.source_kind,
+        "unit": "ms",
+        "unit_source": info.status,
+    }
+    print(summary_table(document))
+    zones = document["zones"]
+    if any(v is not None for v in zones.values()):
+        print(
+            "\n  Time in zones (indicator, not a diagnosis): "
+            + ", ".join(f"{k} {100 * v:.0f} %" for k, v in zones.items() if v is not None)
+        )
+    items = result.effects.items
+    if items:
+        print("\n  What moved the body toward the resilient band (most first):")
+        for item in items[:10]:
+            d = item.to_dict()
+            print(f"    {d['kind']:<10} {d['label'][:40]:<40} toward {d['n_toward']}/{d['n']}")
+    return 0
+
+
+def _session(library: Library, session_id: int) -> Any:
+    try:
+        return library.get_session(session_id)
+    except TrmBioError:
+        raise
+    except Exception as exc:
+        raise TrmBioError(f"there is no session {session_id} in the library") from exc
+
+
+# -- replay -----------------------------------------------------------------------------------
+def _replay(args: argparse.Namespace) -> int:
+    from trm_bio.controller import SessionController
+
+    speed = math.inf if args.speed == 0 else args.speed
+    if not (speed == math.inf or 1 <= speed <= 16):
+        raise TrmBioError("the replay speed goes from 1 to 16 (or 0 for as fast as possible)")
+    with open_library(args, readonly=True) as library:
+        controller = SessionController(library)
+        _session(library, args.session)
+        controller.open_replay(args.session, speed)
+        replay = controller.replay
+
+        def show(update: Any) -> None:
+            for state in update.beats:
+                print(format_beat(state), flush=True)
+            for event in update.events:
+                print(
+                    f"{event.time_s:8.1f} s  [{event.kind}] {json.dumps(event.payload)}", flush=True
+                )
+
+        try:
+            while True:
+                show(controller.poll())
+                if replay.finished and replay._queue.empty():
+                    show(controller.poll())
+                    break
+                time.sleep(0.02) if not math.isinf(speed) else None
+        except KeyboardInterrupt:
+            pass
+        finally:
+            controller.stop()
+    return 0
+
+
+# -- import / export / delete ---------------------------------------------------------------
+def _import(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        if args.json:
+            from trm_bio.store.json_format import import_json
+
+            session_id = library.add_session_record(import_json(args.file))
+        else:
+            from trm_bio.store.imports import import_rr_recording
+            from trm_bio.store.rr_files import read_rr_file
+
+            recording = read_rr_file(args.file, unit=args.unit)
+            session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
+    print(f"Imported {args.file.name} as session {session_id}.")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from trm_bio.core import artifacts
+    from trm_bio.history import analyse_session
+    from trm_bio.store import exports
+    from trm_bio.store.json_format import export_json
+
+    suffix = {"csv": ".csv", "kubios": ".txt", "edf": ".edf", "json": ".json"}[args.format]
+    out = args.output or Path(f"session-{args.session}{suffix}")
+    with open_library(args) as library:
+        info = _session(library, args.session)
+        try:
+            if args.format == "json":
+                export_json(out, library.session_record(info.id))
+                written = [out]
+            else:
+                result = analyse_session(library, info.id)
+                beats = result.beats
+                events = [
+                    {"time_s": e.time_s, "kind": e.kind, "host_ns": e.host_ns, **e.payload}
+                    for e in result.events
+                ]
+                if args.format == "kubios":
+                    written = [exports.export_kubios_rr(out, beats.rr_ms)]
+                elif args.format == "edf":
+                    written = [
+                        exports.export_edf(
+                            out,
+                            beats.times_s,
+                            beats.rr_ms,
+                            segment=beats.segment,
+                            events=events,
+                            start_utc=info.started_utc,
+                            patient_code=(info.person_name or "X").replace(" ", "_"),
+                        )
+                    ]
+                else:
+                    a = result.analysis
+                    columns = {
+                        "time_s": beats.times_s,
+                        "rr_ms": beats.rr_ms,
+                        "segment": beats.segment,
+                        "artifact": [artifacts.LABEL_NAMES[k] for k in a.labels],
+                        "rhythm_ok": a.rhythm_ok,
+                        "zone": [int(z) for z in result.regulation.zone],
+                        "arousal": result.regulation.arousal,
+                    }
+                    written = exports.export_csv(out, columns, a.metrics, events)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    for path in written:
+        print(f"Wrote {path}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        info = _session(library, args.session)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise TrmBioError(
+                    "deleting needs a confirmation: run it in a terminal or add --yes"
+                )
+            answer = input(
+                f"Delete session {info.id} ({info.started_utc}, {info.person_name or 'no person'})"
+                " and everything recorded in it? Type yes to confirm: "
+            )
+            if answer.strip().lower() != "yes":
+                print("Nothing was deleted.")
+                return 1
+        library.delete_session(info.id)
+    print(f"Session {info.id} deleted.")
+    return 0

@@ -1,0 +1,324 @@
+"""The session controller: what a window or a terminal asks of a running session.
+
+It owns one source (a strap, the simulated strap, or a replay), the library, the
+:class:`~trm_bio.session.Session` pipeline and the practice flow, and offers the actions a
+person takes: start and stop a session, walk through skills, log sensations, zone ratings,
+Help Now! and markers, replay with speed and seek. It reads the clock (host monotonic time)
+so that the session and the flow do not have to. No Qt here: the window drives
+:meth:`poll` from a timer, the CLI from a loop, tests directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from devices.packet import LinkState
+from devices.source import Source
+from skills.flow import FlowEvent, FlowState, PracticeFlow
+from skills.loader import load_plans, load_skills
+from skills.model import PlanLibrary, SkillLibrary
+from skills.sensations import SensationLog, Valence, Zone, ZoneRating
+from trm_bio.errors import LibraryError, TrmBioError
+from trm_bio.session import Session, SessionEvent, SessionUpdate
+from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.recorder import Recorder
+from trm_bio.store.replay import ReplaySource, packets_before
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """What a new live session is started with."""
+
+    person: str | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    record: bool = True
+    source_kind: str = "ble"
+    device_name: str = ""
+
+
+class SessionController:
+    """Runs at most one session at a time; see module doc.
+
+    Parameters
+    ----------
+    library : Library
+        The open session library.
+    clinician_mode : bool
+        Offer the clinician-only skills (7-9).
+    skills_dir : path, optional
+        The clinician's own skills folder (default: the user data folder).
+    clock_ns : callable
+        Host monotonic clock (ns); tests may pass their own.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        clinician_mode: bool = False,
+        skills_dir: Any = None,
+        clock_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.library = library
+        self.clock_ns = clock_ns
+        self.skills_dir = skills_dir
+        self.clinician_mode = clinician_mode
+        self.skills: SkillLibrary = load_skills(skills_dir, clinician_mode=clinician_mode)
+        self.plans: PlanLibrary = load_plans(
+            skills_dir, clinician_mode=clinician_mode, skills=self.skills
+        )
+        self.source: Source | None = None
+        self.session: Session | None = None
+        self.session_id: int | None = None
+        self.recorder: Recorder | None = None
+        self.flow: PracticeFlow | None = None
+        self.replay: ReplaySource | None = None
+        self.error: str | None = None  # the last failure, as a sentence
+
+    # -- mode -----------------------------------------------------------------------------
+    def set_clinician_mode(self, on: bool) -> None:
+        """Show or hide the clinician-only skills."""
+        self.clinician_mode = on
+        self.skills = self.skills.with_mode(clinician_mode=on)
+        self.plans = load_plans(self.skills_dir, clinician_mode=on, skills=self.skills)
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None
+
+    @property
+    def is_replay(self) -> bool:
+        return self.replay is not None
+
+    def now_s(self) -> float:
+        """The session's beat-clock time now (replay: the replay position)."""
+        if self.session is None:
+            return 0.0
+        if self.replay is not None:
+            return self.replay.position_s
+        return self.session.time_at(self.clock_ns())
+
+    # -- live sessions ----------------------------------------------------------------------
+    def start_live(self, source: Source, options: SessionOptions = SessionOptions()) -> Session:
+        """Start a session fed by ``source`` (started here), recording unless told not to."""
+        self.stop()
+        start_ns = self.clock_ns()
+        person_id = self.library.ensure_person(options.person) if options.person else None
+        baseline = None
+        if person_id is not None:
+            from trm_bio.history import person_baseline
+
+            baseline = person_baseline(self.library, person_id)
+        if options.record:
+            self.session_id = self.library.create_session(
+                person_id,
+                options.source_kind,
+                source_id=source.source_id,
+                device_name=options.device_name or source.source_id,
+                start_ns=start_ns,
+                started_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+                notes=options.notes,
+                tags=options.tags,
+            )
+            self.recorder = Recorder(self.library, self.session_id)
+        self.session = Session(start_ns, recorder=self.recorder, baseline=baseline)
+        self.source = source
+        self.error = None
+        source.start()
+        return self.session
+
+    def poll(self) -> SessionUpdate:
+        """Drain the source into the session; call from a timer (e.g. 20-60 times a second)."""
+        if self.session is None or self.source is None:
+            return SessionUpdate()
+        update = self.session.process(self.source.drain())
+        now_ns = self.clock_ns()
+        if self.flow is not None and self.replay is None:
+            self._log_flow(self.flow.tick(self.session.time_at(now_ns)), update)
+        try:
+            self.session.tick(now_ns)
+        except LibraryError as exc:
+            self._recording_failed(exc)
+        return update
+
+    def _recording_failed(self, exc: LibraryError) -> None:
+        """Keep the session on screen, stop writing, and say why (what was written stays)."""
+        self.error = str(exc)
+        log.error("%s", exc)
+        if self.session is not None:
+            self.session.recorder = None
+        self.recorder = None
+
+    def stop(self) -> int | None:
+        """End the session (or replay): stop the source, commit, close the flow.
+
+        Returns
+        -------
+        int or None
+            The id of the session that was recorded (None for replay / not recorded).
+        """
+        if self.session is None:
+            return None
+        if self.flow is not None and self.replay is None and not self.flow.state(self.now_s()).done:
+            self._log_flow(self.flow.stop(self.now_s()), None)
+        if self.source is not None:
+            self.source.stop()
+            # What the source produced before it stopped still belongs to the session.
+            self.session.process(self.source.drain())
+        session_id = None
+        if self.recorder is not None:
+            try:
+                self.recorder.flush()
+                self.library.finish_session(
+                    self.recorder.session_id,
+                    duration_s=max(self.session.now_s, 0.0),
+                    status="complete",
+                )
+                session_id = self.recorder.session_id
+            except LibraryError as exc:
+                self.error = str(exc)
+        self.source = self.session = self.recorder = self.flow = self.replay = None
+        self.session_id = None
+        return session_id
+
+    # -- replay -------------------------------------------------------------------------------
+    def open_replay(self, session_id: int, speed: float = 1.0, *, paused: bool = False) -> Session:
+        """Replay a stored session through the same pipeline as live."""
+        self.stop()
+        replay = ReplaySource(self.library, session_id, speed=speed, paused=paused)
+        info = replay.info
+        baseline = None
+        if info.person_id is not None:
+            from trm_bio.history import person_baseline
+
+            baseline = person_baseline(self.library, info.person_id, before_session=session_id)
+        self.session = Session(
+            info.start_ns,
+            baseline=baseline,
+            history=lambda index: packets_before(replay.items, index),
+        )
+        self.replay = replay
+        self.source = replay
+        self.session_id = session_id
+        replay.start()
+        return self.session
+
+    def replay_info(self) -> SessionInfo | None:
+        return self.replay.info if self.replay is not None else None
+
+    # -- the practice flow ------------------------------------------------------------------
+    def start_skill(self, key: int | str) -> list[FlowEvent]:
+        """Begin guided practice of one skill (by number or id)."""
+        self.flow = PracticeFlow.for_skill(self.skills, key)
+        return self._flow_call("start")
+
+    def start_plan(self, plan_id: str) -> list[FlowEvent]:
+        """Begin a session plan (a sequence of skills)."""
+        self.flow = PracticeFlow.for_plan(self.plans, plan_id)
+        return self._flow_call("start")
+
+    def flow_action(self, action: str, *args: Any) -> list[FlowEvent]:
+        """``next``, ``previous``, ``skip_step``, ``skip_skill``, ``pause``, ``resume``,
+        ``stop``, ``return_from_help_now`` or ``choose_strategy`` (with a strategy id)."""
+        return self._flow_call(action, *args)
+
+    def help_now(self) -> list[FlowEvent]:
+        """Help Now!: one key away in every state; starts the skill if no flow runs."""
+        if self.flow is None or self.flow.state(self.now_s()).done:
+            self.flow = PracticeFlow.for_skill(
+                self.skills.with_mode(clinician_mode=True), "help_now"
+            )
+            return self._flow_call("start")
+        return self._flow_call("help_now")
+
+    def flow_state(self) -> FlowState | None:
+        return self.flow.state(self.now_s()) if self.flow is not None else None
+
+    def _flow_call(self, action: str, *args: Any) -> list[FlowEvent]:
+        if self.flow is None:
+            raise TrmBioError("no skill is running; choose a skill or a plan first")
+        now_s = self.now_s()
+        events = getattr(self.flow, action)(now_s, *args)
+        self._log_flow(events, None)
+        return events
+
+    def _log_flow(self, events: list[FlowEvent], update: SessionUpdate | None) -> None:
+        if self.session is None or self.replay is not None:
+            return
+        for flow_event in events:
+            logged = self.session.log(
+                "flow",
+                flow_event.to_dict(),
+                time_s=flow_event.time_s,
+                host_ns=self.session.start_ns + round(flow_event.time_s * 1e9),
+            )
+            if update is not None:
+                update.events.append(logged)
+
+    # -- tracking ---------------------------------------------------------------------------
+    def log_sensation(
+        self,
+        valence: Valence | str,
+        words: tuple[str, ...] = (),
+        location: str | None = None,
+        intensity: int | None = None,
+        note: str = "",
+    ) -> SessionEvent:
+        """Log what the person notices, at the current time, without stopping anything."""
+        entry = SensationLog.record(
+            time_s=self.now_s(),
+            valence=valence,
+            words=words,
+            location=location,
+            intensity=intensity,
+            note=note,
+        )
+        return self._log("sensation", entry.to_dict())
+
+    def log_zone_rating(self, zone: Zone | str, note: str = "") -> SessionEvent:
+        """The person's own sense of their zone (high, resilient, low)."""
+        rating = ZoneRating(time_s=self.now_s(), zone=Zone(zone), note=note)
+        return self._log("zone_rating", rating.to_dict())
+
+    def log_marker(self, text: str = "") -> SessionEvent:
+        return self._log("marker", {"text": text})
+
+    def log_note(self, text: str) -> SessionEvent:
+        return self._log("note", {"text": text})
+
+    def log_resource(self, text: str) -> SessionEvent:
+        """A resource the person brings to mind (a person, place, memory or strength)."""
+        return self._log("resource", {"text": text})
+
+    def _log(self, kind: str, payload: dict[str, Any]) -> SessionEvent:
+        if self.session is None:
+            raise TrmBioError("no session is running; start one first")
+        if self.replay is not None:
+            raise TrmBioError("a replayed session is read-only")
+        now_ns = self.clock_ns()
+        payload.pop("time_s", None)
+        return self.session.log(kind, payload, now_ns)
+
+    # -- state for the screen -------------------------------------------------------------
+    @property
+    def link_state(self) -> LinkState | None:
+        if self.source is None:
+            return None
+        return self.source.state
+
+    @property
+    def battery_percent(self) -> int | None:
+        return self.source.battery_percent if self.source is not None else None
+
+    @property
+    def replay_speed(self) -> float:
+        return self.replay.speed if self.replay is not None else math.nan

@@ -1,0 +1,446 @@
+"""Artifact detection and correction of RR series (Lipponen & Tarvainen 2019, the Kubios method).
+
+The rules follow the paper (and neurokit2's ``method="kubios"``): successive differences
+dRR normalised by Th1 = 5.2 x the quartile deviation of |dRR| over 91 beats; the deviation
+mRR of each interval from the median of 11 beats (negative deviations doubled) normalised by
+Th2 likewise; the S11/S12 plane (c1 = 0.13, c2 = 0.17) finds ectopic beats, S21/S22 long and
+short ones, and a long interval whose half, or a short one that added to the next, is close
+to the median is a missed or an extra beat.
+
+Adaptation for the live stream (a documented deviation from the paper): the paper centres
+its 91-beat threshold windows and its 11-beat median on the beat. A centred 91-beat window
+would hold a beat's label back for 45 beats, too long for feedback. Here the threshold
+windows are trailing (they end at the beat being judged) and the median window ends
+``MEDIAN_LOOKAHEAD_BEATS`` after it; the paper's rules themselves need the next two
+successive differences. So the label of beat ``i`` depends only on beats
+``i - CONTEXT_BEATS .. i + LOOKAHEAD_BEATS`` of its own segment, and the live engine can call
+the same function on a trailing buffer and treat a label as final once ``LOOKAHEAD_BEATS``
+newer beats arrived.
+
+Other deviations, all documented where they are made:
+
+* Every rule is evaluated for every beat at once (vectorised); the paper's flow chart visits
+  beats in order. A beat is examined for long/short when |dRR|/Th1 > 1 at it, or at the beat
+  before it with |dRR| rising to the next beat (the flow chart's second candidate).
+* Where the S11/S12 rule fires, the ectopic pair is the hit and the neighbour on the other
+  side of the running level; a hit without such a neighbour is not an ectopic beat.
+* An ectopic beat shows as a pair of intervals (short then long, or long then short); the
+  paper flags one; both intervals of the pair are labelled ECTOPIC here so both are
+  corrected.
+* The interval right after an EXTRA one is labelled NORMAL: merging the extra interval into
+  it is its correction.
+* The thresholds have a floor relative to the running RR level (the median RR of the
+  threshold window): Th1 >= DRR_FLOOR_FRACTION x level, Th2 >= MRR_FLOOR_FRACTION x level.
+  On a calm or coarsely quantised series (nsr001 is stored at 1/128 s) the quartile
+  deviation of |dRR| is a few ms, and the plain rules flag about 3 % of a clean Holter
+  record (neurokit2 does); artifacts that matter for HRV are 15 % of RR or more.
+* The threshold windows end THRESHOLD_GAP_BEATS before the beat, so the beats under
+  judgement never widen their own threshold (it matters at the start of a segment, where a
+  causal window holds few beats).
+* A threshold window holding fewer than ``MIN_WINDOW_BEATS`` usable values gives no
+  threshold, so the first few beats of each segment are labelled NORMAL (they cannot be
+  judged causally).
+* RR values that are not finite or not positive (junk right after a strap connects) are
+  labelled EXTRA (correction drops them) and act as segment breaks for the rules.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from scipy import ndimage
+
+from trm_bio.core.errors import TrmBioError
+
+NORMAL: Final = np.int8(0)
+ECTOPIC: Final = np.int8(1)
+MISSED: Final = np.int8(2)
+EXTRA: Final = np.int8(3)
+LONG: Final = np.int8(4)
+SHORT: Final = np.int8(5)
+LABEL_NAMES: Final = ("normal", "ectopic", "missed", "extra", "long", "short")
+
+ALPHA: Final = 5.2
+C1: Final = 0.13
+C2: Final = 0.17
+THRESHOLD_WINDOW_BEATS: Final = 91
+MEDIAN_WINDOW_BEATS: Final = 11
+MEDIAN_LOOKAHEAD_BEATS: Final = 1
+MIN_WINDOW_BEATS: Final = 3
+THRESHOLD_GAP_BEATS: Final = 3
+DRR_FLOOR_FRACTION: Final = 0.15
+MRR_FLOOR_FRACTION: Final = 0.2
+
+# How far back each quantity reaches (derived from the windows above; a test checks it).
+# The threshold windows (Th1, Th2 and the level) end THRESHOLD_GAP_BEATS before beat j.
+_WINDOW_BACK = THRESHOLD_WINDOW_BEATS + THRESHOLD_GAP_BEATS - 1
+# Th1(j) needs |dRR| back to j - _WINDOW_BACK, hence RR one further; the ectopic pairing of
+# beat j looks at the S11/S12 rule at j-1, which uses dRR(j-2).
+_DRR_REACH_BACK = _WINDOW_BACK + 1 + 2
+# Th2(j) needs mRR back to j - _WINDOW_BACK, each from a median window starting
+# MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS earlier; +1: the EXTRA rule at j-1.
+_MRR_REACH_BACK = _WINDOW_BACK + MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS + 1
+CONTEXT_BEATS: Final = max(_DRR_REACH_BACK, _MRR_REACH_BACK)
+# S21/S22 and the ectopic pairing of the rule at j+1 use dRR(j+2); the median, beat j+1.
+LOOKAHEAD_BEATS: Final = max(2, MEDIAN_LOOKAHEAD_BEATS)
+CORRECTION_REACH_BEATS: Final = 8
+
+_ROWS_PER_CHUNK = 16384
+
+
+@dataclass(frozen=True)
+class CorrectedBeats:
+    """An RR series after artifact correction.
+
+    Attributes
+    ----------
+    nn_ms : corrected intervals (ms).
+    times_s : beat time ending each interval (s); an inserted beat sits at the midpoint.
+    segment : segment id of each corrected beat.
+    origin : index of the raw beat each corrected beat comes from.
+    corrected : True where the value differs from the raw interval (merged, split or
+        interpolated).
+    """
+
+    nn_ms: np.ndarray
+    times_s: np.ndarray
+    segment: np.ndarray
+    origin: np.ndarray
+    corrected: np.ndarray
+
+
+def _as_segment(segment: np.ndarray | None, n: int) -> np.ndarray:
+    if segment is None:
+        return np.zeros(n, dtype=np.int64)
+    seg = np.asarray(segment, dtype=np.int64)
+    if seg.shape != (n,):
+        raise TrmBioError(f"segment has {seg.size} values but there are {n} RR intervals.")
+    if n > 1 and np.any(np.diff(seg) < 0):
+        raise TrmBioError("segment ids must be non-decreasing along the beats.")
+    return seg
+
+
+def _segment_bounds(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index of the segment each element belongs to."""
+    n = seg.size
+    idx = np.arange(n)
+    start = np.ones(n, dtype=bool)
+    start[1:] = seg[1:] != seg[:-1]
+    first = np.maximum.accumulate(np.where(start, idx, 0))
+    end = np.ones(n, dtype=bool)
+    end[:-1] = start[1:]
+    last = np.minimum.accumulate(np.where(end, idx, n - 1)[::-1])[::-1]
+    return first, last
+
+
+def windowed_order_statistics(
+    values: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    back: int,
+    ahead: int,
+    fractions: tuple[float, ...],
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Order statistics of ``values`` over the window ``j-back .. j+ahead`` clipped to ``lo..hi``.
+
+    ``ahead`` may be negative (a window that ends before j). The statistic for fraction q of a
+    window holding n values is its sorted value at index ``min(int(n*q), n-1)``
+    (scipy.ndimage's rank convention), NaN for an empty window. Full windows go through
+    ``scipy.ndimage.rank_filter``; clipped ones (near segment edges) through a sort of just
+    those rows, so each result depends on the values in its window alone.
+
+    Returns
+    -------
+    count : number of values in each window.
+    statistics : one array per fraction.
+    """
+    n = values.size
+    size = back + ahead + 1
+    idx = np.arange(n)
+    start = np.maximum(idx - back, lo)
+    stop = np.minimum(idx + ahead, hi)
+    count = np.maximum(stop - start + 1, 0)
+    full = count == size
+    filled = np.where(np.isfinite(values), values, 0.0)
+    lag = max(-ahead, 0)  # ndimage's origin cannot put the window wholly before j: shift after
+    results = []
+    for q in fractions:
+        out = np.full(n, np.nan)
+        if n > lag:
+            fast = ndimage.rank_filter(
+                filled, min(int(size * q), size - 1), size=size,
+                origin=back - lag - size // 2, mode="nearest",
+            )
+            out[lag:] = fast[: n - lag]
+        results.append(out)
+    rows = np.flatnonzero(~full)
+    offsets = np.arange(size)
+    for begin in range(0, rows.size, _ROWS_PER_CHUNK):
+        chunk = rows[begin : begin + _ROWS_PER_CHUNK]
+        pos = start[chunk, None] + offsets
+        inside = pos <= stop[chunk, None]
+        window = np.where(inside, values[np.clip(pos, 0, n - 1)], np.inf)
+        window.sort(axis=1)
+        c = count[chunk]
+        for q, out in zip(fractions, results, strict=True):
+            rank = np.clip((c * q).astype(np.int64), 0, np.maximum(c - 1, 0))
+            picked = window[np.arange(chunk.size), rank]
+            out[chunk] = np.where(c > 0, picked, np.nan)
+    return count, tuple(results)
+
+
+def _trailing_statistics(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, fractions: tuple[float, ...]
+) -> tuple[np.ndarray, ...]:
+    """Order statistics over the threshold window: THRESHOLD_WINDOW_BEATS values ending
+    THRESHOLD_GAP_BEATS before j (NaN when it holds fewer than MIN_WINDOW_BEATS values)."""
+    count, stats = windowed_order_statistics(
+        values, lo, hi, THRESHOLD_WINDOW_BEATS - 1 + THRESHOLD_GAP_BEATS,
+        -THRESHOLD_GAP_BEATS, fractions,
+    )
+    enough = count >= MIN_WINDOW_BEATS
+    return tuple(np.where(enough, stat, np.nan) for stat in stats)
+
+
+def _threshold(
+    abs_values: np.ndarray, lo: np.ndarray, hi: np.ndarray, floor_ms: np.ndarray
+) -> np.ndarray:
+    """ALPHA x quartile deviation over the threshold window, at least ``floor_ms``."""
+    q1, q3 = _trailing_statistics(abs_values, lo, hi, (0.25, 0.75))
+    th = np.maximum(ALPHA * (q3 - q1) / 2.0, floor_ms)
+    return np.where(np.isfinite(q1), th, np.nan)
+
+
+def _shift(x: np.ndarray, k: int, seg: np.ndarray) -> np.ndarray:
+    """x[j+k] where beat j+k exists and is in j's segment, else NaN."""
+    out = np.full(x.size, np.nan)
+    if abs(k) >= x.size:
+        return out
+    if k > 0:
+        same = seg[k:] == seg[:-k]
+        out[:-k] = np.where(same, x[k:], np.nan)
+    elif k < 0:
+        same = seg[:k] == seg[-k:]
+        out[-k:] = np.where(same, x[:k], np.nan)
+    else:
+        out[:] = x
+    return out
+
+
+def _label_valid_beats(rr: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Kubios-method labels for finite, positive RR (ms) with segment ids ``seg``."""
+    n = rr.size
+    labels = np.zeros(n, dtype=np.int8)
+    if n < 2:
+        return labels
+    first, last = _segment_bounds(seg)
+
+    (level,) = _trailing_statistics(rr, first, last, (0.5,))
+    drr = rr - _shift(rr, -1, seg)  # NaN at each segment's first beat
+    th1 = _threshold(np.abs(drr), first + 1, last, DRR_FLOOR_FRACTION * level)
+    with np.errstate(invalid="ignore"):
+        d = drr / th1
+    d_prev = _shift(d, -1, seg)
+    d_next = _shift(d, 1, seg)
+    d_next2 = _shift(d, 2, seg)
+
+    _, (med,) = windowed_order_statistics(
+        rr, first, last, MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS,
+        MEDIAN_LOOKAHEAD_BEATS, (0.5,),
+    )
+    mrr = rr - med
+    mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
+    th2 = _threshold(np.abs(mrr), first, last, MRR_FLOOR_FRACTION * level)
+    with np.errstate(invalid="ignore"):
+        m = mrr / th2
+
+    positive = d > 0
+    s12 = np.where(positive, np.fmax(d_prev, d_next), np.fmin(d_prev, d_next))
+    s22 = np.where(d >= 0, np.fmin(d_next, d_next2), np.fmax(d_next, d_next2))
+    with np.errstate(invalid="ignore"):
+        ectopic = ((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2))
+        long_rule = (d > 1) & (s22 < -1)
+        short_rule = (d < -1) & (s22 > 1)
+        far_from_median = np.abs(m) > 3
+        # The paper examines a beat with |dRR| > 1, and the one after it when the following
+        # difference is the larger (the second interval of a long-short pair).
+        big = np.abs(d) > 1
+        examined = big | (_shift(big.astype(float), -1, seg) == 1) & (np.abs(d) < np.abs(d_next))
+        longshort = examined & (long_rule | short_rule | far_from_median)
+        missed = longshort & long_rule & (np.abs(rr / 2.0 - med) < th2)
+        rr_next = _shift(rr, 1, seg)
+        extra = longshort & short_rule & (np.abs(rr + rr_next - med) < th2)
+
+    labels[longshort] = np.where(rr[longshort] > med[longshort], LONG, SHORT)
+    labels[missed] = MISSED
+    labels[extra] = EXTRA
+    # The interval after an extra beat is fixed by merging; it is not an artifact itself.
+    after_extra = np.zeros(n, dtype=bool)
+    after_extra[1:] = (labels[:-1] == EXTRA) & (seg[1:] == seg[:-1])
+    labels[after_extra & (labels != EXTRA)] = NORMAL
+    # Both intervals around an ectopic beat are wrong: one shorter, one longer than usual.
+    # The S11/S12 rule fires on one or both of them (or, next to another irregularity, on a
+    # normal neighbour); each hit is paired with the neighbour on the other side of the
+    # running level, and a hit without such a neighbour is not an ectopic beat.
+    dev = rr - level
+    dev_prev = _shift(dev, -1, seg)
+    dev_next = _shift(dev, 1, seg)
+    with np.errstate(invalid="ignore"):
+        pair_before = ectopic & (dev_prev * dev < 0)
+        pair_after = ectopic & (dev * dev_next < 0)
+        score_before = np.minimum(np.abs(dev_prev), np.abs(dev))
+        score_after = np.minimum(np.abs(dev), np.abs(dev_next))
+    pair_before &= ~pair_after | (score_before >= score_after)
+    pair_after &= ~pair_before
+    member = pair_before | pair_after
+    member[:-1] |= pair_before[1:]
+    member[1:] |= pair_after[:-1]
+    member &= (labels == NORMAL) | (labels == LONG) | (labels == SHORT)
+    labels[member] = ECTOPIC
+    return labels
+
+
+def detect_artifacts(rr_ms: np.ndarray, segment: np.ndarray | None = None) -> np.ndarray:
+    """Label each RR interval NORMAL, ECTOPIC, MISSED, EXTRA, LONG or SHORT.
+
+    Parameters
+    ----------
+    rr_ms : RR intervals (ms), the interval ending at each beat.
+    segment : segment id per beat (int64, non-decreasing); default one segment. No rule
+        looks across a segment boundary.
+
+    Returns
+    -------
+    np.ndarray of int8 labels, one per beat. RR values that are NaN, infinite, zero or
+    negative are labelled EXTRA (correction drops them) and break the segment for the rules.
+    The label of beat i depends only on beats i-CONTEXT_BEATS .. i+LOOKAHEAD_BEATS of its
+    segment.
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.ndim != 1:
+        raise TrmBioError("rr_ms must be a one-dimensional series of intervals.")
+    seg = _as_segment(segment, rr.size)
+    labels = np.full(rr.size, EXTRA, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(rr) & (rr > 0)
+    if not usable.any():
+        return labels
+    # An unusable beat starts a new run: the rules never look across it.
+    breaks = np.ones(rr.size, dtype=bool)
+    breaks[1:] = (seg[1:] != seg[:-1]) | ~usable[:-1]
+    run = np.cumsum(breaks)
+    labels[usable] = _label_valid_beats(rr[usable], run[usable])
+    return labels
+
+
+def correct_artifacts(
+    rr_ms: np.ndarray,
+    times_s: np.ndarray,
+    segment: np.ndarray | None,
+    labels: np.ndarray,
+) -> CorrectedBeats:
+    """Correct an RR series from its labels.
+
+    MISSED: the interval is split in two, with a beat inserted at the midpoint time. EXTRA:
+    the interval is merged into the next one of the segment (its beat dropped; unusable
+    values add nothing). ECTOPIC, LONG, SHORT: the value is replaced by linear interpolation
+    (by beat index) between the nearest normal beats of the segment at most
+    CORRECTION_REACH_BEATS away on each side, keeping its time; with a normal beat on one side
+    only, that beat's value; with none, the median of the raw usable intervals in that reach.
+
+    Parameters
+    ----------
+    rr_ms : RR intervals (ms).
+    times_s : beat times (s), the beat ending each interval.
+    segment : segment ids (int64, non-decreasing) or None for one segment.
+    labels : labels from :func:`detect_artifacts`.
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    times = np.asarray(times_s, dtype=np.float64)
+    lab = np.asarray(labels, dtype=np.int8)
+    n = rr.size
+    if times.shape != (n,) or lab.shape != (n,):
+        raise TrmBioError("rr_ms, times_s and labels must have one value per beat.")
+    seg = _as_segment(segment, n)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(rr) & (rr > 0)
+    value = np.where(usable, rr, 0.0)
+    corrected = np.zeros(n, dtype=bool)
+
+    # EXTRA: add the interval to the next beat of the same segment, then drop it.
+    extra = lab == EXTRA
+    merge_into_next = extra[:-1] & ~extra[1:] & (seg[:-1] == seg[1:]) & (value[:-1] > 0)
+    nn = value.copy()
+    nn[1:] += np.where(merge_into_next, value[:-1], 0.0)
+    corrected[1:] |= merge_into_next
+    keep = ~extra
+
+    # ECTOPIC, LONG, SHORT: interpolate from the nearest normal beats around.
+    replace = (lab == ECTOPIC) | (lab == LONG) | (lab == SHORT)
+    if replace.any():
+        reference = keep & ~replace & (lab != MISSED) & usable
+        idx = np.arange(n)
+        prev_ref = np.maximum.accumulate(np.where(reference, idx, -1))
+        next_ref = np.minimum.accumulate(np.where(reference, idx, n)[::-1])[::-1]
+        targets = np.flatnonzero(replace & keep)
+        p = prev_ref[targets]
+        q = next_ref[targets]
+        p_ok = (p >= 0) & (targets - p <= CORRECTION_REACH_BEATS)
+        p_ok[p_ok] &= seg[p[p_ok]] == seg[targets[p_ok]]
+        q_ok = (q < n) & (q - targets <= CORRECTION_REACH_BEATS)
+        q_ok[q_ok] &= seg[q[q_ok]] == seg[targets[q_ok]]
+        p_val = nn[np.clip(p, 0, n - 1)]
+        q_val = nn[np.clip(q, 0, n - 1)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight = (targets - p) / (q - p)
+        both = p_ok & q_ok
+        fill = np.where(
+            both, p_val + weight * (q_val - p_val), np.where(p_ok, p_val, q_val)
+        )
+        neither = ~p_ok & ~q_ok
+        if neither.any():
+            fill[neither] = _local_median(value, usable, seg, targets[neither])
+        nn[targets] = fill
+        corrected[targets] = True
+
+    # MISSED: split into two halves with a beat inserted at the midpoint.
+    missed = (lab == MISSED) & keep
+    nn[missed] = value[missed] / 2.0
+    corrected[missed] = True
+    base = np.flatnonzero(keep)
+    repeat = np.where(missed[base], 2, 1)
+    origin = np.repeat(base, repeat)
+    out_nn = nn[origin]
+    out_times = times[origin].copy()
+    out_corrected = corrected[origin]
+    # The inserted beat comes first among each pair of repeats.
+    inserted = np.zeros(origin.size, dtype=bool)
+    pair_start = np.cumsum(repeat) - repeat
+    inserted[pair_start[repeat == 2]] = True
+    out_times[inserted] -= out_nn[inserted] / 1000.0
+    return CorrectedBeats(
+        nn_ms=out_nn,
+        times_s=out_times,
+        segment=seg[origin],
+        origin=origin,
+        corrected=out_corrected,
+    )
+
+
+def _local_median(
+    value: np.ndarray, usable: np.ndarray, seg: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
+    """Median of the usable raw intervals of the segment within the correction reach."""
+    n = value.size
+    offsets = np.arange(-CORRECTION_REACH_BEATS, CORRECTION_REACH_BEATS + 1)
+    pos = targets[:, None] + offsets
+    inside = (pos >= 0) & (pos < n)
+    clipped = np.clip(pos, 0, n - 1)
+    ok = inside & usable[clipped] & (seg[clipped] == seg[targets][:, None])
+    window = np.where(ok, value[clipped], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN, as meant
+        return np.nanmedian(window, axis=1)

@@ -1,0 +1,321 @@
+"""The streaming engine: one update per beat, from the same functions that analyse a recording.
+
+Each new beat is appended to a bounded buffer; artifact labels are computed on the short
+tail that can still change them, and every metric is evaluated for the window that ends at
+the newest *settled* beat (one whose artifact label can no longer change, ``LOOKAHEAD_BEATS``
+beats behind the newest). The newest beat itself (its RR, instantaneous heart rate and a
+provisional label) is reported at once, so the tachogram never waits; HRV windows of 60 s
+and more lag by those one or two beats, which a person cannot see.
+
+Because labels depend on a bounded past and a fixed lookahead, and metric windows are
+defined in seconds on an absolute grid, the engine fed beat by beat gives the numbers that
+:func:`analyse_beats` gives for the whole recording (the tests hold it to that).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trm_bio.core import artifacts
+from trm_bio.core.frequency_domain import frequency_domain
+from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid
+from trm_bio.core.time_domain import time_domain
+from trm_bio.core.timeline import Beats
+
+
+@dataclass(frozen=True, slots=True)
+class MetricWindow:
+    """Which metrics are computed over which window.
+
+    Parameters
+    ----------
+    domain : {"time", "frequency"}
+        The function that computes them.
+    window_s : float
+        Window length (s).
+    names : tuple of str
+        Metric names kept from that function's output (neurokit2 names).
+    suffix : str
+        Appended to each name in the update (a second window of a metric already taken).
+    """
+
+    domain: str
+    window_s: float
+    names: tuple[str, ...]
+    suffix: str = ""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(name + self.suffix for name in self.names)
+
+
+#: Why these windows: RMSSD is valid from about 30-60 s of beats, so the fast feedback
+#: metrics (HR, RMSSD, SDNN, pNN50) and the breathing/coherence estimates (HeartMath uses a
+#: 64 s window) use 60 s; LF reaches down to 0.04 Hz and needs at least 2 minutes, so the
+#: spectral powers use the standard 5-minute window. ``HR_20s`` is the regulation model's
+#: heart rate: quick enough to mark a stress rise within a minute, smooth enough at rest.
+DEFAULT_WINDOWS: tuple[MetricWindow, ...] = (
+    MetricWindow("time", 60.0, ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR")),
+    MetricWindow("time", 20.0, ("HR",), suffix="_20s"),
+    MetricWindow("frequency", 60.0, ("RespirationRate", "Coherence", "HFpeak")),
+    MetricWindow("frequency", 300.0, ("VLF", "LF", "HF", "LFHF")),
+)
+
+
+def metric_names(windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> tuple[str, ...]:
+    """Every metric name an update carries, in a stable order."""
+    return tuple(key for w in windows for key in w.keys)
+
+
+def _compute(
+    windows: tuple[MetricWindow, ...],
+    nn_ms: np.ndarray,
+    times_s: np.ndarray,
+    segment: np.ndarray,
+    ends_s: np.ndarray,
+) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for w in windows:
+        fn = time_domain if w.domain == "time" else frequency_domain
+        values = fn(nn_ms, times_s, segment, window_s=w.window_s, ends_s=ends_s)
+        for name, key in zip(w.names, w.keys, strict=True):
+            out[key] = values[name]
+    return out
+
+
+@dataclass(frozen=True)
+class BeatAnalysis:
+    """A whole recording analysed at every beat (what the engine streams, all at once)."""
+
+    beats: Beats
+    labels: np.ndarray
+    rhythm_ok: np.ndarray
+    corrected: artifacts.CorrectedBeats
+    metrics: dict[str, np.ndarray]  # one value per raw beat: window ending at that beat
+
+
+def analyse_beats(
+    beats: Beats, windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS
+) -> BeatAnalysis:
+    """Artifacts, rhythm check and every metric at every beat of a recording (vectorised).
+
+    Parameters
+    ----------
+    beats : Beats
+        Timed beats of the recording.
+    windows : tuple of MetricWindow
+        Metrics and their windows.
+    """
+    labels = artifacts.detect_artifacts(beats.rr_ms, beats.segment)
+    rhythm_ok = rhythm_valid(beats.rr_ms, labels, beats.times_s, beats.segment)
+    corrected = artifacts.correct_artifacts(beats.rr_ms, beats.times_s, beats.segment, labels)
+    metrics = _compute(
+        windows, corrected.nn_ms, corrected.times_s, corrected.segment, beats.times_s
+    )
+    return BeatAnalysis(beats, labels, rhythm_ok, corrected, metrics)
+
+
+@dataclass(frozen=True, slots=True)
+class BeatUpdate:
+    """What the engine knows after one new beat.
+
+    Attributes
+    ----------
+    index : int
+        Index of the newest beat in the session (0-based).
+    time_s, rr_ms, hr_bpm : float
+        The newest beat: its time (s), RR (ms) and instantaneous heart rate (bpm).
+    segment : int
+        Its segment.
+    label : int
+        Its artifact label, provisional until ``LOOKAHEAD_BEATS`` more beats arrive.
+    settled_index : int
+        Newest beat whose label is final (-1 if none yet); the metrics are for the window
+        ending at that beat.
+    settled_time_s : float
+        Its time (s); NaN if none.
+    settled_label : int
+        Its final label.
+    rhythm_ok : bool
+        False during sustained ectopy (e.g. bigeminy): HRV is then not valid.
+    metrics : dict of str to float
+        Every metric for the window ending at the settled beat; NaN where not valid.
+    artifact_rate : float
+        Fraction of labelled-abnormal beats among the last 60 s of settled beats.
+    """
+
+    index: int
+    time_s: float
+    rr_ms: float
+    hr_bpm: float
+    segment: int
+    label: int
+    settled_index: int
+    settled_time_s: float
+    settled_label: int
+    rhythm_ok: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+    artifact_rate: float = math.nan
+
+
+class _Column:
+    """A growable numpy column with O(1) amortised append and cheap trimming from the left."""
+
+    def __init__(self, dtype: type, capacity: int = 1024) -> None:
+        self._data = np.empty(capacity, dtype=dtype)
+        self._start = 0
+        self._stop = 0
+
+    def append(self, value: float | int) -> None:
+        if self._stop == self._data.size:
+            live = self._data[self._start : self._stop]
+            new_capacity = max(1024, 2 * live.size)
+            grown = np.empty(new_capacity, dtype=self._data.dtype)
+            grown[: live.size] = live
+            self._data, self._start, self._stop = grown, 0, live.size
+        self._data[self._stop] = value
+        self._stop += 1
+
+    def drop_left(self, count: int) -> None:
+        self._start += count
+
+    @property
+    def view(self) -> np.ndarray:
+        return self._data[self._start : self._stop]
+
+
+class StreamingEngine:
+    """Appends beats as they come and returns one :class:`BeatUpdate` per beat.
+
+    Memory is bounded: the buffer keeps the longest window plus the artifact context, so a
+    24 h session costs no more than a 10-minute one. No threads, no clock: a plain object.
+
+    Parameters
+    ----------
+    windows : tuple of MetricWindow
+        Metrics and their windows.
+    """
+
+    def __init__(self, windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> None:
+        self.windows = windows
+        self.names = metric_names(windows)
+        self._max_window_s = max(w.window_s for w in windows)
+        self._times = _Column(np.float64)
+        self._rr = _Column(np.float64)
+        self._seg = _Column(np.int64)
+        self._labels = _Column(np.int8)  # final labels of settled beats (buffer-aligned prefix)
+        self._first_index = 0  # session index of the buffer's first beat
+        self.count = 0  # beats seen
+
+    # The labels of the last LOOKAHEAD beats change as beats arrive; only settled ones are kept.
+    _LOOKAHEAD = artifacts.LOOKAHEAD_BEATS
+    _TAIL = artifacts.CONTEXT_BEATS + artifacts.LOOKAHEAD_BEATS + 1
+
+    @property
+    def lookahead(self) -> int:
+        """Beats between the newest beat and the newest settled one."""
+        return self._LOOKAHEAD
+
+    def reset(self) -> None:
+        """Forget every beat."""
+        self.__init__(self.windows)
+
+    def prime(self, beats: Beats) -> None:
+        """Rebuild the state after ``beats`` without replaying them one by one (a seek).
+
+        Only the recent part of ``beats`` is kept; its labels come from the vectorised batch
+        detection, which gives the labels the beat-by-beat path would have settled.
+        """
+        self.reset()
+        n = len(beats)
+        if n == 0:
+            return
+        keep_from_time = beats.times_s[-1] - self._max_window_s - 5.0
+        first_needed = int(np.searchsorted(beats.times_s, keep_from_time, side="right"))
+        start = max(0, first_needed - artifacts.CONTEXT_BEATS - RHYTHM_WINDOW_BEATS)
+        # Label from CONTEXT_BEATS earlier still, so that every kept label had its full context.
+        detect_from = max(0, start - artifacts.CONTEXT_BEATS)
+        labels = artifacts.detect_artifacts(beats.rr_ms[detect_from:], beats.segment[detect_from:])
+        settled = labels[
+            start - detect_from : max(start - detect_from, n - detect_from - self._LOOKAHEAD)
+        ]
+        self._first_index = start
+        for i in range(start, n):
+            self._times.append(beats.times_s[i])
+            self._rr.append(beats.rr_ms[i])
+            self._seg.append(beats.segment[i])
+        for label in settled:
+            self._labels.append(label)
+        self.count = n
+
+    def push(self, beats: Beats) -> list[BeatUpdate]:
+        """Append new beats; one update per beat, in order."""
+        return [
+            self.push_beat(float(t), float(rr), int(s))
+            for t, rr, s in zip(beats.times_s, beats.rr_ms, beats.segment, strict=True)
+        ]
+
+    def push_beat(self, time_s: float, rr_ms: float, segment: int) -> BeatUpdate:
+        """Append one beat and compute its update."""
+        self._times.append(time_s)
+        self._rr.append(rr_ms)
+        self._seg.append(segment)
+        index = self.count
+        self.count += 1
+
+        times, rr, seg = self._times.view, self._rr.view, self._seg.view
+        tail = slice(max(0, rr.size - self._TAIL), rr.size)
+        tail_labels = artifacts.detect_artifacts(rr[tail], seg[tail])
+        provisional = int(tail_labels[-1])
+        settled_index = index - self._LOOKAHEAD
+        metrics = dict.fromkeys(self.names, math.nan)
+        settled_time = math.nan
+        settled_label = artifacts.NORMAL
+        rhythm_ok = True
+        artifact_rate = math.nan
+        if settled_index >= 0:
+            pos = settled_index - self._first_index  # buffer position of the settled beat
+            settled_label = int(tail_labels[pos - tail.start])
+            self._labels.append(settled_label)
+            labels = self._labels.view
+            upto = slice(0, pos + 1)
+            settled_time = float(times[pos])
+            ok = rhythm_valid(rr[upto], labels, times[upto], seg[upto])
+            rhythm_ok = bool(ok[-1])
+            corrected = artifacts.correct_artifacts(rr[upto], times[upto], seg[upto], labels)
+            ends = np.array([settled_time])
+            for name, values in _compute(
+                self.windows, corrected.nn_ms, corrected.times_s, corrected.segment, ends
+            ).items():
+                metrics[name] = float(values[0])
+            recent = times[upto] > settled_time - 60.0
+            artifact_rate = float(np.mean(labels[recent] != artifacts.NORMAL))
+            self._trim(settled_time)
+        return BeatUpdate(
+            index=index,
+            time_s=time_s,
+            rr_ms=rr_ms,
+            hr_bpm=60_000.0 / rr_ms,
+            segment=segment,
+            label=provisional,
+            settled_index=settled_index,
+            settled_time_s=settled_time,
+            settled_label=settled_label,
+            rhythm_ok=rhythm_ok,
+            metrics=metrics,
+            artifact_rate=artifact_rate,
+        )
+
+    def _trim(self, settled_time_s: float) -> None:
+        """Drop beats no window, correction or rhythm check can reach any more."""
+        times = self._times.view
+        keep_from_time = settled_time_s - self._max_window_s - 5.0
+        first_needed = int(np.searchsorted(times, keep_from_time, side="right"))
+        drop = first_needed - artifacts.CONTEXT_BEATS - RHYTHM_WINDOW_BEATS
+        if drop > 256:  # trim in batches: cheaper than every beat
+            for column in (self._times, self._rr, self._seg, self._labels):
+                column.drop_left(drop)
+            self._first_index += drop

@@ -1,0 +1,555 @@
+"""The regulation model: arousal indicator and resilient-zone indicator, batch and live.
+
+Physiology (DESIGN.md, "Regulation model anchors"): parasympathetic (vagal) activity lowers
+heart rate and raises respiratory sinus arrhythmia, hence RMSSD; sympathetic activation
+does the opposite. Kubios HRV summarises this as a PNS index (mean RR, RMSSD, Poincaré SD1)
+and an SNS index (mean HR, Baevsky's stress index, SD2), each a z-score against population
+norms (Tarvainen et al., Kubios HRV user's guide; Nussinovitch et al. 2011 for the norms).
+We keep the two fastest, most robust members of those families and measure them against
+the person's *own* baseline (:mod:`trm_bio.core.baseline`), since a resilient zone is
+personal:
+
+* heart rate (window mean, 30-60 s): the fastest sympathetic/vagal read-out, valid from a
+  few beats; it stands in for mean RR (PNS) and mean HR (SNS), which carry the same
+  information;
+* ln RMSSD (60 s window): the vagal HRV measure valid on the shortest windows (about
+  30-60 s; Munoz et al. 2015, PLoS One 10:e0138921; Esco & Flatt 2014, J Sports Sci Med
+  13:535-541). SD1 equals RMSSD/sqrt(2), so it adds nothing. The log makes its skewed
+  distribution roughly normal, so a spread in ln units is meaningful.
+* respiration rate (optional, off by default): faster breathing is part of the High Zone
+  picture, but an RSA-derived rate needs a longer window and fails when breathing leaves the
+  0.15-0.4 Hz band (slow paced breathing during resourcing), so it is only an add-on.
+
+LF power needs at least 2 minutes of beats (its lowest frequency is 0.04 Hz) and the SD2 /
+stress-index members need long windows too, so they are not used in this fast indicator.
+
+The indicator is ``arousal = (w_hr * z_hr - w_vagal * z_vagal [+ w_resp * z_resp]) /
+(w_hr + w_vagal [+ w_resp])``: a weighted mean of z-scores, in units of the baseline's
+spread. 0 is the person's own baseline; +1 means heart rate up and/or vagal HRV down by one
+spread on average.
+
+Zones: a zone indicator is an *indicator*, never a diagnosis. It says where this person's
+heart physiology sits relative to their own baseline, nothing about how they feel; their own
+rating of their zone is recorded beside it. The High Zone has a clear signature (faster
+heart, less variability) and is read from ``arousal``. The Low Zone has none: it can be slow
+with high variability (strongly negative arousal, which also looks like deep rest) or slow
+and *flat* (HR and vagal HRV both down: the two terms of ``arousal`` cancel). The low side
+is therefore read from its own evidence, ``lowness = max(-arousal, w_flat * min(-z_hr,
+-z_vagal))`` (:func:`lowness_indicator`), with a more conservative threshold than the high
+side, and every Low reading is flagged ``tentative``.
+
+Recommended inputs: heart rate as a 20 s window mean (``HR_WINDOW_S``; fast enough to mark a
+stress rise within a minute, smooth enough to stay in the band at rest) and RMSSD over 60 s
+(``RMSSD_WINDOW_S``). The default thresholds were tuned on the simulated strap's scenarios
+with these windows (``devices.simulated``, seeds 0-19): the calm and paced-breathing
+scenarios never left the band (largest arousal 0.58 against an enter threshold of 1.25), the
+stress scenario's slow 90 s rise was marked High a median 50 s (at most 58 s) after its onset,
+and its recovered state returned inside the band before the recording ended.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from trm_bio.core.baseline import (
+    Baseline,
+    BaselineParams,
+    baseline_from_values,
+    session_start_baseline,
+)
+from trm_bio.core.errors import TrmBioError
+
+
+class Zone(enum.IntEnum):
+    """Zone indicator codes (int8 in arrays). UNKNOWN is not ordered with the others."""
+
+    LOW = -1
+    RESILIENT = 0
+    HIGH = 1
+    UNKNOWN = 2
+
+    @property
+    def label(self) -> str:
+        """Lower-case name for JSON, files and the UI ("low", "resilient", ...)."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class RegulationParams:
+    """Weights and thresholds of the arousal and zone indicators (all settable).
+
+    Parameters
+    ----------
+    w_hr, w_vagal, w_resp : float
+        Weights of the heart-rate, ln RMSSD and respiration-rate z-scores. HR and vagal
+        HRV count equally, as PNS and SNS do in Kubios; respiration is off by default.
+    z_clip : float
+        Each z-score is clipped to ±z_clip so one runaway component (RMSSD near 0 during
+        a burst of motion) cannot dominate.
+    high_enter, high_exit : float
+        The indicator enters the High Zone at ``arousal >= high_enter`` and returns inside
+        the band at ``arousal < high_exit`` (hysteresis; high_exit < high_enter).
+        1.25 spreads (e.g. HR +10 bpm alone with the 4 bpm spread floor, or HR +5 bpm with
+        RMSSD down by a third) sits about twice above the resting fluctuation seen in the
+        simulated calm scenario; 0.75 lets a state a few bpm above baseline count as back.
+    low_enter, low_exit : float
+        Low Zone at ``lowness >= low_enter``, back inside at ``lowness < low_exit``. Twice
+        the high side's enter threshold: the low side is the least certain.
+    w_flat : float
+        Weight of the slow-and-flat pattern in ``lowness`` (0 turns it off).
+    min_dwell_s : float
+        After a zone change, the zone is held at least this long (s).
+    confirm_s : float
+        A new zone must be indicated continuously this long before it is shown (s).
+    hold_unknown_s : float
+        During invalid values the zone shows UNKNOWN but the last zone is remembered; after
+        this long without a valid value it is forgotten and the next valid value starts
+        afresh (s).
+    disagree_z : float
+        A High reading is flagged tentative when one component points the other way by at
+        least this many spreads (HR below baseline or vagal HRV above it).
+    baseline : BaselineParams
+        How the session-start baseline is built.
+    """
+
+    w_hr: float = 1.0
+    w_vagal: float = 1.0
+    w_resp: float = 0.0
+    z_clip: float = 6.0
+    high_enter: float = 1.25
+    high_exit: float = 0.75
+    low_enter: float = 2.5
+    low_exit: float = 1.5
+    w_flat: float = 1.0
+    min_dwell_s: float = 15.0
+    confirm_s: float = 3.0
+    hold_unknown_s: float = 60.0
+    disagree_z: float = 1.0
+    baseline: BaselineParams = field(default_factory=BaselineParams)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.high_exit < self.high_enter:
+            raise TrmBioError("The high exit threshold must lie between 0 and the enter threshold.")
+        if not 0 <= self.low_exit < self.low_enter:
+            raise TrmBioError("The low exit threshold must lie between 0 and the enter threshold.")
+        weights = (self.w_hr, self.w_vagal, self.w_resp, self.w_flat)
+        if min(weights) < 0 or self.w_hr + self.w_vagal <= 0:
+            raise TrmBioError("Indicator weights must be non-negative and HR + vagal must be > 0.")
+
+
+DEFAULT_PARAMS = RegulationParams()
+
+#: Recommended input windows (s): heart rate and RMSSD (see the module docs).
+HR_WINDOW_S = 20.0
+RMSSD_WINDOW_S = 60.0
+
+
+class ZoneTracker:
+    """Hysteresis state machine shared by batch and live paths (O(1) per beat).
+
+    Call :meth:`update` with each beat's time (s) and arousal, in time order.
+    """
+
+    __slots__ = (
+        "_confirm_s",
+        "_dwell_s",
+        "_hi_enter",
+        "_hi_exit",
+        "_hold_s",
+        "_lo_enter",
+        "_lo_exit",
+        "last_valid_s",
+        "pending",
+        "pending_since_s",
+        "since_s",
+        "zone",
+    )
+
+    def __init__(self, params: RegulationParams = RegulationParams()) -> None:
+        self._hi_enter = params.high_enter
+        self._hi_exit = params.high_exit
+        self._lo_enter = params.low_enter
+        self._lo_exit = params.low_exit
+        self._dwell_s = params.min_dwell_s
+        self._confirm_s = params.confirm_s
+        self._hold_s = params.hold_unknown_s
+        self.zone = int(Zone.UNKNOWN)  # remembered zone (may be held through invalid beats)
+        self.since_s = -math.inf
+        self.pending = int(Zone.UNKNOWN)
+        self.pending_since_s = math.inf
+        self.last_valid_s = -math.inf
+
+    def update(self, time_s: float, arousal: float, lowness: float) -> int:
+        """Zone code (:class:`Zone` value) shown at this beat.
+
+        ``arousal`` drives the high side and ``lowness`` (:func:`lowness_indicator`, >= 0)
+        the low side; either NaN means no valid value at this beat.
+        """
+        if arousal != arousal or lowness != lowness:
+            # Invalid: show unknown, keep the zone unless it has gone stale.
+            if time_s - self.last_valid_s > self._hold_s:
+                self.zone = int(Zone.UNKNOWN)
+            self.pending = int(Zone.UNKNOWN)
+            return int(Zone.UNKNOWN)
+        self.last_valid_s = time_s
+        zone = self.zone
+        if zone == 0:
+            cand = 1 if arousal >= self._hi_enter else (-1 if lowness >= self._lo_enter else 0)
+        elif zone == 1:
+            if arousal >= self._hi_exit:
+                cand = 1
+            else:
+                cand = -1 if lowness >= self._lo_enter else 0
+        elif zone == -1:
+            if lowness >= self._lo_exit:
+                cand = -1
+            else:
+                cand = 1 if arousal >= self._hi_enter else 0
+        else:  # nothing remembered: classify by the enter thresholds, at once
+            self.zone = 1 if arousal >= self._hi_enter else (-1 if lowness >= self._lo_enter else 0)
+            self.since_s = time_s
+            self.pending = int(Zone.UNKNOWN)
+            return self.zone
+        if cand == zone:
+            self.pending = int(Zone.UNKNOWN)
+            return zone
+        if cand != self.pending:
+            self.pending = cand
+            self.pending_since_s = time_s
+        if (
+            time_s - self.pending_since_s >= self._confirm_s
+            and time_s - self.since_s >= self._dwell_s
+        ):
+            self.zone = cand
+            self.since_s = time_s
+            self.pending = int(Zone.UNKNOWN)
+        return self.zone
+
+
+def arousal_indicator(
+    hr_bpm: np.ndarray,
+    rmssd_ms: np.ndarray,
+    baseline: Baseline,
+    resp_rate_per_min: np.ndarray | None = None,
+    *,
+    params: RegulationParams = RegulationParams(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-beat arousal indicator against a baseline (vectorised).
+
+    Parameters
+    ----------
+    hr_bpm, rmssd_ms : ndarray
+        Per-beat window heart rate (bpm) and RMSSD (ms); NaN where invalid.
+    baseline : Baseline
+        The person's reference.
+    resp_rate_per_min : ndarray, optional
+        Respiration rate (breaths/min); used where finite when ``params.w_resp > 0`` and the
+        baseline has a respiration centre.
+    params : RegulationParams
+        Weights and clip.
+
+    Returns
+    -------
+    arousal, z_hr, z_vagal : ndarray
+        The indicator (baseline-spread units; NaN where HR or RMSSD is invalid) and its HR
+        and ln RMSSD z-scores.
+    """
+    hr = np.asarray(hr_bpm, dtype=np.float64)
+    rmssd = np.asarray(rmssd_ms, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln_rmssd = np.log(np.where(rmssd > 0, rmssd, np.nan))
+    z_hr = np.clip((hr - baseline.hr_bpm) / baseline.hr_spread_bpm, -params.z_clip, params.z_clip)
+    z_vagal = np.clip(
+        (ln_rmssd - baseline.ln_rmssd) / baseline.ln_rmssd_spread, -params.z_clip, params.z_clip
+    )
+    num = params.w_hr * z_hr - params.w_vagal * z_vagal
+    den = np.full_like(num, params.w_hr + params.w_vagal)
+    if (
+        resp_rate_per_min is not None
+        and params.w_resp > 0
+        and math.isfinite(baseline.resp_rate_per_min)
+    ):
+        resp = np.asarray(resp_rate_per_min, dtype=np.float64)
+        z_resp = np.clip(
+            (resp - baseline.resp_rate_per_min) / baseline.resp_spread_per_min,
+            -params.z_clip,
+            params.z_clip,
+        )
+        ok = np.isfinite(z_resp)
+        num = num + np.where(ok, params.w_resp * z_resp, 0.0)
+        den = den + np.where(ok, params.w_resp, 0.0)
+    return num / den, z_hr, z_vagal
+
+
+def lowness_indicator(
+    arousal: np.ndarray,
+    z_hr: np.ndarray,
+    z_vagal: np.ndarray,
+    *,
+    params: RegulationParams = DEFAULT_PARAMS,
+) -> np.ndarray:
+    """Evidence for the low side (baseline-spread units, >= 0; NaN where arousal is NaN).
+
+    ``max(-arousal, w_flat * min(-z_hr, -z_vagal), 0)``: the first term is "slow with high
+    variability" (negative arousal), the second "slow and flat" (heart rate *and* vagal HRV
+    both below baseline, which cancel in ``arousal``).
+    """
+    a = np.asarray(arousal, dtype=np.float64)
+    flat = params.w_flat * np.minimum(-np.asarray(z_hr), -np.asarray(z_vagal))
+    out = np.maximum(np.maximum(-a, flat), 0.0)
+    return np.where(np.isnan(a) | np.isnan(flat), np.nan, out)
+
+
+def _tentative(zone: int, z_hr: float, z_vagal: float, disagree_z: float) -> bool:
+    if zone == Zone.LOW:
+        return True
+    if zone == Zone.HIGH:
+        return z_hr <= -disagree_z or z_vagal >= disagree_z
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class RegulationTrace:
+    """The regulation model over a whole session (parallel to the beat arrays).
+
+    Attributes
+    ----------
+    times_s : ndarray
+        Beat times (s).
+    arousal, z_hr, z_vagal : ndarray
+        Indicator and its components (baseline-spread units); NaN while calibrating or
+        where inputs are invalid.
+    lowness : ndarray
+        Low-side evidence (:func:`lowness_indicator`).
+    zone : ndarray of int8
+        :class:`Zone` codes.
+    tentative : ndarray of bool
+        The zone reading is uncertain (every Low reading; High with disagreeing components).
+    baseline : Baseline or None
+        The reference used (None when the session never completed calibration).
+    calibration_end_index : int
+        Index of the beat that completed the session-start calibration (-1 when the
+        baseline was given or never completed).
+    """
+
+    times_s: np.ndarray
+    arousal: np.ndarray
+    lowness: np.ndarray
+    z_hr: np.ndarray
+    z_vagal: np.ndarray
+    zone: np.ndarray
+    tentative: np.ndarray
+    baseline: Baseline | None
+    calibration_end_index: int
+
+    def zone_labels(self) -> list[str]:
+        """Zone names per beat ("low", "resilient", "high", "unknown")."""
+        names = {int(z): z.label for z in Zone}
+        return [names[int(z)] for z in self.zone]
+
+
+def regulate(
+    times_s: np.ndarray,
+    hr_bpm: np.ndarray,
+    rmssd_ms: np.ndarray,
+    resp_rate_per_min: np.ndarray | None = None,
+    *,
+    baseline: Baseline | None = None,
+    params: RegulationParams = RegulationParams(),
+) -> RegulationTrace:
+    """Arousal and zone indicators for a whole session (batch; equals :class:`Regulator`).
+
+    Parameters
+    ----------
+    times_s : ndarray
+        Beat times (s from session start), non-decreasing.
+    hr_bpm, rmssd_ms : ndarray
+        Per-beat window heart rate (bpm; a 30-60 s window) and RMSSD (ms; a 60 s window),
+        NaN where invalid (gaps, bigeminy, windows not full).
+    resp_rate_per_min : ndarray, optional
+        Per-beat respiration rate (breaths/min).
+    baseline : Baseline, optional
+        The reference (e.g. from :func:`~trm_bio.core.baseline.combine_baselines`). When
+        None, the first ``params.baseline.duration_s`` of valid values calibrate it and the
+        beats before the calibration completes show NaN / UNKNOWN, as they do live.
+    params : RegulationParams
+        Weights and thresholds.
+
+    Returns
+    -------
+    RegulationTrace
+    """
+    times = np.asarray(times_s, dtype=np.float64)
+    hr = np.asarray(hr_bpm, dtype=np.float64)
+    rmssd = np.asarray(rmssd_ms, dtype=np.float64)
+    resp = None if resp_rate_per_min is None else np.asarray(resp_rate_per_min, np.float64)
+    n = times.size
+    if hr.shape != (n,) or rmssd.shape != (n,) or (resp is not None and resp.shape != (n,)):
+        raise TrmBioError(
+            "Beat times, heart rate, RMSSD and respiration must be equal-length 1-D arrays."
+        )
+    cal_end = -1
+    if baseline is None:
+        baseline, cal_end = session_start_baseline(times, hr, rmssd, resp, params=params.baseline)
+    arousal = np.full(n, np.nan)
+    lowness = np.full(n, np.nan)
+    z_hr = np.full(n, np.nan)
+    z_vagal = np.full(n, np.nan)
+    zone = np.full(n, Zone.UNKNOWN, dtype=np.int8)
+    tentative = np.zeros(n, dtype=bool)
+    if baseline is not None:
+        start = max(cal_end, 0)
+        resp_tail = None if resp is None else resp[start:]
+        a, zh, zv = arousal_indicator(
+            hr[start:], rmssd[start:], baseline, resp_tail, params=params
+        )
+        low = lowness_indicator(a, zh, zv, params=params)
+        arousal[start:], lowness[start:], z_hr[start:], z_vagal[start:] = a, low, zh, zv
+        # The hysteresis is path-dependent (dwell and confirmation times), so it runs as an
+        # O(1)-per-beat state machine over plain floats: ~1 µs per beat.
+        tracker = ZoneTracker(params)
+        step = tracker.update
+        zone[start:] = [
+            step(t, x, y)
+            for t, x, y in zip(times[start:].tolist(), a.tolist(), low.tolist(), strict=True)
+        ]
+        d = params.disagree_z
+        tentative = (zone == Zone.LOW) | ((zone == Zone.HIGH) & ((z_hr <= -d) | (z_vagal >= d)))
+    return RegulationTrace(
+        times, arousal, lowness, z_hr, z_vagal, zone, tentative, baseline, cal_end
+    )
+
+
+class RegulationState(NamedTuple):
+    """One beat of the live regulation model."""
+
+    arousal: float
+    lowness: float
+    zone: Zone
+    tentative: bool
+    z_hr: float
+    z_vagal: float
+    calibrating: bool
+
+
+_CALIBRATING = RegulationState(math.nan, math.nan, Zone.UNKNOWN, False, math.nan, math.nan, True)
+_ZONES = {int(z): z for z in Zone}
+
+
+class Regulator:
+    """Live regulation model: feed one beat at a time; same results as :func:`regulate`.
+
+    Parameters
+    ----------
+    params : RegulationParams
+        Weights and thresholds.
+    baseline : Baseline, optional
+        A ready reference (previous sessions). Without it the regulator calibrates on the
+        first minutes of valid values, showing UNKNOWN meanwhile.
+    """
+
+    def __init__(
+        self, params: RegulationParams = RegulationParams(), baseline: Baseline | None = None
+    ) -> None:
+        self.params = params
+        self._tracker = ZoneTracker(params)
+        self._cal_hr: list[float] = []
+        self._cal_rmssd: list[float] = []
+        self._cal_resp: list[float] = []
+        self._cal_t0 = math.nan
+        self._use_resp = False
+        self._set_baseline(baseline)
+
+    @property
+    def baseline(self) -> Baseline | None:
+        """The reference in use (None while calibrating)."""
+        return self._baseline
+
+    def _set_baseline(self, baseline: Baseline | None) -> None:
+        self._baseline = baseline
+        if baseline is None:
+            return
+        p = self.params
+        self._hr_c, self._hr_s = baseline.hr_bpm, baseline.hr_spread_bpm
+        self._ln_c, self._ln_s = baseline.ln_rmssd, baseline.ln_rmssd_spread
+        self._resp_c, self._resp_s = baseline.resp_rate_per_min, baseline.resp_spread_per_min
+        self._use_resp = p.w_resp > 0 and math.isfinite(self._resp_c)
+
+    def update(
+        self,
+        time_s: float,
+        hr_bpm: float,
+        rmssd_ms: float,
+        resp_rate_per_min: float = math.nan,
+    ) -> RegulationState:
+        """Add one beat's window values; returns the indicator and zone at this beat.
+
+        Parameters
+        ----------
+        time_s : float
+            Beat time (s).
+        hr_bpm, rmssd_ms : float
+            Window heart rate (bpm) and RMSSD (ms) at this beat; NaN when invalid.
+        resp_rate_per_min : float
+            Respiration rate (breaths/min), NaN when not available.
+        """
+        valid = hr_bpm == hr_bpm and rmssd_ms == rmssd_ms and rmssd_ms > 0
+        if self._baseline is None:
+            if not valid:
+                return _CALIBRATING
+            if not self._cal_hr:
+                self._cal_t0 = time_s
+            self._cal_hr.append(hr_bpm)
+            self._cal_rmssd.append(rmssd_ms)
+            self._cal_resp.append(resp_rate_per_min)
+            bp = self.params.baseline
+            if time_s - self._cal_t0 < bp.duration_s or len(self._cal_hr) < bp.min_beats:
+                return _CALIBRATING
+            self._set_baseline(
+                baseline_from_values(
+                    np.array(self._cal_hr), np.array(self._cal_rmssd), np.array(self._cal_resp),
+                    params=bp,
+                )
+            )
+            self._cal_hr = self._cal_rmssd = self._cal_resp = []
+        p = self.params
+        if valid:
+            clip = p.z_clip
+            z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
+            z_v = min(max((math.log(rmssd_ms) - self._ln_c) / self._ln_s, -clip), clip)
+            num = p.w_hr * z_hr - p.w_vagal * z_v
+            den = p.w_hr + p.w_vagal
+            if self._use_resp and resp_rate_per_min == resp_rate_per_min:
+                z_r = min(max((resp_rate_per_min - self._resp_c) / self._resp_s, -clip), clip)
+                num += p.w_resp * z_r
+                den += p.w_resp
+            arousal = num / den
+            lowness = max(-arousal, p.w_flat * min(-z_hr, -z_v), 0.0)
+        else:
+            arousal = lowness = z_hr = z_v = math.nan
+        code = self._tracker.update(time_s, arousal, lowness)
+        tentative = _tentative(code, z_hr, z_v, p.disagree_z)
+        return RegulationState(arousal, lowness, _ZONES[code], tentative, z_hr, z_v, False)
+
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "HR_WINDOW_S",
+    "RMSSD_WINDOW_S",
+    "Baseline",
+    "BaselineParams",
+    "RegulationParams",
+    "RegulationState",
+    "RegulationTrace",
+    "Regulator",
+    "Zone",
+    "ZoneTracker",
+    "arousal_indicator",
+    "lowness_indicator",
+    "regulate",
+]

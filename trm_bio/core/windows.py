@@ -1,0 +1,124 @@
+"""Sliding windows over beats: which beats each window holds and whether it is full.
+
+Beats are three parallel arrays: ``times_s`` (time of the beat that ends each interval, s from
+session start, non-decreasing), ``rr_ms`` (the interval, ms; NaN for a rejected beat) and
+``segment`` (int id, non-decreasing; a new id starts after a gap). A window of length
+``window_s`` ending at ``e`` holds the beats with ``e - window_s < t <= e``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trm_bio.core.errors import TrmBioError
+
+
+def as_beats(
+    rr_ms: np.ndarray,
+    times_s: np.ndarray | None = None,
+    segment: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check and complete the three beat arrays.
+
+    Parameters
+    ----------
+    rr_ms : array of float
+        RR intervals (ms); NaN marks a rejected beat.
+    times_s : array of float, optional
+        Beat times (s). Default: ``cumsum(rr_ms) / 1000`` (a NaN interval counts as 0 s).
+    segment : array of int, optional
+        Segment id per beat, non-decreasing. Default: all zeros.
+
+    Returns
+    -------
+    rr_ms, times_s, segment : float64, float64, int64 arrays of equal length
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64).ravel()
+    if times_s is None:
+        times = np.cumsum(np.where(np.isfinite(rr), rr, 0.0)) / 1000.0
+    else:
+        times = np.asarray(times_s, dtype=np.float64).ravel()
+    seg = (
+        np.zeros(rr.size, dtype=np.int64)
+        if segment is None
+        else np.asarray(segment, dtype=np.int64).ravel()
+    )
+    if not (rr.size == times.size == seg.size):
+        raise TrmBioError(
+            f"rr_ms, times_s and segment must have the same length "
+            f"(got {rr.size}, {times.size} and {seg.size})."
+        )
+    if times.size and not np.all(np.isfinite(times)):
+        raise TrmBioError("beat times must be finite numbers of seconds.")
+    if times.size > 1 and (np.any(np.diff(times) < 0) or np.any(np.diff(seg) < 0)):
+        raise TrmBioError("beat times and segment ids must not decrease.")
+    return rr, times, seg
+
+
+def segment_begin_s(rr_ms: np.ndarray, times_s: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Start time (s) of the segment of each beat: its first beat time minus that first RR.
+
+    A segment whose first RR is NaN or negative begins at its first beat time (the
+    conservative choice: fewer windows count as full).
+    """
+    if times_s.size == 0:
+        return np.empty(0, dtype=np.float64)
+    first = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    first_rr_s = rr_ms[first] / 1000.0
+    first_rr_s = np.where(np.isfinite(first_rr_s) & (first_rr_s > 0), first_rr_s, 0.0)
+    begin_of_run = times_s[first] - first_rr_s
+    run_of_beat = np.cumsum(np.r_[True, segment[1:] != segment[:-1]]) - 1
+    return begin_of_run[run_of_beat]
+
+
+def window_bounds(
+    times_s: np.ndarray,
+    rr_ms: np.ndarray,
+    segment: np.ndarray | None,
+    window_s: float,
+    ends_s: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Beat index range of every window, and whether the window is full.
+
+    Parameters
+    ----------
+    times_s : array of float
+        Beat times (s), non-decreasing.
+    rr_ms : array of float
+        RR intervals (ms); only the first RR of each segment is used (segment start).
+    segment : array of int or None
+        Segment id per beat (None: one segment).
+    window_s : float
+        Window length (s), > 0.
+    ends_s : array of float, optional
+        Window end times (s). Default: every beat time.
+
+    Returns
+    -------
+    start, stop : int64 arrays
+        Half-open beat index range ``[start, stop)`` of the beats with
+        ``end - window_s < t <= end``.
+    full : bool array
+        True where the segment of the window's last beat began at or before
+        ``end - window_s`` and the window holds no beat of another segment.
+    """
+    if not np.isfinite(window_s) or window_s <= 0:
+        raise TrmBioError(f"window_s must be a positive number of seconds (got {window_s}).")
+    times = np.asarray(times_s, dtype=np.float64)
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    seg = np.zeros(times.size, dtype=np.int64) if segment is None else np.asarray(segment)
+    ends = times if ends_s is None else np.asarray(ends_s, dtype=np.float64).ravel()
+    lows = ends - window_s
+    if ends_s is None and times.size > 1 and bool(np.all(times[1:] > times[:-1])):
+        # Windows ending at each of strictly increasing beats end just after that beat.
+        stop = np.arange(1, times.size + 1, dtype=np.int64)
+    else:
+        stop = np.searchsorted(times, ends, side="right").astype(np.int64)
+    start = np.searchsorted(times, lows, side="right").astype(np.int64)
+    if times.size == 0:
+        return start, stop, np.zeros(ends.size, dtype=bool)
+    begin = segment_begin_s(rr, times, seg)
+    last = np.maximum(stop - 1, 0)
+    first = np.minimum(start, times.size - 1)
+    full = (stop > start) & (begin[last] <= lows) & (seg[first] == seg[last])
+    return start, stop, full

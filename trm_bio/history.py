@@ -1,0 +1,195 @@
+"""Stored sessions analysed: beats, metrics, regulation, effects, and the person's baseline.
+
+Everything here is derived from the library's ground truth (raw packets with host times,
+or an import's exact RR values) with the same functions the live session uses, and can be
+recomputed at any time; summaries and baselines are cached in the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from devices.errors import MalformedPacketError
+from devices.hrm import decode_hrm
+from devices.packet import LinkState
+from trm_bio.analysis import RecordingSummary, summarize
+from trm_bio.core import effects
+from trm_bio.core.baseline import Baseline, combine_baselines
+from trm_bio.core.engine import BeatAnalysis, analyse_beats
+from trm_bio.core.regulation import RegulationTrace, Zone, regulate
+from trm_bio.core.timeline import NS_PER_S, Beats, beats_from_rr, timeline_after
+from trm_bio.store.library import Event, Library, SessionInfo
+
+log = logging.getLogger(__name__)
+
+_BREAKING = {LinkState.DISCONNECTED.value, LinkState.RECONNECTING.value, LinkState.FAILED.value}
+
+
+def session_beats(library: Library, info: SessionInfo) -> Beats:
+    """The beats of a stored session, exactly as the live pipeline timed them.
+
+    An imported file's exact RR values are used (its packets round RR to 1/1024 s).
+    """
+    imported = library.imported_rr(info.id)
+    if imported is not None:
+        return beats_from_rr(imported.rr_ms, imported.times_s)
+    batch = library.session_packets(info.id)
+    events = library.session_events(info.id, kinds=("connection",))
+    # A connection change breaks the segment before the next packet, as it did live.
+    break_ns = sorted(
+        e.host_ns if e.host_ns is not None else info.start_ns + round(e.time_s * NS_PER_S)
+        for e in events
+        if e.payload.get("state") in _BREAKING
+    )
+    host_ns = batch.host_ns
+    breaks = set(
+        np.searchsorted(host_ns, np.asarray(break_ns, dtype=np.int64), side="left").tolist()
+    )
+    times: list[int] = []
+    rr: list[tuple[float, ...]] = []
+    kept_breaks: set[int] = set()
+    for i, (t_ns, payload) in enumerate(zip(host_ns.tolist(), batch.payloads, strict=True)):
+        if i in breaks:
+            kept_breaks.add(len(times))
+        try:
+            rr.append(decode_hrm(payload).rr_ms)
+        except MalformedPacketError:
+            continue  # kept in the library, skipped live too
+        times.append(t_ns)
+    return timeline_after(info.start_ns, times, rr, kept_breaks)[1]
+
+
+def effect_events(events: list[Event]) -> list[effects.Event]:
+    """The logged events whose aftermath the effect summary measures."""
+    out = []
+    for e in events:
+        p = e.payload
+        if e.kind == "flow" and p.get("kind") == "skill_started":
+            out.append(effects.Event(e.time_s, "skill", _skill_label(p)))
+        elif e.kind == "flow" and p.get("kind") == "helpnow":
+            out.append(effects.Event(e.time_s, "helpnow", "Help Now!"))
+        elif e.kind == "flow" and p.get("kind") == "helpnow_strategy":
+            out.append(effects.Event(e.time_s, "helpnow", str(p.get("detail") or "Help Now!")))
+        elif e.kind == "sensation":
+            words = p.get("words") or []
+            label = ", ".join(words) if words else str(p.get("valence", "sensation"))
+            out.append(effects.Event(e.time_s, "sensation", label))
+        elif e.kind == "resource":
+            out.append(effects.Event(e.time_s, "resource", str(p.get("text") or "resource")))
+    return out
+
+
+def _skill_label(payload: dict[str, Any]) -> str:
+    detail = payload.get("detail")
+    if isinstance(detail, dict) and detail.get("skill_name"):
+        return str(detail["skill_name"])
+    return str(payload.get("skill_id") or payload.get("skill_number") or "skill")
+
+
+@dataclass(frozen=True)
+class SessionAnalysis:
+    """A stored session analysed at every beat, with its summary and effects."""
+
+    info: SessionInfo
+    analysis: BeatAnalysis
+    summary: RecordingSummary
+    regulation: RegulationTrace
+    effects: effects.SessionEffects
+    events: list[Event]
+
+    @property
+    def beats(self) -> Beats:
+        return self.analysis.beats
+
+    def zone_shares(self) -> dict[str, float]:
+        """Share of the beats with a zone reading spent in each zone."""
+        zone = self.regulation.zone
+        known = zone != int(Zone.UNKNOWN)
+        total = int(known.sum())
+        if total == 0:
+            return {z.label: math.nan for z in (Zone.LOW, Zone.RESILIENT, Zone.HIGH)}
+        return {
+            z.label: float(np.sum(zone == int(z)) / total)
+            for z in (Zone.LOW, Zone.RESILIENT, Zone.HIGH)
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary (NaN as None)."""
+        baseline = self.regulation.baseline
+        return {
+            "session": self.info.id,
+            "person": self.info.person_name,
+            "started_utc": self.info.started_utc,
+            "duration_s": self.info.duration_s,
+            "status": self.info.status,
+            **self.summary.as_dict(),
+            "baseline": baseline.to_dict() if baseline is not None else None,
+            "zones": {k: (None if math.isnan(v) else v) for k, v in self.zone_shares().items()},
+            "effects": self.effects.to_dict(),
+            "events": len(self.events),
+        }
+
+
+def analyse_session(
+    library: Library, session_id: int, *, baseline: Baseline | None = None, cache: bool = True
+) -> SessionAnalysis:
+    """Analyse a stored session; caches its summary and session-start baseline.
+
+    Parameters
+    ----------
+    library : Library
+        The open library.
+    session_id : int
+        The session.
+    baseline : Baseline, optional
+        The person's baseline (default: from their earlier sessions, else this session's start).
+    cache : bool
+        Store the summary and the baseline in the library (skipped on a read-only library).
+    """
+    info = library.get_session(session_id)
+    beats = session_beats(library, info)
+    analysis = analyse_beats(beats)
+    summary = summarize(analysis)
+    if baseline is None and info.person_id is not None:
+        baseline = person_baseline(library, info.person_id, before_session=session_id)
+    m = analysis.metrics
+    trace = regulate(
+        beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"], baseline=baseline
+    )
+    events = library.session_events(session_id)
+    session_effects = effects.summarize_session(
+        beats.times_s, m["HR_20s"], m["RMSSD"], trace, effect_events(events)
+    )
+    result = SessionAnalysis(info, analysis, summary, trace, session_effects, events)
+    if cache and not library.readonly:
+        own = regulate(beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]).baseline
+        if own is not None:
+            library.store_derived(session_id, "baseline", own.to_dict())
+        library.store_summary(session_id, result.as_dict())
+    return result
+
+
+def person_baseline(
+    library: Library, person_id: int, *, before_session: int | None = None
+) -> Baseline | None:
+    """The person's baseline from their earlier sessions' cached session-start baselines.
+
+    None when there are fewer than the regulation model's minimum (then the session
+    calibrates on its own first minutes).
+    """
+    stored = []
+    for info in library.list_sessions(person_id):
+        if before_session is not None and info.id >= before_session:
+            continue
+        data = library.get_derived(info.id, "baseline")
+        if data:
+            try:
+                stored.append(Baseline.from_dict(data))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("session %d has an unreadable baseline (%s); skipped", info.id, exc)
+    return combine_baselines(stored)

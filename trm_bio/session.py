@@ -1,0 +1,358 @@
+"""One session's pipeline: source items in, recorded packets and per-beat updates out.
+
+The path of one heartbeat (DESIGN.md): the raw packet is written to the library first, then
+its RR are timed on the beat clock, the engine analyses each beat, the regulation model
+places it against the person's baseline, and the caller (the Qt window's timer, a CLI loop,
+a test) receives one :class:`SessionUpdate` per drain. Status changes and logged events get
+a time on the same beat clock and are written beside the packets.
+
+A live session and a replayed one run this same object: replay feeds the stored packets and
+stored connection changes, with their stored times, so the beats and metrics it produces
+equal the live ones bit for bit. No threads and no clock reads here: host times come with
+the items or from the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from devices.packet import LinkState, Packet, StatusEvent
+from trm_bio.core.baseline import Baseline
+from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
+from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
+from trm_bio.core.timeline import NS_PER_S, Timeline, TimelineConfig, timeline_after
+from trm_bio.store.library import Event
+from trm_bio.store.recorder import Recorder
+from trm_bio.store.replay import RecordedEvent, SeekMarker
+
+log = logging.getLogger(__name__)
+
+#: Link states after which beats cannot continue the current segment.
+_BREAKING_STATES = frozenset({LinkState.DISCONNECTED, LinkState.RECONNECTING, LinkState.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """Something logged in a session, on the beat clock.
+
+    Attributes
+    ----------
+    time_s : float
+        Beat-clock time (s from session start).
+    kind : str
+        ``step``, ``sensation``, ``zone_rating``, ``helpnow``, ``marker``, ``note``,
+        ``connection``...
+    payload : dict
+        JSON-serialisable details.
+    host_ns : int or None
+        Host monotonic time (ns) when it happened.
+    """
+
+    time_s: float
+    kind: str
+    payload: dict[str, Any]
+    host_ns: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BeatState:
+    """One beat as the screen needs it: engine output plus the regulation model."""
+
+    beat: BeatUpdate
+    regulation: RegulationState | None
+
+
+@dataclass
+class SessionUpdate:
+    """What one drain produced, in order. ``seeked`` is True when a replay jumped: the
+    history was rebuilt and views should redraw from :attr:`Session.history`."""
+
+    beats: list[BeatState] = field(default_factory=list)
+    events: list[SessionEvent | Event] = field(default_factory=list)
+    status: list[StatusEvent] = field(default_factory=list)
+    packets: int = 0
+    seeked: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.beats or self.events or self.status or self.packets or self.seeked)
+
+
+class _Growing:
+    """Append-only float64 columns with amortised growth (the session's history)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self._data = np.full((len(names), 1024), np.nan)
+        self.size = 0
+
+    def append(self, values: tuple[float, ...]) -> None:
+        if self.size == self._data.shape[1]:
+            grown = np.full((len(self.names), 2 * self.size), np.nan)
+            grown[:, : self.size] = self._data
+            self._data = grown
+        self._data[:, self.size] = values
+        self.size += 1
+
+    def extend(self, columns: dict[str, np.ndarray]) -> None:
+        n = len(next(iter(columns.values())))
+        while self.size + n > self._data.shape[1]:
+            grown = np.full((len(self.names), 2 * self._data.shape[1]), np.nan)
+            grown[:, : self.size] = self._data[:, : self.size]
+            self._data = grown
+        for row, name in enumerate(self.names):
+            self._data[row, self.size : self.size + n] = columns[name]
+        self.size += n
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._data[self.names.index(name), : self.size]
+
+
+class SessionHistory:
+    """Everything the session computed so far, as arrays for the plots.
+
+    ``beats``: every beat (time_s, rr_ms, hr_bpm, segment). ``metrics``: one row per settled
+    beat (time_s, every engine metric, arousal, lowness, zone code, tentative).
+    """
+
+    REGULATION = ("arousal", "lowness", "zone", "tentative")
+
+    def __init__(self, metric_names: tuple[str, ...]) -> None:
+        self.beats = _Growing(("time_s", "rr_ms", "hr_bpm", "segment", "label"))
+        self.metrics = _Growing(("time_s", *metric_names, *self.REGULATION))
+
+    def add(self, state: BeatState) -> None:
+        b = state.beat
+        self.beats.append((b.time_s, b.rr_ms, b.hr_bpm, b.segment, b.label))
+        if b.settled_index >= 0:
+            r = state.regulation
+            regulation = (
+                (r.arousal, r.lowness, float(int(r.zone)), float(r.tentative))
+                if r is not None
+                else (math.nan,) * 4
+            )
+            self.metrics.append((b.settled_time_s, *b.metrics.values(), *regulation))
+
+
+class Session:
+    """Runs one session's pipeline.
+
+    Parameters
+    ----------
+    start_ns : int
+        Host monotonic time of the session start (ns): zero of the beat clock.
+    recorder : Recorder, optional
+        Writes packets and events as they come (None: nothing is stored, e.g. replay).
+    regulation : RegulationParams, optional
+        Weights and thresholds of the regulation model.
+    baseline : Baseline, optional
+        The person's baseline from earlier sessions (None: calibrate on this session).
+    history : callable, optional
+        For replay: ``history(index) -> (packets, breaks)`` gives the packets before item
+        ``index`` of the source and the packet indices that follow a disconnect, so that a
+        :class:`SeekMarker` can rebuild the state.
+    timeline_config : TimelineConfig, optional
+        Re-anchoring and gap bounds.
+    """
+
+    def __init__(
+        self,
+        start_ns: int,
+        *,
+        recorder: Recorder | None = None,
+        regulation: RegulationParams | None = None,
+        baseline: Baseline | None = None,
+        history: Callable[[int], tuple[list[Packet], list[int]]] | None = None,
+        timeline_config: TimelineConfig | None = None,
+    ) -> None:
+        self.start_ns = int(start_ns)
+        self.recorder = recorder
+        self.regulation_params = regulation or RegulationParams()
+        self.initial_baseline = baseline
+        self._history_source = history
+        self._timeline_config = timeline_config
+        self.timeline = Timeline(self.start_ns, timeline_config)
+        self.engine = StreamingEngine()
+        self.regulator = Regulator(self.regulation_params, baseline)
+        self.history = SessionHistory(self.engine.names)
+        self.link_state: LinkState | None = None
+        self.battery_percent: int | None = None
+        self.last_host_ns = self.start_ns
+        self.last: BeatState | None = None
+        self.events: list[SessionEvent | Event] = []
+        self.packets_seen = 0
+
+    # -- time ---------------------------------------------------------------------------
+    def time_at(self, host_ns: int) -> float:
+        """Beat-clock time (s) of a host monotonic time (ns)."""
+        return (int(host_ns) - self.start_ns) / NS_PER_S
+
+    @property
+    def now_s(self) -> float:
+        """Beat-clock time of the newest item seen (s)."""
+        return self.time_at(self.last_host_ns)
+
+    # -- items from the source ----------------------------------------------------------
+    def process(self, items: Iterable[Any]) -> SessionUpdate:
+        """Take items drained from a source, in order; returns what they produced."""
+        update = SessionUpdate()
+        for item in items:
+            if isinstance(item, Packet):
+                self._on_packet(item, update)
+            elif isinstance(item, StatusEvent):
+                self._on_status(item, update)
+            elif isinstance(item, RecordedEvent):
+                self.events.append(item.event)
+                self.last_host_ns = max(self.last_host_ns, item.host_ns)
+                update.events.append(item.event)
+            elif isinstance(item, SeekMarker):
+                self._seek(item)
+                update = SessionUpdate(seeked=True)  # what came before the jump is stale
+            else:
+                log.warning("ignored an item of unknown type %s", type(item).__name__)
+        return update
+
+    def _on_packet(self, packet: Packet, update: SessionUpdate) -> None:
+        if self.recorder is not None:
+            self.recorder.add_packet(packet)  # ground truth first
+        update.packets += 1
+        self.packets_seen += 1
+        self.last_host_ns = max(self.last_host_ns, packet.host_ns)
+        beats = self.timeline.push(packet.host_ns, packet.rr_ms)
+        for beat in self.engine.push(beats):
+            state = None
+            if beat.settled_index >= 0:
+                m = beat.metrics
+                state = self.regulator.update(
+                    beat.settled_time_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]
+                )
+            beat_state = BeatState(beat, state)
+            self.history.add(beat_state)
+            update.beats.append(beat_state)
+            self.last = beat_state
+
+    def _on_status(self, status: StatusEvent, update: SessionUpdate) -> None:
+        update.status.append(status)
+        self.last_host_ns = max(self.last_host_ns, status.host_ns)
+        if status.battery_percent is not None:
+            self.battery_percent = status.battery_percent
+        if status.state in _BREAKING_STATES:
+            self.timeline.break_segment()
+        if status.state == self.link_state:
+            return
+        self.link_state = status.state
+        if self._history_source is None:  # live: record it; replay: it is a stored event
+            payload = {
+                "state": status.state.value,
+                "message": status.message,
+                "source": status.source_id,
+            }
+            update.events.append(self.log("connection", payload, status.host_ns))
+
+    # -- replay: rebuild the state at a point in time ------------------------------------
+    def _seek(self, marker: SeekMarker) -> None:
+        if self._history_source is None:
+            raise RuntimeError("a live session cannot seek")
+        packets, breaks = self._history_source(marker.index)
+        self.prime(packets, breaks)
+        self.last_host_ns = marker.host_ns
+
+    def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
+        """Rebuild every state from the packets before a point, with the batch functions.
+
+        The timeline is run over the packets (cheap: one step per packet), the engine is
+        primed from the vectorised analysis, and the regulation model is brought to the
+        same state from the batch metrics, so what follows equals an uninterrupted run.
+        """
+        timeline, beats = timeline_after(
+            self.start_ns,
+            [p.host_ns for p in packets],
+            [p.rr_ms for p in packets],
+            breaks,
+            self._timeline_config,
+        )
+        self.timeline = timeline
+        self.engine = StreamingEngine(self.engine.windows)
+        self.engine.prime(beats)
+        self.regulator = Regulator(self.regulation_params, self.initial_baseline)
+        self.history = SessionHistory(self.engine.names)
+        self.packets_seen = len(packets)
+        self.last = None
+        if len(beats):
+            analysis = analyse_beats(beats)
+            settled = max(0, len(beats) - self.engine.lookahead)
+            m = {k: v[:settled] for k, v in analysis.metrics.items()}
+            regulation = [
+                self.regulator.update(t, h, r, q)
+                for t, h, r, q in zip(
+                    beats.times_s[:settled].tolist(),
+                    m["HR_20s"].tolist(),
+                    m["RMSSD"].tolist(),
+                    m["RespirationRate"].tolist(),
+                    strict=True,
+                )
+            ]
+            hr = 60_000.0 / beats.rr_ms
+            self.history.beats.extend(
+                {
+                    "time_s": beats.times_s,
+                    "rr_ms": beats.rr_ms,
+                    "hr_bpm": hr,
+                    "segment": beats.segment.astype(np.float64),
+                    "label": analysis.labels.astype(np.float64),
+                }
+            )
+            if settled:
+                self.history.metrics.extend(
+                    {
+                        "time_s": beats.times_s[:settled],
+                        **m,
+                        "arousal": np.array([r.arousal for r in regulation]),
+                        "lowness": np.array([r.lowness for r in regulation]),
+                        "zone": np.array([float(int(r.zone)) for r in regulation]),
+                        "tentative": np.array([float(r.tentative) for r in regulation]),
+                    }
+                )
+        if packets:
+            self.last_host_ns = packets[-1].host_ns
+
+    # -- events from the person or the practice flow ----------------------------------
+    def log(
+        self,
+        kind: str,
+        payload: dict[str, Any] | None = None,
+        host_ns: int | None = None,
+        time_s: float | None = None,
+    ) -> SessionEvent:
+        """Record an event now (``host_ns``) or at a given beat-clock time (``time_s``)."""
+        if host_ns is None:
+            host_ns = self.last_host_ns
+        if time_s is None:
+            time_s = self.time_at(host_ns)
+        event = SessionEvent(float(time_s), kind, dict(payload or {}), int(host_ns))
+        if self.recorder is not None:
+            self.recorder.add_event(event.time_s, kind, event.payload, event.host_ns)
+        self.events.append(event)
+        return event
+
+    def tick(self, now_ns: int) -> None:
+        """Let the recorder commit what waited a second (call from the drain timer)."""
+        if self.recorder is not None:
+            self.recorder.maybe_flush(int(now_ns))
+
+    def close(self) -> None:
+        """Commit everything still buffered."""
+        if self.recorder is not None and not self.recorder.failed:
+            self.recorder.flush()
+
+    @property
+    def latest_metrics(self) -> dict[str, float]:
+        """The newest settled metrics (NaN before any)."""
+        if self.last is None:
+            return dict.fromkeys(self.engine.names, math.nan)
+        return self.last.beat.metrics

@@ -1,0 +1,873 @@
+"""The session library: one SQLite file holding people, sessions, raw packets and events.
+
+Ground truth is the raw packets (bytes as received, with host arrival time) and the events
+on the beat clock; everything else (summaries, baselines) is derived and can be recomputed.
+The file is created with mode 0600 in a 0700 folder because it holds health data, runs in
+WAL mode with foreign keys on, and is marked with ``PRAGMA application_id`` so that a file
+that is not ours is refused and never written to.
+
+One :class:`Library` object wraps one connection. It may be used from any one thread at a
+time (the session pipeline and the UI hand it over; they never share it concurrently).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trm_bio.errors import LibraryError
+from trm_bio.store import locks
+from trm_bio.store.migrations import APPLICATION_ID, SCHEMA_VERSION, migrate
+from trm_bio.store.paths import library_path
+
+log = logging.getLogger(__name__)
+
+SESSION_STATUSES = ("recording", "complete", "interrupted")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Primary result codes (the low byte of extended codes).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN = 10, 11, 13, 14
+_SQLITE_NOTADB = 26
+
+PacketRow = tuple[int, int, int, str, bytes]  # session_id, seq, host_ns, source_id, payload
+EventRow = tuple[int, int, float, int | None, str, str]  # session_id, seq, time_s, ns, kind, json
+
+
+def utc_now_iso() -> str:
+    """The wall clock now, UTC, ISO 8601 with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone whose sessions the library holds (a name or a pseudonymous code)."""
+
+    id: int
+    name: str
+    created_utc: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One session's metadata (``duration_s`` in seconds; times in UTC ISO 8601)."""
+
+    id: int
+    person_id: int | None
+    person_name: str | None
+    started_utc: str
+    start_ns: int
+    ended_utc: str | None
+    duration_s: float | None
+    source_kind: str
+    source_id: str
+    device_name: str
+    notes: str
+    tags: tuple[str, ...]
+    status: str
+    settings: dict[str, Any]
+    packet_count: int
+    event_count: int
+
+
+@dataclass(frozen=True)
+class PacketBatch:
+    """A session's raw packets in arrival order.
+
+    Attributes
+    ----------
+    host_ns : numpy.ndarray
+        Host monotonic arrival times (ns, int64).
+    payloads : list of bytes
+        Raw Heart Rate Measurement bytes, exactly as received.
+    source_ids : list of str
+        Source of each packet (one session may see a strap reconnect).
+    """
+
+    host_ns: np.ndarray
+    payloads: list[bytes]
+    source_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened in a session, on the beat clock (``time_s``, seconds)."""
+
+    seq: int
+    time_s: float
+    host_ns: int | None
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ImportedRR:
+    """The exact RR values of an imported file (ms; times in s or None) and import details."""
+
+    rr_ms: np.ndarray
+    times_s: np.ndarray | None
+    info: dict[str, Any]
+
+
+@dataclass
+class SessionRecord:
+    """Everything a session is, for export and import: metadata, person, packets, events."""
+
+    session: dict[str, Any]
+    person_name: str | None
+    packets: PacketBatch
+    events: list[Event]
+    imported_rr: ImportedRR | None = None
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+class Library:
+    """The session library file. Open with :meth:`Library.open`; use as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
+        self._db = connection
+        self.path = path
+        self.readonly = readonly
+        self._locks: dict[int, locks.RecordingLock] = {}
+
+    # ---- opening and closing -------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        recover: bool = True,
+    ) -> Library:
+        """Open (or create) the library.
+
+        Parameters
+        ----------
+        path : path or None
+            The file; None takes ``$TRM_BIO_LIBRARY`` or the user data folder.
+        create : bool
+            Create the file (mode 0600, folder 0700) when it does not exist.
+        readonly : bool
+            Open without any write (no migration, no recovery).
+        recover : bool
+            Mark sessions left "recording" by a crashed recorder as "interrupted"
+            (see :meth:`recover_interrupted`).
+
+        Raises
+        ------
+        LibraryError
+            Missing (with ``create=False``), not a trm-bio library, newer than this
+            version, corrupt, or not readable. A refused file is left untouched.
+        """
+        file = library_path(path)
+        new = False
+        if file.is_dir():
+            raise LibraryError(f"the library path {file} is a folder, not a file")
+        if not file.exists():
+            if readonly or not create:
+                raise LibraryError(f"there is no trm-bio library at {file}")
+            _create_private_file(file)
+            new = True
+        else:
+            new = _check_header(file)
+        try:
+            if readonly:
+                uri = f"{file.resolve().as_uri()}?mode=ro"
+                connection = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+            else:
+                connection = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _translate(exc, file, "opening it") from exc
+        try:
+            library = cls(connection, file, readonly=readonly)
+            library._prepare(new)
+            if recover and not readonly:
+                library.recover_interrupted()
+        except sqlite3.Error as exc:
+            connection.close()
+            raise _translate(exc, file, "opening it") from exc
+        except LibraryError:
+            connection.close()
+            raise
+        return library
+
+    def _prepare(self, new: bool) -> None:
+        db = self._db
+        db.execute("PRAGMA busy_timeout = 5000")
+        if new:
+            # Written in rollback-journal mode so the mark is in the main file's header
+            # before anything else: a crash right after creation still leaves it ours.
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        else:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                raise LibraryError(
+                    f"{self.path} is an SQLite database of another program, not a trm-bio "
+                    "library; it was left untouched"
+                )
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LibraryError(
+                f"the library {self.path} was written by a newer trm-bio (schema {version}, "
+                f"this version knows up to {SCHEMA_VERSION}); update trm-bio to open it"
+            )
+        # Touch the schema so a corrupt file fails here rather than halfway through a task.
+        db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        db.execute("PRAGMA foreign_keys = ON")
+        if self.readonly:
+            if version < SCHEMA_VERSION:
+                raise LibraryError(
+                    f"the library {self.path} needs upgrading; open it once without read-only"
+                )
+            return
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("%s: could not switch to WAL (journal mode %s)", self.path, mode)
+        # FULL: a commit survives power loss too, and we commit about once a second.
+        db.execute("PRAGMA synchronous = FULL")
+        applied = migrate(db)
+        if applied:
+            log.info("%s: applied %d schema migration(s)", self.path, applied)
+
+    def close(self) -> None:
+        """Close the file. Recordings not finished stay "recording" until recovered."""
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The library's schema version (``PRAGMA user_version``)."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextlib.contextmanager
+    def _transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any SQLite failure becomes a LibraryError sentence."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise _translate(exc, self.path, doing) from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = (), doing: str = "reading") -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path, doing) from exc
+
+    # ---- people --------------------------------------------------------------------------
+
+    def add_person(self, name: str) -> int:
+        """Add a person (display name or pseudonymous code) and return their id."""
+        name = name.strip()
+        if not name:
+            raise LibraryError("a person needs a name or a code")
+        if self.find_person(name) is not None:
+            raise LibraryError(f"there is already a person called {name!r} in the library")
+        with self._transaction("adding a person") as db:
+            cursor = db.execute(
+                "INSERT INTO people (name, created_utc) VALUES (?, ?)", (name, utc_now_iso())
+            )
+        return int(cursor.lastrowid or 0)
+
+    def ensure_person(self, name: str) -> int:
+        """The id of the person with this name, added if new."""
+        person = self.find_person(name.strip())
+        return person.id if person is not None else self.add_person(name)
+
+    def find_person(self, name_or_id: str | int) -> Person | None:
+        """A person by id (int or digits) or exact name; None when not there."""
+        if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+            rows = self._query("SELECT * FROM people WHERE id = ?", (int(name_or_id),))
+            if rows:
+                return Person(*rows[0])
+        rows = self._query("SELECT * FROM people WHERE name = ?", (str(name_or_id),))
+        return Person(*rows[0]) if rows else None
+
+    def list_people(self) -> list[Person]:
+        """Everyone in the library, by name."""
+        return [Person(*row) for row in self._query("SELECT * FROM people ORDER BY name")]
+
+    # ---- sessions ------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        person_id: int | None,
+        source_kind: str,
+        source_id: str = "",
+        device_name: str = "",
+        start_ns: int = 0,
+        started_utc: str | None = None,
+        notes: str = "",
+        tags: Iterable[str] = (),
+        settings: dict[str, Any] | None = None,
+        status: str = "recording",
+    ) -> int:
+        """Create a session and return its id.
+
+        Parameters
+        ----------
+        person_id : int or None
+            Whose session it is.
+        source_kind : str
+            ``"ble"``, ``"simulated"``, ``"lsl"``, ``"import"``, ``"replay"``...
+        source_id, device_name : str
+            The source's id (e.g. Bluetooth address) and a name to show.
+        start_ns : int
+            Host monotonic time (ns) of the session start: zero of the beat clock.
+        started_utc : str or None
+            Wall-clock start (UTC ISO 8601); now when None.
+        notes, tags, settings
+            Free text, labels, and the settings in force (JSON-serialisable).
+        status : str
+            ``"recording"`` (default) while a recorder writes it.
+        """
+        if status not in SESSION_STATUSES:
+            raise LibraryError(f"unknown session status {status!r}")
+        with self._transaction("creating a session") as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (person_id, started_utc, start_ns, source_kind, source_id,"
+                " device_name, notes, tags, status, settings) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    person_id,
+                    started_utc or utc_now_iso(),
+                    int(start_ns),
+                    source_kind,
+                    source_id,
+                    device_name,
+                    notes,
+                    json.dumps(list(tags)),
+                    status,
+                    json.dumps(settings or {}),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    _SESSION_SELECT = (
+        "SELECT s.id, s.person_id, p.name, s.started_utc, s.start_ns, s.ended_utc,"
+        " s.duration_s, s.source_kind, s.source_id, s.device_name, s.notes, s.tags, s.status,"
+        " s.settings,"
+        " (SELECT count(*) FROM packets k WHERE k.session_id = s.id),"
+        " (SELECT count(*) FROM events e WHERE e.session_id = s.id)"
+        " FROM sessions s LEFT JOIN people p ON p.id = s.person_id"
+    )
+
+    @staticmethod
+    def _session_from_row(row: Sequence[Any]) -> SessionInfo:
+        values = list(row)
+        values[11] = tuple(json.loads(values[11]))
+        values[13] = json.loads(values[13])
+        return SessionInfo(*values)
+
+    def list_sessions(self, person_id: int | None = None) -> list[SessionInfo]:
+        """Sessions, oldest first; only one person's when ``person_id`` is given."""
+        if person_id is None:
+            rows = self._query(self._SESSION_SELECT + " ORDER BY s.started_utc, s.id")
+        else:
+            rows = self._query(
+                self._SESSION_SELECT + " WHERE s.person_id = ? ORDER BY s.started_utc, s.id",
+                (person_id,),
+            )
+        return [self._session_from_row(row) for row in rows]
+
+    def get_session(self, session_id: int) -> SessionInfo:
+        """One session's metadata; LibraryError when there is no such session."""
+        rows = self._query(self._SESSION_SELECT + " WHERE s.id = ?", (int(session_id),))
+        if not rows:
+            raise LibraryError(f"there is no session {session_id} in the library")
+        return self._session_from_row(rows[0])
+
+    def update_session(
+        self,
+        session_id: int,
+        *,
+        person_id: int | type[Ellipsis] | None = ...,
+        notes: str | None = None,
+        tags: Iterable[str] | None = None,
+        device_name: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Change a session's editable metadata (arguments left out stay as they are)."""
+        self.get_session(session_id)
+        changes: dict[str, Any] = {}
+        if person_id is not ...:
+            changes["person_id"] = person_id
+        if notes is not None:
+            changes["notes"] = notes
+        if tags is not None:
+            changes["tags"] = json.dumps(list(tags))
+        if device_name is not None:
+            changes["device_name"] = device_name
+        if settings is not None:
+            changes["settings"] = json.dumps(settings)
+        if not changes:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        with self._transaction("updating a session") as db:
+            db.execute(
+                f"UPDATE sessions SET {assignments} WHERE id = ?", (*changes.values(), session_id)
+            )
+
+    def finish_session(
+        self,
+        session_id: int,
+        ended_utc: str | None = None,
+        duration_s: float | None = None,
+        status: str = "complete",
+    ) -> None:
+        """Mark a session finished.
+
+        ``duration_s`` defaults to the span from ``start_ns`` to the last packet or event;
+        ``ended_utc`` to ``started_utc + duration_s``.
+        """
+        if status not in SESSION_STATUSES:
+            raise LibraryError(f"unknown session status {status!r}")
+        info = self.get_session(session_id)
+        if duration_s is None:
+            duration_s = self._span_s(session_id, info.start_ns)
+        if ended_utc is None:
+            ended_utc = _plus_seconds(info.started_utc, duration_s)
+        with self._transaction("finishing a session") as db:
+            db.execute(
+                "UPDATE sessions SET ended_utc = ?, duration_s = ?, status = ? WHERE id = ?",
+                (ended_utc, float(duration_s), status, session_id),
+            )
+        lock = self._locks.pop(session_id, None)
+        if lock is not None:
+            lock.release()
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete a session with its packets, events and derived data."""
+        self.get_session(session_id)
+        with self._transaction("deleting a session") as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def _span_s(self, session_id: int, start_ns: int) -> float:
+        last = self._query(
+            "SELECT max(m) FROM (SELECT max(host_ns) AS m FROM packets WHERE session_id = ?"
+            " UNION ALL SELECT max(host_ns) FROM events WHERE session_id = ?)",
+            (session_id, session_id),
+        )[0][0]
+        return max(0.0, (int(last) - int(start_ns)) / 1e9) if last is not None else 0.0
+
+    def recover_interrupted(self) -> list[int]:
+        """Mark sessions left "recording" by a recorder that is gone as "interrupted".
+
+        A live recorder (this process or another) holds its session's lock file, which
+        the operating system releases when the process dies, even on ``kill -9``. The
+        duration becomes the span to the last stored packet or event.
+
+        Returns
+        -------
+        list of int
+            Ids of the sessions marked.
+        """
+        rows = self._query(
+            "SELECT id, start_ns, started_utc FROM sessions WHERE status = 'recording'"
+        )
+        marked: list[int] = []
+        for session_id, start_ns, started_utc in rows:
+            if session_id in self._locks or locks.recording_is_alive(self.path, session_id):
+                continue
+            duration_s = self._span_s(session_id, start_ns)
+            with self._transaction("marking an interrupted session") as db:
+                db.execute(
+                    "UPDATE sessions SET status = 'interrupted', duration_s = ?, ended_utc = ?"
+                    " WHERE id = ? AND status = 'recording'",
+                    (duration_s, _plus_seconds(started_utc, duration_s), session_id),
+                )
+            log.warning(
+                "session %d was not finished (the recorder stopped); marked interrupted after "
+                "%.1f s",
+                session_id,
+                duration_s,
+            )
+            marked.append(session_id)
+        return marked
+
+    # ---- packets and events ----------------------------------------------------------------
+
+    def session_packets(
+        self, session_id: int, start_ns: int | None = None, end_ns: int | None = None
+    ) -> PacketBatch:
+        """A session's raw packets in arrival order, optionally ``start_ns <= host_ns < end_ns``."""
+        sql = "SELECT host_ns, payload, source_id FROM packets WHERE session_id = ?"
+        params: list[Any] = [session_id]
+        if start_ns is not None:
+            sql += " AND host_ns >= ?"
+            params.append(int(start_ns))
+        if end_ns is not None:
+            sql += " AND host_ns < ?"
+            params.append(int(end_ns))
+        rows = self._query(sql + " ORDER BY seq", params)
+        if not rows:
+            return PacketBatch(np.zeros(0, dtype=np.int64), [], [])
+        host_ns, payloads, source_ids = zip(*rows, strict=True)
+        return PacketBatch(
+            np.fromiter(host_ns, dtype=np.int64, count=len(rows)),
+            list(payloads),
+            list(source_ids),
+        )
+
+    def session_events(self, session_id: int, kinds: Iterable[str] | None = None) -> list[Event]:
+        """A session's events in the order they were logged, optionally of some kinds only."""
+        sql = "SELECT seq, time_s, host_ns, kind, payload FROM events WHERE session_id = ?"
+        params: list[Any] = [session_id]
+        if kinds is not None:
+            wanted = list(kinds)
+            sql += f" AND kind IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
+        rows = self._query(sql + " ORDER BY seq", params)
+        return [
+            Event(seq, time_s, ns, kind, json.loads(data)) for seq, time_s, ns, kind, data in rows
+        ]
+
+    def next_sequence_numbers(self, session_id: int) -> tuple[int, int]:
+        """The next free packet and event sequence numbers of a session."""
+        row = self._query(
+            "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM packets WHERE session_id = ?),"
+            " (SELECT coalesce(max(seq) + 1, 0) FROM events WHERE session_id = ?)",
+            (session_id, session_id),
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def write_rows(self, packet_rows: Sequence[PacketRow], event_rows: Sequence[EventRow]) -> None:
+        """Insert packets and events in one transaction (the recorder's commit)."""
+        with self._transaction("recording") as db:
+            if packet_rows:
+                db.executemany(
+                    "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
+                    " VALUES (?,?,?,?,?)",
+                    packet_rows,
+                )
+            if event_rows:
+                db.executemany(
+                    "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
+                    " VALUES (?,?,?,?,?,?)",
+                    event_rows,
+                )
+
+    def hold_recording_lock(self, session_id: int) -> None:
+        """Hold the session's recording lock until it is finished or the library closed."""
+        if session_id in self._locks:
+            return
+        try:
+            self._locks[session_id] = locks.RecordingLock(self.path, session_id)
+        except BlockingIOError as exc:
+            raise LibraryError(
+                f"session {session_id} is already being recorded by another program"
+            ) from exc
+        except OSError as exc:
+            raise LibraryError(
+                f"cannot write beside the library {self.path} ({exc.strerror or exc})"
+            ) from exc
+
+    def release_recording_lock(self, session_id: int) -> None:
+        """Drop the session's recording lock (the session stays as it is)."""
+        lock = self._locks.pop(session_id, None)
+        if lock is not None:
+            lock.release()
+
+    # ---- imported RR and derived data ------------------------------------------------------
+
+    def store_imported_rr(
+        self,
+        session_id: int,
+        rr_ms: np.ndarray,
+        times_s: np.ndarray | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep the exact RR values (ms) an imported session came from."""
+        rr_blob = np.ascontiguousarray(rr_ms, dtype="<f8").tobytes()
+        times_blob = None if times_s is None else np.ascontiguousarray(times_s, "<f8").tobytes()
+        with self._transaction("storing imported RR values") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO imported_rr (session_id, rr_ms, times_s, info)"
+                " VALUES (?,?,?,?)",
+                (session_id, rr_blob, times_blob, json.dumps(info or {})),
+            )
+
+    def imported_rr(self, session_id: int) -> ImportedRR | None:
+        """The exact RR values of an imported session, or None for a recorded one."""
+        rows = self._query(
+            "SELECT rr_ms, times_s, info FROM imported_rr WHERE session_id = ?", (session_id,)
+        )
+        if not rows:
+            return None
+        rr_blob, times_blob, info = rows[0]
+        times = None if times_blob is None else np.frombuffer(times_blob, "<f8").astype(np.float64)
+        return ImportedRR(np.frombuffer(rr_blob, "<f8").astype(np.float64), times, json.loads(info))
+
+    def store_derived(self, session_id: int, name: str, data: Any) -> None:
+        """Cache derived data of a session (JSON-serialisable), e.g. ``"summary"``."""
+        with self._transaction("storing derived data") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO session_derived (session_id, name, data, updated_utc)"
+                " VALUES (?,?,?,?)",
+                (session_id, name, json.dumps(data), utc_now_iso()),
+            )
+
+    def get_derived(self, session_id: int, name: str) -> Any | None:
+        """Cached derived data of a session, or None."""
+        rows = self._query(
+            "SELECT data FROM session_derived WHERE session_id = ? AND name = ?",
+            (session_id, name),
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def store_summary(self, session_id: int, summary: dict[str, Any]) -> None:
+        """Cache a session's summary (derived: can be recomputed)."""
+        self.store_derived(session_id, "summary", summary)
+
+    def get_summary(self, session_id: int) -> dict[str, Any] | None:
+        """A session's cached summary, or None."""
+        return self.get_derived(session_id, "summary")
+
+    def store_person_derived(self, person_id: int, name: str, data: Any) -> None:
+        """Cache derived data of a person, e.g. ``"baseline"`` for the regulation model."""
+        with self._transaction("storing derived data") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO person_derived (person_id, name, data, updated_utc)"
+                " VALUES (?,?,?,?)",
+                (person_id, name, json.dumps(data), utc_now_iso()),
+            )
+
+    def get_person_derived(self, person_id: int, name: str) -> Any | None:
+        """Cached derived data of a person, or None."""
+        rows = self._query(
+            "SELECT data FROM person_derived WHERE person_id = ? AND name = ?", (person_id, name)
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    # ---- whole sessions, for export and import -------------------------------------------------
+
+    def session_record(self, session_id: int) -> SessionRecord:
+        """Everything about a session, for :func:`trm_bio.store.json_format.export_json`."""
+        info = self.get_session(session_id)
+        session = {
+            key: getattr(info, key)
+            for key in (
+                "started_utc",
+                "start_ns",
+                "ended_utc",
+                "duration_s",
+                "source_kind",
+                "source_id",
+                "device_name",
+                "notes",
+                "status",
+                "settings",
+            )
+        }
+        session["tags"] = list(info.tags)
+        derived = {
+            name: json.loads(data)
+            for name, data in self._query(
+                "SELECT name, data FROM session_derived WHERE session_id = ?", (session_id,)
+            )
+        }
+        return SessionRecord(
+            session=session,
+            person_name=info.person_name,
+            packets=self.session_packets(session_id),
+            events=self.session_events(session_id),
+            imported_rr=self.imported_rr(session_id),
+            derived=derived,
+        )
+
+    def add_session_record(self, record: SessionRecord) -> int:
+        """Store a whole session (from an export) as a new session; returns its id."""
+        meta = record.session
+        status = meta.get("status", "complete")
+        if status == "recording":
+            status = "interrupted"  # nobody is recording an imported copy
+        person_id = self.ensure_person(record.person_name) if record.person_name else None
+        try:
+            with self._transaction("importing a session") as db:
+                cursor = db.execute(
+                    "INSERT INTO sessions (person_id, started_utc, start_ns, ended_utc,"
+                    " duration_s, source_kind, source_id, device_name, notes, tags, status,"
+                    " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        person_id,
+                        meta["started_utc"],
+                        int(meta["start_ns"]),
+                        meta.get("ended_utc"),
+                        meta.get("duration_s"),
+                        meta["source_kind"],
+                        meta.get("source_id", ""),
+                        meta.get("device_name", ""),
+                        meta.get("notes", ""),
+                        json.dumps(list(meta.get("tags", []))),
+                        status,
+                        json.dumps(meta.get("settings", {})),
+                    ),
+                )
+                session_id = int(cursor.lastrowid or 0)
+                packets = record.packets
+                db.executemany(
+                    "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
+                    " VALUES (?,?,?,?,?)",
+                    (
+                        (session_id, seq, int(ns), source, payload)
+                        for seq, (ns, source, payload) in enumerate(
+                            zip(
+                                packets.host_ns.tolist(),
+                                packets.source_ids,
+                                packets.payloads,
+                                strict=True,
+                            )
+                        )
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (
+                        (session_id, e.seq, e.time_s, e.host_ns, e.kind, json.dumps(e.payload))
+                        for e in record.events
+                    ),
+                )
+                if record.imported_rr is not None:
+                    rr = record.imported_rr
+                    db.execute(
+                        "INSERT INTO imported_rr (session_id, rr_ms, times_s, info)"
+                        " VALUES (?,?,?,?)",
+                        (
+                            session_id,
+                            np.ascontiguousarray(rr.rr_ms, "<f8").tobytes(),
+                            None
+                            if rr.times_s is None
+                            else np.ascontiguousarray(rr.times_s, "<f8").tobytes(),
+                            json.dumps(rr.info),
+                        ),
+                    )
+                for name, data in record.derived.items():
+                    db.execute(
+                        "INSERT INTO session_derived (session_id, name, data, updated_utc)"
+                        " VALUES (?,?,?,?)",
+                        (session_id, name, json.dumps(data), utc_now_iso()),
+                    )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LibraryError(f"the session to import is incomplete ({exc})") from exc
+        return session_id
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _create_private_file(file: Path) -> None:
+    """Create an empty file readable by its owner only, in a folder only they can enter."""
+    folder = file.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True, mode=0o700)
+        except OSError as exc:
+            raise LibraryError(
+                f"cannot create the library folder {folder} ({exc.strerror or exc})"
+            ) from exc
+    try:
+        fd = os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600)
+    except OSError as exc:
+        raise LibraryError(f"cannot create the library {file} ({exc.strerror or exc})") from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):  # the umask may have narrowed it; never widen it
+        os.chmod(file, 0o600)
+
+
+def _check_header(file: Path) -> bool:
+    """Refuse a file that is not a trm-bio library, from its header, without opening it.
+
+    Returns True for an empty file (a library whose creation was cut short).
+    """
+    try:
+        with open(file, "rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise LibraryError(f"cannot read the library {file} ({exc.strerror or exc})") from exc
+    if not header:
+        return True
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise LibraryError(
+            f"{file} is not a trm-bio library (it is not an SQLite database); it was left untouched"
+        )
+    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise LibraryError(
+            f"{file} is an SQLite database of another program, not a trm-bio library; it was "
+            "left untouched"
+        )
+    return False
+
+
+def _plus_seconds(iso_utc: str, seconds: float) -> str:
+    try:
+        start = datetime.fromisoformat(iso_utc)
+    except ValueError:
+        return iso_utc
+    return (start + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+def _translate(exc: sqlite3.Error, file: Path, doing: str) -> LibraryError:
+    """One sentence for an SQLite failure."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary == _SQLITE_FULL or "full" in text:
+        return LibraryError(
+            f"the library {file} cannot grow while {doing}: the disk is full; everything "
+            "written before this moment is kept"
+        )
+    if primary in (_SQLITE_READONLY, _SQLITE_PERM) or "readonly" in text or "read-only" in text:
+        return LibraryError(
+            f"the library {file} is read-only, so it cannot be written while {doing}; "
+            "everything written before is kept"
+        )
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
+        return LibraryError(
+            f"the library {file} is damaged (SQLite says: {text}); it was left as it is"
+        )
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return LibraryError(f"the library {file} is busy in another program; try again")
+    if primary == _SQLITE_CANTOPEN:
+        return LibraryError(f"the library {file} cannot be opened (SQLite says: {text})")
+    if primary == _SQLITE_IOERR:
+        return LibraryError(
+            f"the library {file} could not be written while {doing} (input/output error: is "
+            "the disk still there, and not full?)"
+        )
+    return LibraryError(f"the library {file} failed while {doing} (SQLite says: {text})")

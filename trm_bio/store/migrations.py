@@ -1,0 +1,124 @@
+"""Numbered schema migrations of the session library.
+
+``MIGRATIONS[i]`` takes a library from schema version ``i`` to ``i + 1``; the version is kept
+in ``PRAGMA user_version``. Never edit a migration that has shipped: append a new one.
+``APPLICATION_ID`` (``PRAGMA application_id``) marks a file as a trm-bio library, so that a
+foreign SQLite file is never migrated or written to.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+#: "TRMB" as a big-endian 32-bit integer.
+APPLICATION_ID = 0x54524D42
+
+_V1 = """
+CREATE TABLE people (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,          -- display name or pseudonymous code
+    created_utc TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+    started_utc TEXT NOT NULL,          -- ISO 8601, UTC
+    start_ns INTEGER NOT NULL,          -- host monotonic ns at start (beat clock zero)
+    ended_utc TEXT,
+    duration_s REAL,
+    source_kind TEXT NOT NULL,          -- ble, simulated, lsl, import, replay...
+    source_id TEXT NOT NULL DEFAULT '',
+    device_name TEXT NOT NULL DEFAULT '',
+    notes TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',    -- JSON array of strings
+    status TEXT NOT NULL DEFAULT 'recording'
+        CHECK (status IN ('recording', 'complete', 'interrupted')),
+    settings TEXT NOT NULL DEFAULT '{}'  -- JSON object
+);
+CREATE INDEX sessions_by_person ON sessions (person_id, started_utc);
+CREATE INDEX sessions_by_start ON sessions (started_utc);
+CREATE INDEX sessions_by_status ON sessions (status);
+
+-- The ground truth: raw bytes as received, with host arrival time.
+CREATE TABLE packets (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    host_ns INTEGER NOT NULL,
+    source_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX packets_by_time ON packets (session_id, host_ns);
+
+CREATE TABLE events (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    time_s REAL NOT NULL,               -- beat clock, s from session start
+    host_ns INTEGER,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}', -- JSON object
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX events_by_time ON events (session_id, time_s);
+CREATE INDEX events_by_kind ON events (session_id, kind);
+
+-- Exact RR values of an imported file (packets quantise RR to 1/1024 s).
+CREATE TABLE imported_rr (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    rr_ms BLOB NOT NULL,                -- float64 little-endian
+    times_s BLOB,                       -- float64 little-endian, or NULL
+    info TEXT NOT NULL DEFAULT '{}'     -- JSON: file name, format, unit, offset
+);
+
+-- Derived data: can always be recomputed from packets and events.
+CREATE TABLE session_derived (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,                 -- 'summary', ...
+    data TEXT NOT NULL,                 -- JSON
+    updated_utc TEXT NOT NULL,
+    PRIMARY KEY (session_id, name)
+);
+CREATE TABLE person_derived (
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,                 -- 'baseline', ...
+    data TEXT NOT NULL,                 -- JSON
+    updated_utc TEXT NOT NULL,
+    PRIMARY KEY (person_id, name)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1]
+
+#: The schema version this code writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Apply every migration the library lacks, each in its own transaction.
+
+    Parameters
+    ----------
+    connection : sqlite3.Connection
+        An autocommit connection (``isolation_level=None``) to a trm-bio library.
+
+    Returns
+    -------
+    int
+        The number of migrations applied.
+    """
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    applied = 0
+    for number in range(version, SCHEMA_VERSION):
+        script = MIGRATIONS[number]
+        # executescript commits first; wrap the script so a failure leaves the old version.
+        try:
+            connection.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        applied += 1
+    return applied

@@ -1,0 +1,452 @@
+"""Readers for RR interval files: plain text (ms or s), CSV with a header, Kubios RR text.
+
+Formats understood (detected from the content, never from the file name):
+
+``text``
+    One interval per line, in milliseconds or seconds (the unit is detected from the values,
+    or given with ``unit=``). Two numeric columns without a header are read as
+    ``time, rr`` (the HRVAS convention), both in the same unit.
+``kubios``
+    Kubios' "RR interval data" text: free-text or ``#`` header lines, then one RR column
+    (seconds or milliseconds), optionally preceded by a time column.
+``csv``
+    A delimited table (``,`` ``;`` or tab) with a header row naming an RR column (``rr``,
+    ``rr_ms``, ``RR (ms)``, ``rri``, ``ibi``, ``interval``...) and optionally a time column.
+    The header's unit (``ms``, ``s``) wins over detection. Rows with an empty RR cell are
+    skipped (a strap log interleaving ECG rows and RR rows reads as its RR rows).
+
+PhysioNet RR files such as nsr2db's ``nsr001`` start with an offset (the time of the first
+beat) on line 1; a first value far outside the range of the rest is taken as that offset,
+logged, and dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from trm_bio.errors import InputFileError
+
+log = logging.getLogger(__name__)
+
+Unit = Literal["auto", "ms", "s"]
+
+#: Plausible RR ranges used to detect the unit; values outside are artifacts or gaps.
+_RANGE_S = (0.2, 5.0)
+_RANGE_MS = (200.0, 5000.0)
+#: Share of values that must fall in a unit's range for detection to pick it.
+_DETECT_SHARE = 0.95
+_MAX_BYTES_SNIFFED = 8192
+
+_RR_NAMES = (
+    "rr",
+    "rr_ms",
+    "rr_s",
+    "rri",
+    "rr_interval",
+    "rr_intervals",
+    "rrinterval",
+    "ibi",
+    "ibi_ms",
+    "ibi_s",
+    "nn",
+    "nni",
+    "interval",
+    "intervals",
+    "interbeat_interval",
+    "beat_interval",
+)
+_TIME_NAMES = ("time", "time_s", "time_ms", "t", "timestamp", "seconds", "elapsed", "beat_time")
+
+
+@dataclass(frozen=True)
+class RRRecording:
+    """RR intervals read from a file.
+
+    Attributes
+    ----------
+    rr_ms : numpy.ndarray
+        Intervals (ms, float64), in file order, never rounded.
+    times_s : numpy.ndarray or None
+        Time of the beat ending each interval (s, float64), when the file has a time
+        column: the file's times relative to its first row, shifted so the first beat ends
+        at ``rr_ms[0] / 1000`` (the same clock as ``cumsum(rr_ms) / 1000``).
+    format : str
+        ``"text"``, ``"kubios"`` or ``"csv"``.
+    unit : str
+        Unit the file's RR values were in: ``"ms"`` or ``"s"``.
+    unit_source : str
+        How the unit was decided: ``"argument"``, ``"header"`` or ``"detected"``.
+    source_name : str
+        The file's name (no folders), for session metadata.
+    offset_s : float or None
+        A leading offset line that was dropped (PhysioNet style), in seconds.
+    rr_column, time_column : str or None
+        Header names used, for CSV files.
+    """
+
+    rr_ms: np.ndarray
+    times_s: np.ndarray | None
+    format: str
+    unit: str
+    unit_source: str
+    source_name: str
+    offset_s: float | None = None
+    rr_column: str | None = None
+    time_column: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """Sum of the intervals (s)."""
+        return float(np.sum(self.rr_ms) / 1000.0)
+
+
+def read_rr_file(path: str | Path, *, unit: Unit = "auto") -> RRRecording:
+    """Read an RR interval file (plain text, Kubios RR text or CSV).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    unit : {"auto", "ms", "s"}
+        Unit of the RR values; ``"auto"`` takes it from a CSV header, else detects it from
+        the values (all in 0.2-5 → seconds, all in 200-5000 → milliseconds).
+
+    Returns
+    -------
+    RRRecording
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, binary or nonsense files, NaN or non-positive intervals, or a unit
+        that cannot be told from the values.
+    """
+    if unit not in ("auto", "ms", "s"):
+        raise InputFileError(f"unknown RR unit {unit!r}: use auto, ms or s")
+    path = Path(path)
+    text = _read_text(path)
+    name = path.name
+    lines = text.splitlines()
+    # Kubios and other exporters put '#' comment lines before the data.
+    numbered = [
+        (number, line.strip())
+        for number, line in enumerate(lines, start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    had_comments = any(line.lstrip().startswith("#") for line in lines)
+    if not numbered:
+        raise InputFileError(f"{name} has no RR intervals in it (only comments or blank lines)")
+    delimiter = _sniff_delimiter([line for _, line in numbered[:50]])
+    header_at = _find_header(numbered[:50], delimiter)
+    if header_at is not None:
+        return _read_table(path, numbered, header_at, delimiter, unit)
+    return _read_columns(path, numbered, delimiter, unit, had_comments)
+
+
+def _read_text(path: Path) -> str:
+    name = path.name
+    if not path.exists():
+        raise InputFileError(f"{path} does not exist")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not an RR file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise InputFileError(f"{name} is empty")
+    if b"\x00" in data[:_MAX_BYTES_SNIFFED]:
+        raise InputFileError(f"{name} is a binary file, not an RR text or CSV file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Spreadsheet exports on Windows are often cp1252; random bytes rarely decode cleanly.
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{name} is a binary file, not an RR text or CSV file") from exc
+    control = sum(ch < " " and ch not in "\r\n\t" for ch in text[:_MAX_BYTES_SNIFFED])
+    if control:
+        raise InputFileError(f"{name} is a binary file, not an RR text or CSV file")
+    return text
+
+
+def _sniff_delimiter(sample: list[str]) -> str | None:
+    """The field delimiter of the data lines, or None for whitespace-separated."""
+    for delimiter in (",", "\t", ";"):
+        if sum(delimiter in line for line in sample) >= max(1, len(sample) // 2):
+            return delimiter
+    return None
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    if delimiter is None:
+        return line.split()
+    return [field.strip().strip('"').strip("'") for field in line.split(delimiter)]
+
+
+def _normalise(name: str) -> str:
+    """A header name reduced to lower-case words joined by ``_``, units removed."""
+    name = name.strip().strip('"').lower()
+    name = re.sub(r"[\(\[].*?[\)\]]", " ", name)  # "RR (ms)" -> "rr"
+    name = re.sub(r"[^a-z0-9]+", "_", name).strip("_")
+    return name
+
+
+def _header_unit(name: str) -> str | None:
+    """The unit a header names: 'ms', 's', 'ns' or None."""
+    lowered = name.lower()
+    if re.search(r"(\bms\b|_ms\b|msec|millisec|\(ms\)|\[ms\])", lowered):
+        return "ms"
+    if re.search(r"(\bns\b|_ns\b|nanosec)", lowered):
+        return "ns"
+    if re.search(r"(\bs\b|_s\b|\bsec\b|secs\b|second|\(s\)|\[s\])", lowered):
+        return "s"
+    return None
+
+
+def _rr_column(names: list[str]) -> int | None:
+    normalised = [_normalise(n) for n in names]
+    for candidate in _RR_NAMES:
+        if candidate in normalised:
+            return normalised.index(candidate)
+    for index, name in enumerate(normalised):
+        if name.startswith(("rr_interval", "interval", "ibi", "rr_")) and "time" not in name:
+            return index
+    return None
+
+
+def _time_column(names: list[str], rr_index: int) -> int | None:
+    normalised = [_normalise(n) for n in names]
+    for candidate in _TIME_NAMES:
+        if candidate in normalised and normalised.index(candidate) != rr_index:
+            return normalised.index(candidate)
+    return None
+
+
+def _find_header(numbered: list[tuple[int, str]], delimiter: str | None) -> int | None:
+    """Index into ``numbered`` of a header row that names an RR column, if any."""
+    for index, (_, line) in enumerate(numbered):
+        fields = _split(line, delimiter)
+        if all(_is_number(f) for f in fields if f):
+            continue  # a data row: headers come before data
+        if _rr_column(fields) is not None:
+            return index
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_table(
+    path: Path,
+    numbered: list[tuple[int, str]],
+    header_at: int,
+    delimiter: str | None,
+    unit: Unit,
+) -> RRRecording:
+    name = path.name
+    header_line = numbered[header_at][1]
+    names = next(csv.reader([header_line], delimiter=delimiter or " ", skipinitialspace=True))
+    names = [n.strip() for n in names if delimiter is not None or n.strip()]
+    if delimiter is None and header_at + 1 < len(numbered):
+        # "RR interval (s)" above a single column is one name, not three.
+        if len(numbered[header_at + 1][1].split()) == 1:
+            names = [header_line]
+    rr_index = _rr_column(names)
+    assert rr_index is not None  # _find_header guarantees it
+    time_index = _time_column(names, rr_index)
+    rr_values: list[float] = []
+    time_values: list[float] = []
+    for line_number, line in numbered[header_at + 1 :]:
+        if delimiter is None:
+            fields = line.split()
+        else:
+            fields = [f.strip().strip('"') for f in next(csv.reader([line], delimiter=delimiter))]
+        if rr_index >= len(fields) or not fields[rr_index]:
+            continue
+        rr_values.append(_parse(fields[rr_index], name, line_number))
+        if time_index is not None:
+            if time_index >= len(fields) or not fields[time_index]:
+                raise InputFileError(f"{name} has an RR value without a time on line {line_number}")
+            time_values.append(_parse(fields[time_index], name, line_number))
+    if not rr_values:
+        raise InputFileError(f"{name} has a {names[rr_index]!r} column but no values in it")
+    rr = np.asarray(rr_values, dtype=np.float64)
+    _check_positive(rr, name)
+    header_unit = _header_unit(names[rr_index])
+    if unit != "auto":
+        rr_unit, how = unit, "argument"
+    elif header_unit in ("ms", "s"):
+        rr_unit, how = header_unit, "header"
+    else:
+        rr_unit, how = _detect_unit(rr, name), "detected"
+    rr_ms = _to_ms(rr, rr_unit, name)
+    times_s = None
+    if time_index is not None:
+        times_s = _times_to_s(np.asarray(time_values, dtype=np.float64), names[time_index], rr_ms)
+    single_text_column = delimiter is None and len(names) == 1
+    return RRRecording(
+        rr_ms=rr_ms,
+        times_s=times_s,
+        format="kubios" if single_text_column else "csv",
+        unit=rr_unit,
+        unit_source=how,
+        source_name=name,
+        rr_column=names[rr_index],
+        time_column=None if time_index is None else names[time_index],
+    )
+
+
+def _read_columns(
+    path: Path,
+    numbered: list[tuple[int, str]],
+    delimiter: str | None,
+    unit: Unit,
+    had_comments: bool,
+) -> RRRecording:
+    name = path.name
+    # Header lines (free text) may precede the numbers; after the first number, all must be.
+    first_data = next(
+        (
+            i
+            for i, (_, line) in enumerate(numbered)
+            if all(_is_number(f) for f in _split(line, delimiter)) and _split(line, delimiter)
+        ),
+        None,
+    )
+    if first_data is None:
+        raise InputFileError(f"{name} has no numbers in it, so it is not an RR interval file")
+    rows: list[list[float]] = []
+    width = len(_split(numbered[first_data][1], delimiter))
+    if width > 2:
+        raise InputFileError(
+            f"{name} has {width} unnamed columns: add a header naming the RR column (e.g. rr_ms)"
+        )
+    for line_number, line in numbered[first_data:]:
+        fields = _split(line, delimiter)
+        if len(fields) != width:
+            raise InputFileError(
+                f"{name} has {len(fields)} values on line {line_number} where {width} were expected"
+            )
+        rows.append([_parse(f, name, line_number) for f in fields])
+    table = np.asarray(rows, dtype=np.float64)
+    rr = table[:, -1]
+    times = table[:, 0] if width == 2 else None
+    _check_positive(rr, name)
+    offset_s = None
+    if times is None and rr.size >= 3:
+        offset_s, rr = _drop_offset(rr, name, unit)
+    if unit != "auto":
+        rr_unit, how = unit, "argument"
+    else:
+        rr_unit, how = _detect_unit(rr, name), "detected"
+    if offset_s is not None and rr_unit == "ms":
+        offset_s /= 1000.0
+    rr_ms = _to_ms(rr, rr_unit, name)
+    times_s = None
+    if times is not None:
+        times_s = _times_to_s(times, "ms" if rr_unit == "ms" else "s", rr_ms)
+    header_lines = first_data > 0 or had_comments
+    return RRRecording(
+        rr_ms=rr_ms,
+        times_s=times_s,
+        format="kubios" if header_lines else "text",
+        unit=rr_unit,
+        unit_source=how,
+        source_name=name,
+        offset_s=offset_s,
+    )
+
+
+def _parse(text: str, name: str, line_number: int) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputFileError(
+            f"{name} has {text!r} on line {line_number}, which is not a number"
+        ) from None
+    if math.isnan(value) or math.isinf(value):
+        raise InputFileError(f"{name} has a missing value ({text}) on line {line_number}")
+    return value
+
+
+def _share_in(values: np.ndarray, bounds: tuple[float, float]) -> float:
+    return float(np.mean((values >= bounds[0]) & (values <= bounds[1])))
+
+
+def _drop_offset(rr: np.ndarray, name: str, unit: Unit) -> tuple[float | None, np.ndarray]:
+    """Drop a PhysioNet-style offset on line 1: far outside the range the rest lies in."""
+    rest = rr[1:]
+    median = float(np.median(rest))
+    first = float(rr[0])
+    if median <= 0 or first < 10 * median:
+        return None, rr
+    # The rest must look like RR on its own, or this is just a bad first value.
+    bounds = {"s": _RANGE_S, "ms": _RANGE_MS}
+    candidates = [bounds[unit]] if unit in bounds else [_RANGE_S, _RANGE_MS]
+    if not any(_share_in(rest, b) >= _DETECT_SHARE for b in candidates):
+        return None, rr
+    log.info(
+        "%s: line 1 (%g) is far outside the RR range of the rest; reading it as the time "
+        "offset of the first beat (PhysioNet style) and dropping it",
+        name,
+        first,
+    )
+    return first, rest
+
+
+def _detect_unit(values: np.ndarray, name: str) -> str:
+    if _share_in(values, _RANGE_S) >= _DETECT_SHARE and float(values.max()) < 60.0:
+        return "s"
+    if _share_in(values, _RANGE_MS) >= _DETECT_SHARE and float(values.min()) >= 20.0:
+        return "ms"
+    raise InputFileError(
+        f"the RR values in {name} could be seconds or milliseconds (they range from "
+        f"{values.min():g} to {values.max():g}); pass --unit ms or --unit s"
+    )
+
+
+def _check_positive(values: np.ndarray, name: str) -> None:
+    bad = np.flatnonzero(values <= 0)
+    if bad.size:
+        raise InputFileError(
+            f"{name} has an RR interval of {values[bad[0]]:g}, which is not positive "
+            f"(value {bad[0] + 1} of the RR column)"
+        )
+
+
+def _to_ms(values: np.ndarray, unit: str, name: str) -> np.ndarray:
+    return values * 1000.0 if unit == "s" else values.copy()
+
+
+def _times_to_s(times: np.ndarray, column: str, rr_ms: np.ndarray) -> np.ndarray:
+    """File times to seconds on the beat clock: relative to row 1, first beat ends at rr0."""
+    unit = _header_unit(column)
+    span = float(times[-1] - times[0]) if times.size else 0.0
+    expected_s = float(np.sum(rr_ms)) / 1000.0
+    if unit is None:
+        # Pick the scale that makes the time span closest to the RR sum.
+        scales = {"s": 1.0, "ms": 1e-3, "ns": 1e-9}
+        unit = min(
+            scales,
+            key=lambda u: abs(
+                math.log10(max(span * scales[u], 1e-12)) - math.log10(max(expected_s, 1e-12))
+            ),
+        )
+    scale = {"s": 1.0, "ms": 1e-3, "ns": 1e-9}[unit]
+    return (times - times[0]) * scale + rr_ms[0] / 1000.0
