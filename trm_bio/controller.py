@@ -272,17 +272,22 @@ class SessionController:
         location: str | None = None,
         intensity: int | None = None,
         note: str = "",
+        time_s: float | None = None,
     ) -> SessionEvent:
-        """Log what the person notices, at the current time, without stopping anything."""
+        """Log what the person notices without stopping anything.
+
+        ``time_s`` (beat clock, s) dates the log at the moment the person noticed it when
+        the details (words, location...) were added afterwards; default now.
+        """
         entry = SensationLog.record(
-            time_s=self.now_s(),
+            time_s=self.now_s() if time_s is None else time_s,
             valence=valence,
             words=words,
             location=location,
             intensity=intensity,
             note=note,
         )
-        return self._log("sensation", entry.to_dict())
+        return self._log("sensation", entry.to_dict(), time_s=time_s)
 
     def log_zone_rating(self, zone: Zone | str, note: str = "") -> SessionEvent:
         """The person's own sense of their zone (high, resilient, low)."""
@@ -299,14 +304,16 @@ class SessionController:
         """A resource the person brings to mind (a person, place, memory or strength)."""
         return self._log("resource", {"text": text})
 
-    def _log(self, kind: str, payload: dict[str, Any]) -> SessionEvent:
+    def _log(self, kind: str, payload: dict[str, Any], time_s: float | None = None) -> SessionEvent:
         if self.session is None:
             raise TrmBioError("no session is running; start one first")
         if self.replay is not None:
             raise TrmBioError("a replayed session is read-only")
-        now_ns = self.clock_ns()
         payload.pop("time_s", None)
-        return self.session.log(kind, payload, now_ns)
+        if time_s is not None:
+            host_ns = self.session.start_ns + round(time_s * 1e9)
+            return self.session.log(kind, payload, host_ns, time_s=time_s)
+        return self.session.log(kind, payload, self.clock_ns())
 
     # -- state for the screen -------------------------------------------------------------
     @property

@@ -85,10 +85,8 @@ def effect_events(events: list[Event]) -> list[effects.Event]:
 
 
 def _skill_label(payload: dict[str, Any]) -> str:
-    detail = payload.get("detail")
-    if isinstance(detail, dict) and detail.get("skill_name"):
-        return str(detail["skill_name"])
-    return str(payload.get("skill_id") or payload.get("skill_number") or "skill")
+    """The skill's name (the flow puts it in ``detail`` of skill events)."""
+    return str(payload.get("detail") or payload.get("skill_id") or "skill")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "trm_bio.cli.skills_cmd",
     "trm_bio.cli.devices_cmd",
     "trm_bio.cli.library_cmd",
+    "trm_bio.cli.practice_cmd",
 ]
 
 

@@ -128,11 +128,14 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def summary_table(document: dict[str, Any]) -> str:
-    """A human-readable table of a summary document."""
-    rec, q = document["recording"], document["quality"]
+def summary_table(document: dict[str, Any], title: str | None = None) -> str:
+    """A human-readable table of a summary document (``title`` defaults to the file line)."""
+    q = document["quality"]
+    if title is None:
+        rec = document["recording"]
+        title = f"{rec['file']}  ({rec['format']}, RR in {rec['unit']}, unit {rec['unit_source']})"
     lines = [
-        f"{rec['file']}  ({rec['format']}, RR in {rec['unit']}, unit {rec['unit_source']})",
+        title,
         f"{q['beats']} beats over {q['duration_s'] / 60:.1f} min in {q['segments']} segment(s); "
         f"{q['artifacts']} artifacts ({100 * (q['artifact_rate'] or 0):.2f} %) corrected "
         f"[{', '.join(f'{k[2:]} {v}' for k, v in q.items() if k.startswith('n_'))}]",

@@ -250,13 +250,12 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
         return 0
     info = result.info
-    document["recording"] = {
-        "file": f"Session {info.id}" + (f" — {info.person_name}" if info.person_name else ""),
-        "format": info.source_kind,
-        "unit": "ms",
-        "unit_source": info.status,
-    }
-    print(summary_table(document))
+    who = f" — {info.person_name}" if info.person_name else ""
+    minutes = f"{info.duration_s / 60:.1f} min" if info.duration_s is not None else "open"
+    title = (
+        f"Session {info.id}{who}: {info.started_utc}, {minutes}, {info.source_kind}, {info.status}"
+    )
+    print(summary_table(document, title))
     zones = document["zones"]
     if any(v is not None for v in zones.values()):
         print(

@@ -1,0 +1,220 @@
+"""The command line as a user runs it: analyze, record, sessions, show, replay, import, export,
+delete and practice, each in a real subprocess against a real library file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pexpect
+import pyedflib
+import pytest
+
+from trm_bio.store.exports import read_beats_csv
+from trm_bio.store.library import Library
+from trm_bio.store.rr_files import read_rr_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def trm(
+    *args: str,
+    library: Path | None = None,
+    check: bool = True,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if library is not None:
+        env["TRM_BIO_LIBRARY"] = str(library)
+    result = subprocess.run(
+        [sys.executable, "-m", "trm_bio", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def one_sentence_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("trm-bio: ")
+    return lines[0]
+
+
+# -- analyze --------------------------------------------------------------------------------
+def test_analyze_prints_neurokit2_named_metrics_as_json(data_dir, tmp_path) -> None:
+    series = tmp_path / "series.csv"
+    out = trm(
+        "analyze", str(data_dir / "nsr001_rr_secs.txt"), "--format", "json", "--series", str(series)
+    )
+    document = json.loads(out.stdout)
+    metrics = document["metrics"]
+    for key in ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR", "LF", "HF", "LFHF", "SD1", "SD2"):
+        assert metrics[key] is not None and np.isfinite(metrics[key])
+    assert document["quality"]["beats"] == 106_456  # the three recording pauses left out
+    assert document["hrv_valid"] is True
+    rows = series.read_text().splitlines()
+    assert len(rows) == 106_456 + 1
+    assert rows[0].startswith("time_s,rr_ms,segment,artifact,rhythm_ok,MeanNN")
+
+
+def test_analyze_reports_bigeminy_as_not_valid(data_dir) -> None:
+    out = trm("analyze", str(data_dir / "polar_h10_ecg_rr.csv"), "--format", "csv")
+    header, row = out.stdout.splitlines()
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert values["hrv_valid"] == "False"
+    assert values["RMSSD"] == "" and values["HR"] != ""
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "does not exist"),
+        (b"", "empty"),
+        (b"\x00\x01\x02\xff" * 50, "binary"),
+        (b"hello\nworld\n", "no"),
+        (b"0.8\n900\n0.7\n1200\n", "--unit"),
+    ],
+)
+def test_analyze_bad_files_get_one_sentence(tmp_path, content, expected) -> None:
+    path = tmp_path / "rr.txt"
+    if content is not None:
+        path.write_bytes(content)
+    message = one_sentence_error(trm("analyze", str(path), check=False))
+    assert expected in message.lower() or expected in message
+
+
+# -- record, sessions, show, export, import, delete ------------------------------------------
+def test_record_list_show_export_import_delete(tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    out = trm(
+        "record",
+        "--simulate",
+        "--speed",
+        "200",
+        "--duration",
+        "420",
+        "--person",
+        "P-07",
+        "--quiet",
+        library=library,
+    )
+    session_id = int(out.stdout.strip().splitlines()[-1])
+    assert library.stat().st_mode & 0o777 == 0o600
+
+    listed = json.loads(trm("sessions", "--json", library=library).stdout)
+    assert [s["id"] for s in listed] == [session_id]
+    assert listed[0]["person"] == "P-07" and listed[0]["status"] == "complete"
+    assert trm("sessions", "--person", "P-07", library=library).stdout.count("P-07") == 1
+
+    shown = json.loads(trm("show", str(session_id), "--json", library=library).stdout)
+    assert shown["quality"]["beats"] > 400
+    assert 55 < shown["metrics"]["HR"] < 80
+
+    csv_path = tmp_path / "s.csv"
+    trm("export", str(session_id), "--format", "csv", "-o", str(csv_path), library=library)
+    table = read_beats_csv(csv_path)
+    assert table["rr_ms"].size == shown["quality"]["beats"]
+    assert "RMSSD" in table and "zone" in table
+    assert (tmp_path / "s_events.csv").exists()
+
+    kubios = tmp_path / "s.txt"
+    trm("export", str(session_id), "--format", "kubios", "-o", str(kubios), library=library)
+    np.testing.assert_allclose(read_rr_file(kubios).rr_ms, table["rr_ms"], rtol=1e-12)
+
+    edf = tmp_path / "s.edf"
+    trm("export", str(session_id), "--format", "edf", "-o", str(edf), library=library)
+    with pyedflib.EdfReader(str(edf)) as reader:
+        assert "RR" in reader.getSignalLabels()[0]
+        _, _, texts = reader.readAnnotations()
+        assert len(texts) >= 1
+
+    exported = tmp_path / "s.json"
+    trm("export", str(session_id), "--format", "json", "-o", str(exported), library=library)
+    other = tmp_path / "other.sqlite3"
+    imported = trm("import", str(exported), "--json", library=other).stdout
+    new_id = int(imported.split("session")[-1].strip(" .\n"))
+    with Library.open(library) as a, Library.open(other) as b:
+        pa, pb = a.session_packets(session_id), b.session_packets(new_id)
+        assert pa.payloads == pb.payloads
+        np.testing.assert_array_equal(pa.host_ns, pb.host_ns)
+        ea = [(e.time_s, e.kind, e.payload) for e in a.session_events(session_id)]
+        eb = [(e.time_s, e.kind, e.payload) for e in b.session_events(new_id)]
+        assert ea == eb
+
+    refused = trm("delete", str(session_id), library=library, check=False)
+    assert "confirmation" in one_sentence_error(refused)
+    trm("delete", str(session_id), "--yes", library=library)
+    assert json.loads(trm("sessions", "--json", library=library).stdout) == []
+
+
+def test_import_rr_file_keeps_exact_values_and_replays(data_dir, tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    rr = read_rr_file(data_dir / "polar_h10_ecg_rr.csv").rr_ms
+    source = tmp_path / "rr_ms.txt"
+    source.write_text("\n".join(f"{v:.3f}" for v in rr[:300]))
+    trm("import", str(source), library=library)
+    shown = json.loads(trm("show", "1", "--json", library=library).stdout)
+    assert shown["quality"]["beats"] == 300
+    out = trm("replay", "1", "--speed", "0", library=library).stdout
+    assert out.count(" HR ") >= 290
+
+
+def test_a_foreign_file_as_library_is_refused_and_left_alone(tmp_path) -> None:
+    library = tmp_path / "notes.sqlite3"
+    library.write_text("my private notes\n")
+    message = one_sentence_error(trm("sessions", library=library, check=False))
+    assert "trm-bio library" in message or "not" in message
+    assert library.read_text() == "my private notes\n"
+
+
+# -- practice in a terminal ------------------------------------------------------------------
+def test_practice_in_a_terminal_records_the_sensations(tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    env = dict(os.environ, TRM_BIO_LIBRARY=str(library))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "trm_bio", "practice", "--simulate", "--skill", "3"],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect("Grounding")
+    child.send("p")
+    child.expect("noted: pleasant")
+    child.send("\r")
+    child.send("u")
+    child.expect("noted: unpleasant")
+    child.send("h")
+    child.expect("Help Now!")
+    child.send("1")
+    child.send("\r")
+    child.expect("back to the practice")
+    for _ in range(12):  # every remaining step, by hand
+        child.send("\r")
+    child.expect("end of this practice")
+    child.expect("saved")
+    child.expect(pexpect.EOF)
+    with Library.open(library) as lib:
+        (info,) = lib.list_sessions()
+        events = lib.session_events(info.id)
+    sensations = [e.payload["valence"] for e in events if e.kind == "sensation"]
+    assert sensations == ["pleasant", "unpleasant"]
+    flow = [e.payload["kind"] for e in events if e.kind == "flow"]
+    assert flow[0] == "skill_started" and "helpnow" in flow and "helpnow_strategy" in flow
+    assert flow[-1] == "skill_finished"
+    assert info.status == "complete"
