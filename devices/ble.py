@@ -43,7 +43,7 @@ from devices.errors import (
     NotAHeartRateStrapError,
 )
 from devices.hrm import packet_from_payload
-from devices.packet import LinkState, SensorContact
+from devices.packet import LinkState, Packet, SensorContact
 from devices.source import Source
 
 logger = logging.getLogger(__name__)
@@ -485,7 +485,9 @@ class BleStrap(Source):
             packet = packet_from_payload(bytes(payload), host_ns, self.source_id)
         except MalformedPacketError as exc:
             self.malformed_count += 1
-            logger.warning("skipped a malformed heart-rate packet %s: %s", payload.hex(), exc)
+            logger.warning("a malformed heart-rate packet %s: %s", payload.hex(), exc)
+            # Delivered with its reason, so the session stores the bytes; it carries no beat.
+            self._emit(Packet(host_ns, self.source_id, bytes(payload), 0, error=str(exc)))
             return
         self._emit(packet)
         if packet.contact == SensorContact.NO_CONTACT and self.state == LinkState.STREAMING:

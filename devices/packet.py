@@ -42,7 +42,7 @@ class Packet:
         Host monotonic time of arrival, ``time.monotonic_ns()`` (ns). For simulated or
         replayed sources, the virtual host time the packet would have arrived at.
     source_id : str
-        Stable id of the source (a Bluetooth address, ``"sim:<seed>"``, an LSL source id).
+        Stable id of the source (a Bluetooth address, ``"sim:<scenario>:<seed>"``, an LSL source id).
     payload : bytes
         The raw Heart Rate Measurement (0x2A37) bytes as received.
     heart_rate_bpm : int
@@ -53,6 +53,9 @@ class Packet:
         Sensor-contact state.
     energy_kj : int or None
         Energy expended (kJ) when the strap sent it.
+    error : str or None
+        Why the payload could not be decoded (then every decoded field is empty). Such a
+        packet is still delivered, so that its bytes are stored: nothing is thrown away.
     """
 
     host_ns: int
@@ -62,6 +65,7 @@ class Packet:
     rr_ms: tuple[float, ...] = ()
     contact: SensorContact = SensorContact.NOT_SUPPORTED
     energy_kj: int | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,7 +238,7 @@ def test_contact_lost_and_back_are_status_changes(central, strap):
         source.stop()
 
 
-def test_malformed_payloads_are_skipped_and_the_stream_goes_on(central, strap):
+def test_malformed_payloads_are_kept_and_the_stream_goes_on(central, strap):
     source = make_source(central)
     source.start()
     try:
@@ -248,8 +248,10 @@ def test_malformed_payloads_are_skipped_and_the_stream_goes_on(central, strap):
         for payload in malformed:
             assert strap.notify(payload)
         assert strap.notify(beat(2))
-        first, second = next_item(source), next_item(source)
-        assert (first.payload, second.payload) == (beat(1), beat(2))
+        items = [next_item(source) for _ in range(len(malformed) + 2)]
+        assert [i.payload for i in items] == [beat(1), *malformed, beat(2)]  # bytes kept, in order
+        assert [i.error is None for i in items] == [True] + [False] * len(malformed) + [True]
+        assert all(i.rr_ms == () for i in items[1:-1])  # no beat from a bad packet
         assert source.malformed_count == len(malformed)
         assert source.state == LinkState.STREAMING
         assert source.drain() == []  # nothing (no duplicate, no failure) came with them

@@ -224,3 +224,26 @@ def test_kill_9_while_recording_loses_at_most_the_last_second(tmp_path: Path) ->
     # kill was committed; the beat times match what the live run printed.
     np.testing.assert_allclose(beats.times_s[: len(beats)], printed[: len(beats)], atol=0.06)
     assert beats.times_s[-1] >= printed[-1] - speed * 1.0 - 1.5
+
+
+def test_a_full_disk_stops_recording_but_not_the_feedback(library) -> None:
+    clock = {"ns": START_NS}
+    controller = SessionController(library, clock_ns=lambda: clock["ns"])
+    strap = SimulatedStrap("calm", seed=5, speed=math.inf, duration_s=3600.0)
+    controller.start_live(strap)
+    session_id = controller.session_id
+    pages = library._db.execute("PRAGMA page_count").fetchone()[0]
+    library._db.execute(f"PRAGMA max_page_count = {pages + 8}")  # the disk fills up
+    beats = 0
+    while strap.running or not strap._queue.empty():
+        clock["ns"] += 200_000_000
+        beats += len(controller.poll().beats)
+    beats += len(controller.poll().beats)
+    assert controller.error is not None and "full" in controller.error
+    assert beats > 3000  # feedback went on for the whole hour after recording stopped
+    controller.stop()
+    library._db.execute("PRAGMA max_page_count = 1073741823")
+    info = library.get_session(session_id)
+    assert info.status == "interrupted"
+    kept = library.session_packets(session_id)
+    assert 0 < len(kept) < 3600  # what was written before the disk filled is still there

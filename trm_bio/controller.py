@@ -144,19 +144,13 @@ class SessionController:
         now_ns = self.clock_ns()
         if self.flow is not None and self.replay is None:
             self._log_flow(self.flow.tick(self.session.time_at(now_ns)), update)
-        try:
-            self.session.tick(now_ns)
-        except LibraryError as exc:
-            self._recording_failed(exc)
+        self.session.tick(now_ns)
+        if self.session.recording_error and self.recorder is not None:
+            # The session stopped writing (disk full, library read-only): it stays on screen;
+            # what was written stays in the library; the window shows this sentence.
+            self.error = self.session.recording_error
+            self.recorder = None
         return update
-
-    def _recording_failed(self, exc: LibraryError) -> None:
-        """Keep the session on screen, stop writing, and say why (what was written stays)."""
-        self.error = str(exc)
-        log.error("%s", exc)
-        if self.session is not None:
-            self.session.recorder = None
-        self.recorder = None
 
     def stop(self) -> int | None:
         """End the session (or replay): stop the source, commit, close the flow.
@@ -175,6 +169,12 @@ class SessionController:
             # What the source produced before it stopped still belongs to the session.
             self.session.process(self.source.drain())
         session_id = None
+        if self.recorder is None and self.session_id is not None and self.replay is None:
+            # Recording failed earlier: what was written is kept, marked as interrupted.
+            try:
+                self.library.finish_session(self.session_id, status="interrupted")
+            except LibraryError as exc:
+                log.error("%s", exc)
         if self.recorder is not None:
             try:
                 self.recorder.flush()

@@ -27,6 +27,7 @@ from trm_bio.core.baseline import Baseline
 from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
 from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
 from trm_bio.core.timeline import NS_PER_S, Timeline, TimelineConfig, timeline_after
+from trm_bio.errors import LibraryError
 from trm_bio.store.library import Event
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, SeekMarker
@@ -186,6 +187,8 @@ class Session:
         self.last: BeatState | None = None
         self.events: list[SessionEvent | Event] = []
         self.packets_seen = 0
+        self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
+        self.recording_error: str | None = None
 
     # -- time ---------------------------------------------------------------------------
     def time_at(self, host_ns: int) -> float:
@@ -218,11 +221,13 @@ class Session:
         return update
 
     def _on_packet(self, packet: Packet, update: SessionUpdate) -> None:
-        if self.recorder is not None:
-            self.recorder.add_packet(packet)  # ground truth first
+        self._record(lambda r: r.add_packet(packet))  # ground truth first
         update.packets += 1
         self.packets_seen += 1
         self.last_host_ns = max(self.last_host_ns, packet.host_ns)
+        if packet.error is not None:
+            self.malformed += 1  # stored above; replay skips it too, so both stay equal
+            return
         beats = self.timeline.push(packet.host_ns, packet.rr_ms)
         for beat in self.engine.push(beats):
             state = None
@@ -335,20 +340,32 @@ class Session:
         if time_s is None:
             time_s = self.time_at(host_ns)
         event = SessionEvent(float(time_s), kind, dict(payload or {}), int(host_ns))
-        if self.recorder is not None:
-            self.recorder.add_event(event.time_s, kind, event.payload, event.host_ns)
+        self._record(lambda r: r.add_event(event.time_s, kind, event.payload, event.host_ns))
         self.events.append(event)
         return event
 
+    def _record(self, write: Callable[[Recorder], Any]) -> None:
+        """Write through the recorder; a failed write stops recording, not the session.
+
+        The person keeps their feedback on screen; :attr:`recording_error` says why the
+        recording stopped, and everything committed before stays in the library.
+        """
+        if self.recorder is None:
+            return
+        try:
+            write(self.recorder)
+        except LibraryError as exc:
+            self.recording_error = str(exc)
+            log.error("%s", exc)
+            self.recorder = None
+
     def tick(self, now_ns: int) -> None:
         """Let the recorder commit what waited a second (call from the drain timer)."""
-        if self.recorder is not None:
-            self.recorder.maybe_flush(int(now_ns))
+        self._record(lambda r: r.maybe_flush(int(now_ns)))
 
     def close(self) -> None:
         """Commit everything still buffered."""
-        if self.recorder is not None and not self.recorder.failed:
-            self.recorder.flush()
+        self._record(lambda r: r.flush())
 
     @property
     def latest_metrics(self) -> dict[str, float]:
