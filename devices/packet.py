@@ -42,7 +42,7 @@ class Packet:
         Host monotonic time of arrival, ``time.monotonic_ns()`` (ns). For simulated or
         replayed sources, the virtual host time the packet would have arrived at.
     source_id : str
-        Stable id of the source (a Bluetooth address, ``"sim:<scenario>:<seed>"``, an LSL source id).
+        Stable id of the source: a Bluetooth address, ``"sim:<scenario>:<seed>"``, an LSL id.
     payload : bytes
         The raw Heart Rate Measurement (0x2A37) bytes as received.
     heart_rate_bpm : int
