@@ -55,8 +55,15 @@ def main() -> None:
     n_windows = rr.size
     rows = []
 
+    # The metrics the target names (MinNN/MaxNN, which cost more than these together over
+    # many windows, are computed only when asked for).
+    keys = ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR")
     ours_time = _best_of(
-        lambda: (time_domain(rr, window_s=60.0), time_domain(rr, window_s=300.0))
+        lambda: (
+            time_domain(rr, window_s=60.0, keys=keys),
+            time_domain(rr, window_s=300.0, keys=keys),
+        ),
+        repeats=7,
     )
     nk_time = n_windows * (
         _nk_per_window_s(rr, times, 60.0, NK_TIME_SAMPLE, "time")

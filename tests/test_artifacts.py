@@ -16,6 +16,7 @@ from trm_bio.core.artifacts import (
     ECTOPIC,
     EXTRA,
     LABEL_NAMES,
+    LONG,
     LOOKAHEAD_BEATS,
     MISSED,
     NORMAL,
@@ -149,6 +150,7 @@ def test_correction_restores_the_clean_series(nsr, injected):
 
 
 def test_correction_of_each_kind_on_a_simple_series():
+    """Missed: split; extra: merged; ectopic pair: the preceding level (causal)."""
     rr = np.full(60, 800.0)
     rr[30] = 1600.0  # missed beat
     rr[40], rr[41] = 300.0, 500.0  # extra beat
@@ -245,6 +247,49 @@ def test_correction_is_local(series, data):
     assert np.array_equal(full.origin[inner_full], part.origin[inner_part] + lo)
 
 
+@settings(max_examples=60, deadline=None)
+@given(rr_series(max_size=200), st.data())
+def test_correction_is_causal(series, data):
+    """A corrected value depends only on its own beat and the CORRECTION_REACH_BEATS + 1
+    before it: a prefix, or a short trailing buffer, gives the values the whole series
+    gives. So the live engine's corrected beat is final once its label is."""
+    rr, seg = series
+    times = np.cumsum(np.nan_to_num(np.abs(rr), nan=800.0) + 1.0) / 1000.0
+    labels = detect_artifacts(rr, seg)
+    full = correct_artifacts(rr, times, seg, labels)
+    n = data.draw(st.integers(1, rr.size))
+    prefix = correct_artifacts(rr[:n], times[:n], seg[:n], labels[:n])
+    before = full.origin < n
+    np.testing.assert_array_equal(prefix.nn_ms, full.nn_ms[before])
+    np.testing.assert_array_equal(prefix.times_s, full.times_s[before])
+    np.testing.assert_array_equal(prefix.origin, full.origin[before])
+    j = n - 1
+    lo = max(j - CORRECTION_REACH_BEATS - 1, 0)
+    tail = correct_artifacts(rr[lo:n], times[lo:n], seg[lo:n], labels[lo:n])
+    np.testing.assert_array_equal(tail.nn_ms[tail.origin == j - lo], full.nn_ms[full.origin == j])
+
+
+def test_replaced_interval_takes_the_mean_of_the_preceding_normal_ones():
+    rr = np.array([800.0, 810.0, 820.0, 500.0, 1100.0, 830.0, 840.0])
+    labels = np.array([NORMAL, NORMAL, NORMAL, ECTOPIC, LONG, NORMAL, NORMAL], dtype=np.int8)
+    times = np.cumsum(rr) / 1000.0
+    beats = correct_artifacts(rr, times, None, labels)
+    # Both intervals of the ectopic beat: mean of 810 and 820, never the beats after them.
+    np.testing.assert_array_equal(beats.nn_ms, [800.0, 810.0, 820.0, 815.0, 815.0, 830.0, 840.0])
+    np.testing.assert_array_equal(beats.times_s, times)
+    # At a segment start with no normal interval before: the trailing median of raw values.
+    seg = np.array([0, 0, 0, 1, 1, 1, 1])
+    beats = correct_artifacts(rr, times, seg, labels)
+    assert beats.nn_ms[3] == 500.0  # alone in its reach: left as it is
+    assert beats.nn_ms[4] == 800.0  # median of the raw 500 and 1100 of its segment
+    # MISSED splits in halves; EXTRA merges into the next beat (both local).
+    labels = np.array([NORMAL, NORMAL, MISSED, NORMAL, EXTRA, NORMAL, NORMAL], dtype=np.int8)
+    beats = correct_artifacts(rr, times, None, labels)
+    np.testing.assert_array_equal(beats.nn_ms, [800.0, 810.0, 410.0, 410.0, 500.0, 1930.0,
+                                                840.0])
+    assert beats.times_s[2] == pytest.approx(times[2] - 0.41)
+
+
 # ---------------------------------------------------------------- rhythm
 
 
@@ -286,6 +331,6 @@ def test_rhythm_valid_is_causal(series, data):
     full = rhythm_valid(rr, labels, segment=seg)
     n = data.draw(st.integers(1, rr.size))
     assert np.array_equal(rhythm_valid(rr[:n], labels[:n], segment=seg[:n]), full[:n])
-    lo = max(n - RHYTHM_WINDOW_BEATS - 1, 0)
+    lo = max(n - RHYTHM_WINDOW_BEATS - 2, 0)
     part = rhythm_valid(rr[lo:n], labels[lo:n], segment=seg[lo:n])
     assert part[-1] == full[n - 1]

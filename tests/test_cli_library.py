@@ -218,3 +218,5 @@ def test_practice_in_a_terminal_records_the_sensations(tmp_path) -> None:
     assert flow[0] == "skill_started" and "helpnow" in flow and "helpnow_strategy" in flow
     assert flow[-1] == "skill_finished"
     assert info.status == "complete"
+    shown = trm("show", str(info.id), library=library).stdout
+    assert "Grounding" in shown  # the skill is listed among what came before a change

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devices.packet import LinkState
+from devices.packet import LinkState, Packet, StatusEvent
 from devices.source import Source
 from skills.flow import FlowEvent, FlowState, PracticeFlow
 from skills.loader import load_plans, load_skills
@@ -43,6 +43,9 @@ class SessionOptions:
     record: bool = True
     source_kind: str = "ble"
     device_name: str = ""
+    #: Host monotonic time (ns) of beat-clock zero; default: now. An LSL source fed by
+    #: another trm-bio passes its publisher's session start so both share one beat clock.
+    start_ns: int | None = None
 
 
 class SessionController:
@@ -83,6 +86,13 @@ class SessionController:
         self.flow: PracticeFlow | None = None
         self.replay: ReplaySource | None = None
         self.error: str | None = None  # the last failure, as a sentence
+        self._paused = False
+        # Lab Streaming Layer: publishers get every drain (publish(update, session, items))
+        # and close() at the end; enable_lsl() adds the LSL one to each new session.
+        self.publishers: list[Any] = []
+        self.lsl_enabled = False
+        self.lsl_name = "trm-bio"
+        self.lsl_wait_s = 0.0
 
     # -- mode -----------------------------------------------------------------------------
     def set_clinician_mode(self, on: bool) -> None:
@@ -108,10 +118,17 @@ class SessionController:
         return self.session.time_at(self.clock_ns())
 
     # -- live sessions ----------------------------------------------------------------------
-    def start_live(self, source: Source, options: SessionOptions = SessionOptions()) -> Session:
-        """Start a session fed by ``source`` (started here), recording unless told not to."""
+    def start_live(
+        self, source: Source, options: SessionOptions = SessionOptions(), *,
+        analyse_live: bool = True,
+    ) -> Session:
+        """Start a session fed by ``source`` (started here), recording unless told not to.
+
+        ``analyse_live=False`` records and times beats without per-beat metrics (a headless
+        recording); the session is analysed in one vectorised pass when it stops.
+        """
         self.stop()
-        start_ns = self.clock_ns()
+        start_ns = self.clock_ns() if options.start_ns is None else int(options.start_ns)
         person_id = self.library.ensure_person(options.person) if options.person else None
         baseline = None
         if person_id is not None:
@@ -130,9 +147,12 @@ class SessionController:
                 tags=options.tags,
             )
             self.recorder = Recorder(self.library, self.session_id)
-        self.session = Session(start_ns, recorder=self.recorder, baseline=baseline)
+        self.session = Session(
+            start_ns, recorder=self.recorder, baseline=baseline, analyse_live=analyse_live
+        )
         self.source = source
         self.error = None
+        self._open_lsl(device_name=options.device_name)
         source.start()
         return self.session
 
@@ -140,7 +160,13 @@ class SessionController:
         """Drain the source into the session; call from a timer (e.g. 20-60 times a second)."""
         if self.session is None or self.source is None:
             return SessionUpdate()
-        update = self.session.process(self.source.drain())
+        items = self.source.drain()
+        if self.paused:
+            # Paused: the strap keeps streaming but nothing is recorded or shown; link
+            # changes still pass so the screen knows the strap's state.
+            items = [i for i in items if not isinstance(i, Packet)]
+        update = self.session.process(items)
+        self._publish(update, items)
         now_ns = self.clock_ns()
         if self.flow is not None and self.replay is None:
             self._log_flow(self.flow.tick(self.session.time_at(now_ns)), update)
@@ -151,6 +177,41 @@ class SessionController:
             self.error = self.session.recording_error
             self.recorder = None
         return update
+
+    @property
+    def paused(self) -> bool:
+        """Whether the live session is paused (see :meth:`pause_session`)."""
+        return self._paused
+
+    def pause_session(self) -> None:
+        """Pause a live session: beats are neither recorded nor shown until it resumes.
+
+        The practice waits too. The pause is stored as a link change ("disconnected",
+        source ``session``), so it is a gap on the beat clock that no window spans, live
+        and in replay alike.
+        """
+        if self.session is None or self.replay is not None or self._paused:
+            return
+        self._paused = True
+        if self.flow is not None:
+            state = self.flow.state(self.now_s())
+            if not state.done and not state.paused:
+                self._log_flow(self.flow.pause(self.now_s()), None)
+        self._session_status(LinkState.DISCONNECTED, "The session was paused.")
+
+    def resume_session(self) -> None:
+        """Resume a paused live session (its beats start a new segment)."""
+        if self.session is None or not self._paused:
+            return
+        self._paused = False
+        self._session_status(LinkState.STREAMING, "The session goes on.")
+        if self.flow is not None and self.flow.state(self.now_s()).paused:
+            self._log_flow(self.flow.resume(self.now_s()), None)
+
+    def _session_status(self, state: LinkState, message: str) -> None:
+        assert self.session is not None
+        status = StatusEvent(self.clock_ns(), "session", state, message)
+        self.session.process([status])
 
     def stop(self) -> int | None:
         """End the session (or replay): stop the source, commit, close the flow.
@@ -167,7 +228,10 @@ class SessionController:
         if self.source is not None:
             self.source.stop()
             # What the source produced before it stopped still belongs to the session.
-            self.session.process(self.source.drain())
+            items = self.source.drain()
+            self._publish(self.session.process(items), items)
+        self._publish(SessionUpdate(), ())  # events logged since the last poll
+        self._close_publishers()
         session_id = None
         if self.recorder is None and self.session_id is not None and self.replay is None:
             # Recording failed earlier: what was written is kept, marked as interrupted.
@@ -186,9 +250,25 @@ class SessionController:
                 session_id = self.recorder.session_id
             except LibraryError as exc:
                 self.error = str(exc)
+        if session_id is not None:
+            self._cache_analysis(session_id)
         self.source = self.session = self.recorder = self.flow = self.replay = None
+        self._paused = False
         self.session_id = None
         return session_id
+
+    def _cache_analysis(self, session_id: int) -> None:
+        """Analyse the finished session once and keep the result in the library.
+
+        Later openings (summary, replay overview, reports) then load it in milliseconds,
+        and the session's baseline joins the person's history.
+        """
+        from trm_bio.history import analyse_session
+
+        try:
+            analyse_session(self.library, session_id)
+        except TrmBioError as exc:
+            log.error("the finished session %d could not be analysed: %s", session_id, exc)
 
     # -- replay -------------------------------------------------------------------------------
     def open_replay(self, session_id: int, speed: float = 1.0, *, paused: bool = False) -> Session:
@@ -209,8 +289,81 @@ class SessionController:
         self.replay = replay
         self.source = replay
         self.session_id = session_id
+        self._open_lsl(device_name=info.device_name or "")
         replay.start()
         return self.session
+
+    # -- Lab Streaming Layer ------------------------------------------------------------------
+    def enable_lsl(
+        self, on: bool = True, *, name: str | None = None, wait_for_consumers_s: float = 0.0
+    ) -> None:
+        """Publish sessions on Lab Streaming Layer (off by default); see trm_bio.lsl_outlets.
+
+        Takes effect at once for a running session (publishing from now) and for every
+        session started later. ``wait_for_consumers_s``: a new session waits up to that long
+        (s) for a program to subscribe before its source starts. Raises TrmBioError with one
+        sentence when LSL cannot be loaded on this computer.
+        """
+        if on:
+            from devices.lsl import lsl_unavailable_reason
+
+            reason = lsl_unavailable_reason()
+            if reason is not None:
+                raise TrmBioError(reason.rstrip("."))
+        self.lsl_enabled = on
+        self.lsl_name = name or self.lsl_name
+        self.lsl_wait_s = float(wait_for_consumers_s)
+        if not on:
+            self._close_publishers(lsl_only=True)
+        elif self.session is not None and not self._lsl_publishers():
+            self._open_lsl(wait=False)
+
+    def _lsl_publishers(self) -> list[Any]:
+        from trm_bio.lsl_outlets import LslPublisher
+
+        return [p for p in self.publishers if isinstance(p, LslPublisher)]
+
+    def _open_lsl(self, device_name: str = "", wait: bool = True) -> None:
+        if not self.lsl_enabled or self.session is None or self.source is None:
+            return
+        from devices.lsl import load_pylsl
+        from trm_bio.lsl_outlets import LslPublisher
+
+        session = self.session
+        now_lsl = load_pylsl().local_clock()
+        elapsed_s = self.now_s() if self.replay is not None else session.time_at(self.clock_ns())
+        publisher = LslPublisher(
+            self.lsl_name,
+            session_start_ns=session.start_ns,
+            start_lsl=now_lsl - elapsed_s,
+            strap_source_id=self.source.source_id,
+            metric_names=session.engine.names,
+            device_name=device_name,
+        )
+        publisher.skip_events(session)  # a stream joined mid-session starts from now
+        self.publishers.append(publisher)
+        if wait and self.lsl_wait_s > 0:
+            publisher.wait_for_consumers(self.lsl_wait_s)
+
+    def _publish(self, update: SessionUpdate, items: Any) -> None:
+        if self.session is None:
+            return
+        for publisher in list(self.publishers):
+            try:
+                publisher.publish(update, self.session, items)
+            except Exception as exc:  # a failing publisher must not stop the session
+                log.exception("publishing failed")
+                self.error = f"publishing stopped: {exc}"
+                self.publishers.remove(publisher)
+
+    def _close_publishers(self, lsl_only: bool = False) -> None:
+        closing = self._lsl_publishers() if lsl_only else list(self.publishers)
+        for publisher in closing:
+            self.publishers.remove(publisher)
+            try:
+                publisher.close()
+            except Exception:
+                log.exception("closing a publisher failed")
 
     def replay_info(self) -> SessionInfo | None:
         return self.replay.info if self.replay is not None else None

@@ -17,8 +17,9 @@ import numpy as np
 from devices.errors import MalformedPacketError
 from devices.hrm import decode_hrm
 from devices.packet import LinkState
+from trm_bio import __version__
 from trm_bio.analysis import RecordingSummary, summarize
-from trm_bio.core import effects
+from trm_bio.core import artifacts, effects
 from trm_bio.core.baseline import Baseline, combine_baselines
 from trm_bio.core.engine import BeatAnalysis, analyse_beats
 from trm_bio.core.regulation import RegulationTrace, Zone, regulate
@@ -89,6 +90,62 @@ def _skill_label(payload: dict[str, Any]) -> str:
     return str(payload.get("detail") or payload.get("skill_id") or "skill")
 
 
+#: Bump when the analysis computes something different, so cached arrays are recomputed.
+ANALYSIS_VERSION = 1
+
+
+def _cache_key(info: SessionInfo) -> str:
+    return f"{__version__}/{ANALYSIS_VERSION}/{info.packet_count}/{info.status}"
+
+
+def _pack(analysis: BeatAnalysis) -> dict[str, np.ndarray]:
+    c = analysis.corrected
+    arrays = {
+        "times_s": analysis.beats.times_s,
+        "rr_ms": analysis.beats.rr_ms,
+        "segment": analysis.beats.segment,
+        "labels": analysis.labels,
+        "rhythm_ok": analysis.rhythm_ok,
+        "nn_ms": c.nn_ms,
+        "nn_times_s": c.times_s,
+        "nn_segment": c.segment,
+        "nn_origin": c.origin,
+        "nn_corrected": c.corrected,
+    }
+    arrays.update({f"metric:{k}": v for k, v in analysis.metrics.items()})
+    return arrays
+
+
+def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
+    beats = Beats(arrays["times_s"], arrays["rr_ms"], arrays["segment"])
+    corrected = artifacts.CorrectedBeats(
+        arrays["nn_ms"],
+        arrays["nn_times_s"],
+        arrays["nn_segment"],
+        arrays["nn_origin"],
+        arrays["nn_corrected"],
+    )
+    metrics = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("metric:")}
+    return BeatAnalysis(beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics)
+
+
+def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True) -> BeatAnalysis:
+    """Every beat of a stored session analysed, from the library's cache when it is current.
+
+    The per-beat series of a 24 h session take seconds to compute and milliseconds to
+    load; they are derived data, recomputed whenever the session or the code changed.
+    """
+    key = _cache_key(info)
+    if cache:
+        cached = library.get_arrays(info.id, "analysis", key)
+        if cached is not None:
+            return _unpack(cached)
+    analysis = analyse_beats(session_beats(library, info))
+    if cache and not library.readonly and info.status != "recording":
+        library.store_arrays(info.id, "analysis", key, _pack(analysis))
+    return analysis
+
+
 @dataclass(frozen=True)
 class SessionAnalysis:
     """A stored session analysed at every beat, with its summary and effects."""
@@ -150,8 +207,8 @@ def analyse_session(
         Store the summary and the baseline in the library (skipped on a read-only library).
     """
     info = library.get_session(session_id)
-    beats = session_beats(library, info)
-    analysis = analyse_beats(beats)
+    analysis = session_analysis(library, info, cache=cache)
+    beats = analysis.beats
     summary = summarize(analysis)
     if baseline is None and info.person_id is not None:
         baseline = person_baseline(library, info.person_id, before_session=session_id)

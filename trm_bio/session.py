@@ -159,6 +159,9 @@ class Session:
         :class:`SeekMarker` can rebuild the state.
     timeline_config : TimelineConfig, optional
         Re-anchoring and gap bounds.
+    analyse_live : bool
+        Run the engine at every beat (False: only record and time the beats, e.g. a
+        headless recording; the batch analysis at the end gives the same numbers).
     """
 
     def __init__(
@@ -170,8 +173,11 @@ class Session:
         baseline: Baseline | None = None,
         history: Callable[[int], tuple[list[Packet], list[int]]] | None = None,
         timeline_config: TimelineConfig | None = None,
+        analyse_live: bool = True,
     ) -> None:
         self.start_ns = int(start_ns)
+        self.analyse_live = analyse_live
+        self.beats_seen = 0
         self.recorder = recorder
         self.regulation_params = regulation or RegulationParams()
         self.initial_baseline = baseline
@@ -229,6 +235,9 @@ class Session:
             self.malformed += 1  # stored above; replay skips it too, so both stay equal
             return
         beats = self.timeline.push(packet.host_ns, packet.rr_ms)
+        self.beats_seen += len(beats)
+        if not self.analyse_live:
+            return
         for beat in self.engine.push(beats):
             state = None
             if beat.settled_index >= 0:

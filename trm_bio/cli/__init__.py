@@ -20,6 +20,9 @@ COMMAND_MODULES = [
     "trm_bio.cli.devices_cmd",
     "trm_bio.cli.library_cmd",
     "trm_bio.cli.practice_cmd",
+    "trm_bio.cli.lsl_cmd",
+    "trm_bio.cli.app_cmd",
+    "trm_bio.cli.report_cmd",
 ]
 
 

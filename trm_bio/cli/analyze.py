@@ -1,4 +1,9 @@
-"""``trm-bio analyze FILE``: HRV of an RR file, whole recording and sliding windows."""
+"""``trm-bio analyze FILE``: HRV of an RR file, whole recording and sliding windows.
+
+``trm-bio analyze FILE FILE... | FOLDER``: batch analysis, one row per file (CSV, JSON or a
+table), spread over every core. A file that cannot be analysed gets an error row with the
+one-sentence reason; the others are still analysed, and the exit status is then 1.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +26,7 @@ from trm_bio.analysis import analyse_recording
 from trm_bio.core import artifacts
 from trm_bio.core.engine import BeatAnalysis
 from trm_bio.core.timeline import beats_from_rr
-from trm_bio.errors import InputFileError
+from trm_bio.errors import InputFileError, TrmBioError
 from trm_bio.store.rr_files import read_rr_file
 
 UNITS = {
@@ -50,10 +58,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Read an RR interval file (one interval per line in ms or s, CSV with a header, "
             "or Kubios RR text), correct artifacts, and print the HRV of the whole recording. "
-            "pNN50 is NN50 divided by the number of intervals, as neurokit2 defines it."
+            "pNN50 is NN50 divided by the number of intervals, as neurokit2 defines it. "
+            "Several files or folders: batch analysis on every core, one row per file "
+            "(folders are searched recursively, hidden files skipped); a file that cannot be "
+            "analysed gets an error row saying why, and the exit status is then 1."
         ),
     )
-    p.add_argument("file", type=Path, help="the RR file")
+    p.add_argument(
+        "file",
+        type=Path,
+        nargs="+",
+        help="the RR file; or several files or folders for a batch (one row per file)",
+    )
     p.add_argument(
         "--unit",
         choices=("auto", "ms", "s"),
@@ -70,7 +86,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--series",
         type=Path,
         metavar="FILE.csv",
-        help="also write the sliding-window series, one row per beat",
+        help="also write the sliding-window series, one row per beat (one file only)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="batch: files analysed at once (default: the number of cores)",
     )
     p.set_defaults(func=run)
 
@@ -93,6 +116,14 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.file
+    if len(paths) > 1 or paths[0].is_dir():
+        return run_batch(args)
+    args.file = paths[0]
+    return run_single(args)
+
+
+def run_single(args: argparse.Namespace) -> int:
     progress = _Progress()
     progress(f"reading {args.file.name}")
     recording = read_rr_file(args.file, unit=args.unit)
@@ -186,3 +217,148 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
             )
     except OSError as exc:
         raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+# -- batch --------------------------------------------------------------------------------
+BATCH_FIELDS = ("file", "status", "error", "format", "unit", "unit_source")
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files named, and every non-hidden file inside the folders named (sorted, recursive)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        else:
+            out.append(path)
+    return out
+
+
+def analyse_file(path: str, unit: str = "auto") -> dict[str, Any]:
+    """One batch row: the file's summary document, or its error sentence (never raises)."""
+    try:
+        recording = read_rr_file(Path(path), unit=unit)
+        beats = beats_from_rr(recording.rr_ms, recording.times_s)
+        if len(beats) < 2:
+            raise InputFileError(f"{Path(path).name} holds fewer than two usable RR intervals")
+        _, summary = analyse_recording(beats)
+    except TrmBioError as exc:
+        return {"file": path, "status": "error", "error": str(exc)}
+    except Exception as exc:  # a bug must not cost the study's other rows
+        return {
+            "file": path,
+            "status": "error",
+            "error": f"{Path(path).name} could not be analysed ({type(exc).__name__}: {exc})",
+        }
+    return {
+        "file": path,
+        "status": "ok",
+        "error": "",
+        "format": recording.format,
+        "unit": recording.unit,
+        "unit_source": recording.unit_source,
+        **summary.as_dict(),
+    }
+
+
+def _batch_rows(files: list[Path], unit: str, jobs: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, row) as files finish, analysed ``jobs`` at a time in worker processes."""
+    if jobs <= 1 or len(files) == 1:
+        for i, path in enumerate(files):
+            yield i, analyse_file(str(path), unit)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        futures = {pool.submit(analyse_file, str(path), unit): i for i, path in enumerate(files)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Analyse many files: one row per file, in the order given, errors as rows."""
+    if args.series:
+        raise TrmBioError("--series writes one file's per-beat series; give a single file")
+    files = expand_paths(args.file)
+    if not files:
+        raise InputFileError("the folder(s) given hold no files to analyse")
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise TrmBioError("--jobs needs at least 1")
+    progress = sys.stderr.isatty()
+    started = time.perf_counter()
+    rows: list[dict[str, Any] | None] = [None] * len(files)
+    for done, (index, row) in enumerate(_batch_rows(files, args.unit, jobs), start=1):
+        rows[index] = row
+        if progress:
+            elapsed = time.perf_counter() - started
+            print(
+                f"\r\033[K[{elapsed:5.1f} s] {done}/{len(files)} {files[index].name}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+    if progress:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    table = [r for r in rows if r is not None]
+    if args.format == "json":
+        print(json.dumps(table, indent=2))
+    elif args.format == "csv":
+        print(batch_csv(table), end="")
+    else:
+        print(batch_table(table))
+    failed = sum(r["status"] != "ok" for r in table)
+    if failed:
+        print(
+            f"trm-bio: {failed} of {len(table)} files could not be analysed; "
+            "their rows say why",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def batch_csv(rows: list[dict[str, Any]]) -> str:
+    """One header and one row per file: file, status, error, format, metrics, quality."""
+    fields: dict[str, None] = dict.fromkeys(BATCH_FIELDS)
+    for row in rows:
+        fields.update(dict.fromkeys(row.get("metrics", {})))
+    for row in rows:
+        fields.update(dict.fromkeys(row.get("quality", {})))
+    fields.update(dict.fromkeys(("hrv_valid", "reason")))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(fields))
+    writer.writeheader()
+    for row in rows:
+        flat = {k: v for k, v in row.items() if k not in ("metrics", "quality")}
+        flat.update(row.get("metrics", {}))
+        flat.update(row.get("quality", {}))
+        writer.writerow({k: "" if v is None else v for k, v in flat.items()})
+    return out.getvalue()
+
+
+def batch_table(rows: list[dict[str, Any]]) -> str:
+    """A compact table for the terminal: one line per file."""
+    width = max([len("FILE"), *(len(r["file"]) for r in rows)])
+    width = min(width, 60)
+    lines = [
+        f"{'FILE':<{width}}  {'BEATS':>7} {'MIN':>6} {'HR':>6} {'SDNN':>7} {'RMSSD':>7}  NOTE"
+    ]
+    for r in rows:
+        name = r["file"] if len(r["file"]) <= width else "…" + r["file"][-(width - 1) :]
+        if r["status"] != "ok":
+            lines.append(f"{name:<{width}}  {'':>7} {'':>6} {'':>6} {'':>7} {'':>7}  "
+                         f"error: {r['error']}")
+            continue
+        q, m = r["quality"], r["metrics"]
+        note = "" if r["hrv_valid"] else "HRV not valid"
+        lines.append(
+            f"{name:<{width}}  {q['beats']:>7} {q['duration_s'] / 60:>6.1f} "
+            f"{_fmt(m.get('HR')):>6} {_fmt(m.get('SDNN')):>7} {_fmt(m.get('RMSSD')):>7}  {note}"
+        )
+    return "\n".join(lines)

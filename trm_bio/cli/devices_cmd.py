@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which = stream_parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--device", metavar="ADDRESS|NAME", help="the strap's address or name")
     which.add_argument("--simulate", action="store_true", help="use the simulated strap")
+    which.add_argument(
+        "--lsl", metavar="NAME|TYPE", help="a Lab Streaming Layer stream (see `trm-bio lsl list`)"
+    )
     stream_parser.add_argument(
         "--scenario",
         default="calm",
@@ -110,6 +113,12 @@ def _scan(args: argparse.Namespace) -> int:
 
 # -- stream -------------------------------------------------------------------------------
 def _make_source(args: argparse.Namespace) -> Source:
+    if getattr(args, "lsl", None):
+        from devices.lsl import LslSource
+        from trm_bio.cli.lsl_cmd import require_lsl
+
+        require_lsl()
+        return LslSource(args.lsl)
     if args.simulate:
         from devices.simulated import SCENARIOS, SimulatedStrap
 
@@ -148,6 +157,8 @@ def format_status(event: StatusEvent, t_s: float) -> str:
 
 def _stream(args: argparse.Namespace) -> int:
     source = _make_source(args)
+    if getattr(args, "lsl", None):
+        source.resolve()  # a clear sentence when no such stream answers
     first_ns: int | None = None
     wall_deadline = None
     if args.duration is not None and not args.simulate:
@@ -174,8 +185,10 @@ def _stream(args: argparse.Namespace) -> int:
             print(format_status(item, t_s), flush=True)
             # A live strap says DISCONNECTED only at its end (drops are RECONNECTING); the
             # simulated one also says it for a simulated drop, so only its end counts there.
-            if item.state == LinkState.DISCONNECTED and (
-                not args.simulate or (args.duration is not None and t_s >= args.duration)
+            if (
+                item.state == LinkState.DISCONNECTED
+                and not args.lsl
+                and (not args.simulate or (args.duration is not None and t_s >= args.duration))
             ):
                 return 0
     except KeyboardInterrupt:

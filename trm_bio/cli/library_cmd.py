@@ -34,6 +34,18 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--device", metavar="ADDRESS|NAME", help="a Bluetooth strap")
     which.add_argument("--simulate", action="store_true", help="the simulated strap")
+    which.add_argument(
+        "--lsl-source",
+        metavar="NAME|TYPE",
+        help="a Lab Streaming Layer stream (e.g. another computer's trm-bio, see `lsl list`)",
+    )
+    parser.add_argument(
+        "--lsl-source-wait",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="how long to wait for the --lsl-source stream (default 30 s)",
+    )
     parser.add_argument("--scenario", default="calm", help="simulated scenario (default calm)")
     parser.add_argument("--seed", type=int, default=0, help="simulated strap seed")
     parser.add_argument(
@@ -53,9 +65,50 @@ def make_source(args: argparse.Namespace, duration_s: float | None):
         except ValueError as exc:
             raise TrmBioError(str(exc).rstrip(".")) from exc
         return strap, "simulated"
+    if getattr(args, "lsl_source", None):
+        from devices.lsl import LslSource
+        from trm_bio.cli.lsl_cmd import require_lsl
+
+        require_lsl()
+        return LslSource(args.lsl_source, resolve_timeout_s=args.lsl_source_wait), "lsl"
     from devices.ble import BleStrap
 
     return BleStrap(args.device), "ble"
+
+
+def add_lsl_options(parser: argparse.ArgumentParser) -> None:
+    """``--lsl [NAME]``: publish the session on Lab Streaming Layer (off by default)."""
+    parser.add_argument(
+        "--lsl",
+        nargs="?",
+        const="trm-bio",
+        default=None,
+        metavar="NAME",
+        help="publish beats, metrics, zone and events on Lab Streaming Layer (name: trm-bio)",
+    )
+    parser.add_argument(
+        "--lsl-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="with --lsl: wait up to S seconds for a subscriber before the session starts",
+    )
+
+
+def apply_lsl_options(controller: Any, args: argparse.Namespace) -> None:
+    """Turn on publishing when ``--lsl`` was given."""
+    if getattr(args, "lsl", None):
+        controller.enable_lsl(True, name=args.lsl, wait_for_consumers_s=args.lsl_wait)
+
+
+def source_start_ns(source: Any) -> int | None:
+    """Beat-clock zero a source asks for: an LSL source resolves its stream first (blocking)
+    and, when another trm-bio publishes it, shares that session's clock."""
+    resolve = getattr(source, "resolve", None)
+    if resolve is None:
+        return None
+    resolve()
+    return source.origin_ns
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,6 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--person", help="whose session it is (a name or a pseudonymous code)")
     p.add_argument("--notes", default="", help="notes kept with the session")
     p.add_argument("--quiet", action="store_true", help="print only the session id")
+    add_lsl_options(p)
     add_library_option(p)
     p.set_defaults(func=_record)
 
@@ -92,6 +146,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1.0,
         help="1 to 16 times real time, or 0 for as fast as possible",
     )
+    add_lsl_options(p)
     add_library_option(p)
     p.set_defaults(func=_replay)
 
@@ -143,10 +198,10 @@ def run_session(controller: Any, duration_s: float | None, on_update: Any) -> No
     try:
         source = controller.source
         while not stopping:
-            item = source.get(timeout_s=0.1)
-            if item is not None:
-                source._queue.put(item)  # back in order; poll drains everything waiting
+            # Taking one item to wait for it and putting it back would reorder a burst (an
+            # LSL chunk): poll, and rest a moment only when nothing was waiting.
             update = controller.poll()
+            item = update or None
             on_update(update)
             if duration_s is not None and controller.session.now_s >= duration_s:
                 break
@@ -159,6 +214,8 @@ def run_session(controller: Any, duration_s: float | None, on_update: Any) -> No
                 break
             if not getattr(source, "running", True) and item is None:
                 break
+            if item is None:
+                time.sleep(0.05)
     except KeyboardInterrupt:
         pass
     finally:
@@ -171,9 +228,20 @@ def _record(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         controller = SessionController(library)
         source, kind = make_source(args, args.duration)
-        options = SessionOptions(person=args.person, notes=args.notes, source_kind=kind)
-        controller.start_live(source, options)
+        apply_lsl_options(controller, args)
+        options = SessionOptions(
+            person=args.person,
+            notes=args.notes,
+            source_kind=kind,
+            start_ns=source_start_ns(source),
+        )
+        # Nothing is shown with --quiet: record now, analyse in one pass at the end.
+        controller.start_live(source, options, analyse_live=not args.quiet)
         session_id = controller.session_id
+        duration_s = args.duration
+        if duration_s is not None and options.start_ns is not None:
+            # Sharing a publisher's clock: count the duration from now, not from its start.
+            duration_s += max(0.0, controller.session.time_at(controller.clock_ns()))
         if not args.quiet:
             print(f"Recording session {session_id} (Ctrl-C to stop)…", flush=True)
 
@@ -186,7 +254,7 @@ def _record(args: argparse.Namespace) -> int:
                 print(f"  [{status.state.value}] {status.message}", flush=True)
 
         try:
-            run_session(controller, args.duration, show)
+            run_session(controller, duration_s, show)
         finally:
             error = controller.error
             controller.stop()
@@ -264,10 +332,15 @@ def _show(args: argparse.Namespace) -> int:
         )
     items = result.effects.items
     if items:
-        print("\n  What moved the body toward the resilient band (most first):")
+        print("\n  What came before a move toward the resilient band (most first):")
         for item in items[:10]:
             d = item.to_dict()
-            print(f"    {d['kind']:<10} {d['label'][:40]:<40} toward {d['n_toward']}/{d['n']}")
+            change = d["mean_d_hr_bpm"]
+            change_text = f"HR {change:+.1f} bpm" if change is not None else "not measurable"
+            print(
+                f"    {d['kind']:<10} {d['label'][:36]:<36} toward in {d['n_toward']} of "
+                f"{d['n_measured']} measured, {change_text}"
+            )
     return 0
 
 
@@ -290,6 +363,7 @@ def _replay(args: argparse.Namespace) -> int:
     with open_library(args, readonly=True) as library:
         controller = SessionController(library)
         _session(library, args.session)
+        apply_lsl_options(controller, args)
         controller.open_replay(args.session, speed)
         replay = controller.replay
 
@@ -328,6 +402,9 @@ def _import(args: argparse.Namespace) -> int:
 
             recording = read_rr_file(args.file, unit=args.unit)
             session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
+            from trm_bio.history import analyse_session
+
+            analyse_session(library, session_id)  # cache its analysis and baseline
     print(f"Imported {args.file.name} as session {session_id}.")
     return 0
 

@@ -21,9 +21,12 @@ from typing import Any
 from skills.sensations import Valence
 from trm_bio.cli.library_cmd import (
     add_library_option,
+    add_lsl_options,
     add_source_options,
+    apply_lsl_options,
     make_source,
     open_library,
+    source_start_ns,
 )
 from trm_bio.errors import TrmBioError
 
@@ -47,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--person", help="whose session it is (a name or a pseudonymous code)")
     p.add_argument("--clinician", action="store_true", help="offer the clinician-only skills")
     p.add_argument("--skills-dir", help="your own skills folder")
+    add_lsl_options(p)
     add_library_option(p)
     p.set_defaults(func=run)
 
@@ -115,7 +119,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # a broken skill file: its message names file and field
             raise TrmBioError(str(exc)) from exc
         source, kind = make_source(args, None)
-        controller.start_live(source, SessionOptions(person=args.person, source_kind=kind))
+        apply_lsl_options(controller, args)
+        options = SessionOptions(
+            person=args.person, source_kind=kind, start_ns=source_start_ns(source)
+        )
+        controller.start_live(source, options)
         session_id = controller.session_id
         _say(f"Session {session_id}. {KEYS_HELP}")
         try:

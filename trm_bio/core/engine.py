@@ -70,19 +70,33 @@ def metric_names(windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> tuple[s
     return tuple(key for w in windows for key in w.keys)
 
 
+#: Metrics that stay meaningful during sustained ectopy (the beat rate); every other
+#: metric (variability, spectrum) is NaN where the rhythm check fails.
+RHYTHM_INDEPENDENT = frozenset({"MeanNN", "HR", "MinNN", "MaxNN"})
+
+
 def _compute(
     windows: tuple[MetricWindow, ...],
     nn_ms: np.ndarray,
     times_s: np.ndarray,
     segment: np.ndarray,
     ends_s: np.ndarray,
+    rhythm_ok: np.ndarray,
 ) -> dict[str, np.ndarray]:
+    """Every window's metrics at ``ends_s``; HRV metrics NaN where ``rhythm_ok`` is False."""
     out: dict[str, np.ndarray] = {}
     for w in windows:
-        fn = time_domain if w.domain == "time" else frequency_domain
-        values = fn(nn_ms, times_s, segment, window_s=w.window_s, ends_s=ends_s)
+        if w.domain == "time":
+            values = time_domain(
+                nn_ms, times_s, segment, window_s=w.window_s, ends_s=ends_s, keys=w.names
+            )
+        else:
+            values = frequency_domain(nn_ms, times_s, segment, window_s=w.window_s, ends_s=ends_s)
         for name, key in zip(w.names, w.keys, strict=True):
-            out[key] = values[name]
+            column = values[name]
+            if name not in RHYTHM_INDEPENDENT:
+                column = np.where(rhythm_ok, column, np.nan)
+            out[key] = column
     return out
 
 
@@ -113,7 +127,7 @@ def analyse_beats(
     rhythm_ok = rhythm_valid(beats.rr_ms, labels, beats.times_s, beats.segment)
     corrected = artifacts.correct_artifacts(beats.rr_ms, beats.times_s, beats.segment, labels)
     metrics = _compute(
-        windows, corrected.nn_ms, corrected.times_s, corrected.segment, beats.times_s
+        windows, corrected.nn_ms, corrected.times_s, corrected.segment, beats.times_s, rhythm_ok
     )
     return BeatAnalysis(beats, labels, rhythm_ok, corrected, metrics)
 
@@ -179,6 +193,10 @@ class _Column:
         self._data[self._stop] = value
         self._stop += 1
 
+    def extend(self, values: np.ndarray) -> None:
+        for value in values:
+            self.append(value)
+
     def drop_left(self, count: int) -> None:
         self._start += count
 
@@ -190,14 +208,33 @@ class _Column:
 class StreamingEngine:
     """Appends beats as they come and returns one :class:`BeatUpdate` per beat.
 
-    Memory is bounded: the buffer keeps the longest window plus the artifact context, so a
-    24 h session costs no more than a 10-minute one. No threads, no clock: a plain object.
+    Each beat costs a bounded amount of work, whatever the session length: the artifact
+    labels of only the newest and the newly settled beat are computed (on a trailing buffer
+    of ``CONTEXT_BEATS`` beats), the rhythm check and the correction of only the newly
+    settled beat (both look back a few beats only), and every metric for one window end. The
+    settled labels and corrected beats are kept, so nothing is recomputed. Memory is bounded:
+    the buffers keep the longest window plus the artifact context, so a 24 h session costs no
+    more than a 10-minute one. No threads, no clock: a plain object.
 
     Parameters
     ----------
     windows : tuple of MetricWindow
         Metrics and their windows.
     """
+
+    # The labels of the last LOOKAHEAD beats change as beats arrive; only settled ones are kept.
+    _LOOKAHEAD = artifacts.LOOKAHEAD_BEATS
+    _TAIL = artifacts.CONTEXT_BEATS + artifacts.LOOKAHEAD_BEATS + 1
+    # The correction of beat j reads beats j - REACH - 1 .. j (the EXTRA merge into a
+    # reference beat looks one further back).
+    _CORRECTION_TAIL = artifacts.CORRECTION_REACH_BEATS + 2
+    # The alternation at the oldest beat of the window compares two differences: two more.
+    _RHYTHM_TAIL = RHYTHM_WINDOW_BEATS + 2
+    # Beats kept before the oldest window start: the interpolation of the spectrum reads two
+    # knots before it, the checks above their tails.
+    _KEEP_BEATS = max(_TAIL, _CORRECTION_TAIL, _RHYTHM_TAIL) + 4
+    _KEEP_S = 5.0
+    _TRIM_BATCH = 256
 
     def __init__(self, windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> None:
         self.windows = windows
@@ -207,12 +244,11 @@ class StreamingEngine:
         self._rr = _Column(np.float64)
         self._seg = _Column(np.int64)
         self._labels = _Column(np.int8)  # final labels of settled beats (buffer-aligned prefix)
+        self._nn = _Column(np.float64)  # corrected beats up to the newest settled one
+        self._nn_times = _Column(np.float64)
+        self._nn_seg = _Column(np.int64)
         self._first_index = 0  # session index of the buffer's first beat
         self.count = 0  # beats seen
-
-    # The labels of the last LOOKAHEAD beats change as beats arrive; only settled ones are kept.
-    _LOOKAHEAD = artifacts.LOOKAHEAD_BEATS
-    _TAIL = artifacts.CONTEXT_BEATS + artifacts.LOOKAHEAD_BEATS + 1
 
     @property
     def lookahead(self) -> int:
@@ -226,29 +262,43 @@ class StreamingEngine:
     def prime(self, beats: Beats) -> None:
         """Rebuild the state after ``beats`` without replaying them one by one (a seek).
 
-        Only the recent part of ``beats`` is kept; its labels come from the vectorised batch
-        detection, which gives the labels the beat-by-beat path would have settled.
+        Only the recent part of ``beats`` is kept; its labels and corrected beats come from
+        the vectorised batch functions, which give what the beat-by-beat path would have
+        settled (labels and corrections depend on a bounded past only).
         """
         self.reset()
         n = len(beats)
         if n == 0:
             return
-        keep_from_time = beats.times_s[-1] - self._max_window_s - 5.0
+        settled_end = max(n - self._LOOKAHEAD, 0)  # beats [0, settled_end) are settled
+        keep_from_time = beats.times_s[max(settled_end - 1, 0)] - self._max_window_s
+        keep_from_time -= self._KEEP_S
         first_needed = int(np.searchsorted(beats.times_s, keep_from_time, side="right"))
-        start = max(0, first_needed - artifacts.CONTEXT_BEATS - RHYTHM_WINDOW_BEATS)
-        # Label from CONTEXT_BEATS earlier still, so that every kept label had its full context.
-        detect_from = max(0, start - artifacts.CONTEXT_BEATS)
-        labels = artifacts.detect_artifacts(beats.rr_ms[detect_from:], beats.segment[detect_from:])
-        settled = labels[
-            start - detect_from : max(start - detect_from, n - detect_from - self._LOOKAHEAD)
-        ]
+        start = max(0, first_needed - self._KEEP_BEATS)
+        # Label and correct from far enough back that every kept value had its full context.
+        correct_from = max(0, start - self._CORRECTION_TAIL)
+        detect_from = max(0, correct_from - artifacts.CONTEXT_BEATS)
+        labels = artifacts.detect_artifacts(
+            beats.rr_ms[detect_from:settled_end + self._LOOKAHEAD],
+            beats.segment[detect_from:settled_end + self._LOOKAHEAD],
+        )[: max(settled_end - detect_from, 0)]
+        part = slice(correct_from, settled_end)
+        corrected = artifacts.correct_artifacts(
+            beats.rr_ms[part], beats.times_s[part], beats.segment[part],
+            labels[correct_from - detect_from :],
+        )
         self._first_index = start
-        for i in range(start, n):
-            self._times.append(beats.times_s[i])
-            self._rr.append(beats.rr_ms[i])
-            self._seg.append(beats.segment[i])
-        for label in settled:
-            self._labels.append(label)
+        for column, values in (
+            (self._times, beats.times_s[start:]),
+            (self._rr, beats.rr_ms[start:]),
+            (self._seg, beats.segment[start:]),
+            (self._labels, labels[start - detect_from :]),
+        ):
+            column.extend(values)
+        kept = corrected.origin + correct_from >= start
+        self._nn.extend(corrected.nn_ms[kept])
+        self._nn_times.extend(corrected.times_s[kept])
+        self._nn_seg.extend(corrected.segment[kept])
         self.count = n
 
     def push(self, beats: Beats) -> list[BeatUpdate]:
@@ -267,32 +317,44 @@ class StreamingEngine:
         self.count += 1
 
         times, rr, seg = self._times.view, self._rr.view, self._seg.view
-        tail = slice(max(0, rr.size - self._TAIL), rr.size)
-        tail_labels = artifacts.detect_artifacts(rr[tail], seg[tail])
+        size = rr.size
+        tail_start = max(0, size - self._TAIL)
+        tail_labels = artifacts.detect_artifacts(
+            rr[tail_start:], seg[tail_start:], last_beats=self._LOOKAHEAD + 1
+        )
         provisional = int(tail_labels[-1])
         settled_index = index - self._LOOKAHEAD
         metrics = dict.fromkeys(self.names, math.nan)
         settled_time = math.nan
-        settled_label = artifacts.NORMAL
+        settled_label = int(artifacts.NORMAL)
         rhythm_ok = True
         artifact_rate = math.nan
         if settled_index >= 0:
             pos = settled_index - self._first_index  # buffer position of the settled beat
-            settled_label = int(tail_labels[pos - tail.start])
+            settled_label = int(tail_labels[pos - tail_start])
             self._labels.append(settled_label)
             labels = self._labels.view
-            upto = slice(0, pos + 1)
             settled_time = float(times[pos])
-            ok = rhythm_valid(rr[upto], labels, times[upto], seg[upto])
-            rhythm_ok = bool(ok[-1])
-            corrected = artifacts.correct_artifacts(rr[upto], times[upto], seg[upto], labels)
+            lo = max(0, pos + 1 - self._RHYTHM_TAIL)
+            rhythm_ok = bool(
+                rhythm_valid(rr[lo : pos + 1], labels[lo:], None, seg[lo : pos + 1])[-1]
+            )
+            lo = max(0, pos + 1 - self._CORRECTION_TAIL)
+            corrected = artifacts.correct_artifacts(
+                rr[lo : pos + 1], times[lo : pos + 1], seg[lo : pos + 1], labels[lo:]
+            )
+            new = corrected.origin == pos - lo
+            self._nn.extend(corrected.nn_ms[new])
+            self._nn_times.extend(corrected.times_s[new])
+            self._nn_seg.extend(corrected.segment[new])
             ends = np.array([settled_time])
-            for name, values in _compute(
-                self.windows, corrected.nn_ms, corrected.times_s, corrected.segment, ends
-            ).items():
+            ok = np.array([rhythm_ok])
+            nn, nn_times, nn_seg = self._nn.view, self._nn_times.view, self._nn_seg.view
+            for name, values in _compute(self.windows, nn, nn_times, nn_seg, ends, ok).items():
                 metrics[name] = float(values[0])
-            recent = times[upto] > settled_time - 60.0
-            artifact_rate = float(np.mean(labels[recent] != artifacts.NORMAL))
+            recent_from = int(np.searchsorted(times[: pos + 1], settled_time - 60.0, "right"))
+            recent = labels[recent_from:]
+            artifact_rate = float(np.count_nonzero(recent)) / recent.size
             self._trim(settled_time)
         return BeatUpdate(
             index=index,
@@ -312,10 +374,16 @@ class StreamingEngine:
     def _trim(self, settled_time_s: float) -> None:
         """Drop beats no window, correction or rhythm check can reach any more."""
         times = self._times.view
-        keep_from_time = settled_time_s - self._max_window_s - 5.0
+        keep_from_time = settled_time_s - self._max_window_s - self._KEEP_S
         first_needed = int(np.searchsorted(times, keep_from_time, side="right"))
-        drop = first_needed - artifacts.CONTEXT_BEATS - RHYTHM_WINDOW_BEATS
-        if drop > 256:  # trim in batches: cheaper than every beat
+        drop = first_needed - self._KEEP_BEATS
+        if drop > self._TRIM_BATCH:  # trim in batches: cheaper than every beat
             for column in (self._times, self._rr, self._seg, self._labels):
                 column.drop_left(drop)
             self._first_index += drop
+            nn_times = self._nn_times.view
+            nn_drop = int(np.searchsorted(nn_times, keep_from_time, side="right"))
+            nn_drop -= self._KEEP_BEATS
+            if nn_drop > 0:
+                for column in (self._nn, self._nn_times, self._nn_seg):
+                    column.drop_left(nn_drop)

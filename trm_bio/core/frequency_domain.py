@@ -23,6 +23,7 @@ call on a short trailing buffer equals the batch call on the whole recording.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,19 +59,25 @@ class _Knots:
         slope = np.zeros(n)
         if n < 2:
             return slope
-        secant = np.diff(y) / np.maximum(np.diff(t), 1e-9)
+        secant = (y[1:] - y[:-1]) / np.maximum(t[1:] - t[:-1], 1e-9)
         same_next = self.seg[1:] == self.seg[:-1]
-        inner = np.zeros(n, dtype=bool)
-        inner[1:-1] = same_next[1:] & same_next[:-1]
         span = np.maximum(t[2:] - t[:-2], 1e-9)
-        slope[1:-1] = np.where(inner[1:-1], (y[2:] - y[:-2]) / span, 0.0)
+        slope[1:-1] = (y[2:] - y[:-2]) / span
+        if same_next.all():  # one segment: only the two ends are one-sided
+            slope[0] = secant[0]
+            slope[-1] = secant[-1]
+            return slope
+        inner = same_next[1:] & same_next[:-1]
+        slope[1:-1][~inner] = 0.0
         # Segment ends: the one-sided secant.
-        first_of_seg = np.r_[True, ~same_next]
-        last_of_seg = np.r_[~same_next, True]
-        head = first_of_seg & np.r_[same_next, False]
-        tail = last_of_seg & np.r_[False, same_next]
-        slope[head] = secant[np.flatnonzero(head)]
-        slope[tail] = secant[np.flatnonzero(tail) - 1]
+        head = np.zeros(n, dtype=bool)  # first knot of a segment that has a second one
+        head[0] = same_next[0]
+        head[1:-1] = ~same_next[:-1] & same_next[1:]
+        tail = np.zeros(n, dtype=bool)  # last knot of a segment that has two or more
+        tail[-1] = same_next[-1]
+        tail[1:-1] = same_next[:-1] & ~same_next[1:]
+        slope[head] = secant[head[:-1]]
+        slope[tail] = secant[tail[1:]]
         return slope
 
     def samples(self, grid_k: np.ndarray, fs_hz: float) -> np.ndarray:
@@ -158,6 +165,13 @@ class _BandWeights:
         )
         self.half_bins = int(np.floor(COHERENCE_HALF_WIDTH_HZ / df + 1e-9))
         self.freqs = freqs
+
+
+@functools.lru_cache(maxsize=32)
+def _layout_and_weights(window_s: float, fs_hz: float) -> tuple[_Layout, _BandWeights]:
+    """One Welch layout and its band weights per window length (built once, read only)."""
+    layout = _Layout(window_s, fs_hz)
+    return layout, _BandWeights(layout)
 
 
 def _metrics(psd: np.ndarray, weights: _BandWeights) -> dict[str, np.ndarray]:
@@ -307,7 +321,7 @@ def frequency_domain(
     if not np.isfinite(fs_hz) or fs_hz <= 0:
         raise TrmBioError(f"fs_hz must be a positive number of hertz (got {fs_hz}).")
     rr, times, seg = as_beats(rr_ms, times_s, segment)
-    layout = _Layout(window_s, fs_hz)
+    layout, weights = _layout_and_weights(float(window_s), float(fs_hz))
     ends = times if ends_s is None else np.asarray(ends_s, dtype=np.float64).ravel()
     _, _, full = window_bounds(times, rr, seg, window_s, ends)
     knots = _Knots(rr, times, seg)
@@ -324,7 +338,6 @@ def frequency_domain(
     windows = np.flatnonzero(usable)
     if windows.size == 0:
         return out_nan
-    weights = _BandWeights(layout)
 
     def store(rows: np.ndarray, psd: np.ndarray) -> None:
         for key, val in _metrics(psd, weights).items():

@@ -48,9 +48,12 @@ def as_beats(
             f"rr_ms, times_s and segment must have the same length "
             f"(got {rr.size}, {times.size} and {seg.size})."
         )
-    if times.size and not np.all(np.isfinite(times)):
+    if times_s is not None and times.size and not np.isfinite(times).all():
         raise TrmBioError("beat times must be finite numbers of seconds.")
-    if times.size > 1 and (np.any(np.diff(times) < 0) or np.any(np.diff(seg) < 0)):
+    if times.size > 1 and (
+        (times_s is not None and bool((times[1:] < times[:-1]).any()))
+        or (segment is not None and bool((seg[1:] < seg[:-1]).any()))
+    ):
         raise TrmBioError("beat times and segment ids must not decrease.")
     return rr, times, seg
 
@@ -113,10 +116,17 @@ def window_bounds(
         # Windows ending at each of strictly increasing beats end just after that beat.
         stop = np.arange(1, times.size + 1, dtype=np.int64)
     else:
-        stop = np.searchsorted(times, ends, side="right").astype(np.int64)
-    start = np.searchsorted(times, lows, side="right").astype(np.int64)
+        stop = np.searchsorted(times, ends, side="right").astype(np.int64, copy=False)
+    start = np.searchsorted(times, lows, side="right").astype(np.int64, copy=False)
     if times.size == 0:
         return start, stop, np.zeros(ends.size, dtype=bool)
+    if seg[0] == seg[-1]:
+        # One segment (the common case): its begin is one number, no gathers needed.
+        first_rr_s = rr[0] / 1000.0
+        begin0 = times[0] - (first_rr_s if np.isfinite(first_rr_s) and first_rr_s > 0 else 0.0)
+        full = stop > start
+        full &= lows >= begin0
+        return start, stop, full
     begin = segment_begin_s(rr, times, seg)
     last = np.maximum(stop - 1, 0)
     first = np.minimum(start, times.size - 1)

@@ -13,6 +13,7 @@ time (the session pipeline and the UI hand it over; they never share it concurre
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -649,6 +650,34 @@ class Library:
             (session_id, name),
         )
         return json.loads(rows[0][0]) if rows else None
+
+    def store_arrays(
+        self, session_id: int, name: str, key: str, arrays: dict[str, np.ndarray]
+    ) -> None:
+        """Cache derived per-beat arrays of a session under ``name``, valid for ``key``."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        with self._transaction("storing derived arrays") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO session_arrays (session_id, name, key, data, updated_utc)"
+                " VALUES (?,?,?,?,?)",
+                (session_id, name, key, buffer.getvalue(), utc_now_iso()),
+            )
+
+    def get_arrays(self, session_id: int, name: str, key: str) -> dict[str, np.ndarray] | None:
+        """Cached arrays stored with the same ``key``, or None (absent or stale)."""
+        rows = self._query(
+            "SELECT data FROM session_arrays WHERE session_id = ? AND name = ? AND key = ?",
+            (session_id, name, key),
+        )
+        if not rows:
+            return None
+        try:
+            with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as exc:  # a damaged cache is recomputed, not fatal
+            log.warning("session %d: cached %s unreadable (%s)", session_id, name, exc)
+            return None
 
     def store_summary(self, session_id: int, summary: dict[str, Any]) -> None:
         """Cache a session's summary (derived: can be recomputed)."""

@@ -88,7 +88,20 @@ CREATE TABLE person_derived (
 );
 """
 
-MIGRATIONS: list[str] = [_V1]
+_V2 = """
+-- Derived per-beat arrays (numpy .npz bytes), so opening a long session needs no
+-- recomputation; ``key`` says what they were computed from and by which code version.
+CREATE TABLE session_arrays (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    data BLOB NOT NULL,
+    updated_utc TEXT NOT NULL,
+    PRIMARY KEY (session_id, name)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -220,6 +220,11 @@ class ReplaySource(Source):
                     self._position = stop
                     self._virtual_s = (self.host_ns[stop - 1] - self.start_ns) / NS_PER_S
                     wall_anchor, virtual_anchor = time.monotonic(), self._virtual_s
+                    if stop >= len(self.items):
+                        self._set_state(
+                            LinkState.DISCONNECTED, "The replay reached the end.",
+                            host_ns=int(self.host_ns[-1]),
+                        )
                     self._cond.wait(0)
                     continue
                 if virtual_anchor != self._virtual_s:  # a seek or a speed change happened

@@ -1,0 +1,242 @@
+"""Session reports on a recorded simulated session: the HTML is self-contained (opens in
+headless Chromium with no console error and no request leaving the machine), the PDF
+renders to pages, and every number equals the library's (``trm-bio show --json``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from devices.simulated import Artifacts, simulate
+from trm_bio.errors import InputFileError
+from trm_bio.history import analyse_session
+from trm_bio.report import save_session_report
+from trm_bio.report.data import build_report
+from trm_bio.session import Session
+from trm_bio.store.library import Library
+from trm_bio.store.recorder import Recorder
+
+ROOT = Path(__file__).resolve().parents[1]
+START_NS = 1_000_000_000_000
+TRICKY_NOTE = 'felt "odd" <script>alert(1)</script> & <img src=https://example.com/x.png>'
+
+
+def trm(*args: str, library: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TRM_BIO_LIBRARY": str(library)}
+    out = subprocess.run([sys.executable, "-m", "trm_bio", *args], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> dict[str, object]:
+    """A 10-minute stress session with artifacts, a link drop and logged events; its
+    report written by the command line as HTML and PDF, and ``show --json``."""
+    folder = tmp_path_factory.mktemp("report")
+    path = folder / "library.sqlite3"
+    with Library.open(path) as library:
+        person = library.add_person("P-07")
+        session_id = library.create_session(person, "simulated", "sim", start_ns=START_NS)
+        session = Session(START_NS, recorder=Recorder(library, session_id))
+        items = list(simulate(
+            "stress", seed=4, duration_s=600.0, start_ns=START_NS,
+            artifacts=Artifacts(missed_rate=0.01, ectopic_rate=0.005),
+            link_drops=((450.0, 465.0),),
+        ))
+        events = [
+            (200.0, "flow", {"kind": "skill_started", "skill_id": "grounding",
+                             "detail": "Grounding"}),
+            (205.0, "flow", {"kind": "step_started", "skill_id": "grounding", "step_index": 0,
+                             "prompt": "Notice what supports you"}),
+            (250.0, "sensation", {"valence": "pleasant", "words": ["warm", "settled"],
+                                  "location": "chest", "intensity": 3, "note": TRICKY_NOTE}),
+            (300.0, "zone_rating", {"zone": "high", "note": ""}),
+            (330.0, "flow", {"kind": "skill_started", "skill_id": "resourcing",
+                             "detail": "Resourcing <& intensification>"}),
+            (340.0, "resource", {"text": "grandmother's garden"}),
+            (420.0, "sensation", {"valence": "unpleasant", "words": ["tight"], "location": None,
+                                  "intensity": None, "note": ""}),
+            (560.0, "zone_rating", {"zone": "resilient", "note": ""}),
+        ]
+        for item in items:
+            session.process([item])
+            now_s = (item.host_ns - START_NS) / 1e9
+            while events and events[0][0] <= now_s:
+                t, kind, payload = events.pop(0)
+                session.log(kind, payload, START_NS + int(t * 1e9), time_s=t)
+            session.tick(item.host_ns)
+        session.close()
+        library.finish_session(session_id, duration_s=600.0)
+    html_path, pdf_path = folder / "report.html", folder / "report.pdf"
+    trm("report", str(session_id), "-o", str(html_path), library=path)
+    trm("report", str(session_id), "-o", str(pdf_path), library=path)
+    shown = json.loads(trm("show", str(session_id), "--json", library=path).stdout)
+    return {"library": path, "session": session_id, "html": html_path, "pdf": pdf_path,
+            "shown": shown}
+
+
+class _Collector(HTMLParser):
+    """The embedded JSON block, every data-value cell, and every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.json_text = ""
+        self._in_json = False
+        self.scripts = 0
+        self.values: dict[tuple[str, str], str] = {}
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+            self._in_json = a.get("type") == "application/json"
+        for name in ("src", "href", "action", "poster"):
+            if a.get(name):
+                self.urls.append(a[name] or "")
+        for group in ("metric", "nonlinear"):
+            if f"data-{group}" in a:
+                self.values[(group, a[f"data-{group}"] or "")] = a.get("data-value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_json = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_json:
+            self.json_text += data
+
+
+def parse(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    return collector
+
+
+def test_report_numbers_equal_the_library(recorded) -> None:
+    page = parse(Path(recorded["html"]).read_text(encoding="utf-8"))
+    embedded = json.loads(page.json_text)
+    shown = recorded["shown"]
+    assert embedded["summary"] == shown  # every number, exactly (JSON floats round-trip)
+    assert shown["quality"]["segments"] == 2 and shown["quality"]["artifacts"] > 0
+    metrics = shown["metrics"]
+    shown_cells = {k for (g, k) in page.values if g == "metric"}
+    assert {"HR", "RMSSD", "SDNN", "SD1", "SD2"} <= shown_cells
+    for (group, key), raw in page.values.items():
+        source = metrics if group == "metric" else embedded["nonlinear"]
+        assert (float(raw) if raw else None) == source[key], key
+    nonlinear = embedded["nonlinear"]
+    assert 0.3 < nonlinear["DFA_alpha1"] < 1.8
+    assert 0.1 < nonlinear["SampEn"] < 3.0 and nonlinear["SampEnWindows"] >= 1
+    # The per-skill effect table and the timeline list what was logged.
+    assert len(embedded["summary"]["effects"]["items"]) == len(shown["effects"]["items"]) >= 4
+    html = Path(recorded["html"]).read_text(encoding="utf-8")
+    assert "Resourcing &lt;&amp; intensification&gt;" in html
+    assert "not a diagnosis" in html and "How to read this" in html
+    assert html.count('data-kind="sensation"') == 2 and html.count('data-kind="rating"') == 2
+
+
+def test_report_is_self_contained_and_escapes_everything(recorded) -> None:
+    html = Path(recorded["html"]).read_text(encoding="utf-8")
+    page = parse(html)
+    assert page.scripts == 1  # only the JSON block: the logged "<script>" stayed text
+    assert all(u.startswith("data:") for u in page.urls), page.urls
+    assert not re.search(r"url\(\s*['\"]?(?!data:)", html)
+    assert "<img src=https" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Content-Security-Policy" in html
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _page_requests(netlog: Path) -> list[str]:
+    """URLs the page itself asked the network stack for (Chromium's own traffic excluded)."""
+    log = json.loads(netlog.read_text())
+    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    urls = {}
+    for event in log["events"]:
+        params = event.get("params") or {}
+        if names.get(event["type"]) == "REQUEST_ALIVE":
+            continue
+        if "url" in params:
+            urls.setdefault(event["source"]["id"], params["url"])
+    page_sources = {
+        event["source"]["id"]
+        for event in log["events"]
+        if names.get(event["type"]) == "URL_REQUEST_START_JOB"
+        and "file://" in str((event.get("params") or {}).get("network_isolation_key", ""))
+    }
+    return [urls[s] for s in page_sources if s in urls]
+
+
+def _open_in_chromium(page: Path, tmp_path: Path) -> tuple[str, str, list[str]]:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (CI installs Debian's chromium)")
+    netlog = tmp_path / "netlog.json"
+    out = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-default-apps", f"--user-data-dir={tmp_path / 'profile'}",
+         "--host-resolver-rules=MAP * ~NOTFOUND", f"--log-net-log={netlog}",
+         "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout, out.stderr, _page_requests(netlog)
+
+
+def test_report_opens_in_headless_chromium_without_errors_or_requests(recorded,
+                                                                      tmp_path) -> None:
+    dom, log, requests = _open_in_chromium(Path(recorded["html"]), tmp_path)
+    assert "Session report: P-07" in dom and 'id="trm-bio-data"' in dom
+    console = [line for line in log.splitlines() if "CONSOLE" in line]
+    assert console == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+
+def test_the_checks_would_catch_a_remote_image_and_a_console_error(tmp_path) -> None:
+    """The checks are real: a page with a remote image and a console error shows both."""
+    page = tmp_path / "remote.html"
+    page.write_text('<!DOCTYPE html><img src="https://example.com/x.png">'
+                    '<script>console.error("report-check")</script>')
+    _, log, requests = _open_in_chromium(page, tmp_path)
+    assert "https://example.com/x.png" in requests
+    assert any("CONSOLE" in line and "report-check" in line for line in log.splitlines())
+
+
+def test_pdf_renders_to_pages_with_the_same_numbers(recorded, tmp_path) -> None:
+    pdf = Path(recorded["pdf"])
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 3 and all(p.stat().st_size > 1000 for p in pages)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True, timeout=60).stdout
+    metrics = recorded["shown"]["metrics"]
+    assert "Session report: P-07" in text and "not a diagnosis" in text
+    assert f"{metrics['RMSSD']:.4g}" in text and f"{metrics['HR']:.4g}" in text
+
+
+def test_save_report_from_an_analysis_and_unwritable_path(recorded, tmp_path) -> None:
+    with Library.open(recorded["library"], readonly=True) as library:
+        result = analyse_session(library, recorded["session"], cache=False)
+    report = build_report(result)
+    assert [m.kind for m in report.sensations] == ["sensation", "sensation"]
+    assert [m.rating for m in report.ratings] == ["high", "resilient"]
+    written = save_session_report(result, tmp_path / "r.html")
+    assert parse(written.read_text()).json_text
+    with pytest.raises(InputFileError):
+        save_session_report(result, tmp_path / "missing-folder" / "r.html")

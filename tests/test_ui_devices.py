@@ -1,0 +1,67 @@
+"""A link drop shown calmly and recovered; the devices dialog; disconnect and connect."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from tests.ui_app import open_app
+from trm_bio.ui.devices_dialog import DevicesDialog
+from trm_bio.ui.services import DeviceChoice
+
+
+def test_a_link_drop_is_shown_as_a_gap_and_recovered(qtbot, tmp_path):
+    parts = open_app(qtbot, tmp_path, link_drops=((30.0, 45.0),))
+    window, controller = parts.window, parts.controller
+    window.start_session()
+    seen: list[str] = []
+    window.statusBar().messageChanged.connect(seen.append)
+    readouts = window.readouts
+    qtbot.waitUntil(lambda: "Reconnecting" in readouts.link.text(), timeout=10000)
+    assert any("reconnecting on its own" in m for m in seen)  # said calmly, once
+    qtbot.waitUntil(lambda: readouts.link.text() == "Receiving beats", timeout=10000)
+    assert "Beats are arriving again." in seen
+    history = controller.session.history
+    qtbot.waitUntil(lambda: history.beats.size and history.beats["time_s"][-1] > 70, timeout=10000)
+    # The beats after the drop are a new segment, and the tachogram shows a gap there.
+    assert np.unique(history.beats["segment"]).size == 2
+    window.set_span("Whole session")
+    window.redraw(controller.now_s())
+    x, y = window.plots.rr_curve.getData()
+    gap = np.flatnonzero(np.isnan(y))
+    assert gap.size >= 1 and 30.0 <= x[gap[0]] <= 45.0
+    connection = [m for m in window.plots.markers if m.kind == "connection"]
+    assert {m.label for m in connection} >= {"disconnected", "reconnecting", "streaming"}
+    # The link state is never drawn in an alarm colour.
+    assert "red" not in readouts.link.styleSheet()
+    # Disconnect and connect again, by key and through the dialog's choice.
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_D,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert window.mode == "idle" and controller.session is None
+    assert parts.library.list_sessions()[0].status == "complete"
+    window.connect_device(DeviceChoice("simulated", scenario="stress"))
+    assert window.mode == "preview" and "stress" in window.device_label.text()
+    qtbot.waitUntil(lambda: controller.session.history.beats.size > 5, timeout=5000)
+    window.close()
+
+
+def test_devices_dialog_offers_the_simulated_strap_and_says_why_a_scan_found_nothing(
+    qtbot, tmp_path
+):
+    parts = open_app(qtbot, tmp_path)
+    dialog = DevicesDialog(parts.services, parts.window.device, parts.window)
+    qtbot.addWidget(dialog)
+    assert dialog.list.count() == 1 and "Simulated strap" in dialog.list.item(0).text()
+    dialog.scenario.setCurrentIndex(dialog.scenario.findData("paced-breathing"))
+    assert "paced-breathing" in dialog.list.item(0).text()
+    # This machine has no Bluetooth: the real scan fails, and the dialog says so in a sentence.
+    dialog.scan()
+    qtbot.waitUntil(lambda: dialog.scan_button.isEnabled(), timeout=15000)
+    assert dialog.status.text().startswith(("No scan this time:", "No strap answered", "Found"))
+    dialog.list.setCurrentRow(0)
+    dialog.accept()
+    assert dialog.choice == DeviceChoice("simulated", scenario="paced-breathing")
+    parts.window.close()

@@ -1,0 +1,244 @@
+"""The composition root: the one place that knows every part of the app.
+
+It opens nothing by itself on import. :func:`build` takes an open library and wires the
+session controller, the sources (simulated strap, Bluetooth strap), the analysis of stored
+sessions and the windows; :func:`run` adds the Qt application and the display check.
+
+A simulated strap may run faster than real time (for demonstrations and tests). Its packets
+then carry virtual host times, so the controller's clock must run at the same pace: the
+:class:`SimulationClock` follows the running simulated strap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devices.physiology import SCENARIOS
+from trm_bio.controller import SessionController
+from trm_bio.core.regulation import RegulationParams
+from trm_bio.errors import TrmBioError
+from trm_bio.store.library import Library
+from trm_bio.ui.services import DeviceChoice
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY = (
+    "There is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+    "to run it without one, set QT_QPA_PLATFORM=offscreen."
+)
+
+
+def display_problem(
+    environ: dict[str, str] | None = None, platform: str = sys.platform
+) -> str | None:
+    """A sentence when Qt would find no display (Qt aborts without a message then), else None."""
+    env = os.environ if environ is None else environ
+    if not platform.startswith("linux"):
+        return None
+    if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY
+
+
+class SimulationClock:
+    """Host monotonic time (ns), running at the pace of a sped-up simulated strap.
+
+    Before the strap starts, and for any other source, it is the plain monotonic clock.
+    """
+
+    def __init__(self) -> None:
+        self.source: Any = None
+
+    def follow(self, source: Any) -> None:
+        self.source = source if getattr(source, "speed", 1.0) != 1.0 else None
+
+    def __call__(self) -> int:
+        now_ns = time.monotonic_ns()
+        source = self.source
+        start_ns = getattr(source, "start_ns", None) if source is not None else None
+        if start_ns is None:
+            return now_ns
+        return start_ns + round((now_ns - start_ns) * source.speed)
+
+
+@dataclass
+class Services:
+    """What the windows may ask for (see :class:`trm_bio.ui.services.AppServices`)."""
+
+    library: Library
+    clock: SimulationClock
+    speed: float = 1.0
+    seed: int = 0
+    link_drops: tuple[tuple[float, float], ...] = ()
+    scenarios: tuple[str, ...] = tuple(SCENARIOS)
+    band: tuple[float, float] = field(
+        default_factory=lambda: (-RegulationParams().low_enter, RegulationParams().high_enter)
+    )
+
+    def scan(self, timeout_s: float) -> list[DeviceChoice]:
+        from devices.ble import scan
+
+        return [DeviceChoice("ble", f.address, f.name, rssi=f.rssi) for f in scan(timeout_s)]
+
+    def make_source(self, choice: DeviceChoice) -> Any:
+        if choice.kind == "simulated":
+            from devices.simulated import SimulatedStrap
+
+            source = SimulatedStrap(
+                choice.scenario, seed=self.seed, speed=self.speed, link_drops=self.link_drops
+            )
+        else:
+            from devices.ble import BleStrap
+
+            source = BleStrap(choice.target)
+        self.clock.follow(source)
+        return source
+
+    def live_shifts(self, session: Any) -> list[tuple[Any, Any]]:
+        """Shifts after the live session's events whose after-windows have fully passed.
+
+        The same detection as a finished session's (:func:`trm_bio.core.shifts.detect_shifts`
+        on the session's own metrics, regulation trace and baseline).
+        """
+        from trm_bio.core.shifts import DEFAULT_SHIFT_PARAMS, detect_shifts
+        from trm_bio.history import effect_events
+
+        baseline = session.regulator.baseline
+        m = session.history.metrics
+        if baseline is None or m.size == 0:
+            return []
+        settled_s = float(m["time_s"][-1])
+        last_after_s = max(end for _, end in DEFAULT_SHIFT_PARAMS.after_windows)
+        events = [e for e in effect_events(session.events) if e.time_s + last_after_s <= settled_s]
+        if not events:
+            return []
+        shifts = detect_shifts(
+            m["time_s"],
+            m["HR_20s"],
+            m["RMSSD"],
+            m["arousal"],
+            [e.time_s for e in events],
+            baseline,
+            zone=m["zone"].astype(np.int8),
+            lowness=m["lowness"],
+        )
+        return list(zip(events, shifts, strict=True))
+
+    def list_sessions(self) -> list[Any]:
+        return self.library.list_sessions()
+
+    def analyse(self, session_id: int) -> Any:
+        from trm_bio.history import analyse_session
+
+        return analyse_session(self.library, session_id)
+
+
+@dataclass
+class AppParts:
+    library: Library
+    services: Services
+    controller: SessionController
+    window: Any  # trm_bio.ui.main_window.MainWindow
+
+
+def build(
+    library: Library,
+    *,
+    settings: Any = None,
+    device: str | None = None,
+    replay: int | None = None,
+    scenario: str = "calm",
+    speed: float = 1.0,
+    clinician: bool | None = None,
+    seed: int = 0,
+    link_drops: tuple[tuple[float, float], ...] = (),
+    connect: bool = True,
+) -> AppParts:
+    """Wire the app on an open library (a QApplication must exist).
+
+    Parameters
+    ----------
+    device : str, optional
+        A Bluetooth strap's address or name to connect instead of the simulated strap.
+    replay : int, optional
+        A stored session to open for replay.
+    scenario, speed, seed, link_drops
+        The simulated strap's scenario, pace (1 is real time), seed and link drops (s).
+    clinician : bool, optional
+        Clinician mode (default: as remembered).
+    connect : bool
+        Connect the strap (or open the replay) at once.
+    """
+    from trm_bio.ui.main_window import MainWindow
+    from trm_bio.ui.settings import Settings
+
+    if scenario not in SCENARIOS:
+        raise TrmBioError(
+            f"There is no simulated scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}."
+        )
+    if not speed > 0:
+        raise TrmBioError("The simulated strap's speed must be above 0.")
+    settings = settings or Settings()
+    clock = SimulationClock()
+    services = Services(library, clock, speed=speed, seed=seed, link_drops=tuple(link_drops))
+    on = settings.clinician_mode if clinician is None else clinician
+    controller = SessionController(library, clinician_mode=on, clock_ns=clock)
+    window = MainWindow(controller, services, settings)
+    if connect:
+        if replay is not None:
+            library.get_session(replay)  # a clear sentence if there is no such session
+            window.open_replay(replay)
+        elif device:
+            window.connect_device(DeviceChoice("ble", device, device))
+        else:
+            window.connect_device(DeviceChoice("simulated", scenario=scenario))
+    return AppParts(library, services, controller, window)
+
+
+def run(
+    library_file: Path,
+    *,
+    device: str | None = None,
+    replay: int | None = None,
+    scenario: str = "calm",
+    speed: float = 1.0,
+    clinician: bool | None = None,
+) -> int:
+    """Open the app on its window until it is closed; returns the exit code."""
+    problem = display_problem()
+    if problem:
+        raise TrmBioError(problem)
+    from PySide6.QtWidgets import QApplication
+
+    from trm_bio.ui import theme
+    from trm_bio.ui.settings import APPLICATION, ORGANISATION, Settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "trm-bio"])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("trm-bio")
+    settings = Settings()
+    theme.apply_theme(app, theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0))
+    library = Library.open(library_file)
+    try:
+        parts = build(
+            library,
+            settings=settings,
+            device=device,
+            replay=replay,
+            scenario=scenario,
+            speed=speed,
+            clinician=clinician,
+        )
+        parts.window.show()
+        return int(app.exec())
+    finally:
+        library.close()

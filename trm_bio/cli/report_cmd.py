@@ -1,0 +1,83 @@
+"""``trm-bio report SESSION`` and ``trm-bio trends PERSON``: what a clinician files after a
+session, and what a person looks back on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from trm_bio.cli.library_cmd import add_library_option, open_library
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="write a session report (self-contained HTML or PDF)",
+        description=(
+            "Write a session's report: who and when, signal quality, whole-session measures "
+            "(with DFA alpha1 and sample entropy), plots of heart rate, RMSSD and the zone "
+            "indicator with skills and sensations marked, the per-skill effect table and the "
+            "sensation timeline. The HTML needs nothing from the network."
+        ),
+    )
+    p.add_argument("session", type=int)
+    p.add_argument(
+        "-o", "--output", type=Path, metavar="FILE",
+        help="the file to write (.html or .pdf; default session-ID-report.html)",
+    )
+    p.add_argument("--format", choices=("html", "pdf"), help="override the file's suffix")
+    add_library_option(p)
+    p.set_defaults(func=_report)
+
+    p = subparsers.add_parser(
+        "trends",
+        help="a person's progress across sessions",
+        description=(
+            "Trends of resting heart rate and RMSSD (from each session's first calm minutes), "
+            "time in the resilient band, and the skills and resources that most often came "
+            "before a move toward it."
+        ),
+    )
+    p.add_argument("person", help="name, pseudonymous code or id")
+    p.add_argument("--format", choices=("table", "json", "html", "pdf"), default="table")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="write to this file (html/pdf default: trends-PERSON.html/.pdf)")
+    p.add_argument("--recompute", action="store_true",
+                   help="analyse every session again instead of using cached summaries")
+    add_library_option(p)
+    p.set_defaults(func=_trends)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from trm_bio.history import analyse_session
+    from trm_bio.report import report_format, save_session_report
+
+    out = args.output or Path(f"session-{args.session}-report.{args.format or 'html'}")
+    with open_library(args) as library:
+        library.get_session(args.session)  # one sentence when it is not there
+        result = analyse_session(library, args.session)
+    written = save_session_report(result, out, report_format(out, args.format))
+    print(f"Wrote {written}")
+    return 0
+
+
+def _trends(args: argparse.Namespace) -> int:
+    from trm_bio.report import save_trends_report
+    from trm_bio.report.trends import person_trends, trends_table
+
+    with open_library(args) as library:
+        trends = person_trends(library, args.person, recompute=args.recompute)
+    if args.format in ("html", "pdf"):
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in trends.person)
+        out = args.output or Path(f"trends-{safe}.{args.format}")
+        print(f"Wrote {save_trends_report(trends, out, args.format)}")
+        return 0
+    text = (json.dumps(trends.as_dict(), indent=2) if args.format == "json"
+            else trends_table(trends))
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        print(f"Wrote {args.output}")
+    else:
+        print(text)
+    return 0

@@ -1,0 +1,82 @@
+"""Session reports and progress over time: HTML (self-contained) and PDF, drawn headless.
+
+``save_session_report(analysis, path)`` is what the app's "Save report…" button calls;
+``trm-bio report`` and ``trm-bio trends`` use the same functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trm_bio.errors import InputFileError
+
+if TYPE_CHECKING:
+    from trm_bio.history import SessionAnalysis
+    from trm_bio.report.trends import Trends
+
+REPORT_FORMATS = ("html", "pdf")
+
+
+def report_format(path: str | Path, requested: str | None = None) -> str:
+    """The format to write: the one requested, else from the file's suffix (default html)."""
+    if requested:
+        return requested
+    suffix = Path(path).suffix.lower()
+    return "pdf" if suffix == ".pdf" else "html"
+
+
+def _write_text(path: Path, text: str) -> Path:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def save_session_report(
+    analysis: SessionAnalysis, path: str | Path, fmt: str | None = None
+) -> Path:
+    """Write a session's report as HTML or PDF (by ``fmt``, else by the suffix of ``path``).
+
+    Parameters
+    ----------
+    analysis : SessionAnalysis
+        From :func:`trm_bio.history.analyse_session`.
+    path : path
+        The file to write.
+    fmt : {"html", "pdf"}, optional
+        Overrides the suffix.
+    """
+    from trm_bio.report.data import build_report
+
+    path = Path(path)
+    report = build_report(analysis)
+    if report_format(path, fmt) == "pdf":
+        from trm_bio.report.pdf import write_session_pdf
+
+        try:
+            return write_session_pdf(report, path)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    from trm_bio.report.html import session_html
+
+    return _write_text(path, session_html(report))
+
+
+def save_trends_report(trends: Trends, path: str | Path, fmt: str | None = None) -> Path:
+    """Write a person's trends as HTML or PDF (by ``fmt``, else by the suffix)."""
+    path = Path(path)
+    if report_format(path, fmt) == "pdf":
+        from trm_bio.report.pdf import write_trends_pdf
+
+        try:
+            return write_trends_pdf(trends, path)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    from trm_bio.report.html import trends_html
+
+    return _write_text(path, trends_html(trends))
+
+
+__all__ = ["REPORT_FORMATS", "report_format", "save_session_report", "save_trends_report"]

@@ -1,0 +1,151 @@
+"""Report plots, drawn headless with matplotlib's Agg canvas (no display, no pyplot state).
+
+Colours are the Okabe-Ito palette, safe for the common colour-vision deficiencies; the
+person's state never gets an alarm red: the High Zone is orange, the Low Zone sky blue, the
+resilient band bluish green.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from trm_bio.core.regulation import Zone
+
+if TYPE_CHECKING:
+    from trm_bio.report.data import SessionReport
+    from trm_bio.report.trends import Trends
+
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "black": "#000000",
+    "grey": "#999999",
+}
+ZONE_COLOURS = {
+    int(Zone.LOW): OKABE_ITO["sky"],
+    int(Zone.RESILIENT): OKABE_ITO["green"],
+    int(Zone.HIGH): OKABE_ITO["orange"],
+    int(Zone.UNKNOWN): "#E4E4E4",
+}
+VALENCE_STYLE = {  # colour, marker
+    "pleasant": (OKABE_ITO["green"], "^"),
+    "neutral": (OKABE_ITO["grey"], "o"),
+    "unpleasant": (OKABE_ITO["purple"], "v"),
+}
+RATING_Y = {"high": 0.83, "resilient": 0.5, "low": 0.17}
+
+
+def _new_figure(width_in: float, height_in: float) -> Figure:
+    fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _zone_runs(times_min: np.ndarray, zone: np.ndarray) -> list[tuple[float, float, int]]:
+    """Consecutive stretches of one zone code: (start_min, end_min, code)."""
+    if zone.size == 0:
+        return []
+    change = np.flatnonzero(np.diff(zone.astype(np.int64))) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [zone.size - 1]))
+    return [(float(times_min[a]), float(times_min[b]), int(zone[a])) for a, b in zip(starts, ends,
+                                                                                  strict=True)]
+
+
+def session_figure(report: SessionReport) -> Figure:
+    """Heart rate, RMSSD and the zone indicator across the session, events marked."""
+    s = report.series
+    t = s.times_s / 60.0
+    fig = _new_figure(10.0, 7.2)
+    axes = fig.subplots(
+        4, 1, sharex=True, gridspec_kw={"height_ratios": [3, 3, 3, 0.9]}
+    )
+    ax_hr, ax_rmssd, ax_arousal, ax_zone = axes
+    ax_hr.plot(t, s.hr_bpm, color=OKABE_ITO["blue"], lw=1.2)
+    ax_hr.set_ylabel("heart rate\n(bpm, 20 s)")
+    ax_rmssd.plot(t, s.rmssd_ms, color=OKABE_ITO["green"], lw=1.2)
+    ax_rmssd.set_ylabel("RMSSD\n(ms, 60 s)")
+    ax_arousal.axhspan(-report.low_enter, report.high_enter, color=OKABE_ITO["green"], alpha=0.12,
+                       lw=0)
+    ax_arousal.axhline(0.0, color=OKABE_ITO["grey"], lw=0.8, ls=":")
+    ax_arousal.plot(t, s.arousal, color=OKABE_ITO["black"], lw=1.0)
+    ax_arousal.set_ylabel("zone indicator\n(vs own baseline)")
+    for start, end, code in _zone_runs(t, s.zone):
+        ax_zone.axvspan(start, end, color=ZONE_COLOURS[code], lw=0)
+    ax_zone.set_yticks([])
+    ax_zone.set_ylim(0, 1)
+    ax_zone.set_ylabel("zone", rotation=0, ha="right", va="center")
+    ax_zone.set_xlabel("minutes from the start of the session")
+    for m in report.markers:
+        x = m.time_s / 60.0
+        if m.kind in ("skill", "helpnow"):
+            colour = OKABE_ITO["blue"] if m.kind == "skill" else OKABE_ITO["orange"]
+            for ax in axes[:3]:
+                ax.axvline(x, color=colour, lw=1.0, ls="--", alpha=0.8)
+            ax_hr.annotate(m.label, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90,
+                           fontsize=7, va="top", ha="right", color=colour)
+        elif m.kind == "step":
+            for ax in axes[:3]:
+                ax.axvline(x, color=OKABE_ITO["grey"], lw=0.5, ls=":")
+        elif m.kind == "resource":
+            ax_hr.plot([x], [1.0], marker="D", ms=6, color=OKABE_ITO["yellow"], mec="black",
+                       transform=ax_hr.get_xaxis_transform(), clip_on=False)
+        elif m.kind == "sensation":
+            colour, shape = VALENCE_STYLE.get(m.valence or "neutral", VALENCE_STYLE["neutral"])
+            ax_rmssd.plot([x], [0.96], marker=shape, ms=6, color=colour, mec="black", mew=0.5,
+                          transform=ax_rmssd.get_xaxis_transform(), clip_on=False)
+        elif m.kind == "rating" and m.rating in RATING_Y:
+            ax_zone.plot([x], [RATING_Y[m.rating]], marker="*", ms=9, color="white",
+                         mec="black", mew=0.8)
+    if t.size:
+        ax_zone.set_xlim(0.0, max(float(t[-1]), 1.0 / 60.0))
+    for ax in axes[:3]:
+        ax.grid(True, color="#DDDDDD", lw=0.5)
+    return fig
+
+
+def trends_figure(trends: Trends) -> Figure:
+    """Baseline heart rate, baseline RMSSD and time in the resilient band, session by session."""
+    fig = _new_figure(10.0, 6.5)
+    axes = fig.subplots(3, 1, sharex=True)
+    x = np.arange(1, len(trends.sessions) + 1)
+    rows = [
+        ("baseline_hr_bpm", "resting heart rate\n(bpm)", OKABE_ITO["blue"]),
+        ("baseline_rmssd_ms", "resting RMSSD\n(ms)", OKABE_ITO["green"]),
+        ("resilient_share", "time in the\nresilient band (%)", OKABE_ITO["green"]),
+    ]
+    for ax, (key, label, colour) in zip(axes, rows, strict=True):
+        y = np.array([_num(getattr(s, key)) for s in trends.sessions], dtype=np.float64)
+        scale = 100.0 if key == "resilient_share" else 1.0
+        ax.plot(x, y * scale, marker="o", color=colour, lw=1.2)
+        trend = trends.trends.get(key)
+        if trend is not None and np.isfinite(trend.slope_per_session):
+            line = trend.intercept + trend.slope_per_session * (x - 1)
+            ax.plot(x, line * scale, color=OKABE_ITO["black"], lw=0.9, ls="--")
+        ax.set_ylabel(label)
+        ax.grid(True, color="#DDDDDD", lw=0.5)
+    axes[-1].set_xlabel("session (oldest first)")
+    axes[-1].set_xticks(x)
+    return fig
+
+
+def _num(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+def png_base64(fig: Figure, dpi: int = 110) -> str:
+    """The figure as a base64 PNG (for a data: URI)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

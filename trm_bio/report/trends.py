@@ -1,0 +1,249 @@
+"""Progress across sessions for one person: baseline heart rate and HRV, time in the
+resilient band, and the skills and resources that most often moved them toward it.
+
+Each session contributes the numbers its analysis caches in the library (the summary and
+its own session-start baseline, both written by :func:`trm_bio.history.analyse_session`);
+a session without them is analysed now. "Baseline" here is the session-start baseline (the
+first calm minutes of each session, before any skill), so it tracks the person's resting
+state from one session to the next. A trend is the Theil-Sen slope per session (the median
+of pairwise slopes: one unusual session does not tilt it), with the mean of the first and
+last three sessions beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import theilslopes
+
+from trm_bio.core import effects
+from trm_bio.core.baseline import Baseline
+from trm_bio.core.regulation import regulate
+from trm_bio.errors import LibraryError
+from trm_bio.history import analyse_session
+from trm_bio.store.library import Library
+
+log = logging.getLogger(__name__)
+
+#: Kinds of logged events whose aftermath the "what helped" table ranks.
+HELPER_KINDS = ("skill", "resource", "helpnow")
+TREND_KEYS = ("baseline_hr_bpm", "baseline_rmssd_ms", "hr_bpm", "rmssd_ms", "resilient_share")
+EDGE_SESSIONS = 3
+
+
+@dataclass(frozen=True)
+class SessionPoint:
+    """One session's numbers in the trend (None where not measurable)."""
+
+    session: int
+    started_utc: str
+    duration_s: float | None
+    baseline_hr_bpm: float | None  # the session-start baseline
+    baseline_rmssd_ms: float | None
+    hr_bpm: float | None  # whole session
+    rmssd_ms: float | None
+    resilient_share: float | None  # of beats with a zone reading, 0-1
+    high_share: float | None
+    low_share: float | None
+    hrv_valid: bool
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How one measure moved over the sessions."""
+
+    slope_per_session: float  # units of the measure per session (Theil-Sen)
+    intercept: float  # value of the fitted line at the first session
+    n_sessions: int
+    first_mean: float  # mean of the first EDGE_SESSIONS sessions
+    last_mean: float  # mean of the last EDGE_SESSIONS sessions
+
+    @property
+    def change(self) -> float:
+        return self.last_mean - self.first_mean
+
+
+@dataclass(frozen=True)
+class Trends:
+    """One person's progress across their sessions (oldest first)."""
+
+    person: str
+    sessions: tuple[SessionPoint, ...]
+    trends: dict[str, Trend]
+    helpers: tuple[effects.CrossSessionEffect, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly (NaN as None)."""
+        return _jsonable(
+            {
+                "person": self.person,
+                "sessions": [asdict(s) for s in self.sessions],
+                "trends": {
+                    k: {**asdict(t), "change": t.change} for k, t in self.trends.items()
+                },
+                "helpers": [h.to_dict() for h in self.helpers],
+            }
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def fit_trend(values: list[float | None]) -> Trend | None:
+    """Theil-Sen trend of a measure over sessions (None with fewer than 3 finite values)."""
+    y = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    x = np.arange(y.size, dtype=np.float64)
+    ok = np.isfinite(y)
+    if ok.sum() < 3:
+        return None
+    slope, intercept, _, _ = theilslopes(y[ok], x[ok])
+    finite = y[ok]
+    edge = min(EDGE_SESSIONS, max(1, finite.size // 2))
+    return Trend(
+        slope_per_session=float(slope),
+        intercept=float(intercept),
+        n_sessions=int(ok.sum()),
+        first_mean=float(np.mean(finite[:edge])),
+        last_mean=float(np.mean(finite[-edge:])),
+    )
+
+
+def _point(session: int, started_utc: str, duration_s: float | None,
+           summary: dict[str, Any], own: dict[str, Any] | None) -> SessionPoint:
+    metrics = summary.get("metrics") or {}
+    zones = summary.get("zones") or {}
+    baseline = None
+    if own:
+        try:
+            baseline = Baseline.from_dict(own)
+        except Exception as exc:  # a damaged cache entry: leave the point without it
+            log.warning("session %d has an unreadable baseline (%s)", session, exc)
+    return SessionPoint(
+        session=session,
+        started_utc=started_utc,
+        duration_s=duration_s,
+        baseline_hr_bpm=baseline.hr_bpm if baseline else None,
+        baseline_rmssd_ms=math.exp(baseline.ln_rmssd) if baseline else None,
+        hr_bpm=metrics.get("HR"),
+        rmssd_ms=metrics.get("RMSSD"),
+        resilient_share=zones.get("resilient"),
+        high_share=zones.get("high"),
+        low_share=zones.get("low"),
+        hrv_valid=bool(summary.get("hrv_valid", False)),
+    )
+
+
+def person_trends(
+    library: Library, person: str | int, *, recompute: bool = False
+) -> Trends:
+    """A person's trends across their sessions.
+
+    Parameters
+    ----------
+    library : Library
+        The open library (read-only works: missing analyses are then not cached).
+    person : str or int
+        Name, pseudonymous code or id.
+    recompute : bool
+        Analyse every session again instead of using the cached summaries.
+
+    Raises
+    ------
+    LibraryError
+        No such person, or no analysable session.
+    """
+    found = library.find_person(person)
+    if found is None:
+        raise LibraryError(f"there is no person called {person!r} in the library")
+    points: list[SessionPoint] = []
+    session_effects: list[dict[str, Any]] = []
+    for info in library.list_sessions(found.id):
+        if info.status == "recording":
+            continue  # still being written
+        summary = None if recompute else library.get_summary(info.id)
+        own = None if recompute else library.get_derived(info.id, "baseline")
+        if summary is None or own is None:
+            result = analyse_session(library, info.id, cache=not library.readonly)
+            summary = result.as_dict()
+            own = library.get_derived(info.id, "baseline") if not library.readonly else None
+            if own is None:
+                m = result.analysis.metrics
+                b = regulate(result.beats.times_s, m["HR_20s"], m["RMSSD"],
+                             m["RespirationRate"]).baseline
+                own = b.to_dict() if b is not None else None
+        if not (summary.get("quality") or {}).get("beats"):
+            continue
+        points.append(_point(info.id, info.started_utc, info.duration_s, summary, own))
+        session_effects.append(summary.get("effects") or {"items": []})
+    if not points:
+        raise LibraryError(f"{found.name} has no recorded sessions with heartbeats yet")
+    trends = {}
+    for key in TREND_KEYS:
+        trend = fit_trend([getattr(p, key) for p in points])
+        if trend is not None:
+            trends[key] = trend
+    helpers = [
+        h for h in effects.summarize_across_sessions(session_effects) if h.kind in HELPER_KINDS
+    ]
+    return Trends(found.name, tuple(points), trends, tuple(helpers))
+
+
+TREND_LABELS = {
+    "baseline_hr_bpm": ("resting heart rate at the session start", "bpm"),
+    "baseline_rmssd_ms": ("resting RMSSD at the session start", "ms"),
+    "hr_bpm": ("heart rate over the whole session", "bpm"),
+    "rmssd_ms": ("RMSSD over the whole session", "ms"),
+    "resilient_share": ("time in the resilient band", "%"),
+}
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    if unit == "%":
+        return f"{100 * value:.0f} %"
+    return f"{value:.1f} {unit}"
+
+
+def trends_table(trends: Trends) -> str:
+    """The trends as plain text for the terminal."""
+    lines = [f"Progress for {trends.person}: {len(trends.sessions)} session(s)", ""]
+    lines.append(f"  {'ID':>4}  {'STARTED (UTC)':<20} {'MIN':>5}  {'REST HR':>8} "
+                 f"{'REST RMSSD':>10} {'HR':>6} {'RMSSD':>7} {'RESILIENT':>9}")
+    for p in trends.sessions:
+        minutes = f"{p.duration_s / 60:5.1f}" if p.duration_s is not None else "    –"
+        lines.append(
+            f"  {p.session:>4}  {p.started_utc[:19]:<20} {minutes}  "
+            f"{_fmt(p.baseline_hr_bpm, ''):>8} {_fmt(p.baseline_rmssd_ms, ''):>10} "
+            f"{_fmt(p.hr_bpm, ''):>6} {_fmt(p.rmssd_ms, ''):>7} "
+            f"{_fmt(p.resilient_share, '%'):>9}"
+        )
+    lines += ["", "  Trends (Theil-Sen slope per session; mean of the first and last sessions):"]
+    for key, trend in trends.trends.items():
+        label, unit = TREND_LABELS[key]
+        per = (f"{100 * trend.slope_per_session:+.1f} points" if unit == "%"
+               else f"{trend.slope_per_session:+.2f} {unit}")
+        lines.append(
+            f"    {label:<42} {per} per session  ({_fmt(trend.first_mean, unit)} → "
+            f"{_fmt(trend.last_mean, unit)})"
+        )
+    if trends.helpers:
+        lines += ["", "  What most often came before a move toward the resilient band "
+                  "(co-occurrence, not proof of cause):"]
+        for h in trends.helpers[:10]:
+            lines.append(
+                f"    {h.kind:<9} {h.label[:40]:<40} toward {h.n_toward} of {h.n_measured} "
+                f"measured, in {h.n_sessions} session(s)"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""The client view: a calm second window for the screen the client sees.
+
+Only calm visuals: the resilient band with where they are, a softly breathing shape, and
+the current prompt. No numbers unless the clinician turns them on; with reduced motion the
+shape holds still. It follows the main window, which hands it a :class:`ClientState` each
+frame.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QRadialGradient
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from trm_bio.ui import theme
+from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading
+
+DEFAULT_BREATH_PER_MIN = 6.0  # a slow, easy rhythm when no breathing rate is known
+
+
+@dataclass(frozen=True)
+class ClientState:
+    """What the client sees: zone reading, prompt, breathing pace, heart rate (if shown)."""
+
+    reading: ZoneReading = field(default_factory=ZoneReading)
+    prompt: str = ""
+    respiration_bpm: float = math.nan
+    hr_bpm: float = math.nan
+
+
+class BreathShape(QWidget):
+    """A soft circle that swells and settles at the breathing pace (still if reduced motion)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(220, 220)
+        self.reduced_motion = False
+        self.per_min = DEFAULT_BREATH_PER_MIN
+        self.colour = QColor(theme.BAND)
+        self._t0 = time.monotonic()
+        self.frame = QTimer(self)
+        self.frame.setInterval(40)
+        self.frame.timeout.connect(self.update)
+        self.setAccessibleName("Breathing shape")
+
+    def set_pace(self, per_min: float) -> None:
+        # Pace follows breathing within a gentle range; otherwise a slow default.
+        self.per_min = (
+            per_min if math.isfinite(per_min) and 3 <= per_min <= 30 else DEFAULT_BREATH_PER_MIN
+        )
+
+    def set_reduced_motion(self, reduced: bool) -> None:
+        self.reduced_motion = reduced
+        self._sync_timer()
+        self.update()
+
+    def showEvent(self, event: object) -> None:
+        self._sync_timer()
+
+    def hideEvent(self, event: object) -> None:
+        self.frame.stop()
+
+    def _sync_timer(self) -> None:
+        if self.reduced_motion or not self.isVisible():
+            self.frame.stop()
+        else:
+            self.frame.start()
+
+    def swell(self) -> float:
+        """0..1: how far the shape is swollen now (0.5 when motion is reduced)."""
+        if self.reduced_motion:
+            return 0.5
+        phase = (time.monotonic() - self._t0) * self.per_min / 60.0
+        return 0.5 - 0.5 * math.cos(2 * math.pi * phase)
+
+    def paintEvent(self, event: object) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        side = min(self.width(), self.height())
+        radius = side * (0.30 + 0.12 * self.swell())
+        centre = QPointF(self.width() / 2, self.height() / 2)
+        gradient = QRadialGradient(centre, radius)
+        inner = QColor(self.colour)
+        inner.setAlpha(230)
+        outer = QColor(self.colour)
+        outer.setAlpha(60)
+        gradient.setColorAt(0.0, inner)
+        gradient.setColorAt(1.0, outer)
+        p.setPen(QPen(theme.colour(theme.BAND_EDGE, 80), 2))
+        p.setBrush(QBrush(gradient))
+        p.drawEllipse(centre, radius, radius)
+        p.end()
+
+
+class ClientWindow(QWidget):
+    """The second window; see module doc."""
+
+    def __init__(self, scale: theme.TextScale, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("trm-bio: for you")
+        self.setStyleSheet(f"background: {theme.BACKGROUND};")
+        self.numbers_visible = False
+        self.state = ClientState()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(40, 30, 40, 30)
+        box.setSpacing(20)
+        self.prompt = QLabel("")
+        self.prompt.setWordWrap(True)
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.prompt.setStyleSheet(f"color: {theme.TEXT};")
+        self.prompt.setAccessibleName("Prompt")
+        self.shape = BreathShape()
+        self.band = ZoneBandWidget(horizontal=True)
+        self.band.setMinimumHeight(80)
+        self.heart = QLabel("")
+        self.heart.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.heart.setObjectName("muted")
+        box.addWidget(self.prompt, 2)
+        box.addWidget(self.shape, 3)
+        box.addWidget(self.band)
+        box.addWidget(self.heart)
+        self.set_scale(scale)
+        self.resize(900, 700)
+
+    def set_scale(self, scale: theme.TextScale) -> None:
+        self.prompt.setFont(theme.font(22, scale))
+        self.heart.setFont(theme.font(16, scale))
+
+    def set_band(self, low_edge: float, high_edge: float) -> None:
+        self.band.set_band(low_edge, high_edge)
+
+    def set_reduced_motion(self, reduced: bool) -> None:
+        self.band.reduced_motion = reduced
+        self.shape.set_reduced_motion(reduced)
+
+    def set_numbers_visible(self, visible: bool) -> None:
+        self.numbers_visible = visible
+        self.show_state(self.state, force=True)
+
+    def show_state(self, state: ClientState, *, force: bool = False) -> None:
+        if state == self.state and not force:
+            return
+        self.state = state
+        if self.prompt.text() != state.prompt:
+            self.prompt.setText(state.prompt)
+        self.band.set_reading(state.reading)
+        self.shape.set_pace(state.respiration_bpm)
+        self.shape.colour = QColor(theme.ZONE_COLOURS.get(state.reading.zone, theme.BAND))
+        if self.numbers_visible and math.isfinite(state.hr_bpm):
+            self.heart.setText(f"{state.hr_bpm:.0f} beats per minute")
+        else:
+            self.heart.setText("")

@@ -1,0 +1,128 @@
+"""Choose a strap: the simulated strap is always offered; Bluetooth straps after a scan.
+
+The scan runs on a worker thread (it blocks for its whole timeout) and reports back through
+a queued signal; a scan that fails says why in one sentence.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trm_bio.ui.services import DeviceChoice
+
+SCAN_TIMEOUT_S = 5.0
+
+
+class _ScanReport(QObject):
+    done = Signal(object, str)  # list[DeviceChoice], error sentence ("" when fine)
+
+
+class DevicesDialog(QDialog):
+    """Scan, pick, connect."""
+
+    def __init__(self, services: Any, current: DeviceChoice | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Choose a strap")
+        self.services = services
+        self.choice: DeviceChoice | None = None
+        box = QVBoxLayout(self)
+        intro = QLabel(
+            "The simulated strap is always here for practice. To use a real chest strap, "
+            "put it on (moisten the electrodes), then scan."
+        )
+        intro.setWordWrap(True)
+        box.addWidget(intro)
+        self.list = QListWidget()
+        self.list.itemDoubleClicked.connect(lambda _: self.accept())
+        box.addWidget(self.list)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Simulated scenario:"))
+        self.scenario = QComboBox()
+        for name in services.scenarios:
+            self.scenario.addItem(name, name)
+        if current is not None and current.kind == "simulated":
+            self.scenario.setCurrentIndex(max(self.scenario.findData(current.scenario), 0))
+        self.scenario.currentIndexChanged.connect(self._refresh_simulated)
+        row.addWidget(self.scenario, 1)
+        self.scan_button = QPushButton("Scan for straps")
+        self.scan_button.clicked.connect(self.scan)
+        row.addWidget(self.scan_button)
+        box.addLayout(row)
+        self.status = QLabel("")
+        self.status.setObjectName("muted")
+        self.status.setWordWrap(True)
+        box.addWidget(self.status)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Connect")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        box.addWidget(buttons)
+        self._report = _ScanReport()
+        self._report.done.connect(self._scanned, Qt.ConnectionType.QueuedConnection)
+        self._refresh_simulated()
+        self.resize(480, 360)
+
+    def _simulated(self) -> DeviceChoice:
+        return DeviceChoice("simulated", scenario=str(self.scenario.currentData()))
+
+    def _refresh_simulated(self) -> None:
+        choice = self._simulated()
+        if self.list.count() == 0:
+            self.list.addItem(QListWidgetItem(choice.label))
+        item = self.list.item(0)
+        item.setText(choice.label)
+        item.setData(Qt.ItemDataRole.UserRole, choice)
+        if self.list.currentRow() < 0:
+            self.list.setCurrentRow(0)
+
+    def scan(self) -> None:
+        self.scan_button.setEnabled(False)
+        self.status.setText(f"Listening for straps for {SCAN_TIMEOUT_S:.0f} seconds…")
+        report = self._report
+
+        def work() -> None:
+            try:
+                found = self.services.scan(SCAN_TIMEOUT_S)
+            except Exception as exc:  # DeviceError and OS errors: one sentence
+                report.done.emit([], str(exc) or type(exc).__name__)
+            else:
+                report.done.emit(found, "")
+
+        threading.Thread(target=work, name="strap-scan", daemon=True).start()
+
+    def _scanned(self, found: list[DeviceChoice], error: str) -> None:
+        self.scan_button.setEnabled(True)
+        while self.list.count() > 1:
+            self.list.takeItem(1)
+        for choice in found:
+            item = QListWidgetItem(choice.label)
+            item.setData(Qt.ItemDataRole.UserRole, choice)
+            self.list.addItem(item)
+        if error:
+            self.status.setText(f"No scan this time: {error}")
+        elif not found:
+            self.status.setText("No strap answered. Is it on, and moist where it touches the skin?")
+        else:
+            self.status.setText(f"Found {len(found)} strap(s).")
+
+    def accept(self) -> None:
+        item = self.list.currentItem()
+        self.choice = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        super().accept()

@@ -1,0 +1,356 @@
+"""The plots of the live (and replay) screen: RR tachogram, trends, zone over time, markers.
+
+They draw what the session already computed (:class:`trm_bio.session.SessionHistory`):
+nothing here computes a metric. Drawing choices:
+
+- one redraw per timer tick, never per beat; only the visible span is handed to pyqtgraph,
+  with ``setClipToView`` and peak downsampling for long spans;
+- gaps are gaps: a rejected beat and a segment boundary become NaN, drawn with
+  ``connect="finite"``;
+- events are vertical markers, one curve per kind (``connect="pairs"``), kept out of the
+  autorange; detected shifts are dashed markers;
+- the zone row shows the person's own resilient band and where they were; tentative
+  readings are lighter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
+from trm_bio.ui import theme
+
+pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.MUTED_TEXT)
+
+_MARKER_Y = 1e6
+#: Peak downsampling pays off for long views (above about half an hour of beats, measured
+#: with bench/bench_ui.py); below this many visible points it costs more than it saves.
+DOWNSAMPLE_ABOVE = 2000
+ZONE_VIEW = (-4.0, 3.0)  # the zone row's span, in baseline spreads (as the zone indicator)
+
+METRIC_UNITS = {
+    "RMSSD": "ms",
+    "SDNN": "ms",
+    "MeanNN": "ms",
+    "pNN50": "%",
+    "HR": "bpm",
+    "HR_20s": "bpm",
+    "LF": "ms²",
+    "HF": "ms²",
+    "VLF": "ms²",
+    "LFHF": "",
+    "RespirationRate": "breaths/min",
+    "Coherence": "",
+    "HFpeak": "Hz",
+}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One thing to mark on the plots at ``time_s`` (s on the beat clock)."""
+
+    time_s: float
+    kind: str  # a key of theme.EVENT_COLOURS ("shift" for a detected shift)
+    label: str = ""
+
+
+def with_gaps(
+    times_s: np.ndarray, values: np.ndarray, segment: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays ready for ``connect="finite"``: a NaN point between segments."""
+    if segment is None or times_s.size < 2:
+        return times_s, values
+    breaks = np.flatnonzero(np.diff(segment) != 0) + 1
+    if breaks.size == 0:
+        return times_s, values
+    mid = 0.5 * (times_s[breaks - 1] + times_s[breaks])
+    return np.insert(times_s, breaks, mid), np.insert(values, breaks, np.nan)
+
+
+def visible_slice(times_s: np.ndarray, start_s: float) -> slice:
+    """The index range from the last point before ``start_s`` to the end."""
+    if not math.isfinite(start_s):
+        return slice(0, times_s.size)
+    first = max(int(np.searchsorted(times_s, start_s, side="left")) - 1, 0)
+    return slice(first, times_s.size)
+
+
+def _new_plot(layout: pg.GraphicsLayoutWidget, row: int, title: str) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0)
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    plot.setClipToView(True)
+    plot.setLabel("left", title)
+    for side in ("left", "bottom", "right", "top"):
+        # No SI prefixes: they would re-typeset the axis label at every range change.
+        plot.getAxis(side).enableAutoSIPrefix(False)
+    plot.getAxis("left").setWidth(64)
+    return plot
+
+
+class LivePlots(QWidget):
+    """Stacked, x-linked plots: RR tachogram, chosen trends, zone over time."""
+
+    def __init__(self, trends: Sequence[str] = ("RMSSD", "SDNN"), parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground(theme.SURFACE)
+        self.layout_widget.ci.setSpacing(4)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.layout_widget)
+        self.history: Any = None
+        self.span_s: float | None = 300.0
+        self.markers: list[Marker] = []
+        self.low_edge, self.high_edge = -2.5, 1.25
+        self._markers_dirty = True
+        self._numbers_visible = True
+        self._build(tuple(trends))
+        self.setAccessibleName("Heart plots")
+
+    # -- structure ---------------------------------------------------------------------
+    def _build(self, trends: tuple[str, ...]) -> None:
+        self.layout_widget.clear()
+        self.trends = trends
+        self.rr_plot = _new_plot(self.layout_widget, 0, "RR (ms)")
+        self.rr_curve = self.rr_plot.plot(
+            pen=pg.mkPen(theme.RR, width=1), connect="finite", name="RR"
+        )
+        self.rr_curve.setSkipFiniteCheck(False)
+        self.rejected = self.rr_plot.plot(
+            pen=None,
+            symbol="o",
+            symbolSize=5,
+            symbolPen=None,
+            symbolBrush=pg.mkBrush(theme.REJECTED),
+        )
+        self.trend_plots: dict[str, pg.PlotItem] = {}
+        self.trend_curves: dict[str, pg.PlotDataItem] = {}
+        for row, name in enumerate(trends, start=1):
+            unit = METRIC_UNITS.get(name, "")
+            plot = _new_plot(self.layout_widget, row, f"{name} ({unit})" if unit else name)
+            plot.setXLink(self.rr_plot)
+            curve = plot.plot(
+                pen=pg.mkPen(theme.METRIC_COLOURS.get(name, theme.HEART), width=1),
+                connect="finite",
+            )
+            self.trend_plots[name], self.trend_curves[name] = plot, curve
+        self.zone_plot = _new_plot(self.layout_widget, len(trends) + 1, "zone")
+        self.zone_plot.setXLink(self.rr_plot)
+        self.zone_plot.setYRange(*ZONE_VIEW, padding=0.02)
+        self.zone_plot.enableAutoRange(axis="y", enable=False)
+        self.zone_plot.getAxis("left").setTicks([[(-2.5, "low"), (0, "baseline"), (1.25, "high")]])
+        # A plain rectangle (in data units, spanning all time) paints far faster than a
+        # LinearRegionItem.
+        self.band = QGraphicsRectItem(
+            QRectF(-1e7, self.low_edge, 2e7, self.high_edge - self.low_edge)
+        )
+        self.band.setBrush(pg.mkBrush(theme.colour(theme.BAND, 150)))
+        self.band.setPen(pg.mkPen(None))
+        self.zone_plot.vb.addItem(self.band, ignoreBounds=True)
+        self.zone_curve = self.zone_plot.plot(
+            pen=pg.mkPen(theme.POSITION, width=1), connect="finite"
+        )
+        self.zone_tentative = self.zone_plot.plot(
+            pen=pg.mkPen(theme.colour(theme.POSITION, 90), width=1), connect="finite"
+        )
+        self.zone_plot.setLabel("bottom", "time (min:s)")
+        for plot in self.all_plots:
+            if plot is self.zone_plot:
+                plot.getAxis("bottom").tickStrings = _minute_ticks
+            else:
+                # Only the lowest plot shows time; hidden axes cost nothing to redraw.
+                plot.hideAxis("bottom")
+            if plot is not self.zone_plot:
+                plot.enableAutoRange(axis="y", enable=False)
+        self._marker_curves: dict[tuple[int, str], pg.PlotDataItem] = {}
+        self._downsampling = False
+        self._drawn: dict[str, Any] = {}  # what each curve group was last given
+        self._markers_dirty = True
+        self.set_numbers_visible(self._numbers_visible)
+
+    @property
+    def all_plots(self) -> list[pg.PlotItem]:
+        return [self.rr_plot, *self.trend_plots.values(), self.zone_plot]
+
+    def set_trends(self, trends: Sequence[str]) -> None:
+        if tuple(trends) != self.trends:
+            self._build(tuple(trends))
+
+    def set_band(self, low_edge: float, high_edge: float) -> None:
+        self.low_edge, self.high_edge = low_edge, high_edge
+        self.band.setRect(QRectF(-1e7, low_edge, 2e7, high_edge - low_edge))
+        self.zone_plot.getAxis("left").setTicks(
+            [[(low_edge, "low"), (0, "baseline"), (high_edge, "high")]]
+        )
+
+    def set_span(self, span_s: float | None) -> None:
+        self.span_s = span_s
+
+    def set_numbers_visible(self, visible: bool) -> None:
+        """Hide the value axes (the shapes stay) when numbers are hidden."""
+        self._numbers_visible = visible
+        for plot in [self.rr_plot, *self.trend_plots.values()]:
+            plot.getAxis("left").setStyle(showValues=visible)
+
+    def set_history(self, history: Any) -> None:
+        """The session history to draw from (arrays growing as the session goes)."""
+        if history is not self.history:
+            self._drawn = {}
+        self.history = history
+
+    def set_markers(self, markers: Iterable[Marker]) -> None:
+        self.markers = list(markers)
+        self._markers_dirty = True
+
+    def add_markers(self, markers: Iterable[Marker]) -> None:
+        new = list(markers)
+        if new:
+            self.markers.extend(new)
+            self._markers_dirty = True
+
+    # -- drawing -------------------------------------------------------------------------
+    def view_range(self, now_s: float) -> tuple[float, float]:
+        if self.span_s is None:
+            return 0.0, max(now_s, 60.0)
+        return now_s - self.span_s, now_s
+
+    def redraw(self, now_s: float) -> None:
+        """Hand the visible part of the history to the plots (one call per frame)."""
+        x0, x1 = self.view_range(now_s)
+        margin = 0.02 * (x1 - x0)
+        h = self.history
+        beats_key = (
+            (id(h), h.beats.size, self._first_visible(h, "beats", x0 - margin)) if h else None
+        )
+        metrics_key = (
+            (id(h), h.metrics.size, self._first_visible(h, "metrics", x0 - margin)) if h else None
+        )
+        # Unchanged data is not handed over again (the time axis may still slide).
+        if beats_key == self._drawn.get("beats") and beats_key is not None:
+            pass
+        elif h is not None and h.beats.size:
+            beats = h.beats
+            t = beats["time_s"]
+            view = visible_slice(t, x0 - margin)
+            self._downsample(view.stop - view.start > DOWNSAMPLE_ABOVE)
+            t, rr, seg, label = (
+                t[view],
+                beats["rr_ms"][view],
+                beats["segment"][view],
+                beats["label"][view],
+            )
+            bad = label != 0
+            shown = np.where(bad, np.nan, rr)
+            self.rr_curve.setData(*with_gaps(t, shown, seg), connect="finite")
+            self._fit_y(self.rr_plot, shown, step=50.0)
+            self.rejected.setData(t[bad], rr[bad])
+        else:
+            self.rr_curve.setData([], [])
+            self.rejected.setData([], [])
+        self._drawn["beats"] = beats_key
+        if metrics_key == self._drawn.get("metrics") and metrics_key is not None:
+            pass
+        elif h is not None and h.metrics.size:
+            metrics = h.metrics
+            t = metrics["time_s"]
+            view = visible_slice(t, x0 - margin)
+            t = t[view]
+            for name, curve in self.trend_curves.items():
+                curve.setData(t, metrics[name][view], connect="finite")
+                self._fit_y(self.trend_plots[name], metrics[name][view])
+            position = np.where(
+                metrics["arousal"][view] >= 0, metrics["arousal"][view], -metrics["lowness"][view]
+            )
+            # Far readings rest at the edge of the view rather than leaving it.
+            position = np.clip(position, *ZONE_VIEW)
+            tentative = metrics["tentative"][view] > 0
+            self.zone_curve.setData(t, np.where(tentative, np.nan, position), connect="finite")
+            # Tentative stretches are drawn lighter, joined to their firm neighbours.
+            light = tentative | np.roll(tentative, 1) | np.roll(tentative, -1)
+            self.zone_tentative.setData(t, np.where(light, position, np.nan), connect="finite")
+        else:
+            for curve in (*self.trend_curves.values(), self.zone_curve, self.zone_tentative):
+                curve.setData([], [])
+        self._drawn["metrics"] = metrics_key
+        if self._markers_dirty:
+            self._draw_markers()
+        self.rr_plot.setXRange(x0, x1, padding=0)
+
+    @staticmethod
+    def _first_visible(h: Any, group: str, start_s: float) -> int:
+        columns = getattr(h, group)
+        if not columns.size:
+            return 0
+        return visible_slice(columns["time_s"], start_s).start
+
+    def _fit_y(self, plot: pg.PlotItem, values: np.ndarray, step: float | None = None) -> None:
+        """Keep the y range while the data fits it, so the axis is not redrawn every frame.
+
+        The range changes only when the data leaves it or fills less than half of it, and
+        then to round steps (``step``, or a tenth of the data's extent in round numbers).
+        """
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        (y0, y1) = plot.vb.viewRange()[1]
+        if y0 <= lo and hi <= y1 and (hi - lo) >= 0.5 * (y1 - y0):
+            return
+        if step is None:
+            extent = max(hi - lo, abs(hi) * 0.05, 1e-9)
+            step = 10.0 ** math.floor(math.log10(extent / 2))
+        y0, y1 = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        if y1 - y0 < step:
+            y1 = y0 + step
+        plot.setYRange(y0, y1, padding=0.05)
+
+    def _downsample(self, on: bool) -> None:
+        if on != self._downsampling:
+            self._downsampling = on
+            for plot in self.all_plots:
+                plot.setDownsampling(auto=on, mode="peak")
+
+    def _draw_markers(self) -> None:
+        self._markers_dirty = False
+        by_kind: dict[str, list[float]] = {}
+        for m in self.markers:
+            by_kind.setdefault(m.kind, []).append(m.time_s)
+        for index, plot in enumerate(self.all_plots):
+            for kind in set(by_kind) | {k for (i, k) in self._marker_curves if i == index}:
+                key = (index, kind)
+                times = np.asarray(by_kind.get(kind, []), dtype=float)
+                curve = self._marker_curves.get(key)
+                if curve is None:
+                    style = Qt.PenStyle.DashLine if kind == "shift" else Qt.PenStyle.SolidLine
+                    pen = pg.mkPen(
+                        theme.colour(
+                            theme.EVENT_COLOURS.get(kind, theme.MUTED_TEXT),
+                            90 if kind in ("flow", "connection") else 200,
+                        ),
+                        width=1,
+                        style=style,
+                    )
+                    curve = pg.PlotDataItem(pen=pen)
+                    plot.vb.addItem(curve, ignoreBounds=True)
+                    self._marker_curves[key] = curve
+                x = np.repeat(times, 2)
+                y = np.tile([-_MARKER_Y, _MARKER_Y], times.size)
+                curve.setData(x, y, connect="pairs")
+
+
+def _minute_ticks(values: Sequence[float], scale: float, spacing: float) -> list[str]:
+    out = []
+    for v in values:
+        sign = "-" if v < 0 else ""
+        v = abs(v)
+        out.append(f"{sign}{int(v // 60)}:{int(v % 60):02d}")
+    return out

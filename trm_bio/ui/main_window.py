@@ -1,0 +1,777 @@
+"""The main window: live biofeedback beside the skills, sessions, replay, the client view.
+
+One timer drives everything: each tick drains the source through the controller (``poll``),
+passes the new events on as markers, and redraws once if anything changed (the x range
+slides a few times a second otherwise). The window forwards input to the controller and to
+the services the composition root gave it; it computes no metric.
+
+Modes: ``idle`` (nothing connected), ``preview`` (a strap shows live, nothing is recorded),
+``recording`` (a session is being stored), ``replay`` (a stored session plays).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trm_bio.controller import SessionOptions
+from trm_bio.ui import theme
+from trm_bio.ui.client_view import ClientState, ClientWindow
+from trm_bio.ui.devices_dialog import DevicesDialog
+from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
+from trm_bio.ui.live_plots import LivePlots, Marker
+from trm_bio.ui.markers import marker_for, markers_for, prompt_at, shift_markers
+from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
+from trm_bio.ui.replay_bar import ReplayBar
+from trm_bio.ui.services import DeviceChoice
+from trm_bio.ui.session_browser import SessionBrowser
+from trm_bio.ui.settings import SPANS, TREND_CHOICES, Settings
+from trm_bio.ui.skills_panel import SkillsPanel
+from trm_bio.ui.summary_view import SummaryDialog
+from trm_bio.ui.tracking_panel import TrackingPanel
+from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading, display_position
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
+SLIDE_MS = 200  # without new data, the time axis slides this often
+MAX_TRENDS = 3
+SHIFT_CHECK_MS = 3000  # live shifts are looked for this often (they need minutes of data)
+
+_CALM_STATUS = {
+    "reconnecting": "The strap's link dropped; reconnecting on its own. The gap will show on "
+    "the plots.",
+    "disconnected": "The strap is not connected just now.",
+    "contact lost": "The strap has lost skin contact; a little moisture on the electrodes helps.",
+    "failed": "The strap could not be reached.",
+}
+
+
+class MainWindow(QMainWindow):
+    """See module doc."""
+
+    def __init__(
+        self,
+        controller: Any,
+        services: Any,
+        settings: Settings,
+        *,
+        tick_ms: int = TICK_MS,
+    ) -> None:
+        super().__init__()
+        self.controller = controller
+        self.services = services
+        self.settings = settings
+        self.mode = "idle"
+        self.device: DeviceChoice | None = None
+        self.analysis: Any = None  # the replayed (or last finished) session's analysis
+        self.replay_markers: list[Marker] = []
+        self.summary_dialog: SummaryDialog | None = None
+        self._events_seen = 0
+        self._session_obj: Any = None
+        self._dirty = True
+        self._last_status = ""
+        self._shown_error: str | None = None
+        self.scale = theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0)
+        self.setWindowTitle("trm-bio")
+        self._build()
+        self._bind_actions()
+        self.apply_display_settings()
+        geometry = settings.geometry("main")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(tick_ms)
+        self.tick_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.tick_timer.timeout.connect(self.tick)
+        self.tick_timer.start()
+        self.shift_timer = QTimer(self)
+        self.shift_timer.setInterval(SHIFT_CHECK_MS)
+        self.shift_timer.timeout.connect(self.update_live_shifts)
+        self.shift_timer.start()
+        self.live_shift_markers: list[Marker] = []
+        self._slide = QElapsedTimer()
+        self._slide.start()
+        self.last_redraw_ms = math.nan
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        c = self.controller
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 6, 8, 6)
+        bar = QHBoxLayout()
+        self.device_label = QLabel("No strap")
+        self.device_label.setObjectName("muted")
+        self.device_button = QPushButton("Strap…")
+        self.device_button.setToolTip("Scan for straps and connect (Ctrl+D)")
+        self.device_button.clicked.connect(self.choose_device)
+        self.person = QLineEdit(self.settings.person)
+        self.person.setPlaceholderText("person (name or code)")
+        self.person.setMaximumWidth(200)
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("notes for this session")
+        self.start_button = QPushButton("Start session")
+        self.start_button.setToolTip("Start recording a session (Ctrl+R)")
+        self.start_button.clicked.connect(self.start_session)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume the session (Ctrl+P)")
+        self.pause_button.clicked.connect(self.pause_session)
+        self.stop_button = QPushButton("End session")
+        self.stop_button.setToolTip("End the session and see its summary (Ctrl+E)")
+        self.stop_button.clicked.connect(self.stop_session)
+        self.mode_label = QLabel("")
+        self.mode_label.setObjectName("muted")
+        self.span = QComboBox()
+        for label in SPANS:
+            self.span.addItem(label)
+        self.span.setCurrentText(self.settings.span)
+        self.span.currentTextChanged.connect(self.set_span)
+        self.span.setToolTip("How much time the plots show (Ctrl+1 … Ctrl+4)")
+        for w in (self.device_button, self.device_label):
+            bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(self.person)
+        bar.addWidget(self.notes, 1)
+        for w in (self.start_button, self.pause_button, self.stop_button, self.mode_label):
+            bar.addWidget(w)
+        bar.addStretch(0)
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.span)
+        outer.addLayout(bar)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        self.readouts = ReadoutPanel(self.scale)
+        self.zone_band = ZoneBandWidget()
+        band_row = QHBoxLayout()
+        band_row.addStretch(1)
+        band_row.addWidget(self.zone_band)
+        band_row.addStretch(1)
+        left_box.addWidget(self.readouts)
+        left_box.addLayout(band_row, 1)
+        self.plots = LivePlots(self.settings.trends)
+        right = QWidget()
+        right_box = QVBoxLayout(right)
+        right_box.setContentsMargins(0, 0, 0, 0)
+        self.skills = SkillsPanel(c, self.scale)
+        self.tracking = TrackingPanel(c, self.scale)
+        right_box.addWidget(self.skills, 3)
+        right_box.addWidget(self.tracking, 2)
+        splitter.addWidget(left)
+        splitter.addWidget(self.plots)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 2)
+        splitter.setSizes([230, 700, 470])
+        outer.addWidget(splitter, 1)
+        self.replay_bar = ReplayBar()
+        self.replay_bar.play_toggled.connect(self.toggle_play)
+        self.replay_bar.speed_chosen.connect(self.set_replay_speed)
+        self.replay_bar.seek_requested.connect(self.seek)
+        self.replay_bar.jump_requested.connect(self.jump)
+        self.replay_bar.hide()
+        outer.addWidget(self.replay_bar)
+        self.setCentralWidget(central)
+        for panel in (self.skills, self.tracking):
+            panel.message.connect(self.say)
+        self.skills.flow_changed.connect(self._mark_dirty)
+        self.tracking.logged.connect(self._mark_dirty)
+        band = tuple(self.services.band)
+        self.zone_band.set_band(*band)
+        self.plots.set_band(*band)
+        self.client = ClientWindow(self.scale)
+        self.client.set_band(*band)
+        self.plots.set_span(SPANS[self.settings.span])
+
+    def _bind_actions(self) -> None:
+        handlers = {
+            "pleasant": lambda: self.tracking.notice("pleasant"),
+            "neutral": lambda: self.tracking.notice("neutral"),
+            "unpleasant": lambda: self.tracking.notice("unpleasant"),
+            "commit": self.tracking.commit,
+            "help_now": self.skills.help_now,
+            "begin": self.skills.begin,
+            "next": lambda: self.skills.act("next"),
+            "previous": lambda: self.skills.act("previous"),
+            "skip_step": lambda: self.skills.act("skip_step"),
+            "skip_skill": lambda: self.skills.act("skip_skill"),
+            "pause_practice": lambda: self.skills.act("pause"),
+            "marker": self.put_marker,
+            "zone_high": lambda: self.tracking.rate_zone("high"),
+            "zone_resilient": lambda: self.tracking.rate_zone("resilient"),
+            "zone_low": lambda: self.tracking.rate_zone("low"),
+            "start_session": self.start_session,
+            "pause_session": self.pause_session,
+            "stop_session": self.stop_session,
+            "devices": self.choose_device,
+            "disconnect": self.disconnect,
+            "library": self.open_library,
+            "client_view": self.toggle_client_view,
+            "span_1": lambda: self.span.setCurrentText("1 min"),
+            "span_5": lambda: self.span.setCurrentText("5 min"),
+            "span_15": lambda: self.span.setCurrentText("15 min"),
+            "span_all": lambda: self.span.setCurrentText("Whole session"),
+            "hide_numbers": lambda: self.hide_numbers_action.toggle(),
+            "large_text": lambda: self.large_text_action.toggle(),
+            "reduced_motion": lambda: self.reduced_motion_action.toggle(),
+            "play": self.toggle_play,
+            "next_event": lambda: self.jump(1, "event"),
+            "previous_event": lambda: self.jump(-1, "event"),
+            "next_shift": lambda: self.jump(1, "shift"),
+            "faster": lambda: self._step_speed(1),
+            "slower": lambda: self._step_speed(-1),
+            "help": self.show_help,
+            "quit": self.close,
+        }
+        self.actions: dict[str, QAction] = {}
+        toggles = {"hide_numbers", "large_text", "reduced_motion"}
+        for name, (key, words) in SHORTCUTS.items():
+            action = QAction(words, self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            if name in toggles:
+                action.setCheckable(True)
+            else:
+                action.triggered.connect(handlers[name])
+            self.addAction(action)
+            self.actions[name] = action
+        self.hide_numbers_action = self.actions["hide_numbers"]
+        self.hide_numbers_action.setChecked(self.settings.hide_numbers)
+        self.hide_numbers_action.toggled.connect(self.set_hide_numbers)
+        self.large_text_action = self.actions["large_text"]
+        self.large_text_action.setChecked(self.settings.large_text)
+        self.large_text_action.toggled.connect(self.set_large_text)
+        self.reduced_motion_action = self.actions["reduced_motion"]
+        self.reduced_motion_action.setChecked(self.settings.reduced_motion)
+        self.reduced_motion_action.toggled.connect(self.set_reduced_motion)
+        # The client window is a window of its own: the same keys work there.
+        self.client.addActions(list(self.actions.values()))
+
+        menu = self.menuBar()
+        session = menu.addMenu("&Session")
+        for name in (
+            "devices",
+            "disconnect",
+            "start_session",
+            "pause_session",
+            "stop_session",
+            "library",
+        ):
+            session.addAction(self.actions[name])
+        self.back_to_live_action = session.addAction("Back to live", self.back_to_live)
+        session.addSeparator()
+        session.addAction(self.actions["quit"])
+        practice = menu.addMenu("&Practice")
+        for name in (
+            "begin",
+            "next",
+            "previous",
+            "skip_step",
+            "skip_skill",
+            "pause_practice",
+            "help_now",
+            "pleasant",
+            "neutral",
+            "unpleasant",
+            "commit",
+            "zone_high",
+            "zone_resilient",
+            "zone_low",
+            "marker",
+        ):
+            practice.addAction(self.actions[name])
+        practice.addSeparator()
+        self.clinician_action = practice.addAction("Clinician mode (skills 7 to 9)")
+        self.clinician_action.setCheckable(True)
+        self.clinician_action.setChecked(bool(self.controller.clinician_mode))
+        self.clinician_action.toggled.connect(self.set_clinician_mode)
+        view = menu.addMenu("&View")
+        for name in (
+            "client_view",
+            "span_1",
+            "span_5",
+            "span_15",
+            "span_all",
+            "hide_numbers",
+            "large_text",
+            "reduced_motion",
+        ):
+            view.addAction(self.actions[name])
+        self.client_numbers_action = view.addAction("Numbers on the client view")
+        self.client_numbers_action.setCheckable(True)
+        self.client_numbers_action.setChecked(self.settings.client_numbers)
+        self.client_numbers_action.toggled.connect(self.set_client_numbers)
+        trends = view.addMenu("Trends")
+        self.trend_actions: dict[str, QAction] = {}
+        for name in TREND_CHOICES:
+            action = trends.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in self.settings.trends)
+            action.toggled.connect(self._trends_changed)
+            self.trend_actions[name] = action
+        replay = menu.addMenu("&Replay")
+        for name in ("play", "next_event", "previous_event", "next_shift", "faster", "slower"):
+            replay.addAction(self.actions[name])
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.actions["help"])
+
+    # -- display settings -----------------------------------------------------------------------
+    def apply_display_settings(self) -> None:
+        self.set_hide_numbers(self.settings.hide_numbers)
+        self.set_reduced_motion(self.settings.reduced_motion)
+        self.client.set_numbers_visible(self.settings.client_numbers)
+
+    def set_hide_numbers(self, hidden: bool) -> None:
+        self.settings.hide_numbers = hidden
+        self.readouts.set_numbers_visible(not hidden)
+        self.plots.set_numbers_visible(not hidden)
+
+    def set_large_text(self, large: bool) -> None:
+        self.settings.large_text = large
+        self.scale = theme.TextScale(theme.LARGE_TEXT_FACTOR if large else 1.0)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply_theme(app, self.scale)
+        for w in (self.readouts, self.skills, self.client):
+            w.set_scale(self.scale)
+
+    def set_reduced_motion(self, reduced: bool) -> None:
+        self.settings.reduced_motion = reduced
+        self.zone_band.reduced_motion = reduced
+        self.client.set_reduced_motion(reduced)
+
+    def set_client_numbers(self, shown: bool) -> None:
+        self.settings.client_numbers = shown
+        self.client.set_numbers_visible(shown)
+
+    def set_span(self, label: str) -> None:
+        if label in SPANS:
+            self.settings.span = label
+            self.plots.set_span(SPANS[label])
+            self._dirty = True
+
+    def _trends_changed(self) -> None:
+        chosen = [n for n, a in self.trend_actions.items() if a.isChecked()][:MAX_TRENDS]
+        if not chosen:
+            chosen = ["RMSSD"]
+        self.settings.trends = chosen
+        self.plots.set_trends(chosen)
+        self.plots.set_markers(self._all_markers())
+        self._dirty = True
+
+    def set_clinician_mode(self, on: bool) -> None:
+        self.settings.clinician_mode = on
+        self.controller.set_clinician_mode(on)
+        self.skills.refresh_skills()
+
+    def toggle_client_view(self) -> None:
+        if self.client.isVisible():
+            self.client.hide()
+        else:
+            self.client.show()
+            self._update_client()
+
+    def show_help(self) -> None:
+        HelpDialog(self).exec()
+
+    def say(self, sentence: str) -> None:
+        self.statusBar().showMessage(sentence, 8000)
+
+    def put_marker(self) -> None:
+        if self.controller.session is None or self.mode == "replay":
+            return
+        self.controller.log_marker("marker")
+        self.say("Marked this moment.")
+        self._dirty = True
+
+    def _mark_dirty(self, *args: object) -> None:
+        self._dirty = True
+
+    # -- devices and sessions -------------------------------------------------------------------
+    def choose_device(self) -> None:
+        dialog = DevicesDialog(self.services, self.device, self)
+        if dialog.exec() and dialog.choice is not None:
+            self.connect_device(dialog.choice)
+
+    def connect_device(self, choice: DeviceChoice) -> None:
+        """Show a strap live without recording (a preview)."""
+        self._end_current()
+        self.device = choice
+        source = self.services.make_source(choice)
+        self.controller.start_live(
+            source,
+            SessionOptions(record=False, source_kind=choice.kind, device_name=choice.label),
+        )
+        self._enter_mode("preview")
+        self.say(f"Connecting to the {choice.label}. Nothing is recorded until a session starts.")
+
+    def disconnect(self) -> None:
+        self._end_current()
+        self._enter_mode("idle")
+        self.say("Disconnected. Choose a strap (Ctrl+D) to connect again.")
+
+    def start_session(self) -> None:
+        if self.mode == "recording":
+            self.say("A session is already being recorded.")
+            return
+        if self.device is None:
+            self.device = DeviceChoice("simulated")
+        self._end_current()
+        person = self.person.text().strip() or None
+        self.settings.person = person or ""
+        source = self.services.make_source(self.device)
+        self.controller.start_live(
+            source,
+            SessionOptions(
+                person=person,
+                notes=self.notes.text().strip(),
+                record=True,
+                source_kind=self.device.kind,
+                device_name=self.device.label,
+            ),
+        )
+        self._enter_mode("recording")
+        self.say(
+            "Session started and recording. Tracking keys: 1 pleasant, 2 neutral, 3 unpleasant."
+        )
+
+    def pause_session(self) -> None:
+        """Pause: the practice timer waits and a marker notes it; the recording goes on."""
+        if self.mode != "recording":
+            return
+        state = self.controller.flow_state()
+        paused = self.pause_button.text() == "Resume"
+        if state is not None and not state.done and state.paused == paused:
+            self.controller.flow_action("resume" if paused else "pause")
+        self.controller.log_marker("session resumed" if paused else "session paused")
+        self.pause_button.setText("Pause" if paused else "Resume")
+        self.mode_label.setText(
+            "Recording" if paused else "Paused: the recording goes on, the practice waits"
+        )
+        self._dirty = True
+
+    def stop_session(self) -> int | None:
+        """End the recorded session, show its summary, and keep the strap showing live."""
+        if self.mode != "recording":
+            return None
+        self.tracking.commit()
+        session_id = self.controller.stop()
+        self._enter_mode("idle")
+        if self.controller.error:
+            self.say(self.controller.error)
+        if session_id is not None:
+            self.show_summary(session_id)
+        if self.device is not None:
+            self.connect_device(self.device)
+        return session_id
+
+    def show_summary(self, session_id: int) -> None:
+        analysis = self.services.analyse(session_id)
+        self.summary_dialog = SummaryDialog(analysis, self)
+        self.summary_dialog.show()
+
+    def open_library(self) -> None:
+        browser = SessionBrowser(self.services, self)
+        browser.replay_requested.connect(self.open_replay)
+        browser.summary_requested.connect(self.show_summary)
+        browser.exec()
+
+    def open_replay(self, session_id: int, speed: float = 1.0) -> None:
+        self._end_current()
+        self.analysis = self.services.analyse(session_id)
+        self.controller.open_replay(session_id, speed)
+        events = markers_for(self.analysis.events)
+        shifts = shift_markers(self.analysis.effects.shifts)
+        self.replay_markers = sorted(events + shifts, key=lambda m: m.time_s)
+        replay = self.controller.replay
+        self.replay_bar.timeline.set_markers(self.replay_markers, replay.end_s)
+        self.replay_bar.set_speed(speed)
+        self._enter_mode("replay")
+        self.say(
+            f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
+        )
+
+    def back_to_live(self) -> None:
+        if self.mode != "replay":
+            return
+        self._end_current()
+        if self.device is not None:
+            self.connect_device(self.device)
+        else:
+            self._enter_mode("idle")
+
+    def _end_current(self) -> None:
+        if self.mode == "recording":
+            self.stop_session_quietly()
+        elif self.controller.session is not None:
+            self.controller.stop()
+
+    def stop_session_quietly(self) -> None:
+        self.tracking.commit()
+        self.controller.stop()
+
+    def _enter_mode(self, mode: str) -> None:
+        self.mode = mode
+        self._events_seen = 0
+        self._session_obj = None
+        self._dirty = True
+        replay = mode == "replay"
+        self.replay_bar.setVisible(replay)
+        self.skills.set_read_only(replay)
+        self.tracking.set_read_only(replay)
+        self.start_button.setEnabled(mode in ("idle", "preview"))
+        self.pause_button.setEnabled(mode == "recording")
+        self.pause_button.setText("Pause")
+        self.stop_button.setEnabled(mode == "recording")
+        self.back_to_live_action.setEnabled(replay)
+        self.live_shift_markers = []
+        self.plots.set_markers(self.replay_markers if replay else [])
+        label = {
+            "idle": "Not connected",
+            "preview": "Preview: nothing is recorded",
+            "recording": "Recording",
+            "replay": "Replay",
+        }[mode]
+        self.mode_label.setText(label)
+        self.device_label.setText(
+            self.device.label
+            if self.device is not None and not replay
+            else ("Recorded session" if replay else "No strap")
+        )
+        session = self.controller.session
+        self.plots.set_history(session.history if session is not None else None)
+        self.skills.show_flow(None)
+        if mode == "idle":
+            self.readouts.set_readings(Readings())
+            self.zone_band.set_reading(ZoneReading())
+            self.plots.redraw(0.0)
+
+    def _all_markers(self) -> list[Marker]:
+        if self.mode == "replay":
+            return list(self.replay_markers)
+        session = self.controller.session
+        if session is None:
+            return []
+        return markers_for(session.events) + self.live_shift_markers
+
+    def update_live_shifts(self) -> None:
+        """Mark the shifts detected after this session's events, once they can be measured."""
+        session = self.controller.session
+        if self.mode not in ("preview", "recording") or session is None:
+            return
+        found = shift_markers(self.services.live_shifts(session))
+        if found != self.live_shift_markers:
+            self.live_shift_markers = found
+            others = [m for m in self.plots.markers if m.kind != "shift"]
+            self.plots.set_markers(others + found)
+            self._dirty = True
+
+    # -- replay controls ------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        replay = self.controller.replay
+        if replay is None:
+            return
+        if replay.paused:
+            if replay.finished:
+                replay.seek(0.0)
+            replay.resume()
+        else:
+            replay.pause()
+        self._dirty = True
+
+    def set_replay_speed(self, speed: float) -> None:
+        if self.controller.replay is not None:
+            self.controller.replay.set_speed(speed)
+
+    def _step_speed(self, direction: int) -> None:
+        if self.controller.replay is not None:
+            self.set_replay_speed(self.replay_bar.step_speed(direction))
+
+    def seek(self, time_s: float) -> None:
+        if self.controller.replay is not None:
+            self.controller.replay.seek(time_s)
+            self._dirty = True
+
+    def jump(self, direction: int, kind: str) -> float | None:
+        """Seek to the next (+1) or previous (-1) event or shift; returns its time."""
+        replay = self.controller.replay
+        if replay is None:
+            return None
+        position = replay.position_s
+        wanted = [m.time_s for m in self.replay_markers if (m.kind == "shift") == (kind == "shift")]
+        if direction > 0:
+            later = [t for t in wanted if t > position + 0.5]
+            target = min(later) if later else None
+        else:
+            earlier = [t for t in wanted if t < position - 2.0]
+            target = max(earlier) if earlier else None
+        if target is None:
+            self.say(f"No further {kind} in this direction.")
+            return None
+        self.seek(target)
+        return target
+
+    # -- the frame ---------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Drain, mark, and redraw once if anything changed (see module doc)."""
+        c = self.controller
+        session = c.session
+        if session is None:
+            return
+        update = c.poll()
+        session = c.session
+        if session is None:
+            return
+        if session is not self._session_obj:
+            self._session_obj = session
+            self._dirty = True
+        if update:
+            self._dirty = True
+        for status in update.status:
+            self._on_status(status)
+        if self.mode != "replay" and len(session.events) > self._events_seen:
+            new = session.events[self._events_seen :]
+            self._events_seen = len(session.events)
+            self.plots.add_markers(m for m in (marker_for(e) for e in new) if m is not None)
+        if c.error and c.error != self._shown_error:
+            self._shown_error = c.error
+            self.say(c.error)
+        now_s = c.now_s()
+        if self._dirty or self._slide.elapsed() >= SLIDE_MS:
+            self.redraw(now_s)
+        self._update_panels(now_s)
+
+    def redraw(self, now_s: float) -> None:
+        session = self.controller.session
+        if session is None:
+            return
+        timer = QElapsedTimer()
+        timer.start()
+        self.plots.set_history(session.history)
+        self.plots.redraw(now_s)
+        self._dirty = False
+        self._slide.restart()
+        self.last_redraw_ms = timer.nsecsElapsed() / 1e6
+
+    def _on_status(self, status: Any) -> None:
+        state = status.state.value
+        if self.mode == "replay":
+            return  # a recording's link changes show on its timeline, not as news
+        if state in _CALM_STATUS:
+            self.say(_CALM_STATUS[state])
+        elif state == "streaming" and self._last_status in (
+            "reconnecting",
+            "connected",
+            "contact lost",
+        ):
+            self.say("Beats are arriving again.")
+        self._last_status = state
+
+    def current_readings(self) -> Readings:
+        session = self.controller.session
+        if session is None:
+            return Readings()
+        h = session.history
+        values = dict.fromkeys(
+            ("HR_20s", "RMSSD", "RespirationRate", "Coherence", "zone"), math.nan
+        )
+        if h.metrics.size:
+            for key in values:
+                values[key] = float(h.metrics[key][-1])
+        hr = values["HR_20s"]
+        if not math.isfinite(hr) and h.beats.size and h.beats["label"][-1] == 0:
+            hr = float(h.beats["hr_bpm"][-1])
+        last = session.last
+        link = session.link_state
+        return Readings(
+            hr_bpm=hr,
+            respiration_bpm=values["RespirationRate"],
+            coherence=values["Coherence"],
+            rmssd_ms=values["RMSSD"],
+            artifact_rate=last.beat.artifact_rate if last is not None else math.nan,
+            battery_percent=session.battery_percent,
+            link_state=link.value if link is not None else None,
+            zone=int(values["zone"]) if math.isfinite(values["zone"]) else 2,
+        )
+
+    def current_zone(self) -> ZoneReading:
+        session = self.controller.session
+        if session is None or not session.history.metrics.size:
+            return ZoneReading()
+        m = session.history.metrics
+        zone = float(m["zone"][-1])
+        return ZoneReading(
+            position=display_position(float(m["arousal"][-1]), float(m["lowness"][-1])),
+            zone=int(zone) if math.isfinite(zone) else 2,
+            tentative=bool(m["tentative"][-1] > 0),
+        )
+
+    def current_prompt(self) -> str:
+        if self.mode == "replay":
+            if self.analysis is None or self.controller.replay is None:
+                return ""
+            return prompt_at(self.analysis.events, self.controller.replay.position_s)
+        state = self.controller.flow_state()
+        return self.skills.prompt.text() if state is not None else ""
+
+    def _update_panels(self, now_s: float) -> None:
+        readings = self.current_readings()
+        if readings != self.readouts.readings:
+            self.readouts.set_readings(readings)
+        if readings.link_state in ("reconnecting", "disconnected") and self.mode != "replay":
+            self.readouts.link.setText(LINK_WORDS[readings.link_state])
+        self.zone_band.set_reading(self.current_zone())
+        if self.mode == "replay":
+            replay = self.controller.replay
+            prompt = self.current_prompt()
+            if prompt != self.skills.prompt.text():
+                self.skills.show_recorded_prompt(prompt, "Recorded prompt")
+            self.replay_bar.show_position(replay.position_s, replay.end_s, replay.paused)
+        else:
+            self.skills.show_flow(self.controller.flow_state())
+        self._update_client()
+
+    def _update_client(self) -> None:
+        if not self.client.isVisible():
+            return
+        readings = self.readouts.readings
+        self.client.show_state(
+            ClientState(
+                reading=self.zone_band.reading,
+                prompt=self.current_prompt(),
+                respiration_bpm=readings.respiration_bpm,
+                hr_bpm=readings.hr_bpm,
+            )
+        )
+
+    # -- closing ----------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # A recorded session is ended and kept: closing never loses what was recorded.
+        self.tick_timer.stop()
+        self._end_current()
+        self.settings.set_geometry("main", self.saveGeometry())
+        self.settings.sync()
+        self.client.close()
+        event.accept()

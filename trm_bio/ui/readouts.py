@@ -1,0 +1,131 @@
+"""The numbers beside the plots: heart rate (large), breathing, coherence, signal quality.
+
+Each value is shown only where it is valid (the session gives NaN otherwise), with a word
+instead of a number; numbers can be hidden. Link problems are said calmly, in grey.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from trm_bio.ui import theme
+
+LINK_WORDS = {
+    "scanning": "Looking for the strap…",
+    "connecting": "Connecting…",
+    "connected": "Connected",
+    "streaming": "Receiving beats",
+    "contact lost": "The strap has no skin contact just now",
+    "reconnecting": "Reconnecting… (the gap will show on the plots)",
+    "disconnected": "Not connected",
+    "failed": "The strap could not be reached",
+}
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the readout panel shows (NaN / None where unknown)."""
+
+    hr_bpm: float = math.nan
+    respiration_bpm: float = math.nan
+    coherence: float = math.nan
+    rmssd_ms: float = math.nan
+    artifact_rate: float = math.nan
+    battery_percent: int | None = None
+    link_state: str | None = None
+    link_message: str = ""
+    zone: int = 2
+
+
+class ReadoutPanel(QWidget):
+    """Large heart rate, the zone in words, breathing and coherence, signal quality."""
+
+    def __init__(self, scale: theme.TextScale, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.numbers_visible = True
+        box = QVBoxLayout(self)
+        box.setContentsMargins(8, 4, 8, 4)
+        self.hr = QLabel("–")
+        self.hr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hr.setAccessibleName("Heart rate")
+        self.hr_unit = QLabel("beats per minute")
+        self.hr_unit.setObjectName("muted")
+        self.hr_unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.zone = QLabel(theme.ZONE_WORDS[2])
+        self.zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.zone.setWordWrap(True)
+        box.addWidget(self.hr)
+        box.addWidget(self.hr_unit)
+        box.addWidget(self.zone)
+        grid = QGridLayout()
+        self.values: dict[str, QLabel] = {}
+        for row, (key, title) in enumerate(
+            (
+                ("rmssd", "RMSSD"),
+                ("respiration", "Breathing"),
+                ("coherence", "Coherence"),
+                ("artifacts", "Artifacts"),
+                ("battery", "Battery"),
+            )
+        ):
+            name = QLabel(title)
+            name.setObjectName("muted")
+            value = QLabel("–")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(name, row, 0)
+            grid.addWidget(value, row, 1)
+            self.values[key] = value
+        box.addLayout(grid)
+        self.link = QLabel(LINK_WORDS["disconnected"])
+        self.link.setObjectName("muted")
+        self.link.setWordWrap(True)
+        box.addWidget(self.link)
+        box.addStretch(1)
+        self.set_scale(scale)
+        self.readings = Readings()
+
+    def set_scale(self, scale: theme.TextScale) -> None:
+        self.hr.setFont(theme.font(40, scale, bold=True))
+        self.zone.setFont(theme.font(12, scale))
+
+    def set_numbers_visible(self, visible: bool) -> None:
+        self.numbers_visible = visible
+        self.set_readings(self.readings)
+
+    def set_readings(self, r: Readings) -> None:
+        self.readings = r
+        numbers = self.numbers_visible
+        self.hr.setText(_fmt(r.hr_bpm, "{:.0f}") if numbers else "♥")
+        self.hr_unit.setVisible(numbers)
+        self.hr.setStyleSheet(f"color: {theme.HEART};")
+        self.zone.setText(theme.ZONE_WORDS.get(r.zone, ""))
+        self.zone.setStyleSheet(
+            f"background: {theme.ZONE_COLOURS.get(r.zone)}; border-radius: 8px; padding: 4px;"
+        )
+        hidden = "shown as shapes"
+        self.values["rmssd"].setText(
+            _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers else hidden
+        )
+        self.values["respiration"].setText(
+            _fmt(r.respiration_bpm, "{:.1f} /min", "not clear yet") if numbers else hidden
+        )
+        self.values["coherence"].setText(
+            _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers else hidden
+        )
+        self.values["artifacts"].setText(_fmt(100 * r.artifact_rate, "{:.0f} %", "–"))
+        self.values["battery"].setText(
+            f"{r.battery_percent} %" if r.battery_percent is not None else "–"
+        )
+        words = LINK_WORDS.get(r.link_state or "disconnected", r.link_state or "")
+        self.link.setText(words)
+        self.link.setToolTip(r.link_message)
+
+
+def _fmt(value: float, pattern: str, missing: str = "–") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    return pattern.format(value)

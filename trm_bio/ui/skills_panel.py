@@ -1,0 +1,257 @@
+"""The skills panel: choose a skill or a plan, the prompt large and calm, steps, a timer,
+and Help Now! one key away.
+
+It forwards every action to the session controller and shows the flow's state; it keeps no
+state of its own beyond what is on screen. Clinician-only skills appear only in clinician
+mode because the controller's skill library hides them otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trm_bio.ui import theme
+
+
+class SkillsPanel(QGroupBox):
+    """Skill / plan chooser, prompt, step controls, timer, Help Now!."""
+
+    message = Signal(str)  # a calm sentence for the status bar
+    flow_changed = Signal()
+
+    def __init__(self, controller: Any, scale: theme.TextScale, parent: QWidget | None = None):
+        super().__init__("Practice", parent)
+        self.controller = controller
+        self.read_only = False
+        box = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.chooser = QComboBox()
+        self.chooser.setAccessibleName("Skill or plan")
+        self.start_button = QPushButton("Begin")
+        self.start_button.setToolTip("Begin the chosen skill or plan (G)")
+        self.start_button.clicked.connect(self.begin)
+        row.addWidget(self.chooser, 1)
+        row.addWidget(self.start_button)
+        box.addLayout(row)
+        self.where = QLabel("Choose a skill or a plan when you are ready.")
+        self.where.setObjectName("muted")
+        self.where.setWordWrap(True)
+        box.addWidget(self.where)
+        self.prompt = QLabel("")
+        self.prompt.setWordWrap(True)
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.prompt.setMinimumHeight(140)
+        self.prompt.setAccessibleName("Prompt")
+        self.prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prompt.setStyleSheet(
+            f"background: {theme.BACKGROUND}; border-radius: 10px; padding: 12px;"
+        )
+        box.addWidget(self.prompt, 1)
+        self.timer = QLabel("")
+        self.timer.setObjectName("muted")
+        self.timer.setAlignment(Qt.AlignmentFlag.AlignRight)
+        box.addWidget(self.timer)
+        grid = QGridLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for index, (action, text, tip) in enumerate(
+            (
+                ("previous", "◀ Back", "Go back a step (B)"),
+                ("next", "Next ▶", "Move on to the next step (N)"),
+                ("skip_step", "Skip step", "Skip this step (S)"),
+                ("skip_skill", "Skip skill", "Skip to the next skill (Shift+S)"),
+                ("pause", "Pause", "Pause or resume the practice (P)"),
+                ("stop", "End practice", "End the practice here"),
+            )
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, a=action: self.act(a))
+            grid.addWidget(button, index // 3, index % 3)
+            self.buttons[action] = button
+        box.addLayout(grid)
+        self.helpnow = QPushButton("Help Now!  (H)")
+        self.helpnow.setObjectName("helpnow")
+        self.helpnow.setToolTip("Quick sensory strategies for a hard moment (H)")
+        self.helpnow.clicked.connect(self.help_now)
+        box.addWidget(self.helpnow)
+        self.strategy_box = QWidget()
+        self.strategy_layout = QGridLayout(self.strategy_box)
+        self.strategy_layout.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.strategy_box)
+        self.strategy_box.hide()
+        self._strategy_ids: tuple[str, ...] = ()
+        self._shown: tuple[Any, ...] = ()
+        self.set_scale(scale)
+        self.refresh_skills()
+        self.show_flow(None)
+
+    def set_scale(self, scale: theme.TextScale) -> None:
+        self.prompt.setFont(theme.font(17, scale))
+        self.timer.setFont(theme.font(12, scale))
+
+    def refresh_skills(self) -> None:
+        """Fill the chooser from the controller (after a clinician-mode change)."""
+        current = self.chooser.currentData()
+        self.chooser.clear()
+        for skill in self.controller.skills:
+            suffix = "  (with a therapist)" if skill.clinician_only else ""
+            self.chooser.addItem(f"{skill.number}. {skill.name}{suffix}", f"skill:{skill.id}")
+        self.chooser.insertSeparator(self.chooser.count())
+        for plan in self.controller.plans:
+            self.chooser.addItem(f"Plan: {plan.name}", f"plan:{plan.id}")
+        index = self.chooser.findData(current) if current is not None else -1
+        self.chooser.setCurrentIndex(max(index, 0))
+
+    def select(self, kind: str, key: str) -> bool:
+        """Choose a skill (``kind="skill"``) or a plan by id; False when it is not offered."""
+        index = self.chooser.findData(f"{kind}:{key}")
+        if index >= 0:
+            self.chooser.setCurrentIndex(index)
+        return index >= 0
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Replay: the prompts are shown, the controls are not offered."""
+        self.read_only = read_only
+        for w in (self.chooser, self.start_button, self.helpnow, *self.buttons.values()):
+            w.setEnabled(not read_only)
+        self.strategy_box.setVisible(False)
+
+    # -- actions -------------------------------------------------------------------------
+    def begin(self) -> None:
+        data = self.chooser.currentData()
+        if not data or self.controller.session is None or self.read_only:
+            self.message.emit("Connect a strap first; then a skill can begin.")
+            return
+        kind, key = str(data).split(":", 1)
+        if kind == "skill":
+            self.controller.start_skill(key)
+        else:
+            self.controller.start_plan(key)
+        self.show_flow(self.controller.flow_state())
+        self.flow_changed.emit()
+
+    def act(self, action: str, *args: Any) -> None:
+        if self.read_only:
+            return
+        state = self.controller.flow_state()
+        if state is None or state.done:
+            self.message.emit("No practice is running; choose a skill and press Begin.")
+            return
+        if action == "pause" and state.paused:
+            action = "resume"
+        try:
+            self.controller.flow_action(action, *args)
+        except Exception as exc:  # FlowError and TrmBioError: a sentence, not a traceback
+            self.message.emit(str(exc).capitalize())
+            return
+        self.show_flow(self.controller.flow_state())
+        self.flow_changed.emit()
+
+    def help_now(self) -> None:
+        if self.read_only or self.controller.session is None:
+            return
+        self.controller.help_now()
+        self.message.emit("Help Now!: pick anything that might help, at your own pace.")
+        self.show_flow(self.controller.flow_state())
+        self.flow_changed.emit()
+
+    def _choose(self, strategy_id: str) -> None:
+        self.act("choose_strategy", strategy_id)
+
+    def _back_from_help_now(self) -> None:
+        self.act("return_from_help_now")
+
+    # -- display -------------------------------------------------------------------------
+    def show_flow(self, state: Any) -> None:
+        """Show a FlowState (None: nothing running). Cheap when nothing changed."""
+        if state is None:
+            key: tuple[Any, ...] = (None,)
+        else:
+            remaining = state.remaining_s
+            key = (
+                state.status,
+                state.position,
+                state.step_index,
+                state.in_help_now,
+                None if remaining is None else math.ceil(remaining),
+                len(state.strategies),
+            )
+        if key == self._shown:
+            return
+        self._shown = key
+        if state is None or state.skill is None:
+            self.where.setText("Choose a skill or a plan when you are ready.")
+            self.prompt.setText("")
+            self.timer.setText("")
+            self._set_strategies(())
+            return
+        skill = state.skill
+        of_skills = (
+            f" · skill {state.position + 1} of {state.skill_count}" if state.skill_count > 1 else ""
+        )
+        step = (
+            f" · step {state.step_index + 1} of {len(skill.steps)}"
+            if state.step_index is not None
+            else ""
+        )
+        status = {"paused": " · paused", "finished": " · finished", "stopped": " · ended"}.get(
+            state.status, ""
+        )
+        self.where.setText(f"{skill.name}{of_skills}{step}{status}")
+        if state.done:
+            self.prompt.setText("Thank you. You might take a moment to notice how you are now.")
+        elif state.in_help_now:
+            self.prompt.setText(
+                "Help Now!  Choose anything that might help right now. There is no hurry."
+            )
+        else:
+            self.prompt.setText(state.prompt)
+        if state.remaining_s is not None and not state.done:
+            total = math.ceil(state.remaining_s)
+            self.timer.setText(f"{total // 60}:{total % 60:02d} left in this step")
+        elif state.step is not None and not state.done:
+            self.timer.setText("Take your time; move on when you are ready.")
+        else:
+            self.timer.setText("")
+        self.buttons["pause"].setText("Resume" if state.paused else "Pause")
+        self._set_strategies(state.strategies if (state.in_help_now or skill.strategies) else ())
+
+    def _set_strategies(self, strategies: tuple[Any, ...]) -> None:
+        ids = tuple(s.id for s in strategies)
+        if ids == self._strategy_ids:
+            return
+        self._strategy_ids = ids
+        while self.strategy_layout.count():
+            item = self.strategy_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for index, strategy in enumerate(strategies):
+            button = QPushButton(strategy.name)
+            button.setToolTip(strategy.prompt)
+            button.clicked.connect(lambda _=False, s=strategy.id: self._choose(s))
+            self.strategy_layout.addWidget(button, index // 2, index % 2)
+        if strategies:
+            back = QPushButton("Back to where I was")
+            back.clicked.connect(self._back_from_help_now)
+            self.strategy_layout.addWidget(back, (len(strategies) + 1) // 2, 0, 1, 2)
+        self.strategy_box.setVisible(bool(strategies) and not self.read_only)
+
+    def show_recorded_prompt(self, prompt: str, where: str) -> None:
+        """Replay: the prompt that was showing at the replay position."""
+        self._shown = ("replay", prompt)
+        self.prompt.setText(prompt)
+        self.where.setText(where)
+        self.timer.setText("")

@@ -1,0 +1,150 @@
+"""After a session: its numbers, what each skill and resource was followed by, and the
+sensations in order. Everything shown was computed by :func:`trm_bio.history.analyse_session`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trm_bio.ui.replay_bar import clock
+
+SUMMARY_METRICS = (
+    ("HR", "Heart rate", "{:.0f} bpm"),
+    ("MeanNN", "Mean RR", "{:.0f} ms"),
+    ("SDNN", "SDNN", "{:.0f} ms"),
+    ("RMSSD", "RMSSD", "{:.0f} ms"),
+    ("pNN50", "pNN50", "{:.0f} %"),
+    ("LF", "LF power", "{:.0f} ms²"),
+    ("HF", "HF power", "{:.0f} ms²"),
+    ("LFHF", "LF/HF", "{:.2f}"),
+)
+
+DIRECTION_WORDS = {
+    "toward": "toward the band",
+    "away": "away from the band",
+    "none": "no clear change",
+    "unknown": "not measurable",
+}
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return pattern.format(value)
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class SummaryView(QWidget):
+    """Tabs: numbers, effects per skill and resource, sensation timeline."""
+
+    def __init__(self, analysis: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.analysis = analysis
+        info = analysis.info
+        summary = analysis.summary.as_dict()
+        box = QVBoxLayout(self)
+        who = f" with {info.person_name}" if info.person_name else ""
+        head = QLabel(
+            f"<b>Session {info.id}</b>{who}: {clock(info.duration_s or 0.0)} "
+            f"from {info.device_name or info.source_kind}."
+        )
+        head.setWordWrap(True)
+        box.addWidget(head)
+        if not summary.get("hrv_valid", True):
+            note = QLabel(f"Heart-rate variability is not shown: {summary.get('reason', '')}.")
+            note.setWordWrap(True)
+            box.addWidget(note)
+        tabs = QTabWidget()
+        box.addWidget(tabs)
+        metrics = summary.get("metrics", {})
+        quality = summary.get("quality", {})
+        rows = [(title, _fmt(metrics.get(key), pattern)) for key, title, pattern in SUMMARY_METRICS]
+        rows.append(("Beats", str(quality.get("beats", "–"))))
+        rows.append(
+            ("Artifacts", _fmt(100 * (quality.get("artifact_rate") or math.nan), "{:.1f} %"))
+        )
+        shares = analysis.zone_shares()
+        for zone in ("resilient", "high", "low"):
+            rows.append(
+                (f"Time in the {zone} zone", _fmt(100 * shares.get(zone, math.nan), "{:.0f} %"))
+            )
+        self.metrics_table = _table(("", "whole session"), rows)
+        tabs.addTab(self.metrics_table, "Numbers")
+        effect_rows = [
+            (
+                item.kind,
+                item.label,
+                str(item.n_events),
+                f"{item.n_toward} toward · {item.n_away} away · {item.n_none} no change",
+                _fmt(item.mean_d_hr_bpm, "{:+.1f} bpm"),
+                _fmt(item.mean_d_ln_rmssd, "{:+.2f}"),
+            )
+            for item in analysis.effects.items
+        ]
+        self.effects_table = _table(
+            ("kind", "what", "times", "the body moved", "heart rate", "ln RMSSD"), effect_rows
+        )
+        tabs.addTab(self.effects_table, "What helped")
+        sensation_rows = []
+        for event in analysis.events:
+            if event.kind == "sensation":
+                p = event.payload
+                sensation_rows.append(
+                    (
+                        clock(event.time_s),
+                        str(p.get("valence", "")),
+                        ", ".join(p.get("words") or []),
+                        str(p.get("location") or ""),
+                        "" if p.get("intensity") is None else str(p["intensity"]),
+                        str(p.get("note") or ""),
+                    )
+                )
+            elif event.kind == "zone_rating":
+                sensation_rows.append(
+                    (clock(event.time_s), f"feels {event.payload.get('zone', '')}", "", "", "", "")
+                )
+        self.sensations_table = _table(
+            ("time", "sensation", "words", "where", "strength", "note"), sensation_rows
+        )
+        tabs.addTab(self.sensations_table, "Sensations")
+        caution = QLabel(
+            "These are indicators from heart rhythm, never a diagnosis; the person's own sense "
+            "of their zone is recorded beside them."
+        )
+        caution.setObjectName("muted")
+        caution.setWordWrap(True)
+        box.addWidget(caution)
+
+
+class SummaryDialog(QDialog):
+    def __init__(self, analysis: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Session {analysis.info.id}: summary")
+        box = QVBoxLayout(self)
+        self.view = SummaryView(analysis)
+        box.addWidget(self.view)
+        self.resize(720, 480)
