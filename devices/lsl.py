@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +44,7 @@ from typing import Any
 from devices.errors import DeviceError, DeviceNotFoundError, MalformedPacketError
 from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
 from devices.packet import LinkState, Packet, StatusEvent
-from devices.source import Source
+from devices.source import ThreadedSource
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +191,7 @@ def _rank(info: Any) -> int | None:
     return None
 
 
-class LslSource(Source):
+class LslSource(ThreadedSource):
     """Heartbeats from an LSL stream (see module doc).
 
     Parameters
@@ -232,8 +231,6 @@ class LslSource(Source):
         self._last_data_ns: int | None = None
         self._resolver: Any = None
         self._lost_uids: set[str] = set()  # streams that went away (the resolver may lag)
-        self._stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- resolving ------------------------------------------------------------------------
     def resolve(self, timeout_s: float | None = None) -> LslStream:
@@ -341,29 +338,16 @@ class LslSource(Source):
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         """Start receiving on a new thread (resolving first if :meth:`resolve` was not called)."""
-        if self._thread is not None:
-            return
-        load_pylsl()
-        self._thread = threading.Thread(
-            target=self._run, name=f"{self.source_id} inlet", daemon=True
-        )
-        self._thread.start()
+        if self._thread is None:
+            load_pylsl()
+            self._start_thread(self._run)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop receiving, close the inlet and join the thread."""
-        self._stop_event.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout_s)
-            if thread.is_alive():
-                log.warning("The LSL inlet thread did not stop within %.1f s.", timeout_s)
-        elif thread is None:
-            self._close_inlet()
-
-    @property
-    def running(self) -> bool:
-        """True while the inlet's thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        never_started = self._thread is None
+        super().stop(timeout_s)
+        if never_started:
+            self._close_inlet()  # resolve() may have opened one
 
     def _close_inlet(self) -> None:
         inlet, self._inlet = self._inlet, None

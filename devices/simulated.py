@@ -22,7 +22,6 @@ import enum
 import itertools
 import logging
 import math
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import numpy as np
 from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
 from devices.packet import LinkState, Packet, SensorContact, StatusEvent
 from devices.physiology import SCENARIOS, HeartModel, Scenario, get_scenario
-from devices.source import Source
+from devices.source import ThreadedSource
 
 __all__ = [
     "SCENARIOS",
@@ -419,7 +418,7 @@ def simulate(
         yield status(duration_s, LinkState.DISCONNECTED, "The simulated session ended.")[2]
 
 
-class SimulatedStrap(Source):
+class SimulatedStrap(ThreadedSource):
     """A simulated chest strap on its own thread, paced by the monotonic clock.
 
     Parameters
@@ -473,33 +472,13 @@ class SimulatedStrap(Source):
             "contact_loss": _check_stretches(contact_loss, "contact loss"),
             "link_drops": _check_stretches(link_drops, "link drop"),
         }
-        self._stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
         self.start_ns: int | None = None
 
     def start(self) -> None:
         """Start streaming on a new thread; returns at once (a second call does nothing)."""
-        if self._thread is not None:
-            return
-        self.start_ns = time.monotonic_ns()
-        self._thread = threading.Thread(
-            target=self._run, args=(self.start_ns,), name=f"{self.source_id} strap", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop streaming and join the thread (waits at most ``timeout_s`` seconds)."""
-        self._stop_event.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout_s)
-            if thread.is_alive():
-                log.warning("The simulated strap thread did not stop within %.1f s.", timeout_s)
-
-    @property
-    def running(self) -> bool:
-        """True while the strap's thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        if self._thread is None:
+            self.start_ns = time.monotonic_ns()
+            self._start_thread(self._run, self.start_ns)
 
     def _run(self, start_ns: int) -> None:
         started_s = time.monotonic()

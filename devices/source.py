@@ -8,13 +8,18 @@ recordings all look the same to the consumer (the mne-lsl model).
 
 from __future__ import annotations
 
+import logging
 import queue
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from devices.packet import LinkState, Packet, StatusEvent
 
 SourceItem = Packet | StatusEvent
+
+log = logging.getLogger(__name__)
 
 
 class Source(ABC):
@@ -76,3 +81,40 @@ class Source(ABC):
                 body_location=self.body_location,
             )
         )
+
+
+class ThreadedSource(Source):
+    """A source whose work runs on one thread of its own, told to end through an event.
+
+    Subclasses call :meth:`_start_thread` from :meth:`start` and watch ``_stop_event``
+    (waiting on it rather than sleeping, so that :meth:`stop` interrupts at once).
+    """
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__(source_id)
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _start_thread(self, target: Callable[..., None], *args: object) -> bool:
+        """Start ``target(*args)`` on the source's thread; False if it was started before."""
+        if self._thread is not None:
+            return False
+        self._thread = threading.Thread(
+            target=target, args=args, name=f"{self.source_id} source", daemon=True
+        )
+        self._thread.start()
+        return True
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Tell the thread to end and join it (at most ``timeout_s`` s); safe from any thread."""
+        self._stop_event.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+            if thread.is_alive():
+                log.warning("The %s thread did not stop within %.1f s.", self.source_id, timeout_s)
+
+    @property
+    def running(self) -> bool:
+        """True while the source's thread is alive."""
+        return self._thread is not None and self._thread.is_alive()

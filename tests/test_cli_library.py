@@ -155,6 +155,13 @@ def test_record_list_show_export_import_delete(tmp_path) -> None:
         eb = [(e.time_s, e.kind, e.payload) for e in b.session_events(new_id)]
         assert ea == eb
 
+    # Health data: every exported file is readable by its owner only, whatever the umask.
+    for path in (csv_path, tmp_path / "s_events.csv", kubios, edf, exported):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    report = tmp_path / "s.html"
+    trm("report", str(session_id), "-o", str(report), library=library)
+    assert report.stat().st_mode & 0o777 == 0o600
+
     refused = trm("delete", str(session_id), library=library, check=False)
     assert "confirmation" in one_sentence_error(refused)
     trm("delete", str(session_id), "--yes", library=library)

@@ -17,6 +17,7 @@ import numpy as np
 from trm_bio.core import artifacts
 from trm_bio.core.engine import BeatAnalysis, analyse_beats
 from trm_bio.core.frequency_domain import frequency_domain
+from trm_bio.core.json_safe import json_safe
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
 
@@ -88,15 +89,15 @@ class RecordingSummary:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            return None if isinstance(v, float) and not math.isfinite(v) else v
-
-        return {
-            "metrics": {k: clean(v) for k, v in self.metrics.items()},
-            "quality": {k: clean(v) for k, v in self.quality.items()},
-            "hrv_valid": self.hrv_valid,
-            "reason": self.reason,
-        }
+        """JSON-friendly (NaN as None)."""
+        return json_safe(
+            {
+                "metrics": self.metrics,
+                "quality": self.quality,
+                "hrv_valid": self.hrv_valid,
+                "reason": self.reason,
+            }
+        )
 
 
 def summarize(analysis: BeatAnalysis) -> RecordingSummary:

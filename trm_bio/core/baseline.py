@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
+from trm_bio.core.json_safe import json_safe
 
 BaselineSource = Literal["session-start", "previous-sessions"]
 
@@ -107,7 +108,7 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return {k: _json_float(v) for k, v in asdict(self).items()}
+        return json_safe(asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
@@ -126,12 +127,6 @@ class Baseline:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TrmBioError(f"A stored baseline is incomplete or malformed ({exc}).") from exc
-
-
-def _json_float(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _float_or_nan(value: Any) -> float:

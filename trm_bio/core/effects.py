@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
+from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, RegulationTrace
 from trm_bio.core.shifts import (
     DEFAULT_SHIFT_PARAMS,
     Shift,
     ShiftParams,
-    _jsonable,
     detect_shifts,
 )
 
@@ -87,7 +87,7 @@ class EffectItem:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return _jsonable(asdict(self))
+        return json_safe(asdict(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +208,7 @@ class CrossSessionEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return _jsonable(asdict(self))
+        return json_safe(asdict(self))
 
 
 def summarize_across_sessions(

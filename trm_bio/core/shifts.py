@@ -30,6 +30,7 @@ import numpy as np
 
 from trm_bio.core.baseline import Baseline
 from trm_bio.core.errors import TrmBioError
+from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, Zone
 
 Direction = Literal["toward", "away", "none", "unknown"]
@@ -115,17 +116,7 @@ class Shift:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return _jsonable(asdict(self))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        return json_safe(asdict(self))
 
 
 def band_distance(

@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trm_bio.errors import InputFileError
+from trm_bio.store.paths import prepare_private_output
 
 if TYPE_CHECKING:
     from trm_bio.history import SessionAnalysis
@@ -26,9 +28,16 @@ def report_format(path: str | Path, requested: str | None = None) -> str:
     return "pdf" if suffix == ".pdf" else "html"
 
 
-def _write_text(path: Path, text: str) -> Path:
+def _save(
+    path: str | Path, fmt: str | None, write_pdf: Callable[[Path], Path], html: Callable[[], str]
+) -> Path:
+    """Write a report as PDF or HTML into a file only its owner can read (health data)."""
+    path = Path(path)
     try:
-        path.write_text(text, encoding="utf-8")
+        prepare_private_output(path)
+        if report_format(path, fmt) == "pdf":
+            return write_pdf(path)
+        path.write_text(html(), encoding="utf-8")
     except OSError as exc:
         raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
@@ -49,34 +58,19 @@ def save_session_report(
         Overrides the suffix.
     """
     from trm_bio.report.data import build_report
-
-    path = Path(path)
-    report = build_report(analysis)
-    if report_format(path, fmt) == "pdf":
-        from trm_bio.report.pdf import write_session_pdf
-
-        try:
-            return write_session_pdf(report, path)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
     from trm_bio.report.html import session_html
+    from trm_bio.report.pdf import write_session_pdf
 
-    return _write_text(path, session_html(report))
+    report = build_report(analysis)
+    return _save(path, fmt, lambda p: write_session_pdf(report, p), lambda: session_html(report))
 
 
 def save_trends_report(trends: Trends, path: str | Path, fmt: str | None = None) -> Path:
     """Write a person's trends as HTML or PDF (by ``fmt``, else by the suffix)."""
-    path = Path(path)
-    if report_format(path, fmt) == "pdf":
-        from trm_bio.report.pdf import write_trends_pdf
-
-        try:
-            return write_trends_pdf(trends, path)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
     from trm_bio.report.html import trends_html
+    from trm_bio.report.pdf import write_trends_pdf
 
-    return _write_text(path, trends_html(trends))
+    return _save(path, fmt, lambda p: write_trends_pdf(trends, p), lambda: trends_html(trends))
 
 
 __all__ = ["REPORT_FORMATS", "report_format", "save_session_report", "save_trends_report"]

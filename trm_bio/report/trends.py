@@ -22,6 +22,7 @@ from scipy.stats import theilslopes
 
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
+from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import regulate
 from trm_bio.errors import LibraryError
 from trm_bio.history import analyse_session
@@ -78,7 +79,7 @@ class Trends:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
-        return _jsonable(
+        return json_safe(
             {
                 "person": self.person,
                 "sessions": [asdict(s) for s in self.sessions],
@@ -88,16 +89,6 @@ class Trends:
                 "helpers": [h.to_dict() for h in self.helpers],
             }
         )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def fit_trend(values: list[float | None]) -> Trend | None:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from trm_bio.errors import TrmBioError
+from trm_bio.store.paths import prepare_private_output
 
 _FIRST_BEAT_COLUMNS = ("time_s", "rr_ms")
 _EDF_ANNOTATION_CHARS = 80
@@ -78,6 +79,7 @@ def export_csv(
     n_rows = next(iter(lengths.values()), 0)
     cells = [_cells(values) for values in columns.values()]
     written = [path]
+    prepare_private_output(path)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(list(columns))
@@ -117,6 +119,7 @@ def _write_events_csv(path: Path, events: Sequence[Mapping[str, Any]]) -> Path:
         keys.update(dict.fromkeys(event.get("payload") or {}))
     fixed = ["time_s", "kind", "host_ns"]
     payload_columns = [k for k in keys if k not in fixed and k != "payload_json"]
+    prepare_private_output(path)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*fixed, *payload_columns, "payload_json"])
@@ -197,6 +200,7 @@ def export_kubios_rr(path: str | Path, rr_ms: Sequence[float] | np.ndarray) -> P
         raise TrmBioError("the RR intervals to export must all be positive numbers")
     path = Path(path)
     text = "\n".join(repr(x) for x in (rr / 1000.0).tolist())
+    prepare_private_output(path)
     path.write_text(text + "\n", encoding="ascii")
     return path
 
@@ -260,6 +264,7 @@ def export_edf(
         _signal_header("HR", "bpm", sample_rate_hz, hr_max),
     ]
     path = Path(path)
+    prepare_private_output(path)
     writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         writer.setSignalHeaders(headers)
