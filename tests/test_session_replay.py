@@ -247,3 +247,23 @@ def test_a_full_disk_stops_recording_but_not_the_feedback(library) -> None:
     assert info.status == "interrupted"
     kept = library.session_packets(session_id)
     assert 0 < len(kept) < 3600  # what was written before the disk filled is still there
+
+
+def test_opening_a_session_loads_its_cached_analysis_equal_to_a_fresh_one(library) -> None:
+    items = list(
+        simulate(
+            "stress", seed=6, duration_s=900.0, start_ns=START_NS, link_drops=((500.0, 530.0),)
+        )
+    )
+    session_id, _ = record_live(library, items)
+    fresh = analyse_session(library, session_id, cache=False)
+    analyse_session(library, session_id)  # computes and stores
+    info = library.get_session(session_id)
+    from trm_bio.history import _cache_key
+
+    assert library.get_arrays(session_id, "analysis", _cache_key(info)) is not None
+    loaded = analyse_session(library, session_id)
+    assert loaded.as_dict() == fresh.as_dict()
+    for name, values in fresh.analysis.metrics.items():
+        np.testing.assert_array_equal(loaded.analysis.metrics[name], values)
+    np.testing.assert_array_equal(loaded.analysis.labels, fresh.analysis.labels)

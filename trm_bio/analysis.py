@@ -88,6 +88,13 @@ class RecordingSummary:
     hrv_valid: bool
     reason: str
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RecordingSummary:
+        """The summary :meth:`as_dict` stored (None back to NaN)."""
+        metrics = {k: math.nan if v is None else float(v) for k, v in data["metrics"].items()}
+        quality = {k: math.nan if v is None else v for k, v in data["quality"].items()}
+        return cls(metrics, quality, bool(data["hrv_valid"]), str(data["reason"]))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
         return json_safe(

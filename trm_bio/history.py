@@ -209,22 +209,29 @@ def analyse_session(
     info = library.get_session(session_id)
     analysis = session_analysis(library, info, cache=cache)
     beats = analysis.beats
-    summary = summarize(analysis)
+    key = _cache_key(info)
+    stored = library.get_derived(session_id, "recording-summary") if cache else None
+    fresh = stored is None or stored.get("key") != key  # computed now, not loaded
+    summary = summarize(analysis) if fresh else RecordingSummary.from_dict(stored["summary"])
     if baseline is None and info.person_id is not None:
         baseline = person_baseline(library, info.person_id, before_session=session_id)
     m = analysis.metrics
-    trace = regulate(
-        beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"], baseline=baseline
-    )
+    series = (beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"])
+    trace = regulate(*series, baseline=baseline)
     events = library.session_events(session_id)
     session_effects = effects.summarize_session(
         beats.times_s, m["HR_20s"], m["RMSSD"], trace, effect_events(events)
     )
     result = SessionAnalysis(info, analysis, summary, trace, session_effects, events)
     if cache and not library.readonly:
-        own = regulate(beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]).baseline
-        if own is not None:
-            library.store_derived(session_id, "baseline", own.to_dict())
+        # The session's own start baseline joins the person's history (computed once).
+        if fresh:
+            own = trace if baseline is None else regulate(*series)
+            if own.baseline is not None:
+                library.store_derived(session_id, "baseline", own.baseline.to_dict())
+            library.store_derived(
+                session_id, "recording-summary", {"key": key, "summary": summary.as_dict()}
+            )
         library.store_summary(session_id, result.as_dict())
     return result
 
