@@ -46,7 +46,7 @@ def _record_headless(library: Library) -> tuple[int, float, int]:
     controller = SessionController(library)
     strap = SimulatedStrap("calm", seed=12, speed=math.inf, duration_s=DAY_S)
     controller.start_live(strap, analyse_live=False)
-    while strap.running or not strap._queue.empty():
+    while strap.running or strap.pending:
         controller.poll()
     controller.poll()
     beats = controller.session.beats_seen

@@ -467,7 +467,7 @@ class LslSource(ThreadedSource):
         if record.get("location") is not None:
             self.body_location = int(record["location"])
         self.state = state
-        self._queue.put(
+        self._put(
             StatusEvent(
                 host_ns=host_ns,
                 source_id=self.source_id,

@@ -32,6 +32,7 @@ class Source(ABC):
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id
         self._queue: queue.SimpleQueue[SourceItem] = queue.SimpleQueue()
+        self._ready = threading.Event()  # set when items may be waiting
         self.state: LinkState = LinkState.DISCONNECTED
         self.battery_percent: int | None = None
         self.body_location: int | None = None
@@ -56,8 +57,18 @@ class Source(ABC):
         except queue.Empty:
             return None
 
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until items may be waiting (without taking them); False on timeout."""
+        return self._ready.wait(timeout_s)
+
+    @property
+    def pending(self) -> bool:
+        """Whether items are waiting to be drained."""
+        return not self._queue.empty()
+
     def drain(self) -> list[SourceItem]:
         """Every item waiting now, oldest first, without blocking."""
+        self._ready.clear()  # before taking: an item put meanwhile sets it again
         items: list[SourceItem] = []
         while True:
             try:
@@ -67,11 +78,16 @@ class Source(ABC):
 
     # -- producer side -----------------------------------------------------------
     def _emit(self, packet: Packet) -> None:
-        self._queue.put(packet)
+        self._put(packet)
+
+    def _put(self, item: object) -> None:
+        """Queue any item for the consumer (packets, status, or a source's own markers)."""
+        self._queue.put(item)  # type: ignore[arg-type]
+        self._ready.set()
 
     def _set_state(self, state: LinkState, message: str = "", host_ns: int | None = None) -> None:
         self.state = state
-        self._queue.put(
+        self._put(
             StatusEvent(
                 host_ns=time.monotonic_ns() if host_ns is None else host_ns,
                 source_id=self.source_id,

@@ -71,7 +71,8 @@ _PLAN_FIELDS = ("id", "name", "description", "skills")
 
 def default_user_dir() -> Path:
     """The clinician's own skills folder: ``<user data dir>/trm-bio/skills`` (may not exist)."""
-    return Path(platformdirs.user_data_dir("trm-bio")) / "skills"
+    # appauthor=False: the same folder as the session library on every platform.
+    return Path(platformdirs.user_data_dir("trm-bio", appauthor=False)) / "skills"
 
 
 @dataclass(frozen=True)
@@ -373,8 +374,9 @@ def parse_plans(table: object, where: str, skills: SkillLibrary) -> list[Plan]:
         description = item.text("description", required=False)
         refs = item.required("skills")
         if not isinstance(refs, list) or not refs:
-            raise item.error("skills", f"must be a non-empty list of skill ids or numbers, got "
-                             f"{_show(refs)}")
+            raise item.error(
+                "skills", f"must be a non-empty list of skill ids or numbers, got {_show(refs)}"
+            )
         skill_ids = []
         for i, ref in enumerate(refs):
             skill = None if isinstance(ref, bool) else skills.find(ref)
@@ -419,7 +421,8 @@ def load_plans(
     for source in sources:
         for plan in parse_plans(source.read(), source.name, skills):
             if plan.id in plans:
-                logger.info("%s replaces plan %r of %s", source.name, plan.id,
-                            plans[plan.id].source)
+                logger.info(
+                    "%s replaces plan %r of %s", source.name, plan.id, plans[plan.id].source
+                )
             plans[plan.id] = plan  # a user plan with a built-in id replaces it in place
     return PlanLibrary(plans.values(), skills)

@@ -227,3 +227,58 @@ def test_practice_in_a_terminal_records_the_sensations(tmp_path) -> None:
     assert info.status == "complete"
     shown = trm("show", str(info.id), library=library).stdout
     assert "Grounding" in shown  # the skill is listed among what came before a change
+
+
+def test_exports_never_replace_a_file_unless_told(tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    out = trm(
+        "record", "--simulate", "--speed", "500", "--duration", "120", "--quiet", library=library
+    )
+    session_id = out.stdout.strip().splitlines()[-1]
+    target = tmp_path / "mine.csv"
+    target.write_text("something of mine\n")
+    message = one_sentence_error(
+        trm(
+            "export", session_id, "--format", "csv", "-o", str(target), library=library, check=False
+        )
+    )
+    assert "already exists" in message and target.read_text() == "something of mine\n"
+    trm("export", session_id, "--format", "csv", "-o", str(target), "--force", library=library)
+    assert target.read_text().startswith("time_s,")
+
+
+def test_a_json_export_is_recognised_on_import_and_bad_durations_are_refused(tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    out = trm(
+        "record", "--simulate", "--speed", "500", "--duration", "60", "--quiet", library=library
+    )
+    session_id = out.stdout.strip().splitlines()[-1]
+    exported = tmp_path / "s.json"
+    trm("export", session_id, "--format", "json", "-o", str(exported), library=library)
+    assert "as session" in trm("import", str(exported), library=tmp_path / "b.sqlite3").stdout
+    refused = trm("record", "--simulate", "--duration", "-5", library=library, check=False)
+    assert (
+        refused.returncode == 2
+        and "above 0" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    out = trm(
+        "record", "--simulate", "--speed", "1000", "--duration", "1800", "--quiet", library=library
+    )
+    session_id = out.stdout.strip().splitlines()[-1]
+    env = dict(os.environ, TRM_BIO_LIBRARY=str(library))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trm_bio", "replay", session_id, "--speed", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()  # like `| head -c 10`: far more than a pipe buffer is still to come
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and b"Exception" not in err

@@ -395,3 +395,15 @@ def test_day_long_session_write_and_read_speed(lib_path: Path) -> None:
         f"incl. one commit per second of data), read {read_s * 1000:.0f} ms, "
         f"file {lib_path.stat().st_size / 1e6:.1f} MB"
     )
+
+
+def test_a_deleted_sessions_id_is_never_given_again(lib_path: Path) -> None:
+    with Library.open(lib_path) as library:
+        first = library.create_session(None, "ble", "AA", start_ns=START_NS)
+        second = library.create_session(None, "ble", "AA", start_ns=START_NS)
+        library.delete_session(second)
+        third = library.create_session(None, "ble", "AA", start_ns=START_NS)
+    with Library.open(lib_path) as library:  # the counter survives closing the file
+        library.delete_session(third)
+        fourth = library.create_session(None, "ble", "AA", start_ns=START_NS)
+    assert [first, second, third, fourth] == [1, 2, 3, 4]

@@ -178,7 +178,7 @@ def test_controller_replays_with_events_at_their_times(library) -> None:
     seen = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (
-        controller.replay.finished and controller.replay._queue.empty()
+        controller.replay.finished and not controller.replay.pending
     ):
         seen.extend(controller.poll().events)
     seen.extend(controller.poll().events)
@@ -235,7 +235,7 @@ def test_a_full_disk_stops_recording_but_not_the_feedback(library) -> None:
     pages = library._db.execute("PRAGMA page_count").fetchone()[0]
     library._db.execute(f"PRAGMA max_page_count = {pages + 8}")  # the disk fills up
     beats = 0
-    while strap.running or not strap._queue.empty():
+    while strap.running or strap.pending:
         clock["ns"] += 200_000_000
         beats += len(controller.poll().beats)
     beats += len(controller.poll().beats)

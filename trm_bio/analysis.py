@@ -68,7 +68,9 @@ def spectral_summary(
         window_s, ends = span, np.array([times_s[-1]])
     else:
         window_s = SPECTRAL_WINDOW_S
-        ends = begin + SPECTRAL_WINDOW_S * np.arange(1, int(span // SPECTRAL_WINDOW_S) + 1)
+        # A hair past each boundary, so rounding never makes the first window look not full.
+        count = int((span + 1e-6) // SPECTRAL_WINDOW_S)
+        ends = begin + SPECTRAL_WINDOW_S * np.arange(1, count + 1) + 1e-6
     values = frequency_domain(nn_ms, times_s, segment, window_s=window_s, ends_s=ends)
     out = {}
     for key in FREQUENCY_KEYS:

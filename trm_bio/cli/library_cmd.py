@@ -7,13 +7,30 @@ import json
 import math
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
 from trm_bio.errors import InputFileError, TrmBioError
 from trm_bio.store.library import Library
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a duration in seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"the duration must be above 0 seconds, not {text}")
+    return value
+
+
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """Exports hold health data: never replace an existing file unless told to."""
+    if path.exists() and not force:
+        raise TrmBioError(f"{path} already exists; choose another name or add --force")
 
 
 def add_library_option(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Record a session from a strap or the simulated strap into the library.",
     )
     add_source_options(p)
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
     p.add_argument("--person", help="whose session it is (a name or a pseudonymous code)")
     p.add_argument("--notes", default="", help="notes kept with the session")
     p.add_argument("--quiet", action="store_true", help="print only the session id")
@@ -163,6 +180,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("session", type=int)
     p.add_argument("--format", choices=("csv", "kubios", "edf", "json"), required=True)
     p.add_argument("-o", "--output", type=Path, help="the file to write")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
     add_library_option(p)
     p.set_defaults(func=_export)
 
@@ -186,6 +204,35 @@ def format_beat(state: Any) -> str:
     )
 
 
+def describe_event(kind: str, payload: dict[str, Any]) -> str:
+    """One readable line for a logged event (prompts shortened: the skill file has them)."""
+    if kind == "flow":
+        what = str(payload.get("kind", "")).replace("_", " ")
+        detail = payload.get("detail") or ""
+        prompt = str(payload.get("prompt") or "")
+        short = (prompt[:60] + "…") if len(prompt) > 60 else prompt
+        return (
+            f"[practice] {what}"
+            + (f": {detail}" if detail else "")
+            + (f" — {short}" if short and what.startswith("step started") else "")
+        )
+    if kind == "sensation":
+        parts = [str(payload.get("valence", ""))]
+        if payload.get("words"):
+            parts.append(", ".join(payload["words"]))
+        if payload.get("location"):
+            parts.append(f"in the {payload['location']}")
+        if payload.get("intensity") is not None:
+            parts.append(f"strength {payload['intensity']}")
+        return "[sensation] " + " · ".join(p for p in parts if p)
+    if kind == "zone_rating":
+        return f"[own zone rating] {payload.get('zone', '')}"
+    if kind == "connection":
+        return f"[link] {payload.get('state', '')}: {payload.get('message', '')}".rstrip(": ")
+    text = payload.get("text")
+    return f"[{kind}] {text}" if text else f"[{kind}] {json.dumps(payload)}"
+
+
 def run_session(controller: Any, duration_s: float | None, on_update: Any) -> None:
     """Drive a controller's session until the source ends, ``duration_s`` or Ctrl-C/SIGTERM."""
     stopping = False
@@ -198,24 +245,17 @@ def run_session(controller: Any, duration_s: float | None, on_update: Any) -> No
     try:
         source = controller.source
         while not stopping:
-            # Taking one item to wait for it and putting it back would reorder a burst (an
-            # LSL chunk): poll, and rest a moment only when nothing was waiting.
+            # Wake when items arrive (or a quarter second passes: the practice timer ticks).
+            source.wait(0.25)
             update = controller.poll()
-            item = update or None
             on_update(update)
             if duration_s is not None and controller.session.now_s >= duration_s:
                 break
-            if any(s.state.value in ("disconnected", "failed") for s in update.status) and (
-                getattr(source, "running", True) is False
-                or (
-                    controller.link_state is not None and controller.link_state.value in ("failed",)
-                )
-            ):
+            if controller.link_state is LinkState.FAILED:
                 break
-            if not getattr(source, "running", True) and item is None:
+            if not getattr(source, "running", True) and not source.pending:
+                on_update(controller.poll())  # the source ended: take what it left
                 break
-            if item is None:
-                time.sleep(0.05)
     except KeyboardInterrupt:
         pass
     finally:
@@ -266,7 +306,8 @@ def _record(args: argparse.Namespace) -> int:
 
 # -- sessions / show ----------------------------------------------------------------------------
 def _sessions(args: argparse.Namespace) -> int:
-    with open_library(args, readonly=True) as library:
+    # Opened writable so that a recording a crash left open is found and marked interrupted.
+    with open_library(args) as library:
         person_id = None
         if args.person:
             person = library.find_person(args.person)
@@ -372,16 +413,17 @@ def _replay(args: argparse.Namespace) -> int:
                 print(format_beat(state), flush=True)
             for event in update.events:
                 print(
-                    f"{event.time_s:8.1f} s  [{event.kind}] {json.dumps(event.payload)}", flush=True
+                    f"{event.time_s:8.1f} s  {describe_event(event.kind, event.payload)}",
+                    flush=True,
                 )
 
         try:
             while True:
+                replay.wait(0.25)
                 show(controller.poll())
-                if replay.finished and replay._queue.empty():
+                if replay.finished and not replay.pending:
                     show(controller.poll())
                     break
-                time.sleep(0.02) if not math.isinf(speed) else None
         except KeyboardInterrupt:
             pass
         finally:
@@ -392,7 +434,7 @@ def _replay(args: argparse.Namespace) -> int:
 # -- import / export / delete ---------------------------------------------------------------
 def _import(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        if args.json:
+        if args.json or _looks_like_session_json(args.file):
             from trm_bio.store.json_format import import_json
 
             session_id = library.add_session_record(import_json(args.file))
@@ -409,14 +451,26 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _looks_like_session_json(path: Path) -> bool:
+    """A trm-bio JSON session export (what ``export --format json`` writes)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False  # the RR reader says what is wrong with the file
+    return head.lstrip().startswith(b"{") and b"trm-bio-session" in head
+
+
 def _export(args: argparse.Namespace) -> int:
     from trm_bio.core import artifacts
+    from trm_bio.core.regulation import Zone
     from trm_bio.history import analyse_session
     from trm_bio.store import exports
     from trm_bio.store.json_format import export_json
 
     suffix = {"csv": ".csv", "kubios": ".txt", "edf": ".edf", "json": ".json"}[args.format]
     out = args.output or Path(f"session-{args.session}{suffix}")
+    refuse_overwrite(out, args.force)
     with open_library(args) as library:
         info = _session(library, args.session)
         try:
@@ -452,7 +506,7 @@ def _export(args: argparse.Namespace) -> int:
                         "segment": beats.segment,
                         "artifact": [artifacts.LABEL_NAMES[k] for k in a.labels],
                         "rhythm_ok": a.rhythm_ok,
-                        "zone": [int(z) for z in result.regulation.zone],
+                        "zone": [Zone(int(z)).label for z in result.regulation.zone],
                         "arousal": result.regulation.arousal,
                     }
                     written = exports.export_csv(out, columns, a.metrics, events)

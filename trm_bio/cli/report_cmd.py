@@ -7,7 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
-from trm_bio.cli.library_cmd import add_library_option, open_library
+from trm_bio.cli.library_cmd import add_library_option, open_library, refuse_overwrite
+from trm_bio.errors import TrmBioError
+from trm_bio.store.paths import prepare_private_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,10 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session", type=int)
     p.add_argument(
-        "-o", "--output", type=Path, metavar="FILE",
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
         help="the file to write (.html or .pdf; default session-ID-report.html)",
     )
     p.add_argument("--format", choices=("html", "pdf"), help="override the file's suffix")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
     add_library_option(p)
     p.set_defaults(func=_report)
 
@@ -41,10 +47,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("person", help="name, pseudonymous code or id")
     p.add_argument("--format", choices=("table", "json", "html", "pdf"), default="table")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="write to this file (html/pdf default: trends-PERSON.html/.pdf)")
-    p.add_argument("--recompute", action="store_true",
-                   help="analyse every session again instead of using cached summaries")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write to this file (html/pdf default: trends-PERSON.html/.pdf)",
+    )
+    p.add_argument(
+        "--recompute",
+        action="store_true",
+        help="analyse every session again instead of using cached summaries",
+    )
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
     add_library_option(p)
     p.set_defaults(func=_trends)
 
@@ -54,6 +69,7 @@ def _report(args: argparse.Namespace) -> int:
     from trm_bio.report import report_format, save_session_report
 
     out = args.output or Path(f"session-{args.session}-report.{args.format or 'html'}")
+    refuse_overwrite(out, args.force)
     with open_library(args) as library:
         library.get_session(args.session)  # one sentence when it is not there
         result = analyse_session(library, args.session)
@@ -71,12 +87,16 @@ def _trends(args: argparse.Namespace) -> int:
     if args.format in ("html", "pdf"):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in trends.person)
         out = args.output or Path(f"trends-{safe}.{args.format}")
+        refuse_overwrite(out, args.force)
         print(f"Wrote {save_trends_report(trends, out, args.format)}")
         return 0
-    text = (json.dumps(trends.as_dict(), indent=2) if args.format == "json"
-            else trends_table(trends))
+    text = json.dumps(trends.as_dict(), indent=2) if args.format == "json" else trends_table(trends)
     if args.output:
-        args.output.write_text(text + "\n", encoding="utf-8")
+        refuse_overwrite(args.output, args.force)
+        try:
+            prepare_private_output(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise TrmBioError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
         print(f"Wrote {args.output}")
     else:
         print(text)

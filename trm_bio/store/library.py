@@ -361,12 +361,15 @@ class Library:
         if status not in SESSION_STATUSES:
             raise LibraryError(f"unknown session status {status!r}")
         with self._transaction("creating a session") as db:
-            cursor = db.execute(
-                "INSERT INTO sessions (person_id, started_utc, start_ns, source_kind, source_id,"
-                " device_name, notes, tags, status, settings) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            session_id = _next_session_id(db)
+            db.execute(
+                "INSERT INTO sessions (id, person_id, started_utc, start_ns, source_kind,"
+                " source_id, device_name, notes, tags, status, settings)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
+                    session_id,
                     person_id,
-                    started_utc or utc_now_iso(),
+                    started_utc or datetime.now(UTC).isoformat(timespec="seconds"),
                     int(start_ns),
                     source_kind,
                     source_id,
@@ -377,7 +380,7 @@ class Library:
                     json.dumps(settings or {}),
                 ),
             )
-        return int(cursor.lastrowid or 0)
+        return int(session_id)
 
     _SESSION_SELECT = (
         "SELECT s.id, s.person_id, p.name, s.started_utc, s.start_ns, s.ended_utc,"
@@ -748,11 +751,13 @@ class Library:
         person_id = self.ensure_person(record.person_name) if record.person_name else None
         try:
             with self._transaction("importing a session") as db:
-                cursor = db.execute(
-                    "INSERT INTO sessions (person_id, started_utc, start_ns, ended_utc,"
+                session_id = _next_session_id(db)
+                db.execute(
+                    "INSERT INTO sessions (id, person_id, started_utc, start_ns, ended_utc,"
                     " duration_s, source_kind, source_id, device_name, notes, tags, status,"
-                    " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
+                        session_id,
                         person_id,
                         meta["started_utc"],
                         int(meta["start_ns"]),
@@ -767,7 +772,6 @@ class Library:
                         json.dumps(meta.get("settings", {})),
                     ),
                 )
-                session_id = int(cursor.lastrowid or 0)
                 packets = record.packets
                 db.executemany(
                     "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
@@ -837,6 +841,12 @@ def _create_private_file(file: Path) -> None:
     os.close(fd)
     with contextlib.suppress(OSError):  # the umask may have narrowed it; never widen it
         os.chmod(file, 0o600)
+
+
+def _next_session_id(db: sqlite3.Connection) -> int:
+    """A session id never given before, even to a deleted session (inside a transaction)."""
+    db.execute("UPDATE counters SET value = value + 1 WHERE name = 'session'")
+    return int(db.execute("SELECT value FROM counters WHERE name = 'session'").fetchone()[0])
 
 
 def _check_header(file: Path) -> bool:

@@ -101,7 +101,14 @@ CREATE TABLE session_arrays (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+_V3 = """
+-- Session ids are never given twice: a deleted session's id stays retired, so a note or
+-- export that names "session 5" can never later point at someone else's session.
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO counters (name, value) SELECT 'session', COALESCE(MAX(id), 0) FROM sessions;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

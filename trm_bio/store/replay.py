@@ -180,7 +180,7 @@ class ReplaySource(Source):
         with self._cond:
             index = int(np.searchsorted(self.host_ns, target_ns, side="right"))
             marker = SeekMarker(target_ns, time_s, index)
-            self._queue.put(marker)
+            self._put(marker)
             self._position = index
             self._virtual_s = time_s
             self._cond.notify_all()
@@ -216,7 +216,7 @@ class ReplaySource(Source):
                     # As fast as possible, in batches so that pause/seek stay responsive.
                     stop = min(self._position + 2000, len(self.items))
                     for item in self.items[self._position : stop]:
-                        self._queue.put(item)
+                        self._put(item)
                     self._position = stop
                     self._virtual_s = (self.host_ns[stop - 1] - self.start_ns) / NS_PER_S
                     wall_anchor, virtual_anchor = time.monotonic(), self._virtual_s
@@ -236,7 +236,7 @@ class ReplaySource(Source):
                     )
                 )
                 for item in self.items[self._position : due]:
-                    self._queue.put(item)
+                    self._put(item)
                 self._position = max(self._position, due)
                 self._virtual_s = virtual_anchor = min(now_virtual, self.end_s)
                 wall_anchor = time.monotonic()
