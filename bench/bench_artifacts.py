@@ -1,11 +1,16 @@
 """Kubios-method artifact detection: ours against neurokit2 on the same injected record.
 
 About 100,000 beats of nsr001 (signal gaps as segment breaks) with about 2 % seeded missed,
-extra, ectopic and long/short beats. Recall: injected events with a flag on an interval they
-changed. Precision, two ways: "strict" counts every other flag as false; "induced" leaves out
-flags on unchanged intervals that the same detector already flags on the clean record (nsr001
-holds real premature beats), so it measures the false flags the artifacts cause. The flag
-rate on the clean record is reported on its own.
+extra, ectopic and long/short beats. A flag is a beat the detector labels other than NORMAL
+(an ectopic beat is one flag: the interval after it is corrected but not flagged). Recall:
+injected events with a flag on an interval they changed. Precision, two ways: "strict"
+counts every other flag as false (the target's measure); "induced" leaves out flags on
+unchanged intervals that the same detector already flags on the clean record, so it
+measures the false flags the artifacts cause. The clean record's flags are sorted by the RR
+pattern around them (tests/artifact_injection.classify_flags): a displaced beat (premature
+beat with its compensatory pause, or a misplaced beat: two opposite deviations summing to
+two normal intervals), missed-like, extra-like, or other (ordinary variability: false
+positives). nsr001 is a Holter record of a healthy adult, not an artifact-free one.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import warnings
 import numpy as np
 
 from tests import recordings
-from tests.artifact_injection import clean_nsr001, inject
+from tests.artifact_injection import FLAG_PATTERNS, classify_flags, clean_nsr001, inject
 from trm_bio.core.artifacts import NORMAL, correct_artifacts, detect_artifacts
 
 N_BEATS = 100_000
@@ -66,7 +71,7 @@ def main() -> None:
     _, induced = data.score(ours_flags, ours_clean)
     times = np.cumsum(data.rr_ms) / 1000.0
     corr_s, _ = _best_time(lambda: correct_artifacts(data.rr_ms, times, data.segment, labels))
-    full_clean_rate = (detect_artifacts(rr_all, seg_all) != NORMAL).mean()
+    full_clean = detect_artifacts(rr_all, seg_all) != NORMAL
 
     nk_s, nk_flags = _nk_flags(nk, data.rr_ms, iterative=False)
     _, nk_clean = _nk_flags(nk, rr, iterative=False)
@@ -87,16 +92,25 @@ def main() -> None:
     row("detect time (s)", ours_s, nk_s, nk_s / ours_s, "< 0.15", ours_s < 0.15, ".4f")
     row("correct time (s)", corr_s, None, None, "-", True, ".4f")
     row("recall (events)", recall, nk_recall, None, ">= 0.995", recall >= 0.995, ".4f")
-    row("precision, induced", induced, nk_induced, None, ">= 0.96", induced >= 0.96, ".4f")
-    row("precision, strict", strict, nk_strict, None, "-", True, ".4f")
+    row("precision, strict (all flags)", strict, nk_strict, None, ">= 0.96", strict >= 0.96,
+        ".4f")
+    row("precision, induced", induced, nk_induced, None, "-", True, ".4f")
     clean_rate = ours_clean.mean()
     row("flag rate, clean 100k", clean_rate, nk_clean.mean(), None, "< 0.001",
         clean_rate < 0.001, ".4%")
-    row("flag rate, clean whole record", full_clean_rate, None, None, "< 0.001",
-        full_clean_rate < 0.001, ".4%")
-    clean_rate_not_ectopic = (ours_clean & (detect_artifacts(rr, seg) != 1)).mean()
-    row("  of which not ECTOPIC pairs", clean_rate_not_ectopic, None, None, "< 0.001",
-        clean_rate_not_ectopic < 0.001, ".4%")
+    row("flag rate, clean whole record", full_clean.mean(), None, None, "< 0.001",
+        full_clean.mean() < 0.001, ".4%")
+    pattern = classify_flags(rr_all, seg_all, full_clean)
+    other = pattern == FLAG_PATTERNS.index("other")
+    row("  of which ordinary variability", other.sum() / rr_all.size, None, None, "-", True,
+        ".4%")
+    counts = ", ".join(f"{name} {np.count_nonzero(pattern == k)}"
+                       for k, name in enumerate(FLAG_PATTERNS))
+    print(f"clean whole record: {full_clean.sum()} flags of {rr_all.size:,} beats: {counts}")
+    genuine = full_clean.sum() - other.sum()
+    print(f"without the {genuine} genuine-looking events the flag rate is "
+          f"{other.sum() / rr_all.size:.4%}; with them, no detector that flags them (as MIT-BIH "
+          f"100 requires) can go below {genuine / rr_all.size:.4%}")
 
     # neurokit2's iterative mode repeats the whole pass on corrected peaks (its indices then
     # refer to the corrected series, so only its time is comparable); skip it if slow.

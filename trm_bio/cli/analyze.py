@@ -315,8 +315,7 @@ def run_batch(args: argparse.Namespace) -> int:
     failed = sum(r["status"] != "ok" for r in table)
     if failed:
         print(
-            f"trm-bio: {failed} of {len(table)} files could not be analysed; "
-            "their rows say why",
+            f"trm-bio: {failed} of {len(table)} files could not be analysed; their rows say why",
             file=sys.stderr,
         )
         return 1
@@ -346,14 +345,13 @@ def batch_table(rows: list[dict[str, Any]]) -> str:
     """A compact table for the terminal: one line per file."""
     width = max([len("FILE"), *(len(r["file"]) for r in rows)])
     width = min(width, 60)
-    lines = [
-        f"{'FILE':<{width}}  {'BEATS':>7} {'MIN':>6} {'HR':>6} {'SDNN':>7} {'RMSSD':>7}  NOTE"
-    ]
+    lines = [f"{'FILE':<{width}}  {'BEATS':>7} {'MIN':>6} {'HR':>6} {'SDNN':>7} {'RMSSD':>7}  NOTE"]
     for r in rows:
         name = r["file"] if len(r["file"]) <= width else "…" + r["file"][-(width - 1) :]
         if r["status"] != "ok":
-            lines.append(f"{name:<{width}}  {'':>7} {'':>6} {'':>6} {'':>7} {'':>7}  "
-                         f"error: {r['error']}")
+            lines.append(
+                f"{name:<{width}}  {'':>7} {'':>6} {'':>6} {'':>7} {'':>7}  error: {r['error']}"
+            )
             continue
         q, m = r["quality"], r["metrics"]
         note = "" if r["hrv_valid"] else "HRV not valid"

@@ -48,14 +48,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_list_skills)
     actions = parser.add_subparsers(dest="skills_command", metavar="ACTION")
     show = actions.add_parser(
-        "show", help="show one skill with its steps",
+        "show",
+        help="show one skill with its steps",
         description="Show one skill: its purpose, its steps and, for Help Now!, its strategies.",
     )
     show.add_argument("skill", help="the skill's number (1-9) or id (e.g. grounding)")
     _add_options(show, top=False)
     show.set_defaults(func=_show_skill)
     plans = actions.add_parser(
-        "plans", help="list the session plans",
+        "plans",
+        help="list the session plans",
         description="List the session plans: skills practised one after another.",
     )
     _add_options(plans, top=False)
@@ -101,20 +103,25 @@ def _describe(skill: Skill) -> str:
         timing = f"{step.duration_s:g} s" if step.duration_s is not None else "when ready"
         tracking = ", invites tracking" if step.invites_tracking else ""
         lines.append(f"  {index}. ({timing}{tracking})")
-        lines.append(textwrap.fill(step.prompt, _WIDTH, initial_indent="     ",
-                                   subsequent_indent="     "))
+        lines.append(
+            textwrap.fill(step.prompt, _WIDTH, initial_indent="     ", subsequent_indent="     ")
+        )
     if skill.strategies:
         lines.append("")
         lines.append("Help Now! strategies:")
         for strategy in skill.strategies:
             lines.append(f"  - {strategy.name}")
-            lines.append(textwrap.fill(strategy.prompt, _WIDTH, initial_indent="    ",
-                                       subsequent_indent="    "))
+            lines.append(
+                textwrap.fill(
+                    strategy.prompt, _WIDTH, initial_indent="    ", subsequent_indent="    "
+                )
+            )
     timed_s = skill.total_timed_s
     if timed_s:
         lines.append("")
-        lines.append(f"Timed steps take about {timed_s / 60:.0f} min; "
-                     "the others wait until you move on.")
+        lines.append(
+            f"Timed steps take about {timed_s / 60:.0f} min; the others wait until you move on."
+        )
     lines.append(f"(from {skill.source})")
     return "\n".join(lines)
 

@@ -23,10 +23,18 @@ Other deviations, all documented where they are made:
   beats in order. A beat is examined for long/short when |dRR|/Th1 > 1 at it, or at the beat
   before it with |dRR| rising to the next beat (the flow chart's second candidate).
 * Where the S11/S12 rule fires, the ectopic pair is the hit and the neighbour on the other
-  side of the running level; a hit without such a neighbour is not an ectopic beat.
-* An ectopic beat shows as a pair of intervals (short then long, or long then short); the
-  paper flags one; both intervals of the pair are labelled ECTOPIC here so both are
-  corrected.
+  side of the running level; a hit without such a neighbour is not an ectopic beat. When
+  the hit is the second interval, the first must deviate (from the mean of the two
+  intervals before the pair) by COMPENSATION_FRACTION of the hit's deviation; otherwise the
+  hit alone is odd and is labelled LONG or SHORT.
+* An ectopic (premature, or misplaced) beat shows as a pair of intervals (short then long,
+  or long then short). Like the paper, one beat is labelled: the displaced one, which ends
+  the first interval of the pair. The second interval starts at it, so correction replaces
+  it too, but it is labelled NORMAL (a LONG or SHORT label on it is cleared): a label counts
+  beats, and MIT-BIH annotates the premature beat alone.
+* A LONG or SHORT interval (no compensation) must differ by STANDOUT_FRACTION from both the
+  mean of the two intervals before it and that of the two after it: on a calm night record a
+  slow vagal swing lengthens a few beats in a row, and the plain rules flag its peak.
 * The interval right after an EXTRA one is labelled NORMAL: merging the extra interval into
   it is its correction.
 * The thresholds have a floor relative to the running RR level (the median RR of the
@@ -73,6 +81,8 @@ MIN_WINDOW_BEATS: Final = 3
 THRESHOLD_GAP_BEATS: Final = 3
 DRR_FLOOR_FRACTION: Final = 0.15
 MRR_FLOOR_FRACTION: Final = 0.2
+STANDOUT_FRACTION: Final = 0.1
+COMPENSATION_FRACTION: Final = 0.7
 
 # How far back each quantity reaches (derived from the windows above; a test checks it).
 # The threshold windows (Th1, Th2 and the level) end THRESHOLD_GAP_BEATS before beat j.
@@ -310,6 +320,17 @@ def _label_valid_beats(rr: np.ndarray, seg: np.ndarray, first_label: int = 0) ->
         extra = longshort & short_rule & (np.abs(rr + rr_next - med) < th2)
 
     labels[longshort] = np.where(rr[longshort] > med[longshort], LONG, SHORT)
+    # A long or short interval with no compensation must stand out by STANDOUT_FRACTION from
+    # the two intervals before it and the two after it: a slow vagal swing at night stretches
+    # its neighbours too.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no neighbour on a side: NaN, as meant
+        before = np.nanmean(np.stack((_shift(rr, -1, seg), _shift(rr, -2, seg))), axis=0)
+        after = np.nanmean(np.stack((rr_next, _shift(rr, 2, seg))), axis=0)
+    with np.errstate(invalid="ignore"):
+        stands_long = rr > (1.0 + STANDOUT_FRACTION) * np.fmax(before, after)
+        stands_short = rr < (1.0 - STANDOUT_FRACTION) * np.fmin(before, after)
+    labels[((labels == LONG) & ~stands_long) | ((labels == SHORT) & ~stands_short)] = NORMAL
     labels[missed] = MISSED
     labels[extra] = EXTRA
     # The interval after an extra beat is fixed by merging; it is not an artifact itself.
@@ -330,11 +351,43 @@ def _label_valid_beats(rr: np.ndarray, seg: np.ndarray, first_label: int = 0) ->
         score_after = np.minimum(np.abs(dev), np.abs(dev_next))
     pair_before &= ~pair_after | (score_before >= score_after)
     pair_after &= ~pair_before
-    member = pair_before | pair_after
-    member[:-1] |= pair_before[1:]
-    member[1:] |= pair_after[:-1]
-    member &= (labels == NORMAL) | (labels == LONG) | (labels == SHORT)
-    labels[member] = ECTOPIC
+    # A displaced beat moves time from one interval into the other: when the hit is the
+    # second interval, the first must deviate by COMPENSATION_FRACTION of the hit's deviation.
+    # Otherwise the hit interval alone is odd (a short or long interval the S11/S12 rule
+    # caught) and it carries the label, LONG or SHORT.
+    # The deviations are measured from the mean of the two intervals before the pair. (A
+    # premature beat whose pause is far longer than its prematurity then shows as SHORT and
+    # LONG: MIT-BIH 100 has one at 0.76 then 1.28 of the level; both are still corrected.)
+    paired = pair_before | pair_after
+    rr_prev = _shift(rr, -1, seg)
+    rr_prev2 = _shift(rr, -2, seg)
+    with np.errstate(invalid="ignore"):
+        ref_before = 0.5 * (rr_prev2 + _shift(rr, -3, seg))
+        pair_before &= np.abs(rr_prev - ref_before) >= COMPENSATION_FRACTION * np.abs(
+            rr - ref_before
+        )
+    lone = paired & ~pair_before & ~pair_after
+    # The displaced beat is the one between the two intervals: it ends the first interval of
+    # the pair. It alone is labelled ECTOPIC; correction also replaces the interval after it.
+    relabel = (labels == NORMAL) | (labels == LONG) | (labels == SHORT)
+    first_of_pair = pair_after.copy()
+    first_of_pair[:-1] |= pair_before[1:]
+    second_of_pair = pair_before.copy()
+    second_of_pair[1:] |= pair_after[:-1]
+    # A first interval already labelled MISSED or EXTRA keeps its label; then the second
+    # interval carries the ECTOPIC label.
+    blocked = np.zeros(n, dtype=bool)
+    blocked[1:] = first_of_pair[:-1] & ~relabel[:-1]
+    labels[(first_of_pair | (second_of_pair & blocked)) & relabel] = ECTOPIC
+    with np.errstate(invalid="ignore"):
+        lone_long = lone & relabel & (rr > 0.5 * (rr_prev + rr_prev2))
+    labels[lone & relabel] = SHORT
+    labels[lone_long] = LONG
+    # The interval after an ectopic beat is wrong because the beat that starts it is; it is
+    # not a second artifact (correction replaces it, as it merges the one after EXTRA).
+    after_ectopic = np.zeros(n, dtype=bool)
+    after_ectopic[1:] = (labels[:-1] == ECTOPIC) & (seg[1:] == seg[:-1])
+    labels[after_ectopic & ((labels == LONG) | (labels == SHORT))] = NORMAL
     labels[:first_label] = NORMAL
     return labels
 
@@ -393,7 +446,8 @@ def correct_artifacts(
 
     MISSED: the interval is split in two, with a beat inserted at the midpoint time. EXTRA:
     the interval is merged into the next one of the segment (its beat dropped; unusable
-    values add nothing). ECTOPIC, LONG, SHORT: the value is replaced by the mean of the last
+    values add nothing). ECTOPIC, LONG, SHORT, and the interval right after an ECTOPIC beat
+    (it starts at the displaced beat): the value is replaced by the mean of the last
     ``CORRECTION_MEAN_BEATS`` normal intervals of the segment before it, at most
     ``CORRECTION_REACH_BEATS`` back, keeping its time; with none there, by the median of the
     usable raw intervals of the segment from ``CORRECTION_REACH_BEATS`` back up to itself.
@@ -437,8 +491,11 @@ def correct_artifacts(
     corrected[1:] |= merge_into_next
     keep = ~extra
 
-    # ECTOPIC, LONG, SHORT: the mean of the last normal intervals before the beat.
-    replace = (lab == ECTOPIC) | (lab == LONG) | (lab == SHORT)
+    # ECTOPIC, LONG, SHORT, and the interval after an ECTOPIC beat (it starts at the
+    # displaced beat): the mean of the last normal intervals before the beat.
+    after_ectopic = np.zeros(n, dtype=bool)
+    after_ectopic[1:] = (lab[:-1] == ECTOPIC) & (seg[1:] == seg[:-1]) & (lab[1:] != MISSED)
+    replace = (lab == ECTOPIC) | (lab == LONG) | (lab == SHORT) | after_ectopic
     targets = np.flatnonzero(replace & keep)
     if targets.size:
         reference = keep & ~replace & (lab != MISSED) & usable
