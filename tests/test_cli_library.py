@@ -282,3 +282,10 @@ def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
     proc.stdout.close()  # like `| head -c 10`: far more than a pipe buffer is still to come
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and b"Exception" not in err
+
+
+def test_a_strap_log_is_dated_by_its_own_time_stamps(data_dir, tmp_path) -> None:
+    library = tmp_path / "lib.sqlite3"
+    trm("import", str(data_dir / "polar_h10_ecg_rr.csv"), library=library)
+    (session,) = json.loads(trm("sessions", "--json", library=library).stdout)
+    assert session["started_utc"].startswith("2024-")  # when it was recorded, not imported

@@ -173,6 +173,11 @@ def summary_table(document: dict[str, Any], title: str | None = None) -> str:
     ]
     if not document["hrv_valid"]:
         lines.append(f"Note: {document['reason']}.")
+    elif (q.get("duration_s") or 0) < 60:
+        lines.append(
+            f"Note: only {q['duration_s']:.0f} s of beats; heart-rate variability needs about "
+            "30-60 s at least, so these numbers mean little."
+        )
     lines.append("")
     width = max(len(k) for k in document["metrics"])
     for key, value in document["metrics"].items():

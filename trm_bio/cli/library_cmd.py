@@ -192,10 +192,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # -- record ---------------------------------------------------------------------------------
+def zone_words(regulation: Any) -> str:
+    """The zone indicator in plain words; "settling in" until the baseline is known."""
+    if regulation is None or regulation.calibrating:
+        return "settling in"
+    label = regulation.zone.label
+    return "no reading" if label == "unknown" else label
+
+
 def format_beat(state: Any) -> str:
     b = state.beat
     m = b.metrics
-    zone = state.regulation.zone.label if state.regulation is not None else "…"
+    zone = zone_words(state.regulation)
     rmssd = m.get("RMSSD", math.nan)
     rmssd_text = f"{rmssd:5.1f}" if math.isfinite(rmssd) else "  –  "
     return (

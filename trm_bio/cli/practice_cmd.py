@@ -27,6 +27,7 @@ from trm_bio.cli.library_cmd import (
     make_source,
     open_library,
     source_start_ns,
+    zone_words,
 )
 from trm_bio.errors import TrmBioError
 
@@ -177,7 +178,7 @@ def _status_line(controller: Any) -> str:
     last = controller.session.last
     hr = last.beat.metrics.get("HR_20s", math.nan)
     rmssd = last.beat.metrics.get("RMSSD", math.nan)
-    zone = last.regulation.zone.label if last.regulation is not None else "settling in"
+    zone = zone_words(last.regulation)
     hr_text = f"{hr:.0f} bpm" if math.isfinite(hr) else "–"
     rmssd_text = f"{rmssd:.0f} ms" if math.isfinite(rmssd) else "–"
     return f"    (heart {hr_text} · RMSSD {rmssd_text} · indicator: {zone})"

@@ -149,7 +149,7 @@ def _legend() -> str:
         (OKABE_ITO["green"], "resilient zone"),
         (OKABE_ITO["orange"], "high zone"),
         (OKABE_ITO["sky"], "low zone"),
-        ("#E4E4E4", "no reading (calibrating or a gap)"),
+        ("#E4E4E4", "no reading yet (settling in) or a gap"),
     ]
     swatches = "".join(
         f'<span><i class="swatch" style="background:{c}"></i>{escape(t)}</span>'

@@ -12,6 +12,7 @@ from those, so they equal the file's exactly.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -79,7 +80,8 @@ def import_rr_recording(
     person : str, int or None
         A person's name or code (added if new) or id.
     started_utc : str or None
-        Wall-clock start, if known (UTC ISO 8601); the import time otherwise.
+        Wall-clock start (UTC ISO 8601); default: from the file's own time stamps when it
+        has them (a strap log), else the import time.
     """
     rr = np.asarray(recording.rr_ms, dtype=np.float64)
     too_long = int(np.sum(rr * 1024 / 1000 > RR_RAW_MAX + 0.5))
@@ -103,6 +105,10 @@ def import_rr_recording(
         "rr_column": recording.rr_column,
         "time_column": recording.time_column,
     }
+    if started_utc is None and recording.start_epoch_s is not None:
+        started_utc = datetime.fromtimestamp(recording.start_epoch_s, UTC).isoformat(
+            timespec="seconds"
+        )
     start_ns = 0
     host_ns, payloads = synthesise_packets(rr, start_ns)
     source_id = f"file:{recording.source_name}"

@@ -90,6 +90,8 @@ class RRRecording:
         A leading offset line that was dropped (PhysioNet style), in seconds.
     rr_column, time_column : str or None
         Header names used, for CSV files.
+    start_epoch_s : float or None
+        When the recording began (Unix time, s), if the file's times are wall-clock stamps.
     """
 
     rr_ms: np.ndarray
@@ -101,6 +103,7 @@ class RRRecording:
     offset_s: float | None = None
     rr_column: str | None = None
     time_column: str | None = None
+    start_epoch_s: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -296,13 +299,16 @@ def _read_table(
     else:
         rr_unit, how = _detect_unit(rr, name), "detected"
     rr_ms = _to_ms(rr, rr_unit, name)
-    times_s = None
+    times_s = start_epoch_s = None
     if time_index is not None:
-        times_s = _times_to_s(np.asarray(time_values, dtype=np.float64), names[time_index], rr_ms)
+        raw_times = np.asarray(time_values, dtype=np.float64)
+        times_s = _times_to_s(raw_times, names[time_index], rr_ms)
+        start_epoch_s = _epoch_start_s(raw_times, names[time_index], rr_ms)
     single_text_column = delimiter is None and len(names) == 1
     return RRRecording(
         rr_ms=rr_ms,
         times_s=times_s,
+        start_epoch_s=start_epoch_s,
         format="kubios" if single_text_column else "csv",
         unit=rr_unit,
         unit_source=how,
@@ -450,3 +456,19 @@ def _times_to_s(times: np.ndarray, column: str, rr_ms: np.ndarray) -> np.ndarray
         )
     scale = {"s": 1.0, "ms": 1e-3, "ns": 1e-9}[unit]
     return (times - times[0]) * scale + rr_ms[0] / 1000.0
+
+
+def _epoch_start_s(times: np.ndarray, column: str, rr_ms: np.ndarray) -> float | None:
+    """Wall-clock start (Unix s) when a file's times are epoch stamps (a strap log), else None.
+
+    The scale is the one :func:`_times_to_s` picks; stamps between 2001 and 2096 count.
+    """
+    if times.size == 0:
+        return None
+    relative = _times_to_s(times, column, rr_ms) - rr_ms[0] / 1000.0
+    span = float(times[-1] - times[0])
+    scale = relative[-1] / span if span > 0 else 1.0
+    first_s = float(times[0]) * scale
+    if 1e9 <= first_s <= 4e9:
+        return first_s - rr_ms[0] / 1000.0  # the first interval began before the first stamp
+    return None
