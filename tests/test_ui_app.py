@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 
+import numpy as np
 from PySide6.QtGui import QColor, QKeySequence
 
 from tests.ui_app import open_app, settings_in
@@ -108,3 +109,24 @@ def test_a_recorded_prompt_comes_back_after_help_now():
     assert prompt_at(events, 20.0) == "Take a sip of water."
     assert prompt_at(events, 40.0) == "Notice the chair."
     assert prompt_at(events, 60.0) == ""
+
+
+def test_the_time_range_moves_in_steps_and_keeps_the_newest_beat_in_view(qtbot):
+    from trm_bio.ui.live_plots import LivePlots
+
+    plots = LivePlots(("RMSSD",))
+    qtbot.addWidget(plots)
+    for span_s in (60.0, 300.0, 900.0, None):
+        plots.set_span(span_s)
+        ranges = set()
+        for now_s in np.arange(0.0, 3600.0, 0.37):
+            x0, x1 = plots.view_range(float(now_s))
+            step = (x1 - x0) / 30 if span_s is not None else max(x1, 60.0) / 30
+            assert x0 <= now_s <= x1 <= max(now_s + 2.5 * step, 60.0)
+            if span_s is not None:
+                assert x1 - x0 == span_s
+            else:
+                assert x0 == 0.0
+            ranges.add((x0, x1))
+        # Nearly ten thousand frames in an hour; the time axis moved once per step only.
+        assert len(ranges) <= (30 * 3600.0 / span_s + 1 if span_s else 100)

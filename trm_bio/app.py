@@ -140,6 +140,25 @@ class Services:
 
         return analyse_session(self.library, session_id)
 
+    def save_session_report(self, analysis: Any, path: str | Path) -> Path:
+        from trm_bio.report import save_session_report
+
+        return save_session_report(analysis, path)
+
+    def person_trends(self, person: str) -> Any:
+        from trm_bio.report.trends import person_trends
+
+        return person_trends(self.library, person)
+
+    def save_trends_report(self, trends: Any, path: str | Path) -> Path:
+        from trm_bio.report import save_trends_report
+
+        return save_trends_report(trends, path)
+
+    def last_person(self) -> str | None:
+        named = [info.person_name for info in self.library.list_sessions() if info.person_name]
+        return named[-1] if named else None
+
 
 @dataclass
 class AppParts:

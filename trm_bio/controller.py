@@ -34,6 +34,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class ReplayStatus:
+    """A replay's position and state, for the screen."""
+
+    position_s: float
+    end_s: float
+    paused: bool
+    finished: bool
+    speed: float
+
+
+@dataclass(frozen=True)
 class SessionOptions:
     """What a new live session is started with."""
 
@@ -119,7 +130,10 @@ class SessionController:
 
     # -- live sessions ----------------------------------------------------------------------
     def start_live(
-        self, source: Source, options: SessionOptions = SessionOptions(), *,
+        self,
+        source: Source,
+        options: SessionOptions = SessionOptions(),
+        *,
         analyse_live: bool = True,
     ) -> Session:
         """Start a session fed by ``source`` (started here), recording unless told not to.
@@ -192,6 +206,7 @@ class SessionController:
         """
         if self.session is None or self.replay is not None or self._paused:
             return
+        self.poll()  # what arrived before the pause belongs to the session
         self._paused = True
         if self.flow is not None:
             state = self.flow.state(self.now_s())
@@ -203,6 +218,7 @@ class SessionController:
         """Resume a paused live session (its beats start a new segment)."""
         if self.session is None or not self._paused:
             return
+        self.poll()  # still paused: what the strap sent meanwhile is let go
         self._paused = False
         self._session_status(LinkState.STREAMING, "The session goes on.")
         if self.flow is not None and self.flow.state(self.now_s()).paused:
@@ -367,6 +383,36 @@ class SessionController:
 
     def replay_info(self) -> SessionInfo | None:
         return self.replay.info if self.replay is not None else None
+
+    def replay_status(self) -> ReplayStatus | None:
+        """Where the replay is (None when no replay runs)."""
+        r = self.replay
+        if r is None:
+            return None
+        return ReplayStatus(r.position_s, r.end_s, r.paused, r.finished, r.speed)
+
+    def replay_toggle(self) -> None:
+        """Play or pause the replay; at the end, play again from the start."""
+        r = self.replay
+        if r is None:
+            return
+        if r.finished:
+            r.seek(0.0)
+            r.resume()
+        elif r.paused:
+            r.resume()
+        else:
+            r.pause()
+
+    def replay_seek(self, time_s: float) -> None:
+        """Jump to ``time_s`` (s on the beat clock); the state is rebuilt from what came before."""
+        if self.replay is not None:
+            self.replay.seek(time_s)
+
+    def replay_set_speed(self, speed: float) -> None:
+        """1x to 16x, or ``math.inf`` for as fast as possible."""
+        if self.replay is not None:
+            self.replay.set_speed(speed)
 
     # -- the practice flow ------------------------------------------------------------------
     def start_skill(self, key: int | str) -> list[FlowEvent]:

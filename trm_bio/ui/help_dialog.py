@@ -27,6 +27,7 @@ SHORTCUTS: dict[str, tuple[str, str]] = {
     "devices": ("Ctrl+D", "Choose a strap"),
     "disconnect": ("Ctrl+Shift+D", "Disconnect the strap"),
     "library": ("Ctrl+L", "Session library"),
+    "history": ("Ctrl+Shift+H", "Progress across this person's sessions"),
     "client_view": ("Ctrl+K", "Show or hide the client view"),
     "span_1": ("Ctrl+1", "Show the last minute"),
     "span_5": ("Ctrl+2", "Show the last 5 minutes"),

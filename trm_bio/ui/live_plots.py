@@ -4,7 +4,10 @@ They draw what the session already computed (:class:`trm_bio.session.SessionHist
 nothing here computes a metric. Drawing choices:
 
 - one redraw per timer tick, never per beat; only the visible span is handed to pyqtgraph,
-  with ``setClipToView`` and peak downsampling for long spans;
+  with ``setClipToView`` and, for long spans, peak downsampling to about one min-max pair
+  per pixel column; unchanged data is not handed over again;
+- the time range moves in steps of about a thirtieth of the view, not at every frame, so
+  the time axis is laid out again only once per step (see :meth:`LivePlots.view_range`);
 - gaps are gaps: a rejected beat and a segment boundary become NaN, drawn with
   ``connect="finite"``;
 - events are vertical markers, one curve per kind (``connect="pairs"``), kept out of the
@@ -32,7 +35,10 @@ pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.
 _MARKER_Y = 1e6
 #: Peak downsampling pays off for long views (above about half an hour of beats, measured
 #: with bench/bench_ui.py); below this many visible points it costs more than it saves.
+#: Once on, it keeps about PEAK_POINTS_PER_PIXEL points per pixel column.
 DOWNSAMPLE_ABOVE = 2000
+PEAK_POINTS_PER_PIXEL = 1.0
+VIEW_STEPS = 30  # the time range moves in steps of about 1/30 of the view (see view_range)
 ZONE_VIEW = (-4.0, 3.0)  # the zone row's span, in baseline spreads (as the zone indicator)
 
 METRIC_UNITS = {
@@ -174,6 +180,7 @@ class LivePlots(QWidget):
         self._marker_curves: dict[tuple[int, str], pg.PlotDataItem] = {}
         self._downsampling = False
         self._drawn: dict[str, Any] = {}  # what each curve group was last given
+        self._x_range: tuple[float, float] | None = None
         self._markers_dirty = True
         self.set_numbers_visible(self._numbers_visible)
 
@@ -219,9 +226,19 @@ class LivePlots(QWidget):
 
     # -- drawing -------------------------------------------------------------------------
     def view_range(self, now_s: float) -> tuple[float, float]:
+        """The time range shown at ``now_s`` (s): it moves in steps, not at every frame.
+
+        The right edge is ``now_s`` rounded up to a step of about a thirtieth of the view,
+        so the newest beat lands within one step of the edge and the time axis (whose
+        ticks are the costliest part of a frame) is laid out again only once per step.
+        Fewer moving parts is also calmer to look at.
+        """
         if self.span_s is None:
-            return 0.0, max(now_s, 60.0)
-        return now_s - self.span_s, now_s
+            step = _nice_step(max(now_s, 60.0) / VIEW_STEPS)
+            return 0.0, max(math.ceil(now_s / step) * step, 60.0)
+        step = _nice_step(self.span_s / VIEW_STEPS)
+        x1 = math.ceil(now_s / step) * step
+        return x1 - self.span_s, x1
 
     def redraw(self, now_s: float) -> None:
         """Hand the visible part of the history to the plots (one call per frame)."""
@@ -283,7 +300,9 @@ class LivePlots(QWidget):
         self._drawn["metrics"] = metrics_key
         if self._markers_dirty:
             self._draw_markers()
-        self.rr_plot.setXRange(x0, x1, padding=0)
+        if (x0, x1) != self._x_range:
+            self._x_range = (x0, x1)
+            self.rr_plot.setXRange(x0, x1, padding=0)
 
     @staticmethod
     def _first_visible(h: Any, group: str, start_s: float) -> int:
@@ -317,6 +336,10 @@ class LivePlots(QWidget):
         if on != self._downsampling:
             self._downsampling = on
             for plot in self.all_plots:
+                for curve in plot.curves:
+                    # About one min-max pair per pixel column (pyqtgraph's default keeps
+                    # five points per pixel, which for an hour of beats is no reduction).
+                    curve.opts["autoDownsampleFactor"] = PEAK_POINTS_PER_PIXEL
                 plot.setDownsampling(auto=on, mode="peak")
 
     def _draw_markers(self) -> None:
@@ -345,6 +368,15 @@ class LivePlots(QWidget):
                 x = np.repeat(times, 2)
                 y = np.tile([-_MARKER_Y, _MARKER_Y], times.size)
                 curve.setData(x, y, connect="pairs")
+
+
+def _nice_step(rough_s: float) -> float:
+    """The smallest of 1, 2, 5 (times a power of ten) seconds at or above ``rough_s``."""
+    exponent = 10.0 ** math.floor(math.log10(max(rough_s, 1e-3)))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * exponent >= rough_s:
+            return factor * exponent
+    return 10.0 * exponent
 
 
 def _minute_ticks(values: Sequence[float], scale: float, spacing: float) -> list[str]:

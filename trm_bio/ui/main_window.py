@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
@@ -20,6 +21,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
+    QDialog,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,10 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from trm_bio.controller import SessionOptions
+from trm_bio.errors import TrmBioError
 from trm_bio.ui import theme
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
+from trm_bio.ui.history_view import HistoryView
 from trm_bio.ui.live_plots import LivePlots, Marker
 from trm_bio.ui.markers import marker_for, markers_for, prompt_at, shift_markers
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
@@ -62,6 +67,10 @@ _CALM_STATUS = {
     "failed": "The strap could not be reached.",
 }
 
+#: The session's own link changes (a pause) come from this source id, not from the strap.
+SESSION_SOURCE = "session"
+REPORT_FILTERS = "Web page (*.html);;PDF (*.pdf)"
+
 
 class MainWindow(QMainWindow):
     """See module doc."""
@@ -83,6 +92,9 @@ class MainWindow(QMainWindow):
         self.analysis: Any = None  # the replayed (or last finished) session's analysis
         self.replay_markers: list[Marker] = []
         self.summary_dialog: SummaryDialog | None = None
+        self.history_dialog: HistoryDialog | None = None
+        self._paused_at_s: float | None = None  # the frozen plot time while paused
+        self._replay_note = ""  # the replay's latest link message (end, a recorded pause)
         self._events_seen = 0
         self._session_obj: Any = None
         self._dirty = True
@@ -228,6 +240,7 @@ class MainWindow(QMainWindow):
             "devices": self.choose_device,
             "disconnect": self.disconnect,
             "library": self.open_library,
+            "history": self.show_history,
             "client_view": self.toggle_client_view,
             "span_1": lambda: self.span.setCurrentText("1 min"),
             "span_5": lambda: self.span.setCurrentText("5 min"),
@@ -278,9 +291,22 @@ class MainWindow(QMainWindow):
             "pause_session",
             "stop_session",
             "library",
+            "history",
         ):
             session.addAction(self.actions[name])
         self.back_to_live_action = session.addAction("Back to live", self.back_to_live)
+        session.addSeparator()
+        # A setting remembered between runs: other programs (e.g. a lab's recorder) may
+        # take the session's beats, metrics and events from Lab Streaming Layer.
+        self.lsl_action = session.addAction("Publish on Lab Streaming Layer")
+        self.lsl_action.setCheckable(True)
+        self.lsl_action.setToolTip(
+            "Send beats, metrics, the zone indicator and events to research tools on the "
+            "network (off by default)"
+        )
+        self.lsl_action.toggled.connect(self.set_lsl)
+        if self.settings.lsl:
+            self.lsl_action.setChecked(True)
         session.addSeparator()
         session.addAction(self.actions["quit"])
         practice = menu.addMenu("&Practice")
@@ -386,6 +412,24 @@ class MainWindow(QMainWindow):
         self.controller.set_clinician_mode(on)
         self.skills.refresh_skills()
 
+    def set_lsl(self, on: bool) -> None:
+        """Publish sessions on Lab Streaming Layer, or stop; remembered between runs."""
+        try:
+            self.controller.enable_lsl(on)
+        except TrmBioError as exc:
+            self.settings.lsl = False
+            self.lsl_action.blockSignals(True)
+            self.lsl_action.setChecked(False)
+            self.lsl_action.blockSignals(False)
+            self.say(_sentence(str(exc)))
+            return
+        self.settings.lsl = on
+        self.say(
+            "Sessions are published on Lab Streaming Layer from now on."
+            if on
+            else "Sessions are no longer published on Lab Streaming Layer."
+        )
+
     def toggle_client_view(self) -> None:
         if self.client.isVisible():
             self.client.hide()
@@ -458,18 +502,32 @@ class MainWindow(QMainWindow):
         )
 
     def pause_session(self) -> None:
-        """Pause: the practice timer waits and a marker notes it; the recording goes on."""
+        """Pause or resume the recorded session (see ``SessionController.pause_session``).
+
+        While paused, beats are neither recorded nor shown and the practice waits; the
+        plots hold still at the moment of the pause, and the pause shows as a gap after.
+        """
         if self.mode != "recording":
             return
-        state = self.controller.flow_state()
-        paused = self.pause_button.text() == "Resume"
-        if state is not None and not state.done and state.paused == paused:
-            self.controller.flow_action("resume" if paused else "pause")
-        self.controller.log_marker("session resumed" if paused else "session paused")
-        self.pause_button.setText("Pause" if paused else "Resume")
-        self.mode_label.setText(
-            "Recording" if paused else "Paused: the recording goes on, the practice waits"
-        )
+        c = self.controller
+        # Take in what the strap sent up to this moment first: before a pause it belongs
+        # to the session; before a resume it came during the pause and is left out.
+        self.tick()
+        if c.paused:
+            c.resume_session()
+            self._paused_at_s = None
+            self.pause_button.setText("Pause")
+            self.mode_label.setText("Recording")
+            self.say("The session goes on. The pause shows as a gap on the plots.")
+        else:
+            self._paused_at_s = c.now_s()
+            c.pause_session()
+            self.pause_button.setText("Resume")
+            self.mode_label.setText("Paused")
+            self.say(
+                "Paused: nothing is recorded and the practice waits. Ctrl+P goes on when "
+                "you are ready."
+            )
         self._dirty = True
 
     def stop_session(self) -> int | None:
@@ -490,13 +548,90 @@ class MainWindow(QMainWindow):
     def show_summary(self, session_id: int) -> None:
         analysis = self.services.analyse(session_id)
         self.summary_dialog = SummaryDialog(analysis, self)
+        self.summary_dialog.view.report_requested.connect(
+            lambda: self.save_session_report(analysis)
+        )
         self.summary_dialog.show()
 
-    def open_library(self) -> None:
+    def make_browser(self) -> SessionBrowser:
+        """The session library dialog, wired to replay, summary and report."""
         browser = SessionBrowser(self.services, self)
         browser.replay_requested.connect(self.open_replay)
         browser.summary_requested.connect(self.show_summary)
-        browser.exec()
+        browser.report_requested.connect(self.save_report_of)
+        return browser
+
+    def open_library(self) -> None:
+        self.make_browser().exec()
+
+    # -- reports and progress ---------------------------------------------------------------
+    def choose_report_path(self, title: str, suggested_name: str) -> str | None:
+        """Ask where to save a report (tests replace this); None when the person cancels."""
+        path, chosen_filter = QFileDialog.getSaveFileName(
+            self, title, str(Path.home() / suggested_name), REPORT_FILTERS
+        )
+        if not path:
+            return None
+        if Path(path).suffix.lower() not in (".html", ".htm", ".pdf"):
+            path += ".pdf" if "pdf" in chosen_filter.lower() else ".html"
+        return path
+
+    def save_session_report(self, analysis: Any) -> Path | None:
+        """Ask for a file and write the session's report there (HTML or PDF by suffix)."""
+        path = self.choose_report_path(
+            "Save the session's report", f"trm-bio-session-{analysis.info.id}.html"
+        )
+        if path is None:
+            return None
+        return self._write_report(lambda: self.services.save_session_report(analysis, path))
+
+    def save_report_of(self, session_id: int) -> Path | None:
+        """Save the report of a stored session (from the library browser)."""
+        try:
+            analysis = self.services.analyse(session_id)
+        except TrmBioError as exc:
+            self.say(_sentence(str(exc)))
+            return None
+        return self.save_session_report(analysis)
+
+    def save_trends_report(self, trends: Any) -> Path | None:
+        path = self.choose_report_path(
+            "Save the progress report", f"trm-bio-progress-{_file_safe(trends.person)}.html"
+        )
+        if path is None:
+            return None
+        return self._write_report(lambda: self.services.save_trends_report(trends, path))
+
+    def _write_report(self, write: Any) -> Path | None:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            written = Path(write())
+        except TrmBioError as exc:
+            self.say(f"The report was not saved: {_sentence(str(exc))}")
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.say(f"Report saved as {written}.")
+        return written
+
+    def show_history(self) -> None:
+        """The current person's progress across their sessions (a window of its own)."""
+        person = self.person.text().strip() or self.services.last_person()
+        if not person:
+            self.say(
+                "Type the person's name or code first; their progress across sessions shows then."
+            )
+            return
+        try:
+            trends = self.services.person_trends(person)
+        except TrmBioError as exc:
+            self.say(_sentence(str(exc)))
+            return
+        if self.history_dialog is not None:
+            self.history_dialog.close()
+        self.history_dialog = HistoryDialog(trends, self)
+        self.history_dialog.view.report_requested.connect(lambda: self.save_trends_report(trends))
+        self.history_dialog.show()
 
     def open_replay(self, session_id: int, speed: float = 1.0) -> None:
         self._end_current()
@@ -505,8 +640,9 @@ class MainWindow(QMainWindow):
         events = markers_for(self.analysis.events)
         shifts = shift_markers(self.analysis.effects.shifts)
         self.replay_markers = sorted(events + shifts, key=lambda m: m.time_s)
-        replay = self.controller.replay
-        self.replay_bar.timeline.set_markers(self.replay_markers, replay.end_s)
+        self.replay_bar.timeline.set_markers(
+            self.replay_markers, self.controller.replay_status().end_s
+        )
         self.replay_bar.set_speed(speed)
         self._enter_mode("replay")
         self.say(
@@ -536,6 +672,8 @@ class MainWindow(QMainWindow):
         self.mode = mode
         self._events_seen = 0
         self._session_obj = None
+        self._paused_at_s = None
+        self._replay_note = ""
         self._dirty = True
         replay = mode == "replay"
         self.replay_bar.setVisible(replay)
@@ -590,33 +728,25 @@ class MainWindow(QMainWindow):
 
     # -- replay controls ------------------------------------------------------------------------
     def toggle_play(self) -> None:
-        replay = self.controller.replay
-        if replay is None:
-            return
-        if replay.paused:
-            if replay.finished:
-                replay.seek(0.0)
-            replay.resume()
-        else:
-            replay.pause()
-        self._dirty = True
+        if self.controller.is_replay:
+            self.controller.replay_toggle()  # at the end, play means from the start
+            self._dirty = True
 
     def set_replay_speed(self, speed: float) -> None:
-        if self.controller.replay is not None:
-            self.controller.replay.set_speed(speed)
+        self.controller.replay_set_speed(speed)
 
     def _step_speed(self, direction: int) -> None:
-        if self.controller.replay is not None:
+        if self.controller.is_replay:
             self.set_replay_speed(self.replay_bar.step_speed(direction))
 
     def seek(self, time_s: float) -> None:
-        if self.controller.replay is not None:
-            self.controller.replay.seek(time_s)
+        if self.controller.is_replay:
+            self.controller.replay_seek(time_s)
             self._dirty = True
 
     def jump(self, direction: int, kind: str) -> float | None:
         """Seek to the next (+1) or previous (-1) event or shift; returns its time."""
-        replay = self.controller.replay
+        replay = self.controller.replay_status()
         if replay is None:
             return None
         position = replay.position_s
@@ -658,7 +788,7 @@ class MainWindow(QMainWindow):
         if c.error and c.error != self._shown_error:
             self._shown_error = c.error
             self.say(c.error)
-        now_s = c.now_s()
+        now_s = c.now_s() if self._paused_at_s is None else self._paused_at_s
         if self._dirty or self._slide.elapsed() >= SLIDE_MS:
             self.redraw(now_s)
         self._update_panels(now_s)
@@ -678,7 +808,14 @@ class MainWindow(QMainWindow):
     def _on_status(self, status: Any) -> None:
         state = status.state.value
         if self.mode == "replay":
-            return  # a recording's link changes show on its timeline, not as news
+            # A recording's link changes show on its timeline, not as news; the replay's
+            # own end is said once.
+            self._replay_note = status.message
+            if str(status.source_id).startswith("replay:") and state == "disconnected":
+                self.say("The replay reached the end. Space plays it again from the start.")
+            return
+        if status.source_id == SESSION_SOURCE:
+            return  # the session's own pause: said when the button was pressed
         if state in _CALM_STATUS:
             self.say(_CALM_STATUS[state])
         elif state == "streaming" and self._last_status in (
@@ -705,6 +842,10 @@ class MainWindow(QMainWindow):
             hr = float(h.beats["hr_bpm"][-1])
         last = session.last
         link = session.link_state
+        if self.mode != "replay" and link is not None and self.controller.link_state is not None:
+            # Live, the strap's own state: the session's pause is not the strap's link.
+            link = self.controller.link_state
+        link_words = "paused" if self.controller.paused else (link.value if link else None)
         return Readings(
             hr_bpm=hr,
             respiration_bpm=values["RespirationRate"],
@@ -712,7 +853,7 @@ class MainWindow(QMainWindow):
             rmssd_ms=values["RMSSD"],
             artifact_rate=last.beat.artifact_rate if last is not None else math.nan,
             battery_percent=session.battery_percent,
-            link_state=link.value if link is not None else None,
+            link_state=link_words,
             zone=int(values["zone"]) if math.isfinite(values["zone"]) else 2,
         )
 
@@ -730,9 +871,10 @@ class MainWindow(QMainWindow):
 
     def current_prompt(self) -> str:
         if self.mode == "replay":
-            if self.analysis is None or self.controller.replay is None:
+            status = self.controller.replay_status()
+            if self.analysis is None or status is None:
                 return ""
-            return prompt_at(self.analysis.events, self.controller.replay.position_s)
+            return prompt_at(self.analysis.events, status.position_s)
         state = self.controller.flow_state()
         return self.skills.prompt.text() if state is not None else ""
 
@@ -744,11 +886,15 @@ class MainWindow(QMainWindow):
             self.readouts.link.setText(LINK_WORDS[readings.link_state])
         self.zone_band.set_reading(self.current_zone())
         if self.mode == "replay":
-            replay = self.controller.replay
+            replay = self.controller.replay_status()
             prompt = self.current_prompt()
             if prompt != self.skills.prompt.text():
                 self.skills.show_recorded_prompt(prompt, "Recorded prompt")
-            self.replay_bar.show_position(replay.position_s, replay.end_s, replay.paused)
+            self.replay_bar.show_position(
+                replay.position_s, replay.end_s, replay.paused, finished=replay.finished
+            )
+            note = "The replay reached the end." if replay.finished else self._replay_note
+            self.readouts.link.setText(note or "Replaying a recorded session")
         else:
             self.skills.show_flow(self.controller.flow_state())
         self._update_client()
@@ -775,3 +921,25 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.client.close()
         event.accept()
+
+
+class HistoryDialog(QDialog):
+    """The person's progress across sessions, in a window of its own."""
+
+    def __init__(self, trends: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Progress: {trends.person}")
+        box = QVBoxLayout(self)
+        self.view = HistoryView(trends)
+        box.addWidget(self.view)
+        self.resize(760, 820)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _file_safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name).strip("-") or "person"

@@ -44,6 +44,8 @@ def marker_for(event: Any) -> Marker | None:
         state = p.get("state", "")
         if state in ("connecting", "connected"):
             return None
+        if p.get("source") == "session":  # the session's own pause, not the strap's link
+            return Marker(t, "connection", "paused" if state == "disconnected" else "went on")
         return Marker(t, "connection", state)
     return Marker(
         t, kind if kind in ("marker", "note", "resource") else "marker", str(p.get("text", kind))

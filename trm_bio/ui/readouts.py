@@ -23,6 +23,7 @@ LINK_WORDS = {
     "reconnecting": "Reconnecting… (the gap will show on the plots)",
     "disconnected": "Not connected",
     "failed": "The strap could not be reached",
+    "paused": "Paused: nothing is recorded just now",
 }
 
 

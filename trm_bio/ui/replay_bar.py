@@ -157,7 +157,11 @@ class ReplayBar(QWidget):
         self.speed.setCurrentIndex(index)
         return float(self.speed.itemData(index))
 
-    def show_position(self, position_s: float, end_s: float, paused: bool) -> None:
+    def show_position(
+        self, position_s: float, end_s: float, paused: bool, *, finished: bool = False
+    ) -> None:
+        """Where the replay is; at the end the play button offers to start again."""
         self.timeline.set_position(position_s)
-        self.position.setText(f"{clock(position_s)} / {clock(end_s)}")
-        self.play.setText("Play" if paused else "Pause")
+        ended = " · the end" if finished else ""
+        self.position.setText(f"{clock(position_s)} / {clock(end_s)}{ended}")
+        self.play.setText("Play again" if finished else ("Play" if paused else "Pause"))

@@ -49,3 +49,21 @@ class AppServices(Protocol):
 
     def analyse(self, session_id: int) -> Any:
         """The stored session analysed (``trm_bio.history.SessionAnalysis``)."""
+
+    def save_session_report(self, analysis: Any, path: str) -> Any:
+        """Write the session's report (HTML or PDF by the suffix of ``path``); returns the path.
+
+        Raises ``TrmBioError`` with one sentence when the file cannot be written.
+        """
+
+    def person_trends(self, person: str) -> Any:
+        """A person's progress across sessions (``trm_bio.report.trends.Trends``).
+
+        Raises ``TrmBioError`` with one sentence (no such person, no session yet).
+        """
+
+    def save_trends_report(self, trends: Any, path: str) -> Any:
+        """Write a person's trends report (HTML or PDF by the suffix); returns the path."""
+
+    def last_person(self) -> str | None:
+        """The person of the newest session that has one (None when there is none)."""

@@ -27,10 +27,12 @@ def _length(duration_s: float | None) -> str:
 
 
 class SessionBrowser(QDialog):
-    """Lists sessions; emits ``replay_requested`` or ``summary_requested`` with an id."""
+    """Lists sessions; emits ``replay_requested``, ``summary_requested`` or
+    ``report_requested`` (save the session's report) with an id."""
 
     replay_requested = Signal(int)
     summary_requested = Signal(int)
+    report_requested = Signal(int)
 
     def __init__(self, services: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,10 +53,13 @@ class SessionBrowser(QDialog):
         self.replay_button.clicked.connect(lambda: self._emit(self.replay_requested))
         self.summary_button = QPushButton("Summary")
         self.summary_button.clicked.connect(lambda: self._emit(self.summary_requested))
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setToolTip("Save the session's report as a web page (HTML) or a PDF")
+        self.report_button.clicked.connect(lambda: self._emit(self.report_requested))
         close = QPushButton("Close")
         close.clicked.connect(self.reject)
         row.addStretch(1)
-        for b in (self.summary_button, self.replay_button, close):
+        for b in (self.report_button, self.summary_button, self.replay_button, close):
             row.addWidget(b)
         box.addLayout(row)
         self.refresh()

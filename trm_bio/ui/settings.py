@@ -34,6 +34,7 @@ _DEFAULTS: dict[str, Any] = {
     "span": "5 min",
     "trends": ["RMSSD", "SDNN"],
     "person": "",
+    "lsl": False,
 }
 
 
@@ -78,6 +79,7 @@ class Settings:
     clinician_mode = property(
         lambda s: s._get("clinician_mode"), lambda s, v: s._set("clinician_mode", bool(v))
     )
+    lsl = property(lambda s: s._get("lsl"), lambda s, v: s._set("lsl", bool(v)))
     person = property(lambda s: str(s._get("person")), lambda s, v: s._set("person", str(v)))
 
     @property

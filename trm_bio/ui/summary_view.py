@@ -7,10 +7,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -59,7 +62,12 @@ def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> QTableWidge
 
 
 class SummaryView(QWidget):
-    """Tabs: numbers, effects per skill and resource, sensation timeline."""
+    """Tabs: numbers, effects per skill and resource, sensation timeline.
+
+    ``report_requested`` asks the window to save the session's report (HTML or PDF).
+    """
+
+    report_requested = Signal()
 
     def __init__(self, analysis: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +81,13 @@ class SummaryView(QWidget):
             f"from {info.device_name or info.source_kind}."
         )
         head.setWordWrap(True)
-        box.addWidget(head)
+        top = QHBoxLayout()
+        top.addWidget(head, 1)
+        self.save_button = QPushButton("Save report…")
+        self.save_button.setToolTip("Save this session's report as a web page (HTML) or a PDF")
+        self.save_button.clicked.connect(self.report_requested)
+        top.addWidget(self.save_button)
+        box.addLayout(top)
         if not summary.get("hrv_valid", True):
             note = QLabel(f"Heart-rate variability is not shown: {summary.get('reason', '')}.")
             note.setWordWrap(True)
