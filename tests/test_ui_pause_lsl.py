@@ -143,3 +143,10 @@ def test_without_liblsl_the_setting_says_so_calmly_and_stays_off(qtbot, tmp_path
     assert not window.settings.lsl
     assert window.mode == "preview"  # the rest goes on
     window.close()
+
+
+def test_app_lsl_option_turns_publishing_on_from_the_start(qtbot, tmp_path, lsl_on_this_machine):
+    parts = open_app(qtbot, tmp_path, scenario="calm", lsl=True)  # `trm-bio app --lsl`
+    assert parts.window.lsl_action.isChecked() and parts.controller.lsl_enabled
+    assert len(_lsl_publishers(parts.controller)) == 1
+    parts.window.close()

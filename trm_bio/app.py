@@ -180,6 +180,7 @@ def build(
     seed: int = 0,
     link_drops: tuple[tuple[float, float], ...] = (),
     connect: bool = True,
+    lsl: bool | None = None,
 ) -> AppParts:
     """Wire the app on an open library (a QApplication must exist).
 
@@ -195,6 +196,8 @@ def build(
         Clinician mode (default: as remembered).
     connect : bool
         Connect the strap (or open the replay) at once.
+    lsl : bool, optional
+        Publish on Lab Streaming Layer (default: as remembered; the window's setting).
     """
     from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
@@ -206,6 +209,8 @@ def build(
     if not speed > 0:
         raise TrmBioError("The simulated strap's speed must be above 0.")
     settings = settings or Settings()
+    if lsl is not None:
+        settings.lsl = lsl
     clock = SimulationClock()
     services = Services(library, clock, speed=speed, seed=seed, link_drops=tuple(link_drops))
     on = settings.clinician_mode if clinician is None else clinician
@@ -230,6 +235,7 @@ def run(
     scenario: str = "calm",
     speed: float = 1.0,
     clinician: bool | None = None,
+    lsl: bool | None = None,
 ) -> int:
     """Open the app on its window until it is closed; returns the exit code."""
     problem = display_problem()
@@ -256,6 +262,7 @@ def run(
             scenario=scenario,
             speed=speed,
             clinician=clinician,
+            lsl=lsl,
         )
         parts.window.show()
         return int(app.exec())

@@ -34,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--clinician", action="store_true", default=None, help="offer skills 7 to 9"
     )
+    parser.add_argument(
+        "--lsl",
+        action="store_true",
+        default=None,
+        help="publish beats, metrics, zone and events on Lab Streaming Layer (remembered)",
+    )
     parser.set_defaults(func=_app)
 
 
@@ -47,4 +53,5 @@ def _app(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         speed=args.speed,
         clinician=args.clinician,
+        lsl=args.lsl,
     )
