@@ -84,3 +84,33 @@ def test_update_carries_every_metric_and_the_newest_beat_at_once() -> None:
     last = updates[-1]
     assert last.rr_ms == rr[-1] and last.hr_bpm == pytest.approx(60_000 / rr[-1])
     assert last.settled_index == len(rr) - 1 - artifacts.LOOKAHEAD_BEATS
+
+
+def test_stream_equals_batch_with_injected_artifacts_of_every_kind(data_dir) -> None:
+    # The engine skips the correction call where every label in its reach is NORMAL and
+    # interpolates once for both spectral windows: both must leave the numbers unchanged
+    # next to every kind of artifact (the batch path corrects the whole series at once).
+    from tests.artifact_injection import inject
+
+    clean = nsr001_rr_ms()[30_000:31_500]
+    injected = inject(clean, np.zeros(clean.size, dtype=np.int64), rate=0.03, seed=5)
+    beats = beats_from_rr(injected.rr_ms)
+    batch = analyse_beats(beats)
+    assert np.count_nonzero(batch.labels) >= 10  # the artifacts were labelled
+    assert _assert_stream_equals_batch(beats) > 5_000
+
+
+def test_beats_going_back_in_time_are_refused() -> None:
+    from trm_bio.errors import TrmBioError as AppError
+
+    engine = StreamingEngine()
+    engine.push_beat(1.0, 800.0, 0)
+    engine.push_beat(1.8, 800.0, 0)
+    with pytest.raises(AppError, match="may decrease"):
+        engine.push_beat(1.5, 800.0, 0)
+    with pytest.raises(AppError):
+        engine.push_beat(2.6, 800.0, -1)  # segment ids only grow
+    with pytest.raises(AppError):
+        engine.push_beat(float("nan"), 800.0, 0)
+    engine.push_beat(2.6, 800.0, 1)  # a refused beat left the state as it was
+    assert engine.count == 3

@@ -103,3 +103,26 @@ def test_respiration_and_coherence_find_a_paced_breath():
     assert out["HFpeak"][0] == pytest.approx(0.25, abs=0.01)
     assert out["Coherence"][0] > 5.0
     assert out["LF"][0] > 10 * out["HF"][0]
+
+
+def test_windows_sharing_one_interpolation_equal_separate_calls(data_dir):
+    # The engine's call: 60 s and 300 s windows at one end, interpolated once for the
+    # longer window (the shorter takes the tail of its samples); and a few ends at once.
+    from trm_bio.core.windows import window_bounds_multi
+
+    rr = _series("nsr001")[:3000]
+    times = np.cumsum(rr) / 1000.0
+    segment = np.zeros(rr.size, dtype=np.int64)
+    lengths = (60.0, 300.0)
+    for ends in (times[[250, 2999]], times[[100]], times[[900]]):
+        _, _, full = window_bounds_multi(times, rr, segment, lengths, ends)
+        together = fd.frequency_windows(
+            rr, times, segment, lengths, ends, full, (fd.FREQ_KEYS, fd.FREQ_KEYS)
+        )
+        for window_s, values in zip(lengths, together, strict=True):
+            alone = fd.frequency_domain(rr, times, window_s=window_s, ends_s=ends)
+            for key in fd.FREQ_KEYS:
+                np.testing.assert_allclose(values[key], alone[key], rtol=1e-12, err_msg=key)
+    assert np.isfinite(together[1]["LF"]).all() and np.isnan(
+        fd.frequency_domain(rr, times, window_s=300.0, ends_s=times[[100]])["LF"]
+    ).all()

@@ -127,3 +127,21 @@ def test_extreme_alternation_stays_finite(values):
     full = np.isfinite(td["MeanNN"])
     for key in ("LF", "HF", "VLF"):
         assert np.all(np.isfinite(out[key][full])), key
+
+
+@settings(max_examples=40, deadline=None)
+@given(beats(min_size=1, max_size=400), st.booleans())
+def test_several_windows_at_once_equal_one_window_at_a_time(data, on_grid):
+    # time_domain_windows shares the search and the prefix sums between the windows; each
+    # window must come out exactly as time_domain gives it alone.
+    from trm_bio.core.time_domain import TIME_KEYS, time_domain_windows
+
+    rr, times, segment = data
+    ends = np.arange(0.0, times[-1] + 5.0, 2.5) if on_grid else None
+    lengths = (10.0, 60.0, 30.0)
+    together = time_domain_windows(rr, times, segment, windows_s=lengths, ends_s=ends)
+    for window_s, values in zip(lengths, together, strict=True):
+        alone = time_domain(rr, times, segment, window_s=window_s, ends_s=ends)
+        assert tuple(values) == TIME_KEYS
+        for key in TIME_KEYS:
+            np.testing.assert_array_equal(values[key], alone[key], err_msg=key)

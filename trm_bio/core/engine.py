@@ -14,16 +14,19 @@ defined in seconds on an absolute grid, the engine fed beat by beat gives the nu
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from trm_bio.core import artifacts
-from trm_bio.core.frequency_domain import frequency_domain
+from trm_bio.core.errors import TrmBioError
+from trm_bio.core.frequency_domain import frequency_windows
 from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid
-from trm_bio.core.time_domain import time_domain
+from trm_bio.core.time_domain import time_windows
 from trm_bio.core.timeline import Beats
+from trm_bio.core.windows import window_bounds_kernel
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,31 @@ def metric_names(windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> tuple[s
 RHYTHM_INDEPENDENT = frozenset({"MeanNN", "HR", "MinNN", "MaxNN"})
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a tuple of windows is computed: the distinct window lengths (one search for all
+    their bounds) and, per domain, the windows, their rows among those lengths and names."""
+
+    lengths_s: np.ndarray
+    time: tuple[MetricWindow, ...]
+    time_rows: list[int]
+    freq: tuple[MetricWindow, ...]
+    freq_rows: list[int]
+
+
+@functools.lru_cache(maxsize=16)
+def _plan(windows: tuple[MetricWindow, ...]) -> _Plan:
+    lengths = sorted({w.window_s for w in windows})
+    row = {length: i for i, length in enumerate(lengths)}
+    time = tuple(w for w in windows if w.domain == "time")
+    freq = tuple(w for w in windows if w.domain == "frequency")
+    return _Plan(
+        np.asarray(lengths, dtype=np.float64),
+        time, [row[w.window_s] for w in time],
+        freq, [row[w.window_s] for w in freq],
+    )
+
+
 def _compute(
     windows: tuple[MetricWindow, ...],
     nn_ms: np.ndarray,
@@ -83,18 +111,46 @@ def _compute(
     ends_s: np.ndarray,
     rhythm_ok: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Every window's metrics at ``ends_s``; HRV metrics NaN where ``rhythm_ok`` is False."""
+    """Every window's metrics at ``ends_s``; HRV metrics NaN where ``rhythm_ok`` is False.
+
+    The one path for the batch analysis and the live engine: the same kernels, on the
+    whole corrected recording or on the engine's buffer at one end. Where the rhythm check
+    fails everywhere (the live case of one end), the HRV metrics are not computed at all.
+    """
+    plan = _plan(windows)
+    start, stop, full = window_bounds_kernel(times_s, nn_ms, segment, plan.lengths_s, ends_s)
+    all_ok = bool(rhythm_ok.all())
+    skip_hrv = not all_ok and not rhythm_ok.any()
+
+    def wanted(w: MetricWindow) -> tuple[str, ...]:
+        if skip_hrv:
+            return tuple(name for name in w.names if name in RHYTHM_INDEPENDENT)
+        return w.names
+
+    values: dict[MetricWindow, dict[str, np.ndarray]] = {}
+    if plan.time:
+        rows = plan.time_rows
+        results = time_windows(
+            nn_ms, segment, start[rows], stop, full[rows],
+            tuple(wanted(w) for w in plan.time), at_beats=False,
+        )
+        values.update(zip(plan.time, results, strict=True))
+    freq = [(w, row) for w, row in zip(plan.freq, plan.freq_rows, strict=True) if wanted(w)]
+    if freq:
+        rows = [row for _, row in freq]
+        results = frequency_windows(
+            nn_ms, times_s, segment, tuple(w.window_s for w, _ in freq), ends_s, full[rows],
+            tuple(wanted(w) for w, _ in freq),
+        )
+        values.update(zip((w for w, _ in freq), results, strict=True))
     out: dict[str, np.ndarray] = {}
     for w in windows:
-        if w.domain == "time":
-            values = time_domain(
-                nn_ms, times_s, segment, window_s=w.window_s, ends_s=ends_s, keys=w.names
-            )
-        else:
-            values = frequency_domain(nn_ms, times_s, segment, window_s=w.window_s, ends_s=ends_s)
+        computed = values.get(w, {})
         for name, key in zip(w.names, w.keys, strict=True):
-            column = values[name]
-            if name not in RHYTHM_INDEPENDENT:
+            column = computed.get(name)
+            if column is None:
+                column = np.full(ends_s.size, np.nan)
+            elif name not in RHYTHM_INDEPENDENT and not all_ok:
                 column = np.where(rhythm_ok, column, np.nan)
             out[key] = column
     return out
@@ -249,6 +305,8 @@ class StreamingEngine:
         self._nn_seg = _Column(np.int64)
         self._first_index = 0  # session index of the buffer's first beat
         self.count = 0  # beats seen
+        self._last_time_s = -math.inf
+        self._last_segment = 0
 
     @property
     def lookahead(self) -> int:
@@ -300,6 +358,8 @@ class StreamingEngine:
         self._nn_times.extend(corrected.times_s[kept])
         self._nn_seg.extend(corrected.segment[kept])
         self.count = n
+        self._last_time_s = float(beats.times_s[-1])
+        self._last_segment = int(beats.segment[-1])
 
     def push(self, beats: Beats) -> list[BeatUpdate]:
         """Append new beats; one update per beat, in order."""
@@ -309,7 +369,23 @@ class StreamingEngine:
         ]
 
     def push_beat(self, time_s: float, rr_ms: float, segment: int) -> BeatUpdate:
-        """Append one beat and compute its update."""
+        """Append one beat and compute its update.
+
+        Raises
+        ------
+        TrmBioError
+            If the beat time is not finite, or the time or segment id goes backwards.
+        """
+        # The one check of the buffers' invariants: the kernels below trust them.
+        if not math.isfinite(time_s) or (
+            self.count and (time_s < self._last_time_s or segment < self._last_segment)
+        ):
+            raise TrmBioError(
+                f"beat times must be finite and neither times nor segment ids may decrease "
+                f"(got {time_s} s, segment {segment}, after {self._last_time_s} s, "
+                f"segment {self._last_segment})."
+            )
+        self._last_time_s, self._last_segment = time_s, segment
         self._times.append(time_s)
         self._rr.append(rr_ms)
         self._seg.append(segment)
@@ -319,8 +395,9 @@ class StreamingEngine:
         times, rr, seg = self._times.view, self._rr.view, self._seg.view
         size = rr.size
         tail_start = max(0, size - self._TAIL)
+        tail_seg = seg[tail_start:] if seg[tail_start] != segment else None
         tail_labels = artifacts.detect_artifacts(
-            rr[tail_start:], seg[tail_start:], last_beats=self._LOOKAHEAD + 1
+            rr[tail_start:], tail_seg, last_beats=self._LOOKAHEAD + 1
         )
         provisional = int(tail_labels[-1])
         settled_index = index - self._LOOKAHEAD
@@ -339,18 +416,12 @@ class StreamingEngine:
             rhythm_ok = bool(
                 rhythm_valid(rr[lo : pos + 1], labels[lo:], None, seg[lo : pos + 1])[-1]
             )
-            lo = max(0, pos + 1 - self._CORRECTION_TAIL)
-            corrected = artifacts.correct_artifacts(
-                rr[lo : pos + 1], times[lo : pos + 1], seg[lo : pos + 1], labels[lo:]
-            )
-            new = corrected.origin == pos - lo
-            self._nn.extend(corrected.nn_ms[new])
-            self._nn_times.extend(corrected.times_s[new])
-            self._nn_seg.extend(corrected.segment[new])
+            self._correct(pos)
             ends = np.array([settled_time])
             ok = np.array([rhythm_ok])
             nn, nn_times, nn_seg = self._nn.view, self._nn_times.view, self._nn_seg.view
-            for name, values in _compute(self.windows, nn, nn_times, nn_seg, ends, ok).items():
+            computed = _compute(self.windows, nn, nn_times, nn_seg, ends, ok)
+            for name, values in computed.items():
                 metrics[name] = float(values[0])
             recent_from = int(np.searchsorted(times[: pos + 1], settled_time - 60.0, "right"))
             recent = labels[recent_from:]
@@ -370,6 +441,25 @@ class StreamingEngine:
             metrics=metrics,
             artifact_rate=artifact_rate,
         )
+
+    def _correct(self, pos: int) -> None:
+        """Append the corrected beat(s) of the newly settled beat at buffer position pos."""
+        times, rr, seg, labels = self._times.view, self._rr.view, self._seg.view, self._labels.view
+        lo = max(0, pos + 1 - self._CORRECTION_TAIL)
+        if not labels[lo:].any():
+            # Every label the correction of this beat can read is NORMAL (so every value
+            # is usable): correct_artifacts keeps the beat as it is; skip the call.
+            self._nn.append(rr[pos])
+            self._nn_times.append(times[pos])
+            self._nn_seg.append(seg[pos])
+            return
+        corrected = artifacts.correct_artifacts(
+            rr[lo : pos + 1], times[lo : pos + 1], seg[lo : pos + 1], labels[lo:]
+        )
+        new = corrected.origin == pos - lo
+        self._nn.extend(corrected.nn_ms[new])
+        self._nn_times.extend(corrected.times_s[new])
+        self._nn_seg.extend(corrected.segment[new])
 
     def _trim(self, settled_time_s: float) -> None:
         """Drop beats no window, correction or rhythm check can reach any more."""

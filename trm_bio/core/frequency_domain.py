@@ -24,13 +24,14 @@ call on a short trailing buffer equals the batch call on the whole recording.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
-from trm_bio.core.windows import as_beats, window_bounds
+from trm_bio.core.windows import as_beats, window_bounds_multi
 
 VLF_HZ = (0.0033, 0.04)
 LF_HZ = (0.04, 0.15)
@@ -49,9 +50,10 @@ class _Knots:
 
     def __init__(self, rr: np.ndarray, times: np.ndarray, seg: np.ndarray) -> None:
         valid = np.isfinite(rr) & (rr > 0)
-        self.t = times[valid]
-        self.y = rr[valid]
-        self.seg = seg[valid]
+        if valid.all():
+            self.t, self.y, self.seg = times, rr, seg
+        else:
+            self.t, self.y, self.seg = times[valid], rr[valid], seg[valid]
         self.slope = self._slopes()
 
     def _slopes(self) -> np.ndarray:
@@ -90,6 +92,10 @@ class _Knots:
         if self.t.size == 0:
             return np.full(g.size, np.nan)
         j = np.searchsorted(self.t, g, side="left")
+        if j.size and self._all_inside(j):
+            # Every time lies between two knots of one segment (the usual window): the
+            # curve itself at every point, the same arithmetic as the masked path below.
+            return self._curve(g, j)
         out = np.empty(g.size)
         after = j >= self.t.size
         out[after] = self.y[-1]
@@ -99,20 +105,50 @@ class _Knots:
         before = ~after & head
         out[before] = self.y[jc[before]]
         inside = ~after & ~head
-        ji = jc[inside]
-        t0, t1 = self.t[ji - 1], self.t[ji]
-        y0, y1 = self.y[ji - 1], self.y[ji]
-        h = t1 - t0
-        u = (g[inside] - t0) / h
-        u2 = u * u
-        u3 = u2 * u
-        out[inside] = (
-            (2 * u3 - 3 * u2 + 1) * y0
-            + (u3 - 2 * u2 + u) * h * self.slope[ji - 1]
-            + (-2 * u3 + 3 * u2) * y1
-            + (u3 - u2) * h * self.slope[ji]
-        )
+        out[inside] = self._curve(g[inside], jc[inside])
         return out
+
+    def _all_inside(self, j: np.ndarray) -> bool:
+        """True when every index j has a knot before it, none past the end, one segment."""
+        lo, hi = int(j.min()), int(j.max())
+        return lo >= 1 and hi < self.t.size and self.seg[lo - 1] == self.seg[hi]
+
+    def _curve(self, g: np.ndarray, ji: np.ndarray) -> np.ndarray:
+        """The Hermite curve at times g, each between knots ji - 1 and ji.
+
+        In power form over u = (g - t0) / h, with each interval's coefficients computed once
+        for the intervals the times fall in (fewer operations per sample than the basis
+        functions)."""
+        lo, hi = int(ji.min()), int(ji.max())
+        t, y, m = self.t, self.y, self.slope
+        t0, t1 = t[lo - 1 : hi], t[lo : hi + 1]
+        y0, y1 = y[lo - 1 : hi], y[lo : hi + 1]
+        m0, m1 = m[lo - 1 : hi], m[lo : hi + 1]
+        h = t1 - t0
+        rise = y1 - y0
+        # p(u) = y0 + c1 u + c2 u² + c3 u³ (the cubic Hermite basis, collected).
+        c1 = h * m0
+        c2 = 3.0 * rise - h * (2.0 * m0 + m1)
+        c3 = h * (m0 + m1) - 2.0 * rise
+        k = ji - lo
+        u = g - t0[k]
+        u /= h[k]
+        out = c3[k]
+        out *= u
+        out += c2[k]
+        out *= u
+        out += c1[k]
+        out *= u
+        out += y0[k]
+        return out
+
+
+def _as_slice(index: np.ndarray) -> slice:
+    """The consecutive indices of a band (frequencies increase) as a slice: views, no gathers."""
+    if index.size == 0:
+        return slice(0, 0)
+    assert index[-1] - index[0] + 1 == index.size, "a band's bins are consecutive"
+    return slice(int(index[0]), int(index[-1]) + 1)
 
 
 class _Layout:
@@ -135,8 +171,12 @@ class _Layout:
         top = HF_HZ[1]
         keep = np.flatnonzero((freqs >= min_hz) & (freqs < top))
         self.bins = keep  # bins that any output uses (all below 0.4 Hz)
+        self.bin_slice = _as_slice(keep)
         self.freqs = freqs[keep]
         self.hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.seg_len) / self.seg_len)
+        # Sample index of every Welch segment's samples (n_seg x seg_len), for gathers.
+        starts = np.arange(self.n_seg) * self.step
+        self.seg_index = starts[:, None] + np.arange(self.seg_len)[None, :]
         # scipy density scaling, one-sided (none of our bins is DC or Nyquist).
         self.scale = 2.0 / (fs_hz * float(np.sum(self.hann**2))) / self.n_seg
 
@@ -159,10 +199,10 @@ class _BandWeights:
         columns.append(np.where(freqs >= VLF_HZ[0], df, 0.0))  # rectangle total power
         self.matrix = np.column_stack(columns)
         self.df = df
-        self.hf_cols = np.flatnonzero((freqs >= HF_HZ[0]) & (freqs < HF_HZ[1]))
-        self.search_cols = np.flatnonzero(
+        self.hf_cols = _as_slice(np.flatnonzero((freqs >= HF_HZ[0]) & (freqs < HF_HZ[1])))
+        self.search_cols = _as_slice(np.flatnonzero(
             (freqs >= COHERENCE_SEARCH_HZ[0]) & (freqs <= COHERENCE_SEARCH_HZ[1])
-        )
+        ))
         self.half_bins = int(np.floor(COHERENCE_HALF_WIDTH_HZ / df + 1e-9))
         self.freqs = freqs
 
@@ -174,48 +214,75 @@ def _layout_and_weights(window_s: float, fs_hz: float) -> tuple[_Layout, _BandWe
     return layout, _BandWeights(layout)
 
 
-def _metrics(psd: np.ndarray, weights: _BandWeights) -> dict[str, np.ndarray]:
-    """Band powers, peaks and coherence from Welch PSD rows (windows x bins)."""
+def _metrics(
+    psd: np.ndarray, weights: _BandWeights, names: tuple[str, ...] = FREQ_KEYS
+) -> dict[str, np.ndarray]:
+    """Band powers, peaks and coherence from Welch PSD rows (windows x bins).
+
+    Only the metrics in ``names`` are returned (the others are not computed).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _metrics_of(psd, weights, names)
+
+
+def _metrics_of(
+    psd: np.ndarray, weights: _BandWeights, names: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     freqs = weights.freqs
     vlf, lf, hf, total = (psd @ weights.matrix).T
     rows = np.arange(psd.shape[0])
-    if weights.hf_cols.size:
-        hf_peak = freqs[weights.hf_cols[np.argmax(psd[:, weights.hf_cols], axis=1)]]
+    wanted = set(names)
+    if not wanted & {"HFpeak", "RespirationRate"}:
+        hf_peak = None
+    elif weights.hf_cols.stop > weights.hf_cols.start:
+        hf_peak = freqs[weights.hf_cols.start + np.argmax(psd[:, weights.hf_cols], axis=1)]
     else:
         hf_peak = np.full(rows.size, np.nan)
-    if weights.search_cols.size:
-        peak = weights.search_cols[np.argmax(psd[:, weights.search_cols], axis=1)]
+    if "Coherence" not in wanted:
+        coherence = None
+    elif weights.search_cols.stop > weights.search_cols.start:
+        peak = weights.search_cols.start + np.argmax(psd[:, weights.search_cols], axis=1)
         cum = np.zeros((psd.shape[0], psd.shape[1] + 1))
         np.cumsum(psd, axis=1, out=cum[:, 1:])
         lo = np.maximum(peak - weights.half_bins, 0)
         hi = np.minimum(peak + weights.half_bins + 1, psd.shape[1])
         peak_power = (cum[rows, hi] - cum[rows, lo]) * weights.df
-        with np.errstate(divide="ignore", invalid="ignore"):
-            coherence = peak_power / (total - peak_power)
+        coherence = peak_power / (total - peak_power)
     else:
         coherence = np.full(rows.size, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lfhf = lf / hf
-    return {
-        "VLF": vlf,
-        "LF": lf,
-        "HF": hf,
-        "LFHF": lfhf,
-        "TP": vlf + lf + hf,
-        "HFpeak": hf_peak,
-        "Coherence": coherence,
-        "RespirationRate": 60.0 * hf_peak,
-    }
+    out = {}
+    for name in names:
+        if name == "VLF":
+            out[name] = vlf
+        elif name == "LF":
+            out[name] = lf
+        elif name == "HF":
+            out[name] = hf
+        elif name == "LFHF":
+            out[name] = lf / hf
+        elif name == "TP":
+            out[name] = vlf + lf + hf
+        elif name == "HFpeak":
+            out[name] = hf_peak
+        elif name == "Coherence":
+            out[name] = coherence
+        else:
+            out[name] = 60.0 * hf_peak
+    return out
 
 
 def _psd_direct(x: np.ndarray, layout: _Layout) -> np.ndarray:
     """Welch PSD at ``layout.bins`` of each row of x (windows x N samples), by rfft."""
-    x = x - x.mean(axis=1, keepdims=True)
-    starts = np.arange(layout.n_seg) * layout.step
-    idx = starts[:, None] + np.arange(layout.seg_len)[None, :]
-    segs = x[:, idx] * layout.hann
-    spec = np.fft.rfft(segs, n=layout.nfft, axis=2)[:, :, layout.bins]
-    return (spec.real**2 + spec.imag**2).sum(axis=1) * layout.scale
+    # The mean as np.mean computes it, without its Python-level wrapper (a live hot path).
+    x = x - x.sum(axis=1, keepdims=True) / x.shape[1]
+    segs = x[:, layout.seg_index]
+    segs *= layout.hann
+    spec = np.fft.rfft(segs, n=layout.nfft, axis=2)[:, :, layout.bin_slice]
+    power = spec.real**2
+    power += spec.imag**2
+    psd = power.sum(axis=1)
+    psd *= layout.scale
+    return psd
 
 
 class _SlidingTables:
@@ -321,38 +388,133 @@ def frequency_domain(
     if not np.isfinite(fs_hz) or fs_hz <= 0:
         raise TrmBioError(f"fs_hz must be a positive number of hertz (got {fs_hz}).")
     rr, times, seg = as_beats(rr_ms, times_s, segment)
-    layout, weights = _layout_and_weights(float(window_s), float(fs_hz))
+    _layout_and_weights(float(window_s), float(fs_hz))  # checks the window has samples
     ends = times if ends_s is None else np.asarray(ends_s, dtype=np.float64).ravel()
-    _, _, full = window_bounds(times, rr, seg, window_s, ends)
+    _, _, full = window_bounds_multi(times, rr, seg, (window_s,), ends)
+    return frequency_windows(
+        rr, times, seg, (float(window_s),), ends, full, (FREQ_KEYS,), fs_hz=float(fs_hz)
+    )[0]
+
+
+def frequency_windows(
+    rr: np.ndarray,
+    times: np.ndarray,
+    seg: np.ndarray,
+    windows_s: tuple[float, ...],
+    ends: np.ndarray,
+    full: np.ndarray,
+    names: tuple[tuple[str, ...], ...],
+    *,
+    fs_hz: float = 4.0,
+) -> tuple[dict[str, np.ndarray], ...]:
+    """The kernel of :func:`frequency_domain` for several window lengths at the same ends.
+
+    Takes checked float64/int64 arrays, the window ends, ``full`` from
+    :func:`~trm_bio.core.windows.window_bounds_multi` (one row per window) and the metric
+    names of each window; no validation (the live engine calls it on every beat). The
+    interpolation knots are built once; with few ends the grid samples are interpolated once
+    for the longest window and each shorter window takes the tail of them (the same
+    samples: every window ends at the same grid point).
+    """
+    if ends.size == 1:
+        return _frequency_at_end(rr, times, seg, windows_s, float(ends[0]), full[:, 0], names,
+                                 fs_hz)
+    nan_rows = tuple(
+        {key: np.full(ends.size, np.nan) for key in window_names} for window_names in names
+    )
+    if not full.any():
+        return nan_rows
     knots = _Knots(rr, times, seg)
-    out_nan = {key: np.full(ends.size, np.nan) for key in FREQ_KEYS}
-    if knots.t.size < 2 or not full.any():
-        return out_nan
+    if knots.t.size < 2:
+        return nan_rows
     # The last knot at or before each end, and the one before it, must share a segment.
     last = np.searchsorted(knots.t, ends, side="right") - 1
-    usable = full & (last >= 1)
+    usable = last >= 1
     last_c = np.maximum(last, 1)
     usable &= knots.seg[last_c] == knots.seg[last_c - 1]
     end_k = np.floor(knots.t[last_c - 1] * fs_hz).astype(np.int64)
-    first_k = end_k - layout.n + 1
-    windows = np.flatnonzero(usable)
-    if windows.size == 0:
-        return out_nan
+    plans = []
+    for w, window_s in enumerate(windows_s):
+        layout, weights = _layout_and_weights(float(window_s), fs_hz)
+        rows = np.flatnonzero(full[w] & usable)
+        if rows.size:
+            plans.append((nan_rows[w], names[w], layout, weights, rows))
+    if not plans:
+        return nan_rows
 
-    def store(rows: np.ndarray, psd: np.ndarray) -> None:
-        for key, val in _metrics(psd, weights).items():
-            out_nan[key][rows] = val
+    def store(out: dict, window_names: tuple, weights: _BandWeights, rows, psd) -> None:
+        for key, val in _metrics(psd, weights, window_names).items():
+            out[key][rows] = val
 
-    if windows.size <= DIRECT_MAX_WINDOWS:
-        grid = first_k[windows, None] + np.arange(layout.n)[None, :]
-        x = knots.samples(grid.ravel(), fs_hz).reshape(grid.shape)
-        good = np.all(np.isfinite(x), axis=1)
-        if good.any():
-            store(windows[good], _psd_direct(x[good], layout))
-        return out_nan
+    if all(rows.size <= DIRECT_MAX_WINDOWS for *_, rows in plans):
+        # Direct path: the samples of every end once, for the longest window there.
+        rows_any = np.unique(np.concatenate([rows for *_, rows in plans]))
+        n_max = max(layout.n for _, _, layout, _, _ in plans)
+        grid = end_k[rows_any, None] + np.arange(1 - n_max, 1)[None, :]
+        x_all = knots.samples(grid.ravel(), fs_hz).reshape(grid.shape)
+        for out, window_names, layout, weights, rows in plans:
+            x = x_all[np.searchsorted(rows_any, rows), n_max - layout.n :]
+            good = np.all(np.isfinite(x), axis=1)
+            if good.all():
+                store(out, window_names, weights, rows, _psd_direct(x, layout))
+            elif good.any():
+                store(out, window_names, weights, rows[good], _psd_direct(x[good], layout))
+        return nan_rows
 
-    order = windows[np.argsort(first_k[windows], kind="stable")]
+    for out, window_names, layout, weights, rows in plans:
+        first_k = end_k[rows] - layout.n + 1
+        _sliding_windows(knots, first_k, rows, layout, weights, fs_hz,
+                         lambda r, psd, o=out, n=window_names, wt=weights: store(o, n, wt, r, psd))
+    return nan_rows
+
+
+def _frequency_at_end(
+    rr: np.ndarray,
+    times: np.ndarray,
+    seg: np.ndarray,
+    windows_s: tuple[float, ...],
+    end_s: float,
+    full: np.ndarray,
+    names: tuple[tuple[str, ...], ...],
+    fs_hz: float,
+) -> tuple[dict[str, np.ndarray], ...]:
+    """:func:`frequency_windows` at one end (the live engine's call on every beat).
+
+    The same steps as the direct path (knots, one interpolation for the longest window,
+    :func:`_psd_direct`, :func:`_metrics`) with scalars in place of per-end arrays.
+    """
+    nan1 = np.array([np.nan])
+    out = tuple({key: nan1.copy() for key in window_names} for window_names in names)
+    if not full.any():
+        return out
+    knots = _Knots(rr, times, seg)
+    if knots.t.size < 2:
+        return out
+    last = int(np.searchsorted(knots.t, end_s, side="right")) - 1
+    if last < 1 or knots.seg[last] != knots.seg[last - 1]:
+        return out
+    end_k = math.floor(knots.t[last - 1] * fs_hz)
+    plans = [
+        (out[w], names[w], *_layout_and_weights(float(window_s), fs_hz))
+        for w, window_s in enumerate(windows_s)
+        if full[w]
+    ]
+    n_max = max(layout.n for _, _, layout, _ in plans)
+    x_all = knots.samples(np.arange(end_k - n_max + 1, end_k + 1), fs_hz)
+    all_finite = bool(np.isfinite(x_all).all())
+    for window_out, window_names, layout, weights in plans:
+        x = x_all[None, n_max - layout.n :]
+        if not all_finite and not np.isfinite(x).all():
+            continue
+        window_out.update(_metrics(_psd_direct(x, layout), weights, window_names))
+    return out
+
+
+def _sliding_windows(knots, first_k, rows, layout, weights, fs_hz, store) -> None:
+    """Welch PSD of many windows by the sliding DFT, in chunks of the sample grid."""
+    order = np.argsort(first_k, kind="stable")
     starts = first_k[order]
+    order = rows[order]
     chunk_of = (starts - starts[0]) // CHUNK_SAMPLES
     cuts = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
     tables = _SlidingTables(layout, CHUNK_SAMPLES + layout.n)
@@ -382,4 +544,3 @@ def frequency_domain(
     else:
         for a, b in tasks:
             run_chunk(a, b)
-    return out_nan

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
-from trm_bio.core.windows import as_beats, window_bounds
+from trm_bio.core.windows import as_beats, window_bounds_multi
 
 TIME_KEYS = ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR", "MinNN", "MaxNN")
 
@@ -100,16 +100,62 @@ def time_domain(
     for intervals with gaps. Differences are taken only between beats inside the same window
     and the same segment.
     """
+    return time_domain_windows(
+        rr_ms, times_s, segment, windows_s=(window_s,), ends_s=ends_s, keys=keys
+    )[0]
+
+
+def time_domain_windows(
+    rr_ms: np.ndarray,
+    times_s: np.ndarray | None = None,
+    segment: np.ndarray | None = None,
+    *,
+    windows_s: tuple[float, ...],
+    ends_s: np.ndarray | None = None,
+    keys: tuple[str, ...] = TIME_KEYS,
+) -> tuple[dict[str, np.ndarray], ...]:
+    """:func:`time_domain` for several window lengths at once (e.g. 60 s and 300 s).
+
+    The windows share the checks, one binary search for their starts and the prefix sums,
+    so two windows cost much less than two calls. Parameters as :func:`time_domain`, with
+    ``windows_s`` the window lengths (s).
+
+    Returns
+    -------
+    tuple of dicts, one per window length in ``windows_s`` order, each as :func:`time_domain`
+    returns it.
+    """
     unknown = set(keys) - set(TIME_KEYS)
     if unknown:
         raise TrmBioError(f"unknown time-domain metric(s): {', '.join(sorted(unknown))}.")
     rr, times, seg = as_beats(rr_ms, times_s, segment)
-    start, stop, full = window_bounds(times, rr, seg, window_s, ends_s)
-    if ends_s is not None and (
-        start.size <= DIRECT_MAX_ENDS and start.size * _DIRECT_BEATS_PER_END <= rr.size
-    ):
-        return _direct(rr, start, stop, full, keys)
-    return _prefix_sums(rr, seg, start, stop, full, keys)
+    start, stop, full = window_bounds_multi(times, rr, seg, tuple(windows_s), ends_s)
+    return time_windows(rr, seg, start, stop, full, (tuple(keys),) * len(windows_s),
+                        at_beats=ends_s is None)
+
+
+def time_windows(
+    rr: np.ndarray,
+    seg: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    full: np.ndarray,
+    keys: tuple[tuple[str, ...], ...],
+    *,
+    at_beats: bool,
+) -> tuple[dict[str, np.ndarray], ...]:
+    """The kernel of :func:`time_domain_windows` on checked arrays and window bounds.
+
+    ``start``, ``stop``, ``full`` come from :func:`window_bounds_multi` (one row per
+    window), ``keys`` names the metrics of each window and ``at_beats`` says the windows
+    end at every beat (``ends_s`` was None). The live engine calls this directly.
+    """
+    n_ends = stop.size
+    if not at_beats and n_ends <= DIRECT_MAX_ENDS and n_ends * _DIRECT_BEATS_PER_END <= rr.size:
+        return tuple(
+            _direct(rr, start[w], stop, full[w], keys[w]) for w in range(start.shape[0])
+        )
+    return _prefix_sums(rr, seg, start, stop, full, keys, at_beats=at_beats)
 
 
 def _direct(
@@ -122,11 +168,12 @@ def _direct(
             continue
         window = rr[start[w] : stop[w]]
         valid = np.isfinite(window)
-        values = window if valid.all() else window[valid]
+        all_valid = bool(valid.all())
+        values = window if all_valid else window[valid]
         n = values.size
         if n == 0:
             continue
-        mean_nn = float(values.mean())
+        mean_nn = float(values.sum() / n)  # as ndarray.mean computes it, without its wrapper
         for key in keys:
             if key == "MeanNN":
                 out[key][w] = mean_nn
@@ -141,7 +188,8 @@ def _direct(
                 out[key][w] = float(values.max())
         if "RMSSD" in keys or "pNN50" in keys:
             diff = window[1:] - window[:-1]
-            diff = diff[np.isfinite(diff)]
+            if not all_valid:
+                diff = diff[np.isfinite(diff)]
             nd = diff.size
             if nd:
                 if "RMSSD" in keys:
@@ -158,93 +206,159 @@ def _prefix_sums(
     start: np.ndarray,
     stop: np.ndarray,
     full: np.ndarray,
-    keys: tuple[str, ...],
-) -> dict[str, np.ndarray]:
-    """Every window in O(1) from prefix sums over the whole series."""
-    out: dict[str, np.ndarray] = {}
+    keys: tuple[tuple[str, ...], ...],
+    *,
+    at_beats: bool,
+) -> tuple[dict[str, np.ndarray], ...]:
+    """Every window in O(1) from prefix sums over the whole series (shared by the windows).
+
+    Windows that are not full get NaN counts, so every metric divided by a count comes out
+    NaN without a mask per metric. Why blocks and ``out=``: on a day of beats each array is
+    about a megabyte, and the first touch of fresh memory (page faults) cost more than the
+    arithmetic; so the outputs are rows of one block, the prefix sums rows of another, and
+    the temporaries a few rows reused by every window.
+    """
+    n_beats, n_ends = rr.size, stop.size
+    wanted_any = {key for window_keys in keys for key in window_keys}
     valid = np.isfinite(rr)
     all_valid = bool(valid.all())
-    one_segment = seg.size == 0 or seg[0] == seg[-1]
-    if all_valid:
-        n = (stop - start).astype(np.float64)
-    else:
-        n = _in_window(_prefix(valid), start, stop)
-    usable = full & (n >= 1)
-    wanted = set(keys)
-    if wanted & {"MeanNN", "HR", "SDNN"}:
+    trivial_diffs = all_valid and (seg.size == 0 or seg[0] == seg[-1])
+    need_dev = bool(wanted_any & {"MeanNN", "HR", "SDNN"})
+    need_diffs = bool(wanted_any & {"RMSSD", "pNN50"})
+    names = [
+        name
+        for name, needed in (
+            ("valid", not all_valid),
+            ("dev", need_dev),
+            ("dev2", "SDNN" in wanted_any),
+            ("diff_ok", need_diffs and not trivial_diffs),
+            ("n50", "pNN50" in wanted_any),
+            ("diff2", "RMSSD" in wanted_any),
+        )
+        if needed
+    ]
+    prefix_block = np.empty((len(names), n_beats + 1))
+    prefix_block[:, 0] = 0.0
+    prefix = dict(zip(names, prefix_block, strict=True))
+    ref_ms = 0.0
+    if not all_valid:
+        np.cumsum(valid, out=prefix["valid"][1:], dtype=np.float64)
+    if need_dev:
         # A global reference keeps the sums of squares free of catastrophic cancellation.
-        ref_ms = float(np.mean(rr[valid])) if valid.any() else 0.0
+        if all_valid:
+            ref_ms = float(np.mean(rr)) if n_beats else 0.0
+        else:
+            ref_ms = float(np.mean(rr[valid])) if valid.any() else 0.0
         dev = rr - ref_ms
         if not all_valid:
             dev[~valid] = 0.0
-        s1 = _in_window(_prefix(dev), start, stop)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_nn = s1 / n
-            mean_nn += ref_ms
-            mean_nn[~usable] = np.nan
-            if "SDNN" in wanted:
-                np.multiply(dev, dev, out=dev)
-                s2 = _in_window(_prefix(dev), start, stop)
-                s1 *= s1
-                s1 /= n
-                s2 -= s1
-                np.maximum(s2, 0.0, out=s2)
-                n1 = n - 1.0
-                s2 /= n1
-                sdnn = np.sqrt(s2, out=s2)
-                sdnn[~(full & (n >= 2))] = np.nan
-                out["SDNN"] = sdnn
-            if "HR" in wanted:
-                out["HR"] = np.divide(60000.0, mean_nn)
-        out["MeanNN"] = mean_nn
-    if wanted & {"RMSSD", "pNN50"}:
-        if rr.size > 1:
-            # The successive difference at beat i pairs beats i-1 and i (index 0 has none).
-            diff = np.empty(rr.size)
-            diff[0] = 0.0
+        np.cumsum(dev, out=prefix["dev"][1:])
+        if "dev2" in prefix:
+            np.multiply(dev, dev, out=dev)
+            np.cumsum(dev, out=prefix["dev2"][1:])
+        del dev
+    if need_diffs:
+        # The successive difference at beat i pairs beats i-1 and i (index 0 has none).
+        diff = np.zeros(n_beats)
+        if n_beats > 1:
             np.subtract(rr[1:], rr[:-1], out=diff[1:])
-            if all_valid and one_segment:
-                diff_ok = None
-            else:
-                diff_ok = np.empty(rr.size, dtype=bool)
-                diff_ok[0] = False
+        if not trivial_diffs:
+            diff_ok = np.zeros(n_beats, dtype=bool)
+            if n_beats > 1:
                 diff_ok[1:] = valid[1:] & valid[:-1] & (seg[1:] == seg[:-1])
-                diff[~diff_ok] = 0.0
+            diff[~diff_ok] = 0.0
+            np.cumsum(diff_ok, out=prefix["diff_ok"][1:], dtype=np.float64)
+        if "n50" in prefix:
+            np.cumsum(np.abs(diff) > 50.0, out=prefix["n50"][1:], dtype=np.float64)
+        if "diff2" in prefix:
+            np.multiply(diff, diff, out=diff)
+            np.cumsum(diff, out=prefix["diff2"][1:])
+        del diff
+
+    # Windows ending at each of strictly increasing beats stop just after it: read the
+    # prefix sums at the stops by slicing instead of gathering.
+    stop_is_range = at_beats and n_ends == n_beats and (
+        n_ends == 0
+        or (int(stop[0]) == 1 and int(stop[-1]) == n_ends and bool(np.all(stop[1:] != stop[:-1])))
+    )
+
+    def in_window(name: str, lo: np.ndarray, out: np.ndarray, diffs: bool = False) -> None:
+        """out = sum over [lo, stop) of the named series (of its differences: lo+1 ..).
+
+        The indices are in range by construction; ``mode="clip"`` because take with
+        ``out`` and the default mode copies ``out`` first."""
+        p = prefix[name]
+        if not diffs:
+            p.take(lo, out=out, mode="clip")
+        elif at_beats:  # every window holds its own beat: lo + 1 <= stop
+            p[1:].take(lo, out=out, mode="clip")
         else:
-            diff = np.zeros(rr.size)
-            diff_ok = np.zeros(rr.size, dtype=bool)
-        dstart = np.minimum(start + 1, stop)
-        if diff_ok is None:
-            nd = (stop - dstart).astype(np.float64)
-        else:
-            nd = _in_window(_prefix(diff_ok), dstart, stop)
-        has_diff = full & (nd >= 1)
+            p.take(np.minimum(lo + 1, stop), out=out, mode="clip")
+        np.subtract(p[1:] if stop_is_range else p.take(stop), out, out=out)
+
+    out_block = np.empty((sum(len(k) for k in keys), n_ends))
+    scratch = np.empty((4, n_ends))
+    n, n1, nd1, tmp = scratch
+    results = []
+    row = 0
+    nan = np.nan
+    for w in range(start.shape[0]):
+        wanted = keys[w]
+        lo = start[w]
+        out = dict(zip(wanted, out_block[row : row + len(wanted)], strict=True))
+        row += len(wanted)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if "pNN50" in wanted:
-                n50 = _in_window(_prefix(np.abs(diff) > 50.0), dstart, stop)
-                n50 /= nd + 1.0
-                n50 *= 100.0
-                n50[~has_diff] = np.nan
-                out["pNN50"] = n50
-            if "RMSSD" in wanted:
-                np.multiply(diff, diff, out=diff)
-                dsq = _in_window(_prefix(diff), dstart, stop)
-                dsq /= nd
-                rmssd = np.sqrt(dsq, out=dsq)
-                rmssd[~has_diff] = np.nan
-                out["RMSSD"] = rmssd
-    for key, op, fill in (("MinNN", np.minimum, np.inf), ("MaxNN", np.maximum, -np.inf)):
-        if key in wanted:
-            filled = rr if all_valid else np.where(valid, rr, fill)
-            out[key] = np.where(usable, _range_extreme(filled, start, stop, op), np.nan)
-    return {key: out[key] for key in keys}
-
-
-def _in_window(prefix: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Sum over [lo, hi) of the series whose prefix sums are ``prefix`` (float64)."""
-    total = prefix.take(hi)
-    total -= prefix.take(lo)
-    return total
+            if all_valid:
+                np.subtract(stop, lo, out=n, casting="unsafe")
+            else:
+                in_window("valid", lo, n)
+            not_full = ~full[w]
+            np.copyto(n, nan, where=not_full)
+            np.subtract(n, 1.0, out=n1)
+            np.copyto(n1, nan, where=n1 < 1.0)  # SDNN and differences need two beats
+            if need_dev and (set(wanted) & {"MeanNN", "HR", "SDNN"}):
+                mean_nn = out["MeanNN"] if "MeanNN" in out else tmp
+                in_window("dev", lo, mean_nn)  # the sum of deviations, s1
+                if "SDNN" in out:
+                    sdnn = out["SDNN"]
+                    np.multiply(mean_nn, mean_nn, out=sdnn)
+                    sdnn /= n  # s1² / n
+                    s2 = nd1  # free until the differences below
+                    in_window("dev2", lo, s2)
+                    np.subtract(s2, sdnn, out=sdnn)
+                    np.maximum(sdnn, 0.0, out=sdnn)
+                    sdnn /= n1
+                    np.sqrt(sdnn, out=sdnn)
+                mean_nn /= n
+                mean_nn += ref_ms
+                if "HR" in out:
+                    np.divide(60000.0, mean_nn, out=out["HR"])
+            if "RMSSD" in out or "pNN50" in out:
+                if trivial_diffs:
+                    nd = n1
+                else:
+                    nd = tmp
+                    in_window("diff_ok", lo, nd, diffs=True)
+                    np.copyto(nd, nan, where=not_full | (nd < 1.0))
+                if "pNN50" in out:
+                    pnn50 = out["pNN50"]
+                    in_window("n50", lo, pnn50, diffs=True)
+                    np.add(nd, 1.0, out=nd1)
+                    pnn50 /= nd1
+                    pnn50 *= 100.0
+                if "RMSSD" in out:
+                    rmssd = out["RMSSD"]
+                    in_window("diff2", lo, rmssd, diffs=True)
+                    rmssd /= nd
+                    np.sqrt(rmssd, out=rmssd)
+        for key, op, fill in (("MinNN", np.minimum, np.inf), ("MaxNN", np.maximum, -np.inf)):
+            if key in out:
+                usable = n >= 1.0  # NaN (not full) compares False
+                filled = rr if all_valid else np.where(valid, rr, fill)
+                extreme = _range_extreme(filled, lo, stop, op)
+                np.copyto(out[key], np.where(usable, extreme, nan))
+        results.append(out)
+    return tuple(results)
 
 
 def summary_time(rr_ms: np.ndarray, segment: np.ndarray | None = None) -> dict[str, float]:

@@ -35,7 +35,9 @@ def as_beats(
     """
     rr = np.asarray(rr_ms, dtype=np.float64).ravel()
     if times_s is None:
-        times = np.cumsum(np.where(np.isfinite(rr), rr, 0.0)) / 1000.0
+        finite = np.isfinite(rr)
+        times = np.cumsum(rr if finite.all() else np.where(finite, rr, 0.0))
+        times /= 1000.0
     else:
         times = np.asarray(times_s, dtype=np.float64).ravel()
     seg = (
@@ -105,30 +107,86 @@ def window_bounds(
         True where the segment of the window's last beat began at or before
         ``end - window_s`` and the window holds no beat of another segment.
     """
-    if not np.isfinite(window_s) or window_s <= 0:
-        raise TrmBioError(f"window_s must be a positive number of seconds (got {window_s}).")
+    start, stop, full = window_bounds_multi(times_s, rr_ms, segment, (window_s,), ends_s)
+    return start[0], stop, full[0]
+
+
+def window_bounds_multi(
+    times_s: np.ndarray,
+    rr_ms: np.ndarray,
+    segment: np.ndarray | None,
+    windows_s: tuple[float, ...],
+    ends_s: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`window_bounds` for several window lengths ending at the same times.
+
+    Parameters are those of :func:`window_bounds`, with ``windows_s`` the window lengths
+    (s). One binary search serves every window's start (and the ends, when given).
+
+    Returns
+    -------
+    start : int64 array (len(windows_s), n_ends)
+    stop : int64 array (n_ends,)
+        Shared: the windows end at the same times.
+    full : bool array (len(windows_s), n_ends)
+    """
+    for window_s in windows_s:
+        if not np.isfinite(window_s) or window_s <= 0:
+            raise TrmBioError(f"window_s must be a positive number of seconds (got {window_s}).")
     times = np.asarray(times_s, dtype=np.float64)
     rr = np.asarray(rr_ms, dtype=np.float64)
-    seg = np.zeros(times.size, dtype=np.int64) if segment is None else np.asarray(segment)
-    ends = times if ends_s is None else np.asarray(ends_s, dtype=np.float64).ravel()
-    lows = ends - window_s
-    if ends_s is None and times.size > 1 and bool(np.all(times[1:] > times[:-1])):
+    seg = None if segment is None else np.asarray(segment)
+    ends = None if ends_s is None else np.asarray(ends_s, dtype=np.float64).ravel()
+    return window_bounds_kernel(times, rr, seg, np.asarray(windows_s, dtype=np.float64), ends)
+
+
+def window_bounds_kernel(
+    times: np.ndarray,
+    rr: np.ndarray,
+    seg: np.ndarray | None,
+    windows_s: np.ndarray,
+    ends: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel of :func:`window_bounds_multi` on checked float64 arrays (no validation)."""
+    n_windows = windows_s.size
+    at_beats = ends is None
+    if at_beats:
+        ends = times
+    lows = ends[None, :] - windows_s[:, None]
+    if at_beats and times.size > 1 and bool(np.all(times[1:] > times[:-1])):
         # Windows ending at each of strictly increasing beats end just after that beat.
         stop = np.arange(1, times.size + 1, dtype=np.int64)
+        start = np.searchsorted(times, lows.ravel(), side="right")
     else:
-        stop = np.searchsorted(times, ends, side="right").astype(np.int64, copy=False)
-    start = np.searchsorted(times, lows, side="right").astype(np.int64, copy=False)
+        # One search for every window's start and the ends (the stops) together.
+        found = np.searchsorted(times, np.concatenate((lows.ravel(), ends)), side="right")
+        start, stop = found[: lows.size], found[lows.size :]
+    start = start.reshape(n_windows, ends.size)
     if times.size == 0:
-        return start, stop, np.zeros(ends.size, dtype=bool)
-    if seg[0] == seg[-1]:
+        return start, stop, np.zeros(lows.shape, dtype=bool)
+    if seg is None or seg[0] == seg[-1]:
         # One segment (the common case): its begin is one number, no gathers needed.
         first_rr_s = rr[0] / 1000.0
         begin0 = times[0] - (first_rr_s if np.isfinite(first_rr_s) and first_rr_s > 0 else 0.0)
+        if at_beats:
+            # Sorted ends give sorted lows: "full" (lows >= begin0; every window holds its
+            # own beat) is a suffix of each row.
+            full = np.zeros(lows.shape, dtype=bool)
+            for row in range(n_windows):
+                full[row, int(np.searchsorted(lows[row], begin0, side="left")) :] = True
+            return start, stop, full
         full = stop > start
         full &= lows >= begin0
         return start, stop, full
-    begin = segment_begin_s(rr, times, seg)
     last = np.maximum(stop - 1, 0)
+    if ends.size <= 8:
+        # A few ends (the live engine): the begin of just the last beats' segments.
+        first_of_segment = np.searchsorted(seg, seg[last], side="left")
+        first_rr_s = rr[first_of_segment] / 1000.0
+        ok = np.isfinite(first_rr_s) & (first_rr_s > 0)
+        begin_last = times[first_of_segment] - np.where(ok, first_rr_s, 0.0)
+    else:
+        begin_last = segment_begin_s(rr, times, seg)[last]
     first = np.minimum(start, times.size - 1)
-    full = (stop > start) & (begin[last] <= lows) & (seg[first] == seg[last])
+    full = (stop > start) & (begin_last <= lows) & (seg[first] == seg[last])
     return start, stop, full
