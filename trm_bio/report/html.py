@@ -285,12 +285,21 @@ def session_html(report: SessionReport) -> str:
         f"<li>The person's own zone ratings: {rating_text}.</li>",
         "</ul>",
         "<h2>Signal quality</h2>",
-        f"<p>{q['beats']} beats over {fmt_clock(q['duration_s'])} in {q['segments']} "
-        f"unbroken stretch(es). {q['artifacts']} beats "
-        f"({100 * (q['artifact_rate'] or 0):.2f} %) looked like detection errors or extra "
-        f"beats and were corrected ({q['corrected_beats']} corrected values): "
-        + escape(", ".join(f"{k[2:]} {v}" for k, v in q.items() if k.startswith("n_")))
-        + ".</p>",
+        f"<p>{q['beats']} beats over {fmt_clock(q['duration_s'])}"
+        + (
+            " without a break. "
+            if q["segments"] == 1
+            else f" in {q['segments']} unbroken stretches (the strap paused in between). "
+        )
+        + (
+            f"{q['artifacts']} beats ({100 * (q['artifact_rate'] or 0):.2f} %) looked like "
+            f"detection errors or early beats and were corrected ({q['corrected_beats']} "
+            "corrected values): "
+            + escape(", ".join(f"{k[2:]} {v}" for k, v in q.items() if k.startswith("n_") and v))
+            + ".</p>"
+            if q["artifacts"]
+            else "Every beat looked clean; nothing needed correcting.</p>"
+        ),
     ]
     if not s["hrv_valid"]:
         body.append(f'<p class="note">Note: {escape(s["reason"])}.</p>')
@@ -314,7 +323,7 @@ def session_html(report: SessionReport) -> str:
         + escape("; ".join(report.methods))
         + f" (here {report.nonlinear.get('SampEnWindows', 0)} window(s)). Computed with "
         "neurokit2.</p>",
-        "<h2>About these numbers</h2>",
+        "<h2>For the clinician: about these numbers</h2>",
         "<p>Metric names follow neurokit2 and the HRV literature. RMSSD on the plot uses a "
         "60 s window (valid from about 30-60 s of beats); heart rate a 20 s window. The zone "
         "indicator is a weighted mean of how far heart rate and log RMSSD sit from the "
