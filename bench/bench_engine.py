@@ -9,6 +9,7 @@ engine's buffer size after a full 22.5 h record fed through. Run: ``python -m be
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 import warnings
@@ -83,6 +84,9 @@ def main() -> None:
         f"{'stretch':30s} {'beats':>6s} {'median':>8s} {'p99':>8s} {'max':>8s} "
         f"{'neurokit2':>10s} {'ratio':>7s} {'target p99':>11s}  ok"
     )
+    # Per-beat costs are a fraction of a millisecond: other load on a shared machine shows.
+    load_1min, load_5min, _ = os.getloadavg()
+    print(f"load average {load_1min:.2f} (1 min), {load_5min:.2f} (5 min) on {os.cpu_count()} cpus")
     print(header)
     print("-" * len(header))
     for name, beats in stretches.items():

@@ -24,7 +24,7 @@ from trm_bio.core.artifacts import (
     correct_artifacts,
     detect_artifacts,
 )
-from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid
+from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid, rhythm_valid_last
 from trm_bio.errors import TrmBioError
 
 
@@ -131,6 +131,69 @@ def test_prefix_invariance_and_trailing_buffer_on_real_data(injected):
         assert labels[CONTEXT_BEATS] == full[i]
 
 
+def _junk_stretch(injected, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stretch of injected nsr001 with NaN/0/negative junk and extra segment breaks."""
+    rng = np.random.default_rng(seed)
+    rr = injected.rr_ms[:size].copy()
+    seg = injected.segment[:size].copy()
+    junk = rng.choice(size, size // 150, replace=False)
+    rr[junk] = rng.choice([np.nan, 0.0, -400.0, np.inf], junk.size)
+    breaks = rng.choice(size, 6, replace=False)
+    seg += np.cumsum(np.isin(np.arange(size), breaks))
+    return rr, seg
+
+
+def test_lean_tail_labels_equal_the_full_path_at_every_position(injected, monkeypatch):
+    # The live engine labels the last beats of a trailing buffer through the lean path;
+    # it must give the labels the whole-buffer path gives, at every position of real beats
+    # with injected artifacts, junk and segment breaks (both buffer lengths: the engine's,
+    # where every window is whole, and the shortest one that holds the context).
+    rr, seg = _junk_stretch(injected, 2_500, seed=11)
+    whole_window_calls = []
+    whole_window = art._whole_window_statistics
+    monkeypatch.setattr(art, "_whole_window_statistics",
+                        lambda *a: whole_window_calls.append(1) or whole_window(*a))
+    wanted = LOOKAHEAD_BEATS + 1
+    positions = 0
+    for buffer in (art.TAIL_BUFFER_BEATS, CONTEXT_BEATS + LOOKAHEAD_BEATS + 1):
+        for end in range(1, rr.size + 1, 1 if buffer == art.TAIL_BUFFER_BEATS else 3):
+            lo = max(end - buffer, 0)
+            full = detect_artifacts(rr[lo:end], seg[lo:end])
+            lean = detect_artifacts(rr[lo:end], seg[lo:end], last_beats=wanted)
+            assert np.array_equal(lean[-wanted:], full[-wanted:]), end
+            assert not lean[:-wanted].any()
+            positions += 1
+    assert len(whole_window_calls) > 0.3 * rr.size  # the engine's fast case was exercised
+    assert len(whole_window_calls) < positions  # and so was the general one
+    # Other counts of wanted beats, on whole prefixes too.
+    rng = np.random.default_rng(5)
+    for end in rng.integers(2, rr.size, 60):
+        lo = max(end - int(rng.integers(20, 400)), 0)
+        full = detect_artifacts(rr[lo:end], seg[lo:end])
+        for last in (1, 5, 40):
+            lean = detect_artifacts(rr[lo:end], seg[lo:end], last_beats=last)
+            assert np.array_equal(lean[-last:], full[-last:]), (end, last)
+    flagged = detect_artifacts(rr, seg)
+    assert {ECTOPIC, MISSED, EXTRA} <= set(flagged.tolist())  # artifacts were there to label
+
+
+def test_rhythm_valid_last_equals_rhythm_valid_on_real_data(injected, data_dir):
+    bigeminy = recordings.polar_strap_rr_ms()
+    series = [(bigeminy, np.zeros(bigeminy.size, dtype=np.int64)),
+              _junk_stretch(injected, 3_000, seed=12)]
+    outcomes = set()
+    for rr, seg in series:
+        labels = detect_artifacts(rr, seg)
+        full = rhythm_valid(rr, labels, segment=seg)
+        tail = RHYTHM_WINDOW_BEATS + 2
+        for end in range(1, rr.size + 1):
+            lo = max(end - tail, 0)
+            got = rhythm_valid_last(rr[lo:end], labels[lo:end], seg[lo:end])
+            assert got == full[end - 1], end
+            outcomes.add(got)
+    assert outcomes == {True, False}
+
+
 def test_correction_restores_the_clean_series(nsr, injected):
     rr, seg = nsr
     rr, seg = rr[:100_000], seg[:100_000]
@@ -218,6 +281,17 @@ def test_prefix_invariance_and_trailing_buffer(series, data):
     i = data.draw(st.integers(0, rr.size - 1))
     lo, hi = max(i - CONTEXT_BEATS, 0), min(i + LOOKAHEAD_BEATS + 1, rr.size)
     assert detect_artifacts(rr[lo:hi], seg[lo:hi])[i - lo] == full[i]
+
+
+@settings(max_examples=80, deadline=None)
+@given(rr_series(max_size=400), st.data())
+def test_lean_last_beats_equal_the_full_path(series, data):
+    rr, seg = series
+    full = detect_artifacts(rr, seg)
+    last = data.draw(st.integers(1, 12))
+    lean = detect_artifacts(rr, seg, last_beats=last)
+    assert np.array_equal(lean[-last:], full[-last:])
+    assert not lean[:-last].any()
 
 
 @settings(max_examples=40, deadline=None)
@@ -361,3 +435,5 @@ def test_rhythm_valid_is_causal(series, data):
     lo = max(n - RHYTHM_WINDOW_BEATS - 2, 0)
     part = rhythm_valid(rr[lo:n], labels[lo:n], segment=seg[lo:n])
     assert part[-1] == full[n - 1]
+    assert rhythm_valid_last(rr[lo:n], labels[lo:n], seg[lo:n]) == full[n - 1]
+    assert rhythm_valid_last(rr[:n], labels[:n], seg[:n]) == full[n - 1]

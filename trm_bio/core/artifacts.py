@@ -15,7 +15,10 @@ windows are trailing (they end at the beat being judged) and the median window e
 successive differences. So the label of beat ``i`` depends only on beats
 ``i - CONTEXT_BEATS .. i + LOOKAHEAD_BEATS`` of its own segment, and the live engine can call
 the same function on a trailing buffer and treat a label as final once ``LOOKAHEAD_BEATS``
-newer beats arrived.
+newer beats arrived. It asks for the last few labels only (``last_beats``): then the
+windows are gathered for those rows alone (the same order statistics, so the same labels;
+a test holds the two paths equal on every position of a real record) and the rules run on
+a dozen beats, a few dozen numpy calls in all.
 
 Other deviations, all documented where they are made:
 
@@ -229,13 +232,12 @@ def _trailing_statistics(
     lo: np.ndarray,
     hi: np.ndarray,
     fractions: tuple[float, ...],
-    rows_from: int = 0,
 ) -> tuple[np.ndarray, ...]:
     """Order statistics over the threshold window: THRESHOLD_WINDOW_BEATS values ending
     THRESHOLD_GAP_BEATS before j (NaN when it holds fewer than MIN_WINDOW_BEATS values)."""
     count, stats = windowed_order_statistics(
         values, lo, hi, THRESHOLD_WINDOW_BEATS - 1 + THRESHOLD_GAP_BEATS,
-        -THRESHOLD_GAP_BEATS, fractions, rows_from,
+        -THRESHOLD_GAP_BEATS, fractions,
     )
     enough = count >= MIN_WINDOW_BEATS
     return tuple(np.where(enough, stat, np.nan) for stat in stats)
@@ -246,109 +248,232 @@ def _threshold(
     lo: np.ndarray,
     hi: np.ndarray,
     floor_ms: np.ndarray,
-    rows_from: int = 0,
 ) -> np.ndarray:
     """ALPHA x quartile deviation over the threshold window, at least ``floor_ms``."""
-    q1, q3 = _trailing_statistics(abs_values, lo, hi, (0.25, 0.75), rows_from)
+    q1, q3 = _trailing_statistics(abs_values, lo, hi, (0.25, 0.75))
     th = np.maximum(ALPHA * (q3 - q1) / 2.0, floor_ms)
     return np.where(np.isfinite(q1), th, np.nan)
 
 
-def _shift(x: np.ndarray, k: int, seg: np.ndarray) -> np.ndarray:
-    """x[j+k] where beat j+k exists and is in j's segment, else NaN."""
-    out = np.full(x.size, np.nan)
-    if abs(k) >= x.size:
-        return out
-    if k > 0:
-        same = seg[k:] == seg[:-k]
-        out[:-k] = np.where(same, x[k:], np.nan)
-    elif k < 0:
-        same = seg[:k] == seg[-k:]
-        out[-k:] = np.where(same, x[:k], np.nan)
-    else:
-        out[:] = x
-    return out
+# Neighbours the rules read, as offsets from the beat: rows of the array _neighbours returns.
+_NEIGHBOUR_OFFSETS = np.array([-3, -2, -1, 1, 2])[:, None]
+_PREV = 2  # row of offset -1; rows _PREV: are the offsets -1, 1, 2
+_NEXT = 3
+# The lean path runs the rules on the wanted beats and this many before them: a rule at a
+# beat reads values up to _RULE_REACH_BEATS back, and those values were themselves
+# judged from neighbours (shifted values) up to _RULE_REACH_BEATS further back.
+_TAIL_MARGIN_BEATS = 2 * _RULE_REACH_BEATS
+# Above this many wanted beats the full path is cheaper than the per-row windows.
+_LEAN_MAX_BEATS = 256
+_MEDIAN_OFFSETS = np.arange(-(MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS),
+                            MEDIAN_LOOKAHEAD_BEATS + 1)
+_THRESHOLD_OFFSETS = np.arange(-_WINDOW_BACK, -THRESHOLD_GAP_BEATS + 1)
+_MEDIAN_BACK = MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS
+# From a wanted row back to the first beat its windows read (Th2's medians reach furthest).
+_WHOLE_WINDOWS_REACH = _WINDOW_BACK + _MEDIAN_BACK
+# Ranks of the 25th, 50th and 75th percentiles in a whole threshold window, and of the
+# median in a whole median window (scipy.ndimage's convention: int(size * q)).
+_THRESHOLD_RANKS = tuple(int(THRESHOLD_WINDOW_BEATS * q) for q in (0.25, 0.5, 0.75))
+_MEDIAN_RANK = MEDIAN_WINDOW_BEATS // 2
+_FLOOR_FRACTIONS = np.array([[DRR_FLOOR_FRACTION], [MRR_FLOOR_FRACTION]])
+#: A trailing buffer this long (or longer), labelled with ``last_beats`` up to
+#: ``LOOKAHEAD_BEATS + 1``, takes the fastest path when it lies in one segment: every window
+#: the wanted labels read is then whole (the live engine passes one).
+TAIL_BUFFER_BEATS: Final = _WHOLE_WINDOWS_REACH + _TAIL_MARGIN_BEATS + LOOKAHEAD_BEATS + 1
+# Per statistic (level, |dRR|, |mRR|) the two fractions taken from its window.
+_TAIL_FRACTIONS = np.array([[0.5, 0.5], [0.25, 0.75], [0.25, 0.75]])[:, None, :]
 
 
-def _label_valid_beats(rr: np.ndarray, seg: np.ndarray, first_label: int = 0) -> np.ndarray:
-    """Kubios-method labels for finite, positive RR (ms) with segment ids ``seg``.
+def _neighbours(seg: np.ndarray) -> np.ndarray:
+    """Index of beat j+k for each k in _NEIGHBOUR_OFFSETS (rows), n where j+k is outside the
+    series or in another segment (an index into a series with a NaN appended)."""
+    n = seg.size
+    pos = np.arange(n) + _NEIGHBOUR_OFFSETS
+    clipped = np.clip(pos, 0, n - 1)
+    return np.where((pos == clipped) & (seg[clipped] == seg), clipped, n)
 
-    Labels before ``first_label`` are left NORMAL and their threshold statistics are not
-    computed (the rules at a beat reach at most ``_RULE_REACH_BEATS`` beats back).
-    """
-    n = rr.size
-    labels = np.zeros(n, dtype=np.int8)
-    if n < 2:
-        return labels
+
+def _shifted(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """x at each neighbour index from :func:`_neighbours`, NaN where there is none."""
+    return np.append(x, np.nan)[index]
+
+
+def _statistics(
+    rr: np.ndarray, seg: np.ndarray, rr_prev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Level, d = dRR/Th1, the 11-beat median, m = mRR/Th2 and Th2 at every beat."""
     first, last = _segment_bounds(seg)
-    rows_from = max(first_label - _RULE_REACH_BEATS, 0)
-
-    (level,) = _trailing_statistics(rr, first, last, (0.5,), rows_from)
-    drr = rr - _shift(rr, -1, seg)  # NaN at each segment's first beat
-    th1 = _threshold(np.abs(drr), first + 1, last, DRR_FLOOR_FRACTION * level, rows_from)
-    with np.errstate(invalid="ignore"):
-        d = drr / th1
-    d_prev = _shift(d, -1, seg)
-    d_next = _shift(d, 1, seg)
-    d_next2 = _shift(d, 2, seg)
-
+    (level,) = _trailing_statistics(rr, first, last, (0.5,))
+    drr = rr - rr_prev  # NaN at each segment's first beat
+    th1 = _threshold(np.abs(drr), first + 1, last, DRR_FLOOR_FRACTION * level)
     _, (med,) = windowed_order_statistics(
         rr, first, last, MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS,
         MEDIAN_LOOKAHEAD_BEATS, (0.5,),
     )
     mrr = rr - med
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    th2 = _threshold(np.abs(mrr), first, last, MRR_FLOOR_FRACTION * level, rows_from)
-    with np.errstate(invalid="ignore"):
-        m = mrr / th2
+    th2 = _threshold(np.abs(mrr), first, last, MRR_FLOOR_FRACTION * level)
+    return level, drr / th1, med, mrr / th2, th2
 
-    positive = d > 0
-    s12 = np.where(positive, np.fmax(d_prev, d_next), np.fmin(d_prev, d_next))
+
+def _sliding(x: np.ndarray, width: int) -> np.ndarray:
+    """Read-only view of ``x``'s windows of ``width`` along its last axis (one per start)."""
+    step = x.strides[-1]
+    shape = (*x.shape[:-1], x.shape[-1] - width + 1, width)
+    return np.lib.stride_tricks.as_strided(
+        x, shape, (*x.strides[:-1], step, step), writeable=False
+    )
+
+
+def _whole_window_statistics(
+    rr: np.ndarray, start: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_tail_statistics` when every window of the wanted rows lies whole inside one
+    segment (the live engine's usual case): fixed ranks, one partition per window size.
+
+    Only the median window of the last beat runs past the buffer's end; a +inf in place
+    of the beat not yet there keeps its rank that of a whole window (``c // 2`` of the
+    ``c`` = 10 real values is the 6th smallest, as ``11 // 2`` is with +inf last).
+    """
+    n = rr.size
+    size = n - start
+    med_from = start - _WINDOW_BACK
+    medians = np.partition(
+        _sliding(np.append(rr[med_from - _MEDIAN_BACK :], np.inf), MEDIAN_WINDOW_BEATS),
+        _MEDIAN_RANK, axis=1,
+    )[:, _MEDIAN_RANK]
+    mrr = rr[med_from:] - medians
+    mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
+    drr = np.diff(rr[start - _WINDOW_BACK - 1 :])  # dRR at beats start - _WINDOW_BACK ..
+    # Rows: level, |dRR|, |mRR|, each at beats start - _WINDOW_BACK .. n - 1 - GAP.
+    values = np.empty((3, size + THRESHOLD_WINDOW_BEATS - 1))
+    values[0] = rr[med_from : n - THRESHOLD_GAP_BEATS]
+    np.abs(drr[: values.shape[1]], out=values[1])
+    np.abs(mrr[: values.shape[1]], out=values[2])
+    window = np.partition(_sliding(values, THRESHOLD_WINDOW_BEATS), _THRESHOLD_RANKS, axis=2)
+    level = window[0, :, _THRESHOLD_RANKS[1]]
+    spread = window[1:, :, _THRESHOLD_RANKS[2]] - window[1:, :, _THRESHOLD_RANKS[0]]
+    th1, th2 = np.maximum(ALPHA * spread / 2.0, _FLOOR_FRACTIONS * level)
+    return level, drr[_WINDOW_BACK:] / th1, medians[_WINDOW_BACK:], mrr[_WINDOW_BACK:] / th2, th2
+
+
+def _tail_statistics(
+    rr: np.ndarray, seg: np.ndarray, start: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`_statistics` gives at beats ``start ..`` only, from per-row windows.
+
+    The same order statistics (same windows, same rank convention), so the same values: a
+    window is the beats of the row's segment among its offsets, sorted with the others set
+    to +inf (and NaN, the |dRR| of a segment's first beat, after them), and the statistic
+    for fraction q of a window holding c values is its sorted value at ``min(int(c*q), c-1)``.
+    """
+    n = rr.size
+    if start >= _WHOLE_WINDOWS_REACH and seg[start - _WHOLE_WINDOWS_REACH] == seg[-1]:
+        return _whole_window_statistics(rr, start)
+    drr = np.empty(n)
+    drr[0] = np.nan
+    drr[1:] = np.where(seg[1:] == seg[:-1], rr[1:] - rr[:-1], np.nan)
+    # The 11-beat median at every beat the Th2 windows of the wanted rows read.
+    med_from = max(start - _WINDOW_BACK, 0)
+    rows = np.arange(med_from, n)
+    pos = rows[:, None] + _MEDIAN_OFFSETS
+    clipped = np.clip(pos, 0, n - 1)
+    inside = (pos == clipped) & (seg[clipped] == seg[med_from:, None])
+    window = np.where(inside, rr[clipped], np.inf)
+    window.sort(axis=1)
+    med_rows = window[np.arange(rows.size), np.count_nonzero(inside, axis=1) // 2]
+    mrr_rows = rr[med_from:] - med_rows
+    mrr_rows = np.where(mrr_rows < 0, 2.0 * mrr_rows, mrr_rows)
+    abs_mrr = np.full(n, np.nan)
+    abs_mrr[med_from:] = np.abs(mrr_rows)
+    # The threshold windows of the wanted rows, for the level, |dRR| and |mRR| at once.
+    pos = np.arange(start, n)[:, None] + _THRESHOLD_OFFSETS
+    clipped = np.maximum(pos, 0)
+    inside = (pos >= 0) & (seg[clipped] == seg[start:, None])
+    window = np.where(inside, np.stack((rr, np.abs(drr), abs_mrr))[:, clipped], np.inf)
+    window.sort(axis=2)
+    count = np.count_nonzero(np.isfinite(window), axis=2)[:, :, None]
+    rank = np.minimum((count * _TAIL_FRACTIONS).astype(np.int64), np.maximum(count - 1, 0))
+    stats = np.where(count >= MIN_WINDOW_BEATS, np.take_along_axis(window, rank, 2), np.nan)
+    level = stats[0, :, 0]
+    (q1_d, q3_d), (q1_m, q3_m) = stats[1].T, stats[2].T
+    th1 = np.maximum(ALPHA * (q3_d - q1_d) / 2.0, DRR_FLOOR_FRACTION * level)
+    th2 = np.maximum(ALPHA * (q3_m - q1_m) / 2.0, MRR_FLOOR_FRACTION * level)
+    th1 = np.where(np.isfinite(q1_d), th1, np.nan)
+    th2 = np.where(np.isfinite(q1_m), th2, np.nan)
+    med = med_rows[start - med_from :]
+    return level, drr[start:] / th1, med, mrr_rows[start - med_from :] / th2, th2
+
+
+def _apply_rules(
+    rr: np.ndarray,
+    neighbours: np.ndarray,
+    level: np.ndarray,
+    d: np.ndarray,
+    med: np.ndarray,
+    m: np.ndarray,
+    th2: np.ndarray,
+) -> np.ndarray:
+    """Kubios-method labels from the statistics at each beat (the caller ignores warnings).
+
+    ``neighbours`` is :func:`_neighbours` of the segment ids: no rule looks across a
+    segment. Beats whose neighbours or statistics the arrays lack (the first few of a
+    trailing slice) get labels the caller discards. Written for few numpy calls: the live
+    engine runs it on a dozen beats, where each call's overhead is the cost.
+    """
+    n = rr.size
+    labels = np.zeros(n, dtype=np.int8)
+    dev = rr - level
+    # rr, d and the deviation from the level at each neighbour (NaN where there is none).
+    values = np.full((3, n + 1), np.nan)
+    values[0, :n], values[1, :n], values[2, :n] = rr, d, dev
+    near = values[:, neighbours]
+    rr_prev3, rr_prev2, rr_prev, rr_next = near[0, :4]
+    d_prev, d_next, d_next2 = near[1, _PREV:]
+    dev_prev, dev_next = near[2, _PREV : _NEXT + 1]
+
+    s12 = np.where(d > 0, np.fmax(d_prev, d_next), np.fmin(d_prev, d_next))
     s22 = np.where(d >= 0, np.fmin(d_next, d_next2), np.fmax(d_next, d_next2))
-    with np.errstate(invalid="ignore"):
-        ectopic = ((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2))
-        long_rule = (d > 1) & (s22 < -1)
-        short_rule = (d < -1) & (s22 > 1)
-        far_from_median = np.abs(m) > 3
-        # The paper examines a beat with |dRR| > 1, and the one after it when the following
-        # difference is the larger (the second interval of a long-short pair).
-        big = np.abs(d) > 1
-        examined = big | (_shift(big.astype(float), -1, seg) == 1) & (np.abs(d) < np.abs(d_next))
-        longshort = examined & (long_rule | short_rule | far_from_median)
-        missed = longshort & long_rule & (np.abs(rr / 2.0 - med) < th2)
-        rr_next = _shift(rr, 1, seg)
-        extra = longshort & short_rule & (np.abs(rr + rr_next - med) < th2)
+    ectopic = ((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2))
+    long_rule = (d > 1) & (s22 < -1)
+    short_rule = (d < -1) & (s22 > 1)
+    # The paper examines a beat with |dRR| > 1, and the one after it when the following
+    # difference is the larger (the second interval of a long-short pair).
+    abs_d = np.abs(d)
+    examined = (abs_d > 1) | (np.abs(d_prev) > 1) & (abs_d < np.abs(d_next))
+    longshort = examined & (long_rule | short_rule | (np.abs(m) > 3))
+    any_longshort = longshort.any()
+    if not any_longshort and not ectopic.any():
+        return labels  # the usual beat: nothing below can label it
+    has_prev = neighbours[_PREV] < n
 
-    labels[longshort] = np.where(rr[longshort] > med[longshort], LONG, SHORT)
-    # A long or short interval with no compensation must stand out by STANDOUT_FRACTION from
-    # the two intervals before it and the two after it: a slow vagal swing at night stretches
-    # its neighbours too.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no neighbour on a side: NaN, as meant
-        before = np.nanmean(np.stack((_shift(rr, -1, seg), _shift(rr, -2, seg))), axis=0)
-        after = np.nanmean(np.stack((rr_next, _shift(rr, 2, seg))), axis=0)
-    with np.errstate(invalid="ignore"):
+    if any_longshort:
+        missed = longshort & long_rule & (np.abs(rr / 2.0 - med) < th2)
+        extra = longshort & short_rule & (np.abs(rr + rr_next - med) < th2)
+        # A long or short interval with no compensation must stand out by
+        # STANDOUT_FRACTION from the two intervals before it and the two after it: a slow
+        # vagal swing at night stretches its neighbours too. (The mean of those of the two
+        # that exist: NaN when neither does.)
+        sums = np.fmax(near[0, 1:], 0.0)
+        counts = (neighbours[1:] < n).astype(np.int64)
+        before, after = (sums[::2] + sums[1::2]) / (counts[::2] + counts[1::2])
         stands_long = rr > (1.0 + STANDOUT_FRACTION) * np.fmax(before, after)
         stands_short = rr < (1.0 - STANDOUT_FRACTION) * np.fmin(before, after)
-    labels[((labels == LONG) & ~stands_long) | ((labels == SHORT) & ~stands_short)] = NORMAL
-    labels[missed] = MISSED
-    labels[extra] = EXTRA
-    # The interval after an extra beat is fixed by merging; it is not an artifact itself.
-    after_extra = np.zeros(n, dtype=bool)
-    after_extra[1:] = (labels[:-1] == EXTRA) & (seg[1:] == seg[:-1])
-    labels[after_extra & (labels != EXTRA)] = NORMAL
+        longer = rr > med
+        labels[longshort & longer & stands_long] = LONG
+        labels[longshort & ~longer & stands_short] = SHORT
+        labels[missed] = MISSED
+        labels[extra] = EXTRA
+        # The interval after an extra beat is fixed by merging; it is not an artifact itself.
+        labels[1:][extra[:-1] & has_prev[1:] & ~extra[1:]] = NORMAL
     # Both intervals around an ectopic beat are wrong: one shorter, one longer than usual.
     # The S11/S12 rule fires on one or both of them (or, next to another irregularity, on a
     # normal neighbour); each hit is paired with the neighbour on the other side of the
     # running level, and a hit without such a neighbour is not an ectopic beat.
-    dev = rr - level
-    dev_prev = _shift(dev, -1, seg)
-    dev_next = _shift(dev, 1, seg)
-    with np.errstate(invalid="ignore"):
-        pair_before = ectopic & (dev_prev * dev < 0)
-        pair_after = ectopic & (dev * dev_next < 0)
-        score_before = np.minimum(np.abs(dev_prev), np.abs(dev))
-        score_after = np.minimum(np.abs(dev), np.abs(dev_next))
+    pair_before = ectopic & (dev_prev * dev < 0)
+    pair_after = ectopic & (dev * dev_next < 0)
+    score_before = np.minimum(np.abs(dev_prev), np.abs(dev))
+    score_after = np.minimum(np.abs(dev), np.abs(dev_next))
     pair_before &= ~pair_after | (score_before >= score_after)
     pair_after &= ~pair_before
     # A displaced beat moves time from one interval into the other: when the hit is the
@@ -359,17 +484,14 @@ def _label_valid_beats(rr: np.ndarray, seg: np.ndarray, first_label: int = 0) ->
     # premature beat whose pause is far longer than its prematurity then shows as SHORT and
     # LONG: MIT-BIH 100 has one at 0.76 then 1.28 of the level; both are still corrected.)
     paired = pair_before | pair_after
-    rr_prev = _shift(rr, -1, seg)
-    rr_prev2 = _shift(rr, -2, seg)
-    with np.errstate(invalid="ignore"):
-        ref_before = 0.5 * (rr_prev2 + _shift(rr, -3, seg))
-        pair_before &= np.abs(rr_prev - ref_before) >= COMPENSATION_FRACTION * np.abs(
-            rr - ref_before
-        )
+    ref_before = 0.5 * (rr_prev2 + rr_prev3)
+    pair_before &= np.abs(rr_prev - ref_before) >= COMPENSATION_FRACTION * np.abs(
+        rr - ref_before
+    )
     lone = paired & ~pair_before & ~pair_after
     # The displaced beat is the one between the two intervals: it ends the first interval of
     # the pair. It alone is labelled ECTOPIC; correction also replaces the interval after it.
-    relabel = (labels == NORMAL) | (labels == LONG) | (labels == SHORT)
+    relabel = (labels == NORMAL) | (labels >= LONG)  # not MISSED or EXTRA
     first_of_pair = pair_after.copy()
     first_of_pair[:-1] |= pair_before[1:]
     second_of_pair = pair_before.copy()
@@ -379,15 +501,36 @@ def _label_valid_beats(rr: np.ndarray, seg: np.ndarray, first_label: int = 0) ->
     blocked = np.zeros(n, dtype=bool)
     blocked[1:] = first_of_pair[:-1] & ~relabel[:-1]
     labels[(first_of_pair | (second_of_pair & blocked)) & relabel] = ECTOPIC
-    with np.errstate(invalid="ignore"):
-        lone_long = lone & relabel & (rr > 0.5 * (rr_prev + rr_prev2))
+    lone_long = lone & relabel & (rr > 0.5 * (rr_prev + rr_prev2))
     labels[lone & relabel] = SHORT
     labels[lone_long] = LONG
     # The interval after an ectopic beat is wrong because the beat that starts it is; it is
     # not a second artifact (correction replaces it, as it merges the one after EXTRA).
-    after_ectopic = np.zeros(n, dtype=bool)
-    after_ectopic[1:] = (labels[:-1] == ECTOPIC) & (seg[1:] == seg[:-1])
-    labels[after_ectopic & ((labels == LONG) | (labels == SHORT))] = NORMAL
+    labels[1:][(labels[:-1] == ECTOPIC) & has_prev[1:] & (labels[1:] >= LONG)] = NORMAL
+    return labels
+
+
+def _label_valid_beats(rr: np.ndarray, seg: np.ndarray, first_label: int = 0) -> np.ndarray:
+    """Kubios-method labels for finite, positive RR (ms) with segment ids ``seg``.
+
+    Labels before ``first_label`` are left NORMAL. With ``first_label`` > 0 (a few wanted
+    beats) the statistics and rules are evaluated only from ``_TAIL_MARGIN_BEATS`` before
+    it, the lean path of the live engine; the labels are the same. Warnings are the
+    caller's (an errstate around the whole detection).
+    """
+    n = rr.size
+    labels = np.zeros(n, dtype=np.int8)
+    if n < 2 or first_label >= n:
+        return labels
+    if first_label > 0 and n - first_label <= _LEAN_MAX_BEATS:
+        start = max(first_label - _TAIL_MARGIN_BEATS, 0)
+        neighbours = _neighbours(seg[start:])
+        stats = _tail_statistics(rr, seg, start)
+    else:
+        start = 0
+        neighbours = _neighbours(seg)
+        stats = _statistics(rr, seg, _shifted(rr, neighbours[_PREV]))
+    labels[start:] = _apply_rules(rr[start:], neighbours, *stats)
     labels[:first_label] = NORMAL
     return labels
 
@@ -417,22 +560,23 @@ def detect_artifacts(
     if rr.ndim != 1:
         raise TrmBioError("rr_ms must be a one-dimensional series of intervals.")
     seg = _as_segment(segment, rr.size)
-    labels = np.full(rr.size, EXTRA, dtype=np.int8)
-    with np.errstate(invalid="ignore"):
+    first_label = 0 if last_beats is None else max(rr.size - last_beats, 0)
+    # NaN neighbours and empty windows are expected throughout: one errstate for all.
+    with np.errstate(invalid="ignore", divide="ignore"):
         usable = np.isfinite(rr) & (rr > 0)
-    if not usable.any():
-        return labels
-    # An unusable beat starts a new run: the rules never look across it.
-    breaks = np.ones(rr.size, dtype=bool)
-    breaks[1:] = (seg[1:] != seg[:-1]) | ~usable[:-1]
-    run = np.cumsum(breaks)
-    first_label = 0
-    if last_beats is not None:
+        if usable.all():
+            return _label_valid_beats(rr, seg, first_label)
+        labels = np.full(rr.size, EXTRA, dtype=np.int8)
+        if not usable.any():
+            return labels
+        # An unusable beat starts a new run: the rules never look across it.
+        breaks = np.ones(rr.size, dtype=bool)
+        breaks[1:] = (seg[1:] != seg[:-1]) | ~usable[:-1]
+        run = np.cumsum(breaks)
         # Rows of the compressed (usable-only) series that hold the wanted beats.
-        first_label = int(np.count_nonzero(usable[: max(rr.size - last_beats, 0)]))
-    labels[usable] = _label_valid_beats(rr[usable], run[usable], first_label)
-    if last_beats is not None:
-        labels[: max(rr.size - last_beats, 0)] = NORMAL
+        first_valid = int(np.count_nonzero(usable[:first_label]))
+        labels[usable] = _label_valid_beats(rr[usable], run[usable], first_valid)
+    labels[:first_label] = NORMAL
     return labels
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from trm_bio.core import artifacts
 from trm_bio.core.errors import TrmBioError
 from trm_bio.core.frequency_domain import frequency_windows
-from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid
+from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid, rhythm_valid_last
 from trm_bio.core.time_domain import time_windows
 from trm_bio.core.timeline import Beats
 from trm_bio.core.windows import window_bounds_kernel
@@ -280,7 +280,10 @@ class StreamingEngine:
 
     # The labels of the last LOOKAHEAD beats change as beats arrive; only settled ones are kept.
     _LOOKAHEAD = artifacts.LOOKAHEAD_BEATS
-    _TAIL = artifacts.CONTEXT_BEATS + artifacts.LOOKAHEAD_BEATS + 1
+    # The labels' context; a few beats more let detect_artifacts take its fastest path.
+    _TAIL = max(
+        artifacts.CONTEXT_BEATS + artifacts.LOOKAHEAD_BEATS + 1, artifacts.TAIL_BUFFER_BEATS
+    )
     # The correction of beat j reads beats j - REACH - 1 .. j (the EXTRA merge into a
     # reference beat looks one further back).
     _CORRECTION_TAIL = artifacts.CORRECTION_REACH_BEATS + 2
@@ -413,9 +416,7 @@ class StreamingEngine:
             labels = self._labels.view
             settled_time = float(times[pos])
             lo = max(0, pos + 1 - self._RHYTHM_TAIL)
-            rhythm_ok = bool(
-                rhythm_valid(rr[lo : pos + 1], labels[lo:], None, seg[lo : pos + 1])[-1]
-            )
+            rhythm_ok = rhythm_valid_last(rr[lo : pos + 1], labels[lo:], seg[lo : pos + 1])
             self._correct(pos)
             ends = np.array([settled_time])
             ok = np.array([rhythm_ok])
@@ -446,9 +447,13 @@ class StreamingEngine:
         """Append the corrected beat(s) of the newly settled beat at buffer position pos."""
         times, rr, seg, labels = self._times.view, self._rr.view, self._seg.view, self._labels.view
         lo = max(0, pos + 1 - self._CORRECTION_TAIL)
-        if not labels[lo:].any():
-            # Every label the correction of this beat can read is NORMAL (so every value
-            # is usable): correct_artifacts keeps the beat as it is; skip the call.
+        if labels[pos] == artifacts.NORMAL and (
+            pos == 0 or labels[pos - 1] not in (artifacts.EXTRA, artifacts.ECTOPIC)
+        ):
+            # A NORMAL beat (so a usable value) that follows no EXTRA beat (merged into it)
+            # and no ECTOPIC one (it starts at the displaced beat) is neither merged nor
+            # replaced: correct_artifacts keeps it as it is, whatever the labels before it
+            # (they only pick the values that replace flagged beats); skip the call.
             self._nn.append(rr[pos])
             self._nn_times.append(times[pos])
             self._nn_seg.append(seg[pos])

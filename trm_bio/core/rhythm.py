@@ -20,6 +20,8 @@ lookahead): computing it on a prefix or a trailing buffer gives the same values.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from trm_bio.core.artifacts import NORMAL
@@ -120,3 +122,49 @@ def rhythm_valid(
     )
     flagged = n_flagged >= flagged_fraction * np.maximum(n_beats, MIN_JUDGED_BEATS)
     return usable & ~alternation & ~flagged
+
+
+def rhythm_valid_last(
+    rr_ms: np.ndarray,
+    labels: np.ndarray,
+    segment: np.ndarray,
+    *,
+    window_beats: int = RHYTHM_WINDOW_BEATS,
+    alternation_fraction: float = ALTERNATION_FRACTION,
+    flagged_fraction: float = FLAGGED_FRACTION,
+    jump_fraction: float = JUMP_FRACTION,
+) -> bool:
+    """``rhythm_valid(rr_ms, labels, None, segment, ...)[-1]``, computed for that beat alone.
+
+    The live engine's check of its newest settled beat: the same counts over the same
+    trailing window, without the per-beat running sums over the whole buffer. The inputs
+    are trusted (the engine's buffers: one value per beat, non-decreasing segment ids, at
+    least one beat); parameters as in :func:`rhythm_valid`.
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    n = rr.size
+    rr_last = float(rr[-1])
+    if not (math.isfinite(rr_last) and rr_last > 0):
+        return False
+    # The window: the last window_beats beats, within the last beat's segment (a suffix).
+    start = max(n - window_beats, int(np.searchsorted(segment, segment[-1])))
+    # Whether beat `start` is judged reads the difference at the beat before it: two more.
+    lo = max(start - 2, 0)
+    part, part_seg = rr[lo:], np.asarray(segment)[lo:]
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(part) & (part > 0)
+        drr = part[1:] - part[:-1]  # element k: the difference at beat lo + k + 1
+        large = np.abs(drr) > jump_fraction * 0.5 * (part[1:] + part[:-1])
+    has_prev = (part_seg[1:] == part_seg[:-1]) & usable[1:] & usable[:-1]
+    sign = np.sign(drr)
+    judged = has_prev[1:] & has_prev[:-1]  # element k: beat lo + k + 2
+    alternating = judged & large[1:] & large[:-1] & (sign[1:] == -sign[:-1])
+    first = max(start - lo - 2, 0)  # beats 0 and 1 of a buffer are never judged
+    judged, alternating = judged[first:], alternating[first:]
+    n_judged = int(np.count_nonzero(judged))
+    n_alternating = int(np.count_nonzero(alternating))
+    n_beats = n - start
+    n_flagged = int(np.count_nonzero(np.asarray(labels)[start:] != NORMAL))
+    alternation = n_alternating >= alternation_fraction * max(n_judged, MIN_JUDGED_BEATS)
+    flagged = n_flagged >= flagged_fraction * max(n_beats, MIN_JUDGED_BEATS)
+    return not alternation and not flagged
