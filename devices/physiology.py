@@ -538,10 +538,3 @@ def model_beats(
     """
     return HeartModel(get_scenario(scenario), seed, start_s).beats_until(duration_s)
 
-
-if __name__ == "__main__":  # pragma: no cover - prints the documented table
-    for sc in SCENARIOS.values():
-        for phase in sc.phases:
-            lo, hi = rmssd_range_ms(sc, phase)
-            mid = scenario_expected_rmssd_ms(sc, phase)
-            print(f"{sc.name:22s} {phase:10s} {mid:6.1f} ms  [{lo:5.1f}, {hi:5.1f}]")

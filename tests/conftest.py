@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,34 @@ def data_dir() -> Path:
     if path is None:
         pytest.skip("the real recordings are not here: set TRM_BIO_DATA or use ../shared/data")
     return path
+
+
+# DESIGN.md, "Lab Streaming Layer": discovery must stay on this machine.
+LSL_CONFIG = """[ports]
+IPv6 = disable
+[multicast]
+ResolveScope = machine
+[lab]
+KnownPeers = {127.0.0.1}
+"""
+
+
+@pytest.fixture(scope="session")
+def lsl_on_this_machine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Point LSLAPICFG at a machine-only configuration before liblsl loads (children inherit).
+
+    Skips when liblsl cannot load here; fails if pylsl was loaded without the configuration.
+    """
+    config = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
+    config.write_text(LSL_CONFIG)
+    if "pylsl" in sys.modules and os.environ.get("LSLAPICFG") != str(config):
+        previous = os.environ.get("LSLAPICFG")
+        if not previous or Path(previous).read_text() != LSL_CONFIG:
+            pytest.fail("pylsl was loaded before LSLAPICFG kept LSL on this machine")
+        return Path(previous)
+    os.environ["LSLAPICFG"] = str(config)
+    from devices.lsl import lsl_available
+
+    if not lsl_available():
+        pytest.skip("liblsl cannot load here")
+    return config

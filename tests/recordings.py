@@ -90,3 +90,14 @@ def polar_strap_rr_ms() -> np.ndarray:
             if row["rr"]:
                 rr.append(float(row["rr"]))
     return np.asarray(rr, dtype=np.float64)
+
+
+def oracle_series(name: str) -> np.ndarray:
+    """The RR series the neurokit2 oracle tests use: "nsr001" (its recording pauses over
+    3 s left out), "mitdb100" (annotated normal-to-normal intervals) or "polar"."""
+    if name == "nsr001":
+        rr = nsr001_rr_ms()
+        return rr[rr <= 3000]
+    if name == "mitdb100":
+        return mitdb100().nn_ms()
+    return polar_strap_rr_ms()

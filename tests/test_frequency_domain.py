@@ -14,13 +14,7 @@ from trm_bio.core import frequency_domain as fd
 nk = pytest.importorskip("neurokit2")
 
 
-def _series(name: str) -> np.ndarray:
-    if name == "nsr001":
-        rr = recordings.nsr001_rr_ms()
-        return rr[rr <= 3000]
-    if name == "mitdb100":
-        return recordings.mitdb100().nn_ms()
-    return recordings.polar_strap_rr_ms()
+_series = recordings.oracle_series
 
 
 def _nk_lf_hf(rr_window: np.ndarray) -> tuple[float, float]:

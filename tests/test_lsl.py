@@ -22,31 +22,12 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LSL_CONFIG = """[ports]
-IPv6 = disable
-[multicast]
-ResolveScope = machine
-[lab]
-KnownPeers = {127.0.0.1}
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
-def lsl_loopback(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Keep LSL on this machine: set LSLAPICFG before liblsl loads (here and in children)."""
-    config = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
-    config.write_text(LSL_CONFIG)
-    if "pylsl" in sys.modules and os.environ.get("LSLAPICFG") != str(config):
-        previous = os.environ.get("LSLAPICFG")
-        if not previous or Path(previous).read_text() != LSL_CONFIG:
-            pytest.fail("pylsl was loaded before LSLAPICFG kept LSL on this machine")
-        return Path(previous)
-    os.environ["LSLAPICFG"] = str(config)
-    from devices.lsl import lsl_available
-
-    if not lsl_available():
-        pytest.skip("liblsl cannot load here")
-    return config
+def lsl_loopback(lsl_on_this_machine: Path) -> Path:
+    """Every test here opens LSL streams: keep them on this machine (tests/conftest.py)."""
+    return lsl_on_this_machine
 
 
 def unique(prefix: str) -> str:

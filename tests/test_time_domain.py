@@ -16,13 +16,7 @@ nk = pytest.importorskip("neurokit2")
 KEYS = ("MeanNN", "SDNN", "RMSSD", "pNN50", "MinNN", "MaxNN")
 
 
-def _series(name: str) -> np.ndarray:
-    if name == "nsr001":
-        rr = recordings.nsr001_rr_ms()
-        return rr[rr <= 3000]
-    if name == "mitdb100":
-        return recordings.mitdb100().nn_ms()
-    return recordings.polar_strap_rr_ms()
+_series = recordings.oracle_series
 
 
 def _nk_time(rr_window: np.ndarray) -> dict[str, float]:

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from tests.ui_app import open_app, settings_in
-
-# The same machine-only configuration as tests/test_lsl.py (one process loads liblsl once).
-LSL_CONFIG = """[ports]
-IPv6 = disable
-[multicast]
-ResolveScope = machine
-[lab]
-KnownPeers = {127.0.0.1}
-"""
 
 
 def test_pause_records_nothing_and_leaves_a_gap_then_recording_goes_on(qtbot, tmp_path):
@@ -80,24 +66,6 @@ def test_pause_records_nothing_and_leaves_a_gap_then_recording_goes_on(qtbot, tm
     first_after = beats.times_s[after][0]
     assert first_after > resume_s - 3.0
     window.close()
-
-
-@pytest.fixture
-def lsl_on_this_machine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """LSLAPICFG keeps LSL on this machine; set before liblsl loads in this process."""
-    config = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
-    config.write_text(LSL_CONFIG)
-    if "pylsl" in sys.modules and os.environ.get("LSLAPICFG") != str(config):
-        previous = os.environ.get("LSLAPICFG")
-        if not previous or Path(previous).read_text() != LSL_CONFIG:
-            pytest.fail("pylsl was loaded before LSLAPICFG kept LSL on this machine")
-        return Path(previous)
-    os.environ["LSLAPICFG"] = str(config)
-    from devices.lsl import lsl_available
-
-    if not lsl_available():
-        pytest.skip("liblsl cannot load here")
-    return config
 
 
 def _lsl_publishers(controller) -> list:
