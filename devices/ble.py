@@ -247,7 +247,7 @@ class BleStrap(Source):
         self.connect_timeout_s = connect_timeout_s
         self.initial_attempts = initial_attempts
         self.error: DeviceError | None = None
-        self.malformed_count = 0  # notifications that could not be decoded (logged, skipped)
+        self.malformed_count = 0  # notifications that could not be decoded (kept, no beats)
         self.connection_count = 0  # successful connections, the first one included
         self._scanner_backend = scanner_backend
         self._client_backend = client_backend
