@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("missed", "extra", "ectopic", "long", "short")
+# The detection errors the issue and Lipponen & Tarvainen (2019) simulate: a missed beat, an
+# extra (false) detection, a premature (ectopic) beat and a misaligned one (detected early or
+# late). Each of them moves beats, so an interval that grows is paired with one that shrinks
+# (or is exactly two, or splits one). UNCOMPENSATED_KINDS change one interval alone, which
+# no single detection error does; the bench reports them apart.
+KINDS = ("missed", "extra", "ectopic", "misaligned")
+UNCOMPENSATED_KINDS = ("long", "short")
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,11 @@ def inject(
     """Inject about ``rate`` x len(rr) artifacts of the given kinds at random positions.
 
     missed: two intervals merged; extra: one interval split at 30-70 %; ectopic: a beat
-    20-40 % premature (short interval, then long); long/short: one interval scaled by
-    1 +/- 25-45 % with no compensation. Events sit at least ``min_spacing`` beats apart and
-    ``edge_beats`` away from segment edges.
+    20-40 % premature (short interval, then long); misaligned: a beat detected early or
+    late by 20-40 % of the shorter of its two intervals (one interval longer, the next
+    shorter by as much, or the reverse); long/short (``UNCOMPENSATED_KINDS``): one interval
+    scaled by 1 +/- 25-45 % with no compensation. Events sit at least ``min_spacing`` beats
+    apart and ``edge_beats`` away from segment edges.
     """
     rng = np.random.default_rng(seed)
     n = rr_ms.size
@@ -109,11 +117,14 @@ def inject(
         elif kind == "ectopic":
             x = rng.uniform(0.2, 0.4) * a
             new = [a - x, b + x]
+        elif kind == "misaligned":
+            x = rng.uniform(0.2, 0.4) * min(a, b) * rng.choice((-1.0, 1.0))
+            new = [a + x, b - x]
         elif kind == "long":
             new = [a * (1 + rng.uniform(0.25, 0.45)), b]
         else:
             new = [a * (1 - rng.uniform(0.25, 0.45)), b]
-        changed = {"missed": 1, "extra": 2, "ectopic": 2, "long": 1, "short": 1}[kind]
+        changed = {"missed": 1, "long": 1, "short": 1}.get(kind, 2)
         truth.append(out_len + np.arange(changed))
         pieces_rr.append(np.asarray(new))
         pieces_seg.append(np.full(len(new), s, dtype=np.int64))

@@ -88,12 +88,13 @@ def test_clean_nsr001_is_rarely_flagged(nsr):
     flagged = labels != NORMAL
     pattern = classify_flags(rr, seg, flagged)
     # nsr001 holds real premature (and misplaced) beats: a short and a long interval summing
-    # to two normal ones. A detector that finds MIT-BIH's must flag them, once each; the
-    # flags that look like ordinary variability (false positives) stay far under 0.1 %.
+    # to two normal ones. A detector that finds MIT-BIH's must flag them, once each; they
+    # are most of the flags, and the ones that look like ordinary variability (false
+    # positives) are a fraction of them.
     displaced = pattern == FLAG_PATTERNS.index("displaced beat")
     other = pattern == FLAG_PATTERNS.index("other")
-    assert flagged.mean() < 0.0015
-    assert other.sum() < 0.0007 * rr.size
+    assert flagged.mean() < 0.001
+    assert other.sum() < 0.0003 * rr.size
     assert displaced.sum() > 50
     assert displaced[labels[flagged] == ECTOPIC].mean() > 0.75
 
@@ -102,9 +103,11 @@ def test_injected_artifacts_recall_and_precision(nsr, injected):
     rr, seg = nsr
     clean_flags = detect_artifacts(rr[:100_000], seg[:100_000]) != NORMAL
     labels = detect_artifacts(injected.rr_ms, injected.segment)
-    recall, precision = injected.score(labels != NORMAL, clean_flags)
+    recall, strict = injected.score(labels != NORMAL)
+    _, induced = injected.score(labels != NORMAL, clean_flags)
     assert recall >= 0.995
-    assert precision >= 0.96
+    assert strict >= 0.96  # every flag on an interval no event changed counts against it
+    assert induced >= 0.99  # the events themselves cause almost no false flag
     kinds = np.asarray(injected.kinds)
     for kind in KINDS:
         found = [(labels[idx] != NORMAL).any() for idx, k in zip(injected.truth, kinds,
@@ -240,15 +243,35 @@ def test_late_beat_and_lone_short_interval_are_labelled_where_they_are():
     assert np.count_nonzero(labels) == 2
 
 
+@pytest.mark.parametrize("from_ms, to_ms", [(600.0, 1000.0), (1000.0, 600.0)])
+def test_a_fast_change_of_rate_does_not_blind_the_detector(from_ms, to_ms):
+    """Right after the heart settles (or speeds up) within a few beats, a premature beat, a
+    late one and a lone long interval are labelled as at a steady rate: the running level
+    follows the new rate within a few beats (a 91-beat median lagged by some 45, and the
+    beats around a premature one then looked like the same side of it)."""
+    for first, second, label in ((0.75, 1.25, ECTOPIC), (1.25, 0.75, ECTOPIC),
+                                 (1.35, 1.0, LONG)):
+        rr = np.r_[np.full(150, from_ms), np.linspace(from_ms, to_ms, 6)[1:], np.full(60, to_ms)]
+        i = 150 + 5 + 12
+        rr[i], rr[i + 1] = first * to_ms, second * to_ms
+        labels = detect_artifacts(rr)
+        assert labels[i] == label, (first, second)
+        assert np.count_nonzero(labels) == 1
+
+
 def test_slow_swing_is_not_a_long_beat():
     """A long interval whose neighbours are stretched too (a vagal swing at night) is not
-    flagged; the same interval between steady neighbours is."""
-    rr = np.full(120, 1000.0)
-    rr[60:66] = [1000.0, 990.0, 1180.0, 1190.0, 1030.0, 1010.0]
-    rr[100] = 1180.0
+    flagged, nor a lone one 25 % long (the heart's own rhythm); one 40 % longer than steady
+    neighbours is."""
+    rr = np.full(160, 1000.0)
+    rr[60:66] = [1000.0, 990.0, 1400.0, 1410.0, 1030.0, 1010.0]
+    rr[100] = 1250.0
+    rr[140] = 1400.0
     labels = detect_artifacts(rr)
     assert labels[62] == NORMAL and labels[63] == NORMAL
-    assert labels[100] == LONG
+    assert labels[100] == NORMAL
+    assert labels[140] == LONG
+    assert np.count_nonzero(labels) == 1
 
 
 # ---------------------------------------------------------------- properties
