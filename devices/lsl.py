@@ -37,8 +37,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from devices.errors import DeviceError, DeviceNotFoundError, MalformedPacketError
@@ -94,6 +97,59 @@ def lsl_available() -> bool:
 def lsl_unavailable_reason() -> str | None:
     """One sentence saying why LSL cannot be used here, or None when it can."""
     return None if lsl_available() else _unavailable_reason
+
+
+#: Added to liblsl's configuration to keep its INFO lines off stderr (loguru: 0 is INFO,
+#: -1 WARNING), so warnings and errors still show.
+_QUIET_LOG_SECTION = "[log]\nlevel = -1\n"
+
+
+def quiet_liblsl_startup() -> None:
+    """Keep liblsl's INFO lines ("Loaded default config") off stderr; its warnings still show.
+
+    Call after :func:`load_pylsl` and before any other LSL call: liblsl reads its
+    configuration once, on first use. The configuration liblsl would have read is passed on
+    unchanged plus a ``[log]`` section, in memory (nothing is written to disk). Left as it is:
+    a configuration with its own ``[log]`` section (the user chose), one that cannot be read
+    here (liblsl says why), and a pylsl or liblsl without in-memory configuration.
+    """
+    pylsl = load_pylsl()
+    content = _liblsl_config_text()
+    if content is None or re.search(r"^\s*\[log\]", content, re.MULTILINE):
+        return
+    try:
+        # In-memory content replaces liblsl's file search, hence the file's text above.
+        pylsl.set_config_content(f"{content}\n{_QUIET_LOG_SECTION}")
+    except (AttributeError, NotImplementedError):
+        return  # a pylsl or liblsl without in-memory configuration: the line stays
+
+
+def _liblsl_config_text() -> str | None:
+    """Text of the configuration file liblsl would load ("" for its defaults), or None.
+
+    liblsl's search order: ``LSLAPICFG``, ``lsl_api.cfg`` in the working folder,
+    ``~/lsl_api/lsl_api.cfg``, ``/etc/lsl_api/lsl_api.cfg``; the first readable one wins.
+    None when ``LSLAPICFG`` names a file that cannot be read, or the file is not UTF-8.
+    """
+    named = os.environ.get("LSLAPICFG")
+    candidates = [Path(named)] if named else []
+    candidates += [
+        Path("lsl_api.cfg"),
+        Path(os.path.expanduser("~/lsl_api/lsl_api.cfg")),
+        Path("/etc/lsl_api/lsl_api.cfg"),
+    ]
+    for index, path in enumerate(candidates):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            if named and index == 0:
+                return None  # liblsl reports the missing file itself
+            continue
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return ""
 
 
 def lsl_offset_ns() -> int:

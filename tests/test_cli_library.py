@@ -97,6 +97,73 @@ def test_analyze_bad_files_get_one_sentence(tmp_path, content, expected) -> None
     assert expected in message.lower() or expected in message
 
 
+RR_LINES = "812\n790\n1003.9\n655\n720.25\n880\n"
+RR_LINES_S = "0.812\n0.790\n1.0039\n0.655\n0.72025\n0.880\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rr_ms\n" + RR_LINES, "csv"),  # a one-column CSV, not Kubios
+        ("RR interval (s)\n" + RR_LINES_S, "csv"),
+        (
+            "# SIGNAL/SERIES EXPORT - KUBIOS\n# Comment:\tRR\nRR interval (s)\n" + RR_LINES_S,
+            "kubios",
+        ),
+        ("# SIGNAL/SERIES EXPORT - KUBIOS\n# Device:\tn/a\n" + RR_LINES, "kubios"),
+        (RR_LINES, "text"),
+    ],
+)
+def test_analyze_names_the_file_format(tmp_path, text, expected) -> None:
+    path = tmp_path / "rr.txt"
+    path.write_text(text)
+    document = json.loads(trm("analyze", str(path), "--format", "json").stdout)
+    assert document["recording"]["format"] == expected
+    assert document["quality"]["beats"] == 6
+
+
+def test_analyze_a_table_without_rr_column_names_the_columns_it_has(tmp_path) -> None:
+    path = tmp_path / "hr.csv"
+    path.write_text("time,hr\n0,72\n1,71\n2,73\n3,72\n")
+    message = one_sentence_error(trm("analyze", str(path), check=False))
+    assert message == (
+        "trm-bio: hr.csv has no RR interval column (its columns are 'time', 'hr'); "
+        "the RR intervals need a column named rr, rr_ms or ibi"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        (
+            RR_LINES,
+            "s",
+            "look like milliseconds, not seconds (they range from 655 to 1003.9); "
+            "use --unit ms or leave --unit out",
+        ),
+        ("rr\n" + RR_LINES, "s", "use --unit ms"),
+        (
+            RR_LINES_S,
+            "ms",
+            "look like seconds, not milliseconds (they range from 0.655 to 1.0039); "
+            "use --unit s or leave --unit out",
+        ),
+    ],
+)
+def test_analyze_says_when_the_unit_given_contradicts_the_values(
+    tmp_path, text, unit, expected
+) -> None:
+    path = tmp_path / "rr.txt"
+    path.write_text(text)
+    message = one_sentence_error(trm("analyze", "--unit", unit, str(path), check=False))
+    assert message.startswith("trm-bio: the RR values in rr.txt look like") and expected in message
+    # The same sentence in a batch row.
+    rows = json.loads(
+        trm("analyze", "--unit", unit, str(path), str(path), "--format", "json", check=False).stdout
+    )
+    assert [row["error"] for row in rows] == [message.removeprefix("trm-bio: ")] * 2
+
+
 # -- record, sessions, show, export, import, delete ------------------------------------------
 def test_record_list_show_export_import_delete(tmp_path) -> None:
     library = tmp_path / "lib.sqlite3"

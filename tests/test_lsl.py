@@ -367,6 +367,33 @@ def test_lsl_list_and_stream_show_a_published_stream(tmp_path: Path) -> None:
         publisher.kill()
 
 
+def test_lsl_list_keeps_liblsl_startup_log_off_stderr_and_its_configuration(
+    tmp_path: Path, lsl_loopback: Path
+) -> None:
+    import pylsl
+
+    name = unique("quiet")
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "RR", 1, 0, "float32", name))
+    try:
+        listing = trm("lsl", "list", "--query", name, "--timeout", "2")
+        assert listing.returncode == 0 and listing.stderr == ""
+        assert [line.split()[:2] for line in listing.stdout.splitlines()[1:]] == [[name, "RR"]]
+        # The configuration liblsl would read still rules: another lab session sees nothing.
+        elsewhere = tmp_path / "elsewhere.cfg"
+        elsewhere.write_text(lsl_loopback.read_text() + "[lab]\nSessionID = elsewhere\n")
+        hidden = trm("lsl", "list", "--query", name, "--timeout", "2",
+                     env={"LSLAPICFG": str(elsewhere)})  # fmt: skip
+        assert hidden.stdout == "No LSL stream answered within 2 s.\n" and hidden.stderr == ""
+        # A configuration with its own [log] section is the user's choice, left as it is.
+        chatty = tmp_path / "chatty.cfg"
+        chatty.write_text(lsl_loopback.read_text() + "[log]\nlevel = 0\n")
+        told = trm("lsl", "list", "--query", name, "--timeout", "2",
+                   env={"LSLAPICFG": str(chatty)})  # fmt: skip
+        assert told.stdout == listing.stdout and "Configuration loaded from" in told.stderr
+    finally:
+        del outlet
+
+
 def test_without_liblsl_the_lsl_features_say_so_and_the_rest_works(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(ROOT / "tests" / "support" / "no_liblsl")}
     for args in (("lsl", "list"), ("stream", "--lsl", "x"), ("record", "--simulate", "--lsl")):

@@ -70,8 +70,11 @@ def test_kubios_header_lines_then_column(tmp_path: Path) -> None:
 def test_free_text_header_names_the_unit(tmp_path: Path) -> None:
     # Values in 0.2-5 would be detected as seconds; the header says ms... and wins.
     rec = read_rr_file(write(tmp_path, "rr.txt", "RR interval (s)\n0.8\n0.9\n0.85\n"))
-    assert rec.unit == "s" and rec.unit_source == "header" and rec.format == "kubios"
+    # A lone column under its name is a one-column CSV; Kubios has header lines of its own.
+    assert rec.unit == "s" and rec.unit_source == "header" and rec.format == "csv"
     np.testing.assert_allclose(rec.rr_ms, [800, 900, 850])
+    kubios = "# SIGNAL/SERIES EXPORT - KUBIOS\nRR interval (s)\n0.8\n0.9\n0.85\n"
+    assert read_rr_file(write(tmp_path, "kubios.txt", kubios)).format == "kubios"
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,9 @@ def require_lsl() -> None:
 
 def _list(args: argparse.Namespace) -> int:
     require_lsl()
-    from devices.lsl import find_streams
+    from devices.lsl import find_streams, quiet_liblsl_startup
+
+    quiet_liblsl_startup()  # liblsl's "Loaded default config" is noise in a listing
 
     streams = find_streams(args.timeout, args.query)
     if not streams:

@@ -11,9 +11,14 @@ Formats understood (detected from the content, never from the file name):
     (seconds or milliseconds), optionally preceded by a time column.
 ``csv``
     A delimited table (``,`` ``;`` or tab) with a header row naming an RR column (``rr``,
-    ``rr_ms``, ``RR (ms)``, ``rri``, ``ibi``, ``interval``...) and optionally a time column.
+    ``rr_ms``, ``RR (ms)``, ``rri``, ``ibi``, ``interval``...) and optionally a time column;
+    also a single RR column under its name and nothing else (``rr_ms`` then one value a line).
     The header's unit (``ms``, ``s``) wins over detection. Rows with an empty RR cell are
-    skipped (a strap log interleaving ECG rows and RR rows reads as its RR rows).
+    skipped (a strap log interleaving ECG rows and RR rows reads as its RR rows). A header
+    row without an RR column (``time,hr``) is refused, naming the columns it has.
+
+A ``unit=`` that the values plainly contradict (812 read as seconds, 0.81 as milliseconds)
+is refused with a sentence saying which unit the values look like.
 
 PhysioNet RR files such as nsr2db's ``nsr001`` start with an offset (the time of the first
 beat) on line 1; a first value far outside the range of the rest is taken as that offset,
@@ -129,8 +134,9 @@ def read_rr_file(path: str | Path, *, unit: Unit = "auto") -> RRRecording:
     Raises
     ------
     InputFileError
-        Missing, empty, binary or nonsense files, NaN or non-positive intervals, or a unit
-        that cannot be told from the values.
+        Missing, empty, binary or nonsense files, a header without an RR column, NaN or
+        non-positive intervals, a unit that cannot be told from the values, or a ``unit``
+        the values plainly contradict.
     """
     if unit not in ("auto", "ms", "s"):
         raise InputFileError(f"unknown RR unit {unit!r}: use auto, ms or s")
@@ -150,7 +156,7 @@ def read_rr_file(path: str | Path, *, unit: Unit = "auto") -> RRRecording:
     delimiter = _sniff_delimiter([line for _, line in numbered[:50]])
     header_at = _find_header(numbered[:50], delimiter)
     if header_at is not None:
-        return _read_table(path, numbered, header_at, delimiter, unit)
+        return _read_table(path, numbered, header_at, delimiter, unit, had_comments)
     return _read_columns(path, numbered, delimiter, unit, had_comments)
 
 
@@ -261,6 +267,7 @@ def _read_table(
     header_at: int,
     delimiter: str | None,
     unit: Unit,
+    had_comments: bool,
 ) -> RRRecording:
     name = path.name
     header_line = numbered[header_at][1]
@@ -293,6 +300,7 @@ def _read_table(
     _check_positive(rr, name)
     header_unit = _header_unit(names[rr_index])
     if unit != "auto":
+        _check_unit_argument(rr, unit, name)
         rr_unit, how = unit, "argument"
     elif header_unit in ("ms", "s"):
         rr_unit, how = header_unit, "header"
@@ -304,12 +312,14 @@ def _read_table(
         raw_times = np.asarray(time_values, dtype=np.float64)
         times_s = _times_to_s(raw_times, names[time_index], rr_ms)
         start_epoch_s = _epoch_start_s(raw_times, names[time_index], rr_ms)
-    single_text_column = delimiter is None and len(names) == 1
+    # A lone column under its name ("rr_ms") is a one-column CSV; Kubios' RR text has header
+    # lines of its own ('#' comments or free text) above the column.
+    kubios = delimiter is None and len(names) == 1 and (header_at > 0 or had_comments)
     return RRRecording(
         rr_ms=rr_ms,
         times_s=times_s,
         start_epoch_s=start_epoch_s,
-        format="kubios" if single_text_column else "csv",
+        format="kubios" if kubios else "csv",
         unit=rr_unit,
         unit_source=how,
         source_name=name,
@@ -339,6 +349,8 @@ def _read_columns(
         raise InputFileError(f"{name} has no numbers in it, so it is not an RR interval file")
     rows: list[list[float]] = []
     width = len(_split(numbered[first_data][1], delimiter))
+    if first_data > 0 and delimiter is not None:
+        _refuse_header_without_rr(_split(numbered[first_data - 1][1], delimiter), width, name)
     if width > 2:
         raise InputFileError(
             f"{name} has {width} unnamed columns: add a header naming the RR column (e.g. rr_ms)"
@@ -358,6 +370,7 @@ def _read_columns(
     if times is None and rr.size >= 3:
         offset_s, rr = _drop_offset(rr, name, unit)
     if unit != "auto":
+        _check_unit_argument(rr, unit, name)
         rr_unit, how = unit, "argument"
     else:
         rr_unit, how = _detect_unit(rr, name), "detected"
@@ -376,6 +389,22 @@ def _read_columns(
         unit_source=how,
         source_name=name,
         offset_s=offset_s,
+    )
+
+
+def _refuse_header_without_rr(fields: list[str], width: int, name: str) -> None:
+    """Refuse a delimited table whose header row (just above the data) names no RR column.
+
+    Without this, ``time,hr`` would be read as unnamed ``time, rr`` columns and the heart
+    rates would fail as RR values with a puzzling unit error.
+    """
+    found = [field for field in fields if field]
+    if len(fields) != width or not found or any(_is_number(field) for field in found):
+        return  # not a header row: free text above the numbers
+    columns = ", ".join(repr(field) for field in found)
+    raise InputFileError(
+        f"{name} has no RR interval column (its columns are {columns}); "
+        "the RR intervals need a column named rr, rr_ms or ibi"
     )
 
 
@@ -416,11 +445,34 @@ def _drop_offset(rr: np.ndarray, name: str, unit: Unit) -> tuple[float | None, n
     return first, rest
 
 
-def _detect_unit(values: np.ndarray, name: str) -> str:
+def _plain_unit(values: np.ndarray) -> str | None:
+    """The unit the values plainly are in ("s" or "ms"), or None when they could be either."""
     if _share_in(values, _RANGE_S) >= _DETECT_SHARE and float(values.max()) < 60.0:
         return "s"
     if _share_in(values, _RANGE_MS) >= _DETECT_SHARE and float(values.min()) >= 20.0:
         return "ms"
+    return None
+
+
+def _check_unit_argument(values: np.ndarray, unit: str, name: str) -> None:
+    """Refuse a given unit the values plainly contradict (812 s, or 0.81 ms, per beat).
+
+    Values that fit neither unit are left to the given one (and to the range checks later).
+    """
+    plain = _plain_unit(values)
+    if plain is None or plain == unit:
+        return
+    words = {"s": "seconds", "ms": "milliseconds"}
+    raise InputFileError(
+        f"the RR values in {name} look like {words[plain]}, not {words[unit]} (they range "
+        f"from {values.min():g} to {values.max():g}); use --unit {plain} or leave --unit out"
+    )
+
+
+def _detect_unit(values: np.ndarray, name: str) -> str:
+    plain = _plain_unit(values)
+    if plain is not None:
+        return plain
     raise InputFileError(
         f"the RR values in {name} could be seconds or milliseconds (they range from "
         f"{values.min():g} to {values.max():g}); pass --unit ms or --unit s"
