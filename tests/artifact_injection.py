@@ -74,15 +74,18 @@ def inject(
     kinds: tuple[str, ...] = KINDS,
     min_spacing: int = 8,
     edge_beats: int = 12,
+    displacement: tuple[float, float] = (0.2, 0.4),
+    lone_change: tuple[float, float] = (0.25, 0.45),
 ) -> InjectedSeries:
     """Inject about ``rate`` x len(rr) artifacts of the given kinds at random positions.
 
     missed: two intervals merged; extra: one interval split at 30-70 %; ectopic: a beat
-    20-40 % premature (short interval, then long); misaligned: a beat detected early or
-    late by 20-40 % of the shorter of its two intervals (one interval longer, the next
-    shorter by as much, or the reverse); long/short (``UNCOMPENSATED_KINDS``): one interval
-    scaled by 1 +/- 25-45 % with no compensation. Events sit at least ``min_spacing`` beats
-    apart and ``edge_beats`` away from segment edges.
+    premature by a ``displacement`` fraction of its interval (default 20-40 %; short
+    interval, then long); misaligned: a beat detected early or late by a ``displacement``
+    fraction of the shorter of its two intervals (one interval longer, the next shorter by
+    as much, or the reverse); long/short (``UNCOMPENSATED_KINDS``): one interval scaled by
+    1 +/- ``lone_change`` (default 25-45 %) with no compensation. Events sit at least
+    ``min_spacing`` beats apart and ``edge_beats`` away from segment edges.
     """
     rng = np.random.default_rng(seed)
     n = rr_ms.size
@@ -115,15 +118,15 @@ def inject(
             f = rng.uniform(0.3, 0.7)
             new = [f * a, (1 - f) * a, b]
         elif kind == "ectopic":
-            x = rng.uniform(0.2, 0.4) * a
+            x = rng.uniform(*displacement) * a
             new = [a - x, b + x]
         elif kind == "misaligned":
-            x = rng.uniform(0.2, 0.4) * min(a, b) * rng.choice((-1.0, 1.0))
+            x = rng.uniform(*displacement) * min(a, b) * rng.choice((-1.0, 1.0))
             new = [a + x, b - x]
         elif kind == "long":
-            new = [a * (1 + rng.uniform(0.25, 0.45)), b]
+            new = [a * (1 + rng.uniform(*lone_change)), b]
         else:
-            new = [a * (1 - rng.uniform(0.25, 0.45)), b]
+            new = [a * (1 - rng.uniform(*lone_change)), b]
         changed = {"missed": 1, "long": 1, "short": 1}.get(kind, 2)
         truth.append(out_len + np.arange(changed))
         pieces_rr.append(np.asarray(new))
