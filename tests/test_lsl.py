@@ -360,6 +360,10 @@ def test_lsl_list_and_stream_show_a_published_stream(tmp_path: Path) -> None:
         }  # fmt: skip
         stream = trm("stream", "--lsl", name, "--duration", "2.5")
         assert stream.returncode == 0, stream.stderr
+        # liblsl's startup INFO line (here, with the tests' configuration file named in
+        # LSLAPICFG, "Configuration loaded from ...") stays out of the terminal.
+        assert "Configuration loaded from" not in stream.stderr
+        assert "Loaded default config" not in stream.stderr
         assert "[streaming] Receiving LSL stream" in stream.stdout
         assert " bpm  RR " in stream.stdout
         publisher.finish()

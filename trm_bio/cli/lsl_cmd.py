@@ -29,19 +29,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def require_lsl() -> None:
-    """Raise TrmBioError with one sentence when LSL cannot be used on this computer."""
-    from devices.lsl import lsl_unavailable_reason
+    """Raise TrmBioError with one sentence when LSL cannot be used on this computer.
+
+    Every command that uses LSL calls this first, so it also keeps liblsl's startup INFO
+    line ("Loaded default config") out of the terminal: it is noise beside the command's
+    own output, and liblsl reads its configuration only once, on first use.
+    """
+    from devices.lsl import lsl_unavailable_reason, quiet_liblsl_startup
 
     reason = lsl_unavailable_reason()
     if reason is not None:
         raise TrmBioError(reason.rstrip("."))
+    quiet_liblsl_startup()
 
 
 def _list(args: argparse.Namespace) -> int:
     require_lsl()
-    from devices.lsl import find_streams, quiet_liblsl_startup
-
-    quiet_liblsl_startup()  # liblsl's "Loaded default config" is noise in a listing
+    from devices.lsl import find_streams
 
     streams = find_streams(args.timeout, args.query)
     if not streams:
