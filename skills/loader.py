@@ -33,8 +33,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -62,6 +65,10 @@ VOCABULARY_FILE = "vocabulary.toml"
 #: File names in a skills folder that hold something other than one skill.
 RESERVED_FILES = frozenset({PLANS_FILE, VOCABULARY_FILE})
 
+#: Largest skills file read (bytes). The shipped ones hold 2-4 KiB; a bigger file is not a
+#: skill file, and a link to a device such as /dev/zero must not fill the memory.
+MAX_FILE_BYTES = 256 * 1024
+
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _SKILL_FIELDS = ("number", "id", "name", "kind", "purpose", "steps", "strategies")
 _STEP_FIELDS = ("prompt", "duration_s", "invites_tracking", "id")
@@ -87,9 +94,21 @@ class SourceFile:
         return str(self.path.name)
 
     def read(self) -> dict[str, Any]:
-        """The parsed TOML table; raises SkillFileError naming the file if it cannot be read."""
+        """The parsed TOML table.
+
+        Raises
+        ------
+        SkippedFile
+            The entry is not a regular file (a FIFO, a device, a folder, a dangling link) or
+            is larger than :data:`MAX_FILE_BYTES`: the caller skips it and says why.
+        SkillFileError
+            The file cannot be read or is not valid UTF-8 TOML; the message names it.
+        """
         try:
-            raw = self.path.read_bytes()
+            if isinstance(self.path, Path):
+                raw = _read_regular_file(self.path, self.name)
+            else:  # shipped inside a package archive: no device or FIFO there
+                raw = self.path.read_bytes()
         except OSError as exc:
             raise SkillFileError(f"{self.name}: cannot be read ({exc.strerror or exc})") from exc
         try:
@@ -100,6 +119,76 @@ class SourceFile:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SkillFileError(f"{self.name}: is not valid TOML ({exc})") from exc
+        except RecursionError as exc:  # tomllib parses nested arrays and tables recursively
+            raise SkillFileError(
+                f"{self.name}: is not valid TOML (its lists or tables are nested too deeply)"
+            ) from exc
+
+
+class SkippedFile(SkillFileError):
+    """A skills-folder entry that is not a skills file to read; the message says why.
+
+    Loaders skip it with a warning instead of failing: a FIFO, a device or an oversized
+    file named ``*.toml`` holds no skill.
+    """
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(info: os.stat_result, name: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((kind for test, kind in _FILE_KINDS if test(info.st_mode)), "a special file")
+        raise SkippedFile(f"{name}: skipped, it is {kind}, not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise SkippedFile(_too_big(name, info.st_size))
+
+
+def _too_big(name: str, size: int) -> str:
+    return (
+        f"{name}: skipped, it holds {math.ceil(size / 1024):,} KiB and a skills file holds at most "
+        f"{MAX_FILE_BYTES // 1024} KiB"
+    )
+
+
+def _read_regular_file(path: Path, name: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`, else SkippedFile.
+
+    Checked before opening (opening a device can act on it), and again on the open file: a
+    FIFO put there in between opens at once with O_NONBLOCK instead of waiting for a writer.
+    A symbolic link to a regular file is followed: a shared skill file may be linked in.
+    """
+    try:
+        _check_regular(path.stat(), name)
+    except FileNotFoundError as exc:
+        raise SkippedFile(f"{name}: skipped, it leads to no file (a broken link?)") from exc
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as file:  # owns fd from here: closed on every path
+        _check_regular(os.fstat(fd), name)
+        raw = file.read(MAX_FILE_BYTES + 1)  # the file may have grown since fstat
+    if len(raw) > MAX_FILE_BYTES:
+        raise SkippedFile(_too_big(name, len(raw)))
+    return raw
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (escape codes...) written as escapes, e.g. ``\\x1b``,
+    so that a file name in a message cannot act on the terminal."""
+    if not any(unicodedata.category(char) == "Cc" for char in text):
+        return text
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) == "Cc"
+        else char
+        for char in text
+    )
 
 
 def builtin_files() -> list[SourceFile]:
@@ -114,8 +203,13 @@ def user_files(user_dir: Path) -> list[SourceFile]:
     if not user_dir.exists():
         return []
     if not user_dir.is_dir():
-        raise SkillFileError(f"{user_dir}: the skills folder is a file, not a folder")
-    return [SourceFile(str(path), path) for path in sorted(user_dir.glob("*.toml"), key=_name)]
+        raise SkillFileError(
+            f"{printable(str(user_dir))}: the skills folder is a file, not a folder"
+        )
+    return [
+        SourceFile(printable(str(path)), path)
+        for path in sorted(user_dir.glob("*.toml"), key=_name)
+    ]
 
 
 def _name(entry: Any) -> str:
@@ -174,6 +268,11 @@ class _Fields:
         clean = " ".join(value.split())  # prompts are wrapped in the file; shown as one line
         if not clean:
             raise self.error(key, "must not be empty")
+        if any(unicodedata.category(char) == "Cc" for char in clean):
+            # Shown in terminals and windows: an escape code would act on the terminal.
+            raise self.error(
+                key, f"must not hold control characters such as escape codes, got {_show(value)}"
+            )
         return clean
 
     def ident(self, key: str, *, required: bool = True) -> str | None:
@@ -292,13 +391,25 @@ def parse_skill(table: object, where: str) -> Skill:
     )
 
 
+def read_or_skip(source: SourceFile) -> dict[str, Any] | None:
+    """The parsed file, or None after a warning naming it when it is not a file to read."""
+    try:
+        return source.read()
+    except SkippedFile as exc:
+        logger.warning("%s", exc)
+        return None
+
+
 def _read_skills(files: list[SourceFile]) -> list[Skill]:
     """Skills from a list of files, rejecting two files with the same number or id."""
     skills: list[Skill] = []
     for source in files:
         if source.file_name in RESERVED_FILES:
             continue
-        skill = parse_skill(source.read(), source.name)
+        table = read_or_skip(source)
+        if table is None:
+            continue
+        skill = parse_skill(table, source.name)
         for other in skills:
             if other.number == skill.number:
                 raise SkillFileError(
@@ -419,7 +530,10 @@ def load_plans(
     sources = [f for f in builtin_files() if f.file_name == PLANS_FILE]
     sources += [f for f in user_files(folder) if f.file_name == PLANS_FILE]
     for source in sources:
-        for plan in parse_plans(source.read(), source.name, skills):
+        table = read_or_skip(source)
+        if table is None:
+            continue
+        for plan in parse_plans(table, source.name, skills):
             if plan.id in plans:
                 logger.info(
                     "%s replaces plan %r of %s", source.name, plan.id, plans[plan.id].source

@@ -13,6 +13,7 @@ word leaves the vocabulary; :meth:`SensationLog.record` checks new entries again
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from skills.loader import VOCABULARY_FILE, SourceFile, _Fields, default_user_dir
+from skills.loader import (
+    VOCABULARY_FILE,
+    SourceFile,
+    _Fields,
+    default_user_dir,
+    printable,
+    read_or_skip,
+)
 
 
 class SensationError(ValueError):
@@ -103,10 +111,13 @@ def load_vocabulary(user_dir: Path | None = None) -> Vocabulary:
     """
     folder = default_user_dir() if user_dir is None else Path(user_dir)
     path = folder / VOCABULARY_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Vocabulary()
-    source = SourceFile(str(path), path)
-    fields = _Fields(source.read(), source.name)
+    source = SourceFile(printable(str(path)), path)
+    table = read_or_skip(source)  # a FIFO or a device is skipped with a warning
+    if table is None:
+        return Vocabulary()
+    fields = _Fields(table, source.name)
     fields.only(("words",))
     extra = fields.required("words")
     if not isinstance(extra, list):

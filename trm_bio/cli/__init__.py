@@ -63,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     except TrmBioError as exc:
         print(f"trm-bio: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the device layer's errors, without importing devices here
+    except Exception as exc:  # the device layer's and skill files' errors, imported lazily
         from devices.errors import DeviceError
+        from skills.model import SkillFileError
 
-        if isinstance(exc, DeviceError):
+        # A broken file in the skills folder stops every command that loads the skills (the
+        # app, record, practice): one sentence naming the file and field, not a traceback.
+        if isinstance(exc, DeviceError | SkillFileError):
             print(f"trm-bio: {exc}", file=sys.stderr)
             return 1
         raise
