@@ -7,6 +7,11 @@ skill replaces it, any other skill file adds a skill; ``plans.toml`` there adds 
 those with the same id. ``vocabulary.toml`` in the same folder extends the sensation words (see
 :mod:`skills.sensations`).
 
+Only regular files (or links to one) of at most 256 KiB are read: anything else named
+``*.toml`` there (a FIFO, a device, a folder, a huge file) is skipped with a warning naming
+it. Names, purposes and prompts are shown in terminals, so control characters (escape codes)
+in them are refused.
+
 A skill file::
 
     number = 3
