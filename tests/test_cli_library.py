@@ -268,6 +268,7 @@ def test_practice_in_a_terminal_records_the_sensations(tmp_path) -> None:
         timeout=30,
     )
     child.expect("Grounding")
+    child.expect_exact("(heart ")  # the first beat's status line: a session without one is not kept
     child.send("p")
     child.expect("noted: pleasant")
     child.send("\r")
@@ -281,7 +282,7 @@ def test_practice_in_a_terminal_records_the_sensations(tmp_path) -> None:
     for _ in range(12):  # every remaining step, by hand
         child.send("\r")
     child.expect("end of this practice")
-    child.expect("saved")
+    child.expect(r"Session \d+ saved")
     child.expect(pexpect.EOF)
     with Library.open(library) as lib:
         (info,) = lib.list_sessions()

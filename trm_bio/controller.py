@@ -235,7 +235,8 @@ class SessionController:
         Returns
         -------
         int or None
-            The id of the session that was recorded (None for replay / not recorded).
+            The id of the session that was recorded (None for replay, not recorded, or no
+            heartbeat arrived: then the empty session is deleted, see :meth:`_discard_empty`).
         """
         if self.session is None:
             return None
@@ -249,13 +250,16 @@ class SessionController:
         self._publish(SessionUpdate(), ())  # events logged since the last poll
         self._close_publishers()
         session_id = None
-        if self.recorder is None and self.session_id is not None and self.replay is None:
+        recorded = self.session_id is not None and self.replay is None
+        if recorded and not self.session.received_beats:
+            self._discard_empty(self.session_id)
+        elif recorded and self.recorder is None:
             # Recording failed earlier: what was written is kept, marked as interrupted.
             try:
                 self.library.finish_session(self.session_id, status="interrupted")
             except LibraryError as exc:
                 log.error("%s", exc)
-        if self.recorder is not None:
+        elif self.recorder is not None:
             try:
                 self.recorder.flush()
                 self.library.finish_session(
@@ -272,6 +276,31 @@ class SessionController:
         self._paused = False
         self.session_id = None
         return session_id
+
+    def _discard_empty(self, session_id: int) -> None:
+        """Delete a recording that never received a heartbeat: it holds nothing to keep.
+
+        The app and every command end their recordings here, so none of them keeps an
+        empty session; :attr:`error` says so (after the strap's own reason, when it failed).
+        A session that received beats is kept whatever happened to the strap afterwards.
+        """
+        assert self.session is not None
+        try:
+            # Finished first: a session still marked as being recorded is not deleted.
+            self.library.finish_session(session_id, status="interrupted")
+            self.library.delete_session(session_id)
+        except LibraryError as exc:
+            log.error("%s", exc)
+            self.error = (
+                f"No heartbeat arrived, but the empty session {session_id} could not be "
+                f"deleted: {exc}."
+            )
+            return
+        nothing = "No heartbeat arrived, so nothing was saved."
+        cause = (self.session.failure or "").strip()
+        if cause and not cause.endswith((".", "!", "?")):
+            cause += "."
+        self.error = f"{cause} {nothing}" if cause else nothing
 
     def _cache_analysis(self, session_id: int) -> None:
         """Analyse the finished session once and keep the result in the library.

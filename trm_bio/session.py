@@ -195,6 +195,7 @@ class Session:
         self.packets_seen = 0
         self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
         self.recording_error: str | None = None
+        self.failure: str | None = None  # the source's last FAILED message (one sentence)
 
     # -- time ---------------------------------------------------------------------------
     def time_at(self, host_ns: int) -> float:
@@ -257,6 +258,8 @@ class Session:
             self.battery_percent = status.battery_percent
         if status.state in _BREAKING_STATES:
             self.timeline.break_segment()
+        if status.state == LinkState.FAILED and status.message:
+            self.failure = status.message
         if status.state == self.link_state:
             return
         self.link_state = status.state
@@ -367,6 +370,11 @@ class Session:
             self.recording_error = str(exc)
             log.error("%s", exc)
             self.recorder = None
+
+    @property
+    def received_beats(self) -> bool:
+        """Whether any heartbeat arrived: a recording without one holds nothing to keep."""
+        return self.beats_seen > 0
 
     def tick(self, now_ns: int) -> None:
         """Let the recorder commit what waited a second (call from the drain timer)."""

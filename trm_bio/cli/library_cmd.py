@@ -304,8 +304,8 @@ def _record(args: argparse.Namespace) -> int:
         try:
             run_session(controller, duration_s, show)
         finally:
-            error = controller.error
-            controller.stop()
+            controller.stop()  # a session without a heartbeat is deleted there, with a reason
+        error = controller.error
         if error:
             raise TrmBioError(error)
         print(session_id if args.quiet else f"Session {session_id} saved.")

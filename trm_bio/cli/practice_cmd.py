@@ -18,6 +18,8 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+from devices.packet import LinkState
+from skills.flow import PracticeFlow
 from skills.sensations import Valence
 from trm_bio.cli.library_cmd import (
     add_library_option,
@@ -29,6 +31,7 @@ from trm_bio.cli.library_cmd import (
     source_start_ns,
     zone_words,
 )
+from trm_bio.cli.skills_cmd import not_offered
 from trm_bio.errors import TrmBioError
 
 KEYS_HELP = (
@@ -119,6 +122,14 @@ def run(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:  # a broken skill file: its message names file and field
             raise TrmBioError(str(exc)) from exc
+        try:
+            # Checked before a session exists: a skill that is not offered records nothing.
+            if args.skill:
+                PracticeFlow.for_skill(controller.skills, args.skill)
+            else:
+                PracticeFlow.for_plan(controller.plans, args.plan)
+        except (LookupError, ValueError) as exc:
+            raise not_offered(exc) from exc
         source, kind = make_source(args, None)
         apply_lsl_options(controller, args)
         options = SessionOptions(
@@ -135,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             )
         except (LookupError, ValueError) as exc:
             controller.stop()
-            raise TrmBioError(str(exc).strip("'\"")) from exc
+            raise not_offered(exc) from exc
         _show_flow_events(events)
         last_status = -math.inf
         try:
@@ -143,9 +154,14 @@ def run(args: argparse.Namespace) -> int:
                 while True:
                     update = controller.poll()
                     _show_flow_events([_as_flow(e) for e in update.events if e.kind == "flow"])
+                    for status in update.status:
+                        if status.state is LinkState.FAILED:
+                            _say(f"\n[failed] {status.message}")
                     state = controller.flow_state()
                     if state is None or state.done:
                         break
+                    if controller.link_state is LinkState.FAILED:
+                        break  # the strap gave up: its reason ends the practice
                     now = controller.now_s()
                     if now - last_status >= 15 and controller.session.last is not None:
                         last_status = now
@@ -160,8 +176,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if controller.flow is not None and not controller.flow_state().done:
                 _show_flow_events(controller.flow_action("stop"))
-            error = controller.error
-            controller.stop()
+            controller.stop()  # a session without a heartbeat is deleted there, with a reason
+        error = controller.error
         if error:
             raise TrmBioError(error)
         _say(f"Session {session_id} saved. See it with: trm-bio show {session_id}")

@@ -83,13 +83,20 @@ def _list_skills(args: argparse.Namespace) -> int:
     return 0
 
 
+def not_offered(exc: Exception) -> TrmBioError:
+    """An unknown skill or plan, or one offered only in clinician mode, as one sentence that
+    names the option offering it."""
+    text = str(exc).strip("'\"")  # a KeyError's text comes quoted
+    hint = "; add --clinician" if "clinician mode" in text else ""
+    return TrmBioError(f"{text}{hint}")
+
+
 def _show_skill(args: argparse.Namespace) -> int:
     library = _library(args)
     try:
         skill = library.get(args.skill)
     except UnknownSkillError as exc:
-        hint = "; add --clinician" if "clinician mode" in str(exc) else ""
-        raise TrmBioError(f"{exc}{hint}") from exc
+        raise not_offered(exc) from exc
     print(_describe(skill))
     return 0
 

@@ -536,13 +536,14 @@ class MainWindow(QMainWindow):
             return None
         self.tracking.commit()
         session_id = self.controller.stop()
+        error = self.controller.error  # e.g. no heartbeat arrived, so nothing was kept
         self._enter_mode("idle")
-        if self.controller.error:
-            self.say(self.controller.error)
         if session_id is not None:
             self.show_summary(session_id)
         if self.device is not None:
             self.connect_device(self.device)
+        if error:
+            self.say(error)  # after the reconnection's own sentence, which it would hide
         return session_id
 
     def show_summary(self, session_id: int) -> None:
