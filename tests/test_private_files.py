@@ -260,3 +260,45 @@ def test_an_export_failing_midway_leaves_neither_table(recorded, tmp_path) -> No
     (tmp_path / "s_events.csv").rmdir()
     trm("export", session, "--format", "csv", "-o", "s.csv", library=library, cwd=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "s_events.csv"]
+
+
+FULL_DISK_SCRIPT = """
+import json, sys
+import numpy as np
+from trm_bio.store import exports
+out = sys.argv[1]
+times = np.cumsum(np.full(3000, 0.8))
+rr = 800.0 + 0.0123 * np.arange(3000)
+writers = {
+    "s.edf": lambda p: exports.export_edf(p, times, rr),
+    "s.csv": lambda p: exports.export_csv(p, {"time_s": times, "rr_ms": rr}, events=[]),
+    "s.txt": lambda p: exports.export_kubios_rr(p, rr),
+}
+said = {}
+for name, write in writers.items():
+    try:
+        write(f"{out}/{name}")
+        said[name] = "written"
+    except OSError as exc:
+        said[name] = exc.strerror or str(exc)
+print(json.dumps(said))
+"""
+
+
+def test_a_full_disk_leaves_no_partial_export(tmp_path) -> None:
+    """Files may grow to 20 kB only (as on a full disk): each export fails and leaves nothing.
+    pyedflib says nothing when its last writes fail; the EDF is read back to notice."""
+    import json
+    import resource
+
+    def full_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, resource.RLIM_INFINITY))
+
+    result = subprocess.run([sys.executable, "-c", FULL_DISK_SCRIPT, str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, preexec_fn=full_disk)
+    assert result.returncode == 0, result.stderr
+    # (edflib prints its own complaint on stdout, ahead of ours on the same line)
+    said = json.loads(result.stdout[result.stdout.index("{"):])
+    assert said["s.edf"] == "the EDF file came out incomplete (is the disk full?)"
+    assert said["s.csv"] == said["s.txt"] == "File too large"
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,7 @@ EDF+
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -283,7 +284,16 @@ def export_edf(
                 )
         finally:
             writer.close()
+        _check_edf_whole(pyedflib, temporary)
     return path
+
+
+def _check_edf_whole(pyedflib: Any, path: Path) -> None:
+    """pyedflib ignores a write that fails at close (a full disk): read the header back."""
+    try:
+        pyedflib.EdfReader(str(path)).close()
+    except OSError as exc:  # edflib compares the file's size with its header
+        raise OSError(errno.EIO, "the EDF file came out incomplete (is the disk full?)") from exc
 
 
 def _signal_header(label: str, unit: str, rate_hz: int, physical_max: float) -> dict[str, Any]:
