@@ -204,11 +204,15 @@ def test_an_output_that_is_a_symlink_is_refused_with_a_sentence(recorded, tmp_pa
 
 
 def _kill_once_writing(command: list[str], library: Path, cwd: Path) -> None:
-    """Run ``trm-bio -v COMMAND`` and SIGKILL it as soon as it says it is writing the file."""
+    """Run ``trm-bio -v COMMAND`` and SIGKILL it as soon as it says it is writing the file.
+
+    The line comes once the temporary file exists; the child runs at the lowest priority so
+    that, on a busy machine too, the kill lands before it has finished writing.
+    """
     env = {**os.environ, "TRM_BIO_LIBRARY": str(library)}
     process = subprocess.Popen([sys.executable, "-m", "trm_bio", "-v", *command], cwd=cwd,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: os.nice(19))
     said = []
     try:
         for line in process.stderr:  # ends when the process does: the wait is bounded
