@@ -33,8 +33,8 @@ def _save(
 ) -> Path:
     """Write a report as PDF or HTML into a file only its owner can read (health data).
 
-    The page is made in full before the file is written, and the file is renamed into
-    place only once complete (:func:`trm_bio.store.paths.private_output`).
+    Either is written under a temporary name and renamed into place only once complete
+    (:func:`trm_bio.store.paths.private_output`): a killed save leaves no partial report.
     """
     path = Path(path)
     try:
