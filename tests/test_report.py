@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -240,3 +241,90 @@ def test_save_report_from_an_analysis_and_unwritable_path(recorded, tmp_path) ->
     assert parse(written.read_text()).json_text
     with pytest.raises(InputFileError):
         save_session_report(result, tmp_path / "missing-folder" / "r.html")
+
+
+# -- a person's own words: "$" is a dollar, "<!--" and "</script>" are text --------------------
+ODD_SKILL = "Ground $x^$ <!-- </script>"  # "$x^$" is a mathtext syntax error
+ODD_RESOURCE = "pay $5 & $10 > <!--"  # mathtext would eat the dollars
+ODD_PERSON = "P-$a^$"
+ODD_NOTES = "cost $5 and $10 </script><!--"
+
+
+@pytest.fixture(scope="module")
+def odd_names(tmp_path_factory) -> dict[str, object]:
+    """Two short sessions of a person whose name, notes, skill and resource hold text that
+    matplotlib would read as mathtext and that would end or confuse a <script> block."""
+    from trm_bio.report.trends import person_trends
+
+    folder = tmp_path_factory.mktemp("odd")
+    with Library.open(folder / "library.sqlite3") as library:
+        person = library.add_person(ODD_PERSON)
+        results = []
+        for k in range(2):
+            session_id = library.create_session(person, "simulated", "sim", start_ns=START_NS,
+                                                notes=ODD_NOTES)
+            session = Session(START_NS, recorder=Recorder(library, session_id))
+            items = list(simulate("stress", seed=10 + k, duration_s=420.0, start_ns=START_NS))
+            events = [
+                (200.0, "flow", {"kind": "skill_started", "skill_id": "grounding",
+                                 "detail": ODD_SKILL}),
+                (260.0, "resource", {"text": ODD_RESOURCE}),
+                (300.0, "sensation", {"valence": "pleasant", "words": ["$warm$"],
+                                      "note": ODD_NOTES}),
+            ]
+            for i in range(0, len(items), 60):
+                part = items[i : i + 60]
+                session.process(part)
+                now_s = (part[-1].host_ns - START_NS) / 1e9
+                while events and events[0][0] <= now_s:
+                    t, kind, payload = events.pop(0)
+                    session.log(kind, payload, START_NS + int(t * 1e9), time_s=t)
+                session.tick(part[-1].host_ns)
+            session.close()
+            library.finish_session(session_id, duration_s=420.0)
+            results.append(analyse_session(library, session_id))
+        trends = person_trends(library, person)
+    return {"folder": folder, "analysis": results[-1], "trends": trends}
+
+
+def _pdf_text(pdf: Path) -> str | None:
+    if shutil.which("pdftotext") is None:
+        return None  # CI installs poppler-utils; the PDF was still made without an error
+    return subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+def test_odd_text_in_a_session_report_stays_text(odd_names, tmp_path) -> None:
+    from trm_bio.report import save_trends_report
+
+    result = odd_names["analysis"]
+    html = save_session_report(result, tmp_path / "s.html").read_text(encoding="utf-8")
+    page = parse(html)
+    assert page.scripts == 1 and "<" not in page.json_text
+    expected = json.loads(json.dumps(build_report(result).machine_readable()))
+    assert json.loads(page.json_text) == expected
+    assert ODD_SKILL in {it["label"] for it in expected["summary"]["effects"]["items"]}
+    assert escape(ODD_SKILL) in html and escape(ODD_NOTES) in html
+    trends = odd_names["trends"]
+    html = save_trends_report(trends, tmp_path / "t.html").read_text(encoding="utf-8")
+    page = parse(html)
+    assert page.scripts == 1 and "<" not in page.json_text
+    assert json.loads(page.json_text) == json.loads(json.dumps(
+        {"format": "trm-bio trends", "version": 1, **trends.as_dict()}))
+    assert ODD_RESOURCE in {h["label"] for h in json.loads(page.json_text)["helpers"]}
+
+
+def test_odd_text_in_a_pdf_report_is_printed_as_written(odd_names, tmp_path) -> None:
+    from trm_bio.report import save_trends_report
+
+    session_pdf = save_session_report(odd_names["analysis"], tmp_path / "s.pdf")
+    trends_pdf = save_trends_report(odd_names["trends"], tmp_path / "t.pdf")
+    for pdf in (session_pdf, trends_pdf):
+        assert pdf.read_bytes().startswith(b"%PDF")
+    text = _pdf_text(session_pdf)
+    if text is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed to read the PDF back")
+    assert f"Session report: {ODD_PERSON}" in text and f"Notes: {ODD_NOTES}" in text
+    assert ODD_SKILL in text and ODD_RESOURCE in text and "$warm$" in text
+    text = _pdf_text(trends_pdf)
+    assert f"Progress over time: {ODD_PERSON}" in text and ODD_RESOURCE in text

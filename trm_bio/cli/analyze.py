@@ -27,6 +27,7 @@ from trm_bio.core import artifacts
 from trm_bio.core.engine import BeatAnalysis
 from trm_bio.core.timeline import beats_from_rr
 from trm_bio.errors import InputFileError, TrmBioError
+from trm_bio.store.paths import open_private_output, refuse_symlink
 from trm_bio.store.rr_files import read_rr_file
 
 UNITS = {
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_single(args: argparse.Namespace) -> int:
+    if args.series:
+        refuse_symlink(args.series)  # before the analysis, which can take seconds
     progress = _Progress()
     progress(f"reading {args.file.name}")
     recording = read_rr_file(args.file, unit=args.unit)
@@ -213,7 +216,7 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
     }
     columns.update(analysis.metrics)
     try:
-        with open(path, "w", newline="") as handle:
+        with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(columns)
             rows = zip(*(c.tolist() for c in columns.values()), strict=True)

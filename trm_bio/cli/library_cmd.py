@@ -14,6 +14,7 @@ from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
 from trm_bio.errors import InputFileError, TrmBioError
 from trm_bio.store.library import Library
+from trm_bio.store.paths import refuse_symlink
 
 
 def positive_seconds(text: str) -> float:
@@ -28,7 +29,9 @@ def positive_seconds(text: str) -> float:
 
 
 def refuse_overwrite(path: Path, force: bool) -> None:
-    """Exports hold health data: never replace an existing file unless told to."""
+    """Exports hold health data: never replace an existing file unless told to, and never
+    write through a symbolic link (dangling or not), even with ``--force``."""
+    refuse_symlink(path)
     if path.exists() and not force:
         raise TrmBioError(f"{path} already exists; choose another name or add --force")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from trm_bio.cli.library_cmd import add_library_option, open_library, refuse_overwrite
 from trm_bio.errors import TrmBioError
-from trm_bio.store.paths import prepare_private_output
+from trm_bio.store.paths import write_private_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +94,7 @@ def _trends(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite(args.output, args.force)
         try:
-            prepare_private_output(args.output).write_text(text + "\n", encoding="utf-8")
+            write_private_text(args.output, text + "\n")
         except OSError as exc:
             raise TrmBioError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
         print(f"Wrote {args.output}")

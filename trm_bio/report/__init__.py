@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trm_bio.errors import InputFileError
-from trm_bio.store.paths import prepare_private_output
+from trm_bio.store.paths import private_output, write_private_text
 
 if TYPE_CHECKING:
     from trm_bio.history import SessionAnalysis
@@ -31,13 +31,18 @@ def report_format(path: str | Path, requested: str | None = None) -> str:
 def _save(
     path: str | Path, fmt: str | None, write_pdf: Callable[[Path], Path], html: Callable[[], str]
 ) -> Path:
-    """Write a report as PDF or HTML into a file only its owner can read (health data)."""
+    """Write a report as PDF or HTML into a file only its owner can read (health data).
+
+    Either is written under a temporary name and renamed into place only once complete
+    (:func:`trm_bio.store.paths.private_output`): a killed save leaves no partial report.
+    """
     path = Path(path)
     try:
-        prepare_private_output(path)
         if report_format(path, fmt) == "pdf":
-            return write_pdf(path)
-        path.write_text(html(), encoding="utf-8")
+            with private_output(path) as temporary:
+                write_pdf(temporary)
+        else:
+            write_private_text(path, html())
     except OSError as exc:
         raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

@@ -90,8 +90,9 @@ def fmt_clock(seconds: float | None) -> str:
 
 def _json_block(data: dict[str, Any]) -> str:
     text = json.dumps(data, allow_nan=False, ensure_ascii=True)
-    # Inside <script>, "</" could end the element early; JSON allows "<\/".
-    text = text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    # Inside <script>, "</script>" ends the element and "<!--" changes how the rest is
+    # parsed; "<", ">" and "&" only occur inside JSON strings, where \u escapes mean the same.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="trm-bio-data">{text}</script>'
 
 

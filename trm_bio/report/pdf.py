@@ -53,7 +53,9 @@ class _TextPage:
              family: str = "sans-serif") -> None:
         for part in textwrap.wrap(text, width) or [""]:
             fig = self._ensure(size / 560)
-            fig.text(0.07, self.y, part, fontsize=size, weight=weight, family=family, va="top")
+            # Names and notes are the person's words: "$" is a dollar, never mathtext.
+            fig.text(0.07, self.y, part, fontsize=size, weight=weight, family=family, va="top",
+                     parse_math=False)
             self.y -= size / 520
         self.y -= 0.004
 

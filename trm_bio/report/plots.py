@@ -94,7 +94,8 @@ def session_figure(report: SessionReport) -> Figure:
             for ax in axes[:3]:
                 ax.axvline(x, color=colour, lw=1.0, ls="--", alpha=0.8)
             ax_hr.annotate(m.label, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                           fontsize=7, va="top", ha="right", color=colour)
+                           fontsize=7, va="top", ha="right", color=colour,
+                           parse_math=False)  # a skill's name is text: "$" is no mathtext
         elif m.kind == "step":
             for ax in axes[:3]:
                 ax.axvline(x, color=OKABE_ITO["grey"], lw=0.5, ls=":")

@@ -23,6 +23,7 @@ EDF+
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from trm_bio.errors import TrmBioError
-from trm_bio.store.paths import prepare_private_output
+from trm_bio.store.paths import open_private_output, private_output, write_private_text
 
 _FIRST_BEAT_COLUMNS = ("time_s", "rr_ms")
 _EDF_ANNOTATION_CHARS = 80
@@ -78,15 +79,15 @@ def export_csv(
         raise TrmBioError(f"the columns to export have different lengths: {lengths}")
     n_rows = next(iter(lengths.values()), 0)
     cells = [_cells(values) for values in columns.values()]
-    written = [path]
-    prepare_private_output(path)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    # The beats table is renamed into place last: it is the name a rerun checks.
+    with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(list(columns))
         writer.writerows(zip(*cells, strict=True) if cells else [() for _ in range(n_rows)])
-    if events is not None:
-        written.append(_write_events_csv(events_csv_path(path), events))
-    return written
+        if events is None:
+            return [path]
+        events_path = _write_events_csv(events_csv_path(path), events)
+    return [path, events_path]
 
 
 def _columns(
@@ -119,8 +120,7 @@ def _write_events_csv(path: Path, events: Sequence[Mapping[str, Any]]) -> Path:
         keys.update(dict.fromkeys(event.get("payload") or {}))
     fixed = ["time_s", "kind", "host_ns"]
     payload_columns = [k for k in keys if k not in fixed and k != "payload_json"]
-    prepare_private_output(path)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*fixed, *payload_columns, "payload_json"])
         for event in events:
@@ -200,9 +200,7 @@ def export_kubios_rr(path: str | Path, rr_ms: Sequence[float] | np.ndarray) -> P
         raise TrmBioError("the RR intervals to export must all be positive numbers")
     path = Path(path)
     text = "\n".join(repr(x) for x in (rr / 1000.0).tolist())
-    prepare_private_output(path)
-    path.write_text(text + "\n", encoding="ascii")
-    return path
+    return write_private_text(path, text + "\n", encoding="ascii")
 
 
 def export_edf(
@@ -264,27 +262,38 @@ def export_edf(
         _signal_header("HR", "bpm", sample_rate_hz, hr_max),
     ]
     path = Path(path)
-    prepare_private_output(path)
-    writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
-    try:
-        writer.setSignalHeaders(headers)
-        writer.setPatientCode(_ascii(patient_code) or "X")
-        writer.setRecordingAdditional(_ascii(recording_note))
-        start = _start_datetime(start_utc)
-        if start is not None:
-            writer.setStartdatetime(start)
-        writer.writeSamples([rr_signal, hr_signal])
-        for gap_start, gap_end in gaps:
-            writer.writeAnnotation(gap_start, gap_end - gap_start, "signal gap")
-        for event in events:
-            writer.writeAnnotation(
-                float(event["time_s"]),
-                float(event.get("duration_s") or 0.0),
-                _annotation_text(event),
-            )
-    finally:
-        writer.close()
+    with private_output(path) as temporary:  # pyedflib writes by name: a temporary one
+        writer = pyedflib.EdfWriter(
+            str(temporary), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS
+        )
+        try:
+            writer.setSignalHeaders(headers)
+            writer.setPatientCode(_ascii(patient_code) or "X")
+            writer.setRecordingAdditional(_ascii(recording_note))
+            start = _start_datetime(start_utc)
+            if start is not None:
+                writer.setStartdatetime(start)
+            writer.writeSamples([rr_signal, hr_signal])
+            for gap_start, gap_end in gaps:
+                writer.writeAnnotation(gap_start, gap_end - gap_start, "signal gap")
+            for event in events:
+                writer.writeAnnotation(
+                    float(event["time_s"]),
+                    float(event.get("duration_s") or 0.0),
+                    _annotation_text(event),
+                )
+        finally:
+            writer.close()
+        _check_edf_whole(pyedflib, temporary)
     return path
+
+
+def _check_edf_whole(pyedflib: Any, path: Path) -> None:
+    """pyedflib ignores a write that fails at close (a full disk): read the header back."""
+    try:
+        pyedflib.EdfReader(str(path)).close()
+    except OSError as exc:  # edflib compares the file's size with its header
+        raise OSError(errno.EIO, "the EDF file came out incomplete (is the disk full?)") from exc
 
 
 def _signal_header(label: str, unit: str, rate_hz: int, physical_max: float) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from trm_bio.errors import InputFileError
 from trm_bio.store.library import Event, ImportedRR, PacketBatch, SessionRecord
-from trm_bio.store.paths import prepare_private_output
+from trm_bio.store.paths import open_private_output
 
 FORMAT_NAME = "trm-bio-session"
 FORMAT_VERSION = 1
@@ -76,8 +76,7 @@ def record_to_json(record: SessionRecord) -> dict[str, Any]:
 def export_json(path: str | Path, record: SessionRecord) -> Path:
     """Write a session record (from ``Library.session_record``) as JSON."""
     path = Path(path)
-    prepare_private_output(path)
-    with open(path, "w", encoding="utf-8") as handle:
+    with open_private_output(path, "w", encoding="utf-8") as handle:
         json.dump(record_to_json(record), handle, ensure_ascii=False, allow_nan=True)
     return path
 

@@ -1,4 +1,6 @@
-"""Settings remembered between runs (QSettings): display choices, not health data.
+"""Settings remembered between runs (QSettings): display choices and the person's name.
+
+The name makes the file private: it is kept at mode 0600 in a folder of mode 0700.
 
 Tests point QSettings at a temporary folder with :func:`use_settings_folder` so that a
 test run never touches the user's own settings.
@@ -6,10 +8,16 @@ test run never touches the user's own settings.
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from trm_bio.store.paths import keep_private
+
+log = logging.getLogger(__name__)
 
 ORGANISATION = "trm-bio"
 APPLICATION = "trm-bio"
@@ -41,7 +49,10 @@ _DEFAULTS: dict[str, Any] = {
 def use_settings_folder(folder: Path) -> None:
     """Keep every QSettings of this process in ``folder`` (INI files), e.g. for tests."""
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    # QSettings(organisation, application), the app's own, is NativeFormat: an INI file
+    # too on Linux and the BSDs, whose folder is set apart.
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
 
 
 class Settings:
@@ -49,6 +60,18 @@ class Settings:
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings or QSettings(ORGANISATION, APPLICATION)
+        self._keep_private()
+
+    def _keep_private(self) -> None:
+        """The file holds the person's name: 0600 before QSettings first writes it, which
+        keeps the mode when it replaces the file."""
+        if self.q.format() != QSettings.Format.IniFormat and sys.platform in ("win32", "darwin"):
+            return  # the registry and macOS's preferences are per-user already, and no file
+        file = Path(self.q.fileName())
+        try:
+            keep_private(file, own_folder=file.parent.name == ORGANISATION)
+        except OSError as exc:  # settings are a comfort: the app runs without them
+            log.warning("cannot keep the settings file %s private: %s", file, exc)
 
     def _get(self, key: str) -> Any:
         default = _DEFAULTS[key]
@@ -109,3 +132,4 @@ class Settings:
 
     def sync(self) -> None:
         self.q.sync()
+        self._keep_private()
