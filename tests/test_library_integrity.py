@@ -366,3 +366,22 @@ def test_a_read_only_library_reads_everything(
         writer.close()
     with Library.open(library_file) as library:
         assert library.get_session(1).packet_count > 0
+
+
+def test_the_library_is_never_an_export_nor_an_import(library_file: Path) -> None:
+    trm("record", "--simulate", "--speed", "50", "--duration", "30", "--quiet",
+        "--person", "P1", library=library_file)  # fmt: skip
+    wal = library_file.with_name(library_file.name + "-wal")
+    for target in (library_file, wal):
+        for args in (
+            ("export", "1", "--format", "csv", "-o", str(target), "--force"),
+            ("report", "1", "-o", str(target), "--force"),
+            ("trends", "P1", "--format", "json", "-o", str(target), "--force"),
+        ):
+            refused = trm(*args, library=library_file, check=False)
+            assert "is the session library itself" in one_sentence_error(refused)
+    assert not trm("import", str(library_file), library=library_file, check=False).returncode == 0
+    assert not wal.exists()  # nothing wrote a -wal beside the closed library
+    with Library.open(library_file) as library:
+        assert library._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert library.get_session(1).packet_count > 0
