@@ -707,10 +707,12 @@ class Library:
             shared.recording[session_id] = (lock, self)
 
     def release_recording_lock(self, session_id: int) -> None:
-        """Drop the session's recording lock (the session stays as it is)."""
+        """Drop the session's recording lock if this handle holds it (the session stays)."""
         with self._shared.mutex:
-            held = self._shared.recording.pop(session_id, None)
-        if held is not None:
+            held = self._shared.recording.get(session_id)
+            if held is None or held[1] is not self:
+                return
+            del self._shared.recording[session_id]
             held[0].release()
 
     # ---- imported RR and derived data ------------------------------------------------------
