@@ -385,3 +385,22 @@ def test_the_library_is_never_an_export_nor_an_import(library_file: Path) -> Non
     with Library.open(library_file) as library:
         assert library._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert library.get_session(1).packet_count > 0
+
+
+def test_a_read_only_opening_writes_nothing_not_even_a_checkpoint(library_file: Path) -> None:
+    """A crash leaves changes in the -wal; reading them read-only must not fold them into
+    the main file (the last connection to close would, were it opened read-write)."""
+    crash = (
+        "import os, signal, sys\n"
+        "from trm_bio.store.library import Library\n"
+        "Library.open(sys.argv[1]).add_person('P01')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", crash, str(library_file)], cwd=ROOT, check=False)
+    wal = library_file.with_name(library_file.name + "-wal")
+    assert wal.stat().st_size > 0
+    before = digest(library_file), digest(wal)
+    with Library.open(library_file, readonly=True) as library:
+        assert [p.name for p in library.list_people()] == ["P01"]
+        assert library.readonly
+    assert (digest(library_file), digest(wal)) == before

@@ -149,15 +149,34 @@ class _SharedFile:
     a second SQLite connection would be safe, but the registry also makes sure that nothing
     of this process ever opens the file from Python while a connection holds its locks.
     ``mutex`` serialises statements and transactions of all handles across threads.
+    Opened read-only while only read-only handles use it (nothing, not even a checkpoint,
+    is written), it is reopened read-write for the first handle that may write.
     """
 
+    def upgrade(self, file: Path) -> None:
+        """Swap in a read-write connection (under ``mutex``: no statement is running)."""
+        fresh = _connect(file, self.key, new=False, readonly=False)
+        if not fresh.writable:
+            fresh.db.close()
+            return
+        with self.mutex:
+            old, self.db, self.writable = self.db, fresh.db, True
+        old.close()  # SQLite keeps its descriptor while the new connection holds locks
+
     def __init__(
-        self, key: tuple[Any, ...], db: sqlite3.Connection, path: Path, *, writable: bool
+        self,
+        key: tuple[Any, ...],
+        db: sqlite3.Connection,
+        path: Path,
+        *,
+        writable: bool,
+        can_write: bool,
     ) -> None:
         self.key = key
         self.db = db
         self.path = path  # resolved: the base of the recording lock files of every process
-        self.writable = writable
+        self.writable = writable  # the connection may write
+        self.can_write = can_write  # the file could be written (a writer may upgrade it)
         self.mutex = threading.RLock()
         self.handles = 0
         #: Sessions this process records: session id -> (its lock, the handle holding it).
@@ -248,6 +267,8 @@ class Library:
             if shared is None:
                 shared = _connect(file, key, new=new, readonly=readonly)
                 _OPEN_FILES[key] = shared
+            elif not readonly and not shared.writable and shared.can_write:
+                shared.upgrade(file)
             shared.handles += 1
         library = cls(shared, file, readonly=readonly)
         try:
@@ -275,7 +296,7 @@ class Library:
                     if version < SCHEMA_VERSION:
                         how = (
                             "open it once without read-only"
-                            if self._shared.writable
+                            if self._shared.can_write
                             else "it is read-only here: open it once where it can be written"
                         )
                         raise LibraryError(f"the library {self.path} needs upgrading; {how}")
@@ -1021,14 +1042,15 @@ def _check_header(file: Path) -> None:
 
 
 def _connect(file: Path, key: tuple[Any, ...], *, new: bool, readonly: bool) -> _SharedFile:
-    """This process's connection to a library file: checked, read-write when it can be.
+    """This process's connection to a library file: checked, read-write when it may be.
 
     A file that cannot be written opens read-only; a WAL library on a read-only mount, whose
     ``-shm`` cannot be created, opens ``immutable`` (what is in its ``-wal`` is not seen).
     """
-    writable = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK | os.X_OK)
+    can_write = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK | os.X_OK)
+    writable = can_write and not readonly
     if new or file.stat().st_size == 0:  # an empty file: a creation cut short
-        if readonly or not writable:
+        if not writable:
             raise LibraryError(f"there is no trm-bio library at {file} yet (the file is empty)")
         new = True
     else:
@@ -1055,7 +1077,7 @@ def _connect(file: Path, key: tuple[Any, ...], *, new: bool, readonly: bool) -> 
         except LibraryError:
             db.close()
             raise
-        if how != "read-write":
+        if how != "read-write" and not readonly:
             log.info(
                 "the library %s is read-only here (opened %s): it is read, and nothing is "
                 "written to it, not even cached analyses",
@@ -1068,7 +1090,9 @@ def _connect(file: Path, key: tuple[Any, ...], *, new: bool, readonly: bool) -> 
                 "there; the newest changes may be missing",
                 file,
             )
-        return _SharedFile(key, db, file.resolve(), writable=how == "read-write")
+        return _SharedFile(
+            key, db, file.resolve(), writable=how == "read-write", can_write=can_write
+        )
     raise AssertionError("the immutable way always ends the loop")
 
 
