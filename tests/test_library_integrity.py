@@ -73,9 +73,9 @@ class Child:
 
     def kill(self) -> str:
         """SIGKILL, as a crash or a power cut; returns what the process wrote on stderr."""
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(60)
-        assert self.proc.returncode == -signal.SIGKILL
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            assert self.proc.wait(60) == -signal.SIGKILL
         assert self.proc.stderr is not None
         return self.proc.stderr.read()
 
@@ -269,10 +269,12 @@ def test_deleting_a_session_another_process_records_is_refused(library_file: Pat
         text=True,
     )
     try:
-        assert recorder.stdout is not None
+        assert recorder.stdout is not None and recorder.stderr is not None
         assert "Recording session 1" in recorder.stdout.readline()
-        while " s  HR " not in recorder.stdout.readline():  # the first beats are in
-            pass
+        line = ""
+        while " s  HR " not in line:  # the first beats are in
+            line = recorder.stdout.readline()
+            assert line, f"the recorder ended early: {recorder.stderr.read()}"
         refused = trm("delete", "1", "--yes", library=library_file, check=False)
         assert "session 1 is being recorded right now by another program" in (
             one_sentence_error(refused)
