@@ -13,8 +13,8 @@ from typing import Any
 from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
 from trm_bio.errors import InputFileError, TrmBioError
-from trm_bio.store.library import Library
-from trm_bio.store.paths import refuse_symlink
+from trm_bio.store.library import Library, is_library_file
+from trm_bio.store.paths import library_path, refuse_symlink
 
 
 def positive_seconds(text: str) -> float:
@@ -34,6 +34,12 @@ def refuse_overwrite(path: Path, force: bool) -> None:
     refuse_symlink(path)
     if path.exists() and not force:
         raise TrmBioError(f"{path} already exists; choose another name or add --force")
+
+
+def refuse_the_library(path: Path, args: argparse.Namespace) -> None:
+    """Never write an export or report over the library (or its -wal or -shm)."""
+    if is_library_file(path, library_path(getattr(args, "library", None))):
+        raise TrmBioError(f"{path} is the session library itself; choose another file name")
 
 
 def add_library_option(parser: argparse.ArgumentParser) -> None:
@@ -444,19 +450,24 @@ def _replay(args: argparse.Namespace) -> int:
 
 # -- import / export / delete ---------------------------------------------------------------
 def _import(args: argparse.Namespace) -> int:
+    # The file is read before the library is opened: were it the library itself, closing a
+    # descriptor of it would drop the SQLite locks this process holds on it.
+    if args.json or _looks_like_session_json(args.file):
+        from trm_bio.store.json_format import import_json
+
+        record, recording = import_json(args.file), None
+    else:
+        from trm_bio.store.rr_files import read_rr_file
+
+        record, recording = None, read_rr_file(args.file, unit=args.unit)
     with open_library(args) as library:
-        if args.json or _looks_like_session_json(args.file):
-            from trm_bio.store.json_format import import_json
-
-            session_id = library.add_session_record(import_json(args.file))
+        if record is not None:
+            session_id = library.add_session_record(record)
         else:
-            from trm_bio.store.imports import import_rr_recording
-            from trm_bio.store.rr_files import read_rr_file
-
-            recording = read_rr_file(args.file, unit=args.unit)
-            session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
             from trm_bio.history import analyse_session
+            from trm_bio.store.imports import import_rr_recording
 
+            session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
             analyse_session(library, session_id)  # cache its analysis and baseline
     print(f"Imported {args.file.name} as session {session_id}.")
     return 0
@@ -481,6 +492,7 @@ def _export(args: argparse.Namespace) -> int:
 
     suffix = {"csv": ".csv", "kubios": ".txt", "edf": ".edf", "json": ".json"}[args.format]
     out = args.output or Path(f"session-{args.session}{suffix}")
+    refuse_the_library(out, args)
     refuse_overwrite(out, args.force)
     with open_library(args) as library:
         info = _session(library, args.session)

@@ -7,7 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
-from trm_bio.cli.library_cmd import add_library_option, open_library, refuse_overwrite
+from trm_bio.cli.library_cmd import (
+    add_library_option,
+    open_library,
+    refuse_overwrite,
+    refuse_the_library,
+)
 from trm_bio.errors import TrmBioError
 from trm_bio.store.paths import write_private_text
 
@@ -69,6 +74,7 @@ def _report(args: argparse.Namespace) -> int:
     from trm_bio.report import report_format, save_session_report
 
     out = args.output or Path(f"session-{args.session}-report.{args.format or 'html'}")
+    refuse_the_library(out, args)
     refuse_overwrite(out, args.force)
     with open_library(args) as library:
         library.get_session(args.session)  # one sentence when it is not there
@@ -87,11 +93,13 @@ def _trends(args: argparse.Namespace) -> int:
     if args.format in ("html", "pdf"):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in trends.person)
         out = args.output or Path(f"trends-{safe}.{args.format}")
+        refuse_the_library(out, args)
         refuse_overwrite(out, args.force)
         print(f"Wrote {save_trends_report(trends, out, args.format)}")
         return 0
     text = json.dumps(trends.as_dict(), indent=2) if args.format == "json" else trends_table(trends)
     if args.output:
+        refuse_the_library(args.output, args)
         refuse_overwrite(args.output, args.force)
         try:
             write_private_text(args.output, text + "\n")

@@ -6,8 +6,13 @@ The file is created with mode 0600 in a 0700 folder because it holds health data
 WAL mode with foreign keys on, and is marked with ``PRAGMA application_id`` so that a file
 that is not ours is refused and never written to.
 
-One :class:`Library` object wraps one connection. It may be used from any one thread at a
-time (the session pipeline and the UI hand it over; they never share it concurrently).
+A process has one SQLite connection per library file, whatever path or however many times
+it is opened: every :class:`Library` of that file is a handle on it, usable from any thread
+(statements and transactions are serialised). Nothing here ever opens the file, its ``-wal``
+or its ``-shm`` from Python: closing such a descriptor would drop every SQLite lock the
+process holds on the file, and another process would then delete the WAL still being
+written (sqlite.org, "How To Corrupt An SQLite Database File", 2.2). A file that cannot be
+written opens read-only: everything reads, nothing is written, not even cached analyses.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,12 +40,13 @@ from trm_bio.store.paths import library_path
 log = logging.getLogger(__name__)
 
 SESSION_STATUSES = ("recording", "complete", "interrupted")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Primary result codes (the low byte of extended codes).
 _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
 _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN = 10, 11, 13, 14
 _SQLITE_NOTADB = 26
+# Failures of a way of opening that a read-only way may not have.
+_UNWRITABLE = (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN)
 
 PacketRow = tuple[int, int, int, str, bytes]  # session_id, seq, host_ns, source_id, payload
 EventRow = tuple[int, int, float, int | None, str, str]  # session_id, seq, time_s, ns, kind, json
@@ -135,14 +142,80 @@ class SessionRecord:
     derived: dict[str, Any] = field(default_factory=dict)
 
 
-class Library:
-    """The session library file. Open with :meth:`Library.open`; use as a context manager."""
+class _SharedFile:
+    """This process's one SQLite connection to one library file, shared by its Library objects.
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
-        self._db = connection
+    Every :class:`Library` of the same file in this process is a handle on this connection:
+    a second SQLite connection would be safe, but the registry also makes sure that nothing
+    of this process ever opens the file from Python while a connection holds its locks.
+    ``mutex`` serialises statements and transactions of all handles across threads.
+    Opened read-only while only read-only handles use it (nothing, not even a checkpoint,
+    is written), it is reopened read-write for the first handle that may write.
+    """
+
+    def upgrade(self, file: Path) -> None:
+        """Swap in a read-write connection (under ``mutex``: no statement is running)."""
+        fresh = _connect(file, self.key, new=False, readonly=False)
+        if not fresh.writable:
+            fresh.db.close()
+            return
+        with self.mutex:
+            old, self.db, self.writable = self.db, fresh.db, True
+        old.close()  # SQLite keeps its descriptor while the new connection holds locks
+
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        db: sqlite3.Connection,
+        path: Path,
+        *,
+        writable: bool,
+        can_write: bool,
+    ) -> None:
+        self.key = key
+        self.db = db
+        self.path = path  # resolved: the base of the recording lock files of every process
+        self.writable = writable  # the connection may write
+        self.can_write = can_write  # the file could be written (a writer may upgrade it)
+        self.mutex = threading.RLock()
+        self.handles = 0
+        #: Sessions this process records: session id -> (its lock, the handle holding it).
+        self.recording: dict[int, tuple[locks.RecordingLock, Library]] = {}
+
+
+#: The open library files of this process, by file identity (see :func:`_file_key`).
+_OPEN_FILES: dict[tuple[Any, ...], _SharedFile] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+#: Connections inherited through fork(): kept referenced and never closed in the child,
+#: because closing (even by garbage collection) could checkpoint under the parent.
+_INHERITED: list[_SharedFile] = []
+
+
+def _forget_inherited_files() -> None:
+    global _OPEN_FILES_LOCK
+    _INHERITED.extend(_OPEN_FILES.values())
+    _OPEN_FILES.clear()
+    _OPEN_FILES_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_files)
+
+
+class Library:
+    """The session library file. Open with :meth:`Library.open`; use as a context manager.
+
+    Every ``Library.open`` of the same file in one process returns a handle on one shared
+    connection (the file is closed when the last handle closes), so handles may be used
+    from different threads. ``readonly`` is True when the handle may not write: opened
+    read-only, or the file cannot be written (a read-only file, folder or mount).
+    """
+
+    def __init__(self, shared: _SharedFile, path: Path, *, readonly: bool) -> None:
+        self._shared = shared
         self.path = path
-        self.readonly = readonly
-        self._locks: dict[int, locks.RecordingLock] = {}
+        self.readonly = readonly or not shared.writable
+        self._closed = False
 
     # ---- opening and closing -------------------------------------------------------------
 
@@ -156,6 +229,10 @@ class Library:
         recover: bool = True,
     ) -> Library:
         """Open (or create) the library.
+
+        A file that cannot be written (mode, folder or mount) opens read-only whatever
+        ``readonly`` says: everything can be read, nothing is written (derived data is
+        then not cached), and a write is refused with one sentence.
 
         Parameters
         ----------
@@ -176,84 +253,85 @@ class Library:
             version, corrupt, or not readable. A refused file is left untouched.
         """
         file = library_path(path)
-        new = False
         if file.is_dir():
             raise LibraryError(f"the library path {file} is a folder, not a file")
-        if not file.exists():
-            if readonly or not create:
-                raise LibraryError(f"there is no trm-bio library at {file}")
-            _create_private_file(file)
-            new = True
-        else:
-            new = _check_header(file)
+        with _OPEN_FILES_LOCK:
+            new = False
+            if not file.exists():
+                if readonly or not create:
+                    raise LibraryError(f"there is no trm-bio library at {file}")
+                _create_private_file(file)
+                new = True
+            key = _file_key(file)
+            shared = _OPEN_FILES.get(key)
+            if shared is None:
+                shared = _connect(file, key, new=new, readonly=readonly)
+                _OPEN_FILES[key] = shared
+            elif not readonly and not shared.writable and shared.can_write:
+                shared.upgrade(file)
+            shared.handles += 1
+        library = cls(shared, file, readonly=readonly)
         try:
-            if readonly:
-                uri = f"{file.resolve().as_uri()}?mode=ro"
-                connection = sqlite3.connect(
-                    uri, uri=True, isolation_level=None, check_same_thread=False
-                )
-            else:
-                connection = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise _translate(exc, file, "opening it") from exc
-        try:
-            library = cls(connection, file, readonly=readonly)
-            library._prepare(new)
-            if recover and not readonly:
+            library._attach()
+            if recover and not library.readonly:
                 library.recover_interrupted()
-        except sqlite3.Error as exc:
-            connection.close()
-            raise _translate(exc, file, "opening it") from exc
-        except LibraryError:
-            connection.close()
+        except BaseException:
+            library.close()
             raise
         return library
 
-    def _prepare(self, new: bool) -> None:
-        db = self._db
-        db.execute("PRAGMA busy_timeout = 5000")
-        if new:
-            # Written in rollback-journal mode so the mark is in the main file's header
-            # before anything else: a crash right after creation still leaves it ours.
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        else:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            if app_id != APPLICATION_ID:
-                raise LibraryError(
-                    f"{self.path} is an SQLite database of another program, not a trm-bio "
-                    "library; it was left untouched"
-                )
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise LibraryError(
-                f"the library {self.path} was written by a newer trm-bio (schema {version}, "
-                f"this version knows up to {SCHEMA_VERSION}); update trm-bio to open it"
-            )
-        # Touch the schema so a corrupt file fails here rather than halfway through a task.
-        db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-        db.execute("PRAGMA foreign_keys = ON")
-        if self.readonly:
-            if version < SCHEMA_VERSION:
-                raise LibraryError(
-                    f"the library {self.path} needs upgrading; open it once without read-only"
-                )
-            return
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            log.warning("%s: could not switch to WAL (journal mode %s)", self.path, mode)
-        # FULL: a commit survives power loss too, and we commit about once a second.
-        db.execute("PRAGMA synchronous = FULL")
-        applied = migrate(db)
+    def _attach(self) -> None:
+        """Check the schema for this handle; a writing handle brings it up to date."""
+        with self._shared.mutex:
+            db = self._db
+            try:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise LibraryError(
+                        f"the library {self.path} was written by a newer trm-bio (schema "
+                        f"{version}, this version knows up to {SCHEMA_VERSION}); update "
+                        "trm-bio to open it"
+                    )
+                if self.readonly:
+                    if version < SCHEMA_VERSION:
+                        how = (
+                            "open it once without read-only"
+                            if self._shared.can_write
+                            else "it is read-only here: open it once where it can be written"
+                        )
+                        raise LibraryError(f"the library {self.path} needs upgrading; {how}")
+                    return
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning("%s: could not switch to WAL (journal mode %s)", self.path, mode)
+                applied = migrate(db)
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path, "opening it") from exc
         if applied:
             log.info("%s: applied %d schema migration(s)", self.path, applied)
 
     def close(self) -> None:
-        """Close the file. Recordings not finished stay "recording" until recovered."""
-        for lock in self._locks.values():
-            lock.release()
-        self._locks.clear()
-        with contextlib.suppress(sqlite3.Error):
-            self._db.close()
+        """Close this handle (the file itself when it is the last one of this process).
+
+        Recordings this handle holds and did not finish stay "recording" until recovered.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        shared = self._shared
+        with shared.mutex:
+            for session_id, (lock, owner) in list(shared.recording.items()):
+                if owner is self:
+                    del shared.recording[session_id]
+                    lock.release()
+        with _OPEN_FILES_LOCK:
+            shared.handles -= 1
+            last = shared.handles == 0
+            if last and _OPEN_FILES.get(shared.key) is shared:
+                del _OPEN_FILES[shared.key]
+        if last:
+            with shared.mutex, contextlib.suppress(sqlite3.Error):
+                shared.db.close()
 
     def __enter__(self) -> Library:
         return self
@@ -262,34 +340,42 @@ class Library:
         self.close()
 
     @property
+    def _db(self) -> sqlite3.Connection:
+        return self._shared.db
+
+    @property
     def schema_version(self) -> int:
         """The library's schema version (``PRAGMA user_version``)."""
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._query("PRAGMA user_version")[0][0])
 
     @contextlib.contextmanager
     def _transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
         """One write transaction; any SQLite failure becomes a LibraryError sentence."""
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        if self.readonly:
+            raise _read_only_error(self.path, doing)
+        with self._shared.mutex:
+            db = self._db
             try:
-                yield db
-            except BaseException:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
                 if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            raise _translate(exc, self.path, doing) from exc
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise _translate(exc, self.path, doing) from exc
 
     def _query(self, sql: str, params: Sequence[Any] = (), doing: str = "reading") -> list[Any]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path, doing) from exc
+        with self._shared.mutex:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path, doing) from exc
 
     # ---- people --------------------------------------------------------------------------
 
@@ -356,30 +442,41 @@ class Library:
         notes, tags, settings
             Free text, labels, and the settings in force (JSON-serialisable).
         status : str
-            ``"recording"`` (default) while a recorder writes it.
+            ``"recording"`` (default) while a recorder writes it: this handle then holds
+            the session's recording lock until it is finished (see :meth:`finish_session`).
         """
         if status not in SESSION_STATUSES:
             raise LibraryError(f"unknown session status {status!r}")
-        with self._transaction("creating a session") as db:
-            session_id = _next_session_id(db)
-            db.execute(
-                "INSERT INTO sessions (id, person_id, started_utc, start_ns, source_kind,"
-                " source_id, device_name, notes, tags, status, settings)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    session_id,
-                    person_id,
-                    started_utc or datetime.now(UTC).isoformat(timespec="seconds"),
-                    int(start_ns),
-                    source_kind,
-                    source_id,
-                    device_name,
-                    notes,
-                    json.dumps(list(tags)),
-                    status,
-                    json.dumps(settings or {}),
-                ),
-            )
+        session_id = None
+        try:
+            with self._transaction("creating a session") as db:
+                session_id = _next_session_id(db)
+                db.execute(
+                    "INSERT INTO sessions (id, person_id, started_utc, start_ns, source_kind,"
+                    " source_id, device_name, notes, tags, status, settings)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        session_id,
+                        person_id,
+                        started_utc or datetime.now(UTC).isoformat(timespec="seconds"),
+                        int(start_ns),
+                        source_kind,
+                        source_id,
+                        device_name,
+                        notes,
+                        json.dumps(list(tags)),
+                        status,
+                        json.dumps(settings or {}),
+                    ),
+                )
+                if status == "recording":
+                    # Locked before the row is committed: no other program ever sees the
+                    # session "recording" without its lock and takes it for a crashed one.
+                    self.hold_recording_lock(session_id)
+        except BaseException:
+            if session_id is not None:
+                self.release_recording_lock(session_id)
+            raise
         return int(session_id)
 
     _SESSION_SELECT = (
@@ -471,15 +568,30 @@ class Library:
                 "UPDATE sessions SET ended_utc = ?, duration_s = ?, status = ? WHERE id = ?",
                 (ended_utc, float(duration_s), status, session_id),
             )
-        lock = self._locks.pop(session_id, None)
-        if lock is not None:
-            lock.release()
+        self.release_recording_lock(session_id)
 
     def delete_session(self, session_id: int) -> None:
-        """Delete a session with its packets, events and derived data."""
+        """Delete a session with its packets, events and derived data.
+
+        A session still being recorded, by another program or by another part of this one,
+        is refused with a sentence; whoever records it may delete it (e.g. an empty one).
+        """
         self.get_session(session_id)
-        with self._transaction("deleting a session") as db:
-            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        with self._shared.mutex:
+            held = self._shared.recording.get(session_id)
+            if held is not None and held[1] is not self:
+                raise LibraryError(
+                    f"session {session_id} is being recorded right now in this program; stop "
+                    "the recording before deleting it"
+                )
+            if held is None and locks.recording_is_alive(self._shared.path, session_id):
+                raise LibraryError(
+                    f"session {session_id} is being recorded right now by another program; "
+                    "stop that recording before deleting it"
+                )
+            with self._transaction("deleting a session") as db:
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self.release_recording_lock(session_id)
 
     def _span_s(self, session_id: int, start_ns: int) -> float:
         last = self._query(
@@ -506,7 +618,9 @@ class Library:
         )
         marked: list[int] = []
         for session_id, start_ns, started_utc in rows:
-            if session_id in self._locks or locks.recording_is_alive(self.path, session_id):
+            if session_id in self._shared.recording or locks.recording_is_alive(
+                self._shared.path, session_id
+            ):
                 continue
             duration_s = self._span_s(session_id, start_ns)
             with self._transaction("marking an interrupted session") as db:
@@ -587,25 +701,40 @@ class Library:
                 )
 
     def hold_recording_lock(self, session_id: int) -> None:
-        """Hold the session's recording lock until it is finished or the library closed."""
-        if session_id in self._locks:
-            return
-        try:
-            self._locks[session_id] = locks.RecordingLock(self.path, session_id)
-        except BlockingIOError as exc:
-            raise LibraryError(
-                f"session {session_id} is already being recorded by another program"
-            ) from exc
-        except OSError as exc:
-            raise LibraryError(
-                f"cannot write beside the library {self.path} ({exc.strerror or exc})"
-            ) from exc
+        """Hold the session's recording lock until it is finished or this handle closed.
+
+        The lock is a file beside the library (never the library, its -wal or -shm), so
+        that other processes, and other handles of this one, see the session is live.
+        """
+        shared = self._shared
+        with shared.mutex:
+            held = shared.recording.get(session_id)
+            if held is not None:
+                if held[1] is self:
+                    return
+                raise LibraryError(
+                    f"session {session_id} is already being recorded in this program"
+                )
+            try:
+                lock = locks.RecordingLock(shared.path, session_id)
+            except BlockingIOError as exc:
+                raise LibraryError(
+                    f"session {session_id} is already being recorded by another program"
+                ) from exc
+            except OSError as exc:
+                raise LibraryError(
+                    f"cannot write beside the library {self.path} ({exc.strerror or exc})"
+                ) from exc
+            shared.recording[session_id] = (lock, self)
 
     def release_recording_lock(self, session_id: int) -> None:
-        """Drop the session's recording lock (the session stays as it is)."""
-        lock = self._locks.pop(session_id, None)
-        if lock is not None:
-            lock.release()
+        """Drop the session's recording lock if this handle holds it (the session stays)."""
+        with self._shared.mutex:
+            held = self._shared.recording.get(session_id)
+            if held is None or held[1] is not self:
+                return
+            del self._shared.recording[session_id]
+            held[0].release()
 
     # ---- imported RR and derived data ------------------------------------------------------
 
@@ -849,28 +978,161 @@ def _next_session_id(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT value FROM counters WHERE name = 'session'").fetchone()[0])
 
 
-def _check_header(file: Path) -> bool:
-    """Refuse a file that is not a trm-bio library, from its header, without opening it.
+def is_library_file(path: str | os.PathLike[str], library_file: Path) -> bool:
+    """Whether ``path`` names the library file or one of SQLite's files beside it.
 
-    Returns True for an empty file (a library whose creation was cut short).
+    Decided from names and ``os.stat`` only (nothing is opened), so that a command can
+    refuse to write an export over the library or read the library as an import.
     """
+    candidate = Path(path)
+    with contextlib.suppress(OSError):
+        if candidate.exists() and library_file.exists():
+            if os.path.samefile(candidate, library_file):
+                return True
     try:
-        with open(file, "rb") as handle:
-            header = handle.read(100)
+        resolved = candidate.resolve()
+        base = library_file.resolve()
+    except (OSError, RuntimeError):
+        return False
+    names = {base.name + suffix for suffix in ("", "-wal", "-shm", "-journal")}
+    return resolved.parent == base.parent and resolved.name in names
+
+
+def _file_key(file: Path) -> tuple[Any, ...]:
+    """The file's identity, whatever path names it, from ``os.stat`` (which opens nothing)."""
+    try:
+        st = os.stat(file)
     except OSError as exc:
         raise LibraryError(f"cannot read the library {file} ({exc.strerror or exc})") from exc
-    if not header:
-        return True
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise LibraryError(
-            f"{file} is not a trm-bio library (it is not an SQLite database); it was left untouched"
+    if st.st_ino:
+        return (st.st_dev, st.st_ino)
+    return (st.st_dev, os.path.normcase(str(file.resolve())))  # a file system without inodes
+
+
+def _check_header(file: Path) -> None:
+    """Refuse a file that is not a trm-bio library, from its header, leaving it untouched.
+
+    Read through SQLite, never from Python: closing a Python descriptor of the file would
+    drop every SQLite lock this process holds on it (sqlite.org, "How To Corrupt An SQLite
+    Database File", 2.2), and SQLite's own descriptors are shared safely. ``immutable``: no
+    lock taken, and no ``-wal`` or ``-shm`` created beside a file that may not be ours.
+    """
+    not_sqlite = (
+        f"{file} is not a trm-bio library (it is not an SQLite database); it was left untouched"
+    )
+    try:
+        probe = sqlite3.connect(
+            f"{file.resolve().as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None
         )
-    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+    except sqlite3.Error as exc:
+        raise _translate(exc, file, "reading its header") from exc
+    try:
+        app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.Error as exc:
+        if _primary(exc) == _SQLITE_NOTADB:
+            raise LibraryError(not_sqlite) from exc
+        raise _translate(exc, file, "reading its header") from exc
+    finally:
+        probe.close()
+    if app_id != APPLICATION_ID:
         raise LibraryError(
             f"{file} is an SQLite database of another program, not a trm-bio library; it was "
             "left untouched"
         )
-    return False
+
+
+def _connect(file: Path, key: tuple[Any, ...], *, new: bool, readonly: bool) -> _SharedFile:
+    """This process's connection to a library file: checked, read-write when it may be.
+
+    A file that cannot be written opens read-only; a WAL library on a read-only mount, whose
+    ``-shm`` cannot be created, opens ``immutable`` (what is in its ``-wal`` is not seen).
+    """
+    can_write = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK | os.X_OK)
+    writable = can_write and not readonly
+    if new or file.stat().st_size == 0:  # an empty file: a creation cut short
+        if not writable:
+            raise LibraryError(f"there is no trm-bio library at {file} yet (the file is empty)")
+        new = True
+    else:
+        _check_header(file)
+    uri = file.resolve().as_uri()
+    ways = [("read-write", str(file), False)] if writable else []
+    ways += [
+        ("read-only", f"{uri}?mode=ro", True),
+        ("immutable", f"{uri}?mode=ro&immutable=1", True),
+    ]
+    for how, target, as_uri in ways:
+        try:
+            db = sqlite3.connect(target, uri=as_uri, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _translate(exc, file, "opening it") from exc
+        try:
+            _prepare_connection(db, file, new=new, writable=how == "read-write")
+        except sqlite3.Error as exc:
+            db.close()
+            if how != "immutable" and _primary(exc) in _UNWRITABLE:
+                log.info("%s cannot be opened %s (%s); trying read-only", file, how, exc)
+                continue
+            raise _translate(exc, file, "opening it") from exc
+        except LibraryError:
+            db.close()
+            raise
+        if how != "read-write" and not readonly:
+            log.info(
+                "the library %s is read-only here (opened %s): it is read, and nothing is "
+                "written to it, not even cached analyses",
+                file,
+                how,
+            )
+        if how == "immutable" and Path(f"{file}-wal").exists():
+            log.warning(
+                "the library %s is on a read-only disk beside a -wal file that cannot be read "
+                "there; the newest changes may be missing",
+                file,
+            )
+        return _SharedFile(
+            key, db, file.resolve(), writable=how == "read-write", can_write=can_write
+        )
+    raise AssertionError("the immutable way always ends the loop")
+
+
+def _prepare_connection(db: sqlite3.Connection, file: Path, *, new: bool, writable: bool) -> None:
+    """Connection-wide settings, and the checks that refuse a file before anything is written."""
+    db.execute("PRAGMA busy_timeout = 5000")
+    if new:
+        # Written in rollback-journal mode so the mark is in the main file's header
+        # before anything else: a crash right after creation still leaves it ours.
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    elif db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        raise LibraryError(
+            f"{file} is an SQLite database of another program, not a trm-bio library; it was "
+            "left untouched"
+        )
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise LibraryError(
+            f"the library {file} was written by a newer trm-bio (schema {version}, this "
+            f"version knows up to {SCHEMA_VERSION}); update trm-bio to open it"
+        )
+    # Touch the schema so a corrupt file fails here rather than halfway through a task.
+    db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    db.execute("PRAGMA foreign_keys = ON")
+    if writable:
+        # FULL: a commit survives power loss too, and we commit about once a second.
+        db.execute("PRAGMA synchronous = FULL")
+
+
+def _primary(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of an error (the low byte of the extended code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _read_only_error(file: Path, doing: str) -> LibraryError:
+    return LibraryError(
+        f"the library {file} is read-only, so it cannot be written while {doing}; "
+        "everything written before is kept"
+    )
 
 
 def _plus_seconds(iso_utc: str, seconds: float) -> str:
@@ -883,8 +1145,7 @@ def _plus_seconds(iso_utc: str, seconds: float) -> str:
 
 def _translate(exc: sqlite3.Error, file: Path, doing: str) -> LibraryError:
     """One sentence for an SQLite failure."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
+    primary = _primary(exc)
     text = str(exc)
     if primary == _SQLITE_FULL or "full" in text:
         return LibraryError(
@@ -892,10 +1153,7 @@ def _translate(exc: sqlite3.Error, file: Path, doing: str) -> LibraryError:
             "written before this moment is kept"
         )
     if primary in (_SQLITE_READONLY, _SQLITE_PERM) or "readonly" in text or "read-only" in text:
-        return LibraryError(
-            f"the library {file} is read-only, so it cannot be written while {doing}; "
-            "everything written before is kept"
-        )
+        return _read_only_error(file, doing)
     if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
         return LibraryError(
             f"the library {file} is damaged (SQLite says: {text}); it was left as it is"

@@ -4,6 +4,9 @@ A recorder holds an exclusive OS advisory lock on a small file beside the librar
 long as it records. The operating system drops the lock when the process ends in any way
 (including ``kill -9``), so a session still marked "recording" whose lock can be taken was
 left by a recorder that is gone.
+
+The lock file is never the library, its ``-wal`` or its ``-shm``: SQLite keeps POSIX locks
+on those, and closing any descriptor of them would drop every one this process holds.
 """
 
 from __future__ import annotations
