@@ -8,12 +8,14 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
 from trm_bio.errors import InputFileError, TrmBioError
-from trm_bio.store.library import Library
+
+if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
+    from trm_bio.store.library import Library
 
 
 def positive_seconds(text: str) -> float:
@@ -43,6 +45,8 @@ def add_library_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_library(args: argparse.Namespace, *, readonly: bool = False) -> Library:
+    from trm_bio.store.library import Library
+
     return Library.open(getattr(args, "library", None), readonly=readonly, create=not readonly)
 
 
