@@ -16,9 +16,11 @@ run: $(STAMP)
 	$(VENV)/bin/trm-bio app
 
 # pytest exits 5 when it collects no test: that is a failure here too, said plainly.
+# The coverage table lists the modules not fully covered, then the total (about a tenth slower).
+COVERAGE := --cov=trm_bio --cov=devices --cov=skills --cov-report=term:skip-covered
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q; status=$$?; \
+	$(PY) -m pytest -q $(COVERAGE); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 bench: $(STAMP)
@@ -28,4 +30,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage build *.egg-info

@@ -56,7 +56,6 @@ from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
-from scipy.signal import lfilter
 
 GRID_DT_S = 0.05
 RMSSD_TOLERANCE = 0.20
@@ -415,6 +414,10 @@ class _OrnsteinUhlenbeck:
     def next(self, n: int) -> np.ndarray:
         if self._gain == 0.0:
             return np.zeros(n)
+        # Imported here: scipy.signal takes about a second to load, and listing the scenarios
+        # (the app's menus, the command line) must not wait for it.
+        from scipy.signal import lfilter
+
         out, _ = lfilter(
             [self._gain], [1.0, -self._alpha], self._rng.standard_normal(n),
             zi=[self._alpha * self._state],

@@ -79,10 +79,14 @@ _SKILL_FIELDS = ("number", "id", "name", "kind", "purpose", "steps", "strategies
 _STEP_FIELDS = ("prompt", "duration_s", "invites_tracking", "id")
 _STRATEGY_FIELDS = ("id", "name", "prompt")
 _PLAN_FIELDS = ("id", "name", "description", "skills")
+#: Names the user skills folder, as ``TRM_BIO_LIBRARY`` names the library (tests use it too).
+SKILLS_DIR_ENV_VAR = "TRM_BIO_SKILLS"
 
 
 def default_user_dir() -> Path:
-    """The clinician's own skills folder: ``<user data dir>/trm-bio/skills`` (may not exist)."""
+    """The clinician's skills folder: ``$TRM_BIO_SKILLS``, else in user data (may not exist)."""
+    if os.environ.get(SKILLS_DIR_ENV_VAR):
+        return Path(os.environ[SKILLS_DIR_ENV_VAR])
     # appauthor=False: the same folder as the session library on every platform.
     return Path(platformdirs.user_data_dir("trm-bio", appauthor=False)) / "skills"
 

@@ -53,11 +53,6 @@ class Step:
     invites_tracking: bool = False
     id: str | None = None
 
-    @property
-    def is_timed(self) -> bool:
-        """True if the step advances by itself after ``duration_s``."""
-        return self.duration_s is not None
-
 
 @dataclass(frozen=True)
 class Strategy:

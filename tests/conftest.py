@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,21 @@ from tests.recordings import shared_data_dir
 
 # Qt aborts without a display; tests always draw offscreen (set before any Qt import).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_skills_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An empty user skills folder: no test reads the developer's own (children inherit it)."""
+    from skills.loader import SKILLS_DIR_ENV_VAR
+
+    folder = tmp_path_factory.mktemp("user-skills")
+    previous = os.environ.get(SKILLS_DIR_ENV_VAR)
+    os.environ[SKILLS_DIR_ENV_VAR] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ[SKILLS_DIR_ENV_VAR]
+    else:
+        os.environ[SKILLS_DIR_ENV_VAR] = previous
 
 
 @pytest.fixture(scope="session")

@@ -70,3 +70,39 @@ def test_pyside6_does_not_corrupt_none_refcount() -> None:
     after = sys.getrefcount(None)
     # Immortal None (3.12+) reports a huge constant; on 3.11 the count must not fall.
     assert after >= before - 50, f"None refcount fell from {before} to {after}"
+
+
+# What a fast start must not load: each of these costs 0.1-1 s (scipy.signal alone about 1 s).
+HEAVY = ("numpy", "scipy", "pandas", "matplotlib", "neurokit2", "PySide6", "pyqtgraph", "bleak",
+         "pylsl")
+
+
+def _heavy_modules_after(code: str) -> list[str]:
+    """The heavy top-level packages in ``sys.modules`` after running ``code`` afresh."""
+    probe = (
+        f"{code}\n"
+        "import sys\n"
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return [name for name in out.stdout.strip().split(",") if name]
+
+
+def test_building_the_command_line_loads_no_heavy_package() -> None:
+    """`trm-bio --help` and every parser stay fast: a command's modules load when it runs."""
+    code = (
+        "import argparse\n"
+        "from trm_bio.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]\n"
+        "assert len(subs[0].choices) > 10, sorted(subs[0].choices)\n"
+        "for sub in subs[0].choices.values():\n"
+        "    sub.format_help()\n"
+    )
+    assert _heavy_modules_after(code) == []
+
+
+def test_scenario_names_are_listed_without_scipy() -> None:
+    """The app and the command line list the simulated scenarios; scipy loads when one runs."""
+    code = "from devices.simulated import SCENARIOS\nassert 'calm' in SCENARIOS\n"
+    assert "scipy" not in _heavy_modules_after(code)

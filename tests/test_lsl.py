@@ -105,8 +105,8 @@ def test_scripted_session_publishes_every_event_in_order_with_its_time(tmp_path:
         controller.flow_action("return_from_help_now")
         controller.log_sensation("neutral")
         while strap.running:
+            strap.wait(0.25)  # wake when beats arrive
             controller.poll()
-            time.sleep(0.01)
         session_id = controller.session_id
         start_lsl = publisher.start_lsl
         controller.stop()  # closes the outlets after the inlets got the last samples
@@ -240,7 +240,6 @@ class Process:
 
     def finish(self, timeout_s: float = 60.0) -> str:
         code = self.proc.wait(timeout_s)
-        time.sleep(0) if self.proc.stdout is None else None
         while True:
             try:
                 self.seen.append(self.lines.get(timeout=1.0))

@@ -52,8 +52,8 @@ def record_session(
     controller.start_skill("grounding")
     deadline = time.monotonic() + 30
     while (strap.running or controller.session.packets_seen == 0) and time.monotonic() < deadline:
+        strap.wait(0.25)  # wake when beats arrive
         controller.poll()
-        time.sleep(0.01)
     controller.poll()
     for time_s, valence, word in (
         (150, "unpleasant", "tight"),

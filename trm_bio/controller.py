@@ -11,7 +11,6 @@ so that the session and the flow do not have to. No Qt here: the window drives
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.errors import LibraryError, TrmBioError
+from trm_bio.lsl_outlets import DEFAULT_STREAM_NAME
 from trm_bio.session import Session, SessionEvent, SessionUpdate
-from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import ReplaySource, packets_before
 
@@ -102,7 +102,7 @@ class SessionController:
         # and close() at the end; enable_lsl() adds the LSL one to each new session.
         self.publishers: list[Any] = []
         self.lsl_enabled = False
-        self.lsl_name = "trm-bio"
+        self.lsl_name = DEFAULT_STREAM_NAME
         self.lsl_wait_s = 0.0
 
     # -- mode -----------------------------------------------------------------------------
@@ -410,9 +410,6 @@ class SessionController:
             except Exception:
                 log.exception("closing a publisher failed")
 
-    def replay_info(self) -> SessionInfo | None:
-        return self.replay.info if self.replay is not None else None
-
     def replay_status(self) -> ReplayStatus | None:
         """Where the replay is (None when no replay runs)."""
         r = self.replay
@@ -525,9 +522,6 @@ class SessionController:
     def log_marker(self, text: str = "") -> SessionEvent:
         return self._log("marker", {"text": text})
 
-    def log_note(self, text: str) -> SessionEvent:
-        return self._log("note", {"text": text})
-
     def log_resource(self, text: str) -> SessionEvent:
         """A resource the person brings to mind (a person, place, memory or strength)."""
         return self._log("resource", {"text": text})
@@ -553,7 +547,3 @@ class SessionController:
     @property
     def battery_percent(self) -> int | None:
         return self.source.battery_percent if self.source is not None else None
-
-    @property
-    def replay_speed(self) -> float:
-        return self.replay.speed if self.replay is not None else math.nan

@@ -383,10 +383,3 @@ class Session:
     def close(self) -> None:
         """Commit everything still buffered."""
         self._record(lambda r: r.flush())
-
-    @property
-    def latest_metrics(self) -> dict[str, float]:
-        """The newest settled metrics (NaN before any)."""
-        if self.last is None:
-            return dict.fromkeys(self.engine.names, math.nan)
-        return self.last.beat.metrics

@@ -16,19 +16,16 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from trm_bio.analysis import analyse_recording
-from trm_bio.core import artifacts
-from trm_bio.core.engine import BeatAnalysis
-from trm_bio.core.timeline import beats_from_rr
 from trm_bio.errors import InputFileError, TrmBioError
 from trm_bio.store.paths import open_private_output, refuse_symlink
-from trm_bio.store.rr_files import read_rr_file
+
+# numpy, scipy and the analysis load inside the functions that run a command: building the
+# parser (every `trm-bio` call, `--help` too) must stay fast.
+if TYPE_CHECKING:
+    from trm_bio.core.engine import BeatAnalysis
 
 UNITS = {
     "MeanNN": "ms",
@@ -125,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_single(args: argparse.Namespace) -> int:
+    from trm_bio.analysis import analyse_recording
+    from trm_bio.core.timeline import beats_from_rr
+    from trm_bio.store.rr_files import read_rr_file
+
     if args.series:
         refuse_symlink(args.series)  # before the analysis, which can take seconds
     progress = _Progress()
@@ -206,6 +207,10 @@ def summary_csv(document: dict[str, Any]) -> str:
 
 def write_series(path: Path, analysis: BeatAnalysis) -> None:
     """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric."""
+    import numpy as np
+
+    from trm_bio.core import artifacts
+
     beats = analysis.beats
     columns: dict[str, np.ndarray] = {
         "time_s": beats.times_s,
@@ -251,6 +256,10 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 def analyse_file(path: str, unit: str = "auto") -> dict[str, Any]:
     """One batch row: the file's summary document, or its error sentence (never raises)."""
+    from trm_bio.analysis import analyse_recording
+    from trm_bio.core.timeline import beats_from_rr
+    from trm_bio.store.rr_files import read_rr_file
+
     try:
         recording = read_rr_file(Path(path), unit=unit)
         beats = beats_from_rr(recording.rr_ms, recording.times_s)
@@ -282,6 +291,8 @@ def _batch_rows(files: list[Path], unit: str, jobs: int) -> Iterator[tuple[int, 
         for i, path in enumerate(files):
             yield i, analyse_file(str(path), unit)
         return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
         futures = {pool.submit(analyse_file, str(path), unit): i for i, path in enumerate(files)}
         for future in as_completed(futures):

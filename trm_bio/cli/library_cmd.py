@@ -8,13 +8,15 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
 from trm_bio.errors import InputFileError, TrmBioError
-from trm_bio.store.library import Library, is_library_file
 from trm_bio.store.paths import library_path, refuse_symlink
+
+if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
+    from trm_bio.store.library import Library
 
 
 def positive_seconds(text: str) -> float:
@@ -38,6 +40,8 @@ def refuse_overwrite(path: Path, force: bool) -> None:
 
 def refuse_the_library(path: Path, args: argparse.Namespace) -> None:
     """Never write an export or report over the library (or its -wal or -shm)."""
+    from trm_bio.store.library import is_library_file
+
     if is_library_file(path, library_path(getattr(args, "library", None))):
         raise TrmBioError(f"{path} is the session library itself; choose another file name")
 
@@ -52,6 +56,8 @@ def add_library_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_library(args: argparse.Namespace, *, readonly: bool = False) -> Library:
+    from trm_bio.store.library import Library
+
     return Library.open(getattr(args, "library", None), readonly=readonly, create=not readonly)
 
 

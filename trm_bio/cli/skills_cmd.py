@@ -33,7 +33,7 @@ def _add_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         type=Path,
         default=None if top else argparse.SUPPRESS,
         metavar="DIR",
-        help="your own skills folder (default: the skills folder in the user data folder)",
+        help="your own skills folder (default: $TRM_BIO_SKILLS or skills/ in the user data folder)",
     )
 
 

@@ -21,7 +21,6 @@ from trm_bio.report.plots import session_figure, trends_figure
 from trm_bio.report.trends import TREND_LABELS, Trends
 
 A4_IN = (8.27, 11.69)
-ROWS_PER_PAGE = 32
 
 HOW_TO_READ = (
     "Heart rate is averaged over 20 s and RMSSD (beat-to-beat variability, which rises as the "
