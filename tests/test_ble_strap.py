@@ -122,6 +122,17 @@ def test_scan_lists_heart_rate_straps_with_name_address_rssi(air, central, strap
     assert found == [FoundStrap(name=STRAP_NAME, address=STRAP_ADDRESS, rssi=EMULATED_RSSI_DBM)]
 
 
+def test_scan_on_an_adapter_that_went_away_fails_with_one_sentence(air, central):
+    # The emulated adapter's loop is gone (a dongle pulled out): the backend raises an error
+    # that is neither BleakError nor OSError; it must still reach the user as a sentence.
+    air.close()
+    with pytest.raises(DeviceError) as caught:
+        scan(0.3, scanner_backend=central.scanner_backend)
+    text = str(caught.value)
+    assert text.startswith("Bluetooth error with nearby: ") and text.endswith(".")
+    assert "\n" not in text
+
+
 # -- connect ---------------------------------------------------------------------------
 @pytest.mark.parametrize("target", [STRAP_ADDRESS, STRAP_NAME, STRAP_ADDRESS.lower()])
 def test_connects_by_address_or_name_and_reads_battery_and_location(central, strap, target):
