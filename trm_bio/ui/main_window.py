@@ -66,6 +66,11 @@ _CALM_STATUS = {
     "contact lost": "The strap has lost skin contact; a little moisture on the electrodes helps.",
     "failed": "The strap could not be reached.",
 }
+#: A strap that stays connected but sends nothing (devices.ble reconnects it, cause "silent").
+_CALM_QUIET = (
+    "The strap went quiet although it is still connected; reconnecting on its own. The gap "
+    "will show on the plots."
+)
 
 #: The session's own link changes (a pause) come from this source id, not from the strap.
 SESSION_SOURCE = "session"
@@ -816,7 +821,9 @@ class MainWindow(QMainWindow):
             return
         if status.source_id == SESSION_SOURCE:
             return  # the session's own pause: said when the button was pressed
-        if state in _CALM_STATUS:
+        if state == "reconnecting" and status.details.get("cause") == "silent":
+            self.say(_CALM_QUIET)
+        elif state in _CALM_STATUS:
             self.say(_CALM_STATUS[state])
         elif state == "streaming" and self._last_status in (
             "reconnecting",
