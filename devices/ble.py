@@ -8,7 +8,9 @@ bleak backends are injectable: production passes none and bleak picks the OS bac
 tests pass a backend built on bumble's host stack (``tests/support``).
 
 Every failure that crosses this boundary is a :class:`devices.errors.DeviceError` whose
-message is one sentence (``(BleakError, OSError)`` are caught here and mapped).
+message is one sentence: ``(BleakError, OSError)`` are caught here and mapped, and so is any
+other exception a backend raises (bleak's BlueZ backend has bare asserts that fire when the
+link vanishes under a call; they carry no text, so the sentence names their type).
 """
 
 from __future__ import annotations
@@ -431,6 +433,8 @@ class BleStrap(Source):
             except _StopRequested:
                 raise
             except Exception as exc:  # every failure is a sentence, and retried if it can help
+                if not isinstance(exc, BleakError | OSError | DeviceError):
+                    logger.warning("unexpected error from the Bluetooth stack", exc_info=True)
                 what = self.target if device is None else self._label(device)
                 error = to_device_error(exc, what)
                 if not _is_transient(error):
