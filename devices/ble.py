@@ -253,11 +253,12 @@ class BleStrap(Source):
     connection, BlueZ's ``InProgress`` or ``le-connection-abort-by-local``, any unexpected
     error from the Bluetooth stack, and a strap that stays connected but goes silent for
     ``silence_timeout_s``. The gap shows in the packets' ``host_ns`` and is bracketed by
-    RECONNECTING and CONNECTED/STREAMING events. A strap that bleak reports as gone is looked
-    for again (BlueZ forgets a device it has not heard for a while). It ends in FAILED only
-    when retrying cannot help, and says why: no usable Bluetooth, a device that is not a
-    heart-rate strap, or a strap never heard within ``scan_timeout_s`` before it ever
-    streamed.
+    RECONNECTING and CONNECTED/STREAMING events; RECONNECTING's ``details["cause"]`` is
+    ``"dropped"``, ``"silent"`` or ``"failed attempt"``. A strap that bleak reports as gone
+    is looked for again (BlueZ forgets a device it has not heard for a while). It ends in
+    FAILED only when retrying cannot help, and says why: no usable Bluetooth, a device that
+    is not a heart-rate strap, or a strap never heard within ``scan_timeout_s`` before it
+    ever streamed.
 
     Parameters
     ----------
@@ -458,6 +459,7 @@ class BleStrap(Source):
                     LinkState.RECONNECTING,
                     f"Connection attempt {failures} failed ({str(error).rstrip('.')}); "
                     f"retrying in {wait_s:.2g} s.",
+                    details={"cause": "failed attempt"},
                 )
                 if await self._wait_stop(wait_s):
                     break

@@ -525,8 +525,10 @@ def test_ten_setup_drops_in_a_row_after_streaming_then_the_stream_recovers(centr
         assert strap.connection_attempts == 1 + 10 + 1  # every drop was retried
         retries = retries_in(items)
         assert len(retries) == 1 + 10  # the plain drop, then one per set-up drop
+        assert retries[0].details == {"cause": "dropped"}
         for retry in retries[1:]:
             assert_names_its_cause(retry.message)
+            assert retry.details == {"cause": "failed attempt"}
         assert LinkState.FAILED not in states(items) and source.error is None
         assert strap.notify(beat(2))
         items.append(next_item(source))
