@@ -8,13 +8,16 @@ bleak backends are injectable: production passes none and bleak picks the OS bac
 tests pass a backend built on bumble's host stack (``tests/support``).
 
 Every failure that crosses this boundary is a :class:`devices.errors.DeviceError` whose
-message is one sentence (``(BleakError, OSError)`` are caught here and mapped).
+message is one sentence: ``(BleakError, OSError)`` are caught here and mapped, and so is any
+other exception a backend raises (bleak's BlueZ backend has bare asserts that fire when the
+link vanishes under a call; they carry no text, so the sentence names their type).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import re
 import time
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
@@ -125,15 +129,38 @@ def to_device_error(exc: BaseException, what: str = "the strap") -> DeviceError:
         return DeviceNotFoundError(f"No answer from {what}; make sure it is worn and switched on.")
     if isinstance(exc, TimeoutError):
         return DeviceError(f"Timed out talking to {what}.")
-    text = str(exc).strip().rstrip(".") or type(exc).__name__
-    return DeviceError(f"Bluetooth error with {what}: {text}.")
+    return DeviceError(f"Bluetooth error with {what}: {plain_reason(exc)}.")
+
+
+# Said when an exception carries no text of its own (bleak's backends raise bare asserts
+# when the link vanishes under them, dbus-fast an EOFError when the system bus closes).
+_PLAIN_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (AssertionError, "the Bluetooth library lost track of the connection"),
+    (EOFError, "the connection to the Bluetooth service closed"),
+    (ConnectionError, "the connection to the Bluetooth service broke"),
+)
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What went wrong, as a clause without a final full stop; never empty.
+
+    The exception's own text when it has one, else a plain description and its type.
+    """
+    text = str(exc).strip().rstrip(".")
+    if text:
+        return text
+    for kind, words in _PLAIN_REASONS:
+        if isinstance(exc, kind):
+            return f"{words} ({type(exc).__name__})"
+    return f"an unexplained {type(exc).__name__}"
 
 
 def _is_transient(error: DeviceError) -> bool:
     """Whether retrying the connection may help (missing Bluetooth or a wrong device won't).
 
-    BlueZ's ``InProgress`` and ``le-connection-abort-by-local``, timeouts and a strap
-    that is out of reach for a moment all map to plain DeviceError: retried.
+    BlueZ's ``InProgress`` and ``le-connection-abort-by-local``, timeouts, a strap that is
+    out of reach for a moment, a link that drops during set-up and any unexpected error from
+    the Bluetooth stack all map to plain DeviceError: retried.
     """
     return not isinstance(error, BluetoothUnavailableError | NotAHeartRateStrapError)
 
@@ -183,6 +210,9 @@ def scan(
         return loop_thread.run(_scan_async(timeout_s, scanner_backend), timeout_s + 30.0)
     except (BleakError, OSError) as exc:
         raise to_device_error(exc, "nearby") from exc
+    except Exception as exc:  # a backend's bare assert or EOFError: still one sentence
+        logger.info("scan failed", exc_info=True)
+        raise to_device_error(exc, "nearby") from exc
     finally:
         loop_thread.stop()
 
@@ -190,8 +220,23 @@ def scan(
 # --------------------------------------------------------------------------------------
 # BleStrap
 # --------------------------------------------------------------------------------------
+#: Bound on a silent but connected strap (s). Straps notify about once a second and a scan or
+#: a second connection can pause a stream for 4-5 s; twice that pause is still a stream that
+#: is only slow, so quieter than this the notifications have stopped (as they do after
+#: 30-100 s on some BlueZ setups) and the link is made again.
+SILENCE_TIMEOUT_S = 10.0
+
+
 class _StopRequested(Exception):
     """stop() was called while a scan or a connection attempt was under way."""
+
+
+class _End(enum.Enum):
+    """How one connection ended."""
+
+    STOPPED = "stopped"  # stop() was called
+    DROPPED = "dropped"  # the link went
+    SILENT = "silent"  # the link stayed but nothing arrived for silence_timeout_s
 
 
 class BleStrap(Source):
@@ -202,9 +247,18 @@ class BleStrap(Source):
     STREAMING, CONTACT_LOST (and back to STREAMING), RECONNECTING, DISCONNECTED or
     FAILED (message: one sentence; the error is also kept in :attr:`error`).
 
-    When the link drops it reconnects on its own with exponential backoff into the same
-    stream; the gap shows in the packets' ``host_ns`` and is bracketed by RECONNECTING and
-    CONNECTED/STREAMING events.
+    While the strap is wanted (until :meth:`stop`), whatever goes wrong is retried with
+    exponential backoff into the same stream, each retry a RECONNECTING event whose message
+    names the cause: a dropped link, a link that drops during set-up, a refused or timed-out
+    connection, BlueZ's ``InProgress`` or ``le-connection-abort-by-local``, any unexpected
+    error from the Bluetooth stack, and a strap that stays connected but goes silent for
+    ``silence_timeout_s``. The gap shows in the packets' ``host_ns`` and is bracketed by
+    RECONNECTING and CONNECTED/STREAMING events; RECONNECTING's ``details["cause"]`` is
+    ``"dropped"``, ``"silent"`` or ``"failed attempt"``. A strap that bleak reports as gone
+    is looked for again (BlueZ forgets a device it has not heard for a while). It ends in
+    FAILED only when retrying cannot help, and says why: no usable Bluetooth, a device that
+    is not a heart-rate strap, or a strap never heard within ``scan_timeout_s`` before it
+    ever streamed.
 
     Parameters
     ----------
@@ -213,16 +267,15 @@ class BleStrap(Source):
     scanner_backend, client_backend : type or None
         bleak backend classes; None lets bleak pick the OS backend.
     reconnect : bool
-        Reconnect after the link drops (False: end with DISCONNECTED).
+        Reconnect after the link drops or goes silent (False: end with DISCONNECTED).
     min_backoff_s, max_backoff_s : float
-        First and longest wait between connection attempts (s); the wait doubles each time.
+        First and longest wait between failed connection attempts (s); it doubles each time.
     scan_timeout_s : float
         How long to look for the strap before DeviceNotFoundError (s).
     connect_timeout_s : float
-        Timeout of one connection attempt (s).
-    initial_attempts : int
-        Connection attempts before the FIRST connection is given up (later drops are
-        retried until :meth:`stop`).
+        Timeout of one connection attempt, and of the set-up after it (s).
+    silence_timeout_s : float
+        How long a connected strap may send nothing before the link is made again (s).
     """
 
     def __init__(
@@ -236,7 +289,7 @@ class BleStrap(Source):
         max_backoff_s: float = 16.0,
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 20.0,
-        initial_attempts: int = 5,
+        silence_timeout_s: float = SILENCE_TIMEOUT_S,
     ) -> None:
         super().__init__(source_id=target)
         self.target = target
@@ -245,7 +298,7 @@ class BleStrap(Source):
         self.max_backoff_s = max_backoff_s
         self.scan_timeout_s = scan_timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self.initial_attempts = initial_attempts
+        self.silence_timeout_s = silence_timeout_s
         self.error: DeviceError | None = None
         self.malformed_count = 0  # notifications that could not be decoded (kept, no beats)
         self.connection_count = 0  # successful connections, the first one included
@@ -255,6 +308,8 @@ class BleStrap(Source):
         self._main = None  # concurrent future of the main task
         self._stop_requested: asyncio.Event | None = None
         self._stopped = False
+        self._heard_ns = 0  # monotonic time of the latest notification (or of subscribing)
+        self._heard_count = 0  # notifications on the current connection
 
     # -- lifecycle (caller's thread) ------------------------------------------------
     def start(self) -> None:
@@ -297,20 +352,19 @@ class BleStrap(Source):
     # -- main task (loop thread) ------------------------------------------------------
     async def _run(self) -> None:
         try:
-            device = await self._until_stopped(self._find())
-            await self._connect_and_stream(device)
+            await self._keep_streaming()
         except _StopRequested:
             self._set_state(LinkState.DISCONNECTED, "Disconnected.")
         except DeviceError as error:
             self._fail(error)
-        except (BleakError, OSError) as exc:
-            self._fail(to_device_error(exc, self.target))
         except asyncio.CancelledError:
             self._set_state(LinkState.DISCONNECTED, "Disconnected.")
             raise
         except Exception as exc:  # a bug must still end the stream with a sentence
             logger.exception("unexpected error in the Bluetooth strap task")
-            self._fail(DeviceError(f"Unexpected error with the strap {self.target}: {exc}."))
+            self._fail(
+                DeviceError(f"Unexpected error with the strap {self.target}: {plain_reason(exc)}.")
+            )
 
     async def _until_stopped(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` unless stop() comes first (then cancel it, raise _StopRequested)."""
@@ -319,12 +373,15 @@ class BleStrap(Source):
         stop_wait = asyncio.ensure_future(self._stop_requested.wait())
         try:
             await asyncio.wait({work, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            work.cancel()  # never leave the work running on its own
+            raise
         finally:
             stop_wait.cancel()
         if work.done():
             return work.result()
         work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, BleakError, OSError, DeviceError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await work
         raise _StopRequested
 
@@ -344,14 +401,11 @@ class BleStrap(Source):
                 or device.name == self.target
             )
 
-        try:
-            device = await BleakScanner.find_device_by_filter(
-                matches,
-                timeout=self.scan_timeout_s,
-                backend=self._scanner_backend,  # type: ignore[arg-type]
-            )
-        except (BleakError, OSError) as exc:
-            raise to_device_error(exc, self.target) from exc
+        device = await BleakScanner.find_device_by_filter(
+            matches,
+            timeout=self.scan_timeout_s,
+            backend=self._scanner_backend,  # type: ignore[arg-type]
+        )
         if device is None:
             kind = "address" if is_address(self.target) else "name"
             raise DeviceNotFoundError(
@@ -365,41 +419,78 @@ class BleStrap(Source):
     def _backoff_s(self, failures: int) -> float:
         return min(self.max_backoff_s, self.min_backoff_s * 2 ** max(0, failures - 1))
 
-    async def _connect_and_stream(self, device: BLEDevice) -> None:
+    async def _keep_streaming(self) -> None:
+        """Find, connect and stream until stop(), retrying whatever can be retried."""
         assert self._stop_requested is not None
-        failures = 0
-        ever_connected = False
-        self._set_state(LinkState.CONNECTING, f"Connecting to {self._label(device)}.")
+        device: BLEDevice | None = None
+        failures = 0  # consecutive attempts that failed (or went silent without a packet)
+        streamed = False  # some connection reached STREAMING
         while not self._stop_requested.is_set():
             try:
-                dropped = await self._session(device)
-            except (BleakError, OSError, DeviceError) as exc:
-                error = to_device_error(exc, self._label(device))
+                if device is None:
+                    device = await self._until_stopped(self._find())
+                    self._set_state(LinkState.CONNECTING, f"Connecting to {self._label(device)}.")
+                end = await self._session(device)
+            except _StopRequested:
+                raise
+            except Exception as exc:  # every failure is a sentence, and retried if it can help
+                if not isinstance(exc, BleakError | OSError | DeviceError):
+                    logger.warning("unexpected error from the Bluetooth stack", exc_info=True)
+                what = self.target if device is None else self._label(device)
+                error = to_device_error(exc, what)
                 if not _is_transient(error):
                     raise error from exc
+                if isinstance(error, DeviceNotFoundError):
+                    if device is None and not streamed:
+                        raise error from exc  # never heard: nothing to wait for
+                    # Look for it again: a scan is how to wait for a strap out of reach, and
+                    # bleak may hold a device BlueZ has forgotten (then only "not found").
+                    device = None
                 failures += 1
-                if not ever_connected and failures >= self.initial_attempts:
-                    raise error from exc
                 wait_s = self._backoff_s(failures)
                 logger.info(
-                    "connection attempt %d failed (%s); retrying in %.2f s", failures, error, wait_s
+                    "connection attempt %d failed (%s: %s); retrying in %.2f s",
+                    failures,
+                    type(exc).__name__,
+                    error,
+                    wait_s,
                 )
                 self._set_state(
                     LinkState.RECONNECTING,
                     f"Connection attempt {failures} failed ({str(error).rstrip('.')}); "
                     f"retrying in {wait_s:.2g} s.",
+                    details={"cause": "failed attempt"},
                 )
                 if await self._wait_stop(wait_s):
                     break
                 continue
-            ever_connected = True
-            failures = 0
-            if not dropped:
-                break  # stop() was requested during the session
+            streamed = True
+            if end is _End.STOPPED:
+                break
+            label = self._label(device)
+            wait_s = 0.0
+            if end is _End.DROPPED:
+                failures = 0
+                what = "The strap disconnected"
+            else:
+                # A strap that went quiet after streaming is reconnected at once; one that
+                # never sent anything on this link waits like a failed attempt.
+                failures = 0 if self._heard_count else failures + 1
+                wait_s = self._backoff_s(failures) if failures else 0.0
+                what = (
+                    f"No beats have arrived from {label} for {self.silence_timeout_s:g} s "
+                    "although it is still connected"
+                )
+            details = {"cause": end.value}
             if not self.reconnect:
-                self._set_state(LinkState.DISCONNECTED, "The strap disconnected.")
+                self._set_state(LinkState.DISCONNECTED, f"{what}.", details=details)
                 return
-            self._set_state(LinkState.RECONNECTING, "The strap disconnected; reconnecting.")
+            later = f" in {wait_s:.2g} s" if wait_s else ""
+            self._set_state(
+                LinkState.RECONNECTING, f"{what}; reconnecting{later}.", details=details
+            )
+            if wait_s and await self._wait_stop(wait_s):
+                break
         self._set_state(LinkState.DISCONNECTED, "Disconnected.")
 
     async def _wait_stop(self, wait_s: float) -> bool:
@@ -413,55 +504,123 @@ class BleStrap(Source):
     def _label(self, device: BLEDevice) -> str:
         return f"{device.name} ({device.address})" if device.name else device.address
 
-    async def _session(self, device: BLEDevice) -> bool:
-        """One connection: connect, read facts, subscribe, wait. True if the link dropped."""
+    async def _session(self, device: BLEDevice) -> _End:
+        """One connection: connect, read facts, subscribe, stream until it ends.
+
+        Raises
+        ------
+        DeviceError
+            The link dropped during set-up, or the device is not a heart-rate strap.
+        _StopRequested
+            stop() came during set-up.
+        Exception
+            Whatever bleak or the OS raised during set-up.
+        """
         assert self._stop_requested is not None
         loop = asyncio.get_running_loop()
         dropped = asyncio.Event()
+        label = self._label(device)
         client = BleakClient(
             device,
             disconnected_callback=lambda _client: loop.call_soon_threadsafe(dropped.set),
             timeout=self.connect_timeout_s,
             backend=self._client_backend,  # type: ignore[arg-type]
         )
-        try:
-            await self._until_stopped(client.connect())
-            if client.services.get_service(HEART_RATE_SERVICE_UUID) is None:
-                raise NotAHeartRateStrapError(
-                    f"{self._label(device)} is not a heart-rate strap "
-                    "(it has no Heart Rate Service)."
-                )
-            hrm = client.services.get_characteristic(HEART_RATE_MEASUREMENT_UUID)
-            if hrm is None:
-                raise NotAHeartRateStrapError(
-                    f"{self._label(device)} has no Heart Rate Measurement to stream."
-                )
-            await self._read_facts(client)
-            self.connection_count += 1
-            self._set_state(LinkState.CONNECTED, f"Connected to {self._label(device)}.")
-            await client.start_notify(hrm, self._on_notification)
-            self._set_state(LinkState.STREAMING, "Streaming.")
-            stop_wait = asyncio.ensure_future(self._stop_requested.wait())
-            drop_wait = asyncio.ensure_future(dropped.wait())
+        linked = False  # connect() returned: from here on a lost link means a set-up drop
+
+        def link_lost() -> bool:
+            return linked and (dropped.is_set() or not client.is_connected)
+
+        async def set_up() -> BleakGATTCharacteristic:
+            nonlocal linked
             try:
-                await asyncio.wait({stop_wait, drop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stop_wait.cancel()
-                drop_wait.cancel()
-            if dropped.is_set():
-                return True
-            if client.is_connected:
+                await client.connect()
+            except TimeoutError as exc:
+                # Nothing answered: like "not found", the strap is looked for again.
+                raise DeviceNotFoundError(
+                    f"No answer from {label} within {self.connect_timeout_s:g} s; make sure "
+                    "it is worn and switched on."
+                ) from exc
+            linked = True
+            hrm = self._heart_rate_measurement(client, label)
+            # bleak's connect has its own timeout; what follows gets one too.
+            async with asyncio.timeout(self.connect_timeout_s):
+                await self._read_facts(client)
+                if link_lost():
+                    raise DeviceError(f"The link to {label} dropped during set-up.")
+                self.connection_count += 1
+                self._set_state(LinkState.CONNECTED, f"Connected to {label}.")
+                self._heard_ns = time.monotonic_ns()
+                self._heard_count = 0
+                await client.start_notify(hrm, self._on_notification)
+            # In the same step as the subscription: no packet can come before this event.
+            self._set_state(LinkState.STREAMING, "Streaming.")
+            return hrm
+
+        try:
+            try:
+                hrm = await self._until_stopped(set_up())
+            except (_StopRequested, DeviceError):
+                raise
+            except Exception as exc:
+                if link_lost():
+                    logger.info("set-up of %s ended by the lost link: %r", label, exc)
+                    raise DeviceError(f"The link to {label} dropped during set-up.") from exc
+                raise
+            end = await self._watch(dropped)
+            if end is _End.STOPPED and client.is_connected:
                 try:
-                    await client.stop_notify(hrm)
-                except (BleakError, OSError) as exc:  # the link may be going anyway
-                    logger.info("stop_notify failed while stopping: %s", exc)
-            return False
+                    async with asyncio.timeout(self.connect_timeout_s):
+                        await client.stop_notify(hrm)
+                except Exception as exc:  # the link may be going anyway
+                    logger.info("stop_notify failed while stopping: %s", plain_reason(exc))
+            return end
         finally:
-            if client.is_connected:
-                try:
-                    await client.disconnect()
-                except (BleakError, OSError) as exc:
-                    logger.info("disconnect failed: %s", exc)
+            await self._release(client)
+
+    async def _watch(self, dropped: asyncio.Event) -> _End:
+        """Wait until stop(), a dropped link, or ``silence_timeout_s`` without a notification."""
+        assert self._stop_requested is not None
+        stop_wait = asyncio.ensure_future(self._stop_requested.wait())
+        drop_wait = asyncio.ensure_future(dropped.wait())
+        try:
+            while True:
+                if stop_wait.done():
+                    return _End.STOPPED
+                if drop_wait.done():
+                    return _End.DROPPED
+                quiet_s = (time.monotonic_ns() - self._heard_ns) / 1e9
+                if quiet_s >= self.silence_timeout_s:
+                    logger.info("no notification for %.1f s on a connected link", quiet_s)
+                    return _End.SILENT
+                await asyncio.wait(
+                    {stop_wait, drop_wait},
+                    timeout=self.silence_timeout_s - quiet_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+        finally:
+            stop_wait.cancel()
+            drop_wait.cancel()
+
+    async def _release(self, client: BleakClient) -> None:
+        """Disconnect if the link is still up; a failure here is only logged."""
+        if not client.is_connected:
+            return
+        try:
+            async with asyncio.timeout(self.connect_timeout_s):
+                await client.disconnect()
+        except Exception as exc:
+            logger.info("disconnect failed: %s", plain_reason(exc))
+
+    def _heart_rate_measurement(self, client: BleakClient, label: str) -> BleakGATTCharacteristic:
+        if client.services.get_service(HEART_RATE_SERVICE_UUID) is None:
+            raise NotAHeartRateStrapError(
+                f"{label} is not a heart-rate strap (it has no Heart Rate Service)."
+            )
+        hrm = client.services.get_characteristic(HEART_RATE_MEASUREMENT_UUID)
+        if hrm is None:
+            raise NotAHeartRateStrapError(f"{label} has no Heart Rate Measurement to stream.")
+        return hrm
 
     async def _read_facts(self, client: BleakClient) -> None:
         for uuid, attribute in (
@@ -472,8 +631,10 @@ class BleStrap(Source):
                 continue
             try:
                 value = await client.read_gatt_char(uuid)
-            except (BleakError, OSError) as exc:  # optional facts: the stream matters more
-                logger.info("could not read %s: %s", uuid, exc)
+            except Exception as exc:  # optional facts: the stream matters more
+                logger.info("could not read %s: %s", uuid, plain_reason(exc))
+                if not client.is_connected:
+                    return  # the caller sees the lost link
                 continue
             if value:
                 setattr(self, attribute, int(value[0]))
@@ -481,6 +642,8 @@ class BleStrap(Source):
     def _on_notification(self, _characteristic: object, payload: bytearray) -> None:
         # Runs on the loop thread for every notification: stamp, decode, queue. Nothing else.
         host_ns = time.monotonic_ns()
+        self._heard_ns = host_ns
+        self._heard_count += 1
         try:
             packet = packet_from_payload(bytes(payload), host_ns, self.source_id)
         except MalformedPacketError as exc:

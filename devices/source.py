@@ -85,7 +85,13 @@ class Source(ABC):
         self._queue.put(item)  # type: ignore[arg-type]
         self._ready.set()
 
-    def _set_state(self, state: LinkState, message: str = "", host_ns: int | None = None) -> None:
+    def _set_state(
+        self,
+        state: LinkState,
+        message: str = "",
+        host_ns: int | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
         self.state = state
         self._put(
             StatusEvent(
@@ -95,6 +101,7 @@ class Source(ABC):
                 message=message,
                 battery_percent=self.battery_percent,
                 body_location=self.body_location,
+                details=dict(details or {}),
             )
         )
 

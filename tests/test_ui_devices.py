@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from devices.hrm import encode_hrm
+from devices.packet import SensorContact
+from tests.support.bleak_bumble_backend import BumbleCentral
+from tests.support.bumble_air import Air
+from tests.support.bumble_strap import EmulatedStrap
 from tests.ui_app import open_app
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.services import DeviceChoice
@@ -67,3 +72,43 @@ def test_devices_dialog_offers_the_simulated_strap_and_says_why_a_scan_found_not
     dialog.accept()
     assert dialog.choice == DeviceChoice("simulated", scenario="paced-breathing")
     parts.window.close()
+
+
+def test_a_strap_gone_quiet_is_said_calmly_and_its_beats_come_back(qtbot, tmp_path):
+    # A real Bluetooth strap (bleak's front end on the emulated one) whose first link drops
+    # during set-up, then keeps its link but stops notifying, as some BlueZ setups do: the
+    # window says each in its own calm words, and never that the strap is out of reach.
+    air = Air()
+    try:
+        central = BumbleCentral(air)
+        strap = EmulatedStrap(air, name="TRM Test Strap", address="C0:11:22:33:44:55")
+        strap.drop_during_setup("cccd")
+        parts = open_app(qtbot, tmp_path, connect=False, speed=1.0)
+        parts.services.ble_options = {
+            "scanner_backend": central.scanner_backend,
+            "client_backend": central.client_backend,
+            "min_backoff_s": 0.01,
+            "silence_timeout_s": 1.0,
+        }
+        window = parts.window
+        seen: list[str] = []
+        window.statusBar().messageChanged.connect(seen.append)
+        window.connect_device(DeviceChoice("ble", strap.address, strap.name))
+        qtbot.waitUntil(lambda: any("did not work this time; trying again" in m for m in seen))
+        assert strap.subscribed.wait(10)
+        assert strap.notify(encode_hrm(60, (1024,), contact=SensorContact.CONTACT))
+        qtbot.waitUntil(lambda: window.readouts.link.text() == "Receiving beats", timeout=10000)
+        links = strap.connection_attempts
+        strap.go_quiet()
+        qtbot.waitUntil(lambda: any("went quiet although it is still" in m for m in seen))
+        assert not any("link dropped" in m for m in seen)  # it did not drop: not said so
+        qtbot.waitUntil(
+            lambda: strap.connection_attempts == links + 1 and strap.subscribed.is_set()
+        )
+        assert strap.notify(encode_hrm(61, (1000,), contact=SensorContact.CONTACT))
+        qtbot.waitUntil(lambda: "Beats are arriving again." in seen, timeout=10000)
+        assert not any("could not be reached" in m for m in seen)
+        window.disconnect()
+        window.close()
+    finally:
+        air.close()

@@ -82,6 +82,8 @@ class Services:
     band: tuple[float, float] = field(
         default_factory=lambda: (-RegulationParams().low_enter, RegulationParams().high_enter)
     )
+    #: Extra :class:`devices.ble.BleStrap` arguments: bleak backends and bounds (the tests').
+    ble_options: dict[str, Any] = field(default_factory=dict)
 
     def scan(self, timeout_s: float) -> list[DeviceChoice]:
         from devices.ble import scan
@@ -98,7 +100,7 @@ class Services:
         else:
             from devices.ble import BleStrap
 
-            source = BleStrap(choice.target)
+            source = BleStrap(choice.target, **self.ble_options)
         self.clock.follow(source)
         return source
 

@@ -58,6 +58,9 @@ class BumbleCentral:
         self._scan_users = 0
         self._listeners: set[Callable[[Advertisement], None]] = set()
         self.seen: dict[str, hci.Address] = {}  # address string -> typed address
+        # Addresses a BleakScanner scan has heard: BlueZ's device objects. Like BlueZ, a
+        # client made from a BLEDevice connects only to a device the adapter still knows.
+        self.known: set[str] = set()
 
         async def create() -> Device:
             device = air.new_device(name, address)
@@ -83,6 +86,19 @@ class BumbleCentral:
         self.seen[advertisement.address.to_string(False)] = advertisement.address
         for listener in list(self._listeners):
             listener(advertisement)
+
+    def forget(self, address: str) -> None:
+        """Forget ``address`` until a scan hears it again (call from the test thread).
+
+        What BlueZ does to a device it has not heard for a while (TemporaryTimeout, 30 s by
+        default): its object goes, and connecting through a BLEDevice from an earlier scan
+        fails with UnknownObject, which bleak raises as BleakDeviceNotFoundError.
+        """
+
+        async def drop() -> None:
+            self.known.discard(address.upper())
+
+        self.air.run(drop())
 
     async def scan_start(self, listener: Callable[[Advertisement], None]) -> None:
         self._listeners.add(listener)
@@ -153,6 +169,7 @@ class BumbleBleakScanner(BaseBleakScanner):
     def _on_air(self, advertisement: Advertisement) -> None:
         # Air loop: copy the plain fields and hop to the scanner's loop.
         assert self._loop is not None
+        self._central.known.add(advertisement.address.to_string(False))
         with contextlib.suppress(RuntimeError):  # scanner's loop already closed
             self._loop.call_soon_threadsafe(self._deliver, *_advertisement_fields(advertisement))
 
@@ -201,6 +218,9 @@ class BumbleBleakClient(BaseBleakClient):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        # bleak's BlueZ backend connects a BLEDevice through the object its scan found, and
+        # scans first only for a bare address.
+        self._from_scan = isinstance(address_or_ble_device, BLEDevice)
 
     # -- connection ----------------------------------------------------------------
     @property
@@ -228,14 +248,18 @@ class BumbleBleakClient(BaseBleakClient):
         self._loop = asyncio.get_running_loop()
         self._closing = False
         central = self._central
-        try:
-            async with asyncio.timeout(self._timeout):
-                await central.air.call(self._connect_on_air())
-        except TimeoutError as exc:
-            raise BleakError(f"Timeout connecting to {self.address}") from exc
+        # A timeout raises TimeoutError, as bleak's BlueZ backend does.
+        async with asyncio.timeout(self._timeout):
+            await central.air.call(self._connect_on_air())
 
     async def _connect_on_air(self) -> None:
         central = self._central
+        if self._from_scan and self.address.upper() not in central.known:
+            raise BleakDeviceNotFoundError(
+                self.address,
+                f"Device with address {self.address} was not found. It may have been removed "
+                "from BlueZ when scanning stopped.",
+            )
         address = await central.wait_advertising(self.address, self._timeout)
         async with central._connect_lock:  # one pending LE connection per controller
             # Shielded: the peer was just heard, so this completes within milliseconds; a

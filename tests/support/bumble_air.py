@@ -55,7 +55,12 @@ class Air:
         """
         if asyncio.get_running_loop() is self.loop:
             return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        except RuntimeError:  # the air is closed: like an adapter that went away
+            coro.close()
+            raise
+        return await asyncio.wrap_future(future)
 
     # -- devices --------------------------------------------------------------------
     def new_device(self, name: str, address: str) -> Device:

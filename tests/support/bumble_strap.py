@@ -3,8 +3,10 @@
 It advertises its name and the Heart Rate Service (0x180D), serves Heart Rate Measurement
 (0x2A37, notify), Body Sensor Location (0x2A38) and Battery Level (0x2A19), and sends exactly
 the notification bytes a test hands it (build them with ``devices.hrm.encode_hrm``; bumble's
-own heart-rate encoder truncates RR). It can drop the link, refuse the next connections, go
-out of reach (stop advertising) and come back.
+own heart-rate encoder truncates RR). It can drop the link, refuse the next connections, drop
+the link at a chosen point of the central's set-up, keep the link but go quiet (as BlueZ
+notifications do after 30-100 s on some setups), go out of reach (stop advertising) and come
+back.
 
 Every method is called from the test thread; the work runs on the :class:`Air` loop.
 """
@@ -17,7 +19,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from bumble import gatt, hci
+from bumble import att, gatt, hci
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 
@@ -26,6 +28,18 @@ from tests.support.bumble_air import Air
 logger = logging.getLogger(__name__)
 
 ADVERTISING_INTERVAL_MS = 20.0  # the shortest legal interval: keeps scans and reconnects fast
+
+#: Where :meth:`EmulatedStrap.drop_during_setup` can drop the link, in the order a central
+#: reaches them: the link just up (before any ATT request), primary service discovery, descriptor
+#: discovery (the end of discovery), the first read (battery / body location, the last step
+#: before the CCCD write) and the CCCD write itself (received, never answered).
+SETUP_POINTS: dict[str, type[att.ATT_PDU] | None] = {
+    "link": None,
+    "discovery": att.ATT_Read_By_Group_Type_Request,
+    "descriptors": att.ATT_Find_Information_Request,
+    "read": att.ATT_Read_Request,
+    "cccd": att.ATT_Write_Request,  # the strap has no writable characteristic: only the CCCD
+}
 
 
 class EmulatedStrap:
@@ -73,15 +87,21 @@ class EmulatedStrap:
         self.connected = threading.Event()  # a link the strap serves is up
         self.idle = threading.Event()  # no link at all (set again after every disconnection)
         self.idle.set()
+        self.setup_drops = 0  # links dropped by drop_during_setup so far
         self._refuse_next = 0
+        self._drop_points: list[str] = []  # one set-up point per coming connection
+        self._drop_at: str | None = None  # the point where the current link will be dropped
+        self._muted = False
         self._present = True
         self._connection: Connection | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self.device: Device
+        self._advertising_lock: asyncio.Lock
         air.run(self._create())
 
     # -- set-up (air loop) ------------------------------------------------------------
     async def _create(self) -> None:
+        self._advertising_lock = asyncio.Lock()  # made on the air loop that uses it
         device = self.air.new_device(self.name, self.address)
         self.device = device
         services: list[gatt.Service] = []
@@ -131,16 +151,29 @@ class EmulatedStrap:
         device.advertising_data = bytes(AdvertisingData(fields))
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         device.on("characteristic_subscription", self._on_subscription)
+        # Every ATT request from a central passes here first, so the strap can drop the link
+        # at a chosen set-up step instead of answering it.
+        serve_pdu = device.gatt_server.on_gatt_pdu
+
+        def screen_pdu(bearer: Any, pdu: att.ATT_PDU) -> None:
+            point = self._drop_at
+            if point is not None and isinstance(pdu, SETUP_POINTS[point] or ()):
+                self._drop_current(point)
+                return
+            serve_pdu(bearer, pdu)
+
+        device.gatt_server.on_gatt_pdu = screen_pdu  # type: ignore[method-assign]
         await device.power_on()
         await self._advertise()
 
     async def _advertise(self) -> None:
-        if self._present and self._connection is None:
-            await self.device.start_advertising(
-                own_address_type=hci.OwnAddressType.RANDOM,
-                advertising_interval_min=ADVERTISING_INTERVAL_MS,
-                advertising_interval_max=ADVERTISING_INTERVAL_MS,
-            )
+        async with self._advertising_lock:
+            if self._present and self._connection is None and not self.device.is_advertising:
+                await self.device.start_advertising(
+                    own_address_type=hci.OwnAddressType.RANDOM,
+                    advertising_interval_min=ADVERTISING_INTERVAL_MS,
+                    advertising_interval_max=ADVERTISING_INTERVAL_MS,
+                )
 
     def _on_connection(self, connection: Connection) -> None:
         self.connection_attempts += 1
@@ -154,10 +187,25 @@ class EmulatedStrap:
             )
             return
         self._connection = connection
+        self._muted = False  # a new link serves notifications again
         self.connected.set()
+        if self._drop_points:
+            self._drop_at = self._drop_points.pop(0)
+            if self._drop_at == "link":
+                self._drop_current("link")
+
+    def _drop_current(self, point: str) -> None:
+        connection = self._connection
+        self._drop_at = None
+        if connection is None:
+            return
+        self.setup_drops += 1
+        logger.info("emulated strap drops the link at set-up point %r", point)
+        self._spawn(connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR))
 
     def _on_disconnection(self) -> None:
         self._connection = None
+        self._drop_at = None
         self.connected.clear()
         self.subscribed.clear()
         self.idle.set()
@@ -193,7 +241,7 @@ class EmulatedStrap:
             connection = self._connection
             if connection is None:
                 return False
-            if not force and not self.subscribed.is_set():
+            if self._muted or (not force and not self.subscribed.is_set()):
                 return False
             await self.device.notify_subscriber(
                 connection, self.hrm_characteristic, bytes(payload), force=force
@@ -217,6 +265,33 @@ class EmulatedStrap:
 
         return self.air.run(drop())
 
+    def drop_during_setup(self, *points: str) -> None:
+        """Drop each of the next connections at one set-up point (see :data:`SETUP_POINTS`).
+
+        The n-th coming connection is dropped when the central reaches ``points[n]``; the
+        connections after them are served normally. :attr:`setup_drops` counts the drops.
+        """
+        unknown = set(points) - set(SETUP_POINTS)
+        if unknown:
+            raise ValueError(f"unknown set-up points {sorted(unknown)}; see SETUP_POINTS")
+
+        async def queue() -> None:
+            self._drop_points.extend(points)
+
+        self.air.run(queue())
+
+    def go_quiet(self) -> None:
+        """Keep the link up but let no notification through until the next connection.
+
+        What some BlueZ setups do after 30-100 s: the link stays, the notifications stop.
+        :meth:`notify` returns False meanwhile.
+        """
+
+        async def quiet() -> None:
+            self._muted = True
+
+        self.air.run(quiet())
+
     def refuse_connections(self, count: int) -> None:
         """Accept-and-drop the next ``count`` connections before serving again."""
 
@@ -230,7 +305,10 @@ class EmulatedStrap:
 
         async def away() -> None:
             self._present = False
-            await self.device.stop_advertising()
+            # Serialised with a re-advertising after a disconnection still under way.
+            async with self._advertising_lock:
+                if self.device.is_advertising:
+                    await self.device.stop_advertising()
             if self._connection is not None:
                 await self._connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR)
 

@@ -66,6 +66,12 @@ _CALM_STATUS = {
     "contact lost": "The strap has lost skin contact; a little moisture on the electrodes helps.",
     "failed": "The strap could not be reached.",
 }
+#: A reconnecting strap's cause, when devices.ble gives one (StatusEvent details "cause").
+_CALM_CAUSES = {
+    "silent": "The strap went quiet although it is still connected; reconnecting on its own. "
+    "The gap will show on the plots.",
+    "failed attempt": "Connecting to the strap did not work this time; trying again on its own.",
+}
 
 #: The session's own link changes (a pause) come from this source id, not from the strap.
 SESSION_SOURCE = "session"
@@ -817,7 +823,10 @@ class MainWindow(QMainWindow):
             return
         if status.source_id == SESSION_SOURCE:
             return  # the session's own pause: said when the button was pressed
-        if state in _CALM_STATUS:
+        cause = status.details.get("cause")
+        if state == "reconnecting" and cause in _CALM_CAUSES:
+            self.say(_CALM_CAUSES[cause])
+        elif state in _CALM_STATUS:
             self.say(_CALM_STATUS[state])
         elif state == "streaming" and self._last_status in (
             "reconnecting",
