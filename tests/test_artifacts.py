@@ -404,11 +404,12 @@ def test_replaced_interval_takes_the_mean_of_the_preceding_normal_ones():
     beats = correct_artifacts(rr, times, None, after)
     np.testing.assert_array_equal(beats.nn_ms, [800.0, 810.0, 820.0, 815.0, 815.0, 830.0, 840.0])
     assert beats.corrected.tolist() == [False, False, False, True, True, False, False]
-    # At a segment start with no normal interval before: the trailing median of raw values.
+    # At a segment start with no normal interval before, no value can be trusted: the
+    # flagged intervals are left out and the segment starts after them.
     seg = np.array([0, 0, 0, 1, 1, 1, 1])
     beats = correct_artifacts(rr, times, seg, labels)
-    assert beats.nn_ms[3] == 500.0  # alone in its reach: left as it is
-    assert beats.nn_ms[4] == 800.0  # median of the raw 500 and 1100 of its segment
+    np.testing.assert_array_equal(beats.origin, [0, 1, 2, 5, 6])
+    np.testing.assert_array_equal(beats.nn_ms, [800.0, 810.0, 820.0, 830.0, 840.0])
     # MISSED splits in halves; EXTRA merges into the next beat (both local).
     labels = np.array([NORMAL, NORMAL, MISSED, NORMAL, EXTRA, NORMAL, NORMAL], dtype=np.int8)
     beats = correct_artifacts(rr, times, None, labels)
