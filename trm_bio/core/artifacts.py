@@ -487,20 +487,17 @@ def _fits_rhythm(
     value: np.ndarray, level: np.ndarray, *around: np.ndarray
 ) -> np.ndarray:
     """True where an interval a correction would make fits the local normal rhythm: within
-    SPLIT_FRACTION of the running level and of each of the intervals ``around`` it, of
-    which at least two exist (NaN marks those that do not: at a segment's first beat there
-    is too little rhythm to fit)."""
-    low, high = around[0], around[0]
-    count = np.isfinite(around[0]).astype(np.int64)
-    for other in around[1:]:
-        low, high = np.fmin(low, other), np.fmax(high, other)
-        count += np.isfinite(other)
-    return (
-        (count >= 2)
-        & (value >= (1.0 - SPLIT_FRACTION) * high)
-        & (value <= (1.0 + SPLIT_FRACTION) * low)
-        & (np.abs(value - level) <= SPLIT_LEVEL_FRACTION * level)
-    )
+    SPLIT_LEVEL_FRACTION of the running level, and within SPLIT_FRACTION of the level of
+    each of the intervals ``around`` it, of which at least two exist (NaN marks those that
+    do not: at a segment's first beat there is too little rhythm to fit)."""
+    tolerance = SPLIT_FRACTION * level
+    fits = np.abs(value - level) <= SPLIT_LEVEL_FRACTION * level
+    count = np.zeros(value.shape, dtype=np.int64)
+    for other in around:
+        exists = np.isfinite(other)
+        fits &= ~exists | (np.abs(value - other) <= tolerance)
+        count += exists
+    return fits & (count >= 2)
 
 
 def _apply_rules(
