@@ -484,20 +484,22 @@ def _tail_statistics(
 
 
 def _fits_rhythm(
-    value: np.ndarray, level: np.ndarray, *around: np.ndarray
+    candidate: np.ndarray, value: np.ndarray, level: np.ndarray, around: np.ndarray
 ) -> np.ndarray:
-    """True where an interval a correction would make fits the local normal rhythm: within
-    SPLIT_LEVEL_FRACTION of the running level, and within SPLIT_FRACTION of the level of
-    each of the intervals ``around`` it, of which at least two exist (NaN marks those that
-    do not: at a segment's first beat there is too little rhythm to fit)."""
-    tolerance = SPLIT_FRACTION * level
-    fits = np.abs(value - level) <= SPLIT_LEVEL_FRACTION * level
-    count = np.zeros(value.shape, dtype=np.int64)
-    for other in around:
-        exists = np.isfinite(other)
-        fits &= ~exists | (np.abs(value - other) <= tolerance)
-        count += exists
-    return fits & (count >= 2)
+    """``candidate`` where an interval a correction would make fits the local normal rhythm:
+    within SPLIT_LEVEL_FRACTION of the running level, and within SPLIT_FRACTION of the level
+    of each of the intervals ``around`` it (rows), of which at least two exist (NaN marks
+    those that do not: at a segment's first beat there is too little rhythm to fit)."""
+    if not candidate.any():
+        return candidate
+    exists = np.isfinite(around)
+    near = ~exists | (np.abs(value - around) <= SPLIT_FRACTION * level)
+    return (
+        candidate
+        & (np.abs(value - level) <= SPLIT_LEVEL_FRACTION * level)
+        & near.all(axis=0)
+        & (exists.sum(axis=0) >= 2)
+    )
 
 
 def _apply_rules(
@@ -545,16 +547,21 @@ def _apply_rules(
     if any_longshort:
         # A correction must not create intervals these rules would call artifacts: a split
         # (MISSED) must leave two halves, and a merge (EXTRA) one interval, that fit the
-        # local normal rhythm. Otherwise the long interval is the heart's own (a vagal
-        # slowing, the pause after a premature beat) and the short one a premature beat.
-        rr_next2 = near[0, 4]
+        # local normal rhythm (two intervals before, one after; the merge's next but one).
+        # Otherwise the long interval is the heart's own (a vagal slowing) and the short
+        # one a premature beat. A long interval right after a short one is the pause of a
+        # premature beat (the ectopic pairing below), never a missed beat.
         half = 0.5 * rr
         merged = rr + rr_next
-        missed = (longshort & long_rule & (np.abs(half - med) < th2)
-                  & _fits_rhythm(half, level, rr_prev2, rr_prev, rr_next)
-                  & (rr_prev >= (1.0 - SPLIT_LEVEL_FRACTION) * level))
-        extra = (longshort & short_rule & (np.abs(merged - med) < th2)
-                 & _fits_rhythm(merged, level, rr_prev2, rr_prev, rr_next2))
+        missed = _fits_rhythm(
+            longshort & long_rule & (np.abs(half - med) < th2)
+            & (rr_prev >= (1.0 - SPLIT_LEVEL_FRACTION) * level),
+            half, level, near[0, 1:4],
+        )
+        extra = _fits_rhythm(
+            longshort & short_rule & (np.abs(merged - med) < th2),
+            merged, level, near[0, [1, 2, 4]],
+        )
         # A long or short interval with no compensation must stand out by
         # STANDOUT_FRACTION from the two intervals before it and the two after it: a slow
         # vagal swing at night stretches its neighbours too. (The mean of those of the two
