@@ -54,6 +54,8 @@ def test_label_codes_are_int8_constants_with_names():
     assert len(LABEL_NAMES) == 6 and LABEL_NAMES[0] == "normal"
     assert detect_artifacts(np.full(50, 800.0)).dtype == np.int8
     assert 0 < LOOKAHEAD_BEATS <= 2 < CONTEXT_BEATS
+    # A segment's first level takes MIN_WINDOW_BEATS beats: the lookahead must reach them.
+    assert art.MIN_WINDOW_BEATS - 1 <= LOOKAHEAD_BEATS
 
 
 def test_bad_segments_raise_a_sentence():
