@@ -38,13 +38,15 @@ Other deviations, all documented where they are made:
   is irregular, so this split the pause after premature beats and ordinary vagal slowing
   (867 ms between 719 and 930 into two of 433.5), inserting beats that never happened, and
   merged real couplets. Here a correction must not create intervals these rules would flag:
-  a split (a merge) is allowed only when the new interval fits the local normal rhythm, i.e.
-  lies within SPLIT_FRACTION (the floor of Th1, so no new successive difference reaches
-  the threshold) of the level from each of the two intervals before and the one after it
-  (for a merge the next but one), at least two of which exist, and within
-  SPLIT_LEVEL_FRACTION (the floor of Th2) of the level itself; and a long interval right
-  after a short one (below the level by that fraction) is never split: it is the pause of a
-  premature beat, for the ectopic pairing. A long interval that may not be split is LONG
+  a split (a merge) is allowed only when the new interval fits the local rhythm, i.e. lies
+  within SPLIT_FRACTION (the floor of Th1, so no new successive difference reaches the
+  threshold) of the level from each of the two intervals before and the one after it (for
+  a merge the next but one), at least two of which exist; in a run of premature beats those
+  are short too, so the halves may not be shorter (the merged interval not longer) than the
+  level by more than SPLIT_LEVEL_FRACTION (the floor of Th2; one-sided, as the level lags a
+  fast change of rate by some ten beats); and a long interval right after a short one
+  (below the level by that fraction) is never split: it is the pause of a premature beat,
+  for the ectopic pairing. A long interval that may not be split is LONG
   (if it stands out, below) and replaced, like a short one that may not be merged. On the
   eleven MIT-BIH records of the test data, whose RR come from annotated (so all real)
   beats, the old rule split 97 intervals under 1.6 x the local normal median (3.8 per
@@ -525,22 +527,17 @@ def _tail_statistics(
 
 
 def _fits_rhythm(
-    candidate: np.ndarray, value: np.ndarray, level: np.ndarray, around: np.ndarray
+    candidate: np.ndarray, value: np.ndarray, around: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
-    """``candidate`` where an interval a correction would make fits the local normal rhythm:
-    within SPLIT_LEVEL_FRACTION of the running level, and within SPLIT_FRACTION of the level
-    of each of the intervals ``around`` it (rows), of which at least two exist (NaN marks
-    those that do not: at a segment's first beat there is too little rhythm to fit)."""
+    """``candidate`` where an interval a correction would make fits the local rhythm: within
+    SPLIT_FRACTION of the level of each of the intervals ``around`` it (rows), of which at
+    least two exist (NaN marks those that do not: at a segment's first beat there is too
+    little rhythm to fit)."""
     if not candidate.any():
         return candidate
     exists = np.isfinite(around)
     near = ~exists | (np.abs(value - around) <= SPLIT_FRACTION * level)
-    return (
-        candidate
-        & (np.abs(value - level) <= SPLIT_LEVEL_FRACTION * level)
-        & near.all(axis=0)
-        & (exists.sum(axis=0) >= 2)
-    )
+    return candidate & near.all(axis=0) & (exists.sum(axis=0) >= 2)
 
 
 def _apply_rules(
@@ -588,20 +585,24 @@ def _apply_rules(
     if any_longshort:
         # A correction must not create intervals these rules would call artifacts: a split
         # (MISSED) must leave two halves, and a merge (EXTRA) one interval, that fit the
-        # local normal rhythm (two intervals before, one after; the merge's next but one).
-        # Otherwise the long interval is the heart's own (a vagal slowing) and the short
-        # one a premature beat. A long interval right after a short one is the pause of a
-        # premature beat (the ectopic pairing below), never a missed beat.
+        # local rhythm (two intervals before, one after; the merge's next but one). Within
+        # a run of premature beats those intervals are short too: the halves must not be
+        # shorter, nor the merged interval longer, than the running level by more than
+        # SPLIT_LEVEL_FRACTION. Otherwise the long interval is the heart's own (a vagal
+        # slowing) and the short one a premature beat. A long interval right after a short
+        # one is the pause of a premature beat (the ectopic pairing below), never a split.
         half = 0.5 * rr
         merged = rr + rr_next
+        low = (1.0 - SPLIT_LEVEL_FRACTION) * level
         missed = _fits_rhythm(
-            longshort & long_rule & (np.abs(half - med) < th2)
-            & (rr_prev >= (1.0 - SPLIT_LEVEL_FRACTION) * level),
-            half, level, near[0, 1:4],
+            longshort & long_rule & (np.abs(half - med) < th2) & (half >= low)
+            & (rr_prev >= low),
+            half, near[0, 1:4], level,
         )
         extra = _fits_rhythm(
-            longshort & short_rule & (np.abs(merged - med) < th2),
-            merged, level, near[0, [1, 2, 4]],
+            longshort & short_rule & (np.abs(merged - med) < th2)
+            & (merged <= (1.0 + SPLIT_LEVEL_FRACTION) * level),
+            merged, near[0, [1, 2, 4]], level,
         )
         # A long or short interval with no compensation must stand out by
         # STANDOUT_FRACTION from the two intervals before it and the two after it: a slow
