@@ -93,7 +93,10 @@ def inject(
     last = np.r_[segment[1:] != segment[:-1], True]
     seg_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     seg_end = np.minimum.accumulate(np.where(last, np.arange(n), n - 1)[::-1])[::-1]
-    allowed = (np.arange(n) - seg_start >= edge_beats) & (seg_end - np.arange(n) >= edge_beats)
+    # An event changes the interval at k and the next one: both in k's segment.
+    allowed = (np.arange(n) - seg_start >= edge_beats) & (
+        seg_end - np.arange(n) >= max(edge_beats, 1)
+    )
     candidates = np.flatnonzero(allowed)[::min_spacing]
     n_events = min(round(rate * n), candidates.size)
     positions = np.sort(rng.choice(candidates, size=n_events, replace=False))

@@ -38,14 +38,21 @@ def nsr001_rr_ms() -> np.ndarray:
     return values[1:] * 1000.0
 
 
+MITDB_RECORDS = ("100", "101", "105", "106", "116", "119", "201", "203", "208", "219", "223")
+_BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+
+
 @dataclass(frozen=True)
 class MitdbBeats:
-    """MIT-BIH record 100 beats from the cardiologist annotations."""
+    """Beats of an MIT-BIH Arrhythmia record from the cardiologist annotations."""
 
     peak_samples: np.ndarray  # R-peak sample index (360 Hz)
     symbols: np.ndarray  # annotation symbol per beat ('N', 'A', 'V', ...)
     rr_ms: np.ndarray  # interval ending at each beat (ms); len = len(peaks) - 1
     sampling_rate_hz: float
+    rhythm: np.ndarray | None = None  # rhythm in force at each beat ('(N', '(AFIB', ...)
+    # Per interval: a non-conducted P wave ('x', a blocked atrial premature beat) lies in it.
+    blocked: np.ndarray | None = None
 
     @property
     def ectopic_beat_index(self) -> np.ndarray:
@@ -59,17 +66,32 @@ class MitdbBeats:
         return self.rr_ms[keep]
 
 
-def mitdb100() -> MitdbBeats:
+def mitdb(record: str) -> MitdbBeats:
+    """An MIT-BIH record's annotated beats (one of ``MITDB_RECORDS``) and their rhythm."""
     import wfdb
 
-    record = str(_require() / "mitdb" / "100")
-    ann = wfdb.rdann(record, "atr")
-    beat_symbols = set("NLRBAaJSVrFejnE/fQ?")
-    mask = np.array([s in beat_symbols for s in ann.symbol])
+    ann = wfdb.rdann(str(_require() / "mitdb" / record), "atr")
+    symbols_all = np.asarray(ann.symbol)
+    mask = np.isin(symbols_all, list(_BEAT_SYMBOLS))
+    # Rhythm changes are '+' annotations whose aux_note names the new rhythm.
+    notes = [note.strip("\x00") if sym == "+" else "" for sym, note in
+             zip(ann.symbol, ann.aux_note, strict=True)]
+    change = np.flatnonzero([bool(note) for note in notes])
+    which = np.searchsorted(change, np.arange(symbols_all.size), side="right") - 1
+    rhythm_all = np.where(which >= 0, np.asarray(notes, dtype=object)[change[which]], "")
     peaks = np.asarray(ann.sample)[mask]
-    symbols = np.asarray(ann.symbol)[mask]
     rr_ms = np.diff(peaks) / ann.fs * 1000.0
-    return MitdbBeats(peaks, symbols, rr_ms, float(ann.fs))
+    beat_number = np.cumsum(mask)  # beats up to and including each annotation
+    blocked = np.zeros(rr_ms.size, dtype=bool)
+    after = beat_number[(symbols_all == "x") & (beat_number > 0)]  # x after beat `after`
+    blocked[after[after <= rr_ms.size] - 1] = True
+    return MitdbBeats(peaks, symbols_all[mask], rr_ms, float(ann.fs),
+                      rhythm_all[mask].astype(str), blocked)
+
+
+def mitdb100() -> MitdbBeats:
+    """MIT-BIH record 100 (2,239 normal, 33 atrial premature, 1 ventricular premature)."""
+    return mitdb("100")
 
 
 def mitdb100_ecg() -> tuple[np.ndarray, float]:

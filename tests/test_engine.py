@@ -103,6 +103,27 @@ def test_stream_equals_batch_with_injected_artifacts_of_every_kind(data_dir) -> 
     assert _assert_stream_equals_batch(beats) > 5_000
 
 
+def test_stream_equals_batch_with_artifacts_right_after_segment_breaks(data_dir) -> None:
+    # The first beats of a segment are judged from the segment's own level, and a flagged
+    # one with no normal interval before it is left out: the live engine's lean labels and
+    # its correction must do exactly what the batch analysis does there.
+    rr = nsr001_rr_ms()[40_000:41_600].copy()
+    breaks = (300, 700, 1100)
+    for b in breaks:
+        rr[b] = 5000.0  # a recording pause: a new segment starts after it
+        rr[b + 1] = 2800.0  # the first interval of the segment
+        rr[b + 4] = 2800.0
+        rr[b + 7 : b + 9] = 0.4 * rr[b + 7], 0.6 * rr[b + 7]  # an extra beat
+    beats = beats_from_rr(rr)
+    assert np.unique(beats.segment).size == len(breaks) + 1
+    batch = analyse_beats(beats)
+    long_ones = np.flatnonzero(beats.rr_ms == 2800.0)
+    assert long_ones.size == 2 * len(breaks)
+    assert (batch.labels[long_ones] != artifacts.NORMAL).all()
+    assert batch.corrected.nn_ms.max() < 1500.0
+    assert _assert_stream_equals_batch(beats) > 5_000
+
+
 def test_beats_going_back_in_time_are_refused() -> None:
     from trm_bio.errors import TrmBioError as AppError
 
