@@ -39,6 +39,7 @@ not meaningful there either. Like the check above, it is trailing and causal.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -329,16 +330,20 @@ def irregular_rhythm_last(
     if n_usable < IRREGULAR_MIN_BEATS:
         return False
     x = np.where(usable, w, np.nan)
+    first, second = _template_pairs(w.size)
     with np.errstate(invalid="ignore"):
-        match = np.abs(x[:, None] - x[None, :]) <= COSEN_TOLERANCE_MS
-    # Templates start at beats start .. e - 1; those of length 2 read one beat further.
-    both = match[:-1, :-1] & match[1:, 1:]
-    b = float(np.count_nonzero(np.triu(match[:-1, :-1], 1)))
-    a = float(np.count_nonzero(np.triu(both, 1)))
-    # The mean as the prefix sums of the batch path give it (the same additions).
-    total = float(np.cumsum(np.where(usable, w, 0.0))[-1])
-    cosen = float(_cosen(np.array([a]), np.array([b]), np.array([total / n_usable]))[0])
-    with np.errstate(invalid="ignore"):
+        one = np.abs(x[first] - x[second]) <= COSEN_TOLERANCE_MS
+        two = one & (np.abs(x[first + 1] - x[second + 1]) <= COSEN_TOLERANCE_MS)
         turns = (x[1:-1] - x[:-2]) * (x[1:-1] - x[2:]) > 0
+    mean_rr = np.array([np.sum(w[usable]) / n_usable])
+    cosen = float(_cosen(np.count_nonzero(two), np.count_nonzero(one), mean_rr)[0])
     turning = float(np.count_nonzero(turns)) / max(w.size - 2, 1)
     return cosen > COSEN_LIMIT and turning >= TURNING_POINT_MIN
+
+
+@functools.lru_cache(maxsize=8)
+def _template_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Beat pairs (i, j), i < j <= size - 2, of a window of ``size`` beats: SampEn's
+    templates of one beat, whose length-2 extensions read beats i + 1 and j + 1."""
+    first, second = np.triu_indices(max(size - 1, 0), k=1)
+    return first, second
