@@ -1,11 +1,13 @@
 """The breathing rate a chest belt gives per window: the reference for respiration checks.
 
-Shared by tests and bench. Breaths are the belt's inhalation peaks found by neurokit2
-(``rsp_clean`` then ``rsp_peaks``, Khodadad et al. 2018); a window's rate is the number of
-breath cycles between its first and last peak over the time they span. A second count,
-independent of neurokit2 (peaks of the belt band-passed to 0.04-1 Hz, at least 30 % of the
-window's range high and 1.2 s apart), checks the belt: where the two differ by more than
-2 /min (talking, moving, a loose belt), the window has no reference.
+Shared by tests and bench; also :func:`with_paced_breathing`, slow breathing written onto
+real RR (no recording here has paced breathing with a belt). Breaths are the belt's
+inhalation peaks found by neurokit2 (``rsp_clean`` then ``rsp_peaks``, Khodadad et al.
+2018); a window's rate is the number of breath cycles between its first and last peak over
+the time they span. A second count, independent of neurokit2 (peaks of the belt
+band-passed to 0.04-1 Hz, at least 30 % of the window's range high and 1.2 s apart),
+checks the belt: where the two differ by more than 2 /min (talking, moving, a loose belt),
+the window has no reference.
 """
 
 from __future__ import annotations
@@ -108,3 +110,20 @@ def agreement(rate: np.ndarray, reference: np.ndarray) -> Agreement:
         within_2=float(np.mean(error <= 2.0)) if error.size else np.nan,
         correlation=r,
     )
+
+
+def with_paced_breathing(
+    rr_ms: np.ndarray, per_min: float, swing_ms: float, seed: int, noise_ms: float = 8.0
+) -> np.ndarray:
+    """Real RR (ms) with its breathing replaced by breathing at ``per_min``.
+
+    The RR is low-passed below 0.12 Hz (its own slow waves and Mayer wave kept, its
+    breathing removed), then a sinusoidal swing of ``swing_ms`` at the paced rate and
+    Gaussian beat-to-beat noise of ``noise_ms`` are added.
+    """
+    times = np.cumsum(rr_ms) / 1000.0
+    grid = np.arange(times[0], times[-1], 0.25)
+    sos = signal.butter(4, 0.12, fs=4.0, output="sos")
+    slow = np.interp(times, grid, signal.sosfiltfilt(sos, np.interp(grid, times, rr_ms)))
+    noise = np.random.default_rng(seed).normal(0.0, noise_ms, rr_ms.size)
+    return slow + swing_ms * np.sin(2 * np.pi * per_min / 60.0 * times) + noise

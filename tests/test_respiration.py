@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import recordings
-from tests.belt_reference import agreement, belt_reference
+from tests.belt_reference import agreement, belt_reference, with_paced_breathing
 from trm_bio.core import frequency_domain as fd
 from trm_bio.core import respiration
 from trm_bio.core.engine import BeatAnalysis, analyse_beats
@@ -40,6 +40,20 @@ def test_breathing_rate_agrees_with_the_chest_belt(data_dir, record):
     if record == "drive06":
         before = agreement(60.0 * analysis.metrics["HFpeak"][at], reference.rate)
         assert before.within_2 < 0.6, before
+
+
+@pytest.mark.parametrize("per_min", [4.5, 6.0, 8.0])
+def test_slow_breathing_on_real_rr_is_right_where_shown(data_dir, per_min):
+    # Slow breathing written onto drive17a's own slow waves: a rate is shown only where it
+    # is the paced one, never a noise peak beside the slow swing, nor its harmonic.
+    rr = with_paced_breathing(np.diff(recordings.drivedb_r_peaks_s("drive17a")) * 1000.0,
+                              per_min, 40.0, seed=int(per_min * 10))
+    times = np.cumsum(rr) / 1000.0
+    rate = fd.frequency_domain(rr, times, window_s=60.0, ends_s=times[200::25])[
+        "RespirationRate"]
+    shown = rate[np.isfinite(rate)]
+    assert shown.size >= 0.2 * rate.size
+    assert np.mean(np.abs(shown - per_min) <= 1.0) >= 0.9
 
 
 def test_no_rate_sits_on_a_band_edge(data_dir):

@@ -12,14 +12,15 @@ not see slow breathing. Here, per window:
    (natural log) above the first line, so the peaks do not lift it.
 2. Candidates: local maxima of the spectrum (a peak, never a band edge) in 3-30 /min
    (``SEARCH_HZ``), below 0.45 times the heart rate (a rhythm sampled once per beat cannot
-   show a faster oscillation), standing at least ``PEAK_OVER_TREND`` times above the trend.
+   show a faster oscillation), standing at least ``PEAK_OVER_TREND`` times above the trend
+   and holding at least ``PEAK_MIN_OF_STRONGEST`` of the strongest bin's power.
 3. A peak below 9 /min (``SLOW_BELOW_HZ``: the LF band, where the Mayer wave lies) is
    breathing when it dominates the spectrum, holding ``SLOW_SHARE`` of the 0.04-0.5 Hz
    power, as slow breathing does (it drives the heart at its own rate, and the Mayer wave
    joins it). Otherwise the breathing peak is the candidate highest above the trend; a
    slow one gives way to the best faster candidate that is not its harmonic, and with none
    the rate is unknown: the slow peak may be the Mayer wave of someone whose breathing
-   does not show.
+   does not show, or slow breathing that does not dominate.
 4. The rate is refined between bins by a parabola through the log power of the peak bin
    and its two neighbours.
 
@@ -50,6 +51,11 @@ PEAK_OVER_TREND = math.exp(1.25)
 SLOW_BELOW_HZ = 0.15
 #: A slow peak is breathing when it holds this share of the 0.04-0.5 Hz power.
 SLOW_SHARE = 0.85
+#: A candidate holds at least this fraction of the power of the spectrum's strongest bin
+#: (0.04-0.5 Hz): weaker peaks are beat-to-beat noise beside a large slow swing (drivedb
+#: breathing peaks the belt confirms: above 5 % but for 1 in 120; noise peaks beside slow
+#: breathing written onto real RR: 0.5-2 %).
+PEAK_MIN_OF_STRONGEST = 0.05
 #: The highest rate a beat-sampled rhythm shows, as a fraction of the heart rate.
 NYQUIST_FRACTION = 0.45
 #: The search reads the spectrum in bins of at least this width (Hz, 1 /min): a longer
@@ -201,7 +207,8 @@ def _breathing_rate(
     dominant = (slow_power[rows, slow_at] >= 0.0) & (lobe >= SLOW_SHARE * cum[:, -1])
     # Otherwise the candidate highest above the trend, if it is not slow: a slow one may be
     # the Mayer wave, and gives way to the best faster candidate that is not its harmonic.
-    score = np.where(peak & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
+    strong = power >= PEAK_MIN_OF_STRONGEST * np.max(power * bins.share_cols, axis=1)[:, None]
+    score = np.where(peak & strong & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
     first = np.argmax(score, axis=1)
     found = score[rows, first] > -np.inf
     slow = found & bins.slow[first]
@@ -255,7 +262,8 @@ def _breathing_rate_one(
         lobe = share[max(slow_at - bins.lobe_bins, 0) : slow_at + bins.lobe_bins + 1]
         if lobe.sum() >= SLOW_SHARE * share.sum():
             return _refined(log_p, slow_at, bins), float(STATUS_SHOWN)
-    score = np.where(peak & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
+    strong = power >= PEAK_MIN_OF_STRONGEST * np.max(power * bins.share_cols)
+    score = np.where(peak & strong & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
     first = int(np.argmax(score))
     if score[first] == -np.inf:
         return math.nan, float(STATUS_NO_PEAK)
