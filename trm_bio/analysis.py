@@ -178,10 +178,9 @@ def validity_reason(
         return ""
     if irregular_share >= ectopic_share:
         return (
-            f"the heart rhythm is irregular (as in atrial fibrillation or very frequent extra "
-            f"beats) through "
-            f"{irregular_share:.0%} of the beats; heart-rate variability assumes the heart's "
-            "own steady rhythm, so it is not valid for this recording"
+            f"the heart rhythm is irregular (the intervals vary at random from beat to beat) "
+            f"through {irregular_share:.0%} of the beats; heart-rate variability assumes the "
+            "heart's own steady rhythm, so it is not valid for this recording"
         )
     return (
         f"a sustained ectopic rhythm (such as bigeminy) runs through {ectopic_share:.0%} of "
