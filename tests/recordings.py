@@ -5,6 +5,7 @@ The files are read in place, never copied into the repository.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,3 +124,86 @@ def oracle_series(name: str) -> np.ndarray:
     if name == "mitdb100":
         return mitdb100().nn_ms()
     return polar_strap_rr_ms()
+
+
+#: Beat annotation symbols of the MIT-BIH databases (non-beat annotations are left out).
+MITDB_BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+
+
+@dataclass(frozen=True)
+class MitdbRhythm:
+    """An MIT-BIH record's beats with the annotated rhythm each interval ends in."""
+
+    rr_ms: np.ndarray  # interval ending at each beat after the first (ms)
+    times_s: np.ndarray  # time of that beat from the first beat (s)
+    rhythm: np.ndarray  # the rhythm annotation in force at that beat: "(N", "(AFIB", ...
+
+    @property
+    def atrial_fibrillation(self) -> np.ndarray:
+        """Intervals in atrial fibrillation or flutter."""
+        return np.isin(self.rhythm, ("(AFIB", "(AFL"))
+
+
+@functools.lru_cache(maxsize=16)
+def mitdb_rhythm(record: str) -> MitdbRhythm:
+    """RR intervals and annotated rhythm of MIT-BIH record ``record`` (e.g. "219")."""
+    import wfdb
+
+    ann = wfdb.rdann(str(_require() / "mitdb" / record), "atr")
+    rhythm, current, peaks = [], "(N", []
+    for sample, symbol, note in zip(ann.sample, ann.symbol, ann.aux_note, strict=True):
+        note = note.strip("\x00")
+        if note.startswith("("):
+            current = note
+        if symbol in MITDB_BEAT_SYMBOLS:
+            peaks.append(sample / ann.fs)
+            rhythm.append(current)
+    peaks_s = np.asarray(peaks)
+    return MitdbRhythm(np.diff(peaks_s) * 1000.0, peaks_s[1:] - peaks_s[0],
+                       np.asarray(rhythm[1:]))
+
+
+@functools.lru_cache(maxsize=4)
+def drivedb_r_peaks_s(record: str) -> np.ndarray:
+    """R-peak times (s) of a drivedb record's ECG ("drive06", "drive17a").
+
+    neurokit2 finds the peaks on its cleaned ECG; each is then moved to the raw ECG's
+    maximum within 40 ms and refined to a fraction of a sample (a parabola through the three
+    samples), so the intervals keep the ECG's timing rather than the filter's.
+    """
+    import neurokit2 as nk
+    import wfdb
+
+    rec = wfdb.rdrecord(str(_require() / "drivedb" / record), smooth_frames=False)
+    channel = rec.sig_name.index("ECG")
+    ecg = np.asarray(rec.e_p_signal[channel], dtype=np.float64)
+    fs = float(rec.fs) * rec.samps_per_frame[channel]
+    _, info = nk.ecg_peaks(nk.ecg_clean(ecg, sampling_rate=fs), sampling_rate=fs)
+    found = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+    reach = int(0.04 * fs)
+    around = np.clip(found[:, None] + np.arange(-reach, reach + 1)[None, :], 1, ecg.size - 2)
+    peak = around[np.arange(found.size), np.argmax(ecg[around], axis=1)]
+    before, at, after = ecg[peak - 1], ecg[peak], ecg[peak + 1]
+    curve = before - 2 * at + after
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(curve < 0, 0.5 * (before - after) / curve, 0.0)
+    return (peak + np.clip(shift, -0.5, 0.5)) / fs
+
+
+@dataclass(frozen=True)
+class Belt:
+    """A drivedb record's chest respiration belt."""
+
+    signal: np.ndarray  # belt (arbitrary units)
+    fs_hz: float
+
+
+@functools.lru_cache(maxsize=4)
+def drivedb_belt(record: str) -> Belt:
+    """The RESP channel of a drivedb record, at its own rate (about 31 Hz)."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(_require() / "drivedb" / record), smooth_frames=False)
+    channel = rec.sig_name.index("RESP")
+    signal = np.asarray(rec.e_p_signal[channel], dtype=np.float64)
+    return Belt(signal, float(rec.fs) * rec.samps_per_frame[channel])

@@ -25,6 +25,7 @@ def _assert_stream_equals_batch(beats: Beats, engine: StreamingEngine | None = N
             continue
         assert update.settled_label == batch.labels[i]
         assert update.rhythm_ok == bool(batch.rhythm_ok[i])
+        assert update.irregular == bool(batch.irregular[i])
         for name, value in update.metrics.items():
             expected = batch.metrics[name][i]
             if np.isnan(expected):
@@ -50,6 +51,18 @@ def test_stream_equals_batch_through_sustained_bigeminy(data_dir) -> None:
     batch = analyse_beats(beats)
     assert not batch.rhythm_ok.all()  # the rhythm check caught the bigeminy
     assert np.isnan(batch.metrics["RMSSD"][~batch.rhythm_ok]).all()  # HRV not reported
+
+
+def test_stream_equals_batch_through_atrial_fibrillation(data_dir) -> None:
+    from tests.recordings import mitdb_rhythm
+
+    rec = mitdb_rhythm("201")  # fibrillation, then sinus rhythm
+    beats = beats_from_rr(rec.rr_ms[:1500], rec.times_s[:1500])
+    _assert_stream_equals_batch(beats)
+    batch = analyse_beats(beats)
+    assert batch.irregular.any() and not batch.irregular.all()
+    assert not batch.rhythm_ok[batch.irregular].any()
+    assert np.isnan(batch.metrics["RMSSD"][batch.irregular]).all()  # no HRV shown there
 
 
 def test_memory_stays_bounded_over_a_long_stream(data_dir) -> None:

@@ -18,11 +18,20 @@ from trm_bio.core import artifacts
 from trm_bio.core.engine import BeatAnalysis, analyse_beats
 from trm_bio.core.frequency_domain import frequency_domain
 from trm_bio.core.json_safe import json_safe
+from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
 
-#: Share of beats in sustained ectopy above which a recording's HRV is not reported.
+#: Share of beats in sustained ectopy or an irregular rhythm above which a recording's HRV
+#: is not reported.
 MAX_ECTOPIC_RHYTHM_SHARE = 0.10
+#: The least data whose HRV is reported: 60 s of beats, the app's HRV window. Ultra-short
+#: RMSSD agrees with 5-minute values from about 30-60 s of beats (Munoz et al., PLoS One
+#: 10:e0138921, 2015; Shaffer & Ginsberg, Front Public Health 5:258, 2017); below a minute
+#: neither the rhythm nor the variability can be judged.
+MIN_VALID_S = 60.0
+#: ... and as many intervals as the irregular-rhythm check needs to judge a window.
+MIN_VALID_BEATS = IRREGULAR_MIN_BEATS
 #: Task Force (1996) practice for long recordings: spectral measures are averaged over
 #: consecutive 5-minute windows, not computed over hours at once.
 SPECTRAL_WINDOW_S = 300.0
@@ -114,7 +123,12 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
     beats, labels, corrected = analysis.beats, analysis.labels, analysis.corrected
     n = len(beats)
     counts = {name: int(np.sum(labels == code)) for code, name in enumerate(artifacts.LABEL_NAMES)}
-    ectopic_share = float(np.mean(~analysis.rhythm_ok)) if n else 0.0
+    irregular = (
+        analysis.irregular if analysis.irregular is not None else np.zeros(n, dtype=bool)
+    )
+    not_ok = ~analysis.rhythm_ok
+    ectopic_share = float(np.mean(not_ok & ~irregular)) if n else 0.0
+    irregular_share = float(np.mean(irregular)) if n else 0.0
     duration_s = (
         float(beats.times_s[-1] - (beats.times_s[0] - beats.rr_ms[0] / 1000.0)) if n else 0.0
     )
@@ -127,6 +141,7 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
         "corrected_beats": int(np.sum(corrected.corrected)),
         "ectopic_rhythm_share": ectopic_share,
         **{f"n_{name}": count for name, count in counts.items() if name != "normal"},
+        "irregular_rhythm_share": irregular_share,
     }
     metrics: dict[str, float] = {}
     if n == 0:
@@ -134,17 +149,44 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
     metrics.update(summary_time(corrected.nn_ms, corrected.segment))
     metrics.update(spectral_summary(corrected.nn_ms, corrected.times_s, corrected.segment))
     metrics.update(poincare(corrected.nn_ms, corrected.segment))
-    hrv_valid, reason = True, ""
-    if ectopic_share > MAX_ECTOPIC_RHYTHM_SHARE:
-        hrv_valid = False
-        reason = (
-            f"a sustained ectopic rhythm (such as bigeminy) runs through {ectopic_share:.0%} of "
-            "the beats; artifact correction cannot restore it, so heart-rate variability is "
-            "not valid for this recording"
-        )
+    reason = validity_reason(duration_s, n, ectopic_share, irregular_share)
+    if reason:
         for key in VARIABILITY_KEYS:
             metrics[key] = math.nan
-    return RecordingSummary(metrics, quality, hrv_valid, reason)
+    return RecordingSummary(metrics, quality, not reason, reason)
+
+
+def validity_reason(
+    duration_s: float, n_beats: int, ectopic_share: float, irregular_share: float
+) -> str:
+    """Why a recording's HRV is not valid, in one plain phrase ("" when it is valid).
+
+    Parameters
+    ----------
+    duration_s : recording length (s).
+    n_beats : RR intervals.
+    ectopic_share, irregular_share : shares of beats in sustained ectopy and in an irregular
+        rhythm (0-1).
+    """
+    if duration_s < MIN_VALID_S or n_beats < MIN_VALID_BEATS:
+        return (
+            f"only {duration_s:.0f} s and {n_beats} intervals of beats; heart-rate variability "
+            f"needs at least {MIN_VALID_S:.0f} s and {MIN_VALID_BEATS} intervals, so it is not "
+            "valid for this recording"
+        )
+    if ectopic_share + irregular_share <= MAX_ECTOPIC_RHYTHM_SHARE:
+        return ""
+    if irregular_share >= ectopic_share:
+        return (
+            f"the heart rhythm is irregular (the intervals vary at random from beat to beat) "
+            f"through {irregular_share:.0%} of the beats; heart-rate variability assumes the "
+            "heart's own steady rhythm, so it is not valid for this recording"
+        )
+    return (
+        f"a sustained ectopic rhythm (such as bigeminy) runs through {ectopic_share:.0%} of "
+        "the beats; artifact correction cannot restore it, so heart-rate variability is "
+        "not valid for this recording"
+    )
 
 
 def analyse_recording(

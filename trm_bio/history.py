@@ -91,7 +91,7 @@ def _skill_label(payload: dict[str, Any]) -> str:
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 def _cache_key(info: SessionInfo) -> str:
@@ -112,6 +112,8 @@ def _pack(analysis: BeatAnalysis) -> dict[str, np.ndarray]:
         "nn_origin": c.origin,
         "nn_corrected": c.corrected,
     }
+    if analysis.irregular is not None:
+        arrays["irregular"] = analysis.irregular
     arrays.update({f"metric:{k}": v for k, v in analysis.metrics.items()})
     return arrays
 
@@ -126,7 +128,9 @@ def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
         arrays["nn_corrected"],
     )
     metrics = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("metric:")}
-    return BeatAnalysis(beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics)
+    return BeatAnalysis(
+        beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics, arrays.get("irregular")
+    )
 
 
 def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True) -> BeatAnalysis:

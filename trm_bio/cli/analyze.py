@@ -177,11 +177,6 @@ def summary_table(document: dict[str, Any], title: str | None = None) -> str:
     ]
     if not document["hrv_valid"]:
         lines.append(f"Note: {document['reason']}.")
-    elif (q.get("duration_s") or 0) < 60:
-        lines.append(
-            f"Note: only {q['duration_s']:.0f} s of beats; heart-rate variability needs about "
-            "30-60 s at least, so these numbers mean little."
-        )
     lines.append("")
     width = max(len(k) for k in document["metrics"])
     for key, value in document["metrics"].items():
@@ -206,7 +201,8 @@ def summary_csv(document: dict[str, Any]) -> str:
 
 
 def write_series(path: Path, analysis: BeatAnalysis) -> None:
-    """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric."""
+    """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric,
+    then whether the rhythm is irregular (``rhythm_ok`` is False there too)."""
     import numpy as np
 
     from trm_bio.core import artifacts
@@ -220,6 +216,8 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
         "rhythm_ok": analysis.rhythm_ok,
     }
     columns.update(analysis.metrics)
+    if analysis.irregular is not None:
+        columns["irregular_rhythm"] = analysis.irregular
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

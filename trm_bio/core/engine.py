@@ -23,7 +23,14 @@ import numpy as np
 from trm_bio.core import artifacts
 from trm_bio.core.errors import TrmBioError
 from trm_bio.core.frequency_domain import frequency_windows
-from trm_bio.core.rhythm import RHYTHM_WINDOW_BEATS, rhythm_valid, rhythm_valid_last
+from trm_bio.core.rhythm import (
+    IRREGULAR_WINDOW_BEATS,
+    RHYTHM_WINDOW_BEATS,
+    irregular_rhythm,
+    irregular_rhythm_last,
+    rhythm_valid,
+    rhythm_valid_last,
+)
 from trm_bio.core.time_domain import time_windows
 from trm_bio.core.timeline import Beats
 from trm_bio.core.windows import window_bounds_kernel
@@ -73,8 +80,8 @@ def metric_names(windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> tuple[s
     return tuple(key for w in windows for key in w.keys)
 
 
-#: Metrics that stay meaningful during sustained ectopy (the beat rate); every other
-#: metric (variability, spectrum) is NaN where the rhythm check fails.
+#: Metrics that stay meaningful during sustained ectopy or an irregular rhythm (the beat
+#: rate); every other metric (variability, spectrum) is NaN where the rhythm check fails.
 RHYTHM_INDEPENDENT = frozenset({"MeanNN", "HR", "MinNN", "MaxNN"})
 
 
@@ -158,13 +165,18 @@ def _compute(
 
 @dataclass(frozen=True)
 class BeatAnalysis:
-    """A whole recording analysed at every beat (what the engine streams, all at once)."""
+    """A whole recording analysed at every beat (what the engine streams, all at once).
+
+    ``rhythm_ok`` is False where HRV is not valid: sustained ectopy (bigeminy) or an
+    irregular rhythm; ``irregular`` marks the latter (None in analyses cached before it).
+    """
 
     beats: Beats
     labels: np.ndarray
     rhythm_ok: np.ndarray
     corrected: artifacts.CorrectedBeats
     metrics: dict[str, np.ndarray]  # one value per raw beat: window ending at that beat
+    irregular: np.ndarray | None = None
 
 
 def analyse_beats(
@@ -180,12 +192,13 @@ def analyse_beats(
         Metrics and their windows.
     """
     labels = artifacts.detect_artifacts(beats.rr_ms, beats.segment)
-    rhythm_ok = rhythm_valid(beats.rr_ms, labels, beats.times_s, beats.segment)
+    irregular = irregular_rhythm(beats.rr_ms, beats.segment)
+    rhythm_ok = rhythm_valid(beats.rr_ms, labels, beats.times_s, beats.segment) & ~irregular
     corrected = artifacts.correct_artifacts(beats.rr_ms, beats.times_s, beats.segment, labels)
     metrics = _compute(
         windows, corrected.nn_ms, corrected.times_s, corrected.segment, beats.times_s, rhythm_ok
     )
-    return BeatAnalysis(beats, labels, rhythm_ok, corrected, metrics)
+    return BeatAnalysis(beats, labels, rhythm_ok, corrected, metrics, irregular)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +223,15 @@ class BeatUpdate:
     settled_label : int
         Its final label.
     rhythm_ok : bool
-        False during sustained ectopy (e.g. bigeminy): HRV is then not valid.
+        False during sustained ectopy (e.g. bigeminy) or an irregular rhythm: HRV is then
+        not valid.
     metrics : dict of str to float
         Every metric for the window ending at the settled beat; NaN where not valid.
     artifact_rate : float
         Fraction of labelled-abnormal beats among the last 60 s of settled beats.
+    irregular : bool
+        True when the rhythm is irregular (e.g. atrial fibrillation); ``rhythm_ok`` is then
+        False too.
     """
 
     index: int
@@ -229,6 +246,7 @@ class BeatUpdate:
     rhythm_ok: bool
     metrics: dict[str, float] = field(default_factory=dict)
     artifact_rate: float = math.nan
+    irregular: bool = False
 
 
 class _Column:
@@ -287,8 +305,9 @@ class StreamingEngine:
     # The correction of beat j reads beats j - REACH - 1 .. j (the EXTRA merge into a
     # reference beat looks one further back).
     _CORRECTION_TAIL = artifacts.CORRECTION_REACH_BEATS + 2
-    # The alternation at the oldest beat of the window compares two differences: two more.
-    _RHYTHM_TAIL = RHYTHM_WINDOW_BEATS + 2
+    # The alternation at the oldest beat of the window compares two differences: two more;
+    # the irregular-rhythm check reads its own (longer) window.
+    _RHYTHM_TAIL = max(RHYTHM_WINDOW_BEATS + 2, IRREGULAR_WINDOW_BEATS)
     # Beats kept before the oldest window start: the interpolation of the spectrum reads two
     # knots before it, the checks above their tails.
     _KEEP_BEATS = max(_TAIL, _CORRECTION_TAIL, _RHYTHM_TAIL) + 4
@@ -408,6 +427,7 @@ class StreamingEngine:
         settled_time = math.nan
         settled_label = int(artifacts.NORMAL)
         rhythm_ok = True
+        irregular = False
         artifact_rate = math.nan
         if settled_index >= 0:
             pos = settled_index - self._first_index  # buffer position of the settled beat
@@ -415,8 +435,11 @@ class StreamingEngine:
             self._labels.append(settled_label)
             labels = self._labels.view
             settled_time = float(times[pos])
-            lo = max(0, pos + 1 - self._RHYTHM_TAIL)
+            lo = max(0, pos + 1 - RHYTHM_WINDOW_BEATS - 2)
             rhythm_ok = rhythm_valid_last(rr[lo : pos + 1], labels[lo:], seg[lo : pos + 1])
+            lo = max(0, pos + 1 - IRREGULAR_WINDOW_BEATS)
+            irregular = irregular_rhythm_last(rr[lo : pos + 1], seg[lo : pos + 1])
+            rhythm_ok = rhythm_ok and not irregular
             self._correct(pos)
             ends = np.array([settled_time])
             ok = np.array([rhythm_ok])
@@ -441,6 +464,7 @@ class StreamingEngine:
             rhythm_ok=rhythm_ok,
             metrics=metrics,
             artifact_rate=artifact_rate,
+            irregular=irregular,
         )
 
     def _correct(self, pos: int) -> None:

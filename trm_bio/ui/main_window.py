@@ -856,6 +856,9 @@ class MainWindow(QMainWindow):
             # Live, the strap's own state: the session's pause is not the strap's link.
             link = self.controller.link_state
         link_words = "paused" if self.controller.paused else (link.value if link else None)
+        rhythm = ""
+        if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
+            rhythm = "irregular" if last.beat.irregular else "ectopic"
         return Readings(
             hr_bpm=hr,
             respiration_bpm=values["RespirationRate"],
@@ -865,6 +868,7 @@ class MainWindow(QMainWindow):
             battery_percent=session.battery_percent,
             link_state=link_words,
             zone=int(values["zone"]) if math.isfinite(values["zone"]) else 2,
+            rhythm=rhythm,
         )
 
     def current_zone(self) -> ZoneReading:

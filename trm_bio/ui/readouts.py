@@ -1,7 +1,8 @@
 """The numbers beside the plots: heart rate (large), breathing, coherence, signal quality.
 
 Each value is shown only where it is valid (the session gives NaN otherwise), with a word
-instead of a number; numbers can be hidden. Link problems are said calmly, in grey.
+instead of a number; numbers can be hidden. Link problems are said calmly, in grey, and so
+is a heart rhythm whose variability means nothing (irregular, or many extra beats).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ LINK_WORDS = {
     "paused": "Paused: nothing is recorded just now",
 }
 
+#: Why heart-rate variability is not shown just now, in plain, calm words.
+RHYTHM_WORDS = {
+    "irregular": "The heart rhythm is irregular just now, so heart-rate variability is not "
+    "shown.",
+    "ectopic": "Many extra heartbeats just now, so heart-rate variability is not shown.",
+}
+
 
 @dataclass(frozen=True)
 class Readings:
@@ -40,6 +48,7 @@ class Readings:
     link_state: str | None = None
     link_message: str = ""
     zone: int = 2
+    rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
 
 
 class ReadoutPanel(QWidget):
@@ -81,6 +90,11 @@ class ReadoutPanel(QWidget):
             grid.addWidget(value, row, 1)
             self.values[key] = value
         box.addLayout(grid)
+        self.rhythm = QLabel("")
+        self.rhythm.setObjectName("muted")
+        self.rhythm.setWordWrap(True)
+        self.rhythm.setVisible(False)
+        box.addWidget(self.rhythm)
         self.link = QLabel(LINK_WORDS["disconnected"])
         self.link.setObjectName("muted")
         self.link.setWordWrap(True)
@@ -108,9 +122,13 @@ class ReadoutPanel(QWidget):
             f"background: {theme.ZONE_COLOURS.get(r.zone)}; border-radius: 8px; padding: 4px;"
         )
         hidden = "shown as shapes"
+        not_meaningful = r.rhythm in RHYTHM_WORDS
         self.values["rmssd"].setText(
-            _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers else hidden
+            "not shown" if not_meaningful
+            else _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers else hidden
         )
+        self.rhythm.setText(RHYTHM_WORDS.get(r.rhythm, ""))
+        self.rhythm.setVisible(not_meaningful)
         self.values["respiration"].setText(
             _fmt(r.respiration_bpm, "{:.1f} /min", "not clear yet") if numbers else hidden
         )
