@@ -149,6 +149,7 @@ class SessionController:
         self.replay: ReplaySource | None = None
         self.error: str | None = None  # the last failure, as a sentence
         self._paused = False
+        self._resumed_ns: int | None = None  # host time of the last resume (see poll)
         # Lab Streaming Layer: publishers get every drain (publish(update, session, items))
         # and close() at the end; enable_lsl() adds the LSL one to each new session.
         self.publishers: list[Publisher] = []
@@ -230,6 +231,14 @@ class SessionController:
             # Paused: the strap keeps streaming but nothing is recorded or shown; link
             # changes still pass so the screen knows the strap's state.
             items = [i for i in items if not isinstance(i, Packet)]
+        elif self._resumed_ns is not None:
+            # A packet can reach the queue after the resume's last drain yet be stamped
+            # before the resume: it came during the pause and is let go like the others.
+            items = [
+                i for i in items if not (isinstance(i, Packet) and i.host_ns < self._resumed_ns)
+            ]
+            if any(isinstance(i, Packet) for i in items):
+                self._resumed_ns = None  # the strap's packets come in order: all later now
         update = self.session.process(items)
         self._publish(update, items)
         now_ns = self.clock_ns()
@@ -271,14 +280,16 @@ class SessionController:
             return
         self.poll()  # still paused: what the strap sent meanwhile is let go
         self._paused = False
-        self._session_status(LinkState.STREAMING, "The session goes on.")
+        self._resumed_ns = self._session_status(LinkState.STREAMING, "The session goes on.")
         if self.flow is not None and self.flow.state(self.now_s()).paused:
             self._log_flow(self.flow.resume(self.now_s()), None)
 
-    def _session_status(self, state: LinkState, message: str) -> None:
+    def _session_status(self, state: LinkState, message: str) -> int:
+        """Log the session's own link change now; returns its host time (ns)."""
         assert self.session is not None
         status = StatusEvent(self.clock_ns(), "session", state, message)
         self.session.process([status])
+        return status.host_ns
 
     def stop(self) -> int | None:
         """End the session (or replay): stop the source, commit, close the flow.
@@ -325,6 +336,7 @@ class SessionController:
             self._cache_analysis(session_id)
         self.source = self.session = self.recorder = self.flow = self.replay = None
         self._paused = False
+        self._resumed_ns = None
         self.session_id = None
         return session_id
 
