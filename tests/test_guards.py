@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +54,41 @@ def test_core_imports_nothing_of_the_app() -> None:
     app_modules, forbidden = out.stdout.split("\n")[:2]
     assert app_modules == ""
     assert "bleak" not in forbidden and "sqlite3" not in forbidden and "neurokit2" not in forbidden
+
+
+#: What the UI may import of the store and the device layer: the private-file helper (its
+#: settings file is health-adjacent) and the plain records a session's update carries.
+UI_MAY_IMPORT = ("trm_bio.store.paths", "devices.packet")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at run time or for type checking only."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_ui_never_touches_the_store_or_a_device() -> None:
+    """DESIGN.md: ui never touches the store or a device directly (not even for types).
+
+    The window is given a controller and the composition root's services; what it reads of
+    stored sessions is typed by Protocols in trm_bio/ui/services.py.
+    """
+    ui = Path(__file__).resolve().parents[1] / "trm_bio" / "ui"
+    bad = {
+        f"{path.name}: {name}"
+        for path in sorted(ui.glob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] in ("devices", "bleak", "sqlite3")
+        or name.startswith("trm_bio.store")
+        if not any(name == ok or name.startswith(ok + ".") for ok in UI_MAY_IMPORT)
+    }
+    assert sorted(bad) == []
 
 
 def test_pyside6_does_not_corrupt_none_refcount() -> None:

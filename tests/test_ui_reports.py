@@ -83,10 +83,10 @@ def test_save_report_from_the_summary_and_the_library(qtbot, tmp_path, library_w
         asked.append(suggested)
         return str(target[0])
 
-    window.choose_report_path = choose
+    window.reports.choose_path = choose
     (tmp_path / "out").mkdir()
-    window.show_summary(first)
-    qtbot.mouseClick(window.summary_dialog.view.save_button, Qt.MouseButton.LeftButton)
+    window.reports.show_summary(first)
+    qtbot.mouseClick(window.reports.summary_dialog.view.save_button, Qt.MouseButton.LeftButton)
     assert asked == [f"trm-bio-session-{first}.html"]
     embedded = embedded_json(target[0])
     assert embedded["summary"] == library.get_summary(first)  # every number, exactly
@@ -124,12 +124,12 @@ def test_history_view_shows_the_persons_progress_and_saves_it(
 
     window.person.setText("Nobody")
     qtbot.keyClick(window, Qt.Key.Key_H, CTRL_SHIFT)
-    assert window.history_dialog is None
+    assert window.reports.history_dialog is None
     assert "Nobody" in window.statusBar().currentMessage()  # said, not raised
 
     window.person.setText("Sam")
     qtbot.keyClick(window, Qt.Key.Key_H, CTRL_SHIFT)
-    dialog = window.history_dialog
+    dialog = window.reports.history_dialog
     assert dialog is not None and dialog.isVisible()
     view = dialog.view
     assert "3 session(s)" in view.title.text()
@@ -146,7 +146,7 @@ def test_history_view_shows_the_persons_progress_and_saves_it(
             assert shown == 100.0 * point.resilient_share
 
     target = tmp_path / "progress.html"
-    window.choose_report_path = lambda title, suggested: str(target)
+    window.reports.choose_path = lambda title, suggested: str(target)
     qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
     embedded = embedded_json(target)
     assert embedded["person"] == "Sam"
@@ -155,8 +155,9 @@ def test_history_view_shows_the_persons_progress_and_saves_it(
 
     # With no name typed, the person of the newest session is shown.
     window.person.setText("")
-    window.show_history()
-    assert window.history_dialog is not dialog and window.history_dialog.view.trends.person == "Sam"
+    window.reports.show_history(window.person.text())
+    shown = window.reports.history_dialog
+    assert shown is not dialog and shown.view.trends.person == "Sam"
     window.close()
 
 

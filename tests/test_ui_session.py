@@ -65,7 +65,7 @@ def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
     assert np.allclose(np.unique(x), sorted(e.time_s for e in sensations))
 
     qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
-    dialog = window.summary_dialog
+    dialog = window.reports.summary_dialog
     assert dialog is not None and dialog.isVisible()
     view = dialog.view
     assert view.sensations_table.rowCount() == 3

@@ -63,6 +63,7 @@ def make_screenshots(out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from trm_bio.app import build
+    from trm_bio.controller import PracticeAction
     from trm_bio.store.library import Library
     from trm_bio.ui import theme
     from trm_bio.ui.settings import Settings, use_settings_folder
@@ -113,9 +114,9 @@ def make_screenshots(out: Path) -> None:
             window.skills.help_now()
             in_help_now = True
             run_for(0.3)
-            window.skills.act("choose_strategy", controller.flow_state().strategies[0].id)
+            window.skills.choose_strategy(controller.flow_state().strategies[0].id)
         if in_help_now and now_s >= HELP_NOW_S[1] and controller.flow_state().in_help_now:
-            window.skills.act("return_from_help_now")
+            window.skills.act(PracticeAction.RETURN_FROM_HELP_NOW)
     # A sensation being noted, to show the details form mid-entry.
     window.tracking.notice("neutral")
     tick_words("steady")
@@ -126,8 +127,8 @@ def make_screenshots(out: Path) -> None:
     window.tracking.commit()
     run_for(1.0)
     session_id = window.stop_session()
-    if window.summary_dialog is not None:
-        window.summary_dialog.close()
+    if window.reports.summary_dialog is not None:
+        window.reports.summary_dialog.close()
     window.client.hide()
     window.open_replay(session_id, 16.0)
     run_for(0.5)

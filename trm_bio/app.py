@@ -17,16 +17,22 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from devices.physiology import SCENARIOS
-from trm_bio.controller import SessionController
+from trm_bio.controller import SessionController, SessionOptions
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import TrmBioError
-from trm_bio.store.library import Library
+from trm_bio.store.library import Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice
+
+if TYPE_CHECKING:
+    from devices.simulated import SimulatedStrap
+    from devices.source import Source
+    from trm_bio.history import SessionAnalysis
+    from trm_bio.report.trends import Trends
+    from trm_bio.ui.main_window import MainWindow
+    from trm_bio.ui.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +61,22 @@ class SimulationClock:
     """
 
     def __init__(self) -> None:
-        self.source: Any = None
+        self.source: SimulatedStrap | None = None
 
-    def follow(self, source: Any) -> None:
-        self.source = source if getattr(source, "speed", 1.0) != 1.0 else None
+    def follow(self, source: Source) -> None:
+        """Follow ``source`` when it is a simulated strap running faster or slower than life."""
+        from devices.simulated import SimulatedStrap
+
+        self.source = None
+        if isinstance(source, SimulatedStrap) and source.speed != 1.0:
+            self.source = source
 
     def __call__(self) -> int:
         now_ns = time.monotonic_ns()
         source = self.source
-        start_ns = getattr(source, "start_ns", None) if source is not None else None
-        if start_ns is None:
+        if source is None or source.start_ns is None:
             return now_ns
-        return start_ns + round((now_ns - start_ns) * source.speed)
+        return source.start_ns + round((now_ns - source.start_ns) * source.speed)
 
 
 @dataclass
@@ -75,6 +85,7 @@ class Services:
 
     library: Library
     clock: SimulationClock
+    controller: SessionController
     speed: float = 1.0
     seed: int = 0
     link_drops: tuple[tuple[float, float], ...] = ()
@@ -90,7 +101,9 @@ class Services:
 
         return [DeviceChoice("ble", f.address, f.name, rssi=f.rssi) for f in scan(timeout_s)]
 
-    def make_source(self, choice: DeviceChoice) -> Any:
+    def make_source(self, choice: DeviceChoice) -> Source:
+        """A new, unstarted source for ``choice``; the clock follows a sped-up one."""
+        source: Source
         if choice.kind == "simulated":
             from devices.simulated import SimulatedStrap
 
@@ -104,55 +117,28 @@ class Services:
         self.clock.follow(source)
         return source
 
-    def live_shifts(self, session: Any) -> list[tuple[Any, Any]]:
-        """Shifts after the live session's events whose after-windows have fully passed.
+    def start_live(self, choice: DeviceChoice, options: SessionOptions) -> None:
+        self.controller.start_live(self.make_source(choice), options)
 
-        The same detection as a finished session's (:func:`trm_bio.core.shifts.detect_shifts`
-        on the session's own metrics, regulation trace and baseline).
-        """
-        from trm_bio.core.shifts import DEFAULT_SHIFT_PARAMS, detect_shifts
-        from trm_bio.history import effect_events
-
-        baseline = session.regulator.baseline
-        m = session.history.metrics
-        if baseline is None or m.size == 0:
-            return []
-        settled_s = float(m["time_s"][-1])
-        last_after_s = max(end for _, end in DEFAULT_SHIFT_PARAMS.after_windows)
-        events = [e for e in effect_events(session.events) if e.time_s + last_after_s <= settled_s]
-        if not events:
-            return []
-        shifts = detect_shifts(
-            m["time_s"],
-            m["HR_20s"],
-            m["RMSSD"],
-            m["arousal"],
-            [e.time_s for e in events],
-            baseline,
-            zone=m["zone"].astype(np.int8),
-            lowness=m["lowness"],
-        )
-        return list(zip(events, shifts, strict=True))
-
-    def list_sessions(self) -> list[Any]:
+    def list_sessions(self) -> list[SessionInfo]:
         return self.library.list_sessions()
 
-    def analyse(self, session_id: int) -> Any:
+    def analyse(self, session_id: int) -> SessionAnalysis:
         from trm_bio.history import analyse_session
 
         return analyse_session(self.library, session_id)
 
-    def save_session_report(self, analysis: Any, path: str | Path) -> Path:
+    def save_session_report(self, analysis: SessionAnalysis, path: str | Path) -> Path:
         from trm_bio.report import save_session_report
 
         return save_session_report(analysis, path)
 
-    def person_trends(self, person: str) -> Any:
+    def person_trends(self, person: str) -> Trends:
         from trm_bio.report.trends import person_trends
 
         return person_trends(self.library, person)
 
-    def save_trends_report(self, trends: Any, path: str | Path) -> Path:
+    def save_trends_report(self, trends: Trends, path: str | Path) -> Path:
         from trm_bio.report import save_trends_report
 
         return save_trends_report(trends, path)
@@ -167,13 +153,13 @@ class AppParts:
     library: Library
     services: Services
     controller: SessionController
-    window: Any  # trm_bio.ui.main_window.MainWindow
+    window: MainWindow
 
 
 def build(
     library: Library,
     *,
-    settings: Any = None,
+    settings: Settings | None = None,
     device: str | None = None,
     replay: int | None = None,
     scenario: str = "calm",
@@ -214,9 +200,11 @@ def build(
     if lsl is not None:
         settings.lsl = lsl
     clock = SimulationClock()
-    services = Services(library, clock, speed=speed, seed=seed, link_drops=tuple(link_drops))
     on = settings.clinician_mode if clinician is None else clinician
     controller = SessionController(library, clinician_mode=on, clock_ns=clock)
+    services = Services(
+        library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops)
+    )
     window = MainWindow(controller, services, settings)
     if connect:
         if replay is not None:

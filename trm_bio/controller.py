@@ -11,11 +11,13 @@ so that the session and the flow do not have to. No Qt here: the window drives
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.source import Source
@@ -23,12 +25,14 @@ from skills.flow import FlowEvent, FlowState, PracticeFlow
 from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
+from trm_bio.core.artifacts import NORMAL
+from trm_bio.core.regulation import Zone as ZoneCode
 from trm_bio.errors import LibraryError, TrmBioError
 from trm_bio.lsl_outlets import DEFAULT_STREAM_NAME
 from trm_bio.session import Session, SessionEvent, SessionUpdate
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
-from trm_bio.store.replay import ReplaySource, packets_before
+from trm_bio.store.replay import RecordedEvent, ReplaySource, packets_before
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,55 @@ class ReplayStatus:
     paused: bool
     finished: bool
     speed: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The newest values of the running session, for a screen (NaN or None where unknown).
+
+    The metrics and the zone are those of the newest settled beat; ``hr_bpm`` falls back to
+    the newest beat's own rate (bpm) while the window's is not known and that beat is clean.
+    """
+
+    hr_bpm: float = math.nan  # bpm
+    rmssd_ms: float = math.nan  # ms
+    respiration_bpm: float = math.nan  # breaths a minute
+    coherence: float = math.nan
+    artifact_rate: float = math.nan  # share of the recent beats that were corrected
+    arousal: float = math.nan  # baseline spreads above the baseline
+    lowness: float = math.nan  # low-side evidence, baseline spreads
+    zone: ZoneCode = ZoneCode.UNKNOWN
+    tentative: bool = False
+    battery_percent: int | None = None
+    #: The link in the words of ``LinkState`` values: live, the strap's own state; in replay,
+    #: the recording's; "paused" while the session is paused.
+    link: str | None = None
+    #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
+    rhythm: str = ""
+
+
+class PracticeAction(StrEnum):
+    """What a person can do in a running practice (see :meth:`SessionController.flow_action`)."""
+
+    NEXT = "next"
+    PREVIOUS = "previous"
+    SKIP_STEP = "skip_step"
+    SKIP_SKILL = "skip_skill"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    RETURN_FROM_HELP_NOW = "return_from_help_now"
+    CHOOSE_STRATEGY = "choose_strategy"  # with a strategy id
+
+
+class Publisher(Protocol):
+    """Gets every drain of the running session (e.g. the Lab Streaming Layer outlets)."""
+
+    def publish(
+        self, update: SessionUpdate, session: Session, items: Sequence[object] = ()
+    ) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -98,9 +151,10 @@ class SessionController:
         self.replay: ReplaySource | None = None
         self.error: str | None = None  # the last failure, as a sentence
         self._paused = False
+        self._resumed_ns: int | None = None  # host time of the last resume (see poll)
         # Lab Streaming Layer: publishers get every drain (publish(update, session, items))
         # and close() at the end; enable_lsl() adds the LSL one to each new session.
-        self.publishers: list[Any] = []
+        self.publishers: list[Publisher] = []
         self.lsl_enabled = False
         self.lsl_name = DEFAULT_STREAM_NAME
         self.lsl_wait_s = 0.0
@@ -179,6 +233,14 @@ class SessionController:
             # Paused: the strap keeps streaming but nothing is recorded or shown; link
             # changes still pass so the screen knows the strap's state.
             items = [i for i in items if not isinstance(i, Packet)]
+        elif self._resumed_ns is not None:
+            # A packet can reach the queue after the resume's last drain yet be stamped
+            # before the resume: it came during the pause and is let go like the others.
+            items = [
+                i for i in items if not (isinstance(i, Packet) and i.host_ns < self._resumed_ns)
+            ]
+            if any(isinstance(i, Packet) for i in items):
+                self._resumed_ns = None  # the strap's packets come in order: all later now
         update = self.session.process(items)
         self._publish(update, items)
         now_ns = self.clock_ns()
@@ -220,14 +282,16 @@ class SessionController:
             return
         self.poll()  # still paused: what the strap sent meanwhile is let go
         self._paused = False
-        self._session_status(LinkState.STREAMING, "The session goes on.")
+        self._resumed_ns = self._session_status(LinkState.STREAMING, "The session goes on.")
         if self.flow is not None and self.flow.state(self.now_s()).paused:
             self._log_flow(self.flow.resume(self.now_s()), None)
 
-    def _session_status(self, state: LinkState, message: str) -> None:
+    def _session_status(self, state: LinkState, message: str) -> int:
+        """Log the session's own link change now; returns its host time (ns)."""
         assert self.session is not None
         status = StatusEvent(self.clock_ns(), "session", state, message)
         self.session.process([status])
+        return status.host_ns
 
     def stop(self) -> int | None:
         """End the session (or replay): stop the source, commit, close the flow.
@@ -274,6 +338,7 @@ class SessionController:
             self._cache_analysis(session_id)
         self.source = self.session = self.recorder = self.flow = self.replay = None
         self._paused = False
+        self._resumed_ns = None
         self.session_id = None
         return session_id
 
@@ -330,6 +395,9 @@ class SessionController:
             info.start_ns,
             baseline=baseline,
             history=lambda index: packets_before(replay.items, index),
+            recorded_events=lambda index: [
+                item.event for item in replay.items[:index] if isinstance(item, RecordedEvent)
+            ],
         )
         self.replay = replay
         self.source = replay
@@ -363,7 +431,7 @@ class SessionController:
         elif self.session is not None and not self._lsl_publishers():
             self._open_lsl(wait=False)
 
-    def _lsl_publishers(self) -> list[Any]:
+    def _lsl_publishers(self) -> list[Publisher]:
         from trm_bio.lsl_outlets import LslPublisher
 
         return [p for p in self.publishers if isinstance(p, LslPublisher)]
@@ -390,7 +458,7 @@ class SessionController:
         if wait and self.lsl_wait_s > 0:
             publisher.wait_for_consumers(self.lsl_wait_s)
 
-    def _publish(self, update: SessionUpdate, items: Any) -> None:
+    def _publish(self, update: SessionUpdate, items: Sequence[object]) -> None:
         if self.session is None:
             return
         for publisher in list(self.publishers):
@@ -444,17 +512,41 @@ class SessionController:
     def start_skill(self, key: int | str) -> list[FlowEvent]:
         """Begin guided practice of one skill (by number or id)."""
         self.flow = PracticeFlow.for_skill(self.skills, key)
-        return self._flow_call("start")
+        return self._logged(self.flow.start(self.now_s()))
 
     def start_plan(self, plan_id: str) -> list[FlowEvent]:
         """Begin a session plan (a sequence of skills)."""
         self.flow = PracticeFlow.for_plan(self.plans, plan_id)
-        return self._flow_call("start")
+        return self._logged(self.flow.start(self.now_s()))
 
-    def flow_action(self, action: str, *args: Any) -> list[FlowEvent]:
-        """``next``, ``previous``, ``skip_step``, ``skip_skill``, ``pause``, ``resume``,
-        ``stop``, ``return_from_help_now`` or ``choose_strategy`` (with a strategy id)."""
-        return self._flow_call(action, *args)
+    def flow_action(self, action: PracticeAction | str, *args: str) -> list[FlowEvent]:
+        """Take a :class:`PracticeAction` (or its value) in the running practice.
+
+        ``choose_strategy`` takes the strategy's id (see :meth:`choose_strategy`). Raises
+        TrmBioError with one sentence when no practice runs or the action is unknown.
+        """
+        flow = self._running_flow()
+        try:
+            chosen = PracticeAction(action)
+        except ValueError:
+            raise TrmBioError(f"there is no practice action {action!r}") from None
+        if chosen is PracticeAction.CHOOSE_STRATEGY:
+            return self.choose_strategy(*args)
+        steps: dict[PracticeAction, Callable[[float], list[FlowEvent]]] = {
+            PracticeAction.NEXT: flow.next,
+            PracticeAction.PREVIOUS: flow.previous,
+            PracticeAction.SKIP_STEP: flow.skip_step,
+            PracticeAction.SKIP_SKILL: flow.skip_skill,
+            PracticeAction.PAUSE: flow.pause,
+            PracticeAction.RESUME: flow.resume,
+            PracticeAction.STOP: flow.stop,
+            PracticeAction.RETURN_FROM_HELP_NOW: flow.return_from_help_now,
+        }
+        return self._logged(steps[chosen](self.now_s()))
+
+    def choose_strategy(self, strategy_id: str) -> list[FlowEvent]:
+        """Take one of Help Now!'s strategies (by id) in the running practice."""
+        return self._logged(self._running_flow().choose_strategy(self.now_s(), strategy_id))
 
     def help_now(self) -> list[FlowEvent]:
         """Help Now!: one key away in every state; starts the skill if no flow runs."""
@@ -462,17 +554,18 @@ class SessionController:
             self.flow = PracticeFlow.for_skill(
                 self.skills.with_mode(clinician_mode=True), "help_now"
             )
-            return self._flow_call("start")
-        return self._flow_call("help_now")
+            return self._logged(self.flow.start(self.now_s()))
+        return self._logged(self.flow.help_now(self.now_s()))
 
     def flow_state(self) -> FlowState | None:
         return self.flow.state(self.now_s()) if self.flow is not None else None
 
-    def _flow_call(self, action: str, *args: Any) -> list[FlowEvent]:
+    def _running_flow(self) -> PracticeFlow:
         if self.flow is None:
             raise TrmBioError("no skill is running; choose a skill or a plan first")
-        now_s = self.now_s()
-        events = getattr(self.flow, action)(now_s, *args)
+        return self.flow
+
+    def _logged(self, events: list[FlowEvent]) -> list[FlowEvent]:
         self._log_flow(events, None)
         return events
 
@@ -538,6 +631,43 @@ class SessionController:
         return self.session.log(kind, payload, self.clock_ns())
 
     # -- state for the screen -------------------------------------------------------------
+    def reading(self) -> Reading:
+        """The newest values of the running session (see :class:`Reading`)."""
+        session = self.session
+        if session is None:
+            return Reading()
+        h = session.history
+        keys = ("HR_20s", "RMSSD", "RespirationRate", "Coherence", "arousal", "lowness", "zone")
+        values = dict.fromkeys((*keys, "tentative"), math.nan)
+        if h.metrics.size:
+            for key in values:
+                values[key] = float(h.metrics[key][-1])
+        hr = values["HR_20s"]
+        if not math.isfinite(hr) and h.beats.size and h.beats["label"][-1] == NORMAL:
+            hr = float(h.beats["hr_bpm"][-1])
+        link = session.link_state
+        if self.replay is None and link is not None and self.link_state is not None:
+            link = self.link_state  # live, the strap's own state: a pause is not its link
+        zone = values["zone"]
+        last = session.last
+        rhythm = ""
+        if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
+            rhythm = "irregular" if last.beat.irregular else "ectopic"
+        return Reading(
+            hr_bpm=hr,
+            rmssd_ms=values["RMSSD"],
+            respiration_bpm=values["RespirationRate"],
+            coherence=values["Coherence"],
+            artifact_rate=last.beat.artifact_rate if last is not None else math.nan,
+            arousal=values["arousal"],
+            lowness=values["lowness"],
+            zone=ZoneCode(int(zone)) if math.isfinite(zone) else ZoneCode.UNKNOWN,
+            tentative=values["tentative"] > 0,
+            battery_percent=session.battery_percent,
+            link="paused" if self.paused else (link.value if link is not None else None),
+            rhythm=rhythm,
+        )
+
     @property
     def link_state(self) -> LinkState | None:
         if self.source is None:

@@ -2,7 +2,8 @@
 
 The path of one heartbeat (DESIGN.md): the raw packet is written to the library first, then
 its RR are timed on the beat clock, the engine analyses each beat, the regulation model
-places it against the person's baseline, and the caller (the Qt window's timer, a CLI loop,
+places it against the person's baseline, shift detection measures what followed each logged
+event once its after-windows have passed, and the caller (the Qt window's timer, a CLI loop,
 a test) receives one :class:`SessionUpdate` per drain. Status changes and logged events get
 a time on the same beat clock and are written beside the packets.
 
@@ -18,16 +19,19 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from devices.packet import LinkState, Packet, StatusEvent
+from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
 from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
 from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
+from trm_bio.core.shifts import Shift, ShiftWatch
 from trm_bio.core.timeline import NS_PER_S, Timeline, TimelineConfig, timeline_after
 from trm_bio.errors import LibraryError
+from trm_bio.history import effect_events
 from trm_bio.store.library import Event
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, SeekMarker
@@ -69,6 +73,14 @@ class BeatState:
     regulation: RegulationState | None
 
 
+class FoundShift(NamedTuple):
+    """A shift measured after a logged event, at its due beat (see ``ShiftWatch``)."""
+
+    event: effects.Event
+    shift: Shift
+    due_s: float  # beat-clock time of the settled beat it was measured at (s)
+
+
 @dataclass
 class SessionUpdate:
     """What one drain produced, in order. ``seeked`` is True when a replay jumped: the
@@ -77,11 +89,14 @@ class SessionUpdate:
     beats: list[BeatState] = field(default_factory=list)
     events: list[SessionEvent | Event] = field(default_factory=list)
     status: list[StatusEvent] = field(default_factory=list)
+    shifts: list[FoundShift] = field(default_factory=list)
     packets: int = 0
     seeked: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.beats or self.events or self.status or self.packets or self.seeked)
+        return bool(
+            self.beats or self.events or self.status or self.shifts or self.packets or self.seeked
+        )
 
 
 class _Growing:
@@ -157,6 +172,9 @@ class Session:
         For replay: ``history(index) -> (packets, breaks)`` gives the packets before item
         ``index`` of the source and the packet indices that follow a disconnect, so that a
         :class:`SeekMarker` can rebuild the state.
+    recorded_events : callable, optional
+        For replay: ``recorded_events(index)`` gives the stored events before item ``index``,
+        so that a seek re-arms shift detection with them.
     timeline_config : TimelineConfig, optional
         Re-anchoring and gap bounds.
     analyse_live : bool
@@ -172,6 +190,7 @@ class Session:
         regulation: RegulationParams | None = None,
         baseline: Baseline | None = None,
         history: Callable[[int], tuple[list[Packet], list[int]]] | None = None,
+        recorded_events: Callable[[int], Iterable[SessionEvent | Event]] | None = None,
         timeline_config: TimelineConfig | None = None,
         analyse_live: bool = True,
     ) -> None:
@@ -182,6 +201,7 @@ class Session:
         self.regulation_params = regulation or RegulationParams()
         self.initial_baseline = baseline
         self._history_source = history
+        self._recorded_events = recorded_events
         self._timeline_config = timeline_config
         self.timeline = Timeline(self.start_ns, timeline_config)
         self.engine = StreamingEngine()
@@ -192,6 +212,8 @@ class Session:
         self.last_host_ns = self.start_ns
         self.last: BeatState | None = None
         self.events: list[SessionEvent | Event] = []
+        self.shift_watch: ShiftWatch[effects.Event] = ShiftWatch()
+        self.shifts: list[FoundShift] = []  # in the order they were measured
         self.packets_seen = 0
         self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
         self.recording_error: str | None = None
@@ -218,6 +240,7 @@ class Session:
                 self._on_status(item, update)
             elif isinstance(item, RecordedEvent):
                 self.events.append(item.event)
+                self._watch(item.event)
                 self.last_host_ns = max(self.last_host_ns, item.host_ns)
                 update.events.append(item.event)
             elif isinstance(item, SeekMarker):
@@ -225,6 +248,7 @@ class Session:
                 update = SessionUpdate(seeked=True)  # what came before the jump is stale
             else:
                 log.warning("ignored an item of unknown type %s", type(item).__name__)
+        update.shifts.extend(self._measure_shifts())
         return update
 
     def _on_packet(self, packet: Packet, update: SessionUpdate) -> None:
@@ -277,6 +301,9 @@ class Session:
             raise RuntimeError("a live session cannot seek")
         packets, breaks = self._history_source(marker.index)
         self.prime(packets, breaks)
+        if self._recorded_events is not None:
+            for event in self._recorded_events(marker.index):
+                self._watch(event)
         self.last_host_ns = marker.host_ns
 
     def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
@@ -298,6 +325,8 @@ class Session:
         self.engine.prime(beats)
         self.regulator = Regulator(self.regulation_params, self.initial_baseline)
         self.history = SessionHistory(self.engine.names)
+        self.shift_watch.reset()  # the caller re-adds the events before this point
+        self.shifts = []
         self.packets_seen = len(packets)
         self.last = None
         if len(beats):
@@ -354,7 +383,34 @@ class Session:
         event = SessionEvent(float(time_s), kind, dict(payload or {}), int(host_ns))
         self._record(lambda r: r.add_event(event.time_s, kind, event.payload, event.host_ns))
         self.events.append(event)
+        self._watch(event)
         return event
+
+    # -- shift detection ----------------------------------------------------------------
+    def _watch(self, event: SessionEvent | Event) -> None:
+        """Watch a logged event whose aftermath is measured (the batch analysis's rule)."""
+        for effect_event in effect_events([event]):
+            self.shift_watch.add(effect_event.time_s, effect_event)
+
+    def _measure_shifts(self) -> list[FoundShift]:
+        """The shifts whose due beat has been reached (cheap when none is due)."""
+        m = self.history.metrics
+        if not m.size or not self.shift_watch.due(float(m["time_s"][-1])):
+            return []
+        found = [
+            FoundShift(event, shift, due_s)
+            for event, shift, due_s in self.shift_watch.measure(
+                m["time_s"],
+                m["HR_20s"],
+                m["RMSSD"],
+                m["arousal"],
+                self.regulator.baseline,
+                zone=m["zone"],
+                lowness=m["lowness"],
+            )
+        ]
+        self.shifts.extend(found)
+        return found
 
     def _record(self, write: Callable[[Recorder], Any]) -> None:
         """Write through the recorder; a failed write stops recording, not the session.

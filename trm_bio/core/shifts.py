@@ -17,6 +17,10 @@ Events closer together than the windows overlap, and the change is shared betwee
 All windows are half-open on the left: ``(event + a, event + b]``; the before window is
 ``(event - before_s, event]``. Everything is vectorised over events (prefix sums and
 ``searchsorted``).
+
+A running session measures each event once, with :class:`ShiftWatch`, at the first settled
+beat past the end of the event's last after-window, from the beats up to that one: so a live
+session and its replay find the same shifts at the same beats, whenever they look.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -34,6 +38,7 @@ from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, Zone
 
 Direction = Literal["toward", "away", "none", "unknown"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,3 +384,103 @@ def detect_shift(
         times_s, hr_bpm, rmssd_ms, arousal, [event_time_s], baseline,
         zone=zone, lowness=lowness, params=params, regulation=regulation,
     )[0]
+
+
+class ShiftWatch(Generic[T]):
+    """Measures the shift after each event of a running session, once it can be measured.
+
+    An event is measured at its *due beat*: the first settled beat at or after the end of
+    its last after-window (event time + the largest after-window end). Only the beats up to
+    the due beat are used, so the result does not depend on when :meth:`measure` runs
+    (every drain, after a late log, after a replay's seek). An event waits while the
+    regulation model has no baseline yet.
+
+    Parameters
+    ----------
+    params, regulation : ShiftParams, RegulationParams
+        Windows and thresholds (as :func:`detect_shifts`).
+    """
+
+    def __init__(
+        self,
+        params: ShiftParams = DEFAULT_SHIFT_PARAMS,
+        regulation: RegulationParams = DEFAULT_PARAMS,
+    ) -> None:
+        self.params = params
+        self.regulation = regulation
+        self.wait_s = max(end for _, end in params.after_windows)
+        self._pending: list[tuple[float, T]] = []
+        self._next_due_s = math.inf
+
+    def add(self, event_time_s: float, tag: T) -> None:
+        """Watch an event at ``event_time_s`` (s, beat clock); ``tag`` comes back with it."""
+        self._pending.append((float(event_time_s), tag))
+        self._next_due_s = min(self._next_due_s, float(event_time_s) + self.wait_s)
+
+    def reset(self) -> None:
+        """Forget every waiting event (a replay's seek re-adds those before the new point)."""
+        self._pending = []
+        self._next_due_s = math.inf
+
+    @property
+    def waiting(self) -> int:
+        """How many events wait for their due beat."""
+        return len(self._pending)
+
+    def due(self, settled_s: float) -> bool:
+        """Whether an event's due beat has come by the settled beat at ``settled_s`` (s)."""
+        return settled_s >= self._next_due_s
+
+    def measure(
+        self,
+        times_s: np.ndarray,
+        hr_bpm: np.ndarray,
+        rmssd_ms: np.ndarray,
+        arousal: np.ndarray,
+        baseline: Baseline | None,
+        *,
+        zone: np.ndarray | None = None,
+        lowness: np.ndarray | None = None,
+    ) -> list[tuple[T, Shift, float]]:
+        """Measure the events whose due beat is among the settled beats given.
+
+        Parameters
+        ----------
+        times_s, hr_bpm, rmssd_ms, arousal : ndarray
+            The settled beats so far: times (s), window HR (bpm), window RMSSD (ms), arousal.
+        baseline : Baseline or None
+            The regulation model's baseline (None: the events wait).
+        zone, lowness : ndarray, optional
+            Zone codes and low-side evidence per beat (see :func:`shift_table`).
+
+        Returns
+        -------
+        list of (tag, Shift, due_s)
+            In event-time order; ``due_s`` is the time of the due beat (s).
+        """
+        times = np.asarray(times_s, dtype=np.float64)
+        if baseline is None or not times.size or not self.due(float(times[-1])):
+            return []
+        now_s = float(times[-1])
+        ready = sorted(
+            (p for p in self._pending if p[0] + self.wait_s <= now_s), key=lambda p: p[0]
+        )
+        self._pending = [p for p in self._pending if p[0] + self.wait_s > now_s]
+        self._next_due_s = min((t + self.wait_s for t, _ in self._pending), default=math.inf)
+        found = []
+        for event_s, tag in ready:
+            end = int(np.searchsorted(times, event_s + self.wait_s, side="left")) + 1
+            (shift,) = detect_shifts(
+                times[:end],
+                np.asarray(hr_bpm)[:end],
+                np.asarray(rmssd_ms)[:end],
+                np.asarray(arousal)[:end],
+                [event_s],
+                baseline,
+                zone=None if zone is None else np.asarray(zone)[:end].astype(np.int8),
+                lowness=None if lowness is None else np.asarray(lowness)[:end],
+                params=self.params,
+                regulation=self.regulation,
+            )
+            found.append((tag, shift, float(times[end - 1])))
+        return found

@@ -7,7 +7,6 @@ a queued signal; a scan that fails says why in one sentence.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trm_bio.ui.services import DeviceChoice
+from trm_bio.ui.services import AppServices, DeviceChoice
 
 SCAN_TIMEOUT_S = 5.0
 
@@ -35,7 +34,9 @@ class _ScanReport(QObject):
 class DevicesDialog(QDialog):
     """Scan, pick, connect."""
 
-    def __init__(self, services: Any, current: DeviceChoice | None, parent: QWidget | None = None):
+    def __init__(
+        self, services: AppServices, current: DeviceChoice | None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("Choose a strap")
         self.services = services

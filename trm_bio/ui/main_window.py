@@ -1,28 +1,27 @@
 """The main window: live biofeedback beside the skills, sessions, replay, the client view.
 
 One timer drives everything: each tick drains the source through the controller (``poll``),
-passes the new events on as markers, and redraws once if anything changed (the x range
-slides a few times a second otherwise). The window forwards input to the controller and to
-the services the composition root gave it; it computes no metric.
+passes the new events and shifts on as markers, and redraws once if anything changed (the
+x range slides a few times a second otherwise). The window forwards input to the controller
+and to the services the composition root gave it; it computes no metric: what it shows
+comes from the controller (:meth:`~trm_bio.controller.SessionController.reading`, the
+session's history, events and shifts).
 
-Modes: ``idle`` (nothing connected), ``preview`` (a strap shows live, nothing is recorded),
-``recording`` (a session is being stored), ``replay`` (a stored session plays).
+Its modes and the moves between them are :mod:`trm_bio.ui.modes`; the summary and progress
+dialogs and their reports are :mod:`trm_bio.ui.reports`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -33,31 +32,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trm_bio.controller import SessionOptions
+from trm_bio.controller import PracticeAction, Reading, SessionController, SessionOptions
 from trm_bio.errors import TrmBioError
 from trm_bio.ui import theme
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
-from trm_bio.ui.history_view import HistoryView
 from trm_bio.ui.live_plots import LivePlots, Marker
-from trm_bio.ui.markers import marker_for, markers_for, prompt_at, shift_markers
+from trm_bio.ui.markers import markers_for, prompt_at, shift_markers
+from trm_bio.ui.modes import Mode, ModeMachine
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
-from trm_bio.ui.services import DeviceChoice
+from trm_bio.ui.reports import ReportDialogs, sentence
+from trm_bio.ui.services import AppServices, DeviceChoice
 from trm_bio.ui.session_browser import SessionBrowser
 from trm_bio.ui.settings import SPANS, TREND_CHOICES, Settings
 from trm_bio.ui.skills_panel import SkillsPanel
-from trm_bio.ui.summary_view import SummaryDialog
 from trm_bio.ui.tracking_panel import TrackingPanel
 from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading, display_position
+
+if TYPE_CHECKING:
+    from devices.packet import StatusEvent
+    from trm_bio.history import SessionAnalysis
+    from trm_bio.session import Session
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
 SLIDE_MS = 200  # without new data, the time axis slides this often
 MAX_TRENDS = 3
-SHIFT_CHECK_MS = 3000  # live shifts are looked for this often (they need minutes of data)
 
 _CALM_STATUS = {
     "reconnecting": "The strap's link dropped; reconnecting on its own. The gap will show on "
@@ -75,7 +78,6 @@ _CALM_CAUSES = {
 
 #: The session's own link changes (a pause) come from this source id, not from the strap.
 SESSION_SOURCE = "session"
-REPORT_FILTERS = "Web page (*.html);;PDF (*.pdf)"
 
 
 class MainWindow(QMainWindow):
@@ -83,8 +85,8 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        controller: Any,
-        services: Any,
+        controller: SessionController,
+        services: AppServices,
         settings: Settings,
         *,
         tick_ms: int = TICK_MS,
@@ -93,16 +95,16 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.services = services
         self.settings = settings
-        self.mode = "idle"
+        self.modes = ModeMachine()
+        self.reports = ReportDialogs(services, self, self.say)
         self.device: DeviceChoice | None = None
-        self.analysis: Any = None  # the replayed (or last finished) session's analysis
+        self.analysis: SessionAnalysis | None = None  # the replayed session's analysis
         self.replay_markers: list[Marker] = []
-        self.summary_dialog: SummaryDialog | None = None
-        self.history_dialog: HistoryDialog | None = None
         self._paused_at_s: float | None = None  # the frozen plot time while paused
         self._replay_note = ""  # the replay's latest link message (end, a recorded pause)
-        self._events_seen = 0
-        self._session_obj: Any = None
+        self._events_seen = 0  # the session's events and shifts already marked
+        self._shifts_seen = 0
+        self._session_obj: Session | None = None
         self._dirty = True
         self._last_status = ""
         self._shown_error: str | None = None
@@ -121,14 +123,13 @@ class MainWindow(QMainWindow):
         self.tick_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.tick_timer.timeout.connect(self.tick)
         self.tick_timer.start()
-        self.shift_timer = QTimer(self)
-        self.shift_timer.setInterval(SHIFT_CHECK_MS)
-        self.shift_timer.timeout.connect(self.update_live_shifts)
-        self.shift_timer.start()
-        self.live_shift_markers: list[Marker] = []
         self._slide = QElapsedTimer()
         self._slide.start()
         self.last_redraw_ms = math.nan
+
+    @property
+    def mode(self) -> Mode:
+        return self.modes.mode
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -231,11 +232,11 @@ class MainWindow(QMainWindow):
             "commit": self.tracking.commit,
             "help_now": self.skills.help_now,
             "begin": self.skills.begin,
-            "next": lambda: self.skills.act("next"),
-            "previous": lambda: self.skills.act("previous"),
-            "skip_step": lambda: self.skills.act("skip_step"),
-            "skip_skill": lambda: self.skills.act("skip_skill"),
-            "pause_practice": lambda: self.skills.act("pause"),
+            "next": lambda: self.skills.act(PracticeAction.NEXT),
+            "previous": lambda: self.skills.act(PracticeAction.PREVIOUS),
+            "skip_step": lambda: self.skills.act(PracticeAction.SKIP_STEP),
+            "skip_skill": lambda: self.skills.act(PracticeAction.SKIP_SKILL),
+            "pause_practice": lambda: self.skills.act(PracticeAction.PAUSE),
             "marker": self.put_marker,
             "zone_high": lambda: self.tracking.rate_zone("high"),
             "zone_resilient": lambda: self.tracking.rate_zone("resilient"),
@@ -246,7 +247,7 @@ class MainWindow(QMainWindow):
             "devices": self.choose_device,
             "disconnect": self.disconnect,
             "library": self.open_library,
-            "history": self.show_history,
+            "history": lambda: self.reports.show_history(self.person.text()),
             "client_view": self.toggle_client_view,
             "span_1": lambda: self.span.setCurrentText("1 min"),
             "span_5": lambda: self.span.setCurrentText("5 min"),
@@ -427,7 +428,7 @@ class MainWindow(QMainWindow):
             self.lsl_action.blockSignals(True)
             self.lsl_action.setChecked(False)
             self.lsl_action.blockSignals(False)
-            self.say(_sentence(str(exc)))
+            self.say(sentence(str(exc)))
             return
         self.settings.lsl = on
         self.say(
@@ -450,7 +451,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(sentence, 8000)
 
     def put_marker(self) -> None:
-        if self.controller.session is None or self.mode == "replay":
+        if self.controller.session is None or self.modes.enables.replay:
             return
         self.controller.log_marker("marker")
         self.say("Marked this moment.")
@@ -469,21 +470,19 @@ class MainWindow(QMainWindow):
         """Show a strap live without recording (a preview)."""
         self._end_current()
         self.device = choice
-        source = self.services.make_source(choice)
-        self.controller.start_live(
-            source,
-            SessionOptions(record=False, source_kind=choice.kind, device_name=choice.label),
+        self.services.start_live(
+            choice, SessionOptions(record=False, source_kind=choice.kind, device_name=choice.label)
         )
-        self._enter_mode("preview")
+        self._enter_mode(Mode.PREVIEW)
         self.say(f"Connecting to the {choice.label}. Nothing is recorded until a session starts.")
 
     def disconnect(self) -> None:
         self._end_current()
-        self._enter_mode("idle")
+        self._enter_mode(Mode.IDLE)
         self.say("Disconnected. Choose a strap (Ctrl+D) to connect again.")
 
     def start_session(self) -> None:
-        if self.mode == "recording":
+        if self.modes.enables.recording:
             self.say("A session is already being recorded.")
             return
         if self.device is None:
@@ -491,9 +490,8 @@ class MainWindow(QMainWindow):
         self._end_current()
         person = self.person.text().strip() or None
         self.settings.person = person or ""
-        source = self.services.make_source(self.device)
-        self.controller.start_live(
-            source,
+        self.services.start_live(
+            self.device,
             SessionOptions(
                 person=person,
                 notes=self.notes.text().strip(),
@@ -502,7 +500,7 @@ class MainWindow(QMainWindow):
                 device_name=self.device.label,
             ),
         )
-        self._enter_mode("recording")
+        self._enter_mode(Mode.RECORDING)
         self.say(
             "Session started and recording. Tracking keys: 1 pleasant, 2 neutral, 3 unpleasant."
         )
@@ -513,23 +511,23 @@ class MainWindow(QMainWindow):
         While paused, beats are neither recorded nor shown and the practice waits; the
         plots hold still at the moment of the pause, and the pause shows as a gap after.
         """
-        if self.mode != "recording":
+        if not self.modes.enables.pause:
             return
         c = self.controller
         # Take in what the strap sent up to this moment first: before a pause it belongs
         # to the session; before a resume it came during the pause and is left out.
         self.tick()
-        if c.paused:
+        if self.mode is Mode.PAUSED:
             c.resume_session()
             self._paused_at_s = None
-            self.pause_button.setText("Pause")
-            self.mode_label.setText("Recording")
+            self.modes.go(Mode.RECORDING)
+            self._show_mode()
             self.say("The session goes on. The pause shows as a gap on the plots.")
         else:
             self._paused_at_s = c.now_s()
             c.pause_session()
-            self.pause_button.setText("Resume")
-            self.mode_label.setText("Paused")
+            self.modes.go(Mode.PAUSED)
+            self._show_mode()
             self.say(
                 "Paused: nothing is recorded and the practice waits. Ctrl+P goes on when "
                 "you are ready."
@@ -538,135 +536,58 @@ class MainWindow(QMainWindow):
 
     def stop_session(self) -> int | None:
         """End the recorded session, show its summary, and keep the strap showing live."""
-        if self.mode != "recording":
+        if not self.modes.enables.stop:
             return None
         self.tracking.commit()
         session_id = self.controller.stop()
         error = self.controller.error  # e.g. no heartbeat arrived, so nothing was kept
-        self._enter_mode("idle")
+        self._enter_mode(Mode.IDLE)
         if session_id is not None:
-            self.show_summary(session_id)
+            self.reports.show_summary(session_id)
         if self.device is not None:
             self.connect_device(self.device)
         if error:
             self.say(error)  # after the reconnection's own sentence, which it would hide
         return session_id
 
-    def show_summary(self, session_id: int) -> None:
-        analysis = self.services.analyse(session_id)
-        self.summary_dialog = SummaryDialog(analysis, self)
-        self.summary_dialog.view.report_requested.connect(
-            lambda: self.save_session_report(analysis)
-        )
-        self.summary_dialog.show()
-
     def make_browser(self) -> SessionBrowser:
         """The session library dialog, wired to replay, summary and report."""
         browser = SessionBrowser(self.services, self)
         browser.replay_requested.connect(self.open_replay)
-        browser.summary_requested.connect(self.show_summary)
-        browser.report_requested.connect(self.save_report_of)
+        browser.summary_requested.connect(self.reports.show_summary)
+        browser.report_requested.connect(self.reports.save_report_of)
         return browser
 
     def open_library(self) -> None:
         self.make_browser().exec()
 
-    # -- reports and progress ---------------------------------------------------------------
-    def choose_report_path(self, title: str, suggested_name: str) -> str | None:
-        """Ask where to save a report (tests replace this); None when the person cancels."""
-        path, chosen_filter = QFileDialog.getSaveFileName(
-            self, title, str(Path.home() / suggested_name), REPORT_FILTERS
-        )
-        if not path:
-            return None
-        if Path(path).suffix.lower() not in (".html", ".htm", ".pdf"):
-            path += ".pdf" if "pdf" in chosen_filter.lower() else ".html"
-        return path
-
-    def save_session_report(self, analysis: Any) -> Path | None:
-        """Ask for a file and write the session's report there (HTML or PDF by suffix)."""
-        path = self.choose_report_path(
-            "Save the session's report", f"trm-bio-session-{analysis.info.id}.html"
-        )
-        if path is None:
-            return None
-        return self._write_report(lambda: self.services.save_session_report(analysis, path))
-
-    def save_report_of(self, session_id: int) -> Path | None:
-        """Save the report of a stored session (from the library browser)."""
-        try:
-            analysis = self.services.analyse(session_id)
-        except TrmBioError as exc:
-            self.say(_sentence(str(exc)))
-            return None
-        return self.save_session_report(analysis)
-
-    def save_trends_report(self, trends: Any) -> Path | None:
-        path = self.choose_report_path(
-            "Save the progress report", f"trm-bio-progress-{_file_safe(trends.person)}.html"
-        )
-        if path is None:
-            return None
-        return self._write_report(lambda: self.services.save_trends_report(trends, path))
-
-    def _write_report(self, write: Any) -> Path | None:
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            written = Path(write())
-        except TrmBioError as exc:
-            self.say(f"The report was not saved: {_sentence(str(exc))}")
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.say(f"Report saved as {written}.")
-        return written
-
-    def show_history(self) -> None:
-        """The current person's progress across their sessions (a window of its own)."""
-        person = self.person.text().strip() or self.services.last_person()
-        if not person:
-            self.say(
-                "Type the person's name or code first; their progress across sessions shows then."
-            )
-            return
-        try:
-            trends = self.services.person_trends(person)
-        except TrmBioError as exc:
-            self.say(_sentence(str(exc)))
-            return
-        if self.history_dialog is not None:
-            self.history_dialog.close()
-        self.history_dialog = HistoryDialog(trends, self)
-        self.history_dialog.view.report_requested.connect(lambda: self.save_trends_report(trends))
-        self.history_dialog.show()
-
     def open_replay(self, session_id: int, speed: float = 1.0) -> None:
         self._end_current()
-        self.analysis = self.services.analyse(session_id)
+        self.analysis = analysis = self.services.analyse(session_id)
         self.controller.open_replay(session_id, speed)
-        events = markers_for(self.analysis.events)
-        shifts = shift_markers(self.analysis.effects.shifts)
+        events = markers_for(analysis.events)
+        shifts = shift_markers(analysis.effects.shifts)
         self.replay_markers = sorted(events + shifts, key=lambda m: m.time_s)
-        self.replay_bar.timeline.set_markers(
-            self.replay_markers, self.controller.replay_status().end_s
-        )
+        status = self.controller.replay_status()
+        assert status is not None  # the replay was opened just above
+        self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
         self.replay_bar.set_speed(speed)
-        self._enter_mode("replay")
+        self._enter_mode(Mode.REPLAY)
         self.say(
             f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
         )
 
     def back_to_live(self) -> None:
-        if self.mode != "replay":
+        if self.mode is not Mode.REPLAY:
             return
         self._end_current()
         if self.device is not None:
             self.connect_device(self.device)
         else:
-            self._enter_mode("idle")
+            self._enter_mode(Mode.IDLE)
 
     def _end_current(self) -> None:
-        if self.mode == "recording":
+        if self.modes.enables.recording:
             self.stop_session_quietly()
         elif self.controller.session is not None:
             self.controller.stop()
@@ -675,31 +596,20 @@ class MainWindow(QMainWindow):
         self.tracking.commit()
         self.controller.stop()
 
-    def _enter_mode(self, mode: str) -> None:
-        self.mode = mode
-        self._events_seen = 0
+    def _enter_mode(self, mode: Mode) -> None:
+        """Show a new session (or none) in ``mode``: fresh markers, panels and buttons."""
+        replay = self.modes.go(mode).replay
+        self._events_seen = self._shifts_seen = 0
         self._session_obj = None
         self._paused_at_s = None
         self._replay_note = ""
         self._dirty = True
-        replay = mode == "replay"
         self.replay_bar.setVisible(replay)
         self.skills.set_read_only(replay)
         self.tracking.set_read_only(replay)
-        self.start_button.setEnabled(mode in ("idle", "preview"))
-        self.pause_button.setEnabled(mode == "recording")
-        self.pause_button.setText("Pause")
-        self.stop_button.setEnabled(mode == "recording")
         self.back_to_live_action.setEnabled(replay)
-        self.live_shift_markers = []
+        self._show_mode()
         self.plots.set_markers(self.replay_markers if replay else [])
-        label = {
-            "idle": "Not connected",
-            "preview": "Preview: nothing is recorded",
-            "recording": "Recording",
-            "replay": "Replay",
-        }[mode]
-        self.mode_label.setText(label)
         self.device_label.setText(
             self.device.label
             if self.device is not None and not replay
@@ -708,30 +618,41 @@ class MainWindow(QMainWindow):
         session = self.controller.session
         self.plots.set_history(session.history if session is not None else None)
         self.skills.show_flow(None)
-        if mode == "idle":
+        if mode is Mode.IDLE:
             self.readouts.set_readings(Readings())
             self.zone_band.set_reading(ZoneReading())
             self.plots.redraw(0.0)
 
+    def _show_mode(self) -> None:
+        """The session buttons and the mode's words, as the current mode offers them."""
+        offers = self.modes.enables
+        self.start_button.setEnabled(offers.start)
+        self.pause_button.setEnabled(offers.pause)
+        self.pause_button.setText(offers.pause_words)
+        self.stop_button.setEnabled(offers.stop)
+        self.mode_label.setText(offers.label)
+
     def _all_markers(self) -> list[Marker]:
-        if self.mode == "replay":
+        if self.modes.enables.replay:
             return list(self.replay_markers)
         session = self.controller.session
         if session is None:
             return []
-        return markers_for(session.events) + self.live_shift_markers
+        return markers_for(session.events) + shift_markers(
+            (found.event, found.shift) for found in session.shifts
+        )
 
-    def update_live_shifts(self) -> None:
-        """Mark the shifts detected after this session's events, once they can be measured."""
-        session = self.controller.session
-        if self.mode not in ("preview", "recording") or session is None:
-            return
-        found = shift_markers(self.services.live_shifts(session))
-        if found != self.live_shift_markers:
-            self.live_shift_markers = found
-            others = [m for m in self.plots.markers if m.kind != "shift"]
-            self.plots.set_markers(others + found)
+    def _mark_new(self, session: Session) -> None:
+        """Mark the live session's events and measured shifts not marked yet."""
+        events = session.events[self._events_seen :]
+        shifts = session.shifts[self._shifts_seen :]
+        if events or shifts:
             self._dirty = True
+            self._events_seen = len(session.events)
+            self._shifts_seen = len(session.shifts)
+            self.plots.add_markers(
+                markers_for(events) + shift_markers((f.event, f.shift) for f in shifts)
+            )
 
     # -- replay controls ------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -788,10 +709,8 @@ class MainWindow(QMainWindow):
             self._dirty = True
         for status in update.status:
             self._on_status(status)
-        if self.mode != "replay" and len(session.events) > self._events_seen:
-            new = session.events[self._events_seen :]
-            self._events_seen = len(session.events)
-            self.plots.add_markers(m for m in (marker_for(e) for e in new) if m is not None)
+        if self.modes.enables.live:
+            self._mark_new(session)
         if c.error and c.error != self._shown_error:
             self._shown_error = c.error
             self.say(c.error)
@@ -812,9 +731,9 @@ class MainWindow(QMainWindow):
         self._slide.restart()
         self.last_redraw_ms = timer.nsecsElapsed() / 1e6
 
-    def _on_status(self, status: Any) -> None:
+    def _on_status(self, status: StatusEvent) -> None:
         state = status.state.value
-        if self.mode == "replay":
+        if self.modes.enables.replay:
             # A recording's link changes show on its timeline, not as news; the replay's
             # own end is said once.
             self._replay_note = status.message
@@ -836,55 +755,32 @@ class MainWindow(QMainWindow):
             self.say("Beats are arriving again.")
         self._last_status = state
 
-    def current_readings(self) -> Readings:
-        session = self.controller.session
-        if session is None:
-            return Readings()
-        h = session.history
-        values = dict.fromkeys(
-            ("HR_20s", "RMSSD", "RespirationRate", "Coherence", "zone"), math.nan
-        )
-        if h.metrics.size:
-            for key in values:
-                values[key] = float(h.metrics[key][-1])
-        hr = values["HR_20s"]
-        if not math.isfinite(hr) and h.beats.size and h.beats["label"][-1] == 0:
-            hr = float(h.beats["hr_bpm"][-1])
-        last = session.last
-        link = session.link_state
-        if self.mode != "replay" and link is not None and self.controller.link_state is not None:
-            # Live, the strap's own state: the session's pause is not the strap's link.
-            link = self.controller.link_state
-        link_words = "paused" if self.controller.paused else (link.value if link else None)
-        rhythm = ""
-        if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
-            rhythm = "irregular" if last.beat.irregular else "ectopic"
+    @staticmethod
+    def readings_of(reading: Reading) -> Readings:
+        """What the readout panel shows of the controller's reading."""
         return Readings(
-            hr_bpm=hr,
-            respiration_bpm=values["RespirationRate"],
-            coherence=values["Coherence"],
-            rmssd_ms=values["RMSSD"],
-            artifact_rate=last.beat.artifact_rate if last is not None else math.nan,
-            battery_percent=session.battery_percent,
-            link_state=link_words,
-            zone=int(values["zone"]) if math.isfinite(values["zone"]) else 2,
-            rhythm=rhythm,
+            hr_bpm=reading.hr_bpm,
+            respiration_bpm=reading.respiration_bpm,
+            coherence=reading.coherence,
+            rmssd_ms=reading.rmssd_ms,
+            artifact_rate=reading.artifact_rate,
+            battery_percent=reading.battery_percent,
+            link_state=reading.link,
+            zone=reading.zone,
+            rhythm=reading.rhythm,
         )
 
-    def current_zone(self) -> ZoneReading:
-        session = self.controller.session
-        if session is None or not session.history.metrics.size:
-            return ZoneReading()
-        m = session.history.metrics
-        zone = float(m["zone"][-1])
+    @staticmethod
+    def zone_of(reading: Reading) -> ZoneReading:
+        """What the zone indicator shows of the controller's reading."""
         return ZoneReading(
-            position=display_position(float(m["arousal"][-1]), float(m["lowness"][-1])),
-            zone=int(zone) if math.isfinite(zone) else 2,
-            tentative=bool(m["tentative"][-1] > 0),
+            position=display_position(reading.arousal, reading.lowness),
+            zone=reading.zone,
+            tentative=reading.tentative,
         )
 
     def current_prompt(self) -> str:
-        if self.mode == "replay":
+        if self.modes.enables.replay:
             status = self.controller.replay_status()
             if self.analysis is None or status is None:
                 return ""
@@ -893,14 +789,16 @@ class MainWindow(QMainWindow):
         return self.skills.prompt.text() if state is not None else ""
 
     def _update_panels(self, now_s: float) -> None:
-        readings = self.current_readings()
+        reading = self.controller.reading()
+        readings = self.readings_of(reading)
         if readings != self.readouts.readings:
             self.readouts.set_readings(readings)
-        if readings.link_state in ("reconnecting", "disconnected") and self.mode != "replay":
+        in_replay = self.modes.enables.replay
+        if readings.link_state in ("reconnecting", "disconnected") and not in_replay:
             self.readouts.link.setText(LINK_WORDS[readings.link_state])
-        self.zone_band.set_reading(self.current_zone())
-        if self.mode == "replay":
-            replay = self.controller.replay_status()
+        self.zone_band.set_reading(self.zone_of(reading))
+        replay = self.controller.replay_status() if in_replay else None
+        if replay is not None:
             prompt = self.current_prompt()
             if prompt != self.skills.prompt.text():
                 self.skills.show_recorded_prompt(prompt, "Recorded prompt")
@@ -935,25 +833,3 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.client.close()
         event.accept()
-
-
-class HistoryDialog(QDialog):
-    """The person's progress across sessions, in a window of its own."""
-
-    def __init__(self, trends: Any, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Progress: {trends.person}")
-        box = QVBoxLayout(self)
-        self.view = HistoryView(trends)
-        box.addWidget(self.view)
-        self.resize(760, 820)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _file_safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name).strip("-") or "person"

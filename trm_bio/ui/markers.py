@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trm_bio.ui.live_plots import Marker
+
+if TYPE_CHECKING:
+    from trm_bio.core.effects import Event as EffectEvent
+    from trm_bio.core.shifts import Shift
 
 _FLOW_WORDS = {
     "plan_started": "plan",
@@ -56,13 +60,12 @@ def markers_for(events: Iterable[Any]) -> list[Marker]:
     return [m for m in (marker_for(e) for e in events) if m is not None]
 
 
-def shift_markers(shifts: Iterable[tuple[Any, Any]]) -> list[Marker]:
-    """Markers for the shifts the regulation model detected (effects.Event, Shift pairs)."""
+def shift_markers(shifts: Iterable[tuple[EffectEvent, Shift]]) -> list[Marker]:
+    """Markers for the shifts toward or away from the band, at their events."""
     out = []
     for event, shift in shifts:
-        direction = getattr(shift, "direction", "")
-        if direction in ("toward", "away"):
-            words = "toward the band" if direction == "toward" else "away from the band"
+        if shift.direction in ("toward", "away"):
+            words = "toward the band" if shift.direction == "toward" else "away from the band"
             out.append(Marker(float(shift.event_time_s), "shift", f"{event.label}: {words}"))
     return out
 

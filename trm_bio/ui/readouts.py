@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
 
 LINK_WORDS = {
@@ -47,7 +48,7 @@ class Readings:
     battery_percent: int | None = None
     link_state: str | None = None
     link_message: str = ""
-    zone: int = 2
+    zone: Zone = Zone.UNKNOWN
     rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
 
 
@@ -65,7 +66,7 @@ class ReadoutPanel(QWidget):
         self.hr_unit = QLabel("beats per minute")
         self.hr_unit.setObjectName("muted")
         self.hr_unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.zone = QLabel(theme.ZONE_WORDS[2])
+        self.zone = QLabel(theme.ZONE_WORDS[Zone.UNKNOWN])
         self.zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.zone.setWordWrap(True)
         box.addWidget(self.hr)

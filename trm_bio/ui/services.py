@@ -1,14 +1,22 @@
 """What the windows may ask of the rest of the app, beside the session controller.
 
 The composition root (:mod:`trm_bio.app`) implements :class:`AppServices`; the windows never
-open the library or a device themselves. A source made here is handed, unopened, to the
-controller.
+open the library or a device themselves (they import neither: :class:`StoredSession` says
+what they read of a stored session). A live session is started here, on the strap the
+person chose, so the window never holds a source.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from trm_bio.controller import SessionOptions
+    from trm_bio.history import SessionAnalysis
+    from trm_bio.report.trends import Trends
 
 
 @dataclass(frozen=True)
@@ -29,41 +37,79 @@ class DeviceChoice:
         return f"{self.name or 'Heart-rate strap'} [{self.target}{signal}]"
 
 
+class StoredSession(Protocol):
+    """What the windows read of a stored session's metadata (the store's ``SessionInfo``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def started_utc(self) -> str: ...  # ISO 8601, UTC
+
+    @property
+    def person_name(self) -> str | None: ...
+
+    @property
+    def duration_s(self) -> float | None: ...  # s
+
+    @property
+    def source_kind(self) -> str: ...
+
+    @property
+    def device_name(self) -> str: ...
+
+    @property
+    def notes(self) -> str: ...
+
+
 class AppServices(Protocol):
     """The composition root's offer to the windows."""
 
-    scenarios: tuple[str, ...]
-    band: tuple[float, float]  # the regulation model's Low and High thresholds (spreads)
+    @property
+    def scenarios(self) -> tuple[str, ...]: ...
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """The regulation model's Low and High thresholds (baseline spreads)."""
+        ...
 
     def scan(self, timeout_s: float) -> list[DeviceChoice]:
         """Straps in reach (blocks; called on a worker thread)."""
+        ...
 
-    def make_source(self, choice: DeviceChoice) -> Any:
-        """A new, unstarted source for ``choice`` (the controller starts it)."""
+    def start_live(self, choice: DeviceChoice, options: SessionOptions) -> None:
+        """Start a live session on a new source for ``choice`` (the controller runs it)."""
+        ...
 
-    def live_shifts(self, session: Any) -> list[tuple[Any, Any]]:
-        """(effects.Event, Shift) pairs detected so far in a live session."""
+    def list_sessions(self) -> Sequence[StoredSession]:
+        """The library's sessions, newest last."""
+        ...
 
-    def list_sessions(self) -> list[Any]:
-        """The library's sessions (``SessionInfo``), newest last."""
+    def analyse(self, session_id: int) -> SessionAnalysis:
+        """The stored session analysed.
 
-    def analyse(self, session_id: int) -> Any:
-        """The stored session analysed (``trm_bio.history.SessionAnalysis``)."""
+        Raises ``TrmBioError`` with one sentence (no such session, unreadable).
+        """
+        ...
 
-    def save_session_report(self, analysis: Any, path: str) -> Any:
+    def save_session_report(self, analysis: SessionAnalysis, path: str) -> Path:
         """Write the session's report (HTML or PDF by the suffix of ``path``); returns the path.
 
         Raises ``TrmBioError`` with one sentence when the file cannot be written.
         """
+        ...
 
-    def person_trends(self, person: str) -> Any:
-        """A person's progress across sessions (``trm_bio.report.trends.Trends``).
+    def person_trends(self, person: str) -> Trends:
+        """A person's progress across sessions.
 
         Raises ``TrmBioError`` with one sentence (no such person, no session yet).
         """
+        ...
 
-    def save_trends_report(self, trends: Any, path: str) -> Any:
+    def save_trends_report(self, trends: Trends, path: str) -> Path:
         """Write a person's trends report (HTML or PDF by the suffix); returns the path."""
+        ...
 
     def last_person(self) -> str | None:
         """The person of the newest session that has one (None when there is none)."""
+        ...

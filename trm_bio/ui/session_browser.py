@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -15,6 +13,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from trm_bio.ui.services import AppServices
 
 COLUMNS = ("Session", "Started (UTC)", "Person", "Length", "Source", "Notes")
 
@@ -34,7 +34,7 @@ class SessionBrowser(QDialog):
     summary_requested = Signal(int)
     report_requested = Signal(int)
 
-    def __init__(self, services: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, services: AppServices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Session library")
         self.services = services
@@ -89,7 +89,7 @@ class SessionBrowser(QDialog):
         items = self.table.selectedItems()
         return int(items[0].data(Qt.ItemDataRole.UserRole)) if items else None
 
-    def _emit(self, signal: Any) -> None:
+    def _emit(self, signal: SignalInstance) -> None:
         session_id = self.selected_id()
         if session_id is not None:
             signal.emit(session_id)

@@ -9,7 +9,8 @@ mode because the controller's skill library hides them otherwise.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,7 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trm_bio.controller import PracticeAction, SessionController
 from trm_bio.ui import theme
+
+if TYPE_CHECKING:
+    from skills.flow import FlowState
+    from skills.model import Strategy
 
 
 class SkillsPanel(QGroupBox):
@@ -32,7 +38,9 @@ class SkillsPanel(QGroupBox):
     message = Signal(str)  # a calm sentence for the status bar
     flow_changed = Signal()
 
-    def __init__(self, controller: Any, scale: theme.TextScale, parent: QWidget | None = None):
+    def __init__(
+        self, controller: SessionController, scale: theme.TextScale, parent: QWidget | None = None
+    ):
         super().__init__("Practice", parent)
         self.controller = controller
         self.read_only = False
@@ -65,15 +73,15 @@ class SkillsPanel(QGroupBox):
         self.timer.setAlignment(Qt.AlignmentFlag.AlignRight)
         box.addWidget(self.timer)
         grid = QGridLayout()
-        self.buttons: dict[str, QPushButton] = {}
+        self.buttons: dict[PracticeAction, QPushButton] = {}
         for index, (action, text, tip) in enumerate(
             (
-                ("previous", "◀ Back", "Go back a step (B)"),
-                ("next", "Next ▶", "Move on to the next step (N)"),
-                ("skip_step", "Skip step", "Skip this step (S)"),
-                ("skip_skill", "Skip skill", "Skip to the next skill (Shift+S)"),
-                ("pause", "Pause", "Pause or resume the practice (P)"),
-                ("stop", "End practice", "End the practice here"),
+                (PracticeAction.PREVIOUS, "◀ Back", "Go back a step (B)"),
+                (PracticeAction.NEXT, "Next ▶", "Move on to the next step (N)"),
+                (PracticeAction.SKIP_STEP, "Skip step", "Skip this step (S)"),
+                (PracticeAction.SKIP_SKILL, "Skip skill", "Skip to the next skill (Shift+S)"),
+                (PracticeAction.PAUSE, "Pause", "Pause or resume the practice (P)"),
+                (PracticeAction.STOP, "End practice", "End the practice here"),
             )
         ):
             button = QPushButton(text)
@@ -143,17 +151,33 @@ class SkillsPanel(QGroupBox):
         self.show_flow(self.controller.flow_state())
         self.flow_changed.emit()
 
-    def act(self, action: str, *args: Any) -> None:
-        if self.read_only:
+    def act(self, action: PracticeAction) -> None:
+        """Take ``action`` in the running practice (pause resumes a paused one)."""
+        state = self._running()
+        if state is None:
             return
+        if action is PracticeAction.PAUSE and state.paused:
+            action = PracticeAction.RESUME
+        self._forward(lambda: self.controller.flow_action(action))
+
+    def choose_strategy(self, strategy_id: str) -> None:
+        """Take one of Help Now!'s strategies (by id)."""
+        if self._running() is not None:
+            self._forward(lambda: self.controller.choose_strategy(strategy_id))
+
+    def _running(self) -> FlowState | None:
+        """The running practice's state (None, with a sentence, when none runs)."""
+        if self.read_only:
+            return None
         state = self.controller.flow_state()
         if state is None or state.done:
             self.message.emit("No practice is running; choose a skill and press Begin.")
-            return
-        if action == "pause" and state.paused:
-            action = "resume"
+            return None
+        return state
+
+    def _forward(self, call: Callable[[], object]) -> None:
         try:
-            self.controller.flow_action(action, *args)
+            call()
         except Exception as exc:  # FlowError and TrmBioError: a sentence, not a traceback
             self.message.emit(str(exc).capitalize())
             return
@@ -168,14 +192,11 @@ class SkillsPanel(QGroupBox):
         self.show_flow(self.controller.flow_state())
         self.flow_changed.emit()
 
-    def _choose(self, strategy_id: str) -> None:
-        self.act("choose_strategy", strategy_id)
-
     def _back_from_help_now(self) -> None:
-        self.act("return_from_help_now")
+        self.act(PracticeAction.RETURN_FROM_HELP_NOW)
 
     # -- display -------------------------------------------------------------------------
-    def show_flow(self, state: Any) -> None:
+    def show_flow(self, state: FlowState | None) -> None:
         """Show a FlowState (None: nothing running). Cheap when nothing changed."""
         if state is None:
             key: tuple[Any, ...] = (None,)
@@ -226,10 +247,10 @@ class SkillsPanel(QGroupBox):
             self.timer.setText("Take your time; move on when you are ready.")
         else:
             self.timer.setText("")
-        self.buttons["pause"].setText("Resume" if state.paused else "Pause")
+        self.buttons[PracticeAction.PAUSE].setText("Resume" if state.paused else "Pause")
         self._set_strategies(state.strategies if (state.in_help_now or skill.strategies) else ())
 
-    def _set_strategies(self, strategies: tuple[Any, ...]) -> None:
+    def _set_strategies(self, strategies: tuple[Strategy, ...]) -> None:
         ids = tuple(s.id for s in strategies)
         if ids == self._strategy_ids:
             return
@@ -241,7 +262,7 @@ class SkillsPanel(QGroupBox):
         for index, strategy in enumerate(strategies):
             button = QPushButton(strategy.name)
             button.setToolTip(strategy.prompt)
-            button.clicked.connect(lambda _=False, s=strategy.id: self._choose(s))
+            button.clicked.connect(lambda _=False, s=strategy.id: self.choose_strategy(s))
             self.strategy_layout.addWidget(button, index // 2, index % 2)
         if strategies:
             back = QPushButton("Back to where I was")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from trm_bio.core.regulation import Zone
+
 #: Okabe-Ito colours (hex), by name.
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -75,8 +77,18 @@ VALENCE_COLOURS = {
 }
 
 #: Zone codes (trm_bio.core.regulation.Zone values) to words and colours.
-ZONE_WORDS = {-1: "Low Zone", 0: "Resilient Zone", 1: "High Zone", 2: "Finding your baseline"}
-ZONE_COLOURS = {-1: LOW_SIDE, 0: BAND, 1: HIGH_SIDE, 2: "#EEE9E2"}
+ZONE_WORDS = {
+    Zone.LOW: "Low Zone",
+    Zone.RESILIENT: "Resilient Zone",
+    Zone.HIGH: "High Zone",
+    Zone.UNKNOWN: "Finding your baseline",
+}
+ZONE_COLOURS = {
+    Zone.LOW: LOW_SIDE,
+    Zone.RESILIENT: BAND,
+    Zone.HIGH: HIGH_SIDE,
+    Zone.UNKNOWN: "#EEE9E2",
+}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ the time it was noticed. The person's own zone rating sits here too.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from skills.sensations import BODY_LOCATIONS, SENSATION_WORDS
+from trm_bio.controller import SessionController
 from trm_bio.ui import theme
 
 VALENCE_KEYS = (("pleasant", "1"), ("neutral", "2"), ("unpleasant", "3"))
@@ -39,7 +38,9 @@ class TrackingPanel(QGroupBox):
     message = Signal(str)
     logged = Signal(object)  # the SessionEvent
 
-    def __init__(self, controller: Any, scale: theme.TextScale, parent: QWidget | None = None):
+    def __init__(
+        self, controller: SessionController, scale: theme.TextScale, parent: QWidget | None = None
+    ):
         super().__init__("Tracking", parent)
         self.controller = controller
         self.pending: tuple[str, float] | None = None  # (valence, time_s noticed)

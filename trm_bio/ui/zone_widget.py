@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
 
 
@@ -23,12 +24,11 @@ class ZoneReading:
     """What the indicator shows: the position in baseline spreads and the zone code.
 
     ``position`` is the arousal indicator on the High side and minus the low-side evidence
-    below the baseline (NaN while calibrating); ``zone`` is a Zone code (-1 low, 0 resilient,
-    1 high, 2 unknown).
+    below the baseline (NaN while calibrating); ``zone`` is the regulation model's zone.
     """
 
     position: float = math.nan
-    zone: int = 2
+    zone: Zone = Zone.UNKNOWN
     tentative: bool = False
 
 
