@@ -207,13 +207,12 @@ def test_no_escape_code_reaches_the_terminal(tmp_path: Path, capsys) -> None:
     assert err.startswith(f"trm-bio: {odd.parent}/\\x1b[2J.toml: kind must be")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the user folder via XDG")
 @pytest.mark.timeout(120)
 def test_a_broken_user_skill_stops_record_with_one_sentence(tmp_path: Path) -> None:
     """Every session loads the user's skills folder; a bad file there is named, no traceback."""
-    folder = tmp_path / "data" / "trm-bio" / "skills"
+    folder = tmp_path / "skills"
     bad = write_skill(folder, "10_mine.toml", skill_table(name=f"{ESC}[2JHug"))
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"))
+    env = dict(os.environ, TRM_BIO_SKILLS=str(folder))
     result = subprocess.run(
         [sys.executable, "-m", "trm_bio", "record", "--simulate", "--duration", "5",
          "--speed", "50", "--library", str(tmp_path / "lib.sqlite3")],
