@@ -322,7 +322,9 @@ def _sessions(args: argparse.Namespace) -> int:
             if person is None:
                 raise TrmBioError(f"no person called {args.person!r} in the library")
             person_id = person.id
-        sessions = library.list_sessions(person_id)
+        sessions, damaged = library.sessions_and_damaged(person_id)
+    for exc in damaged:  # the others are listed all the same
+        print(f"trm-bio: {exc}; skipped", file=sys.stderr)
     if args.json:
         print(json.dumps([_session_dict(s) for s in sessions], indent=2))
         return 0
@@ -441,6 +443,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 # -- import / export / delete ---------------------------------------------------------------
 def _import(args: argparse.Namespace) -> int:
+    from trm_bio.history import analyse_session
+
     with open_library(args) as library:
         if args.json or _looks_like_session_json(args.file):
             from trm_bio.store.json_format import import_json
@@ -452,9 +456,7 @@ def _import(args: argparse.Namespace) -> int:
 
             recording = read_rr_file(args.file, unit=args.unit)
             session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
-            from trm_bio.history import analyse_session
-
-            analyse_session(library, session_id)  # cache its analysis and baseline
+        analyse_session(library, session_id)  # cache its analysis and baseline
     print(f"Imported {args.file.name} as session {session_id}.")
     return 0
 
