@@ -204,10 +204,10 @@ def test_damaged_cached_summaries_are_recomputed(capsys, library, name, data) ->
         data = json.dumps({"key": key, "summary": 5})
     poke(library, "UPDATE session_derived SET data = ? WHERE session_id = ? AND name = ?",
          (data, IMPORTED, name))
-    assert _summary(capsys, library, IMPORTED) == expected_show
     trends = run(capsys, "trends", PERSON, "--format", "json", *lib)
     assert trends.code == 0 and "Traceback" not in trends.err, trends
     assert json.loads(trends.out) == json.loads(expected_trends.out)
+    assert _summary(capsys, library, IMPORTED) == expected_show
 
 
 @pytest.mark.parametrize(
@@ -234,3 +234,20 @@ def test_unreadable_person_caches_are_recomputed(library) -> None:
     poke(library, "UPDATE person_derived SET data = '{oops'")
     with Library.open(library) as lib:
         assert lib.get_person_derived(person, "baseline") is None
+
+
+def test_a_damaged_session_can_still_be_deleted(capsys, library) -> None:
+    poke(library, "UPDATE sessions SET tags = '[oops' WHERE id = 2")
+    deleted = run(capsys, "delete", str(DAMAGED), "--yes", "--library", str(library))
+    assert deleted.code == 0, deleted
+    listed = run(capsys, "sessions", "--json", "--library", str(library))
+    assert {s["id"] for s in json.loads(listed.out)} == {RECORDED, IMPORTED}
+    assert listed.err == ""
+
+
+def test_a_damaged_recording_left_open_does_not_stop_the_library_opening(capsys, library) -> None:
+    poke(library, "UPDATE sessions SET status = 'recording', start_ns = 'soon' WHERE id = 2")
+    listed = run(capsys, "sessions", "--json", "--library", str(library))
+    assert listed.code == 0, listed
+    assert {s["id"] for s in json.loads(listed.out)} == {RECORDED, IMPORTED}
+    assert "session 2 is damaged (start_ns" in listed.err

@@ -7,12 +7,14 @@ values into every field of a real session export and random numbers into an RR f
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devices.hrm import encode_hrm
+from devices.packet import LinkState
 from tests.library_commands import assert_clear, record_session, run, run_every_read_command
 from trm_bio.store.json_format import record_from_json, record_to_json
 from trm_bio.store.library import Library
+from trm_bio.store.schema import MAX_SESSION_S, RR_LIMITS_MS
 
 
 @functools.cache
@@ -102,6 +107,18 @@ def mismatched_times(document: dict[str, Any]) -> None:
     document["imported_rr"] = {"rr_ms": [800.0, 810.0, 790.0], "times_s": [0.8], "info": {}}
 
 
+def short_with_far_events(document: dict[str, Any]) -> None:
+    packets = document["packets"]
+    for key in ("host_ns", "source_index", "payload_b64"):
+        packets[key] = packets[key][:3]
+    document["events"] = [
+        {"seq": 0, "time_s": -122720.4, "kind": "connection", "host_ns": None,
+         "payload": {"state": "scanning", "source": "AA:BB", "message": ""}},
+        {"seq": 1, "time_s": 100921.6, "kind": "flow", "host_ns": None,
+         "payload": {"kind": "skill_started", "detail": "Tracking"}},
+    ]
+
+
 def text(value: str) -> Callable[[], str]:
     return lambda: value
 
@@ -168,6 +185,7 @@ ACCEPTED = [
                                               "source_index": [], "payload_b64": []}))),
     ("undecodable packet bytes", changed(setter("packets.payload_b64.0", "AAAA"))),
     ("a far-future start date", changed(setter("session.started_utc", "9999-12-31T23:59:59"))),
+    ("events days away from a short session", changed(short_with_far_events)),
     ("a gap in an RR file", text("rr_ms\n" + "812\n" * 40 + "120000\n" + "790\n" * 40)),
 ]
 
@@ -248,3 +266,85 @@ def test_any_numbers_in_an_rr_file(capsys, values, header) -> None:
         lines = [str(v) for v in values]
     with tempfile.TemporaryDirectory() as folder:
         import_and_read(capsys, Path(folder), header + "\n".join(lines) + "\n", ".txt")
+
+
+# ---- sessions the schema accepts, however odd --------------------------------------------------
+
+MAX_NS = int(MAX_SESSION_S * 1e9)
+offsets_ns = st.integers(-MAX_NS, MAX_NS) | st.integers(0, 600 * 10**9)
+beat_clock_s = st.floats(-MAX_SESSION_S, MAX_SESSION_S) | st.floats(0, 600)
+short_text = st.text(max_size=8)
+payloads = {
+    "connection": st.fixed_dictionaries(
+        {"state": st.sampled_from([s.value for s in LinkState]), "message": short_text,
+         "source": st.sampled_from(["AA:BB", "session", ""])}
+    ),
+    "flow": st.fixed_dictionaries(
+        {"kind": st.sampled_from(["skill_started", "step_started", "helpnow", "stopped", ""]),
+         "detail": st.none() | short_text, "prompt": st.none() | short_text,
+         "step_index": st.none() | st.integers(0, 10**6), "skill_id": st.none() | short_text}
+    ),
+    "sensation": st.fixed_dictionaries(
+        {"valence": st.none() | short_text, "words": st.none() | st.lists(short_text, max_size=3),
+         "location": st.none() | short_text,
+         "intensity": st.none() | st.floats(allow_nan=False, allow_infinity=False)}
+    ),
+    "zone_rating": st.fixed_dictionaries({"zone": st.none() | short_text}),
+    "resource": st.fixed_dictionaries({"text": st.none() | short_text}),
+    "marker": st.fixed_dictionaries({"text": st.none() | short_text}),
+    "something new": st.dictionaries(short_text, st.integers() | short_text, max_size=2),
+}
+
+
+@st.composite
+def accepted_documents(draw) -> dict[str, Any]:
+    start_ns = draw(st.integers(-(2**62), 2**62))
+    n = draw(st.integers(0, 40))
+    host_ns = [start_ns + draw(offsets_ns) for _ in range(n)]
+    if draw(st.booleans()):
+        host_ns.sort()
+    packets = []
+    for _ in range(n):
+        if draw(st.booleans()):
+            raw = draw(st.lists(st.integers(0, 0xFFFF), max_size=4))
+            packets.append(encode_hrm(draw(st.integers(0, 255)), raw))
+        else:
+            packets.append(draw(st.binary(max_size=8)))
+    events = []
+    for seq in range(draw(st.integers(0, 5))):
+        kind = draw(st.sampled_from(sorted(payloads)))
+        events.append({
+            "seq": seq, "time_s": draw(beat_clock_s), "kind": kind,
+            "host_ns": draw(st.none() | offsets_ns.map(lambda o: start_ns + o)),
+            "payload": draw(payloads[kind]),
+        })
+    imported = None
+    if draw(st.booleans()):
+        rr = draw(st.lists(st.floats(*RR_LIMITS_MS), min_size=1, max_size=30))
+        times = draw(st.none() | st.lists(beat_clock_s, min_size=len(rr), max_size=len(rr)))
+        imported = {"rr_ms": rr, "times_s": times, "info": {}}
+    started = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    return {
+        "format": "trm-bio-session",
+        "version": 1,
+        "session": {
+            "started_utc": started.isoformat(), "start_ns": start_ns,
+            "ended_utc": None, "duration_s": draw(st.none() | st.floats(0, MAX_SESSION_S)),
+            "source_kind": "ble", "status": draw(st.sampled_from(["complete", "recording"])),
+        },
+        "person": "client 7",
+        "packets": {
+            "host_ns": host_ns, "source_ids": ["AA:BB"], "source_index": [0] * n,
+            "payload_b64": [base64.b64encode(p).decode() for p in packets],
+        },
+        "events": events,
+        "imported_rr": imported,
+    }
+
+
+@settings(FUZZ, max_examples=int(os.environ.get("TRM_BIO_FUZZ_EXAMPLES", "15")))
+@given(document=accepted_documents())
+def test_any_session_the_schema_accepts_is_read_by_every_command(capsys, document) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        outcome = import_and_read(capsys, Path(folder), json.dumps(document))
+    assert outcome.code == 0, outcome

@@ -12,7 +12,7 @@ from typing import Any
 
 from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
-from trm_bio.errors import InputFileError, TrmBioError
+from trm_bio.errors import DamagedSessionError, InputFileError, TrmBioError
 from trm_bio.store.library import Library
 
 
@@ -529,19 +529,22 @@ def _export(args: argparse.Namespace) -> int:
 
 def _delete(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        info = _session(library, args.session)
+        try:
+            info = _session(library, args.session)
+            what = f"session {info.id} ({info.started_utc}, {info.person_name or 'no person'})"
+        except DamagedSessionError:  # deleting is what a damaged session may need most
+            what = f"the damaged session {args.session}"
         if not args.yes:
             if not sys.stdin.isatty():
                 raise TrmBioError(
                     "deleting needs a confirmation: run it in a terminal or add --yes"
                 )
             answer = input(
-                f"Delete session {info.id} ({info.started_utc}, {info.person_name or 'no person'})"
-                " and everything recorded in it? Type yes to confirm: "
+                f"Delete {what} and everything recorded in it? Type yes to confirm: "
             )
             if answer.strip().lower() != "yes":
                 print("Nothing was deleted.")
                 return 1
-        library.delete_session(info.id)
-    print(f"Session {info.id} deleted.")
+        library.delete_session(args.session)
+    print(f"Session {args.session} deleted.")
     return 0

@@ -200,7 +200,8 @@ def person_trends(
         points.append(point)
         session_effects.append(items)
     if not points:
-        raise LibraryError(f"{found.name} has no recorded sessions with heartbeats yet")
+        left_out = f" ({skipped[0]})" if skipped else ""
+        raise LibraryError(f"{found.name} has no recorded sessions with heartbeats yet{left_out}")
     trends = {}
     for key in TREND_KEYS:
         trend = fit_trend([getattr(p, key) for p in points])

@@ -540,8 +540,9 @@ class Library:
             lock.release()
 
     def delete_session(self, session_id: int) -> None:
-        """Delete a session with its packets, events and derived data."""
-        self.get_session(session_id)
+        """Delete a session with its packets, events and derived data (a damaged one too)."""
+        with contextlib.suppress(DamagedSessionError):  # there, if damaged: it can still go
+            self.get_session(session_id)
         with self._transaction("deleting a session") as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
@@ -551,7 +552,9 @@ class Library:
             " UNION ALL SELECT max(host_ns) FROM events WHERE session_id = ?)",
             (session_id, session_id),
         )[0][0]
-        return max(0.0, (int(last) - int(start_ns)) / 1e9) if last is not None else 0.0
+        if type(start_ns) is not int or not isinstance(last, int | None):
+            raise DamagedSessionError(session_id, "its start or a packet time is not a time")
+        return max(0.0, (last - start_ns) / 1e9) if last is not None else 0.0
 
     def recover_interrupted(self) -> list[int]:
         """Mark sessions left "recording" by a recorder that is gone as "interrupted".
@@ -572,7 +575,11 @@ class Library:
         for session_id, start_ns, started_utc in rows:
             if session_id in self._locks or locks.recording_is_alive(self.path, session_id):
                 continue
-            duration_s = self._span_s(session_id, start_ns)
+            try:
+                duration_s = self._span_s(session_id, start_ns)
+            except DamagedSessionError as exc:  # left as it is; every command names it
+                log.warning("%s; not marked interrupted", exc)
+                continue
             with self._transaction("marking an interrupted session") as db:
                 db.execute(
                     "UPDATE sessions SET status = 'interrupted', duration_s = ?, ended_utc = ?"
@@ -1130,7 +1137,7 @@ def plus_seconds(iso_utc: str, seconds: float) -> str:
         return (datetime.fromisoformat(iso_utc) + timedelta(seconds=seconds)).isoformat(
             timespec="microseconds"
         )
-    except (ValueError, OverflowError):  # not a time, or past the year 9999
+    except (TypeError, ValueError, OverflowError):  # not a time, or past the year 9999
         return iso_utc
 
 
