@@ -251,3 +251,16 @@ def test_a_damaged_recording_left_open_does_not_stop_the_library_opening(capsys,
     assert listed.code == 0, listed
     assert {s["id"] for s in json.loads(listed.out)} == {RECORDED, IMPORTED}
     assert "session 2 is damaged (start_ns" in listed.err
+
+
+def test_the_library_writes_no_session_its_readers_would_call_damaged(library) -> None:
+    from trm_bio.errors import LibraryError
+
+    with Library.open(library) as lib:
+        with pytest.raises(LibraryError, match="started_utc"):
+            lib.create_session(None, "ble", started_utc="whenever")
+        with pytest.raises(LibraryError, match="notes"):
+            lib.update_session(RECORDED, notes="\ud800")
+        # A setting not set (NaN) was always allowed, and still reads back.
+        session = lib.create_session(None, "ble", settings={"window_s": float("nan")})
+        assert np.isnan(lib.get_session(session).settings["window_s"])

@@ -371,6 +371,14 @@ class Library:
         """
         if status not in SESSION_STATUSES:
             raise LibraryError(f"unknown session status {status!r}")
+        tags = list(tags)
+        started_utc = started_utc or datetime.now(UTC).isoformat(timespec="seconds")
+        # Nothing is written that the readers would take for damage.
+        _check_meta(
+            {"started_utc": started_utc, "start_ns": start_ns, "source_kind": source_kind,
+             "source_id": source_id, "device_name": device_name, "notes": notes,
+             "tags": tags, "status": status, "settings": settings or {}}
+        )
         with self._transaction("creating a session") as db:
             session_id = _next_session_id(db)
             db.execute(
@@ -380,13 +388,13 @@ class Library:
                 (
                     session_id,
                     person_id,
-                    started_utc or datetime.now(UTC).isoformat(timespec="seconds"),
+                    started_utc,
                     int(start_ns),
                     source_kind,
                     source_id,
                     device_name,
                     notes,
-                    json.dumps(list(tags)),
+                    json.dumps(tags),
                     status,
                     json.dumps(settings or {}),
                 ),
@@ -491,7 +499,15 @@ class Library:
         settings: dict[str, Any] | None = None,
     ) -> None:
         """Change a session's editable metadata (arguments left out stay as they are)."""
-        self.get_session(session_id)
+        info = self.get_session(session_id)
+        _check_meta(
+            {"started_utc": info.started_utc, "start_ns": info.start_ns,
+             "source_kind": info.source_kind,
+             "notes": info.notes if notes is None else notes,
+             "tags": list(info.tags if tags is None else tags),
+             "device_name": info.device_name if device_name is None else device_name,
+             "settings": info.settings if settings is None else settings}
+        )
         changes: dict[str, Any] = {}
         if person_id is not ...:
             changes["person_id"] = person_id
@@ -914,7 +930,7 @@ class Library:
                     meta.notes,
                     json.dumps(list(meta.tags)),
                     status,
-                    json.dumps(meta.settings, allow_nan=False),
+                    json.dumps(meta.settings),
                 ),
             )
             db.executemany(
@@ -994,6 +1010,14 @@ def _next_session_id(db: sqlite3.Connection) -> int:
     )
     db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('session', ?)", (session_id,))
     return session_id
+
+
+def _check_meta(values: dict[str, Any]) -> None:
+    """LibraryError naming the field of session metadata that no session can hold."""
+    try:
+        schema.validate_session_meta(values)
+    except ValueError as exc:
+        raise LibraryError(f"the session cannot be stored: {exc}") from None
 
 
 def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]]:

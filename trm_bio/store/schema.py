@@ -34,9 +34,10 @@ from pydantic import (
 from devices.packet import LinkState
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-#: Longest span a session's times may cover either side of its start (s): a Holter day
-#: with room to spare, yet an EDF of it (4 Hz) stays a few tens of MB.
-MAX_SESSION_S = 7 * 24 * 3600.0
+#: Longest span a session's times may cover either side of its start (s): far beyond a
+#: practice session or a Holter day (a recording left running for weeks stays readable),
+#: yet a crafted time cannot make an export of it (EDF at 4 Hz: under 50 MB) unbounded.
+MAX_SESSION_S = 31 * 24 * 3600.0
 MAX_SESSION_NS = int(MAX_SESSION_S * 1e9)
 #: What can be a heart interval at all (ms), artifacts and recording gaps included: nothing
 #: shorter than 20 ms (a strap's or detector's shortest false beat is several times that),
@@ -49,12 +50,12 @@ MAX_JSON_DEPTH = 32
 
 
 def check_json_value(
-    value: Any, max_depth: int = MAX_JSON_DEPTH, *, depth_only: bool = False
+    value: Any, max_depth: int = MAX_JSON_DEPTH, *, depth_only: bool = False, finite: bool = True
 ) -> Any:
     """``value`` unchanged when it is plain JSON; ValueError saying what is wrong otherwise.
 
-    Checks without recursion: nesting depth, and unless ``depth_only``, finite numbers,
-    text encodable as UTF-8 (no lone surrogates) and string keys.
+    Checks without recursion: nesting depth, and unless ``depth_only``, text encodable as
+    UTF-8 (no lone surrogates), string keys and (when ``finite``) finite numbers.
     """
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -79,7 +80,7 @@ def check_json_value(
         elif isinstance(item, str):
             _check_text(item)
         elif isinstance(item, float):
-            if not math.isfinite(item):
+            if finite and not math.isfinite(item):
                 raise ValueError(f"it holds {item}, which is not a finite number")
         elif item is not None and not isinstance(item, bool | int):
             raise ValueError(f"it holds a {type(item).__name__}, which JSON cannot hold")
@@ -106,6 +107,11 @@ def _check_json_object(value: dict[str, Any]) -> dict[str, Any]:
     return check_json_value(value)
 
 
+def _check_settings(value: dict[str, Any]) -> dict[str, Any]:
+    # Settings were always written allowing NaN (a value not set); nobody computes with them.
+    return check_json_value(value, finite=False)
+
+
 def _check_base64(text: str) -> str:
     try:
         base64.b64decode(text, validate=True)
@@ -122,6 +128,7 @@ BeatClockS = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_SESSION_S, le=M
 DurationS = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=MAX_SESSION_S)]
 IsoTime = Annotated[str, AfterValidator(_check_text), AfterValidator(_check_iso_time)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json_object)]
+Settings = Annotated[dict[str, Any], AfterValidator(_check_settings)]
 Payload = Annotated[str, AfterValidator(_check_base64)]
 
 
@@ -136,13 +143,13 @@ class SessionMeta(_Strict):
     start_ns: Int64
     ended_utc: IsoTime | None = None
     duration_s: DurationS | None = None
-    source_kind: Name
+    source_kind: Text
     source_id: Text = ""
     device_name: Text = ""
     notes: Text = ""
     tags: list[Text] = Field(default_factory=list)
     status: Literal["recording", "complete", "interrupted"] = "complete"
-    settings: JsonObject = Field(default_factory=dict)
+    settings: Settings = Field(default_factory=dict)
 
 
 class _Payload(BaseModel):
@@ -152,12 +159,12 @@ class _Payload(BaseModel):
 
 class _ConnectionPayload(_Payload):
     state: Literal[tuple(state.value for state in LinkState)] = LinkState.DISCONNECTED.value  # type: ignore[valid-type]
-    message: Text = ""
-    source: Text = ""
+    message: Text | None = None
+    source: Text | None = None
 
 
 class _FlowPayload(_Payload):
-    kind: Text = ""
+    kind: Text | None = None
     skill_number: Int64 | None = None
     skill_id: Text | None = None
     step_index: Annotated[int, Field(ge=0, le=10**6)] | None = None
@@ -201,7 +208,7 @@ class EventModel(_Strict):
     seq: Seq
     time_s: BeatClockS
     host_ns: Int64 | None = None
-    kind: Name
+    kind: Text
     payload: JsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
