@@ -635,7 +635,11 @@ class MainWindow(QMainWindow):
 
     def open_replay(self, session_id: int, speed: float = 1.0) -> None:
         self._end_current()
-        self.analysis = self.services.analyse(session_id)
+        try:
+            self.analysis = self.services.analyse(session_id)
+        except TrmBioError as exc:  # e.g. a damaged session: one sentence, no replay
+            self.say(_sentence(str(exc)))
+            return
         self.controller.open_replay(session_id, speed)
         events = markers_for(self.analysis.events)
         shifts = shift_markers(self.analysis.effects.shifts)
