@@ -119,6 +119,20 @@ def short_with_far_events(document: dict[str, Any]) -> None:
     ]
 
 
+def packets_faster_than_their_rr(document: dict[str, Any]) -> None:
+    # Found by the fuzz test below: beats 1 ms apart whose RR add up to seconds.
+    host_ns = [-6181385, 13958, 15952, 16610, 16753, 17004, 17351, 33347, 37445, 48706, 48706,
+               49009, 2085796, 214415210, 7_676_971_383, 46_000_396_036, 28_727_328_023_554]
+    document["session"]["start_ns"] = 16658
+    document["events"] = []
+    document["packets"] = {
+        "host_ns": host_ns, "source_ids": ["AA:BB"], "source_index": [0] * len(host_ns),
+        "payload_b64": ["EGP+/7gB5iX//w==", "EIH2ABcBESI8Ag==", "Qw==", "TQ==", "aQ==", "ADA=",
+                        "AAA=", "", "AAA=", "EAAAAAAAsAD8AA==", "EAC2AA==", "EAAwAQ0BrQA=", "",
+                        "EAB+ArYBAAA=", "", "", "EAAhAQ=="],
+    }
+
+
 def text(value: str) -> Callable[[], str]:
     return lambda: value
 
@@ -186,6 +200,7 @@ ACCEPTED = [
     ("undecodable packet bytes", changed(setter("packets.payload_b64.0", "AAAA"))),
     ("a far-future start date", changed(setter("session.started_utc", "9999-12-31T23:59:59"))),
     ("events days away from a short session", changed(short_with_far_events)),
+    ("packets faster than their RR", changed(packets_faster_than_their_rr)),
     ("a gap in an RR file", text("rr_ms\n" + "812\n" * 40 + "120000\n" + "790\n" * 40)),
 ]
 

@@ -456,7 +456,11 @@ def _import(args: argparse.Namespace) -> int:
 
             recording = read_rr_file(args.file, unit=args.unit)
             session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
-        analyse_session(library, session_id)  # cache its analysis and baseline
+        try:
+            analyse_session(library, session_id)  # cache its analysis and baseline
+        except TrmBioError as exc:
+            library.delete_session(session_id)  # nothing is kept that cannot be read
+            raise InputFileError(f"{args.file.name} was not imported: {exc}") from exc
     print(f"Imported {args.file.name} as session {session_id}.")
     return 0
 

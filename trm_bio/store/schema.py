@@ -8,7 +8,7 @@ command later. pydantic was chosen over jsonschema because one model both checks
 converts (ints stay ints, lists become typed values) and its errors carry the field's
 path; its checks of long lists (100,000 packets) run in compiled code.
 
-Free-form JSON (event payloads, settings, import details) may hold anything JSON holds,
+Free-form JSON (event payloads, import details) may hold anything JSON holds,
 within :data:`MAX_JSON_DEPTH` levels, with finite numbers and text that is valid Unicode.
 """
 
