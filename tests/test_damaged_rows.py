@@ -7,11 +7,9 @@ The rows are changed with SQLite directly while the library is closed, as damage
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +31,10 @@ from trm_bio.store.rr_files import RRRecording
 RECORDED, DAMAGED, IMPORTED = 1, 2, 3
 
 
-@functools.cache
-def _template() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="trm-bio-damaged-"))
-    path = folder / "template.sqlite3"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library holding two recorded sessions and an imported one (made once)."""
+    path = tmp_path_factory.mktemp("damaged") / "template.sqlite3"
     with Library.open(path) as lib:
         assert record_session(lib, seed=1) == RECORDED
         assert record_session(lib, seed=2) == DAMAGED
@@ -47,10 +45,10 @@ def _template() -> Path:
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Path:
-    """A fresh copy of a library holding two recorded sessions and an imported one."""
+def library(tmp_path: Path, template: Path) -> Path:
+    """A fresh copy of the template library."""
     path = tmp_path / "library.sqlite3"
-    source, target = sqlite3.connect(_template()), sqlite3.connect(path)
+    source, target = sqlite3.connect(template), sqlite3.connect(path)
     try:
         source.backup(target)  # SQLite's own copy: never the file through Python's open()
     finally:

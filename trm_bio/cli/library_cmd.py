@@ -313,6 +313,9 @@ def _record(args: argparse.Namespace) -> int:
 
 
 # -- sessions / show ----------------------------------------------------------------------------
+NO_SESSIONS = "The library holds no sessions yet."
+
+
 def _sessions(args: argparse.Namespace) -> int:
     # Opened writable so that a recording a crash left open is found and marked interrupted.
     with open_library(args) as library:
@@ -329,7 +332,7 @@ def _sessions(args: argparse.Namespace) -> int:
         print(json.dumps([_session_dict(s) for s in sessions], indent=2))
         return 0
     if not sessions:
-        print("The library holds no sessions yet.")
+        print("The library holds no other sessions." if damaged else NO_SESSIONS)
         return 0
     print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} PERSON")
     for s in sessions:
