@@ -138,6 +138,16 @@ def packets_faster_than_their_rr(document: dict[str, Any]) -> None:
     }
 
 
+def beats_long_before_the_start(document: dict[str, Any]) -> None:
+    # Found by the fuzz test below: two beats 40 minutes before a lone one at the start.
+    document["session"]["start_ns"] = 0
+    document["events"] = []
+    document["packets"] = {
+        "host_ns": [-2_351_104_512_711, 0], "source_ids": ["AA:BB"], "source_index": [0, 0],
+        "payload_b64": ["EAAPAj8B", "EAClAw=="],
+    }
+
+
 def text(value: str) -> Callable[[], str]:
     return lambda: value
 
@@ -206,6 +216,7 @@ ACCEPTED = [
     ("a far-future start date", changed(setter("session.started_utc", "9999-12-31T23:59:59"))),
     ("events days away from a short session", changed(short_with_far_events)),
     ("packets faster than their RR", changed(packets_faster_than_their_rr)),
+    ("beats long before the start", changed(beats_long_before_the_start)),
     ("a gap in an RR file", text("rr_ms\n" + "812\n" * 40 + "120000\n" + "790\n" * 40)),
 ]
 
