@@ -16,7 +16,7 @@ from trm_bio.core.baseline import (
     combine_baselines,
     session_start_baseline,
 )
-from trm_bio.core.effects import Event, summarize_across_sessions, summarize_session
+from trm_bio.core.effects import EffectEvent, summarize_across_sessions, summarize_session
 from trm_bio.core.regulation import (
     RegulationParams,
     Regulator,
@@ -324,11 +324,11 @@ def test_session_and_cross_session_effects_rank_skills_by_movement_toward_the_ba
     hr, rmssd = inputs_for(arousal)
     trace = regulate(times, hr, rmssd, baseline=BASE)
     events = [
-        Event(300.0, "skill", "Grounding"),
+        EffectEvent(300.0, "skill", "Grounding"),
         {"time_s": 600.0, "kind": "sensation", "label": "tight  chest"},
-        Event(900.0, "skill", "grounding"),
-        Event(1200.0, "skill", "Resourcing"),
-        Event(1490.0, "marker", "end"),
+        EffectEvent(900.0, "skill", "grounding"),
+        EffectEvent(1200.0, "skill", "Resourcing"),
+        EffectEvent(1490.0, "marker", "end"),
     ]
     summary = summarize_session(times, hr, rmssd, trace, events, kinds=["skill", "sensation"])
     labels = [(i.kind, i.label.casefold()) for i in summary.items]
@@ -400,7 +400,7 @@ def test_recovery_after_help_now_is_a_shift_toward_the_band(seed: int) -> None:
     trace = regulate(times, hr, rmssd)
     help_now_s = scenario.events["helpnow"]
     summary = summarize_session(
-        times, hr, rmssd, trace, [Event(help_now_s, "skill", "Help Now!")]
+        times, hr, rmssd, trace, [EffectEvent(help_now_s, "skill", "Help Now!")]
     )
     (item,) = summary.items
     (_, shift) = summary.shifts[0]

@@ -91,12 +91,11 @@ def test_the_person_state_is_never_drawn_in_red():
 
 
 def test_a_recorded_prompt_comes_back_after_help_now():
-    from types import SimpleNamespace as Event
-
+    from trm_bio.core.events import Event, EventKind
     from trm_bio.ui.markers import prompt_at
 
     def flow(t, kind, prompt=""):
-        return Event(time_s=t, kind="flow", payload={"kind": kind, "prompt": prompt})
+        return Event(t, EventKind.FLOW, {"kind": kind, "prompt": prompt})
 
     events = [
         flow(0.0, "step_started", "Notice the chair."),

@@ -26,10 +26,11 @@ from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
+from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
 from trm_bio.core.regulation import Zone as ZoneCode
 from trm_bio.errors import LibraryError, TrmBioError
 from trm_bio.lsl_outlets import DEFAULT_STREAM_NAME
-from trm_bio.session import Session, SessionEvent, SessionUpdate
+from trm_bio.session import Session, SessionUpdate
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, ReplaySource, packets_before
@@ -66,9 +67,10 @@ class Reading:
     zone: ZoneCode = ZoneCode.UNKNOWN
     tentative: bool = False
     battery_percent: int | None = None
-    #: The link in the words of ``LinkState`` values: live, the strap's own state; in replay,
-    #: the recording's; "paused" while the session is paused.
-    link: str | None = None
+    #: The link: live, the strap's own state; in replay, the recording's.
+    link: LinkState | None = None
+    #: Whether the live session is paused (nothing is recorded).
+    paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
 
@@ -289,7 +291,7 @@ class SessionController:
     def _session_status(self, state: LinkState, message: str) -> int:
         """Log the session's own link change now; returns its host time (ns)."""
         assert self.session is not None
-        status = StatusEvent(self.clock_ns(), "session", state, message)
+        status = StatusEvent(self.clock_ns(), SESSION_SOURCE, state, message)
         self.session.process([status])
         return status.host_ns
 
@@ -574,10 +576,10 @@ class SessionController:
             return
         for flow_event in events:
             logged = self.session.log(
-                "flow",
+                EventKind.FLOW,
                 flow_event.to_dict(),
                 time_s=flow_event.time_s,
-                host_ns=self.session.start_ns + round(flow_event.time_s * 1e9),
+                host_ns=self.session.host_ns_at(flow_event.time_s),
             )
             if update is not None:
                 update.events.append(logged)
@@ -591,7 +593,7 @@ class SessionController:
         intensity: int | None = None,
         note: str = "",
         time_s: float | None = None,
-    ) -> SessionEvent:
+    ) -> Event:
         """Log what the person notices without stopping anything.
 
         ``time_s`` (beat clock, s) dates the log at the moment the person noticed it when
@@ -605,29 +607,30 @@ class SessionController:
             intensity=intensity,
             note=note,
         )
-        return self._log("sensation", entry.to_dict(), time_s=time_s)
+        return self._log(EventKind.SENSATION, entry.to_dict(), time_s=time_s)
 
-    def log_zone_rating(self, zone: Zone | str, note: str = "") -> SessionEvent:
+    def log_zone_rating(self, zone: Zone | str, note: str = "") -> Event:
         """The person's own sense of their zone (high, resilient, low)."""
         rating = ZoneRating(time_s=self.now_s(), zone=Zone(zone), note=note)
-        return self._log("zone_rating", rating.to_dict())
+        return self._log(EventKind.ZONE_RATING, rating.to_dict())
 
-    def log_marker(self, text: str = "") -> SessionEvent:
-        return self._log("marker", {"text": text})
+    def log_marker(self, text: str = "") -> Event:
+        return self._log(EventKind.MARKER, TextPayload(text).to_json())
 
-    def log_resource(self, text: str) -> SessionEvent:
+    def log_resource(self, text: str) -> Event:
         """A resource the person brings to mind (a person, place, memory or strength)."""
-        return self._log("resource", {"text": text})
+        return self._log(EventKind.RESOURCE, TextPayload(text).to_json())
 
-    def _log(self, kind: str, payload: dict[str, Any], time_s: float | None = None) -> SessionEvent:
+    def _log(
+        self, kind: EventKind, payload: dict[str, Any], time_s: float | None = None
+    ) -> Event:
         if self.session is None:
             raise TrmBioError("no session is running; start one first")
         if self.replay is not None:
             raise TrmBioError("a replayed session is read-only")
         payload.pop("time_s", None)
         if time_s is not None:
-            host_ns = self.session.start_ns + round(time_s * 1e9)
-            return self.session.log(kind, payload, host_ns, time_s=time_s)
+            return self.session.log(kind, payload, self.session.host_ns_at(time_s), time_s=time_s)
         return self.session.log(kind, payload, self.clock_ns())
 
     # -- state for the screen -------------------------------------------------------------
@@ -664,7 +667,8 @@ class SessionController:
             zone=ZoneCode(int(zone)) if math.isfinite(zone) else ZoneCode.UNKNOWN,
             tentative=values["tentative"] > 0,
             battery_percent=session.battery_percent,
-            link="paused" if self.paused else (link.value if link is not None else None),
+            link=link,
+            paused=self.paused,
             rhythm=rhythm,
         )
 

@@ -14,81 +14,35 @@ from typing import Any
 
 import numpy as np
 
-from devices.errors import MalformedPacketError
-from devices.hrm import decode_hrm
-from devices.packet import LinkState
 from trm_bio import __version__
 from trm_bio.analysis import RecordingSummary, summarize
 from trm_bio.core import artifacts, effects
 from trm_bio.core.baseline import Baseline, combine_baselines
 from trm_bio.core.engine import BeatAnalysis, analyse_beats, metric_names
+from trm_bio.core.events import Event
 from trm_bio.core.regulation import RegulationTrace, Zone, regulate
-from trm_bio.core.timeline import NS_PER_S, Beats, beats_from_rr, timeline_after
+from trm_bio.core.timeline import Beats, beats_from_packets, beats_from_rr
 from trm_bio.errors import TrmBioError
-from trm_bio.store.library import Event, Library, SessionInfo
+from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.replay import load_items, packets_before
 
 log = logging.getLogger(__name__)
-
-_BREAKING = {LinkState.DISCONNECTED.value, LinkState.RECONNECTING.value, LinkState.FAILED.value}
 
 
 def session_beats(library: Library, info: SessionInfo) -> Beats:
     """The beats of a stored session, exactly as the live pipeline timed them.
 
-    An imported file's exact RR values are used (its packets round RR to 1/1024 s).
+    The packets and link changes are read as a replay reads them (a link change breaks the
+    segment before the next packet, as it did live). An imported file's exact RR values are
+    used (its packets round RR to 1/1024 s).
     """
     imported = library.imported_rr(info.id)
     if imported is not None:
         return beats_from_rr(imported.rr_ms, imported.times_s)
-    batch = library.session_packets(info.id)
-    events = library.session_events(info.id, kinds=("connection",))
-    # A connection change breaks the segment before the next packet, as it did live.
-    break_ns = sorted(
-        e.host_ns if e.host_ns is not None else info.start_ns + round(e.time_s * NS_PER_S)
-        for e in events
-        if e.payload.get("state") in _BREAKING
-    )
-    host_ns = batch.host_ns
-    breaks = set(
-        np.searchsorted(host_ns, np.asarray(break_ns, dtype=np.int64), side="left").tolist()
-    )
-    times: list[int] = []
-    rr: list[tuple[float, ...]] = []
-    kept_breaks: set[int] = set()
-    for i, (t_ns, payload) in enumerate(zip(host_ns.tolist(), batch.payloads, strict=True)):
-        if i in breaks:
-            kept_breaks.add(len(times))
-        try:
-            rr.append(decode_hrm(payload).rr_ms)
-        except MalformedPacketError:
-            continue  # kept in the library, skipped live too
-        times.append(t_ns)
-    return timeline_after(info.start_ns, times, rr, kept_breaks)[1]
-
-
-def effect_events(events: list[Event]) -> list[effects.Event]:
-    """The logged events whose aftermath the effect summary measures."""
-    out = []
-    for e in events:
-        p = e.payload
-        if e.kind == "flow" and p.get("kind") == "skill_started":
-            out.append(effects.Event(e.time_s, "skill", _skill_label(p)))
-        elif e.kind == "flow" and p.get("kind") == "helpnow":
-            out.append(effects.Event(e.time_s, "helpnow", "Help Now!"))
-        elif e.kind == "flow" and p.get("kind") == "helpnow_strategy":
-            out.append(effects.Event(e.time_s, "helpnow", str(p.get("detail") or "Help Now!")))
-        elif e.kind == "sensation":
-            words = p.get("words") or []
-            label = ", ".join(words) if words else str(p.get("valence", "sensation"))
-            out.append(effects.Event(e.time_s, "sensation", label))
-        elif e.kind == "resource":
-            out.append(effects.Event(e.time_s, "resource", str(p.get("text") or "resource")))
-    return out
-
-
-def _skill_label(payload: dict[str, Any]) -> str:
-    """The skill's name (the flow puts it in ``detail`` of skill events)."""
-    return str(payload.get("detail") or payload.get("skill_id") or "skill")
+    _, items = load_items(library, info.id)
+    packets, breaks = packets_before(items, len(items))
+    host_ns = [p.host_ns for p in packets]
+    return beats_from_packets(info.start_ns, host_ns, [p.rr_ms for p in packets], breaks)
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
@@ -244,7 +198,7 @@ def analyse_session(
     trace = regulate(*series, baseline=baseline)
     events = library.session_events(session_id)
     session_effects = effects.summarize_session(
-        beats.times_s, m["HR_20s"], m["RMSSD"], trace, effect_events(events)
+        beats.times_s, m["HR_20s"], m["RMSSD"], trace, effects.effect_events(events)
     )
     result = SessionAnalysis(info, analysis, summary, trace, session_effects, events)
     if cache and not library.readonly:

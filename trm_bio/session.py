@@ -27,43 +27,22 @@ from devices.packet import LinkState, Packet, StatusEvent
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
 from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
+from trm_bio.core.events import BREAKING_STATES, ConnectionPayload, Event, EventKind
+from trm_bio.core.growing import GrowingArray
 from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
 from trm_bio.core.shifts import Shift, ShiftWatch
-from trm_bio.core.timeline import NS_PER_S, Timeline, TimelineConfig, timeline_after
+from trm_bio.core.timeline import (
+    NS_PER_S,
+    Timeline,
+    TimelineConfig,
+    host_ns_at,
+    timeline_after,
+)
 from trm_bio.errors import LibraryError
-from trm_bio.history import effect_events
-from trm_bio.store.library import Event
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, SeekMarker
 
 log = logging.getLogger(__name__)
-
-#: Link states after which beats cannot continue the current segment.
-_BREAKING_STATES = frozenset({LinkState.DISCONNECTED, LinkState.RECONNECTING, LinkState.FAILED})
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEvent:
-    """Something logged in a session, on the beat clock.
-
-    Attributes
-    ----------
-    time_s : float
-        Beat-clock time (s from session start).
-    kind : str
-        ``step``, ``sensation``, ``zone_rating``, ``helpnow``, ``marker``, ``note``,
-        ``connection``...
-    payload : dict
-        JSON-serialisable details.
-    host_ns : int or None
-        Host monotonic time (ns) when it happened.
-    """
-
-    time_s: float
-    kind: str
-    payload: dict[str, Any]
-    host_ns: int | None = None
-
 
 @dataclass(frozen=True, slots=True)
 class BeatState:
@@ -76,7 +55,7 @@ class BeatState:
 class FoundShift(NamedTuple):
     """A shift measured after a logged event, at its due beat (see ``ShiftWatch``)."""
 
-    event: effects.Event
+    event: effects.EffectEvent
     shift: Shift
     due_s: float  # beat-clock time of the settled beat it was measured at (s)
 
@@ -87,7 +66,7 @@ class SessionUpdate:
     history was rebuilt and views should redraw from :attr:`Session.history`."""
 
     beats: list[BeatState] = field(default_factory=list)
-    events: list[SessionEvent | Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     status: list[StatusEvent] = field(default_factory=list)
     shifts: list[FoundShift] = field(default_factory=list)
     packets: int = 0
@@ -97,36 +76,6 @@ class SessionUpdate:
         return bool(
             self.beats or self.events or self.status or self.shifts or self.packets or self.seeked
         )
-
-
-class _Growing:
-    """Append-only float64 columns with amortised growth (the session's history)."""
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        self._data = np.full((len(names), 1024), np.nan)
-        self.size = 0
-
-    def append(self, values: tuple[float, ...]) -> None:
-        if self.size == self._data.shape[1]:
-            grown = np.full((len(self.names), 2 * self.size), np.nan)
-            grown[:, : self.size] = self._data
-            self._data = grown
-        self._data[:, self.size] = values
-        self.size += 1
-
-    def extend(self, columns: dict[str, np.ndarray]) -> None:
-        n = len(next(iter(columns.values())))
-        while self.size + n > self._data.shape[1]:
-            grown = np.full((len(self.names), 2 * self._data.shape[1]), np.nan)
-            grown[:, : self.size] = self._data[:, : self.size]
-            self._data = grown
-        for row, name in enumerate(self.names):
-            self._data[row, self.size : self.size + n] = columns[name]
-        self.size += n
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self._data[self.names.index(name), : self.size]
 
 
 class SessionHistory:
@@ -139,8 +88,8 @@ class SessionHistory:
     REGULATION = ("arousal", "lowness", "zone", "tentative")
 
     def __init__(self, metric_names: tuple[str, ...]) -> None:
-        self.beats = _Growing(("time_s", "rr_ms", "hr_bpm", "segment", "label"))
-        self.metrics = _Growing(("time_s", *metric_names, *self.REGULATION))
+        self.beats = GrowingArray(names=("time_s", "rr_ms", "hr_bpm", "segment", "label"))
+        self.metrics = GrowingArray(names=("time_s", *metric_names, *self.REGULATION))
 
     def add(self, state: BeatState) -> None:
         b = state.beat
@@ -190,7 +139,7 @@ class Session:
         regulation: RegulationParams | None = None,
         baseline: Baseline | None = None,
         history: Callable[[int], tuple[list[Packet], list[int]]] | None = None,
-        recorded_events: Callable[[int], Iterable[SessionEvent | Event]] | None = None,
+        recorded_events: Callable[[int], Iterable[Event]] | None = None,
         timeline_config: TimelineConfig | None = None,
         analyse_live: bool = True,
     ) -> None:
@@ -211,8 +160,8 @@ class Session:
         self.battery_percent: int | None = None
         self.last_host_ns = self.start_ns
         self.last: BeatState | None = None
-        self.events: list[SessionEvent | Event] = []
-        self.shift_watch: ShiftWatch[effects.Event] = ShiftWatch()
+        self.events: list[Event] = []
+        self.shift_watch: ShiftWatch[effects.EffectEvent] = ShiftWatch()
         self.shifts: list[FoundShift] = []  # in the order they were measured
         self.packets_seen = 0
         self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
@@ -223,6 +172,10 @@ class Session:
     def time_at(self, host_ns: int) -> float:
         """Beat-clock time (s) of a host monotonic time (ns)."""
         return (int(host_ns) - self.start_ns) / NS_PER_S
+
+    def host_ns_at(self, time_s: float) -> int:
+        """Host monotonic time (ns) of a beat-clock time (s)."""
+        return host_ns_at(self.start_ns, time_s)
 
     @property
     def now_s(self) -> float:
@@ -280,20 +233,16 @@ class Session:
         self.last_host_ns = max(self.last_host_ns, status.host_ns)
         if status.battery_percent is not None:
             self.battery_percent = status.battery_percent
-        if status.state in _BREAKING_STATES:
+        if status.state in BREAKING_STATES:
             self.timeline.break_segment()
-        if status.state == LinkState.FAILED and status.message:
+        if status.state is LinkState.FAILED and status.message:
             self.failure = status.message
-        if status.state == self.link_state:
+        if status.state is self.link_state:
             return
         self.link_state = status.state
         if self._history_source is None:  # live: record it; replay: it is a stored event
-            payload = {
-                "state": status.state.value,
-                "message": status.message,
-                "source": status.source_id,
-            }
-            update.events.append(self.log("connection", payload, status.host_ns))
+            payload = ConnectionPayload(status.state, status.message, status.source_id)
+            update.events.append(self.log(EventKind.CONNECTION, payload.to_json(), status.host_ns))
 
     # -- replay: rebuild the state at a point in time ------------------------------------
     def _seek(self, marker: SeekMarker) -> None:
@@ -370,26 +319,26 @@ class Session:
     # -- events from the person or the practice flow ----------------------------------
     def log(
         self,
-        kind: str,
+        kind: EventKind,
         payload: dict[str, Any] | None = None,
         host_ns: int | None = None,
         time_s: float | None = None,
-    ) -> SessionEvent:
+    ) -> Event:
         """Record an event now (``host_ns``) or at a given beat-clock time (``time_s``)."""
         if host_ns is None:
             host_ns = self.last_host_ns
         if time_s is None:
             time_s = self.time_at(host_ns)
-        event = SessionEvent(float(time_s), kind, dict(payload or {}), int(host_ns))
+        event = Event(float(time_s), kind, dict(payload or {}), int(host_ns))
         self._record(lambda r: r.add_event(event.time_s, kind, event.payload, event.host_ns))
         self.events.append(event)
         self._watch(event)
         return event
 
     # -- shift detection ----------------------------------------------------------------
-    def _watch(self, event: SessionEvent | Event) -> None:
+    def _watch(self, event: Event) -> None:
         """Watch a logged event whose aftermath is measured (the batch analysis's rule)."""
-        for effect_event in effect_events([event]):
+        for effect_event in effects.effect_events([event]):
             self.shift_watch.add(effect_event.time_s, effect_event)
 
     def _measure_shifts(self) -> list[FoundShift]:

@@ -16,6 +16,7 @@ from trm_bio.errors import DamagedSessionError, InputFileError, TrmBioError
 from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
+    from trm_bio.core.events import Event
     from trm_bio.store.library import Library
 
 
@@ -227,33 +228,37 @@ def format_beat(state: Any) -> str:
     )
 
 
-def describe_event(kind: str, payload: dict[str, Any]) -> str:
+def describe_event(event: Event) -> str:
     """One readable line for a logged event (prompts shortened: the skill file has them)."""
-    if kind == "flow":
-        what = str(payload.get("kind", "")).replace("_", " ")
-        detail = payload.get("detail") or ""
-        prompt = str(payload.get("prompt") or "")
-        short = (prompt[:60] + "…") if len(prompt) > 60 else prompt
+    from trm_bio.core.events import (
+        ConnectionPayload,
+        FlowPayload,
+        SensationPayload,
+        ZoneRatingPayload,
+    )
+
+    d = event.details
+    if isinstance(d, FlowPayload):
+        what = d.kind.replace("_", " ")
+        short = (d.prompt[:60] + "…") if len(d.prompt) > 60 else d.prompt
         return (
             f"[practice] {what}"
-            + (f": {detail}" if detail else "")
+            + (f": {d.detail}" if d.detail else "")
             + (f" — {short}" if short and what.startswith("step started") else "")
         )
-    if kind == "sensation":
-        parts = [str(payload.get("valence", ""))]
-        if payload.get("words"):
-            parts.append(", ".join(payload["words"]))
-        if payload.get("location"):
-            parts.append(f"in the {payload['location']}")
-        if payload.get("intensity") is not None:
-            parts.append(f"strength {payload['intensity']}")
+    if isinstance(d, SensationPayload):
+        parts = [d.valence, ", ".join(d.words)]
+        if d.location:
+            parts.append(f"in the {d.location}")
+        if d.intensity is not None:
+            parts.append(f"strength {d.intensity}")
         return "[sensation] " + " · ".join(p for p in parts if p)
-    if kind == "zone_rating":
-        return f"[own zone rating] {payload.get('zone', '')}"
-    if kind == "connection":
-        return f"[link] {payload.get('state', '')}: {payload.get('message', '')}".rstrip(": ")
-    text = payload.get("text")
-    return f"[{kind}] {text}" if text else f"[{kind}] {json.dumps(payload)}"
+    if isinstance(d, ZoneRatingPayload):
+        return f"[own zone rating] {d.zone}"
+    if isinstance(d, ConnectionPayload):
+        return f"[link] {d.state.value}: {d.message}".rstrip(": ")
+    text = event.payload.get("text")
+    return f"[{event.kind}] {text}" if text else f"[{event.kind}] {json.dumps(event.payload)}"
 
 
 def run_session(controller: Any, duration_s: float | None, on_update: Any) -> None:
@@ -441,7 +446,7 @@ def _replay(args: argparse.Namespace) -> int:
                 print(format_beat(state), flush=True)
             for event in update.events:
                 print(
-                    f"{event.time_s:8.1f} s  {describe_event(event.kind, event.payload)}",
+                    f"{event.time_s:8.1f} s  {describe_event(event)}",
                     flush=True,
                 )
 

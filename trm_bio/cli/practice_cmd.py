@@ -114,6 +114,7 @@ def _show_flow_events(events: list[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trm_bio.controller import SessionController, SessionOptions
+    from trm_bio.core.events import EventKind
 
     with open_library(args) as library:
         try:
@@ -153,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
             with _keys():
                 while True:
                     update = controller.poll()
-                    _show_flow_events([_as_flow(e) for e in update.events if e.kind == "flow"])
+                    flow = [e.details for e in update.events if e.kind is EventKind.FLOW]
+                    _show_flow_events(flow)
                     for status in update.status:
                         if status.state is LinkState.FAILED:
                             _say(f"\n[failed] {status.message}")
@@ -182,12 +184,6 @@ def run(args: argparse.Namespace) -> int:
             raise TrmBioError(error)
         _say(f"Session {session_id} saved. See it with: trm-bio show {session_id}")
     return 0
-
-
-def _as_flow(event: Any) -> Any:
-    from skills.flow import FlowEvent
-
-    return FlowEvent.from_dict(event.payload)
 
 
 def _status_line(controller: Any) -> str:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
+from trm_bio.core.events import Event, EventKind, FlowPayload, SensationPayload, TextPayload
 from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, RegulationTrace
 from trm_bio.core.shifts import (
@@ -30,18 +32,27 @@ from trm_bio.core.shifts import (
 )
 
 
+class EffectKind(StrEnum):
+    """What an event whose aftermath is measured was."""
+
+    SKILL = "skill"
+    HELPNOW = "helpnow"
+    SENSATION = "sensation"
+    RESOURCE = "resource"
+
+
 @dataclass(frozen=True, slots=True)
-class Event:
-    """One logged event on the beat clock.
+class EffectEvent:
+    """One logged event whose aftermath is measured, on the beat clock.
 
     Parameters
     ----------
     time_s : float
         Beat-clock time (s).
     kind : str
-        E.g. "skill", "resource", "sensation", "helpnow".
+        An :class:`EffectKind`.
     label : str
-        Skill name, or the resource / sensation words.
+        Skill name, Help Now! strategy, or the resource / sensation words.
     """
 
     time_s: float
@@ -49,15 +60,37 @@ class Event:
     label: str
 
 
+def effect_events(events: Iterable[Event]) -> list[EffectEvent]:
+    """The logged events whose aftermath is measured: skills and Help Now! (from the practice
+    flow), sensations and resources; live and batch alike."""
+    out = []
+    for e in events:
+        details = e.details
+        if isinstance(details, FlowPayload):
+            if details.kind == "skill_started":
+                label = details.detail or details.skill_id or "skill"
+                out.append(EffectEvent(e.time_s, EffectKind.SKILL, label))
+            elif details.kind == "helpnow":
+                out.append(EffectEvent(e.time_s, EffectKind.HELPNOW, "Help Now!"))
+            elif details.kind == "helpnow_strategy":
+                out.append(EffectEvent(e.time_s, EffectKind.HELPNOW, details.detail or "Help Now!"))
+        elif isinstance(details, SensationPayload):
+            label = ", ".join(details.words) if details.words else details.valence or "sensation"
+            out.append(EffectEvent(e.time_s, EffectKind.SENSATION, label))
+        elif isinstance(details, TextPayload) and e.kind is EventKind.RESOURCE:
+            out.append(EffectEvent(e.time_s, EffectKind.RESOURCE, details.text or "resource"))
+    return out
+
+
 def _label_key(label: str) -> str:
     return " ".join(str(label).split()).casefold()
 
 
-def _as_event(item: Event | Mapping[str, Any]) -> Event:
-    if isinstance(item, Event):
+def _as_event(item: EffectEvent | Mapping[str, Any]) -> EffectEvent:
+    if isinstance(item, EffectEvent):
         return item
     try:
-        return Event(float(item["time_s"]), str(item["kind"]), str(item.get("label", "")))
+        return EffectEvent(float(item["time_s"]), str(item["kind"]), str(item.get("label", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise TrmBioError(f"An event needs a time_s, a kind and a label ({exc}).") from exc
 
@@ -95,7 +128,7 @@ class SessionEffects:
     """Effect summary of one session: items ranked by movement toward the band."""
 
     items: tuple[EffectItem, ...]
-    shifts: tuple[tuple[Event, Shift], ...]
+    shifts: tuple[tuple[EffectEvent, Shift], ...]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
@@ -116,7 +149,7 @@ def summarize_session(
     hr_bpm: np.ndarray,
     rmssd_ms: np.ndarray,
     trace: RegulationTrace,
-    events: Iterable[Event | Mapping[str, Any]],
+    events: Iterable[EffectEvent | Mapping[str, Any]],
     *,
     kinds: Sequence[str] | None = None,
     params: ShiftParams = DEFAULT_SHIFT_PARAMS,
@@ -130,7 +163,7 @@ def summarize_session(
         Beat times (s), window HR (bpm), window RMSSD (ms).
     trace : RegulationTrace
         The session's regulation model (:func:`~trm_bio.core.regulation.regulate`).
-    events : iterable of Event or mapping
+    events : iterable of EffectEvent or mapping
         Logged events (``time_s``, ``kind``, ``label``).
     kinds : sequence of str, optional
         Keep only these kinds.
@@ -153,7 +186,7 @@ def summarize_session(
             times_s, hr_bpm, rmssd_ms, trace.arousal, [e.time_s for e in evs], trace.baseline,
             zone=trace.zone, lowness=trace.lowness, params=params, regulation=regulation,
         )
-    groups: dict[tuple[str, str], list[tuple[Event, Shift | None]]] = {}
+    groups: dict[tuple[str, str], list[tuple[EffectEvent, Shift | None]]] = {}
     for i, ev in enumerate(evs):
         groups.setdefault((ev.kind, _label_key(ev.label)), []).append(
             (ev, shifts[i] if shifts else None)

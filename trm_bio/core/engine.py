@@ -23,6 +23,7 @@ import numpy as np
 from trm_bio.core import artifacts
 from trm_bio.core.errors import TrmBioError
 from trm_bio.core.frequency_domain import frequency_windows
+from trm_bio.core.growing import GrowingArray
 from trm_bio.core.rhythm import (
     IRREGULAR_WINDOW_BEATS,
     RHYTHM_WINDOW_BEATS,
@@ -249,36 +250,6 @@ class BeatUpdate:
     irregular: bool = False
 
 
-class _Column:
-    """A growable numpy column with O(1) amortised append and cheap trimming from the left."""
-
-    def __init__(self, dtype: type, capacity: int = 1024) -> None:
-        self._data = np.empty(capacity, dtype=dtype)
-        self._start = 0
-        self._stop = 0
-
-    def append(self, value: float | int) -> None:
-        if self._stop == self._data.size:
-            live = self._data[self._start : self._stop]
-            new_capacity = max(1024, 2 * live.size)
-            grown = np.empty(new_capacity, dtype=self._data.dtype)
-            grown[: live.size] = live
-            self._data, self._start, self._stop = grown, 0, live.size
-        self._data[self._stop] = value
-        self._stop += 1
-
-    def extend(self, values: np.ndarray) -> None:
-        for value in values:
-            self.append(value)
-
-    def drop_left(self, count: int) -> None:
-        self._start += count
-
-    @property
-    def view(self) -> np.ndarray:
-        return self._data[self._start : self._stop]
-
-
 class StreamingEngine:
     """Appends beats as they come and returns one :class:`BeatUpdate` per beat.
 
@@ -318,13 +289,13 @@ class StreamingEngine:
         self.windows = windows
         self.names = metric_names(windows)
         self._max_window_s = max(w.window_s for w in windows)
-        self._times = _Column(np.float64)
-        self._rr = _Column(np.float64)
-        self._seg = _Column(np.int64)
-        self._labels = _Column(np.int8)  # final labels of settled beats (buffer-aligned prefix)
-        self._nn = _Column(np.float64)  # corrected beats up to the newest settled one
-        self._nn_times = _Column(np.float64)
-        self._nn_seg = _Column(np.int64)
+        self._times = GrowingArray(np.float64)
+        self._rr = GrowingArray(np.float64)
+        self._seg = GrowingArray(np.int64)
+        self._labels = GrowingArray(np.int8)  # final labels of settled beats (buffer-aligned)
+        self._nn = GrowingArray(np.float64)  # corrected beats up to the newest settled one
+        self._nn_times = GrowingArray(np.float64)
+        self._nn_seg = GrowingArray(np.int64)
         self._first_index = 0  # session index of the buffer's first beat
         self.count = 0  # beats seen
         self._last_time_s = -math.inf

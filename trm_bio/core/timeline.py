@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 NS_PER_S = 1_000_000_000
 
 
+def host_ns_at(start_ns: int, time_s: float) -> int:
+    """Host monotonic time (ns) of beat-clock time ``time_s`` (s) in a session started at
+    ``start_ns`` (ns)."""
+    return start_ns + round(time_s * NS_PER_S)
+
+
 @dataclass(frozen=True, slots=True)
 class Beats:
     """Parallel beat arrays (see module doc).

@@ -14,6 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from trm_bio.core.events import (
+    EventKind,
+    FlowPayload,
+    SensationPayload,
+    TextPayload,
+    ZoneRatingPayload,
+)
 from trm_bio.core.regulation import DEFAULT_PARAMS, Zone
 from trm_bio.history import SessionAnalysis
 from trm_bio.report.nonlinear import DFA_METHOD, SAMPEN_METHOD, nonlinear_metrics
@@ -108,39 +115,34 @@ def markers_from_events(result: SessionAnalysis) -> list[Marker]:
     zone = result.regulation.zone
     out: list[Marker] = []
     for e in result.events:
-        p = e.payload
+        d = e.details
         at = _zone_at(times, zone, e.time_s)
-        if e.kind == "flow":
-            kind = p.get("kind")
-            if kind == "skill_started":
-                out.append(Marker(e.time_s, "skill", str(p.get("detail") or p.get("skill_id"))))
-            elif kind == "step_started":
-                prompt = str(p.get("prompt") or "")
-                out.append(Marker(e.time_s, "step", f"step {int(p.get('step_index') or 0) + 1}",
-                                  prompt))
-            elif kind in ("helpnow", "helpnow_strategy"):
-                out.append(Marker(e.time_s, "helpnow", "Help Now!", str(p.get("detail") or "")))
-        elif e.kind == "sensation":
-            words = ", ".join(str(w) for w in p.get("words") or [])
+        if isinstance(d, FlowPayload):
+            if d.kind == "skill_started":
+                out.append(Marker(e.time_s, "skill", d.detail or str(d.skill_id)))
+            elif d.kind == "step_started":
+                out.append(Marker(e.time_s, "step", f"step {(d.step_index or 0) + 1}", d.prompt))
+            elif d.kind in ("helpnow", "helpnow_strategy"):
+                out.append(Marker(e.time_s, "helpnow", "Help Now!", d.detail))
+        elif isinstance(d, SensationPayload):
             extra = []
-            if p.get("location"):
-                extra.append(str(p["location"]).replace("_", " "))
-            if p.get("intensity") is not None:
-                extra.append(f"intensity {p['intensity']}")
-            if p.get("note"):
-                extra.append(str(p["note"]))
+            if d.location:
+                extra.append(d.location.replace("_", " "))
+            if d.intensity is not None:
+                extra.append(f"intensity {d.intensity}")
+            if d.note:
+                extra.append(d.note)
             out.append(
-                Marker(e.time_s, "sensation", words or str(p.get("valence", "")),
-                       "; ".join(extra), valence=str(p.get("valence") or "neutral"), indicator=at)
+                Marker(e.time_s, "sensation", ", ".join(d.words) or d.valence,
+                       "; ".join(extra), valence=d.valence or "neutral", indicator=at)
             )
-        elif e.kind == "resource":
-            out.append(Marker(e.time_s, "resource", str(p.get("text") or "resource"),
-                              indicator=at))
-        elif e.kind == "zone_rating":
-            out.append(Marker(e.time_s, "rating", f"own rating: {p.get('zone')}",
-                              str(p.get("note") or ""), rating=str(p.get("zone")), indicator=at))
-        elif e.kind in ("marker", "note") and (p.get("text") or e.kind == "marker"):
-            out.append(Marker(e.time_s, e.kind, str(p.get("text") or "marker")))
+        elif isinstance(d, ZoneRatingPayload):
+            out.append(Marker(e.time_s, "rating", f"own rating: {d.zone}", d.note,
+                              rating=d.zone, indicator=at))
+        elif isinstance(d, TextPayload) and e.kind is EventKind.RESOURCE:
+            out.append(Marker(e.time_s, "resource", d.text or "resource", indicator=at))
+        elif isinstance(d, TextPayload) and (d.text or e.kind is EventKind.MARKER):
+            out.append(Marker(e.time_s, str(e.kind), d.text or "marker"))
     out.sort(key=lambda m: m.time_s)
     return out
 

@@ -30,7 +30,7 @@ from trm_bio.store.library import Library, SessionInfo
 log = logging.getLogger(__name__)
 
 #: Kinds of logged events whose aftermath the "what helped" table ranks.
-HELPER_KINDS = ("skill", "resource", "helpnow")
+HELPER_KINDS = (effects.EffectKind.SKILL, effects.EffectKind.RESOURCE, effects.EffectKind.HELPNOW)
 TREND_KEYS = ("baseline_hr_bpm", "baseline_rmssd_ms", "hr_bpm", "rmssd_ms", "resilient_share")
 EDGE_SESSIONS = 3
 

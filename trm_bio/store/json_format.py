@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from trm_bio.core.events import Event
 from trm_bio.errors import InputFileError
 from trm_bio.store import schema
-from trm_bio.store.library import Event, ImportedRR, PacketBatch, SessionRecord, check_record
+from trm_bio.store.library import ImportedRR, PacketBatch, SessionRecord, check_record
 from trm_bio.store.paths import open_private_output
 
 FORMAT_NAME = "trm-bio-session"
@@ -59,7 +60,7 @@ def record_to_json(record: SessionRecord) -> dict[str, Any]:
                 "seq": e.seq,
                 "time_s": e.time_s,
                 "host_ns": e.host_ns,
-                "kind": e.kind,
+                "kind": str(e.kind),
                 "payload": e.payload,
             }
             for e in record.events
@@ -150,7 +151,7 @@ def record_from_json(data: dict[str, Any]) -> SessionRecord:
             [base64.b64decode(p) for p in packets.payload_b64],
             [packets.source_ids[i] for i in packets.source_index],
         ),
-        events=[Event(e.seq, e.time_s, e.host_ns, e.kind, e.payload) for e in document.events],
+        events=[Event(e.time_s, e.kind, e.payload, e.host_ns, e.seq) for e in document.events],
         imported_rr=None
         if imported is None
         else ImportedRR(

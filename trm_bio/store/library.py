@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from trm_bio.core.events import Event
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.store import locks, schema
 from trm_bio.store.migrations import APPLICATION_ID, SCHEMA_VERSION, migrate
@@ -110,17 +111,6 @@ class PacketBatch:
 
     def __len__(self) -> int:
         return len(self.payloads)
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something that happened in a session, on the beat clock (``time_s``, seconds)."""
-
-    seq: int
-    time_s: float
-    host_ns: int | None
-    kind: str
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -399,10 +389,7 @@ class Library:
         if self.find_person(name) is not None:
             raise LibraryError(f"there is already a person called {name!r} in the library")
         with self._transaction("adding a person") as db:
-            cursor = db.execute(
-                "INSERT INTO people (name, created_utc) VALUES (?, ?)", (name, utc_now_iso())
-            )
-        return int(cursor.lastrowid or 0)
+            return _person_id(db, name)
 
     def ensure_person(self, name: str) -> int:
         """The id of the person with this name, added if new."""
@@ -462,7 +449,7 @@ class Library:
         tags = list(tags)
         started_utc = started_utc or datetime.now(UTC).isoformat(timespec="seconds")
         # Nothing is written that the readers would take for damage.
-        _check_meta(
+        meta = _check_meta(
             {"started_utc": started_utc, "start_ns": start_ns, "source_kind": source_kind,
              "source_id": source_id, "device_name": device_name, "notes": notes,
              "tags": tags, "status": status, "settings": settings or {}}
@@ -471,24 +458,7 @@ class Library:
         try:
             with self._transaction("creating a session") as db:
                 session_id = _next_session_id(db)
-                db.execute(
-                    "INSERT INTO sessions (id, person_id, started_utc, start_ns, source_kind,"
-                    " source_id, device_name, notes, tags, status, settings)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        session_id,
-                        person_id,
-                        started_utc,
-                        int(start_ns),
-                        source_kind,
-                        source_id,
-                        device_name,
-                        notes,
-                        json.dumps(tags),
-                        status,
-                        json.dumps(settings or {}),
-                    ),
-                )
+                _insert_session(db, session_id, person_id, meta, status)
                 if status == "recording":
                     # Locked before the row is committed: no other program ever sees the
                     # session "recording" without its lock and takes it for a crashed one.
@@ -790,20 +760,10 @@ class Library:
         events = []
         for seq, time_s, ns, kind, data in rows:
             try:
-                event = schema.validate_event(
-                    {
-                        "seq": seq,
-                        "time_s": time_s,
-                        "host_ns": ns,
-                        "kind": kind,
-                        "payload": _json_column(data, "payload"),
-                    }
-                )
-                if event.host_ns is not None:
-                    schema.check_span(start_ns, np.asarray([event.host_ns], np.int64), "host_ns")
+                values = {"seq": seq, "time_s": time_s, "host_ns": ns, "kind": kind}
+                events.append(_checked_event(values, _json_column(data, "payload"), start_ns))
             except ValueError as exc:
                 raise DamagedSessionError(session_id, f"event {seq!r:.20}: {exc}") from None
-            events.append(Event(event.seq, event.time_s, event.host_ns, event.kind, event.payload))
         return events
 
     def next_sequence_numbers(self, session_id: int) -> tuple[int, int]:
@@ -818,18 +778,7 @@ class Library:
     def write_rows(self, packet_rows: Sequence[PacketRow], event_rows: Sequence[EventRow]) -> None:
         """Insert packets and events in one transaction (the recorder's commit)."""
         with self._transaction("recording") as db:
-            if packet_rows:
-                db.executemany(
-                    "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
-                    " VALUES (?,?,?,?,?)",
-                    packet_rows,
-                )
-            if event_rows:
-                db.executemany(
-                    "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
-                    " VALUES (?,?,?,?,?,?)",
-                    event_rows,
-                )
+            _insert_rows(db, packet_rows, event_rows)
 
     def hold_recording_lock(self, session_id: int) -> None:
         """Hold the session's recording lock until it is finished or this handle closed.
@@ -868,23 +817,6 @@ class Library:
             held[0].release()
 
     # ---- imported RR and derived data ------------------------------------------------------
-
-    def store_imported_rr(
-        self,
-        session_id: int,
-        rr_ms: np.ndarray,
-        times_s: np.ndarray | None = None,
-        info: dict[str, Any] | None = None,
-    ) -> None:
-        """Keep the exact RR values (ms) an imported session came from."""
-        rr_blob = np.ascontiguousarray(rr_ms, dtype="<f8").tobytes()
-        times_blob = None if times_s is None else np.ascontiguousarray(times_s, "<f8").tobytes()
-        with self._transaction("storing imported RR values") as db:
-            db.execute(
-                "INSERT OR REPLACE INTO imported_rr (session_id, rr_ms, times_s, info)"
-                " VALUES (?,?,?,?)",
-                (session_id, rr_blob, times_blob, json.dumps(info or {})),
-            )
 
     def imported_rr(self, session_id: int) -> ImportedRR | None:
         """The exact RR values of an imported session, or None for a recorded one."""
@@ -1043,29 +975,9 @@ class Library:
         with self._transaction("importing a session") as db:
             person_id = None if record.person_name is None else _person_id(db, record.person_name)
             session_id = _next_session_id(db)
-            db.execute(
-                "INSERT INTO sessions (id, person_id, started_utc, start_ns, ended_utc,"
-                " duration_s, source_kind, source_id, device_name, notes, tags, status,"
-                " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    session_id,
-                    person_id,
-                    meta.started_utc,
-                    meta.start_ns,
-                    meta.ended_utc,
-                    meta.duration_s,
-                    meta.source_kind,
-                    meta.source_id,
-                    meta.device_name,
-                    meta.notes,
-                    json.dumps(list(meta.tags)),
-                    status,
-                    json.dumps(meta.settings),
-                ),
-            )
-            db.executemany(
-                "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
-                " VALUES (?,?,?,?,?)",
+            _insert_session(db, session_id, person_id, meta, status)
+            _insert_rows(
+                db,
                 (
                     (session_id, seq, ns, source, payload)
                     for seq, (ns, source, payload) in enumerate(
@@ -1077,12 +989,8 @@ class Library:
                         )
                     )
                 ),
-            )
-            db.executemany(
-                "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
-                " VALUES (?,?,?,?,?,?)",
                 (
-                    (session_id, e.seq, e.time_s, e.host_ns, e.kind,
+                    (session_id, e.seq, e.time_s, e.host_ns, str(e.kind),
                      json.dumps(e.payload, allow_nan=False))
                     for e in events
                 ),
@@ -1142,12 +1050,57 @@ def _next_session_id(db: sqlite3.Connection) -> int:
     return session_id
 
 
-def _check_meta(values: dict[str, Any]) -> None:
-    """LibraryError naming the field of session metadata that no session can hold."""
+def _check_meta(values: dict[str, Any]) -> schema.SessionMeta:
+    """The session metadata checked; LibraryError naming the field no session can hold."""
     try:
-        schema.validate_session_meta(values)
+        return schema.validate_session_meta(values)
     except ValueError as exc:
         raise LibraryError(f"the session cannot be stored: {exc}") from None
+
+
+def _insert_session(
+    db: sqlite3.Connection,
+    session_id: int,
+    person_id: int | None,
+    meta: schema.SessionMeta,
+    status: str,
+) -> None:
+    """Write a session's row (inside a transaction)."""
+    db.execute(
+        "INSERT INTO sessions (id, person_id, started_utc, start_ns, ended_utc,"
+        " duration_s, source_kind, source_id, device_name, notes, tags, status,"
+        " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            session_id,
+            person_id,
+            meta.started_utc,
+            meta.start_ns,
+            meta.ended_utc,
+            meta.duration_s,
+            meta.source_kind,
+            meta.source_id,
+            meta.device_name,
+            meta.notes,
+            json.dumps(list(meta.tags)),
+            status,
+            json.dumps(meta.settings),
+        ),
+    )
+
+
+def _insert_rows(
+    db: sqlite3.Connection, packet_rows: Iterable[PacketRow], event_rows: Iterable[EventRow]
+) -> None:
+    """Write packets and events (inside a transaction)."""
+    db.executemany(
+        "INSERT INTO packets (session_id, seq, host_ns, source_id, payload) VALUES (?,?,?,?,?)",
+        packet_rows,
+    )
+    db.executemany(
+        "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
+        " VALUES (?,?,?,?,?,?)",
+        event_rows,
+    )
 
 
 def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]]:
@@ -1182,19 +1135,11 @@ def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]
     schema.check_span(meta.start_ns, host_ns.astype(np.int64), "packets.host_ns")
     events = []
     for i, e in enumerate(record.events):
+        values = {"seq": e.seq, "time_s": e.time_s, "host_ns": e.host_ns, "kind": str(e.kind)}
         try:
-            checked = schema.validate_event(
-                {"seq": e.seq, "time_s": e.time_s, "host_ns": e.host_ns, "kind": e.kind,
-                 "payload": e.payload}
-            )
-            if checked.host_ns is not None:
-                schema.check_span(meta.start_ns, np.asarray([checked.host_ns], np.int64),
-                                  "host_ns")
+            events.append(_checked_event(values, e.payload, meta.start_ns))
         except ValueError as exc:
             raise ValueError(f"events[{i}].{exc}") from None
-        events.append(
-            Event(checked.seq, checked.time_s, checked.host_ns, checked.kind, checked.payload)
-        )
     if len({e.seq for e in events}) != len(events):
         raise ValueError("events: two events have the same seq")
     rr = record.imported_rr
@@ -1213,6 +1158,15 @@ def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]
         except ValueError as exc:
             raise ValueError(f"imported_rr.{exc}") from None
     return meta, events
+
+
+def _checked_event(values: dict[str, Any], payload: Any, start_ns: int) -> Event:
+    """One event from its fields and payload, every one checked (see
+    :mod:`trm_bio.store.schema`); ValueError naming the field that is wrong."""
+    checked = schema.validate_event({**values, "payload": payload})
+    if checked.host_ns is not None:
+        schema.check_span(start_ns, np.asarray([checked.host_ns], np.int64), "host_ns")
+    return Event(checked.time_s, checked.kind, checked.payload, checked.host_ns, checked.seq)
 
 
 def _person_id(db: sqlite3.Connection, name: str) -> int:

@@ -17,6 +17,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from trm_bio.core.events import EventKind
 from trm_bio.errors import LibraryError
 from trm_bio.store.library import EventRow, Library, PacketRow
 
@@ -101,7 +102,7 @@ class Recorder:
     def add_event(
         self,
         time_s: float,
-        kind: str,
+        kind: EventKind | str,
         payload: dict[str, Any] | None = None,
         host_ns: int | None = None,
     ) -> int:
@@ -111,9 +112,8 @@ class Recorder:
         ----------
         time_s : float
             Beat-clock time of the event (s from session start).
-        kind : str
-            ``skill_step``, ``prompt``, ``sensation``, ``zone_rating``, ``marker``, ``note``,
-            ``connection``, ``helpnow``...
+        kind : EventKind or str
+            What it is (see :mod:`trm_bio.core.events`).
         payload : dict
             JSON-serialisable details.
         host_ns : int or None
@@ -131,7 +131,7 @@ class Recorder:
                 seq,
                 float(time_s),
                 None if host_ns is None else int(host_ns),
-                kind,
+                str(kind),
                 data,
             )
         )

@@ -26,11 +26,12 @@ from devices.errors import MalformedPacketError
 from devices.hrm import packet_from_payload
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.source import Source
-from trm_bio.store.library import Event, Library, SessionInfo
+from trm_bio.core.events import BREAKING_STATES, ConnectionPayload, Event, EventKind
+from trm_bio.core.timeline import NS_PER_S, host_ns_at
+from trm_bio.store.library import Library, SessionInfo
 
 log = logging.getLogger(__name__)
 
-NS_PER_S = 1_000_000_000
 SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0, math.inf)
 
 
@@ -57,15 +58,8 @@ class SeekMarker:
 
 def status_from_event(event: Event, start_ns: int) -> StatusEvent:
     """The StatusEvent that a stored ``connection`` event recorded."""
-    payload = event.payload
-    return StatusEvent(
-        host_ns=event.host_ns
-        if event.host_ns is not None
-        else start_ns + round(event.time_s * NS_PER_S),
-        source_id=str(payload.get("source", "")),
-        state=LinkState(payload.get("state", LinkState.DISCONNECTED.value)),
-        message=str(payload.get("message", "")),
-    )
+    link = ConnectionPayload.from_json(event.payload)
+    return StatusEvent(event.host_time_ns(start_ns), link.source, link.state, link.message)
 
 
 def load_items(library: Library, session_id: int) -> tuple[SessionInfo, list[Any]]:
@@ -86,12 +80,8 @@ def load_items(library: Library, session_id: int) -> tuple[SessionInfo, list[Any
             continue
         items.append((int(host_ns), 1, seq, packet))
     for event in library.session_events(session_id):
-        host_ns = (
-            event.host_ns
-            if event.host_ns is not None
-            else info.start_ns + round(event.time_s * NS_PER_S)
-        )
-        if event.kind == "connection":
+        host_ns = event.host_time_ns(info.start_ns)
+        if event.kind is EventKind.CONNECTION:
             # Status changes were logged when they happened, before the packets that follow.
             items.append((host_ns, 0, event.seq, status_from_event(event, info.start_ns)))
         else:
@@ -176,7 +166,7 @@ class ReplaySource(Source):
     def seek(self, time_s: float) -> SeekMarker:
         """Jump to ``time_s`` (s on the beat clock, clipped to the recording)."""
         time_s = min(max(float(time_s), 0.0), self.end_s)
-        target_ns = self.start_ns + round(time_s * NS_PER_S)
+        target_ns = host_ns_at(self.start_ns, time_s)
         with self._cond:
             index = int(np.searchsorted(self.host_ns, target_ns, side="right"))
             marker = SeekMarker(target_ns, time_s, index)
@@ -262,10 +252,6 @@ def packets_before(items: list[Any], index: int) -> tuple[list[Packet], list[int
                 breaks.append(len(packets))
                 pending_break = False
             packets.append(item)
-        elif isinstance(item, StatusEvent) and item.state in (
-            LinkState.DISCONNECTED,
-            LinkState.RECONNECTING,
-            LinkState.FAILED,
-        ):
+        elif isinstance(item, StatusEvent) and item.state in BREAKING_STATES:
             pending_break = True
     return packets, breaks

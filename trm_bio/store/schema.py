@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from devices.packet import LinkState
+from trm_bio.core.events import EventKind
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: Longest span a session's times may cover either side of its start (s): far beyond a
@@ -192,13 +193,13 @@ class _TextPayload(_Payload):
 
 
 _PAYLOADS: dict[str, type[_Payload]] = {
-    "connection": _ConnectionPayload,
-    "flow": _FlowPayload,
-    "sensation": _SensationPayload,
-    "zone_rating": _RatingPayload,
-    "resource": _TextPayload,
-    "note": _TextPayload,
-    "marker": _TextPayload,
+    EventKind.CONNECTION: _ConnectionPayload,
+    EventKind.FLOW: _FlowPayload,
+    EventKind.SENSATION: _SensationPayload,
+    EventKind.ZONE_RATING: _RatingPayload,
+    EventKind.RESOURCE: _TextPayload,
+    EventKind.NOTE: _TextPayload,
+    EventKind.MARKER: _TextPayload,
 }
 
 

@@ -28,6 +28,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
+from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
 
 pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.MUTED_TEXT)
@@ -63,7 +64,7 @@ class Marker:
     """One thing to mark on the plots at ``time_s`` (s on the beat clock)."""
 
     time_s: float
-    kind: str  # a key of theme.EVENT_COLOURS ("shift" for a detected shift)
+    kind: str  # a key of theme.EVENT_COLOURS (an EventKind, theme.HELP_NOW, theme.SHIFT)
     label: str = ""
 
 
@@ -353,11 +354,11 @@ class LivePlots(QWidget):
                 times = np.asarray(by_kind.get(kind, []), dtype=float)
                 curve = self._marker_curves.get(key)
                 if curve is None:
-                    style = Qt.PenStyle.DashLine if kind == "shift" else Qt.PenStyle.SolidLine
+                    style = Qt.PenStyle.DashLine if kind == theme.SHIFT else Qt.PenStyle.SolidLine
                     pen = pg.mkPen(
                         theme.colour(
                             theme.EVENT_COLOURS.get(kind, theme.MUTED_TEXT),
-                            90 if kind in ("flow", "connection") else 200,
+                            90 if kind in (EventKind.FLOW, EventKind.CONNECTION) else 200,
                         ),
                         width=1,
                         style=style,

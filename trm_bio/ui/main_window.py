@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from devices.packet import LinkState
 from trm_bio.controller import PracticeAction, Reading, SessionController, SessionOptions
+from trm_bio.core.events import SESSION_SOURCE
 from trm_bio.errors import TrmBioError
 from trm_bio.ui import theme
 from trm_bio.ui.client_view import ClientState, ClientWindow
@@ -63,11 +65,12 @@ SLIDE_MS = 200  # without new data, the time axis slides this often
 MAX_TRENDS = 3
 
 _CALM_STATUS = {
-    "reconnecting": "The strap's link dropped; reconnecting on its own. The gap will show on "
-    "the plots.",
-    "disconnected": "The strap is not connected just now.",
-    "contact lost": "The strap has lost skin contact; a little moisture on the electrodes helps.",
-    "failed": "The strap could not be reached.",
+    LinkState.RECONNECTING: "The strap's link dropped; reconnecting on its own. The gap will "
+    "show on the plots.",
+    LinkState.DISCONNECTED: "The strap is not connected just now.",
+    LinkState.CONTACT_LOST: "The strap has lost skin contact; a little moisture on the "
+    "electrodes helps.",
+    LinkState.FAILED: "The strap could not be reached.",
 }
 #: A reconnecting strap's cause, when devices.ble gives one (StatusEvent details "cause").
 _CALM_CAUSES = {
@@ -75,9 +78,6 @@ _CALM_CAUSES = {
     "The gap will show on the plots.",
     "failed attempt": "Connecting to the strap did not work this time; trying again on its own.",
 }
-
-#: The session's own link changes (a pause) come from this source id, not from the strap.
-SESSION_SOURCE = "session"
 
 
 class MainWindow(QMainWindow):
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self._shifts_seen = 0
         self._session_obj: Session | None = None
         self._dirty = True
-        self._last_status = ""
+        self._last_status: LinkState | None = None
         self._shown_error: str | None = None
         self.scale = theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0)
         self.setWindowTitle("trm-bio")
@@ -736,25 +736,25 @@ class MainWindow(QMainWindow):
         self.last_redraw_ms = timer.nsecsElapsed() / 1e6
 
     def _on_status(self, status: StatusEvent) -> None:
-        state = status.state.value
+        state = status.state
         if self.modes.enables.replay:
             # A recording's link changes show on its timeline, not as news; the replay's
             # own end is said once.
             self._replay_note = status.message
-            if str(status.source_id).startswith("replay:") and state == "disconnected":
+            if str(status.source_id).startswith("replay:") and state is LinkState.DISCONNECTED:
                 self.say("The replay reached the end. Space plays it again from the start.")
             return
         if status.source_id == SESSION_SOURCE:
             return  # the session's own pause: said when the button was pressed
         cause = status.details.get("cause")
-        if state == "reconnecting" and cause in _CALM_CAUSES:
+        if state is LinkState.RECONNECTING and cause in _CALM_CAUSES:
             self.say(_CALM_CAUSES[cause])
         elif state in _CALM_STATUS:
             self.say(_CALM_STATUS[state])
-        elif state == "streaming" and self._last_status in (
-            "reconnecting",
-            "connected",
-            "contact lost",
+        elif state is LinkState.STREAMING and self._last_status in (
+            LinkState.RECONNECTING,
+            LinkState.CONNECTED,
+            LinkState.CONTACT_LOST,
         ):
             self.say("Beats are arriving again.")
         self._last_status = state
@@ -770,6 +770,7 @@ class MainWindow(QMainWindow):
             artifact_rate=reading.artifact_rate,
             battery_percent=reading.battery_percent,
             link_state=reading.link,
+            paused=reading.paused,
             zone=reading.zone,
             rhythm=reading.rhythm,
         )
@@ -798,8 +799,10 @@ class MainWindow(QMainWindow):
         if readings != self.readouts.readings:
             self.readouts.set_readings(readings)
         in_replay = self.modes.enables.replay
-        if readings.link_state in ("reconnecting", "disconnected") and not in_replay:
-            self.readouts.link.setText(LINK_WORDS[readings.link_state])
+        link = readings.link_state
+        broken = link is LinkState.RECONNECTING or link is LinkState.DISCONNECTED
+        if link is not None and broken and not readings.paused and not in_replay:
+            self.readouts.link.setText(LINK_WORDS[link])
         self.zone_band.set_reading(self.zone_of(reading))
         replay = self.controller.replay_status() if in_replay else None
         if replay is not None:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from devices.packet import LinkState
+from trm_bio.core.events import (
+    SESSION_SOURCE,
+    ConnectionPayload,
+    Event,
+    EventKind,
+    FlowPayload,
+    SensationPayload,
+    TextPayload,
+    ZoneRatingPayload,
+)
 from trm_bio.ui.live_plots import Marker
+from trm_bio.ui.theme import HELP_NOW, SHIFT
 
 if TYPE_CHECKING:
-    from trm_bio.core.effects import Event as EffectEvent
+    from trm_bio.core.effects import EffectEvent
     from trm_bio.core.shifts import Shift
 
 _FLOW_WORDS = {
@@ -26,37 +38,38 @@ _FLOW_WORDS = {
 }
 
 
-def marker_for(event: Any) -> Marker | None:
-    """The marker of a session event (``SessionEvent`` or stored ``Event``); None to skip."""
-    kind, p, t = event.kind, event.payload, float(event.time_s)
-    if kind == "flow":
-        flow_kind = p.get("kind", "")
+def marker_for(event: Event) -> Marker | None:
+    """The marker of a logged event; None to skip."""
+    details, t = event.details, float(event.time_s)
+    if isinstance(details, FlowPayload):
+        flow_kind = details.kind
         if flow_kind in ("step_finished", "step_skipped", "went_back", "skill_skipped"):
             return None  # the next step's start marks the same moment
         if flow_kind.startswith("helpnow"):
-            return Marker(t, "helpnow", _FLOW_WORDS.get(flow_kind, flow_kind))
+            return Marker(t, HELP_NOW, _FLOW_WORDS.get(flow_kind, flow_kind))
         label = _FLOW_WORDS.get(flow_kind, flow_kind)
-        if flow_kind == "skill_started" and p.get("detail"):
-            label = str(p["detail"])
-        return Marker(t, "flow", label)
-    if kind == "sensation":
-        words = ", ".join(p.get("words") or [])
-        return Marker(t, "sensation", f"{p.get('valence', '')} {words}".strip())
-    if kind == "zone_rating":
-        return Marker(t, "zone_rating", f"feels {p.get('zone', '')}")
-    if kind == "connection":
-        state = p.get("state", "")
-        if state in ("connecting", "connected"):
+        if flow_kind == "skill_started" and details.detail:
+            label = details.detail
+        return Marker(t, EventKind.FLOW, label)
+    if isinstance(details, SensationPayload):
+        words = ", ".join(details.words)
+        return Marker(t, EventKind.SENSATION, f"{details.valence} {words}".strip())
+    if isinstance(details, ZoneRatingPayload):
+        return Marker(t, EventKind.ZONE_RATING, f"feels {details.zone}")
+    if isinstance(details, ConnectionPayload):
+        state = details.state
+        if state in (LinkState.CONNECTING, LinkState.CONNECTED):
             return None
-        if p.get("source") == "session":  # the session's own pause, not the strap's link
-            return Marker(t, "connection", "paused" if state == "disconnected" else "went on")
-        return Marker(t, "connection", state)
-    return Marker(
-        t, kind if kind in ("marker", "note", "resource") else "marker", str(p.get("text", kind))
-    )
+        if details.source == SESSION_SOURCE:  # the session's own pause, not the strap's link
+            words = "paused" if state is LinkState.DISCONNECTED else "went on"
+            return Marker(t, EventKind.CONNECTION, words)
+        return Marker(t, EventKind.CONNECTION, state.value)
+    kind = event.kind if isinstance(details, TextPayload) else EventKind.MARKER
+    text = TextPayload.from_json(event.payload).text  # an unknown kind's words too
+    return Marker(t, kind, str(event.kind) if text is None else text)
 
 
-def markers_for(events: Iterable[Any]) -> list[Marker]:
+def markers_for(events: Iterable[Event]) -> list[Marker]:
     return [m for m in (marker_for(e) for e in events) if m is not None]
 
 
@@ -66,27 +79,26 @@ def shift_markers(shifts: Iterable[tuple[EffectEvent, Shift]]) -> list[Marker]:
     for event, shift in shifts:
         if shift.direction in ("toward", "away"):
             words = "toward the band" if shift.direction == "toward" else "away from the band"
-            out.append(Marker(float(shift.event_time_s), "shift", f"{event.label}: {words}"))
+            out.append(Marker(float(shift.event_time_s), SHIFT, f"{event.label}: {words}"))
     return out
 
 
-def prompt_at(events: Iterable[Any], time_s: float) -> str:
+def prompt_at(events: Iterable[Event], time_s: float) -> str:
     """The practice prompt showing at ``time_s`` in a recorded session ("" when none)."""
     step_prompt = ""  # the step's prompt, shown again when Help Now! ends
     prompt = ""
     for e in events:
         if e.time_s > time_s:
             break
-        if e.kind != "flow":
+        flow = e.details
+        if not isinstance(flow, FlowPayload):
             continue
-        flow_kind = e.payload.get("kind")
-        text = str(e.payload.get("prompt") or "")
-        if flow_kind == "step_started" and text:
-            step_prompt = prompt = text
-        elif flow_kind == "helpnow_strategy" and text:
-            prompt = text
-        elif flow_kind == "helpnow_returned":
+        if flow.kind == "step_started" and flow.prompt:
+            step_prompt = prompt = flow.prompt
+        elif flow.kind == "helpnow_strategy" and flow.prompt:
+            prompt = flow.prompt
+        elif flow.kind == "helpnow_returned":
             prompt = step_prompt
-        elif flow_kind in ("stopped", "plan_finished", "skill_finished"):
+        elif flow.kind in ("stopped", "plan_finished", "skill_finished"):
             step_prompt = prompt = ""
     return prompt

@@ -13,20 +13,21 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from devices.packet import LinkState
 from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
 
 LINK_WORDS = {
-    "scanning": "Looking for the strap…",
-    "connecting": "Connecting…",
-    "connected": "Connected",
-    "streaming": "Receiving beats",
-    "contact lost": "The strap has no skin contact just now",
-    "reconnecting": "Reconnecting… (the gap will show on the plots)",
-    "disconnected": "Not connected",
-    "failed": "The strap could not be reached",
-    "paused": "Paused: nothing is recorded just now",
+    LinkState.SCANNING: "Looking for the strap…",
+    LinkState.CONNECTING: "Connecting…",
+    LinkState.CONNECTED: "Connected",
+    LinkState.STREAMING: "Receiving beats",
+    LinkState.CONTACT_LOST: "The strap has no skin contact just now",
+    LinkState.RECONNECTING: "Reconnecting… (the gap will show on the plots)",
+    LinkState.DISCONNECTED: "Not connected",
+    LinkState.FAILED: "The strap could not be reached",
 }
+PAUSED_WORDS = "Paused: nothing is recorded just now"
 
 #: Why heart-rate variability is not shown just now, in plain, calm words.
 RHYTHM_WORDS = {
@@ -46,7 +47,8 @@ class Readings:
     rmssd_ms: float = math.nan
     artifact_rate: float = math.nan
     battery_percent: int | None = None
-    link_state: str | None = None
+    link_state: LinkState | None = None
+    paused: bool = False  # the session is paused: said instead of the link
     link_message: str = ""
     zone: Zone = Zone.UNKNOWN
     rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
@@ -96,7 +98,7 @@ class ReadoutPanel(QWidget):
         self.rhythm.setWordWrap(True)
         self.rhythm.setVisible(False)
         box.addWidget(self.rhythm)
-        self.link = QLabel(LINK_WORDS["disconnected"])
+        self.link = QLabel(LINK_WORDS[LinkState.DISCONNECTED])
         self.link.setObjectName("muted")
         self.link.setWordWrap(True)
         box.addWidget(self.link)
@@ -140,8 +142,8 @@ class ReadoutPanel(QWidget):
         self.values["battery"].setText(
             f"{r.battery_percent} %" if r.battery_percent is not None else "–"
         )
-        words = LINK_WORDS.get(r.link_state or "disconnected", r.link_state or "")
-        self.link.setText(words)
+        link = LINK_WORDS[r.link_state or LinkState.DISCONNECTED]
+        self.link.setText(PAUSED_WORDS if r.paused else link)
         self.link.setToolTip(r.link_message)
 
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
 from trm_bio.ui.live_plots import Marker
 
@@ -92,10 +93,10 @@ class TimelineWidget(QWidget):
         p.drawRoundedRect(done, 5, 5)
         for m in self.markers:
             x = self._x(m.time_s)
-            tall = m.kind in ("shift", "sensation", "helpnow")
+            tall = m.kind in (theme.SHIFT, EventKind.SENSATION, theme.HELP_NOW)
             h = 16 if tall else 9
             pen = QPen(theme.colour(theme.EVENT_COLOURS.get(m.kind, theme.MUTED_TEXT), 200), 2)
-            if m.kind == "shift":
+            if m.kind == theme.SHIFT:
                 pen.setStyle(Qt.PenStyle.DashLine)
             p.setPen(pen)
             p.drawLine(QPointF(x, track.center().y() - h), QPointF(x, track.center().y() + h))

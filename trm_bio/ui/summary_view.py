@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trm_bio.core.events import SensationPayload, ZoneRatingPayload
 from trm_bio.ui.replay_bar import clock
 
 SUMMARY_METRICS = (
@@ -125,22 +126,21 @@ class SummaryView(QWidget):
         tabs.addTab(self.effects_table, "What helped")
         sensation_rows = []
         for event in analysis.events:
-            if event.kind == "sensation":
-                p = event.payload
+            details = event.details
+            if isinstance(details, SensationPayload):
                 sensation_rows.append(
                     (
                         clock(event.time_s),
-                        str(p.get("valence", "")),
-                        ", ".join(p.get("words") or []),
-                        str(p.get("location") or ""),
-                        "" if p.get("intensity") is None else str(p["intensity"]),
-                        str(p.get("note") or ""),
+                        details.valence,
+                        ", ".join(details.words),
+                        details.location or "",
+                        "" if details.intensity is None else str(details.intensity),
+                        details.note,
                     )
                 )
-            elif event.kind == "zone_rating":
-                sensation_rows.append(
-                    (clock(event.time_s), f"feels {event.payload.get('zone', '')}", "", "", "", "")
-                )
+            elif isinstance(details, ZoneRatingPayload):
+                rating = f"feels {details.zone}"
+                sensation_rows.append((clock(event.time_s), rating, "", "", "", ""))
         self.sensations_table = _table(
             ("time", "sensation", "words", "where", "strength", "note"), sensation_rows
         )

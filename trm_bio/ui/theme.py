@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from trm_bio.core.events import EventKind
 from trm_bio.core.regulation import Zone
 
 #: Okabe-Ito colours (hex), by name.
@@ -57,17 +58,21 @@ METRIC_COLOURS = {
     "LFHF": OKABE_ITO["reddish_purple"],
 }
 
+#: Kinds of marker that are no logged event's kind: a Help Now! use and a detected shift.
+HELP_NOW = "helpnow"
+SHIFT = "shift"
+
 #: Event markers on the plots, by kind.
-EVENT_COLOURS = {
-    "flow": "#8C7B6B",
-    "sensation": OKABE_ITO["reddish_purple"],
-    "zone_rating": OKABE_ITO["sky_blue"],
-    "helpnow": OKABE_ITO["orange"],
-    "marker": MUTED_TEXT,
-    "note": MUTED_TEXT,
-    "resource": OKABE_ITO["bluish_green"],
-    "connection": "#A89F94",
-    "shift": OKABE_ITO["blue"],
+EVENT_COLOURS: dict[str, str] = {
+    EventKind.FLOW: "#8C7B6B",
+    EventKind.SENSATION: OKABE_ITO["reddish_purple"],
+    EventKind.ZONE_RATING: OKABE_ITO["sky_blue"],
+    HELP_NOW: OKABE_ITO["orange"],
+    EventKind.MARKER: MUTED_TEXT,
+    EventKind.NOTE: MUTED_TEXT,
+    EventKind.RESOURCE: OKABE_ITO["bluish_green"],
+    EventKind.CONNECTION: "#A89F94",
+    SHIFT: OKABE_ITO["blue"],
 }
 
 VALENCE_COLOURS = {

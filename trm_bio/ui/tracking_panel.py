@@ -36,7 +36,7 @@ class TrackingPanel(QGroupBox):
     """Valence buttons, details form, zone rating."""
 
     message = Signal(str)
-    logged = Signal(object)  # the SessionEvent
+    logged = Signal(object)  # the logged Event
 
     def __init__(
         self, controller: SessionController, scale: theme.TextScale, parent: QWidget | None = None
