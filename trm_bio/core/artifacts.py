@@ -258,42 +258,32 @@ def windowed_order_statistics(
     count = np.maximum(stop - start + 1, 0)
     offsets = np.arange(size)
     if rows_from > 0:
-        # A few rows only: one sort of just those (the same values as the full path).
+        # A few rows only: sorted below like the clipped ones (the same values).
+        results = [np.full(n, np.nan) for _ in fractions]
         rows = np.arange(min(rows_from, n), n)
-        pos = start[rows, None] + offsets
-        window = np.where(pos <= stop[rows, None], values[np.minimum(pos, n - 1)], np.inf)
-        window.sort(axis=1)
-        c = count[rows]
+    else:
+        filled = np.where(np.isfinite(values), values, 0.0)
+        lag = max(-ahead, 0)  # ndimage's origin cannot put the window wholly before j: shift
         results = []
         for q in fractions:
             out = np.full(n, np.nan)
-            rank = np.minimum((c * q).astype(np.int64), np.maximum(c - 1, 0))
-            out[rows] = np.where(c > 0, window[np.arange(rows.size), rank], np.nan)
+            if n > lag:
+                fast = ndimage.rank_filter(
+                    filled, min(int(size * q), size - 1), size=size,
+                    origin=back - lag - size // 2, mode="nearest",
+                )
+                out[lag:] = fast[: n - lag]
             results.append(out)
-        return count, tuple(results)
-    full = count == size
-    filled = np.where(np.isfinite(values), values, 0.0)
-    lag = max(-ahead, 0)  # ndimage's origin cannot put the window wholly before j: shift after
-    results = []
-    for q in fractions:
-        out = np.full(n, np.nan)
-        if n > lag:
-            fast = ndimage.rank_filter(
-                filled, min(int(size * q), size - 1), size=size,
-                origin=back - lag - size // 2, mode="nearest",
-            )
-            out[lag:] = fast[: n - lag]
-        results.append(out)
-    rows = np.flatnonzero(~full)
+        rows = np.flatnonzero(count != size)
     for begin in range(0, rows.size, _ROWS_PER_CHUNK):
         chunk = rows[begin : begin + _ROWS_PER_CHUNK]
         pos = start[chunk, None] + offsets
         inside = pos <= stop[chunk, None]
-        window = np.where(inside, values[np.clip(pos, 0, n - 1)], np.inf)
+        window = np.where(inside, values[np.minimum(pos, n - 1)], np.inf)  # pos >= lo >= 0
         window.sort(axis=1)
         c = count[chunk]
         for q, out in zip(fractions, results, strict=True):
-            rank = np.clip((c * q).astype(np.int64), 0, np.maximum(c - 1, 0))
+            rank = np.minimum((c * q).astype(np.int64), np.maximum(c - 1, 0))
             picked = window[np.arange(chunk.size), rank]
             out[chunk] = np.where(c > 0, picked, np.nan)
     return count, tuple(results)
@@ -304,13 +294,14 @@ def _threshold(
     lo: np.ndarray,
     hi: np.ndarray,
     floor_ms: np.ndarray,
+    rows_from: int = 0,
 ) -> np.ndarray:
     """ALPHA x quartile deviation over the threshold window (THRESHOLD_WINDOW_BEATS values
     ending THRESHOLD_GAP_BEATS before j), at least ``floor_ms``; the floor alone while the
     window holds fewer than SPREAD_MIN_BEATS values (a segment's first beats)."""
     count, (q1, q3) = windowed_order_statistics(
         abs_values, lo, hi, THRESHOLD_WINDOW_BEATS - 1 + THRESHOLD_GAP_BEATS,
-        -THRESHOLD_GAP_BEATS, (0.25, 0.75),
+        -THRESHOLD_GAP_BEATS, (0.25, 0.75), rows_from,
     )
     return np.where(
         count >= SPREAD_MIN_BEATS, np.maximum(ALPHA * (q3 - q1) / 2.0, floor_ms), floor_ms
@@ -348,9 +339,6 @@ _NEXT = 3
 _TAIL_MARGIN_BEATS = 2 * _RULE_REACH_BEATS
 # Above this many wanted beats the full path is cheaper than the per-row windows.
 _LEAN_MAX_BEATS = 256
-_MEDIAN_OFFSETS = np.arange(-(MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS),
-                            MEDIAN_LOOKAHEAD_BEATS + 1)
-_THRESHOLD_OFFSETS = np.arange(-_WINDOW_BACK, -THRESHOLD_GAP_BEATS + 1)
 _LEVEL_OFFSETS = np.arange(-(LEVEL_WINDOW_BEATS - 1 + THRESHOLD_GAP_BEATS),
                            -THRESHOLD_GAP_BEATS + 1)
 _MEDIAN_BACK = MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS
@@ -366,8 +354,6 @@ _FLOOR_FRACTIONS = np.array([[DRR_FLOOR_FRACTION], [MRR_FLOOR_FRACTION]])
 #: ``LOOKAHEAD_BEATS + 1``, takes the fastest path when it lies in one segment: every window
 #: the wanted labels read is then whole (the live engine passes one).
 TAIL_BUFFER_BEATS: Final = _WHOLE_WINDOWS_REACH + _TAIL_MARGIN_BEATS + LOOKAHEAD_BEATS + 1
-# Per threshold statistic (|dRR|, |mRR|) the two fractions taken from its window.
-_TAIL_FRACTIONS = np.array([[0.25, 0.75], [0.25, 0.75]])[:, None, :]
 
 
 def _neighbours(seg: np.ndarray) -> np.ndarray:
@@ -385,27 +371,29 @@ def _shifted(x: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _statistics(
-    rr: np.ndarray, seg: np.ndarray, rr_prev: np.ndarray
+    rr: np.ndarray, seg: np.ndarray, rr_prev: np.ndarray, rows_from: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Level, d = dRR/Th1, the 11-beat median, m = mRR/Th2 and Th2 at every beat."""
+    """Level, d = dRR/Th1, the 11-beat median, m = mRR/Th2 and Th2 at every beat (with
+    ``rows_from`` > 0: at beats ``rows_from ..`` only, the lean path; NaN before)."""
     first, last = _segment_bounds(seg)
     count, (level,) = windowed_order_statistics(
         rr, first, last, LEVEL_WINDOW_BEATS - 1 + THRESHOLD_GAP_BEATS, -THRESHOLD_GAP_BEATS,
-        (0.5,),
+        (0.5,), rows_from,
     )
-    warm = np.flatnonzero(count < LEVEL_WINDOW_BEATS)
+    warm = np.flatnonzero(count[rows_from:] < LEVEL_WINDOW_BEATS) + rows_from
     level[warm] = _start_level(rr, first[warm], last[warm], warm)
     drr = rr - rr_prev  # NaN at each segment's first beat
-    th1 = _threshold(np.abs(drr), first + 1, last, DRR_FLOOR_FRACTION * level)
+    th1 = _threshold(np.abs(drr), first + 1, last, DRR_FLOOR_FRACTION * level, rows_from)
+    # Th2 at a beat reads mRR back to _WINDOW_BACK beats before it.
     _, (med,) = windowed_order_statistics(
         rr, first, last, MEDIAN_WINDOW_BEATS - 1 - MEDIAN_LOOKAHEAD_BEATS,
-        MEDIAN_LOOKAHEAD_BEATS, (0.5,),
+        MEDIAN_LOOKAHEAD_BEATS, (0.5,), max(rows_from - _WINDOW_BACK, 0),
     )
     starts = np.flatnonzero((first == np.arange(rr.size)) & (last >= first + 2))
     med[starts] = _first_median(rr, starts)
     mrr = rr - med
     mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    th2 = _threshold(np.abs(mrr), first, last, MRR_FLOOR_FRACTION * level)
+    th2 = _threshold(np.abs(mrr), first, last, MRR_FLOOR_FRACTION * level, rows_from)
     d = drr / th1
     # A segment's first interval has no predecessor: its difference is taken from the level.
     d[starts] = (rr[starts] - level[starts]) / th1[starts]
@@ -464,66 +452,16 @@ def _whole_window_statistics(
 def _tail_statistics(
     rr: np.ndarray, seg: np.ndarray, start: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """What :func:`_statistics` gives at beats ``start ..`` only, from per-row windows.
-
-    The same order statistics (same windows, same rank convention), so the same values: a
-    window is the beats of the row's segment among its offsets, sorted with the others set
-    to +inf (and NaN, the |dRR| of a segment's first beat, after them), and the statistic
-    for fraction q of a window holding c values is its sorted value at ``min(int(c*q), c-1)``.
-    """
-    n = rr.size
+    """What :func:`_statistics` gives at beats ``start ..`` only: from whole windows when
+    every one the wanted rows read lies in one segment, else from just those rows' windows
+    (the same windows and rank convention, so the same values)."""
     if start >= _WHOLE_WINDOWS_REACH and seg[start - _WHOLE_WINDOWS_REACH] == seg[-1]:
         return _whole_window_statistics(rr, start)
-    first, last = _segment_bounds(seg)
-    drr = np.empty(n)
-    drr[0] = np.nan
-    drr[1:] = np.where(seg[1:] == seg[:-1], rr[1:] - rr[:-1], np.nan)
-    # The 11-beat median at every beat the Th2 windows of the wanted rows read.
-    med_from = max(start - _WINDOW_BACK, 0)
-    rows = np.arange(med_from, n)
-    pos = rows[:, None] + _MEDIAN_OFFSETS
-    clipped = np.clip(pos, 0, n - 1)
-    inside = (pos == clipped) & (seg[clipped] == seg[med_from:, None])
-    window = np.where(inside, rr[clipped], np.inf)
-    window.sort(axis=1)
-    med_rows = window[np.arange(rows.size), np.count_nonzero(inside, axis=1) // 2]
-    starts = rows[(first[med_from:] == rows) & (last[med_from:] >= rows + 2)]
-    if starts.size:
-        med_rows[starts - med_from] = _first_median(rr, starts)
-    mrr_rows = rr[med_from:] - med_rows
-    mrr_rows = np.where(mrr_rows < 0, 2.0 * mrr_rows, mrr_rows)
-    abs_mrr = np.full(n, np.nan)
-    abs_mrr[med_from:] = np.abs(mrr_rows)
-    # The level windows of the wanted rows.
-    pos = np.arange(start, n)[:, None] + _LEVEL_OFFSETS
-    clipped = np.maximum(pos, 0)
-    inside = (pos >= 0) & (seg[clipped] == seg[start:, None])
-    window = np.where(inside, rr[clipped], np.inf)
-    window.sort(axis=1)
-    count = np.count_nonzero(inside, axis=1)
-    level = window[np.arange(count.size), np.minimum(count // 2, np.maximum(count - 1, 0))]
-    warm = np.flatnonzero(count < LEVEL_WINDOW_BEATS) + start
-    if warm.size:
-        level[warm - start] = _start_level(rr, first[warm], last[warm], warm)
-    # The threshold windows of the wanted rows, for |dRR| and |mRR| at once.
-    pos = np.arange(start, n)[:, None] + _THRESHOLD_OFFSETS
-    clipped = np.maximum(pos, 0)
-    inside = (pos >= 0) & (seg[clipped] == seg[start:, None])
-    window = np.where(inside, np.stack((np.abs(drr), abs_mrr))[:, clipped], np.inf)
-    window.sort(axis=2)
-    count = np.count_nonzero(np.isfinite(window), axis=2)[:, :, None]
-    rank = np.minimum((count * _TAIL_FRACTIONS).astype(np.int64), np.maximum(count - 1, 0))
-    stats = np.take_along_axis(window, rank, 2)
-    spread = ALPHA * (stats[:, :, 1] - stats[:, :, 0]) / 2.0
-    floor = _FLOOR_FRACTIONS * level
-    th1, th2 = np.where(count[:, :, 0] >= SPREAD_MIN_BEATS, np.maximum(spread, floor), floor)
-    d = drr[start:] / th1
-    starts = starts[starts >= start]
-    if starts.size:
-        # A segment's first interval has no predecessor: its difference is from the level.
-        d[starts - start] = (rr[starts] - level[starts - start]) / th1[starts - start]
-    med = med_rows[start - med_from :]
-    return level, d, med, mrr_rows[start - med_from :] / th2, th2
+    rr_prev = np.empty(rr.size)
+    rr_prev[0] = np.nan
+    rr_prev[1:] = np.where(seg[1:] == seg[:-1], rr[:-1], np.nan)
+    level, d, med, m, th2 = _statistics(rr, seg, rr_prev, start)
+    return level[start:], d[start:], med[start:], m[start:], th2[start:]
 
 
 def _fits_rhythm(
