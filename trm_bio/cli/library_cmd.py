@@ -524,10 +524,7 @@ def _export(args: argparse.Namespace) -> int:
             else:
                 result = analyse_session(library, info.id)
                 beats = result.beats
-                events = [
-                    {"time_s": e.time_s, "kind": e.kind, "host_ns": e.host_ns, **e.payload}
-                    for e in result.events
-                ]
+                events = [e.to_json() for e in result.events]
                 if args.format == "kubios":
                     written = [exports.export_kubios_rr(out, beats.rr_ms)]
                 elif args.format == "edf":

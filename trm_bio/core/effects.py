@@ -33,12 +33,12 @@ from trm_bio.core.shifts import (
 
 
 class EffectKind(StrEnum):
-    """What an event whose aftermath is measured was."""
+    """What an event whose aftermath is measured was (see :func:`effect_events`)."""
 
-    SKILL = "skill"
-    HELPNOW = "helpnow"
-    SENSATION = "sensation"
-    RESOURCE = "resource"
+    SKILL = "skill"  # labelled with the skill's name
+    HELPNOW = "helpnow"  # "Help Now!", or the strategy chosen
+    SENSATION = "sensation"  # the words, else the valence
+    RESOURCE = "resource"  # the person's words for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ the one way every reader uses. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Final
+from dataclasses import dataclass, field, fields
+from enum import Enum, StrEnum
+from typing import Any, Final, Self
 
 from devices.packet import LinkState
 from trm_bio.core.timeline import host_ns_at
@@ -49,59 +49,63 @@ SESSION_SOURCE: Final = "session"
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionPayload:
-    """A link change: the new state, its sentence for the user, and whose link it is."""
-
-    state: LinkState
-    message: str = ""
-    source: str = ""
+class _Payload:
+    """A payload record, read from and written to its JSON object one way for every kind."""
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ConnectionPayload:
-        """Raises ValueError for a state that is not a :class:`LinkState` value."""
-        return cls(
-            LinkState(data.get("state", LinkState.DISCONNECTED.value)),
-            str(data.get("message") or ""),
-            str(data.get("source") or ""),
-        )
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """The record of a stored payload: a key absent or null takes the field's default;
+        under a text default a value is read as text, under a tuple as a tuple of text,
+        under an enum member as its member (ValueError for a value the enum lacks); under
+        None it is taken as it is. Keys the record does not name are left out."""
+        values = {}
+        for f in fields(cls):
+            value, default = data.get(f.name), f.default
+            if value is None or default is None:
+                values[f.name] = default if value is None else value
+            elif isinstance(default, Enum):
+                values[f.name] = type(default)(value)
+            elif isinstance(default, tuple):
+                values[f.name] = tuple(str(item) for item in value)
+            else:
+                values[f.name] = str(value)
+        return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state.value, "message": self.message, "source": self.source}
+        """The JSON object of the record (an enum member as its value)."""
+        values = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {name: value.value if isinstance(value, Enum) else value for name, value in values}
 
 
 @dataclass(frozen=True, slots=True)
-class FlowPayload:
-    """A transition of the practice flow; the fields of ``skills.flow.FlowEvent``.
+class ConnectionPayload(_Payload):
+    """A link change: the new state, its sentence for the user, and whose link it is."""
+
+    state: LinkState = LinkState.DISCONNECTED
+    message: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPayload(_Payload):
+    """A transition of the practice flow, as ``skills.flow.FlowEvent`` stores it.
 
     ``kind`` is the transition (``skill_started``, ``step_started``, ``helpnow``...);
     ``detail`` the skill or plan name, why a step finished, or the Help Now! strategy.
     """
 
     kind: str = ""
-    skill_number: int | None = None
-    skill_id: str | None = None
-    step_index: int | None = None
+    detail: str = ""
     prompt: str = ""
+    skill_id: str | None = None
+    skill_number: int | None = None
+    step_index: int | None = None
     plan_id: str | None = None
     position: int | None = None
-    detail: str = ""
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FlowPayload:
-        return cls(
-            str(data.get("kind") or ""),
-            data.get("skill_number"),
-            data.get("skill_id"),
-            data.get("step_index"),
-            str(data.get("prompt") or ""),
-            data.get("plan_id"),
-            data.get("position"),
-            str(data.get("detail") or ""),
-        )
 
 
 @dataclass(frozen=True, slots=True)
-class SensationPayload:
+class SensationPayload(_Payload):
     """A sensation the person noticed (``intensity`` 0-10 as it was stored)."""
 
     valence: str = ""
@@ -110,42 +114,20 @@ class SensationPayload:
     intensity: float | None = None
     note: str = ""
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SensationPayload:
-        return cls(
-            str(data.get("valence") or ""),
-            tuple(str(word) for word in data.get("words") or ()),
-            data.get("location") or None,
-            data.get("intensity"),
-            str(data.get("note") or ""),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class ZoneRatingPayload:
+class ZoneRatingPayload(_Payload):
     """The person's own sense of their zone ("high", "resilient", "low")."""
 
     zone: str = ""
     note: str = ""
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ZoneRatingPayload:
-        return cls(str(data.get("zone") or ""), str(data.get("note") or ""))
-
 
 @dataclass(frozen=True, slots=True)
-class TextPayload:
+class TextPayload(_Payload):
     """The words of a marker, a note or a resource (None: none were given)."""
 
     text: str | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TextPayload:
-        text = data.get("text")
-        return cls(None if text is None else str(text))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"text": self.text}
 
 
 Payload = ConnectionPayload | FlowPayload | SensationPayload | ZoneRatingPayload | TextPayload
@@ -193,6 +175,16 @@ class Event:
         """The payload as its kind's record; None for a kind that has none."""
         read = _READERS.get(self.kind)
         return None if read is None else read(self.payload)
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a session export holds it (``kind`` as text, the payload as stored)."""
+        return {
+            "seq": self.seq,
+            "time_s": self.time_s,
+            "host_ns": self.host_ns,
+            "kind": str(self.kind),
+            "payload": self.payload,
+        }
 
     def host_time_ns(self, start_ns: int) -> int:
         """Host time (ns): the stored one, else the beat-clock time after ``start_ns`` (ns)."""

@@ -55,16 +55,7 @@ def record_to_json(record: SessionRecord) -> dict[str, Any]:
             "source_index": [index[s] for s in packets.source_ids],
             "payload_b64": [base64.b64encode(p).decode("ascii") for p in packets.payloads],
         },
-        "events": [
-            {
-                "seq": e.seq,
-                "time_s": e.time_s,
-                "host_ns": e.host_ns,
-                "kind": str(e.kind),
-                "payload": e.payload,
-            }
-            for e in record.events
-        ],
+        "events": [e.to_json() for e in record.events],
         "imported_rr": None
         if imported is None
         else {

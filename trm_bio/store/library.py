@@ -53,6 +53,11 @@ _UNWRITABLE = (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN)
 
 PacketRow = tuple[int, int, int, str, bytes]  # session_id, seq, host_ns, source_id, payload
 EventRow = tuple[int, int, float, int | None, str, str]  # session_id, seq, time_s, ns, kind, json
+#: Where derived data is cached, by whose it is: the table and its owner's id column.
+_DERIVED_TABLES = {
+    "session": ("session_derived", "session_id"),
+    "person": ("person_derived", "person_id"),
+}
 
 
 def utc_now_iso() -> str:
@@ -837,22 +842,32 @@ class Library:
             raise DamagedSessionError(session_id, f"imported RR values: {exc}") from None
         return ImportedRR(rr, times, details)
 
-    def store_derived(self, session_id: int, name: str, data: Any) -> None:
-        """Cache derived data of a session (JSON-serialisable), e.g. ``"summary"``."""
+    def _store_derived(self, owner: str, owner_id: int, name: str, data: Any) -> None:
+        """Cache derived data (JSON-serialisable) of a ``"session"`` or a ``"person"``."""
+        table, column = _DERIVED_TABLES[owner]
         with self._transaction("storing derived data") as db:
             db.execute(
-                "INSERT OR REPLACE INTO session_derived (session_id, name, data, updated_utc)"
+                f"INSERT OR REPLACE INTO {table} ({column}, name, data, updated_utc)"
                 " VALUES (?,?,?,?)",
-                (session_id, name, json.dumps(data), utc_now_iso()),
+                (owner_id, name, json.dumps(data), utc_now_iso()),
             )
+
+    def _get_derived(self, owner: str, owner_id: int, name: str) -> Any | None:
+        """Cached derived data of a ``"session"`` or a ``"person"``, or None (absent or
+        unreadable: recompute it)."""
+        table, column = _DERIVED_TABLES[owner]
+        rows = self._query(
+            f"SELECT data FROM {table} WHERE {column} = ? AND name = ?", (owner_id, name)
+        )
+        return _derived(rows[0][0], f"{owner} {owner_id}: cached {name}") if rows else None
+
+    def store_derived(self, session_id: int, name: str, data: Any) -> None:
+        """Cache derived data of a session (JSON-serialisable), e.g. ``"summary"``."""
+        self._store_derived("session", session_id, name, data)
 
     def get_derived(self, session_id: int, name: str) -> Any | None:
         """Cached derived data of a session, or None (absent or unreadable: recompute it)."""
-        rows = self._query(
-            "SELECT data FROM session_derived WHERE session_id = ? AND name = ?",
-            (session_id, name),
-        )
-        return _derived(rows[0][0], f"session {session_id}: cached {name}") if rows else None
+        return self._get_derived("session", session_id, name)
 
     def store_arrays(
         self, session_id: int, name: str, key: str, arrays: dict[str, np.ndarray]
@@ -900,19 +915,11 @@ class Library:
 
     def store_person_derived(self, person_id: int, name: str, data: Any) -> None:
         """Cache derived data of a person, e.g. ``"baseline"`` for the regulation model."""
-        with self._transaction("storing derived data") as db:
-            db.execute(
-                "INSERT OR REPLACE INTO person_derived (person_id, name, data, updated_utc)"
-                " VALUES (?,?,?,?)",
-                (person_id, name, json.dumps(data), utc_now_iso()),
-            )
+        self._store_derived("person", person_id, name, data)
 
     def get_person_derived(self, person_id: int, name: str) -> Any | None:
         """Cached derived data of a person, or None."""
-        rows = self._query(
-            "SELECT data FROM person_derived WHERE person_id = ? AND name = ?", (person_id, name)
-        )
-        return _derived(rows[0][0], f"person {person_id}: cached {name}") if rows else None
+        return self._get_derived("person", person_id, name)
 
     # ---- whole sessions, for export and import -------------------------------------------------
 
