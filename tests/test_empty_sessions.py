@@ -36,7 +36,7 @@ ADDRESS = "AA:BB:CC:DD:EE:FF"  # no strap has it, with or without Bluetooth
 
 
 def _sessions(capsys: pytest.CaptureFixture[str], library: Path) -> list[dict]:
-    assert cli.main(["sessions", "--json", "--library", str(library)]) == 0
+    assert cli.main(["sessions", "--format", "json", "--library", str(library)]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -81,7 +81,7 @@ def test_record_without_bluetooth_end_to_end(tmp_path: Path) -> None:
     assert result.stdout == ""  # --quiet prints the id of a saved session, and none was
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].endswith(NOTHING_SAVED)
-    listed = trm("sessions", "--json")
+    listed = trm("sessions", "--format", "json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
 
 
