@@ -555,6 +555,17 @@ def test_replaced_interval_takes_the_mean_of_the_preceding_normal_ones():
     assert beats.times_s[2] == pytest.approx(times[2] - 0.41)
 
 
+def test_a_split_interval_never_puts_a_beat_before_the_previous_one():
+    # Beats 1 ms apart although their RR say otherwise: the timeline pulled its clock back
+    # because the packets arrived faster than the RR add up (a crafted or broken source).
+    rr = np.array([800.0, 810.0, 1620.0, 800.0])
+    times = np.array([10.0, 10.001, 10.002, 10.003])
+    labels = np.array([NORMAL, NORMAL, MISSED, NORMAL], dtype=np.int8)
+    beats = correct_artifacts(rr, times, None, labels)
+    assert np.all(np.diff(beats.times_s) >= 0)
+    assert beats.times_s[2] == 10.001  # as early as it can be: with the beat before it
+
+
 # ---------------------------------------------------------------- rhythm
 
 

@@ -211,7 +211,8 @@ def test_json_round_trip_is_exact(tmp_path: Path) -> None:
     np.testing.assert_array_equal(copy.packets.host_ns, original.packets.host_ns)
     assert copy.packets.source_ids == original.packets.source_ids
     assert copy.events == original.events
-    assert copy.derived == {"summary": {"RMSSD": 41.5}}
+    # Caches are recomputed from the session, never taken from a file that may disagree.
+    assert copy.derived == {}
 
 
 @pytest.mark.parametrize(

@@ -183,3 +183,16 @@ def test_windows_sharing_one_interpolation_equal_separate_calls(data_dir):
     assert np.isfinite(together[1]["LF"]).all() and np.isnan(
         fd.frequency_domain(rr, times, window_s=300.0, ends_s=times[[100]])["LF"]
     ).all()
+
+
+def test_windows_over_a_long_gap_between_segments_are_computed_not_an_error():
+    # Found by the import fuzz test: two beats 40 minutes before a lone beat in a segment of
+    # its own; no window time lies between two knots of one segment.
+    rr = np.array([514.6484375, 311.5234375, 911.1328125])
+    times = np.array([-2351.4160361485, -2351.104512711, 0.0])
+    segment = np.array([0, 0, 1])
+    # The whole-recording summary's call: 5-minute windows laid from the first beat on.
+    ends = times[0] - rr[0] / 1000.0 + 300.0 * np.arange(1, 8) + 1e-6
+    values = fd.frequency_domain(rr, times, segment, window_s=300.0, ends_s=ends)
+    assert all(v.shape == ends.shape for v in values.values())
+    assert np.isnan(values["LF"][1:]).all()  # the windows after the two beats hold none

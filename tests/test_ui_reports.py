@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -184,4 +185,22 @@ def test_replay_as_fast_as_possible_shows_its_end(qtbot, tmp_path, library_with_
     qtbot.keyClick(window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: bar.play.text() == "Pause", timeout=3000)
     assert replay.position_s < 5.0 and not replay.finished
+    window.close()
+
+
+def test_a_damaged_session_is_named_in_the_window_and_not_replayed(
+    qtbot, tmp_path, library_with_sessions
+):
+    damaged = library_with_sessions[1]
+    db = sqlite3.connect(tmp_path / "lib.sqlite3")  # before the app opens it: damage on disk
+    with db:
+        db.execute("UPDATE events SET payload = '{oops' WHERE session_id = ?", (damaged,))
+    db.close()
+    parts = open_app(qtbot, tmp_path, connect=False)
+    window = parts.window
+    window.open_replay(damaged)
+    assert window.mode != "replay" and parts.controller.replay is None
+    assert window.statusBar().currentMessage().startswith(f"Session {damaged} is damaged (")
+    window.open_replay(library_with_sessions[2])  # the others still replay
+    assert window.mode == "replay"
     window.close()

@@ -21,9 +21,10 @@ from trm_bio import __version__
 from trm_bio.analysis import RecordingSummary, summarize
 from trm_bio.core import artifacts, effects
 from trm_bio.core.baseline import Baseline, combine_baselines
-from trm_bio.core.engine import BeatAnalysis, analyse_beats
+from trm_bio.core.engine import BeatAnalysis, analyse_beats, metric_names
 from trm_bio.core.regulation import RegulationTrace, Zone, regulate
 from trm_bio.core.timeline import NS_PER_S, Beats, beats_from_rr, timeline_after
+from trm_bio.errors import TrmBioError
 from trm_bio.store.library import Event, Library, SessionInfo
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,22 @@ def _pack(analysis: BeatAnalysis) -> dict[str, np.ndarray]:
     return arrays
 
 
+_BEAT_ARRAYS = ("times_s", "rr_ms", "segment", "labels", "rhythm_ok")
+_NN_ARRAYS = ("nn_ms", "nn_times_s", "nn_segment", "nn_origin", "nn_corrected")
+
+
 def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
+    """The analysis the cache holds; ValueError when it is not what :func:`_pack` wrote."""
+    wanted = (*_BEAT_ARRAYS, *(f"metric:{name}" for name in metric_names()))
+    missing = [name for name in (*wanted, *_NN_ARRAYS) if name not in arrays]
+    if missing:
+        raise ValueError(f"it lacks {missing[0]}")
+    for names in (wanted, _NN_ARRAYS):
+        shapes = {arrays[name].shape for name in names}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+            raise ValueError("its arrays differ in length")
+    if any(a.dtype.kind not in "biuf" for a in arrays.values()):
+        raise ValueError("it holds something that is not numbers")
     beats = Beats(arrays["times_s"], arrays["rr_ms"], arrays["segment"])
     corrected = artifacts.CorrectedBeats(
         arrays["nn_ms"],
@@ -143,7 +159,10 @@ def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True)
     if cache:
         cached = library.get_arrays(info.id, "analysis", key)
         if cached is not None:
-            return _unpack(cached)
+            try:
+                return _unpack(cached)
+            except ValueError as exc:  # derived data: recomputed (and replaced) below
+                log.warning("session %d: the cached analysis is damaged (%s)", info.id, exc)
     analysis = analyse_beats(session_beats(library, info))
     if cache and not library.readonly and info.status != "recording":
         library.store_arrays(info.id, "analysis", key, _pack(analysis))
@@ -214,9 +233,10 @@ def analyse_session(
     analysis = session_analysis(library, info, cache=cache)
     beats = analysis.beats
     key = _cache_key(info)
-    stored = library.get_derived(session_id, "recording-summary") if cache else None
-    fresh = stored is None or stored.get("key") != key  # computed now, not loaded
-    summary = summarize(analysis) if fresh else RecordingSummary.from_dict(stored["summary"])
+    summary = _cached_summary(library, session_id, key) if cache else None
+    fresh = summary is None  # computed now, not loaded
+    if summary is None:
+        summary = summarize(analysis)
     if baseline is None and info.person_id is not None:
         baseline = person_baseline(library, info.person_id, before_session=session_id)
     m = analysis.metrics
@@ -240,6 +260,32 @@ def analyse_session(
     return result
 
 
+def _cached_summary(library: Library, session_id: int, key: str) -> RecordingSummary | None:
+    """The session's cached summary when it is current and readable, else None."""
+    stored = library.get_derived(session_id, "recording-summary")
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    try:
+        return RecordingSummary.from_dict(stored["summary"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("session %d: the cached summary is damaged (%s); recomputed", session_id, exc)
+        return None
+
+
+def read_baseline(data: Any) -> Baseline:
+    """A cached session-start baseline; ValueError when it is damaged (recompute it)."""
+    try:
+        baseline = Baseline.from_dict(data)
+    except (AttributeError, TrmBioError) as exc:
+        raise ValueError(str(exc)) from None
+    centres = (baseline.hr_bpm, baseline.ln_rmssd)
+    spreads = (baseline.hr_spread_bpm, baseline.ln_rmssd_spread)
+    finite = all(map(math.isfinite, centres + spreads))
+    if not (finite and min(spreads) > 0 and baseline.hr_bpm > 0):
+        raise ValueError("its values are not a baseline")
+    return baseline
+
+
 def person_baseline(
     library: Library, person_id: int, *, before_session: int | None = None
 ) -> Baseline | None:
@@ -255,7 +301,7 @@ def person_baseline(
         data = library.get_derived(info.id, "baseline")
         if data:
             try:
-                stored.append(Baseline.from_dict(data))
-            except (KeyError, TypeError, ValueError) as exc:
+                stored.append(read_baseline(data))
+            except ValueError as exc:
                 log.warning("session %d has an unreadable baseline (%s); skipped", info.id, exc)
     return combine_baselines(stored)

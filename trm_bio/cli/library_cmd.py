@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
-from trm_bio.errors import InputFileError, TrmBioError
+from trm_bio.errors import DamagedSessionError, InputFileError, TrmBioError
 from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
@@ -328,6 +328,9 @@ def _record(args: argparse.Namespace) -> int:
 
 
 # -- sessions / show ----------------------------------------------------------------------------
+NO_SESSIONS = "The library holds no sessions yet."
+
+
 def _sessions(args: argparse.Namespace) -> int:
     # Opened writable so that a recording a crash left open is found and marked interrupted.
     with open_library(args) as library:
@@ -337,12 +340,14 @@ def _sessions(args: argparse.Namespace) -> int:
             if person is None:
                 raise TrmBioError(f"no person called {args.person!r} in the library")
             person_id = person.id
-        sessions = library.list_sessions(person_id)
+        sessions, damaged = library.sessions_and_damaged(person_id)
+    for exc in damaged:  # the others are listed all the same
+        print(f"trm-bio: {exc}; skipped", file=sys.stderr)
     if args.json:
         print(json.dumps([_session_dict(s) for s in sessions], indent=2))
         return 0
     if not sessions:
-        print("The library holds no sessions yet.")
+        print("The library holds no other sessions." if damaged else NO_SESSIONS)
         return 0
     print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} PERSON")
     for s in sessions:
@@ -470,11 +475,16 @@ def _import(args: argparse.Namespace) -> int:
         if record is not None:
             session_id = library.add_session_record(record)
         else:
-            from trm_bio.history import analyse_session
             from trm_bio.store.imports import import_rr_recording
 
             session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
+        from trm_bio.history import analyse_session
+
+        try:
             analyse_session(library, session_id)  # cache its analysis and baseline
+        except TrmBioError as exc:
+            library.delete_session(session_id)  # nothing is kept that cannot be read
+            raise InputFileError(f"{args.file.name} was not imported: {exc}") from exc
     print(f"Imported {args.file.name} as session {session_id}.")
     return 0
 
@@ -548,19 +558,22 @@ def _export(args: argparse.Namespace) -> int:
 
 def _delete(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        info = _session(library, args.session)
+        try:
+            info = _session(library, args.session)
+            what = f"session {info.id} ({info.started_utc}, {info.person_name or 'no person'})"
+        except DamagedSessionError:  # deleting is what a damaged session may need most
+            what = f"the damaged session {args.session}"
         if not args.yes:
             if not sys.stdin.isatty():
                 raise TrmBioError(
                     "deleting needs a confirmation: run it in a terminal or add --yes"
                 )
             answer = input(
-                f"Delete session {info.id} ({info.started_utc}, {info.person_name or 'no person'})"
-                " and everything recorded in it? Type yes to confirm: "
+                f"Delete {what} and everything recorded in it? Type yes to confirm: "
             )
             if answer.strip().lower() != "yes":
                 print("Nothing was deleted.")
                 return 1
-        library.delete_session(info.id)
-    print(f"Session {info.id} deleted.")
+        library.delete_session(args.session)
+    print(f"Session {args.session} deleted.")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from trm_bio.cli.library_cmd import (
@@ -90,6 +91,8 @@ def _trends(args: argparse.Namespace) -> int:
 
     with open_library(args) as library:
         trends = person_trends(library, args.person, recompute=args.recompute)
+    for sentence in trends.skipped:
+        print(f"trm-bio: {sentence}", file=sys.stderr)
     if args.format in ("html", "pdf"):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in trends.person)
         out = args.output or Path(f"trends-{safe}.{args.format}")

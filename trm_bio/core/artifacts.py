@@ -840,6 +840,9 @@ def correct_artifacts(
     pair_start = np.cumsum(repeat) - repeat
     inserted[pair_start[repeat == 2]] = True
     out_times[inserted] -= out_nn[inserted] / 1000.0
+    # Where the timeline pulled its clock back (beats arriving faster than their RR add
+    # up), a split interval reaches before the previous beat: insert no earlier than it.
+    out_times = np.maximum.accumulate(out_times)
     return CorrectedBeats(
         nn_ms=out_nn,
         times_s=out_times,

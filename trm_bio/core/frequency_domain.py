@@ -163,7 +163,8 @@ class _Knots:
         before = ~after & head
         out[before] = self.y[jc[before]]
         inside = ~after & ~head
-        out[inside] = self._curve(g[inside], jc[inside])
+        if inside.any():  # none, when every time falls in a gap or past the last knot
+            out[inside] = self._curve(g[inside], jc[inside])
         return out
 
     def _all_inside(self, j: np.ndarray) -> bool:

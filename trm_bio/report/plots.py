@@ -87,8 +87,13 @@ def session_figure(report: SessionReport) -> Figure:
     ax_zone.set_ylim(0, 1)
     ax_zone.set_ylabel("zone", rotation=0, ha="right", va="center")
     ax_zone.set_xlabel("minutes from the start of the session")
+    span = (0.0, max(float(t[-1]), 1.0 / 60.0)) if t.size else None
     for m in report.markers:
         x = m.time_s / 60.0
+        if span is not None and not span[0] <= x <= span[1]:
+            # Off the plotted beats: not shown, and its label would be laid out so far
+            # off the page that the font rasteriser overflows.
+            continue
         if m.kind in ("skill", "helpnow"):
             colour = OKABE_ITO["blue"] if m.kind == "skill" else OKABE_ITO["orange"]
             for ax in axes[:3]:
@@ -109,8 +114,8 @@ def session_figure(report: SessionReport) -> Figure:
         elif m.kind == "rating" and m.rating in RATING_Y:
             ax_zone.plot([x], [RATING_Y[m.rating]], marker="*", ms=9, color="white",
                          mec="black", mew=0.8)
-    if t.size:
-        ax_zone.set_xlim(0.0, max(float(t[-1]), 1.0 / 60.0))
+    if span is not None:
+        ax_zone.set_xlim(*span)
     for ax in axes[:3]:
         ax.grid(True, color="#DDDDDD", lw=0.5)
     return fig

@@ -21,12 +21,11 @@ import numpy as np
 from scipy.stats import theilslopes
 
 from trm_bio.core import effects
-from trm_bio.core.baseline import Baseline
 from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import regulate
-from trm_bio.errors import LibraryError
-from trm_bio.history import analyse_session
-from trm_bio.store.library import Library
+from trm_bio.errors import DamagedSessionError, LibraryError
+from trm_bio.history import analyse_session, read_baseline
+from trm_bio.store.library import Library, SessionInfo
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +75,8 @@ class Trends:
     sessions: tuple[SessionPoint, ...]
     trends: dict[str, Trend]
     helpers: tuple[effects.CrossSessionEffect, ...] = field(default=())
+    #: A sentence for each session left out because it is damaged.
+    skipped: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
@@ -114,25 +115,45 @@ def _point(session: int, started_utc: str, duration_s: float | None,
            summary: dict[str, Any], own: dict[str, Any] | None) -> SessionPoint:
     metrics = summary.get("metrics") or {}
     zones = summary.get("zones") or {}
-    baseline = None
-    if own:
-        try:
-            baseline = Baseline.from_dict(own)
-        except Exception as exc:  # a damaged cache entry: leave the point without it
-            log.warning("session %d has an unreadable baseline (%s)", session, exc)
+    baseline = read_baseline(own) if own else None
     return SessionPoint(
         session=session,
         started_utc=started_utc,
         duration_s=duration_s,
         baseline_hr_bpm=baseline.hr_bpm if baseline else None,
         baseline_rmssd_ms=math.exp(baseline.ln_rmssd) if baseline else None,
-        hr_bpm=metrics.get("HR"),
-        rmssd_ms=metrics.get("RMSSD"),
-        resilient_share=zones.get("resilient"),
-        high_share=zones.get("high"),
-        low_share=zones.get("low"),
+        hr_bpm=_number(metrics.get("HR")),
+        rmssd_ms=_number(metrics.get("RMSSD")),
+        resilient_share=_number(zones.get("resilient")),
+        high_share=_number(zones.get("high")),
+        low_share=_number(zones.get("low")),
         hrv_valid=bool(summary.get("hrv_valid", False)),
     )
+
+
+def _number(value: Any) -> float | None:
+    """A cached measure (None: not measurable); ValueError when it is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r:.20} is not a number")
+    return float(value)
+
+
+def _from_cache(
+    info: SessionInfo, summary: Any, own: Any
+) -> tuple[SessionPoint | None, dict[str, Any]] | None:
+    """The session's point and effects from its cached summary; None when the cache is
+    damaged (derived data: the session is then analysed again)."""
+    try:
+        point = _point(info.id, info.started_utc, info.duration_s, summary, own)
+        session_effects = summary.get("effects") or {"items": []}
+        effects.summarize_across_sessions([session_effects])  # readable, or recompute
+        beats = _number((summary.get("quality") or {}).get("beats"))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        log.warning("session %d: the cached summary is damaged (%s); recomputed", info.id, exc)
+        return None
+    return (point if beats else None), session_effects
 
 
 def person_trends(
@@ -159,26 +180,28 @@ def person_trends(
         raise LibraryError(f"there is no person called {person!r} in the library")
     points: list[SessionPoint] = []
     session_effects: list[dict[str, Any]] = []
-    for info in library.list_sessions(found.id):
+    sessions, damaged = library.sessions_and_damaged(found.id)
+    skipped = [f"{exc}; skipped" for exc in damaged]
+    for info in sessions:
         if info.status == "recording":
             continue  # still being written
         summary = None if recompute else library.get_summary(info.id)
         own = None if recompute else library.get_derived(info.id, "baseline")
-        if summary is None or own is None:
-            result = analyse_session(library, info.id, cache=not library.readonly)
-            summary = result.as_dict()
-            own = library.get_derived(info.id, "baseline") if not library.readonly else None
-            if own is None:
-                m = result.analysis.metrics
-                b = regulate(result.beats.times_s, m["HR_20s"], m["RMSSD"],
-                             m["RespirationRate"]).baseline
-                own = b.to_dict() if b is not None else None
-        if not (summary.get("quality") or {}).get("beats"):
-            continue
-        points.append(_point(info.id, info.started_utc, info.duration_s, summary, own))
-        session_effects.append(summary.get("effects") or {"items": []})
+        cached = None if summary is None or own is None else _from_cache(info, summary, own)
+        if cached is None:
+            try:
+                cached = _analysed(library, info)
+            except DamagedSessionError as exc:
+                skipped.append(f"{exc}; skipped")
+                continue
+        point, items = cached
+        if point is None:
+            continue  # no heartbeats
+        points.append(point)
+        session_effects.append(items)
     if not points:
-        raise LibraryError(f"{found.name} has no recorded sessions with heartbeats yet")
+        left_out = f" ({skipped[0]})" if skipped else ""
+        raise LibraryError(f"{found.name} has no recorded sessions with heartbeats yet{left_out}")
     trends = {}
     for key in TREND_KEYS:
         trend = fit_trend([getattr(p, key) for p in points])
@@ -187,7 +210,31 @@ def person_trends(
     helpers = [
         h for h in effects.summarize_across_sessions(session_effects) if h.kind in HELPER_KINDS
     ]
-    return Trends(found.name, tuple(points), trends, tuple(helpers))
+    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped))
+
+
+def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None, dict[str, Any]]:
+    """The session's point and effects, analysed now (cached unless read-only)."""
+    result = analyse_session(library, info.id, cache=not library.readonly)
+    summary = result.as_dict()
+    own = library.get_derived(info.id, "baseline") if not library.readonly else None
+    damaged = False
+    if own is not None:
+        try:
+            read_baseline(own)
+        except ValueError as exc:
+            log.warning("session %d: the cached baseline is damaged (%s); recomputed", info.id, exc)
+            own, damaged = None, True
+    if own is None:
+        m = result.analysis.metrics
+        b = regulate(result.beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]).baseline
+        own = b.to_dict() if b is not None else None
+        if damaged and own is not None:
+            library.store_derived(info.id, "baseline", own)
+    session_effects = summary.get("effects") or {"items": []}
+    if not (summary.get("quality") or {}).get("beats"):
+        return None, session_effects
+    return _point(info.id, info.started_utc, info.duration_s, summary, own), session_effects
 
 
 TREND_LABELS = {

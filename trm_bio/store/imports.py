@@ -18,8 +18,10 @@ import numpy as np
 
 from devices.hrm import RR_RAW_MAX, encode_hrm, rr_ms_to_raw
 from devices.packet import SensorContact
-from trm_bio.store.library import Library
+from trm_bio.errors import InputFileError
+from trm_bio.store.library import ImportedRR, Library, PacketBatch, SessionRecord, plus_seconds
 from trm_bio.store.rr_files import RRRecording
+from trm_bio.store.schema import check_imported_rr
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,10 @@ def import_rr_recording(
         has them (a strap log), else the import time.
     """
     rr = np.asarray(recording.rr_ms, dtype=np.float64)
+    try:  # before the packets are made from them
+        check_imported_rr(rr, recording.times_s)
+    except ValueError as exc:
+        raise InputFileError(f"{recording.source_name}: {exc}") from None
     too_long = int(np.sum(rr * 1024 / 1000 > RR_RAW_MAX + 0.5))
     if too_long:
         log.warning(
@@ -92,10 +98,10 @@ def import_rr_recording(
             recording.source_name,
             too_long,
         )
-    person_id = None
+    name = None
     if person is not None:
         found = library.find_person(person)
-        person_id = found.id if found is not None else library.ensure_person(str(person))
+        name = found.name if found is not None else str(person)
     info = {
         "file": recording.source_name,
         "format": recording.format,
@@ -109,28 +115,29 @@ def import_rr_recording(
         started_utc = datetime.fromtimestamp(recording.start_epoch_s, UTC).isoformat(
             timespec="seconds"
         )
+    started_utc = started_utc or datetime.now(UTC).isoformat(timespec="seconds")
+    duration_s = float(rr.sum() / 1000.0)
     start_ns = 0
     host_ns, payloads = synthesise_packets(rr, start_ns)
     source_id = f"file:{recording.source_name}"
-    session_id = library.create_session(
-        person_id,
-        "import",
-        source_id,
-        device_name=f"{recording.format} RR file",
-        start_ns=start_ns,
-        started_utc=started_utc,
-        notes=notes,
-        tags=tags,
-        settings={"import": info},
-        status="recording",
+    record = SessionRecord(
+        session={
+            "started_utc": started_utc,
+            "start_ns": start_ns,
+            "ended_utc": plus_seconds(started_utc, duration_s),
+            "duration_s": duration_s,
+            "source_kind": "import",
+            "source_id": source_id,
+            "device_name": f"{recording.format} RR file",
+            "notes": notes,
+            "tags": list(tags),
+            "status": "complete",
+            "settings": {"import": info},
+        },
+        person_name=name,
+        packets=PacketBatch(host_ns, payloads, [source_id] * len(payloads)),
+        events=[],
+        imported_rr=ImportedRR(rr, recording.times_s, info),
     )
-    library.write_rows(
-        [
-            (session_id, seq, int(ns), source_id, payload)
-            for seq, (ns, payload) in enumerate(zip(host_ns.tolist(), payloads, strict=True))
-        ],
-        [],
-    )
-    library.store_imported_rr(session_id, rr, recording.times_s, info)
-    library.finish_session(session_id, duration_s=float(rr.sum() / 1000.0), status="complete")
-    return session_id
+    # One transaction: a file refused halfway leaves no session (nor person) behind.
+    return library.add_session_record(record)

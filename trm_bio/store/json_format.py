@@ -20,7 +20,6 @@ bit for bit; packet bytes are base64.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,14 @@ from typing import Any
 import numpy as np
 
 from trm_bio.errors import InputFileError
-from trm_bio.store.library import Event, ImportedRR, PacketBatch, SessionRecord
+from trm_bio.store import schema
+from trm_bio.store.library import Event, ImportedRR, PacketBatch, SessionRecord, check_record
 from trm_bio.store.paths import open_private_output
 
 FORMAT_NAME = "trm-bio-session"
 FORMAT_VERSION = 1
+#: Deepest nesting of a whole document: its free-form parts sit a few levels down.
+_MAX_DOCUMENT_DEPTH = schema.MAX_JSON_DEPTH + 4
 
 
 def record_to_json(record: SessionRecord) -> dict[str, Any]:
@@ -82,65 +84,80 @@ def export_json(path: str | Path, record: SessionRecord) -> Path:
 
 
 def import_json(path: str | Path) -> SessionRecord:
-    """Read a session JSON file; store it with ``Library.add_session_record``.
+    """Read a session JSON file, every field checked; store it with
+    ``Library.add_session_record``.
+
+    The file's ``derived`` caches are not read: they are recomputed from the session.
 
     Raises
     ------
     InputFileError
-        Missing file, not JSON, not a trm-bio session, a newer version, or damaged fields.
+        Missing file, not JSON, not a trm-bio session, a newer version, or a field that
+        no session can hold (the sentence names it).
     """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path} does not exist")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputFileError(f"{path} cannot be read ({exc.strerror or exc})") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"{path.name} is not a JSON file ({exc})") from exc
+    except RecursionError:
+        raise InputFileError(
+            f"{path.name} is nested too deeply to be a trm-bio session export"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise InputFileError(f"{path.name} is JSON but not a trm-bio session export")
-    if int(data.get("version", 0)) > FORMAT_VERSION:
+    version = data.get("version")
+    if type(version) is not int or version < 1:
         raise InputFileError(
-            f"{path.name} was written by a newer trm-bio (format version {data['version']}); "
+            f"{path.name} is a damaged trm-bio session export: its version is "
+            f"{json.dumps(version)[:40]}, not a format version number"
+        )
+    if version > FORMAT_VERSION:
+        raise InputFileError(
+            f"{path.name} was written by a newer trm-bio (format version {version}); "
             "update trm-bio to import it"
         )
     try:
         return record_from_json(data)
-    except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
-        raise InputFileError(f"{path.name} is a damaged trm-bio session export ({exc!r})") from exc
+    except ValueError as exc:
+        raise InputFileError(f"{path.name} is a damaged trm-bio session export: {exc}") from None
 
 
 def record_from_json(data: dict[str, Any]) -> SessionRecord:
-    """A session record from the dict :func:`record_to_json` makes."""
-    packets = data["packets"]
-    source_ids = packets["source_ids"]
-    host_ns = np.asarray(packets["host_ns"], dtype=np.int64)
-    payloads = [base64.b64decode(p, validate=True) for p in packets["payload_b64"]]
-    sources = [source_ids[i] for i in packets["source_index"]]
-    if not len(host_ns) == len(payloads) == len(sources):
-        raise ValueError("packet fields have different lengths")
-    imported = data.get("imported_rr")
-    return SessionRecord(
-        session=dict(data["session"]),
-        person_name=data.get("person"),
-        packets=PacketBatch(host_ns, payloads, sources),
-        events=[
-            Event(
-                int(e["seq"]),
-                float(e["time_s"]),
-                e.get("host_ns"),
-                str(e["kind"]),
-                dict(e.get("payload") or {}),
-            )
-            for e in data["events"]
-        ],
+    """A session record from the dict :func:`record_to_json` makes, every field checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the first field that is wrong (e.g. ``session.duration_s``).
+    """
+    try:
+        schema.check_json_value(data, max_depth=_MAX_DOCUMENT_DEPTH, depth_only=True)
+    except ValueError as exc:
+        raise ValueError(f"the file: {exc}") from None
+    document = schema.validate_document(data)
+    packets = document.packets
+    imported = document.imported_rr
+    record = SessionRecord(
+        session=document.session.model_dump(),
+        person_name=document.person,
+        packets=PacketBatch(
+            np.asarray(packets.host_ns, dtype=np.int64),
+            [base64.b64decode(p) for p in packets.payload_b64],
+            [packets.source_ids[i] for i in packets.source_index],
+        ),
+        events=[Event(e.seq, e.time_s, e.host_ns, e.kind, e.payload) for e in document.events],
         imported_rr=None
         if imported is None
         else ImportedRR(
-            np.asarray(imported["rr_ms"], dtype=np.float64),
-            None
-            if imported.get("times_s") is None
-            else np.asarray(imported["times_s"], dtype=np.float64),
-            dict(imported.get("info") or {}),
+            np.asarray(imported.rr_ms, dtype=np.float64),
+            None if imported.times_s is None else np.asarray(imported.times_s, np.float64),
+            dict(imported.info),
         ),
-        derived=dict(data.get("derived") or {}),
     )
+    check_record(record)  # what spans fields: times against the start, unique seq numbers
+    return record

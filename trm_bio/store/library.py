@@ -24,6 +24,8 @@ import logging
 import os
 import sqlite3
 import threading
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from trm_bio.errors import LibraryError
-from trm_bio.store import locks
+from trm_bio.errors import DamagedSessionError, LibraryError
+from trm_bio.store import locks, schema
 from trm_bio.store.migrations import APPLICATION_ID, SCHEMA_VERSION, migrate
 from trm_bio.store.paths import library_path
 
@@ -377,6 +379,16 @@ class Library:
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path, doing) from exc
 
+    def _query_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts by column name (robust to a column added or moved)."""
+        with self._shared.mutex:
+            try:
+                cursor = self._db.execute(sql, params)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path, "reading") from exc
+
     # ---- people --------------------------------------------------------------------------
 
     def add_person(self, name: str) -> int:
@@ -400,15 +412,15 @@ class Library:
     def find_person(self, name_or_id: str | int) -> Person | None:
         """A person by id (int or digits) or exact name; None when not there."""
         if isinstance(name_or_id, int) or str(name_or_id).isdigit():
-            rows = self._query("SELECT * FROM people WHERE id = ?", (int(name_or_id),))
+            rows = self._query(_PEOPLE_SELECT + " WHERE id = ?", (int(name_or_id),))
             if rows:
-                return Person(*rows[0])
-        rows = self._query("SELECT * FROM people WHERE name = ?", (str(name_or_id),))
-        return Person(*rows[0]) if rows else None
+                return _person(rows[0])
+        rows = self._query(_PEOPLE_SELECT + " WHERE name = ?", (str(name_or_id),))
+        return _person(rows[0]) if rows else None
 
     def list_people(self) -> list[Person]:
         """Everyone in the library, by name."""
-        return [Person(*row) for row in self._query("SELECT * FROM people ORDER BY name")]
+        return [_person(row) for row in self._query(_PEOPLE_SELECT + " ORDER BY name")]
 
     # ---- sessions ------------------------------------------------------------------------
 
@@ -447,6 +459,14 @@ class Library:
         """
         if status not in SESSION_STATUSES:
             raise LibraryError(f"unknown session status {status!r}")
+        tags = list(tags)
+        started_utc = started_utc or datetime.now(UTC).isoformat(timespec="seconds")
+        # Nothing is written that the readers would take for damage.
+        _check_meta(
+            {"started_utc": started_utc, "start_ns": start_ns, "source_kind": source_kind,
+             "source_id": source_id, "device_name": device_name, "notes": notes,
+             "tags": tags, "status": status, "settings": settings or {}}
+        )
         session_id = None
         try:
             with self._transaction("creating a session") as db:
@@ -458,13 +478,13 @@ class Library:
                     (
                         session_id,
                         person_id,
-                        started_utc or datetime.now(UTC).isoformat(timespec="seconds"),
+                        started_utc,
                         int(start_ns),
                         source_kind,
                         source_id,
                         device_name,
                         notes,
-                        json.dumps(list(tags)),
+                        json.dumps(tags),
                         status,
                         json.dumps(settings or {}),
                     ),
@@ -480,35 +500,88 @@ class Library:
         return int(session_id)
 
     _SESSION_SELECT = (
-        "SELECT s.id, s.person_id, p.name, s.started_utc, s.start_ns, s.ended_utc,"
-        " s.duration_s, s.source_kind, s.source_id, s.device_name, s.notes, s.tags, s.status,"
-        " s.settings,"
-        " (SELECT count(*) FROM packets k WHERE k.session_id = s.id),"
-        " (SELECT count(*) FROM events e WHERE e.session_id = s.id)"
+        "SELECT s.id AS id, s.person_id AS person_id, p.name AS person_name,"
+        " s.started_utc AS started_utc, s.start_ns AS start_ns, s.ended_utc AS ended_utc,"
+        " s.duration_s AS duration_s, s.source_kind AS source_kind, s.source_id AS source_id,"
+        " s.device_name AS device_name, s.notes AS notes, s.tags AS tags, s.status AS status,"
+        " s.settings AS settings,"
+        " (SELECT count(*) FROM packets k WHERE k.session_id = s.id) AS packet_count,"
+        " (SELECT count(*) FROM events e WHERE e.session_id = s.id) AS event_count"
         " FROM sessions s LEFT JOIN people p ON p.id = s.person_id"
     )
 
     @staticmethod
-    def _session_from_row(row: Sequence[Any]) -> SessionInfo:
-        values = list(row)
-        values[11] = tuple(json.loads(values[11]))
-        values[13] = json.loads(values[13])
-        return SessionInfo(*values)
+    def _session_from_row(row: dict[str, Any]) -> SessionInfo:
+        """A checked SessionInfo; DamagedSessionError naming the field that is wrong."""
+        session_id = int(row["id"])
+        try:
+            values = {name: row[name] for name in schema.SessionMeta.model_fields}
+            values["tags"] = _json_column(row["tags"], "tags")
+            values["settings"] = _json_column(row["settings"], "settings")
+            meta = schema.validate_session_meta(values)
+            if not isinstance(row["person_id"], int | None):
+                raise ValueError(f"person_id is {row['person_id']!r}, not a person's id")
+        except ValueError as exc:
+            raise DamagedSessionError(session_id, str(exc)) from None
+        name = row["person_name"]
+        return SessionInfo(
+            id=session_id,
+            person_id=row["person_id"],
+            person_name=None if name is None else str(name),
+            started_utc=meta.started_utc,
+            start_ns=meta.start_ns,
+            ended_utc=meta.ended_utc,
+            duration_s=meta.duration_s,
+            source_kind=meta.source_kind,
+            source_id=meta.source_id,
+            device_name=meta.device_name,
+            notes=meta.notes,
+            tags=tuple(meta.tags),
+            status=meta.status,
+            settings=dict(meta.settings),
+            packet_count=int(row["packet_count"]),
+            event_count=int(row["event_count"]),
+        )
+
+    def sessions_and_damaged(
+        self, person_id: int | None = None
+    ) -> tuple[list[SessionInfo], list[DamagedSessionError]]:
+        """Sessions oldest first (only one person's when ``person_id`` is given), and the
+        sessions whose rows are damaged, each as the error that says what is wrong."""
+        sql = self._SESSION_SELECT
+        params: tuple[Any, ...] = ()
+        if person_id is not None:
+            sql += " WHERE s.person_id = ?"
+            params = (person_id,)
+        rows = self._query_dicts(sql + " ORDER BY s.started_utc, s.id", params)
+        sessions: list[SessionInfo] = []
+        damaged: list[DamagedSessionError] = []
+        for row in rows:
+            try:
+                sessions.append(self._session_from_row(row))
+            except DamagedSessionError as exc:
+                damaged.append(exc)
+        return sessions, damaged
 
     def list_sessions(self, person_id: int | None = None) -> list[SessionInfo]:
-        """Sessions, oldest first; only one person's when ``person_id`` is given."""
-        if person_id is None:
-            rows = self._query(self._SESSION_SELECT + " ORDER BY s.started_utc, s.id")
-        else:
-            rows = self._query(
-                self._SESSION_SELECT + " WHERE s.person_id = ? ORDER BY s.started_utc, s.id",
-                (person_id,),
-            )
-        return [self._session_from_row(row) for row in rows]
+        """Sessions, oldest first; only one person's when ``person_id`` is given.
+
+        A damaged session is left out with a warning (see :meth:`sessions_and_damaged`).
+        """
+        sessions, damaged = self.sessions_and_damaged(person_id)
+        for exc in damaged:
+            log.warning("%s; skipped", exc)
+        return sessions
 
     def get_session(self, session_id: int) -> SessionInfo:
-        """One session's metadata; LibraryError when there is no such session."""
-        rows = self._query(self._SESSION_SELECT + " WHERE s.id = ?", (int(session_id),))
+        """One session's metadata.
+
+        Raises
+        ------
+        LibraryError
+            There is no such session; DamagedSessionError when its row is damaged.
+        """
+        rows = self._query_dicts(self._SESSION_SELECT + " WHERE s.id = ?", (int(session_id),))
         if not rows:
             raise LibraryError(f"there is no session {session_id} in the library")
         return self._session_from_row(rows[0])
@@ -524,7 +597,15 @@ class Library:
         settings: dict[str, Any] | None = None,
     ) -> None:
         """Change a session's editable metadata (arguments left out stay as they are)."""
-        self.get_session(session_id)
+        info = self.get_session(session_id)
+        _check_meta(
+            {"started_utc": info.started_utc, "start_ns": info.start_ns,
+             "source_kind": info.source_kind,
+             "notes": info.notes if notes is None else notes,
+             "tags": list(info.tags if tags is None else tags),
+             "device_name": info.device_name if device_name is None else device_name,
+             "settings": info.settings if settings is None else settings}
+        )
         changes: dict[str, Any] = {}
         if person_id is not ...:
             changes["person_id"] = person_id
@@ -562,7 +643,7 @@ class Library:
         if duration_s is None:
             duration_s = self._span_s(session_id, info.start_ns)
         if ended_utc is None:
-            ended_utc = _plus_seconds(info.started_utc, duration_s)
+            ended_utc = plus_seconds(info.started_utc, duration_s)
         with self._transaction("finishing a session") as db:
             db.execute(
                 "UPDATE sessions SET ended_utc = ?, duration_s = ?, status = ? WHERE id = ?",
@@ -571,12 +652,13 @@ class Library:
         self.release_recording_lock(session_id)
 
     def delete_session(self, session_id: int) -> None:
-        """Delete a session with its packets, events and derived data.
+        """Delete a session with its packets, events and derived data (a damaged one too).
 
         A session still being recorded, by another program or by another part of this one,
         is refused with a sentence; whoever records it may delete it (e.g. an empty one).
         """
-        self.get_session(session_id)
+        with contextlib.suppress(DamagedSessionError):  # there, if damaged: it can still go
+            self.get_session(session_id)
         with self._shared.mutex:
             held = self._shared.recording.get(session_id)
             if held is not None and held[1] is not self:
@@ -599,7 +681,9 @@ class Library:
             " UNION ALL SELECT max(host_ns) FROM events WHERE session_id = ?)",
             (session_id, session_id),
         )[0][0]
-        return max(0.0, (int(last) - int(start_ns)) / 1e9) if last is not None else 0.0
+        if type(start_ns) is not int or not isinstance(last, int | None):
+            raise DamagedSessionError(session_id, "its start or a packet time is not a time")
+        return max(0.0, (last - start_ns) / 1e9) if last is not None else 0.0
 
     def recover_interrupted(self) -> list[int]:
         """Mark sessions left "recording" by a recorder that is gone as "interrupted".
@@ -622,12 +706,16 @@ class Library:
                 self._shared.path, session_id
             ):
                 continue
-            duration_s = self._span_s(session_id, start_ns)
+            try:
+                duration_s = self._span_s(session_id, start_ns)
+            except DamagedSessionError as exc:  # left as it is; every command names it
+                log.warning("%s; not marked interrupted", exc)
+                continue
             with self._transaction("marking an interrupted session") as db:
                 db.execute(
                     "UPDATE sessions SET status = 'interrupted', duration_s = ?, ended_utc = ?"
                     " WHERE id = ? AND status = 'recording'",
-                    (duration_s, _plus_seconds(started_utc, duration_s), session_id),
+                    (duration_s, plus_seconds(started_utc, duration_s), session_id),
                 )
             log.warning(
                 "session %d was not finished (the recorder stopped); marked interrupted after "
@@ -656,14 +744,41 @@ class Library:
         if not rows:
             return PacketBatch(np.zeros(0, dtype=np.int64), [], [])
         host_ns, payloads, source_ids = zip(*rows, strict=True)
-        return PacketBatch(
-            np.fromiter(host_ns, dtype=np.int64, count=len(rows)),
-            list(payloads),
-            list(source_ids),
-        )
+        for values, wanted, what in (
+            (host_ns, int, "host time"),
+            (payloads, bytes, "bytes"),
+            (source_ids, str, "source id"),
+        ):
+            bad = next((i for i, v in enumerate(values) if type(v) is not wanted), None)
+            if bad is not None:
+                raise DamagedSessionError(
+                    session_id, f"packet {bad + 1} has {values[bad]!r:.40} as its {what}"
+                )
+        times = np.fromiter(host_ns, dtype=np.int64, count=len(rows))
+        try:
+            schema.check_span(self._start_ns(session_id), times, "a packet")
+        except ValueError as exc:
+            raise DamagedSessionError(session_id, str(exc)) from None
+        return PacketBatch(times, list(payloads), list(source_ids))
+
+    def _start_ns(self, session_id: int) -> int:
+        """The session's beat-clock zero (ns), read without the rest of its row."""
+        rows = self._query("SELECT start_ns FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            return 0
+        if type(rows[0][0]) is not int:
+            raise DamagedSessionError(session_id, f"start_ns is {rows[0][0]!r:.40}, not a time")
+        return rows[0][0]
 
     def session_events(self, session_id: int, kinds: Iterable[str] | None = None) -> list[Event]:
-        """A session's events in the order they were logged, optionally of some kinds only."""
+        """A session's events in the order they were logged, optionally of some kinds only.
+
+        Raises
+        ------
+        DamagedSessionError
+            An event's row holds something no trm-bio wrote (bad JSON, a time that is
+            not a number...).
+        """
         sql = "SELECT seq, time_s, host_ns, kind, payload FROM events WHERE session_id = ?"
         params: list[Any] = [session_id]
         if kinds is not None:
@@ -671,9 +786,25 @@ class Library:
             sql += f" AND kind IN ({','.join('?' * len(wanted))})"
             params.extend(wanted)
         rows = self._query(sql + " ORDER BY seq", params)
-        return [
-            Event(seq, time_s, ns, kind, json.loads(data)) for seq, time_s, ns, kind, data in rows
-        ]
+        start_ns = self._start_ns(session_id) if rows else 0
+        events = []
+        for seq, time_s, ns, kind, data in rows:
+            try:
+                event = schema.validate_event(
+                    {
+                        "seq": seq,
+                        "time_s": time_s,
+                        "host_ns": ns,
+                        "kind": kind,
+                        "payload": _json_column(data, "payload"),
+                    }
+                )
+                if event.host_ns is not None:
+                    schema.check_span(start_ns, np.asarray([event.host_ns], np.int64), "host_ns")
+            except ValueError as exc:
+                raise DamagedSessionError(session_id, f"event {seq!r:.20}: {exc}") from None
+            events.append(Event(event.seq, event.time_s, event.host_ns, event.kind, event.payload))
+        return events
 
     def next_sequence_numbers(self, session_id: int) -> tuple[int, int]:
         """The next free packet and event sequence numbers of a session."""
@@ -763,8 +894,16 @@ class Library:
         if not rows:
             return None
         rr_blob, times_blob, info = rows[0]
-        times = None if times_blob is None else np.frombuffer(times_blob, "<f8").astype(np.float64)
-        return ImportedRR(np.frombuffer(rr_blob, "<f8").astype(np.float64), times, json.loads(info))
+        try:
+            rr = _float_blob(rr_blob, "rr_ms")
+            times = None if times_blob is None else _float_blob(times_blob, "times_s")
+            schema.check_imported_rr(rr, times)
+            details = schema.check_json_value(_json_column(info, "info"))
+            if not isinstance(details, dict):
+                raise ValueError("info is not a JSON object")
+        except ValueError as exc:
+            raise DamagedSessionError(session_id, f"imported RR values: {exc}") from None
+        return ImportedRR(rr, times, details)
 
     def store_derived(self, session_id: int, name: str, data: Any) -> None:
         """Cache derived data of a session (JSON-serialisable), e.g. ``"summary"``."""
@@ -776,12 +915,12 @@ class Library:
             )
 
     def get_derived(self, session_id: int, name: str) -> Any | None:
-        """Cached derived data of a session, or None."""
+        """Cached derived data of a session, or None (absent or unreadable: recompute it)."""
         rows = self._query(
             "SELECT data FROM session_derived WHERE session_id = ? AND name = ?",
             (session_id, name),
         )
-        return json.loads(rows[0][0]) if rows else None
+        return _derived(rows[0][0], f"session {session_id}: cached {name}") if rows else None
 
     def store_arrays(
         self, session_id: int, name: str, key: str, arrays: dict[str, np.ndarray]
@@ -807,7 +946,15 @@ class Library:
         try:
             with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:  # a damaged cache is recomputed, not fatal
+        except (  # a damaged cache is recomputed, not fatal
+            OSError,
+            ValueError,
+            TypeError,
+            EOFError,
+            KeyError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as exc:
             log.warning("session %d: cached %s unreadable (%s)", session_id, name, exc)
             return None
 
@@ -833,7 +980,7 @@ class Library:
         rows = self._query(
             "SELECT data FROM person_derived WHERE person_id = ? AND name = ?", (person_id, name)
         )
-        return json.loads(rows[0][0]) if rows else None
+        return _derived(rows[0][0], f"person {person_id}: cached {name}") if rows else None
 
     # ---- whole sessions, for export and import -------------------------------------------------
 
@@ -857,10 +1004,11 @@ class Library:
         }
         session["tags"] = list(info.tags)
         derived = {
-            name: json.loads(data)
+            name: value
             for name, data in self._query(
                 "SELECT name, data FROM session_derived WHERE session_id = ?", (session_id,)
             )
+            if (value := _derived(data, f"session {session_id}: cached {name}")) is not None
         }
         return SessionRecord(
             session=session,
@@ -872,81 +1020,86 @@ class Library:
         )
 
     def add_session_record(self, record: SessionRecord) -> int:
-        """Store a whole session (from an export) as a new session; returns its id."""
-        meta = record.session
-        status = meta.get("status", "complete")
-        if status == "recording":
-            status = "interrupted"  # nobody is recording an imported copy
-        person_id = self.ensure_person(record.person_name) if record.person_name else None
+        """Store a whole session (an export, or an RR file's) as a new session; returns its id.
+
+        Every field is checked first (:mod:`trm_bio.store.schema`); then the person (when
+        new), the session, its packets, events and imported RR values are written in one
+        transaction, so an import either succeeds whole or leaves nothing behind. Derived
+        data is not taken from the record: it is recomputed from what the session holds.
+
+        Raises
+        ------
+        LibraryError
+            A field no session can hold (the sentence names it), or a library that cannot
+            be written.
+        """
         try:
-            with self._transaction("importing a session") as db:
-                session_id = _next_session_id(db)
+            meta, events = check_record(record)
+        except ValueError as exc:
+            raise LibraryError(f"the session to import is damaged: {exc}") from None
+        status = "interrupted" if meta.status == "recording" else meta.status
+        packets = record.packets
+        rr = record.imported_rr
+        with self._transaction("importing a session") as db:
+            person_id = None if record.person_name is None else _person_id(db, record.person_name)
+            session_id = _next_session_id(db)
+            db.execute(
+                "INSERT INTO sessions (id, person_id, started_utc, start_ns, ended_utc,"
+                " duration_s, source_kind, source_id, device_name, notes, tags, status,"
+                " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    session_id,
+                    person_id,
+                    meta.started_utc,
+                    meta.start_ns,
+                    meta.ended_utc,
+                    meta.duration_s,
+                    meta.source_kind,
+                    meta.source_id,
+                    meta.device_name,
+                    meta.notes,
+                    json.dumps(list(meta.tags)),
+                    status,
+                    json.dumps(meta.settings),
+                ),
+            )
+            db.executemany(
+                "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
+                " VALUES (?,?,?,?,?)",
+                (
+                    (session_id, seq, ns, source, payload)
+                    for seq, (ns, source, payload) in enumerate(
+                        zip(
+                            packets.host_ns.tolist(),
+                            packets.source_ids,
+                            packets.payloads,
+                            strict=True,
+                        )
+                    )
+                ),
+            )
+            db.executemany(
+                "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    (session_id, e.seq, e.time_s, e.host_ns, e.kind,
+                     json.dumps(e.payload, allow_nan=False))
+                    for e in events
+                ),
+            )
+            if rr is not None:
                 db.execute(
-                    "INSERT INTO sessions (id, person_id, started_utc, start_ns, ended_utc,"
-                    " duration_s, source_kind, source_id, device_name, notes, tags, status,"
-                    " settings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO imported_rr (session_id, rr_ms, times_s, info)"
+                    " VALUES (?,?,?,?)",
                     (
                         session_id,
-                        person_id,
-                        meta["started_utc"],
-                        int(meta["start_ns"]),
-                        meta.get("ended_utc"),
-                        meta.get("duration_s"),
-                        meta["source_kind"],
-                        meta.get("source_id", ""),
-                        meta.get("device_name", ""),
-                        meta.get("notes", ""),
-                        json.dumps(list(meta.get("tags", []))),
-                        status,
-                        json.dumps(meta.get("settings", {})),
+                        np.ascontiguousarray(rr.rr_ms, "<f8").tobytes(),
+                        None
+                        if rr.times_s is None
+                        else np.ascontiguousarray(rr.times_s, "<f8").tobytes(),
+                        json.dumps(rr.info, allow_nan=False),
                     ),
                 )
-                packets = record.packets
-                db.executemany(
-                    "INSERT INTO packets (session_id, seq, host_ns, source_id, payload)"
-                    " VALUES (?,?,?,?,?)",
-                    (
-                        (session_id, seq, int(ns), source, payload)
-                        for seq, (ns, source, payload) in enumerate(
-                            zip(
-                                packets.host_ns.tolist(),
-                                packets.source_ids,
-                                packets.payloads,
-                                strict=True,
-                            )
-                        )
-                    ),
-                )
-                db.executemany(
-                    "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (
-                        (session_id, e.seq, e.time_s, e.host_ns, e.kind, json.dumps(e.payload))
-                        for e in record.events
-                    ),
-                )
-                if record.imported_rr is not None:
-                    rr = record.imported_rr
-                    db.execute(
-                        "INSERT INTO imported_rr (session_id, rr_ms, times_s, info)"
-                        " VALUES (?,?,?,?)",
-                        (
-                            session_id,
-                            np.ascontiguousarray(rr.rr_ms, "<f8").tobytes(),
-                            None
-                            if rr.times_s is None
-                            else np.ascontiguousarray(rr.times_s, "<f8").tobytes(),
-                            json.dumps(rr.info),
-                        ),
-                    )
-                for name, data in record.derived.items():
-                    db.execute(
-                        "INSERT INTO session_derived (session_id, name, data, updated_utc)"
-                        " VALUES (?,?,?,?)",
-                        (session_id, name, json.dumps(data), utc_now_iso()),
-                    )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LibraryError(f"the session to import is incomplete ({exc})") from exc
         return session_id
 
 
@@ -973,9 +1126,139 @@ def _create_private_file(file: Path) -> None:
 
 
 def _next_session_id(db: sqlite3.Connection) -> int:
-    """A session id never given before, even to a deleted session (inside a transaction)."""
-    db.execute("UPDATE counters SET value = value + 1 WHERE name = 'session'")
-    return int(db.execute("SELECT value FROM counters WHERE name = 'session'").fetchone()[0])
+    """A session id never given before, even to a deleted session (inside a transaction).
+
+    A counters row that is missing or damaged (not a whole number, or behind the highest
+    id in use) is set again from the highest id in use, so no id is ever given twice.
+    """
+    session_id = int(
+        db.execute(
+            "SELECT max(coalesce((SELECT value FROM counters WHERE name = 'session'"
+            " AND typeof(value) = 'integer'), 0), coalesce((SELECT max(id) FROM sessions), 0))"
+            " + 1"
+        ).fetchone()[0]
+    )
+    db.execute("INSERT OR REPLACE INTO counters (name, value) VALUES ('session', ?)", (session_id,))
+    return session_id
+
+
+def _check_meta(values: dict[str, Any]) -> None:
+    """LibraryError naming the field of session metadata that no session can hold."""
+    try:
+        schema.validate_session_meta(values)
+    except ValueError as exc:
+        raise LibraryError(f"the session cannot be stored: {exc}") from None
+
+
+def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]]:
+    """A session record's metadata and events, every field checked (see
+    :mod:`trm_bio.store.schema`); ValueError naming the first field that is wrong."""
+    if not isinstance(record.session, dict):
+        raise ValueError("session is not a JSON object")
+    meta = schema.validate_session_meta(record.session)
+    name = record.person_name
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ValueError(f"person is {name!r:.40}, not a name or code")
+    if name is not None:
+        try:
+            schema.check_json_value(name)
+        except ValueError as exc:
+            raise ValueError(f"person: {exc}") from None
+    packets = record.packets
+    host_ns = np.asarray(packets.host_ns)
+    n = len(packets.payloads)
+    if host_ns.shape != (n,) or len(packets.source_ids) != n:
+        raise ValueError("packets: host_ns, sources and payloads differ in length")
+    if n and host_ns.dtype.kind not in "iu":
+        raise ValueError("packets.host_ns are not whole numbers")
+    if not all(type(p) is bytes for p in packets.payloads):
+        raise ValueError("packets: a payload is not bytes")
+    if not all(isinstance(x, str) for x in packets.source_ids):
+        raise ValueError("packets: a source id is not text")
+    try:
+        schema.check_json_value(list(dict.fromkeys(packets.source_ids)))
+    except ValueError as exc:
+        raise ValueError(f"packets.source_ids: {exc}") from None
+    schema.check_span(meta.start_ns, host_ns.astype(np.int64), "packets.host_ns")
+    events = []
+    for i, e in enumerate(record.events):
+        try:
+            checked = schema.validate_event(
+                {"seq": e.seq, "time_s": e.time_s, "host_ns": e.host_ns, "kind": e.kind,
+                 "payload": e.payload}
+            )
+            if checked.host_ns is not None:
+                schema.check_span(meta.start_ns, np.asarray([checked.host_ns], np.int64),
+                                  "host_ns")
+        except ValueError as exc:
+            raise ValueError(f"events[{i}].{exc}") from None
+        events.append(
+            Event(checked.seq, checked.time_s, checked.host_ns, checked.kind, checked.payload)
+        )
+    if len({e.seq for e in events}) != len(events):
+        raise ValueError("events: two events have the same seq")
+    rr = record.imported_rr
+    if rr is not None:
+        try:
+            schema.check_imported_rr(
+                np.asarray(rr.rr_ms, dtype=np.float64),
+                None if rr.times_s is None else np.asarray(rr.times_s, dtype=np.float64),
+            )
+            if not isinstance(rr.info, dict):
+                raise ValueError("info is not a JSON object")
+            try:
+                schema.check_json_value(rr.info)
+            except ValueError as exc:
+                raise ValueError(f"info: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"imported_rr.{exc}") from None
+    return meta, events
+
+
+def _person_id(db: sqlite3.Connection, name: str) -> int:
+    """The id of the person called ``name``, added if new (inside a transaction)."""
+    name = name.strip()
+    row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    cursor = db.execute(
+        "INSERT INTO people (name, created_utc) VALUES (?, ?)", (name, utc_now_iso())
+    )
+    return int(cursor.lastrowid or 0)
+
+
+_PEOPLE_SELECT = "SELECT id, name, created_utc FROM people"
+
+
+def _person(row: Sequence[Any]) -> Person:
+    person_id, name, created_utc = row
+    return Person(int(person_id), str(name), str(created_utc))
+
+
+def _json_column(text: Any, column: str) -> Any:
+    """A JSON column's value; ValueError naming the column when it is not JSON text."""
+    if not isinstance(text, str):
+        raise ValueError(f"{column} holds {text!r:.40}, not JSON text")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError(f"{column} is not valid JSON") from None
+
+
+def _derived(text: Any, what: str) -> Any | None:
+    """Cached derived data from its JSON; None (recompute it) when it is unreadable."""
+    try:
+        return _json_column(text, "data")
+    except ValueError as exc:
+        log.warning("%s is unreadable (%s); it will be recomputed", what, exc)
+        return None
+
+
+def _float_blob(blob: Any, column: str) -> np.ndarray:
+    """float64 values stored little-endian; ValueError when the blob cannot hold them."""
+    if not isinstance(blob, bytes) or len(blob) % 8:
+        raise ValueError(f"{column} is not a list of numbers")
+    return np.frombuffer(blob, "<f8").astype(np.float64)
 
 
 def is_library_file(path: str | os.PathLike[str], library_file: Path) -> bool:
@@ -1135,12 +1418,14 @@ def _read_only_error(file: Path, doing: str) -> LibraryError:
     )
 
 
-def _plus_seconds(iso_utc: str, seconds: float) -> str:
+def plus_seconds(iso_utc: str, seconds: float) -> str:
+    """``iso_utc`` plus ``seconds``, ISO 8601 (unchanged when it is not a readable time)."""
     try:
-        start = datetime.fromisoformat(iso_utc)
-    except ValueError:
+        return (datetime.fromisoformat(iso_utc) + timedelta(seconds=seconds)).isoformat(
+            timespec="microseconds"
+        )
+    except (TypeError, ValueError, OverflowError):  # not a time, or past the year 9999
         return iso_utc
-    return (start + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
 
 def _translate(exc: sqlite3.Error, file: Path, doing: str) -> LibraryError:

@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 
 from trm_bio.errors import InputFileError
+from trm_bio.store.schema import MAX_SESSION_S, RR_LIMITS_MS
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,7 @@ def _read_table(
     time_index = _time_column(names, rr_index)
     rr_values: list[float] = []
     time_values: list[float] = []
+    line_numbers: list[int] = []
     for line_number, line in numbered[header_at + 1 :]:
         if delimiter is None:
             fields = line.split()
@@ -290,6 +292,7 @@ def _read_table(
         if rr_index >= len(fields) or not fields[rr_index]:
             continue
         rr_values.append(_parse(fields[rr_index], name, line_number))
+        line_numbers.append(line_number)
         if time_index is not None:
             if time_index >= len(fields) or not fields[time_index]:
                 raise InputFileError(f"{name} has an RR value without a time on line {line_number}")
@@ -307,10 +310,12 @@ def _read_table(
     else:
         rr_unit, how = _detect_unit(rr, name), "detected"
     rr_ms = _to_ms(rr, rr_unit, name)
+    _check_plausible(rr_ms, rr, line_numbers, name)
     times_s = start_epoch_s = None
     if time_index is not None:
         raw_times = np.asarray(time_values, dtype=np.float64)
         times_s = _times_to_s(raw_times, names[time_index], rr_ms)
+        _check_times(times_s, raw_times, line_numbers, name)
         start_epoch_s = _epoch_start_s(raw_times, names[time_index], rr_ms)
     # A lone column under its name ("rr_ms") is a one-column CSV; Kubios' RR text has header
     # lines of its own ('#' comments or free text) above the column.
@@ -348,6 +353,7 @@ def _read_columns(
     if first_data is None:
         raise InputFileError(f"{name} has no numbers in it, so it is not an RR interval file")
     rows: list[list[float]] = []
+    line_numbers = [number for number, _ in numbered[first_data:]]
     width = len(_split(numbered[first_data][1], delimiter))
     if first_data > 0 and delimiter is not None:
         _refuse_header_without_rr(_split(numbered[first_data - 1][1], delimiter), width, name)
@@ -369,6 +375,8 @@ def _read_columns(
     offset_s = None
     if times is None and rr.size >= 3:
         offset_s, rr = _drop_offset(rr, name, unit)
+        if offset_s is not None:
+            line_numbers = line_numbers[1:]
     if unit != "auto":
         _check_unit_argument(rr, unit, name)
         rr_unit, how = unit, "argument"
@@ -377,9 +385,11 @@ def _read_columns(
     if offset_s is not None and rr_unit == "ms":
         offset_s /= 1000.0
     rr_ms = _to_ms(rr, rr_unit, name)
+    _check_plausible(rr_ms, rr, line_numbers, name)
     times_s = None
     if times is not None:
         times_s = _times_to_s(times, "ms" if rr_unit == "ms" else "s", rr_ms)
+        _check_times(times_s, times, line_numbers, name)
     header_lines = first_data > 0 or had_comments
     return RRRecording(
         rr_ms=rr_ms,
@@ -485,6 +495,38 @@ def _check_positive(values: np.ndarray, name: str) -> None:
         raise InputFileError(
             f"{name} has an RR interval of {values[bad[0]]:g}, which is not positive "
             f"(value {bad[0] + 1} of the RR column)"
+        )
+
+
+def _check_plausible(
+    rr_ms: np.ndarray, values: np.ndarray, line_numbers: list[int], name: str
+) -> None:
+    """Refuse a value that cannot be a heart interval (see ``RR_LIMITS_MS``), by its line."""
+    low, high = RR_LIMITS_MS
+    bad = np.flatnonzero((rr_ms < low) | (rr_ms > high))
+    if bad.size:
+        i = int(bad[0])
+        raise InputFileError(
+            f"{name} line {line_numbers[i]}: {values[i]:g} is not a heart interval (RR "
+            f"intervals lie between {low:g} ms and {high / 60000:g} minutes)"
+        )
+    if float(rr_ms.sum()) / 1000.0 > MAX_SESSION_S:
+        raise InputFileError(
+            f"{name} holds more than {MAX_SESSION_S / 86400:g} days of RR intervals, more "
+            "than one session can hold; split it into shorter files"
+        )
+
+
+def _check_times(
+    times_s: np.ndarray, values: np.ndarray, line_numbers: list[int], name: str
+) -> None:
+    """Refuse a time column that runs beyond what one session can span, by its line."""
+    bad = np.flatnonzero(~(np.abs(times_s) <= MAX_SESSION_S))
+    if bad.size:
+        i = int(bad[0])
+        raise InputFileError(
+            f"{name} line {line_numbers[i]}: the time {values[i]:g} lies more than "
+            f"{MAX_SESSION_S / 86400:g} days from the first row, more than one session spans"
         )
 
 

@@ -563,7 +563,11 @@ class MainWindow(QMainWindow):
 
     def open_replay(self, session_id: int, speed: float = 1.0) -> None:
         self._end_current()
-        self.analysis = analysis = self.services.analyse(session_id)
+        try:
+            self.analysis = analysis = self.services.analyse(session_id)
+        except TrmBioError as exc:  # e.g. a damaged session: one sentence, no replay
+            self.say(sentence(str(exc)))
+            return
         self.controller.open_replay(session_id, speed)
         events = markers_for(analysis.events)
         shifts = shift_markers(analysis.effects.shifts)
