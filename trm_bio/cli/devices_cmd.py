@@ -156,8 +156,10 @@ def format_status(event: StatusEvent, t_s: float) -> str:
 
 
 def _stream(args: argparse.Namespace) -> int:
+    from devices.lsl import LslSource
+
     source = _make_source(args)
-    if getattr(args, "lsl", None):
+    if isinstance(source, LslSource):
         source.resolve()  # a clear sentence when no such stream answers
     first_ns: int | None = None
     wall_deadline = None
