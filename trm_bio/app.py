@@ -239,7 +239,12 @@ def run(
     from trm_bio.ui import theme
     from trm_bio.ui.settings import APPLICATION, ORGANISATION, Settings
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "trm-bio"])
+    running = QApplication.instance()  # a QApplication already made (the tests make one)
+    app = (
+        running
+        if isinstance(running, QApplication)
+        else QApplication([sys.argv[0] if sys.argv else "trm-bio"])
+    )
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("trm-bio")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from trm_bio.core.regulation import RegulationTrace, Zone, regulate
 from trm_bio.core.timeline import NS_PER_S, Beats, beats_from_rr, timeline_after
 from trm_bio.errors import TrmBioError
 from trm_bio.store.library import Event, Library, SessionInfo
+
+if TYPE_CHECKING:
+    from trm_bio.session import SessionEvent  # the session imports this module
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,8 @@ def session_beats(library: Library, info: SessionInfo) -> Beats:
     return timeline_after(info.start_ns, times, rr, kept_breaks)[1]
 
 
-def effect_events(events: list[Event]) -> list[effects.Event]:
-    """The logged events whose aftermath the effect summary measures."""
+def effect_events(events: Sequence[Event | SessionEvent]) -> list[effects.Event]:
+    """The logged events (stored or logged live) whose aftermath the effect summary measures."""
     out = []
     for e in events:
         p = e.payload

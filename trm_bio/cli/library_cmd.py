@@ -29,6 +29,7 @@ from trm_bio.errors import DamagedSessionError, InputFileError, TrmBioError
 from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
+    from trm_bio.store.exports import Column
     from trm_bio.store.library import Library
 
 
@@ -240,12 +241,12 @@ def _record(args: argparse.Namespace) -> int:
             start_ns=resolve_start_ns(source),
         )
         # Nothing is shown with --quiet: record now, analyse in one pass at the end.
-        controller.start_live(source, options, analyse_live=not args.quiet)
+        session = controller.start_live(source, options, analyse_live=not args.quiet)
         session_id = controller.session_id
         duration_s = args.duration
         if duration_s is not None and options.start_ns is not None:
             # Sharing a publisher's clock: count the duration from now, not from its start.
-            duration_s += max(0.0, controller.session.time_at(controller.clock_ns()))
+            duration_s += max(0.0, session.time_at(controller.clock_ns()))
         if not args.quiet:
             print(f"Recording session {session_id} (Ctrl-C to stop)…", flush=True)
 
@@ -373,6 +374,7 @@ def _replay(args: argparse.Namespace) -> int:
         apply_publish_options(controller, args)
         controller.open_replay(args.session, math.inf if args.at_once else args.speed)
         replay = controller.replay
+        assert replay is not None  # opened just above
 
         def show(update: Any) -> None:
             for state in update.beats:
@@ -401,21 +403,22 @@ def _replay(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     # The file is read before the library is opened: were it the library itself, closing a
     # descriptor of it would drop the SQLite locks this process holds on it.
+    from trm_bio.store.json_format import import_json
+    from trm_bio.store.library import SessionRecord
+    from trm_bio.store.rr_files import RRRecording, read_rr_file
+
+    read: SessionRecord | RRRecording
     if _looks_like_session_json(args.file):
-        from trm_bio.store.json_format import import_json
-
-        record, recording = import_json(args.file), None
+        read = import_json(args.file)
     else:
-        from trm_bio.store.rr_files import read_rr_file
-
-        record, recording = None, read_rr_file(args.file, unit=args.unit)
+        read = read_rr_file(args.file, unit=args.unit)
     with open_library(args) as library:
-        if record is not None:
-            session_id = library.add_session_record(record)
+        if isinstance(read, SessionRecord):
+            session_id = library.add_session_record(read)
         else:
             from trm_bio.store.imports import import_rr_recording
 
-            session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
+            session_id = import_rr_recording(library, read, args.person, notes=args.notes)
         from trm_bio.history import analyse_session
 
         try:
@@ -479,7 +482,7 @@ def _export(args: argparse.Namespace) -> int:
                     ]
                 else:
                     a = result.analysis
-                    columns = {
+                    columns: dict[str, Column] = {
                         "time_s": beats.times_s,
                         "rr_ms": beats.rr_ms,
                         "segment": beats.segment,

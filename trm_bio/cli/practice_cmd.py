@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         options = SessionOptions(
             person=args.person, source_kind=kind, start_ns=resolve_start_ns(source)
         )
-        controller.start_live(source, options)
+        session = controller.start_live(source, options)
         session_id = controller.session_id
         _say(f"Session {session_id}. {KEYS_HELP}")
         try:
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
                     if controller.link_state is LinkState.FAILED:
                         break  # the strap gave up: its reason ends the practice
                     now = controller.now_s()
-                    if now - last_status >= 15 and controller.session.last is not None:
+                    if now - last_status >= 15 and session.last is not None:
                         last_status = now
                         _say(_status_line(controller))
                     key = _read_key(0.1)
@@ -176,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            if controller.flow is not None and not controller.flow_state().done:
+            ending = controller.flow_state()
+            if ending is not None and not ending.done:
                 _show_flow_events(controller.flow_action("stop"))
             controller.stop()  # a session without a heartbeat is deleted there, with a reason
         error = controller.error

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
-from trm_bio.core.json_safe import json_safe
+from trm_bio.core.json_safe import json_safe_fields
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, RegulationTrace
 from trm_bio.core.shifts import (
     DEFAULT_SHIFT_PARAMS,
@@ -87,7 +87,7 @@ class EffectItem:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return json_safe(asdict(self))
+        return json_safe_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +208,7 @@ class CrossSessionEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return json_safe(asdict(self))
+        return json_safe_fields(self)
 
 
 def summarize_across_sessions(

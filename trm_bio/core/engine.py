@@ -253,7 +253,7 @@ class _Column:
     """A growable numpy column with O(1) amortised append and cheap trimming from the left."""
 
     def __init__(self, dtype: type, capacity: int = 1024) -> None:
-        self._data = np.empty(capacity, dtype=dtype)
+        self._data: np.ndarray = np.empty(capacity, dtype=dtype)
         self._start = 0
         self._stop = 0
 
@@ -318,6 +318,10 @@ class StreamingEngine:
         self.windows = windows
         self.names = metric_names(windows)
         self._max_window_s = max(w.window_s for w in windows)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every beat."""
         self._times = _Column(np.float64)
         self._rr = _Column(np.float64)
         self._seg = _Column(np.int64)
@@ -334,10 +338,6 @@ class StreamingEngine:
     def lookahead(self) -> int:
         """Beats between the newest beat and the newest settled one."""
         return self._LOOKAHEAD
-
-    def reset(self) -> None:
-        """Forget every beat."""
-        self.__init__(self.windows)
 
     def prime(self, beats: Beats) -> None:
         """Rebuild the state after ``beats`` without replaying them one by one (a seek).

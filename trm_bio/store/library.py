@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import numpy as np
@@ -154,6 +155,10 @@ class _SharedFile:
     Opened read-only while only read-only handles use it (nothing, not even a checkpoint,
     is written), it is reopened read-write for the first handle that may write.
     """
+
+    db: sqlite3.Connection
+    writable: bool
+    mutex: threading.RLock
 
     def upgrade(self, file: Path) -> None:
         """Swap in a read-write connection (under ``mutex``: no statement is running)."""
@@ -590,7 +595,7 @@ class Library:
         self,
         session_id: int,
         *,
-        person_id: int | type[Ellipsis] | None = ...,
+        person_id: int | EllipsisType | None = ...,
         notes: str | None = None,
         tags: Iterable[str] | None = None,
         device_name: str | None = None,
@@ -927,7 +932,7 @@ class Library:
     ) -> None:
         """Cache derived per-beat arrays of a session under ``name``, valid for ``key``."""
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, allow_pickle=False, **arrays)  # read back with allow_pickle=False
         with self._transaction("storing derived arrays") as db:
             db.execute(
                 "INSERT OR REPLACE INTO session_arrays (session_id, name, key, data, updated_utc)"
