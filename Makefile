@@ -18,8 +18,11 @@ run: $(STAMP)
 # pytest exits 5 when it collects no test: that is a failure here too, said plainly.
 # The coverage table lists the modules not fully covered, then the total (about a tenth slower).
 COVERAGE := --cov=trm_bio --cov=devices --cov=skills --cov-report=term:skip-covered
+# mypy: strict on trm_bio/core and devices, its default checks elsewhere ([tool.mypy] in
+# pyproject.toml); its cache in .mypy_cache makes a rerun take about a second.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q $(COVERAGE); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
@@ -28,6 +31,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage build *.egg-info

@@ -40,6 +40,7 @@ def main() -> None:
     from trm_bio.store.library import Library
     from trm_bio.ui import theme
     from trm_bio.ui.main_window import MainWindow
+    from trm_bio.ui.modes import Mode
     from trm_bio.ui.settings import Settings, use_settings_folder
 
     class BenchSource(Source):
@@ -84,13 +85,13 @@ def main() -> None:
     controller = SessionController(library, clock_ns=lambda: time.monotonic_ns() + hour_ago[0])
     settings = Settings(QSettings(str(folder / "trm-bio.ini"), QSettings.Format.IniFormat))
     settings.trends = ["RMSSD", "SDNN"]
-    window = MainWindow(controller, Services(library, SimulationClock()), settings)
+    window = MainWindow(controller, Services(library, SimulationClock(), controller), settings)
     window.resize(1400, 860)
     window.show()
     source = BenchSource(time.monotonic_ns() - int(HOUR_S * 1e9))
     controller.start_live(source, SessionOptions(record=True, source_kind="bench"))
     hour_ago[0] = 0  # the session began an hour ago; from now on the clock is the host's
-    window._enter_mode("recording")
+    window._enter_mode(Mode.RECORDING)
     loop = QEventLoop()
 
     def run_for(seconds: float) -> None:

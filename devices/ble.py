@@ -16,6 +16,7 @@ link vanishes under a call; they carry no text, so the sentence names their type
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import enum
 import logging
@@ -171,12 +172,10 @@ def _is_transient(error: DeviceError) -> bool:
 async def _scan_async(
     timeout_s: float, scanner_backend: type[BaseBleakScanner] | None
 ) -> list[FoundStrap]:
-    found = await BleakScanner.discover(
-        timeout_s,
-        return_adv=True,
-        service_uuids=[HEART_RATE_SERVICE_UUID],
-        backend=scanner_backend,  # type: ignore[arg-type]
-    )
+    options: BleakScanner.ExtraArgs = {"service_uuids": [HEART_RATE_SERVICE_UUID]}
+    if scanner_backend is not None:  # None (bleak's platform scanner) is not in bleak's types
+        options["backend"] = scanner_backend
+    found = await BleakScanner.discover(timeout_s, return_adv=True, **options)
     straps = [
         FoundStrap(name=adv.local_name or device.name or "", address=device.address, rssi=adv.rssi)
         for device, adv in found.values()
@@ -305,7 +304,7 @@ class BleStrap(Source):
         self._scanner_backend = scanner_backend
         self._client_backend = client_backend
         self._loop_thread: LoopThread | None = None
-        self._main = None  # concurrent future of the main task
+        self._main: concurrent.futures.Future[None] | None = None  # the main task
         self._stop_requested: asyncio.Event | None = None
         self._stopped = False
         self._heard_ns = 0  # monotonic time of the latest notification (or of subscribing)
@@ -417,7 +416,7 @@ class BleStrap(Source):
         return device
 
     def _backoff_s(self, failures: int) -> float:
-        return min(self.max_backoff_s, self.min_backoff_s * 2 ** max(0, failures - 1))
+        return min(self.max_backoff_s, self.min_backoff_s * 2.0 ** max(0, failures - 1))
 
     async def _keep_streaming(self) -> None:
         """Find, connect and stream until stop(), retrying whatever can be retried."""
@@ -520,11 +519,15 @@ class BleStrap(Source):
         loop = asyncio.get_running_loop()
         dropped = asyncio.Event()
         label = self._label(device)
+
+        def on_disconnect(_client: BleakClient) -> None:
+            loop.call_soon_threadsafe(dropped.set)
+
         client = BleakClient(
             device,
-            disconnected_callback=lambda _client: loop.call_soon_threadsafe(dropped.set),
+            disconnected_callback=on_disconnect,
             timeout=self.connect_timeout_s,
-            backend=self._client_backend,  # type: ignore[arg-type]
+            backend=self._client_backend,
         )
         linked = False  # connect() returned: from here on a lost link means a set-up drop
 

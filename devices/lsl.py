@@ -327,13 +327,14 @@ class LslSource(ThreadedSource):
                 if (rank := _rank(info)) is not None and info.uid() not in self._lost_uids
             )
             now = time.monotonic()
-            if ranked and first_seen is None:
-                first_seen = now
-            # One publisher offers several streams under one name and they answer one by
-            # one: take the exact packet stream at once, a lesser one after a short wait.
-            if ranked and (ranked[0][0] == 0 or now - first_seen >= _COLLECT_S):
-                return any(self._open(info) for _, _, info in ranked)
-            if now >= deadline and not ranked:
+            if ranked:
+                if first_seen is None:
+                    first_seen = now
+                # One publisher offers several streams under one name and they answer one by
+                # one: take the exact packet stream at once, a lesser one after a short wait.
+                if ranked[0][0] == 0 or now - first_seen >= _COLLECT_S:
+                    return any(self._open(info) for _, _, info in ranked)
+            elif now >= deadline:
                 return False
             if self._stop_event.wait(0.02):
                 return False

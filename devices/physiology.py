@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypedDict, TypeVar
 
 import numpy as np
 
@@ -199,27 +199,38 @@ class Scenario:
 
 # -- the scenarios -------------------------------------------------------------------------
 
+_V = TypeVar("_V")
+
 CALM = {"hr": 65.0, "br": 12.0, "rsa": 45.0, "mayer": 15.0, "noise": 8.0}
 
 
-def _baseline_then(
-    change: list[tuple[float, dict[str, float]]],
-) -> dict[str, Profile]:
+class _Profiles(TypedDict):
+    """The scripted profiles of a :class:`Scenario`, by field name."""
+
+    heart_rate_bpm: Profile
+    breaths_per_min: Profile
+    rsa_ms: Profile
+    mayer_ms: Profile
+    noise_ms: Profile
+
+
+def _baseline_then(change: list[tuple[float, dict[str, float]]]) -> _Profiles:
     """Profiles that start at the calm baseline and pass through the knots in ``change``."""
     knots = [(0.0, CALM), *change]
-    return {
-        key: _steps([(t, values[short]) for t, values in knots])
-        for key, short in (
-            ("heart_rate_bpm", "hr"),
-            ("breaths_per_min", "br"),
-            ("rsa_ms", "rsa"),
-            ("mayer_ms", "mayer"),
-            ("noise_ms", "noise"),
-        )
-    }
+
+    def profile(short: str) -> Profile:
+        return _steps([(t, values[short]) for t, values in knots])
+
+    return _Profiles(
+        heart_rate_bpm=profile("hr"),
+        breaths_per_min=profile("br"),
+        rsa_ms=profile("rsa"),
+        mayer_ms=profile("mayer"),
+        noise_ms=profile("noise"),
+    )
 
 
-def _frozen(**kwargs: float) -> MappingProxyType:
+def _frozen(**kwargs: _V) -> MappingProxyType[str, _V]:
     return MappingProxyType(dict(kwargs))
 
 
@@ -418,6 +429,7 @@ class _OrnsteinUhlenbeck:
         # (the app's menus, the command line) must not wait for it.
         from scipy.signal import lfilter
 
+        out: np.ndarray  # scipy has no type information
         out, _ = lfilter(
             [self._gain], [1.0, -self._alpha], self._rng.standard_normal(n),
             zi=[self._alpha * self._state],
@@ -523,6 +535,7 @@ class HeartModel:
         rr_ms = rr_ms + self._noise_rng.standard_normal(rr_ms.size) * sc.noise_ms(ipfm_times)
         rr_ms = np.clip(rr_ms, RR_FLOOR_MS, RR_CEIL_MS)
         # The noise moves beat times too: they are the running sum of the noisy intervals.
+        assert self._last_beat_s is not None  # set with the first crossing, as `previous` is
         times_s = self._last_beat_s + np.cumsum(rr_ms) / 1000.0
         self._last_beat_s = float(times_s[-1])
         return times_s, rr_ms

@@ -413,8 +413,8 @@ def simulate(
         for _, _, item in items:
             yield item
     if duration_s is not None:
-        for item in pending:
-            yield item[2]
+        for _, _, event in pending:
+            yield event
         yield status(duration_s, LinkState.DISCONNECTED, "The simulated session ended.")[2]
 
 
@@ -467,11 +467,9 @@ class SimulatedStrap(ThreadedSource):
         self.duration_s = duration_s
         self.battery_percent = battery_percent
         self.body_location = body_location
-        self._options = {
-            "artifacts": artifacts,
-            "contact_loss": _check_stretches(contact_loss, "contact loss"),
-            "link_drops": _check_stretches(link_drops, "link drop"),
-        }
+        self._artifacts = artifacts
+        self._contact_loss = _check_stretches(contact_loss, "contact loss")
+        self._link_drops = _check_stretches(link_drops, "link drop")
         self.start_ns: int | None = None
 
     def start(self) -> None:
@@ -492,7 +490,9 @@ class SimulatedStrap(ThreadedSource):
                 source_id=self.source_id,
                 battery_percent=self.battery_percent,
                 body_location=self.body_location,
-                **self._options,
+                artifacts=self._artifacts,
+                contact_loss=self._contact_loss,
+                link_drops=self._link_drops,
             ):
                 if self._stop_event.is_set():
                     break

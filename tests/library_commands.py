@@ -7,35 +7,18 @@ damaged on disk, each read command must either work or say what is wrong in one 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from devices.hrm import encode_hrm
 from devices.packet import Packet, SensorContact
-from trm_bio.cli import main
+from tests.cli_run import Outcome, run
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
 
 PERSON = "client 7"
 START_NS = 10**12
-
-
-@dataclass(frozen=True)
-class Outcome:
-    argv: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-
-def run(capsys, *argv: str) -> Outcome:
-    """Run ``trm-bio ARGV`` in process: no exception may escape the command line."""
-    capsys.readouterr()
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return Outcome(tuple(argv), code, captured.out, captured.err)
 
 
 def assert_clear(outcome: Outcome) -> None:
@@ -52,10 +35,10 @@ def read_commands(library: Path, session: int, out_dir: Path) -> list[tuple[str,
     s = str(session)
     commands: list[tuple[str, ...]] = [
         ("sessions", *lib),
-        ("sessions", "--json", *lib),
+        ("sessions", "--format", "json", *lib),
         ("show", s, *lib),
-        ("show", s, "--json", *lib),
-        ("replay", s, "--speed", "0", *lib),
+        ("show", s, "--format", "json", *lib),
+        ("replay", s, "--at-once", *lib),
         ("report", s, "-o", str(out_dir / f"r{s}.html"), "--force", *lib),
         ("trends", PERSON, *lib),
         ("trends", PERSON, "--format", "json", *lib),
@@ -66,11 +49,11 @@ def read_commands(library: Path, session: int, out_dir: Path) -> list[tuple[str,
     return commands
 
 
-def run_every_read_command(capsys, library: Path, session: int, out_dir: Path) -> list[Outcome]:
+def run_every_read_command(library: Path, session: int, out_dir: Path) -> list[Outcome]:
     """Run each read command on ``session``; each must work or fail with one sentence."""
     outcomes = []
     for argv in read_commands(library, session, out_dir):
-        outcome = run(capsys, *argv)
+        outcome = run(*argv)
         assert_clear(outcome)
         outcomes.append(outcome)
     return outcomes

@@ -1,29 +1,25 @@
 """``trm-bio analyze`` over a study's worth of files: one row per file, in order, errors as
-rows (never a crash), worker processes giving the same numbers as one process."""
+rows (never a crash), worker processes giving the same numbers as one process.
+
+The batches with worker processes run as their own process, as a user runs them (the
+command's end-to-end tests): a pool forked from the test process would copy its threads.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from devices.simulated import true_beats
+from tests.cli_run import run, run_process
 from tests.recordings import nsr001_rr_ms, shared_data_dir
 
-ROOT = Path(__file__).resolve().parents[1]
 N_FILES = 100
-
-
-def trm(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trm_bio", *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +57,13 @@ def study(tmp_path_factory) -> tuple[Path, list[Path], Path]:
 
 def test_a_folder_of_100_files_gives_100_rows_and_one_error_row(study) -> None:
     folder, files, broken = study
-    out = trm("analyze", str(folder), "--format", "csv")
+    out = run_process("analyze", str(folder), "--format", "csv", timeout=300)
     # Exit status 1 tells a script that a file failed; every row is still printed.
-    assert out.returncode == 1
-    assert out.stderr.strip() == (
+    assert out.code == 1
+    assert out.err.strip() == (
         "trm-bio: 1 of 100 files could not be analysed; their rows say why"
     )
-    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    rows = list(csv.DictReader(io.StringIO(out.out)))
     assert len(rows) == N_FILES
     assert sorted(r["file"] for r in rows) == sorted(str(p) for p in files)
     errors = [r for r in rows if r["status"] == "error"]
@@ -82,23 +78,23 @@ def test_a_folder_of_100_files_gives_100_rows_and_one_error_row(study) -> None:
 def test_workers_equal_one_process_and_rows_keep_the_order_given(study) -> None:
     _, files, broken = study
     chosen = [str(p) for p in (files[7], broken, files[1], files[2], files[0])]
-    parallel = trm("analyze", *chosen, "--format", "json", "--jobs", "2")
-    serial = trm("analyze", *chosen, "--format", "json", "--jobs", "1")
-    assert parallel.returncode == serial.returncode == 1
-    rows = json.loads(parallel.stdout)
-    assert rows == json.loads(serial.stdout)
+    parallel = run_process("analyze", *chosen, "--format", "json", "--jobs", "2", timeout=300)
+    serial = run("analyze", *chosen, "--format", "json", "--jobs", "1")
+    assert parallel.code == serial.code == 1
+    rows = json.loads(parallel.out)
+    assert rows == json.loads(serial.out)
     assert [r["file"] for r in rows] == chosen
     # A batch row holds the same summary as the single-file command.
-    single = json.loads(trm("analyze", chosen[0], "--format", "json").stdout)
+    single = json.loads(run("analyze", chosen[0], "--format", "json").out)
     assert rows[0]["metrics"] == single["metrics"] and rows[0]["quality"] == single["quality"]
-    table = trm("analyze", *chosen[:3])
-    assert table.stdout.count("\n") == 1 + 3 and "error:" in table.stdout
+    table = run("analyze", *chosen[:3], "--jobs", "1")
+    assert table.out.count("\n") == 1 + 3 and "error:" in table.out
 
 
 def test_batch_refuses_series_with_a_sentence(study) -> None:
     folder, _, _ = study
-    out = trm("analyze", str(folder), "--series", "x.csv")
-    assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert out.stderr.strip() == (
+    out = run("analyze", str(folder), "--series", "x.csv")
+    assert out.code == 1 and "Traceback" not in out.err
+    assert out.err.strip() == (
         "trm-bio: --series writes one file's per-beat series; give a single file"
     )

@@ -1,5 +1,6 @@
-"""The command line as a user runs it: analyze, record, sessions, show, replay, import, export,
-delete and practice, each in a real subprocess against a real library file."""
+"""The command line against a real library file: analyze, record, sessions, show, replay,
+import, export and delete in this process (``main()``, as the console script calls it);
+practice on a real terminal and a replay into a closed pipe as their own processes."""
 
 from __future__ import annotations
 
@@ -14,44 +15,14 @@ import pexpect
 import pyedflib
 import pytest
 
+from tests.cli_run import ROOT, Outcome, one_sentence_error, run
 from trm_bio.store.exports import read_beats_csv
 from trm_bio.store.library import Library
 from trm_bio.store.rr_files import read_rr_file
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def trm(
-    *args: str,
-    library: Path | None = None,
-    check: bool = True,
-    stdin: str | None = None,
-    timeout: float = 120,
-) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    if library is not None:
-        env["TRM_BIO_LIBRARY"] = str(library)
-    result = subprocess.run(
-        [sys.executable, "-m", "trm_bio", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def one_sentence_error(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("trm-bio: ")
-    return lines[0]
+def trm(*args: str, library: Path | None = None, check: bool = True) -> Outcome:
+    return run(*args, library=library, check=check)
 
 
 # -- analyze --------------------------------------------------------------------------------
@@ -60,7 +31,7 @@ def test_analyze_prints_neurokit2_named_metrics_as_json(data_dir, tmp_path) -> N
     out = trm(
         "analyze", str(data_dir / "nsr001_rr_secs.txt"), "--format", "json", "--series", str(series)
     )
-    document = json.loads(out.stdout)
+    document = json.loads(out.out)
     metrics = document["metrics"]
     for key in ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR", "LF", "HF", "LFHF", "SD1", "SD2"):
         assert metrics[key] is not None and np.isfinite(metrics[key])
@@ -73,7 +44,7 @@ def test_analyze_prints_neurokit2_named_metrics_as_json(data_dir, tmp_path) -> N
 
 def test_analyze_reports_bigeminy_as_not_valid(data_dir) -> None:
     out = trm("analyze", str(data_dir / "polar_h10_ecg_rr.csv"), "--format", "csv")
-    header, row = out.stdout.splitlines()
+    header, row = out.out.splitlines()
     values = dict(zip(header.split(","), row.split(","), strict=True))
     assert values["hrv_valid"] == "False"
     assert values["RMSSD"] == "" and values["HR"] != ""
@@ -117,7 +88,7 @@ RR_LINES_S = "0.812\n0.790\n1.0039\n0.655\n0.72025\n0.880\n"
 def test_analyze_names_the_file_format(tmp_path, text, expected) -> None:
     path = tmp_path / "rr.txt"
     path.write_text(text)
-    document = json.loads(trm("analyze", str(path), "--format", "json").stdout)
+    document = json.loads(trm("analyze", str(path), "--format", "json").out)
     assert document["recording"]["format"] == expected
     assert document["quality"]["beats"] == 6
 
@@ -159,7 +130,7 @@ def test_analyze_says_when_the_unit_given_contradicts_the_values(
     assert message.startswith("trm-bio: the RR values in rr.txt look like") and expected in message
     # The same sentence in a batch row.
     rows = json.loads(
-        trm("analyze", "--unit", unit, str(path), str(path), "--format", "json", check=False).stdout
+        trm("analyze", "--unit", unit, str(path), str(path), "--format", "json", check=False).out
     )
     assert [row["error"] for row in rows] == [message.removeprefix("trm-bio: ")] * 2
 
@@ -179,15 +150,15 @@ def test_record_list_show_export_import_delete(tmp_path) -> None:
         "--quiet",
         library=library,
     )
-    session_id = int(out.stdout.strip().splitlines()[-1])
+    session_id = int(out.out.strip().splitlines()[-1])
     assert library.stat().st_mode & 0o777 == 0o600
 
-    listed = json.loads(trm("sessions", "--json", library=library).stdout)
+    listed = json.loads(trm("sessions", "--format", "json", library=library).out)
     assert [s["id"] for s in listed] == [session_id]
     assert listed[0]["person"] == "P-07" and listed[0]["status"] == "complete"
-    assert trm("sessions", "--person", "P-07", library=library).stdout.count("P-07") == 1
+    assert trm("sessions", "--person", "P-07", library=library).out.count("P-07") == 1
 
-    shown = json.loads(trm("show", str(session_id), "--json", library=library).stdout)
+    shown = json.loads(trm("show", str(session_id), "--format", "json", library=library).out)
     assert shown["quality"]["beats"] > 400
     assert 55 < shown["metrics"]["HR"] < 80
 
@@ -212,7 +183,7 @@ def test_record_list_show_export_import_delete(tmp_path) -> None:
     exported = tmp_path / "s.json"
     trm("export", str(session_id), "--format", "json", "-o", str(exported), library=library)
     other = tmp_path / "other.sqlite3"
-    imported = trm("import", str(exported), "--json", library=other).stdout
+    imported = trm("import", str(exported), library=other).out
     new_id = int(imported.split("session")[-1].strip(" .\n"))
     with Library.open(library) as a, Library.open(other) as b:
         pa, pb = a.session_packets(session_id), b.session_packets(new_id)
@@ -232,7 +203,7 @@ def test_record_list_show_export_import_delete(tmp_path) -> None:
     refused = trm("delete", str(session_id), library=library, check=False)
     assert "confirmation" in one_sentence_error(refused)
     trm("delete", str(session_id), "--yes", library=library)
-    assert json.loads(trm("sessions", "--json", library=library).stdout) == []
+    assert json.loads(trm("sessions", "--format", "json", library=library).out) == []
 
 
 def test_import_rr_file_keeps_exact_values_and_replays(data_dir, tmp_path) -> None:
@@ -241,9 +212,9 @@ def test_import_rr_file_keeps_exact_values_and_replays(data_dir, tmp_path) -> No
     source = tmp_path / "rr_ms.txt"
     source.write_text("\n".join(f"{v:.3f}" for v in rr[:300]))
     trm("import", str(source), library=library)
-    shown = json.loads(trm("show", "1", "--json", library=library).stdout)
+    shown = json.loads(trm("show", "1", "--format", "json", library=library).out)
     assert shown["quality"]["beats"] == 300
-    out = trm("replay", "1", "--speed", "0", library=library).stdout
+    out = trm("replay", "1", "--at-once", library=library).out
     assert out.count(" HR ") >= 290
 
 
@@ -293,7 +264,7 @@ def test_practice_in_a_terminal_records_the_sensations(tmp_path) -> None:
     assert flow[0] == "skill_started" and "helpnow" in flow and "helpnow_strategy" in flow
     assert flow[-1] == "skill_finished"
     assert info.status == "complete"
-    shown = trm("show", str(info.id), library=library).stdout
+    shown = trm("show", str(info.id), library=library).out
     assert "Grounding" in shown  # the skill is listed among what came before a change
 
 
@@ -302,7 +273,7 @@ def test_exports_never_replace_a_file_unless_told(tmp_path) -> None:
     out = trm(
         "record", "--simulate", "--speed", "500", "--duration", "120", "--quiet", library=library
     )
-    session_id = out.stdout.strip().splitlines()[-1]
+    session_id = out.out.strip().splitlines()[-1]
     target = tmp_path / "mine.csv"
     target.write_text("something of mine\n")
     message = one_sentence_error(
@@ -320,15 +291,15 @@ def test_a_json_export_is_recognised_on_import_and_bad_durations_are_refused(tmp
     out = trm(
         "record", "--simulate", "--speed", "500", "--duration", "60", "--quiet", library=library
     )
-    session_id = out.stdout.strip().splitlines()[-1]
+    session_id = out.out.strip().splitlines()[-1]
     exported = tmp_path / "s.json"
     trm("export", session_id, "--format", "json", "-o", str(exported), library=library)
-    assert "as session" in trm("import", str(exported), library=tmp_path / "b.sqlite3").stdout
+    assert "as session" in trm("import", str(exported), library=tmp_path / "b.sqlite3").out
     refused = trm("record", "--simulate", "--duration", "-5", library=library, check=False)
     assert (
-        refused.returncode == 2
-        and "above 0" in refused.stderr
-        and "Traceback" not in refused.stderr
+        refused.code == 2
+        and "above 0" in refused.err
+        and "Traceback" not in refused.err
     )
 
 
@@ -337,10 +308,10 @@ def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
     out = trm(
         "record", "--simulate", "--speed", "1000", "--duration", "1800", "--quiet", library=library
     )
-    session_id = out.stdout.strip().splitlines()[-1]
+    session_id = out.out.strip().splitlines()[-1]
     env = dict(os.environ, TRM_BIO_LIBRARY=str(library))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trm_bio", "replay", session_id, "--speed", "0"],
+        [sys.executable, "-m", "trm_bio", "replay", session_id, "--at-once"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -355,5 +326,5 @@ def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
 def test_a_strap_log_is_dated_by_its_own_time_stamps(data_dir, tmp_path) -> None:
     library = tmp_path / "lib.sqlite3"
     trm("import", str(data_dir / "polar_h10_ecg_rr.csv"), library=library)
-    (session,) = json.loads(trm("sessions", "--json", library=library).stdout)
+    (session,) = json.loads(trm("sessions", "--format", "json", library=library).out)
     assert session["started_utc"].startswith("2024-")  # when it was recorded, not imported

@@ -99,13 +99,13 @@ IMPORTED_DAMAGE = [
     ids=[c[0] for c in ROW_DAMAGE + IMPORTED_DAMAGE],
 )
 def test_a_damaged_session_is_named_and_the_others_still_work(
-    capsys, library, tmp_path, sql, params, field, victim
+    library, tmp_path, sql, params, field, victim
 ) -> None:
     poke(library, sql, params)
     lib = ("--library", str(library))
     others = {RECORDED, DAMAGED, IMPORTED} - {victim}
 
-    listed = run(capsys, "sessions", "--json", *lib)
+    listed = run("sessions", "--format", "json", *lib)
     assert listed.code == 0 and "Traceback" not in listed.err
     ids = {s["id"] for s in json.loads(listed.out)}
     if sql.startswith("UPDATE sessions"):  # the session's own row: listed as damaged
@@ -115,7 +115,7 @@ def test_a_damaged_session_is_named_and_the_others_still_work(
         assert ids == {RECORDED, DAMAGED, IMPORTED}
 
     for argv in read_commands(library, victim, tmp_path):
-        outcome = run(capsys, *argv)
+        outcome = run(*argv)
         assert_clear(outcome)
         # A replay plays the packets: an imported file's exact values are not needed there.
         readers = ("show", "export", "report") + (("replay",) if victim == DAMAGED else ())
@@ -128,13 +128,13 @@ def test_a_damaged_session_is_named_and_the_others_still_work(
             assert f"session {victim} is damaged" in outcome.err
 
     for other in others:
-        shown = run(capsys, "show", str(other), "--json", *lib)
+        shown = run("show", str(other), "--format", "json", *lib)
         assert shown.code == 0, shown
         assert json.loads(shown.out)["session"] == other
 
 
-def _summary(capsys, library: Path, session: int) -> dict:
-    shown = run(capsys, "show", str(session), "--json", "--library", str(library))
+def _summary(library: Path, session: int) -> dict:
+    shown = run("show", str(session), "--format", "json", "--library", str(library))
     assert shown.code == 0, shown
     return json.loads(shown.out)
 
@@ -155,14 +155,14 @@ def _npz(**arrays: np.ndarray) -> bytes:
     ],
     ids=["not npz", "broken zip", "arrays missing", "arrays of the wrong kind"],
 )
-def test_a_damaged_analysis_cache_is_recomputed(capsys, library, data) -> None:
-    expected = _summary(capsys, library, RECORDED)  # computes and caches the analysis
+def test_a_damaged_analysis_cache_is_recomputed(library, data) -> None:
+    expected = _summary(library, RECORDED)  # computes and caches the analysis
     poke(library, "UPDATE session_arrays SET data = ? WHERE session_id = ?", (data, RECORDED))
     with Library.open(library, readonly=True) as lib:  # read-only: recomputed, not stored
         result = analyse_session(lib, RECORDED)
     assert json.loads(json.dumps(result.as_dict())) == expected
     assert _cached_arrays(library) == data
-    assert _summary(capsys, library, RECORDED) == expected
+    assert _summary(library, RECORDED) == expected
     with Library.open(library) as lib:  # writable: the damaged cache was replaced
         cached = lib.get_arrays(RECORDED, "analysis", _cache_key(lib.get_session(RECORDED)))
         assert cached is not None and len(cached["rr_ms"]) > 100
@@ -191,10 +191,10 @@ def _cached_arrays(library: Path) -> bytes:
                      ' "n_beats": 5}'),
     ],
 )
-def test_damaged_cached_summaries_are_recomputed(capsys, library, name, data) -> None:
+def test_damaged_cached_summaries_are_recomputed(library, name, data) -> None:
     lib = ("--library", str(library))
-    expected_show = _summary(capsys, library, IMPORTED)
-    expected_trends = run(capsys, "trends", PERSON, "--format", "json", *lib)
+    expected_show = _summary(library, IMPORTED)
+    expected_trends = run("trends", PERSON, "--format", "json", *lib)
     assert expected_trends.code == 0
     if data == "KEY":  # current key, summary of the wrong shape
         with Library.open(library, readonly=True) as opened:
@@ -202,10 +202,10 @@ def test_damaged_cached_summaries_are_recomputed(capsys, library, name, data) ->
         data = json.dumps({"key": key, "summary": 5})
     poke(library, "UPDATE session_derived SET data = ? WHERE session_id = ? AND name = ?",
          (data, IMPORTED, name))
-    trends = run(capsys, "trends", PERSON, "--format", "json", *lib)
+    trends = run("trends", PERSON, "--format", "json", *lib)
     assert trends.code == 0 and "Traceback" not in trends.err, trends
     assert json.loads(trends.out) == json.loads(expected_trends.out)
-    assert _summary(capsys, library, IMPORTED) == expected_show
+    assert _summary(library, IMPORTED) == expected_show
 
 
 @pytest.mark.parametrize(
@@ -217,7 +217,7 @@ def test_damaged_cached_summaries_are_recomputed(capsys, library, name, data) ->
     ],
     ids=["missing", "not a number", "behind the ids in use"],
 )
-def test_a_lost_session_counter_is_rebuilt_from_the_ids_in_use(capsys, library, sql) -> None:
+def test_a_lost_session_counter_is_rebuilt_from_the_ids_in_use(library, sql) -> None:
     poke(library, sql)
     with Library.open(library) as lib:
         new = lib.create_session(None, "simulated")
@@ -234,18 +234,18 @@ def test_unreadable_person_caches_are_recomputed(library) -> None:
         assert lib.get_person_derived(person, "baseline") is None
 
 
-def test_a_damaged_session_can_still_be_deleted(capsys, library) -> None:
+def test_a_damaged_session_can_still_be_deleted(library) -> None:
     poke(library, "UPDATE sessions SET tags = '[oops' WHERE id = 2")
-    deleted = run(capsys, "delete", str(DAMAGED), "--yes", "--library", str(library))
+    deleted = run("delete", str(DAMAGED), "--yes", "--library", str(library))
     assert deleted.code == 0, deleted
-    listed = run(capsys, "sessions", "--json", "--library", str(library))
+    listed = run("sessions", "--format", "json", "--library", str(library))
     assert {s["id"] for s in json.loads(listed.out)} == {RECORDED, IMPORTED}
     assert listed.err == ""
 
 
-def test_a_damaged_recording_left_open_does_not_stop_the_library_opening(capsys, library) -> None:
+def test_a_damaged_recording_left_open_does_not_stop_the_library_opening(library) -> None:
     poke(library, "UPDATE sessions SET status = 'recording', start_ns = 'soon' WHERE id = 2")
-    listed = run(capsys, "sessions", "--json", "--library", str(library))
+    listed = run("sessions", "--format", "json", "--library", str(library))
     assert listed.code == 0, listed
     assert {s["id"] for s in json.loads(listed.out)} == {RECORDED, IMPORTED}
     assert "session 2 is damaged (start_ns" in listed.err

@@ -11,78 +11,63 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-import trm_bio.cli as cli
 from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
 from devices.packet import LinkState
 from devices.simulated import SimulatedStrap
 from devices.source import Source
+from tests.cli_run import run, run_process
 from tests.ui_app import open_app
 from trm_bio.cli.library_cmd import run_session
 from trm_bio.controller import SessionController, SessionOptions
 from trm_bio.store.library import Library
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTHING_SAVED = "No heartbeat arrived, so nothing was saved."
 ADDRESS = "AA:BB:CC:DD:EE:FF"  # no strap has it, with or without Bluetooth
 
 
-def _sessions(capsys: pytest.CaptureFixture[str], library: Path) -> list[dict]:
-    assert cli.main(["sessions", "--json", "--library", str(library)]) == 0
-    return json.loads(capsys.readouterr().out)
+def _sessions(library: Path) -> list[dict]:
+    listed = run("sessions", "--format", "json", "--library", str(library), check=True)
+    return json.loads(listed.out)
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def _run(*argv: str) -> tuple[int, str, str]:
+    outcome = run(*argv)
+    return outcome.code, outcome.out, outcome.err
 
 
 @pytest.mark.timeout(120)
-def test_record_with_a_strap_that_never_answers_keeps_nothing(tmp_path: Path, capsys) -> None:
+def test_record_with_a_strap_that_never_answers_keeps_nothing(tmp_path: Path) -> None:
     library = tmp_path / "lib.sqlite3"
     code, out, err = _run(
-        capsys, "record", "--device", ADDRESS, "--duration", "20", "--library", str(library)
+        "record", "--device", ADDRESS, "--duration", "20", "--library", str(library)
     )
     assert code == 1
     assert "saved" not in out.replace(NOTHING_SAVED, "")
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("trm-bio: ")
     assert lines[0].endswith(NOTHING_SAVED)
-    assert _sessions(capsys, library) == []
+    assert _sessions(library) == []
 
 
 @pytest.mark.timeout(120)
 def test_record_without_bluetooth_end_to_end(tmp_path: Path) -> None:
     """The installed command in its own process, as a person runs it."""
     library = tmp_path / "lib.sqlite3"
-    env = dict(os.environ, TRM_BIO_LIBRARY=str(library))
-
-    def trm(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "trm_bio", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=100,
-        )
-
-    result = trm("record", "--device", ADDRESS, "--duration", "20", "--quiet")
-    assert result.returncode == 1
-    assert result.stdout == ""  # --quiet prints the id of a saved session, and none was
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].endswith(NOTHING_SAVED)
-    listed = trm("sessions", "--json")
-    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    result = run_process(
+        "record", "--device", ADDRESS, "--duration", "20", "--quiet", library=library, timeout=100
+    )
+    assert result.code == 1
+    assert result.out == ""  # --quiet prints the id of a saved session, and none was
+    assert "Traceback" not in result.err
+    assert result.err.strip().splitlines()[-1].endswith(NOTHING_SAVED)
+    listed = run_process("sessions", "--format", "json", library=library)
+    assert listed.code == 0 and json.loads(listed.out) == []
 
 
 @pytest.mark.timeout(60)
@@ -91,12 +76,11 @@ def test_record_without_bluetooth_end_to_end(tmp_path: Path) -> None:
     [(("--skill", "7"), "skill 7 (Titration)"), (("--plan", "small_steps"), "plan 'small_steps'")],
 )
 def test_practice_of_a_clinician_skill_is_refused_before_a_session(
-    tmp_path: Path, capsys, choice: tuple[str, str], named: str
+    tmp_path: Path, choice: tuple[str, str], named: str
 ) -> None:
     library = tmp_path / "lib.sqlite3"
     for source in (("--simulate",), ("--device", ADDRESS)):
         code, out, err = _run(
-            capsys,
             "practice",
             *source,
             *choice,
@@ -108,7 +92,7 @@ def test_practice_of_a_clinician_skill_is_refused_before_a_session(
         assert code == 1 and out == ""
         assert err.startswith(f"trm-bio: {named}") and err.count("\n") == 1
         assert "clinician mode" in err and err.rstrip().endswith("add --clinician")
-    assert _sessions(capsys, library) == []
+    assert _sessions(library) == []
 
 
 def _drive(controller: SessionController, source: Source) -> int | None:

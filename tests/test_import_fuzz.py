@@ -61,7 +61,7 @@ def counts(library: Path) -> tuple[int, ...]:
 
 
 def import_and_read(
-    capsys, folder: Path, document_text: str, suffix: str = ".json", *, all_after: bool = True
+    folder: Path, document_text: str, suffix: str = ".json", *, all_after: bool = True
 ) -> Any:
     """Import a crafted file into a library holding one good session, then run every read
     command on the sessions there (after a refusal: on the good one unless ``all_after`` is
@@ -70,17 +70,17 @@ def import_and_read(
     before = counts(library)
     crafted = folder / f"crafted{suffix}"
     crafted.write_text(document_text, encoding="utf-8", errors="surrogatepass")
-    outcome = run(capsys, "import", str(crafted), "--library", str(library), "--person", "client 7")
+    outcome = run("import", str(crafted), "--library", str(library), "--person", "client 7")
     assert_clear(outcome)
     if outcome.code != 0:
         assert counts(library) == before, "a refused import left something behind"
         sessions = [good]
         if all_after:
-            run_every_read_command(capsys, library, good, folder)
+            run_every_read_command(library, good, folder)
     else:
         sessions = [good, int(outcome.out.split()[-1].rstrip("."))]
-        run_every_read_command(capsys, library, sessions[-1], folder)
-    listed = run(capsys, "sessions", "--json", "--library", str(library))
+        run_every_read_command(library, sessions[-1], folder)
+    listed = run("sessions", "--format", "json", "--library", str(library))
     assert_clear(listed)
     assert {s["id"] for s in json.loads(listed.out)} == set(sessions)
     return outcome
@@ -196,10 +196,10 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("make", "words"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
-def test_a_crafted_file_is_refused_naming_the_field(capsys, tmp_path, make, words) -> None:
+def test_a_crafted_file_is_refused_naming_the_field(tmp_path, make, words) -> None:
     document = make()
     suffix = ".json" if document.lstrip().startswith("{") else ".csv"
-    outcome = import_and_read(capsys, tmp_path, document, suffix)
+    outcome = import_and_read(tmp_path, document, suffix)
     assert outcome.code == 1, outcome
     assert words in outcome.err, outcome.err
 
@@ -223,11 +223,11 @@ ACCEPTED = [
 
 @pytest.mark.parametrize("make", [c[1] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED])
 def test_an_odd_but_possible_file_is_imported_and_every_command_reads_it(
-    capsys, tmp_path, make
+    tmp_path, make
 ) -> None:
     document = make()
     suffix = ".json" if document.lstrip().startswith("{") else ".csv"
-    outcome = import_and_read(capsys, tmp_path, document, suffix)
+    outcome = import_and_read(tmp_path, document, suffix)
     assert outcome.code == 0, outcome
 
 
@@ -271,14 +271,14 @@ FUZZ = settings(
 
 @FUZZ
 @given(data=st.data())
-def test_any_value_in_any_field_of_a_session_export(capsys, data) -> None:
+def test_any_value_in_any_field_of_a_session_export(data) -> None:
     document = exported()
     document["imported_rr"] = {"rr_ms": [800.0, 820.0, 790.0], "times_s": None, "info": {}}
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(field_paths(document)))
         setter(path, data.draw(json_values))(document)
     with tempfile.TemporaryDirectory() as folder:
-        import_and_read(capsys, Path(folder), json.dumps(document), all_after=False)
+        import_and_read(Path(folder), json.dumps(document), all_after=False)
 
 
 @FUZZ
@@ -290,14 +290,14 @@ def test_any_value_in_any_field_of_a_session_export(capsys, data) -> None:
     ),
     header=st.sampled_from(["", "rr_ms\n", "time,rr\n", "RR (s)\n"]),
 )
-def test_any_numbers_in_an_rr_file(capsys, values, header) -> None:
+def test_any_numbers_in_an_rr_file(values, header) -> None:
     if header.startswith("time"):
         lines = [f"{i},{v}" for i, v in enumerate(values)]
     else:
         lines = [str(v) for v in values]
     with tempfile.TemporaryDirectory() as folder:
         import_and_read(
-            capsys, Path(folder), header + "\n".join(lines) + "\n", ".txt", all_after=False
+            Path(folder), header + "\n".join(lines) + "\n", ".txt", all_after=False
         )
 
 
@@ -377,7 +377,7 @@ def accepted_documents(draw) -> dict[str, Any]:
 
 @settings(FUZZ, max_examples=int(os.environ.get("TRM_BIO_FUZZ_EXAMPLES", "15")))
 @given(document=accepted_documents())
-def test_any_session_the_schema_accepts_is_read_by_every_command(capsys, document) -> None:
+def test_any_session_the_schema_accepts_is_read_by_every_command(document) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        outcome = import_and_read(capsys, Path(folder), json.dumps(document))
+        outcome = import_and_read(Path(folder), json.dumps(document))
     assert outcome.code == 0, outcome

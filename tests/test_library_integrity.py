@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_library import one_sentence_error, trm
+from tests.cli_run import Outcome, one_sentence_error, run_process
+from tests.test_cli_library import trm
 from tests.test_library import START_NS, digest, packet
 from trm_bio.errors import LibraryError
 from trm_bio.store.library import Library
@@ -95,7 +96,8 @@ def test_a_report_then_another_program_then_a_crash_loses_nothing(
     child = Child(library_file, "report", tmp_path)
     try:
         child.expect("ready")
-        trm("sessions", library=library_file)  # another process opens and closes the library
+        # another process opens and closes the library
+        run_process("sessions", library=library_file, check=True)
         child.send("go")
         _, session, packets = child.expect("finished")
     finally:
@@ -115,7 +117,8 @@ def test_a_second_opening_mid_recording_then_another_program_then_a_crash(
     child = Child(library_file, "during")
     try:
         child.expect("ready")
-        trm("show", "1", library=library_file)  # reads, caches, closes: the last one out?
+        # another process reads, caches, closes: the last one out?
+        run_process("show", "1", library=library_file, check=True)
         child.send("go")
         committed = 0
         while committed < 75:
@@ -146,7 +149,7 @@ def test_no_command_opens_the_library_from_python(library_file: Path, tmp_path: 
         f"export 1 --format json -o {out / 'one.json'}",
         f"report 1 -o {out / 'one.html'}",
         "trends P1",
-        "replay 1 --speed 0",
+        "replay 1 --at-once",
         f"import {rr}",
         f"import {out / 'one.json'}",
         "delete 2 --yes",
@@ -343,23 +346,24 @@ def test_a_read_only_library_reads_everything(
             writer.close()
         before = digest(library_file)
 
-        def trm_ro(*args: str) -> subprocess.CompletedProcess:
+        def trm_ro(*args: str) -> Outcome:
             command = [sys.executable, "-m", "trm_bio", *args, "--library", str(library_file)]
-            return read_only(read_only_folder, *command)
+            done = read_only(read_only_folder, *command)
+            return Outcome(args, done.returncode, done.stdout, done.stderr)
 
-        listed = trm_ro("sessions", "--json")
-        assert listed.returncode == 0, listed.stderr
-        assert json.loads(listed.stdout)[0]["notes"] == ("only in the WAL" if wal else "")
+        listed = trm_ro("sessions", "--format", "json")
+        assert listed.code == 0, listed.err
+        assert json.loads(listed.out)[0]["notes"] == ("only in the WAL" if wal else "")
         for args in (
-            ("show", "1", "--json"),
+            ("show", "1", "--format", "json"),
             ("export", "1", "--format", "csv", "-o", str(out / "one.csv")),
             ("export", "1", "--format", "edf", "-o", str(out / "one.edf")),
             ("report", "1", "-o", str(out / "one.html")),
             ("trends", "P1"),
-            ("replay", "1", "--speed", "0"),
+            ("replay", "1", "--at-once"),
         ):
             result = trm_ro(*args)
-            assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result)
+            assert result.code == 0 and "Traceback" not in result.err, result
         assert (out / "one.csv").stat().st_size > 0 and (out / "one.html").stat().st_size > 0
         for args in (("delete", "1", "--yes"), ("import", str(out / "one.csv"))):
             assert "read-only" in one_sentence_error(trm_ro(*args))
@@ -382,7 +386,7 @@ def test_the_library_is_never_an_export_nor_an_import(library_file: Path) -> Non
         ):
             refused = trm(*args, library=library_file, check=False)
             assert "is the session library itself" in one_sentence_error(refused)
-    assert not trm("import", str(library_file), library=library_file, check=False).returncode == 0
+    assert not trm("import", str(library_file), library=library_file, check=False).code == 0
     assert not wal.exists()  # nothing wrote a -wal beside the closed library
     with Library.open(library_file) as library:
         assert library._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

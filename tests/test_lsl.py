@@ -8,7 +8,6 @@ test. Inlets are closed before outlets.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.cli_run import ROOT, Outcome, run_process
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -333,15 +332,10 @@ def test_session_from_another_process_equals_the_publisher_across_a_restart(
 
 
 # -- the command line -----------------------------------------------------------------------------
-def trm(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
-    return subprocess.run(
-        [sys.executable, "-m", "trm_bio", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+# Each in its own process: liblsl reads its configuration (and logs its start) once per
+# process, and the tests give each command its own configuration, or none.
+def trm(*args: str, env: dict[str, str] | None = None) -> Outcome:
+    return run_process(*args, env=env, timeout=60)
 
 
 def test_lsl_list_and_stream_show_a_published_stream(tmp_path: Path) -> None:
@@ -352,19 +346,19 @@ def test_lsl_list_and_stream_show_a_published_stream(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         listing = trm("lsl", "list", "--query", name, "--timeout", "3")
-        assert listing.returncode == 0, listing.stderr
-        rows = [line.split() for line in listing.stdout.splitlines()[1:]]
+        assert listing.code == 0, listing.err
+        rows = [line.split() for line in listing.out.splitlines()[1:]]
         assert {row[1] for row in rows if row[0] == name} == {
             "RR", "HRV", "Zone", "Markers", "HeartRateMeasurement",
         }  # fmt: skip
-        stream = trm("stream", "--lsl", name, "--duration", "2.5")
-        assert stream.returncode == 0, stream.stderr
+        stream = trm("stream", "--lsl-source", name, "--duration", "2.5")
+        assert stream.code == 0, stream.err
         # liblsl's startup INFO line (here, with the tests' configuration file named in
         # LSLAPICFG, "Configuration loaded from ...") stays out of the terminal.
-        assert "Configuration loaded from" not in stream.stderr
-        assert "Loaded default config" not in stream.stderr
-        assert "[streaming] Receiving LSL stream" in stream.stdout
-        assert " bpm  RR " in stream.stdout
+        assert "Configuration loaded from" not in stream.err
+        assert "Loaded default config" not in stream.err
+        assert "[streaming] Receiving LSL stream" in stream.out
+        assert " bpm  RR " in stream.out
         publisher.finish()
     finally:
         publisher.kill()
@@ -379,35 +373,37 @@ def test_lsl_list_keeps_liblsl_startup_log_off_stderr_and_its_configuration(
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "RR", 1, 0, "float32", name))
     try:
         listing = trm("lsl", "list", "--query", name, "--timeout", "2")
-        assert listing.returncode == 0 and listing.stderr == ""
-        assert [line.split()[:2] for line in listing.stdout.splitlines()[1:]] == [[name, "RR"]]
+        assert listing.code == 0 and listing.err == ""
+        assert [line.split()[:2] for line in listing.out.splitlines()[1:]] == [[name, "RR"]]
         # The configuration liblsl would read still rules: another lab session sees nothing.
         elsewhere = tmp_path / "elsewhere.cfg"
         elsewhere.write_text(lsl_loopback.read_text() + "[lab]\nSessionID = elsewhere\n")
         hidden = trm("lsl", "list", "--query", name, "--timeout", "2",
                      env={"LSLAPICFG": str(elsewhere)})  # fmt: skip
-        assert hidden.stdout == "No LSL stream answered within 2 s.\n" and hidden.stderr == ""
+        assert hidden.out == "No LSL stream answered within 2 s.\n" and hidden.err == ""
         # A configuration with its own [log] section is the user's choice, left as it is.
         chatty = tmp_path / "chatty.cfg"
         chatty.write_text(lsl_loopback.read_text() + "[log]\nlevel = 0\n")
         told = trm("lsl", "list", "--query", name, "--timeout", "2",
                    env={"LSLAPICFG": str(chatty)})  # fmt: skip
-        assert told.stdout == listing.stdout and "Configuration loaded from" in told.stderr
+        assert told.out == listing.out and "Configuration loaded from" in told.err
     finally:
         del outlet
 
 
 def test_without_liblsl_the_lsl_features_say_so_and_the_rest_works(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(ROOT / "tests" / "support" / "no_liblsl")}
-    for args in (("lsl", "list"), ("stream", "--lsl", "x"), ("record", "--simulate", "--lsl")):
-        result = trm(*args, "--library", str(tmp_path / "l.db"), env=env) if args[0] == "record" \
-            else trm(*args, env=env)  # fmt: skip
-        assert result.returncode == 1
-        assert "Traceback" not in result.stderr
-        message = result.stderr.strip()
+    library = ("--library", str(tmp_path / "l.db"))
+    for args in (("lsl", "list"), ("stream", "--lsl-source", "x"),
+                 ("record", "--simulate", "--lsl", *library),
+                 ("record", "--lsl-source", "x", *library)):  # fmt: skip
+        result = trm(*args, env=env)
+        assert result.code == 1
+        assert "Traceback" not in result.err
+        message = result.err.strip()
         assert message.count("\n") == 0 and "Lab Streaming Layer is not available" in message
     ok = trm(
         "record", "--simulate", "--speed", "50", "--duration", "20", "--quiet",
         "--library", str(tmp_path / "l.db"), env=env,
     )  # fmt: skip
-    assert ok.returncode == 0, ok.stderr
+    assert ok.code == 0, ok.err

@@ -1,7 +1,8 @@
 """Every file holding health data or a person's name is private (0600), never written
 through a symlink, and whole: a killed or failed write leaves nothing under the final name.
 
-The helper is tested directly; the commands in real subprocesses against a real library.
+The helper is tested directly; the commands against a real library, in this process (a
+write killed midway in a process of its own).
 """
 
 from __future__ import annotations
@@ -16,34 +17,24 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
+from tests.cli_run import ROOT, Outcome, one_sentence_error, run
 from trm_bio.errors import TrmBioError
 from trm_bio.store.paths import keep_private, private_output, write_private_text
 from trm_bio.ui.settings import ORGANISATION, Settings, use_settings_folder
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def trm(*args: str, library: Path, cwd: Path = ROOT, umask: int | None = None,
-        check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TRM_BIO_LIBRARY": str(library)}
-    result = subprocess.run(
-        [sys.executable, "-m", "trm_bio", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=120, preexec_fn=None if umask is None else (lambda: os.umask(umask)),
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+def trm(*args: str, library: Path, cwd: Path | None = None, umask: int | None = None,
+        check: bool = True) -> Outcome:
+    return run(*args, library=library, cwd=cwd, umask=umask, check=check)
 
 
-def one_sentence(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 1, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("trm-bio: "), result.stderr
-    return lines[0]
+def one_sentence(result: Outcome) -> str:
+    assert result.code == 1, result.err
+    return one_sentence_error(result)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def recorded(tmp_path_factory) -> tuple[Path, str]:
     library = tmp_path_factory.mktemp("private") / "library.sqlite3"
     out = trm("record", "--simulate", "--speed", "1000", "--duration", "1800", "--quiet",
               "--person", "P-07", library=library)
-    session = out.stdout.strip().splitlines()[-1]
+    session = out.out.strip().splitlines()[-1]
     trm("show", session, library=library)
     return library, session
 

@@ -1,15 +1,13 @@
 """Session reports on a recorded simulated session: the HTML is self-contained (opens in
 headless Chromium with no console error and no request leaving the machine), the PDF
-renders to pages, and every number equals the library's (``trm-bio show --json``)."""
+renders to pages, and every number equals the library's (``trm-bio show --format json``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devices.simulated import Artifacts, simulate
+from tests.cli_run import Outcome, run, run_process
 from trm_bio.errors import InputFileError
 from trm_bio.history import analyse_session
 from trm_bio.report import save_session_report
@@ -25,23 +24,19 @@ from trm_bio.session import Session
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
 
-ROOT = Path(__file__).resolve().parents[1]
 START_NS = 1_000_000_000_000
 TRICKY_NOTE = 'felt "odd" <script>alert(1)</script> & <img src=https://example.com/x.png>'
 
 
-def trm(*args: str, library: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TRM_BIO_LIBRARY": str(library)}
-    out = subprocess.run([sys.executable, "-m", "trm_bio", *args], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out
+def trm(*args: str, library: Path) -> Outcome:
+    return run(*args, library=library, check=True)
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory) -> dict[str, object]:
     """A 10-minute stress session with artifacts, a link drop and logged events; its
-    report written by the command line as HTML and PDF, and ``show --json``."""
+    report written by the command line as HTML (as its own process, end to end) and PDF,
+    and ``show --format json``."""
     folder = tmp_path_factory.mktemp("report")
     path = folder / "library.sqlite3"
     with Library.open(path) as library:
@@ -78,9 +73,9 @@ def recorded(tmp_path_factory) -> dict[str, object]:
         session.close()
         library.finish_session(session_id, duration_s=600.0)
     html_path, pdf_path = folder / "report.html", folder / "report.pdf"
-    trm("report", str(session_id), "-o", str(html_path), library=path)
+    run_process("report", str(session_id), "-o", str(html_path), library=path, check=True)
     trm("report", str(session_id), "-o", str(pdf_path), library=path)
-    shown = json.loads(trm("show", str(session_id), "--json", library=path).stdout)
+    shown = json.loads(trm("show", str(session_id), "--format", "json", library=path).out)
     return {"library": path, "session": session_id, "html": html_path, "pdf": pdf_path,
             "shown": shown}
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from tests import recordings
+from tests.cli_run import run
 from trm_bio.analysis import RecordingSummary, summarize
 from trm_bio.core.engine import analyse_beats
 from trm_bio.core.rhythm import (
@@ -110,11 +109,7 @@ def test_sample_entropy_equals_neurokit2(data_dir):
 
 
 def _analyze_json(path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "trm_bio", "analyze", str(path), "--format", "json"],
-        capture_output=True, text=True, check=True,
-    )
-    return json.loads(done.stdout)
+    return json.loads(run("analyze", str(path), "--format", "json", check=True).out)
 
 
 def test_too_little_data_is_not_valid(tmp_path, data_dir):

@@ -19,6 +19,7 @@ import pytest
 
 import trm_bio.cli as cli
 from skills import SkillFileError, load_plans, load_skills, load_vocabulary
+from tests.cli_run import run
 from tests.test_skills_loader import skill_table, to_toml, write_skill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,20 +209,15 @@ def test_no_escape_code_reaches_the_terminal(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_a_broken_user_skill_stops_record_with_one_sentence(tmp_path: Path) -> None:
+def test_a_broken_user_skill_stops_record_with_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every session loads the user's skills folder; a bad file there is named, no traceback."""
     folder = tmp_path / "skills"
     bad = write_skill(folder, "10_mine.toml", skill_table(name=f"{ESC}[2JHug"))
-    env = dict(os.environ, TRM_BIO_SKILLS=str(folder))
-    result = subprocess.run(
-        [sys.executable, "-m", "trm_bio", "record", "--simulate", "--duration", "5",
-         "--speed", "50", "--library", str(tmp_path / "lib.sqlite3")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
-    assert result.returncode == 1 and ESC not in result.stderr
-    assert result.stderr.startswith(f"trm-bio: {bad}: name must not hold control characters")
-    assert result.stderr.count("\n") == 1
+    monkeypatch.setenv("TRM_BIO_SKILLS", str(folder))  # the user's folder, as a shell sets it
+    result = run("record", "--simulate", "--duration", "5", "--speed", "50",
+                 "--library", str(tmp_path / "lib.sqlite3"))  # fmt: skip
+    assert result.code == 1 and ESC not in result.err
+    assert result.err.startswith(f"trm-bio: {bad}: name must not hold control characters")
+    assert result.err.count("\n") == 1

@@ -5,9 +5,6 @@ through the live pipeline into a real library; the trends must show the improvem
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,13 +13,13 @@ import pytest
 
 from devices.physiology import Profile, Scenario
 from devices.simulated import simulate
+from tests.cli_run import Outcome, one_sentence_error, run
 from trm_bio.report import save_trends_report
 from trm_bio.report.trends import person_trends, trends_table
 from trm_bio.session import Session
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
 
-ROOT = Path(__file__).resolve().parents[1]
 START_NS = 1_000_000_000_000
 N_SESSIONS = 12
 DURATION_S = 480.0
@@ -123,27 +120,24 @@ def test_trends_use_the_cache_and_match_a_recompute(improving_library) -> None:
 
 def test_trends_command_json_and_html(improving_library, tmp_path) -> None:
     path, ids = improving_library
-    env = {**os.environ, "TRM_BIO_LIBRARY": str(path)}
 
-    def trm(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "trm_bio", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+    def trm(*args: str) -> Outcome:
+        return run(*args, library=path)
 
     out = trm("trends", "C-12", "--format", "json")
-    assert out.returncode == 0, out.stderr
-    document = json.loads(out.stdout)
+    assert out.code == 0, out.err
+    document = json.loads(out.out)
     with Library.open(path) as library:
         assert document == person_trends(library, "C-12").as_dict()
     assert [s["session"] for s in document["sessions"]] == ids
     html_path = tmp_path / "trends.html"
     out = trm("trends", "C-12", "--format", "html", "-o", str(html_path))
-    assert out.returncode == 0, out.stderr
+    assert out.code == 0, out.err
     html = html_path.read_text()
     assert "http://" not in html and "https://" not in html
     assert html.count("data-session=") == N_SESSIONS
     missing = trm("trends", "nobody")
-    assert missing.returncode == 1 and "Traceback" not in missing.stderr
-    assert missing.stderr.strip().startswith("trm-bio: ") and "nobody" in missing.stderr
+    assert missing.code == 1 and "nobody" in one_sentence_error(missing)
 
 
 def test_trends_pdf(improving_library, tmp_path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import colorsys
 
 import numpy as np
-from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtGui import QAction, QColor, QKeySequence
 
 from tests.ui_app import open_app, settings_in
 from trm_bio.app import NO_DISPLAY, display_problem
@@ -33,7 +33,7 @@ def test_every_shortcut_is_bound_and_listed_in_help(qtbot, tmp_path):
     parts = open_app(qtbot, tmp_path)
     window = parts.window
     for name, (key, _) in SHORTCUTS.items():
-        assert window.actions[name].shortcut() == QKeySequence(key), name
+        assert window.shortcut_actions[name].shortcut() == QKeySequence(key), name
     keys = [QKeySequence(key) for key, _ in SHORTCUTS.values()]
     assert len(set(k.toString() for k in keys)) == len(keys)  # no key does two things
     dialog = HelpDialog(window)
@@ -41,6 +41,31 @@ def test_every_shortcut_is_bound_and_listed_in_help(qtbot, tmp_path):
     listed = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
     assert listed == {key for key, _ in SHORTCUTS.values()}
     window.close()
+
+
+def test_the_window_keeps_the_qt_methods_of_its_base_classes(qtbot, tmp_path):
+    # Its shortcuts and its "disconnect the strap" once shadowed QWidget.actions() and
+    # QObject.disconnect(): Qt's own calls on the window found a dict and a slot.
+    window = open_app(qtbot, tmp_path).window
+    extra = QAction("extra", window)
+    window.addAction(extra)
+    assert extra in window.actions()
+    titles: list[str] = []
+    connection = window.windowTitleChanged.connect(titles.append)
+    assert window.disconnect(connection)
+    window.setWindowTitle("after")
+    assert titles == []
+    window.close()
+
+
+def test_a_list_setting_stored_as_a_number_reads_as_the_default(tmp_path):
+    # QSettings gives back what an INI file's @Variant holds: here the number 5.
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    (folder / "trm-bio.ini").write_text("[General]\ntrends=@Variant(\\0\\0\\0\\x2\\0\\0\\0\\x5)\n")
+    settings = settings_in(folder)
+    assert settings.q.value("trends") == 5
+    assert settings.trends == ["RMSSD", "SDNN"]
 
 
 def test_settings_are_remembered_between_runs(qtbot, tmp_path):

@@ -108,7 +108,7 @@ def test_a_strap_gone_quiet_is_said_calmly_and_its_beats_come_back(qtbot, tmp_pa
         assert strap.notify(encode_hrm(61, (1000,), contact=SensorContact.CONTACT))
         qtbot.waitUntil(lambda: "Beats are arriving again." in seen, timeout=10000)
         assert not any("could not be reached" in m for m in seen)
-        window.disconnect()
+        window.disconnect_strap()
         window.close()
     finally:
         air.close()

@@ -23,6 +23,7 @@ from devices.physiology import SCENARIOS
 from trm_bio.controller import SessionController, SessionOptions
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import TrmBioError
+from trm_bio.sources import check_scenario, open_source
 from trm_bio.store.library import Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice
 
@@ -103,17 +104,15 @@ class Services:
 
     def make_source(self, choice: DeviceChoice) -> Source:
         """A new, unstarted source for ``choice``; the clock follows a sped-up one."""
-        source: Source
-        if choice.kind == "simulated":
-            from devices.simulated import SimulatedStrap
-
-            source = SimulatedStrap(
-                choice.scenario, seed=self.seed, speed=self.speed, link_drops=self.link_drops
-            )
-        else:
-            from devices.ble import BleStrap
-
-            source = BleStrap(choice.target, **self.ble_options)
+        source = open_source(
+            "simulated" if choice.kind == "simulated" else "ble",
+            choice.target,
+            scenario=choice.scenario,
+            seed=self.seed,
+            speed=self.speed,
+            link_drops=self.link_drops,
+            ble_options=self.ble_options,
+        )
         self.clock.follow(source)
         return source
 
@@ -169,6 +168,7 @@ def build(
     link_drops: tuple[tuple[float, float], ...] = (),
     connect: bool = True,
     lsl: bool | None = None,
+    lsl_name: str | None = None,
 ) -> AppParts:
     """Wire the app on an open library (a QApplication must exist).
 
@@ -186,14 +186,13 @@ def build(
         Connect the strap (or open the replay) at once.
     lsl : bool, optional
         Publish on Lab Streaming Layer (default: as remembered; the window's setting).
+    lsl_name : str, optional
+        The published streams' name (default trm-bio).
     """
     from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
 
-    if scenario not in SCENARIOS:
-        raise TrmBioError(
-            f"There is no simulated scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}."
-        )
+    check_scenario(scenario)
     if not speed > 0:
         raise TrmBioError("The simulated strap's speed must be above 0.")
     settings = settings or Settings()
@@ -202,6 +201,8 @@ def build(
     clock = SimulationClock()
     on = settings.clinician_mode if clinician is None else clinician
     controller = SessionController(library, clinician_mode=on, clock_ns=clock)
+    if lsl_name:
+        controller.lsl_name = lsl_name
     services = Services(
         library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops)
     )
@@ -224,8 +225,10 @@ def run(
     replay: int | None = None,
     scenario: str = "calm",
     speed: float = 1.0,
+    seed: int = 0,
     clinician: bool | None = None,
     lsl: bool | None = None,
+    lsl_name: str | None = None,
 ) -> int:
     """Open the app on its window until it is closed; returns the exit code."""
     problem = display_problem()
@@ -236,7 +239,12 @@ def run(
     from trm_bio.ui import theme
     from trm_bio.ui.settings import APPLICATION, ORGANISATION, Settings
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "trm-bio"])
+    running = QApplication.instance()  # a QApplication already made (the tests make one)
+    app = (
+        running
+        if isinstance(running, QApplication)
+        else QApplication([sys.argv[0] if sys.argv else "trm-bio"])
+    )
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("trm-bio")
@@ -251,8 +259,10 @@ def run(
             replay=replay,
             scenario=scenario,
             speed=speed,
+            seed=seed,
             clinician=clinician,
             lsl=lsl,
+            lsl_name=lsl_name,
         )
         parts.window.show()
         return int(app.exec())

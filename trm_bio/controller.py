@@ -316,13 +316,13 @@ class SessionController:
         self._publish(SessionUpdate(), ())  # events logged since the last poll
         self._close_publishers()
         session_id = None
-        recorded = self.session_id is not None and self.replay is None
-        if recorded and not self.session.received_beats:
-            self._discard_empty(self.session_id)
-        elif recorded and self.recorder is None:
+        recorded_id = self.session_id if self.replay is None else None
+        if recorded_id is not None and not self.session.received_beats:
+            self._discard_empty(recorded_id)
+        elif recorded_id is not None and self.recorder is None:
             # Recording failed earlier: what was written is kept, marked as interrupted.
             try:
-                self.library.finish_session(self.session_id, status="interrupted")
+                self.library.finish_session(recorded_id, status="interrupted")
             except LibraryError as exc:
                 log.error("%s", exc)
         elif self.recorder is not None:

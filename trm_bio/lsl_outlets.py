@@ -136,7 +136,9 @@ class LslPublisher:
         self.metrics = outlet("HRV", self.metric_names, _METRIC_UNITS, "double64")
         self.zone = outlet("Zone", ZONE_CHANNELS, _ZONE_UNITS, "double64")
         self.markers = outlet("Markers", ("event",), {"event": "json"}, "string")
-        self._outlets = (self.packets, self.beats, self.metrics, self.zone, self.markers)
+        self._outlets: tuple[Any, ...] = (
+            self.packets, self.beats, self.metrics, self.zone, self.markers
+        )
 
     # -- publishing ----------------------------------------------------------------------------
     def lsl_time(self, time_s: float) -> float:

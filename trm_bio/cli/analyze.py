@@ -26,6 +26,7 @@ from trm_bio.store.paths import open_private_output, refuse_symlink
 # parser (every `trm-bio` call, `--help` too) must stay fast.
 if TYPE_CHECKING:
     from trm_bio.core.engine import BeatAnalysis
+    from trm_bio.store.rr_files import Unit
 
 UNITS = {
     "MeanNN": "ms",
@@ -252,7 +253,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
-def analyse_file(path: str, unit: str = "auto") -> dict[str, Any]:
+def analyse_file(path: str, unit: Unit = "auto") -> dict[str, Any]:
     """One batch row: the file's summary document, or its error sentence (never raises)."""
     from trm_bio.analysis import analyse_recording
     from trm_bio.core.timeline import beats_from_rr
@@ -283,7 +284,7 @@ def analyse_file(path: str, unit: str = "auto") -> dict[str, Any]:
     }
 
 
-def _batch_rows(files: list[Path], unit: str, jobs: int) -> Iterator[tuple[int, dict[str, Any]]]:
+def _batch_rows(files: list[Path], unit: Unit, jobs: int) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, row) as files finish, analysed ``jobs`` at a time in worker processes."""
     if jobs <= 1 or len(files) == 1:
         for i, path in enumerate(files):

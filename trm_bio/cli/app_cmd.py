@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from trm_bio.cli.options import library_options, publish_options, simulation_options
 from trm_bio.store.paths import library_path
 
 
@@ -11,34 +12,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``app`` sub-command."""
     parser = subparsers.add_parser(
         "app",
+        parents=[library_options(), simulation_options(), publish_options(wait=False)],
         help="open the desktop app",
         description=(
             "Open the biofeedback window: live heart rate beside the skills. Without options "
-            "it shows the simulated strap and uses the local session library."
+            "it shows the simulated strap and uses the local session library. --lsl turns "
+            "publishing on, and the window remembers it."
         ),
     )
-    parser.add_argument("--library", metavar="PATH", help="the session library file")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--device", metavar="ADDRESS|NAME", help="connect this Bluetooth strap")
     which.add_argument("--replay", type=int, metavar="SESSION", help="open a recorded session")
     parser.add_argument(
-        "--scenario", default="calm", metavar="NAME", help="simulated scenario (default calm)"
-    )
-    parser.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="the simulated strap runs X times faster than real time (default 1)",
-    )
-    parser.add_argument(
         "--clinician", action="store_true", default=None, help="offer skills 7 to 9"
-    )
-    parser.add_argument(
-        "--lsl",
-        action="store_true",
-        default=None,
-        help="publish beats, metrics, zone and events on Lab Streaming Layer (remembered)",
     )
     parser.set_defaults(func=_app)
 
@@ -52,6 +38,8 @@ def _app(args: argparse.Namespace) -> int:
         replay=args.replay,
         scenario=args.scenario,
         speed=args.speed,
+        seed=args.seed,
         clinician=args.clinician,
-        lsl=args.lsl,
+        lsl=True if args.lsl is not None else None,
+        lsl_name=args.lsl or None,
     )

@@ -12,7 +12,12 @@ import time
 
 from devices.errors import DeviceError
 from devices.packet import LinkState, Packet, SensorContact, StatusEvent
-from devices.source import Source
+from trm_bio.cli.options import (
+    positive_seconds,
+    refuse_old_spelling,
+    source_from_args,
+    source_options,
+)
 
 _CONTACT_WORDS = {
     SensorContact.CONTACT: "contact",
@@ -40,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     scan_parser.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_seconds,
         default=5.0,
         metavar="S",
         help="how long to listen, in seconds (default 5)",
@@ -49,49 +54,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     stream_parser = subparsers.add_parser(
         "stream",
+        parents=[source_options()],
         help="print the beats of a strap (or the simulated strap) live",
-        description="Connect to a strap, or run the simulated one, and print every beat live.",
-    )
-    which = stream_parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--device", metavar="ADDRESS|NAME", help="the strap's address or name")
-    which.add_argument("--simulate", action="store_true", help="use the simulated strap")
-    which.add_argument(
-        "--lsl", metavar="NAME|TYPE", help="a Lab Streaming Layer stream (see `trm-bio lsl list`)"
-    )
-    stream_parser.add_argument(
-        "--scenario",
-        default="calm",
-        metavar="NAME",
-        help="simulated scenario (with --simulate; default calm)",
-    )
-    stream_parser.add_argument(
-        "--speed",
-        type=_positive_float,
-        default=1.0,
-        metavar="X",
-        help="simulated time runs X times faster than real time (default 1)",
-    )
-    stream_parser.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed of the simulation"
+        description="Connect to a strap, run the simulated one, or subscribe to a Lab Streaming "
+        "Layer stream (see `trm-bio lsl list`), and print every beat live.",
     )
     stream_parser.add_argument(
         "--duration",
-        type=_positive_float,
+        type=positive_seconds,
         default=None,
         metavar="S",
         help="stop after S seconds of stream time (default: until Ctrl-C)",
     )
+    # `stream --lsl NAME` subscribed; --lsl publishes on every other command.
+    refuse_old_spelling(
+        stream_parser,
+        "--lsl",
+        "`stream --lsl NAME` is now `stream --lsl-source NAME` (--lsl publishes, on every command)",
+        takes_value=True,
+    )
     stream_parser.set_defaults(func=_stream)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
-    return value
 
 
 # -- scan ---------------------------------------------------------------------------------
@@ -112,27 +94,6 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 # -- stream -------------------------------------------------------------------------------
-def _make_source(args: argparse.Namespace) -> Source:
-    if getattr(args, "lsl", None):
-        from devices.lsl import LslSource
-        from trm_bio.cli.lsl_cmd import require_lsl
-
-        require_lsl()
-        return LslSource(args.lsl)
-    if args.simulate:
-        from devices.simulated import SCENARIOS, SimulatedStrap
-
-        if args.scenario not in SCENARIOS:
-            names = ", ".join(sorted(SCENARIOS))
-            raise DeviceError(f"There is no scenario {args.scenario!r}; choose one of: {names}.")
-        return SimulatedStrap(
-            args.scenario, seed=args.seed, speed=args.speed, duration_s=args.duration
-        )
-    from devices.ble import BleStrap
-
-    return BleStrap(args.device)
-
-
 def format_packet(packet: Packet, t_s: float, battery_percent: int | None) -> str:
     """One line for one packet: stream time (s), HR, RR (ms), contact, battery."""
     rr = ", ".join(f"{rr_ms:.1f}" for rr_ms in packet.rr_ms) if packet.rr_ms else "-"
@@ -156,9 +117,10 @@ def format_status(event: StatusEvent, t_s: float) -> str:
 
 
 def _stream(args: argparse.Namespace) -> int:
-    source = _make_source(args)
-    if getattr(args, "lsl", None):
-        source.resolve()  # a clear sentence when no such stream answers
+    from trm_bio.sources import resolve_start_ns
+
+    source, kind = source_from_args(args, args.duration)
+    resolve_start_ns(source)  # an LSL stream: a clear sentence when no such stream answers
     first_ns: int | None = None
     wall_deadline = None
     if args.duration is not None and not args.simulate:
@@ -187,7 +149,7 @@ def _stream(args: argparse.Namespace) -> int:
             # simulated one also says it for a simulated drop, so only its end counts there.
             if (
                 item.state == LinkState.DISCONNECTED
-                and not args.lsl
+                and kind != "lsl"
                 and (not args.simulate or (args.duration is not None and t_s >= args.duration))
             ):
                 return 0

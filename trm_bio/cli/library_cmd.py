@@ -12,23 +12,26 @@ from typing import TYPE_CHECKING, Any
 
 from devices.packet import LinkState
 from trm_bio.cli.analyze import summary_table
+from trm_bio.cli.options import (
+    MAX_SPEED,
+    apply_publish_options,
+    library_options,
+    output_options,
+    person_options,
+    positive_seconds,
+    publish_options,
+    refuse_old_spelling,
+    source_from_args,
+    source_options,
+    speed,
+)
 from trm_bio.errors import DamagedSessionError, InputFileError, TrmBioError
 from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
     from trm_bio.core.events import Event
+    from trm_bio.store.exports import Column
     from trm_bio.store.library import Library
-
-
-def positive_seconds(text: str) -> float:
-    """An argparse type: a duration in seconds above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"the duration must be above 0 seconds, not {text}")
-    return value
 
 
 def refuse_overwrite(path: Path, force: bool) -> None:
@@ -47,164 +50,102 @@ def refuse_the_library(path: Path, args: argparse.Namespace) -> None:
         raise TrmBioError(f"{path} is the session library itself; choose another file name")
 
 
-def add_library_option(parser: argparse.ArgumentParser) -> None:
-    """``--library PATH`` (else $TRM_BIO_LIBRARY, else the user data folder)."""
-    parser.add_argument(
-        "--library",
-        metavar="PATH",
-        help="the session library file (default: $TRM_BIO_LIBRARY or the user data folder)",
-    )
-
-
 def open_library(args: argparse.Namespace, *, readonly: bool = False) -> Library:
     from trm_bio.store.library import Library
 
     return Library.open(getattr(args, "library", None), readonly=readonly, create=not readonly)
 
 
-def add_source_options(parser: argparse.ArgumentParser) -> None:
-    """How to pick a source: a strap, or the simulated one."""
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--device", metavar="ADDRESS|NAME", help="a Bluetooth strap")
-    which.add_argument("--simulate", action="store_true", help="the simulated strap")
-    which.add_argument(
-        "--lsl-source",
-        metavar="NAME|TYPE",
-        help="a Lab Streaming Layer stream (e.g. another computer's trm-bio, see `lsl list`)",
-    )
-    parser.add_argument(
-        "--lsl-source-wait",
-        type=float,
-        default=30.0,
-        metavar="S",
-        help="how long to wait for the --lsl-source stream (default 30 s)",
-    )
-    parser.add_argument("--scenario", default="calm", help="simulated scenario (default calm)")
-    parser.add_argument("--seed", type=int, default=0, help="simulated strap seed")
-    parser.add_argument(
-        "--speed", type=float, default=1.0, help="simulated strap speed (1 = real time)"
-    )
-
-
-def make_source(args: argparse.Namespace, duration_s: float | None):
-    """The source the options name: (source, source kind)."""
-    if args.simulate:
-        from devices.simulated import SimulatedStrap
-
-        try:
-            strap = SimulatedStrap(
-                args.scenario, seed=args.seed, speed=args.speed, duration_s=duration_s
-            )
-        except ValueError as exc:
-            raise TrmBioError(str(exc).rstrip(".")) from exc
-        return strap, "simulated"
-    if getattr(args, "lsl_source", None):
-        from devices.lsl import LslSource
-        from trm_bio.cli.lsl_cmd import require_lsl
-
-        require_lsl()
-        return LslSource(args.lsl_source, resolve_timeout_s=args.lsl_source_wait), "lsl"
-    from devices.ble import BleStrap
-
-    return BleStrap(args.device), "ble"
-
-
-def add_lsl_options(parser: argparse.ArgumentParser) -> None:
-    """``--lsl [NAME]``: publish the session on Lab Streaming Layer (off by default)."""
-    parser.add_argument(
-        "--lsl",
-        nargs="?",
-        const="trm-bio",
-        default=None,
-        metavar="NAME",
-        help="publish beats, metrics, zone and events on Lab Streaming Layer (name: trm-bio)",
-    )
-    parser.add_argument(
-        "--lsl-wait",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="with --lsl: wait up to S seconds for a subscriber before the session starts",
-    )
-
-
-def apply_lsl_options(controller: Any, args: argparse.Namespace) -> None:
-    """Turn on publishing when ``--lsl`` was given."""
-    if getattr(args, "lsl", None):
-        controller.enable_lsl(True, name=args.lsl, wait_for_consumers_s=args.lsl_wait)
-
-
-def source_start_ns(source: Any) -> int | None:
-    """Beat-clock zero a source asks for: an LSL source resolves its stream first (blocking)
-    and, when another trm-bio publishes it, shares that session's clock."""
-    resolve = getattr(source, "resolve", None)
-    if resolve is None:
-        return None
-    resolve()
-    return source.origin_ns
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
+    library = library_options()
     p = subparsers.add_parser(
         "record",
+        parents=[
+            source_options(),
+            person_options("whose session it is (a name or a pseudonymous code)"),
+            publish_options(),
+            library,
+        ],
         help="record a session without the window",
-        description="Record a session from a strap or the simulated strap into the library.",
+        description="Record a session from a strap, the simulated strap or a Lab Streaming "
+        "Layer stream into the library.",
     )
-    add_source_options(p)
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
-    p.add_argument("--person", help="whose session it is (a name or a pseudonymous code)")
     p.add_argument("--notes", default="", help="notes kept with the session")
     p.add_argument("--quiet", action="store_true", help="print only the session id")
-    add_lsl_options(p)
-    add_library_option(p)
     p.set_defaults(func=_record)
 
-    p = subparsers.add_parser("sessions", help="list the sessions in the library")
-    p.add_argument("--person", help="only this person's sessions")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    add_library_option(p)
+    p = subparsers.add_parser(
+        "sessions",
+        parents=[person_options("only this person's sessions"), library],
+        help="list the sessions in the library",
+    )
+    _format_option(p)
     p.set_defaults(func=_sessions)
 
-    p = subparsers.add_parser("show", help="print a session's summary")
+    p = subparsers.add_parser("show", parents=[library], help="print a session's summary")
     p.add_argument("session", type=int)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    add_library_option(p)
+    _format_option(p)
     p.set_defaults(func=_show)
 
-    p = subparsers.add_parser("replay", help="print a session's beats and events as they replay")
-    p.add_argument("session", type=int)
-    p.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="1 to 16 times real time, or 0 for as fast as possible",
+    p = subparsers.add_parser(
+        "replay",
+        parents=[publish_options(), library],
+        help="print a session's beats and events as they replay",
     )
-    add_lsl_options(p)
-    add_library_option(p)
+    p.add_argument("session", type=int)
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=speed,
+        default=1.0,
+        metavar="X",
+        help=f"the replay runs X times real time (default 1, at most {MAX_SPEED:g})",
+    )
+    pace.add_argument(
+        "--at-once", action="store_true", help="print the whole session at once, without pacing"
+    )
     p.set_defaults(func=_replay)
 
-    p = subparsers.add_parser("import", help="import an RR file as a session")
+    p = subparsers.add_parser(
+        "import",
+        parents=[person_options("whose session it is (an RR file)"), library],
+        help="import an RR file or a trm-bio JSON export as a session",
+        description="Import an RR file (one interval per line, CSV with a header, Kubios RR "
+        "text) or a session that `export --format json` wrote: a file that starts with { is "
+        "read as such an export.",
+    )
     p.add_argument("file", type=Path)
     p.add_argument("--unit", choices=("auto", "ms", "s"), default="auto")
-    p.add_argument("--person")
     p.add_argument("--notes", default="")
-    p.add_argument("--json", action="store_true", help="the file is a trm-bio JSON session export")
-    add_library_option(p)
+    refuse_old_spelling(
+        p, "--json", "import recognises a trm-bio JSON export by itself: leave --json out"
+    )
     p.set_defaults(func=_import)
 
-    p = subparsers.add_parser("export", help="export a session")
+    p = subparsers.add_parser(
+        "export",
+        parents=[
+            output_options("the file to write (default session-ID.csv, .txt, .edf or .json)"),
+            library,
+        ],
+        help="export a session",
+    )
     p.add_argument("session", type=int)
     p.add_argument("--format", choices=("csv", "kubios", "edf", "json"), required=True)
-    p.add_argument("-o", "--output", type=Path, help="the file to write")
-    p.add_argument("--force", action="store_true", help="replace the file if it exists")
-    add_library_option(p)
     p.set_defaults(func=_export)
 
-    p = subparsers.add_parser("delete", help="delete a session (asks first)")
+    p = subparsers.add_parser("delete", parents=[library], help="delete a session (asks first)")
     p.add_argument("session", type=int)
     p.add_argument("--yes", action="store_true", help="do not ask")
-    add_library_option(p)
     p.set_defaults(func=_delete)
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=("table", "json"), default="table", help="what to print (default table)"
+    )
+    refuse_old_spelling(parser, "--json", "--json is now --format json")
 
 
 # -- record ---------------------------------------------------------------------------------
@@ -292,24 +233,25 @@ def run_session(controller: Any, duration_s: float | None, on_update: Any) -> No
 
 def _record(args: argparse.Namespace) -> int:
     from trm_bio.controller import SessionController, SessionOptions
+    from trm_bio.sources import resolve_start_ns
 
     with open_library(args) as library:
         controller = SessionController(library)
-        source, kind = make_source(args, args.duration)
-        apply_lsl_options(controller, args)
+        source, kind = source_from_args(args, args.duration)
+        apply_publish_options(controller, args)
         options = SessionOptions(
             person=args.person,
             notes=args.notes,
             source_kind=kind,
-            start_ns=source_start_ns(source),
+            start_ns=resolve_start_ns(source),
         )
         # Nothing is shown with --quiet: record now, analyse in one pass at the end.
-        controller.start_live(source, options, analyse_live=not args.quiet)
+        session = controller.start_live(source, options, analyse_live=not args.quiet)
         session_id = controller.session_id
         duration_s = args.duration
         if duration_s is not None and options.start_ns is not None:
             # Sharing a publisher's clock: count the duration from now, not from its start.
-            duration_s += max(0.0, controller.session.time_at(controller.clock_ns()))
+            duration_s += max(0.0, session.time_at(controller.clock_ns()))
         if not args.quiet:
             print(f"Recording session {session_id} (Ctrl-C to stop)…", flush=True)
 
@@ -348,7 +290,7 @@ def _sessions(args: argparse.Namespace) -> int:
         sessions, damaged = library.sessions_and_damaged(person_id)
     for exc in damaged:  # the others are listed all the same
         print(f"trm-bio: {exc}; skipped", file=sys.stderr)
-    if args.json:
+    if args.format == "json":
         print(json.dumps([_session_dict(s) for s in sessions], indent=2))
         return 0
     if not sessions:
@@ -388,7 +330,7 @@ def _show(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
     document = result.as_dict()
-    if args.json:
+    if args.format == "json":
         print(json.dumps(document, indent=2))
         return 0
     info = result.info
@@ -431,15 +373,13 @@ def _session(library: Library, session_id: int) -> Any:
 def _replay(args: argparse.Namespace) -> int:
     from trm_bio.controller import SessionController
 
-    speed = math.inf if args.speed == 0 else args.speed
-    if not (speed == math.inf or 1 <= speed <= 16):
-        raise TrmBioError("the replay speed goes from 1 to 16 (or 0 for as fast as possible)")
     with open_library(args, readonly=True) as library:
         controller = SessionController(library)
         _session(library, args.session)
-        apply_lsl_options(controller, args)
-        controller.open_replay(args.session, speed)
+        apply_publish_options(controller, args)
+        controller.open_replay(args.session, math.inf if args.at_once else args.speed)
         replay = controller.replay
+        assert replay is not None  # opened just above
 
         def show(update: Any) -> None:
             for state in update.beats:
@@ -468,21 +408,22 @@ def _replay(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     # The file is read before the library is opened: were it the library itself, closing a
     # descriptor of it would drop the SQLite locks this process holds on it.
-    if args.json or _looks_like_session_json(args.file):
-        from trm_bio.store.json_format import import_json
+    from trm_bio.store.json_format import import_json
+    from trm_bio.store.library import SessionRecord
+    from trm_bio.store.rr_files import RRRecording, read_rr_file
 
-        record, recording = import_json(args.file), None
+    read: SessionRecord | RRRecording
+    if _looks_like_session_json(args.file):
+        read = import_json(args.file)
     else:
-        from trm_bio.store.rr_files import read_rr_file
-
-        record, recording = None, read_rr_file(args.file, unit=args.unit)
+        read = read_rr_file(args.file, unit=args.unit)
     with open_library(args) as library:
-        if record is not None:
-            session_id = library.add_session_record(record)
+        if isinstance(read, SessionRecord):
+            session_id = library.add_session_record(read)
         else:
             from trm_bio.store.imports import import_rr_recording
 
-            session_id = import_rr_recording(library, recording, args.person, notes=args.notes)
+            session_id = import_rr_recording(library, read, args.person, notes=args.notes)
         from trm_bio.history import analyse_session
 
         try:
@@ -495,13 +436,15 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _looks_like_session_json(path: Path) -> bool:
-    """A trm-bio JSON session export (what ``export --format json`` writes)."""
+    """A JSON document, so meant as a trm-bio session export (what ``export --format json``
+    writes): no RR file starts with ``{``, and the JSON reader says in one sentence what
+    else such a file is."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(4096)
+            head = handle.read(64)
     except OSError:
         return False  # the RR reader says what is wrong with the file
-    return head.lstrip().startswith(b"{") and b"trm-bio-session" in head
+    return head.lstrip().startswith(b"{")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -541,7 +484,7 @@ def _export(args: argparse.Namespace) -> int:
                     ]
                 else:
                     a = result.analysis
-                    columns = {
+                    columns: dict[str, Column] = {
                         "time_s": beats.times_s,
                         "rr_ms": beats.rr_ms,
                         "segment": beats.segment,

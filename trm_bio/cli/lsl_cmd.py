@@ -1,15 +1,16 @@
 """``trm-bio lsl list``: the Lab Streaming Layer streams in reach.
 
-Publishing a session is ``--lsl`` on ``record``, ``practice`` and ``replay``; a session fed
-by another computer's stream is ``--lsl-source NAME``; ``trm-bio stream --lsl NAME`` prints
-what a stream delivers.
+Publishing a session is ``--lsl [NAME]`` on ``record``, ``practice``, ``replay`` and ``app``;
+taking the beats from a stream (another computer's strap) is ``--lsl-source NAME`` on
+``record`` and ``practice``, and ``trm-bio stream --lsl-source NAME`` prints what one delivers.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from trm_bio.errors import TrmBioError
+from trm_bio.cli.options import positive_seconds
+from trm_bio.sources import require_lsl
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,25 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="lsl_command", metavar="ACTION", required=True)
     q = sub.add_parser("list", help="list the LSL streams in reach")
     q.add_argument(
-        "--timeout", type=float, default=2.0, metavar="S", help="how long to listen (default 2 s)"
+        "--timeout",
+        type=positive_seconds,
+        default=2.0,
+        metavar="S",
+        help="how long to listen (default 2 s)",
     )
     q.add_argument("--query", metavar="NAME|TYPE", help="only streams with this name or type")
     q.set_defaults(func=_list)
-
-
-def require_lsl() -> None:
-    """Raise TrmBioError with one sentence when LSL cannot be used on this computer.
-
-    Every command that uses LSL calls this first, so it also keeps liblsl's startup INFO
-    line ("Loaded default config") out of the terminal: it is noise beside the command's
-    own output, and liblsl reads its configuration only once, on first use.
-    """
-    from devices.lsl import lsl_unavailable_reason, quiet_liblsl_startup
-
-    reason = lsl_unavailable_reason()
-    if reason is not None:
-        raise TrmBioError(reason.rstrip("."))
-    quiet_liblsl_startup()
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -21,15 +21,14 @@ from typing import Any
 from devices.packet import LinkState
 from skills.flow import PracticeFlow
 from skills.sensations import Valence
-from trm_bio.cli.library_cmd import (
-    add_library_option,
-    add_lsl_options,
-    add_source_options,
-    apply_lsl_options,
-    make_source,
-    open_library,
-    source_start_ns,
-    zone_words,
+from trm_bio.cli.library_cmd import open_library, zone_words
+from trm_bio.cli.options import (
+    apply_publish_options,
+    library_options,
+    person_options,
+    publish_options,
+    source_from_args,
+    source_options,
 )
 from trm_bio.cli.skills_cmd import not_offered
 from trm_bio.errors import TrmBioError
@@ -44,18 +43,20 @@ _VALENCE_KEYS = {"p": Valence.PLEASANT, "n": Valence.NEUTRAL, "u": Valence.UNPLE
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "practice",
+        parents=[
+            source_options(),
+            person_options("whose session it is (a name or a pseudonymous code)"),
+            publish_options(),
+            library_options(),
+        ],
         help="guided practice of a skill in the terminal, recorded",
         description="Practise a TRM skill (or a plan) with prompts in the terminal. " + KEYS_HELP,
     )
-    add_source_options(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--skill", help="skill number or id (see `trm-bio skills`)")
     what.add_argument("--plan", help="a session plan id (see `trm-bio skills plans`)")
-    p.add_argument("--person", help="whose session it is (a name or a pseudonymous code)")
     p.add_argument("--clinician", action="store_true", help="offer the clinician-only skills")
     p.add_argument("--skills-dir", help="your own skills folder")
-    add_lsl_options(p)
-    add_library_option(p)
     p.set_defaults(func=run)
 
 
@@ -115,6 +116,7 @@ def _show_flow_events(events: list[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     from trm_bio.controller import SessionController, SessionOptions
     from trm_bio.core.events import EventKind
+    from trm_bio.sources import resolve_start_ns
 
     with open_library(args) as library:
         try:
@@ -131,12 +133,12 @@ def run(args: argparse.Namespace) -> int:
                 PracticeFlow.for_plan(controller.plans, args.plan)
         except (LookupError, ValueError) as exc:
             raise not_offered(exc) from exc
-        source, kind = make_source(args, None)
-        apply_lsl_options(controller, args)
+        source, kind = source_from_args(args, None)
+        apply_publish_options(controller, args)
         options = SessionOptions(
-            person=args.person, source_kind=kind, start_ns=source_start_ns(source)
+            person=args.person, source_kind=kind, start_ns=resolve_start_ns(source)
         )
-        controller.start_live(source, options)
+        session = controller.start_live(source, options)
         session_id = controller.session_id
         _say(f"Session {session_id}. {KEYS_HELP}")
         try:
@@ -165,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
                     if controller.link_state is LinkState.FAILED:
                         break  # the strap gave up: its reason ends the practice
                     now = controller.now_s()
-                    if now - last_status >= 15 and controller.session.last is not None:
+                    if now - last_status >= 15 and session.last is not None:
                         last_status = now
                         _say(_status_line(controller))
                     key = _read_key(0.1)
@@ -176,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            if controller.flow is not None and not controller.flow_state().done:
+            ending = controller.flow_state()
+            if ending is not None and not ending.done:
                 _show_flow_events(controller.flow_action("stop"))
             controller.stop()  # a session without a heartbeat is deleted there, with a reason
         error = controller.error

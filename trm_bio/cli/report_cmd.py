@@ -8,19 +8,20 @@ import json
 import sys
 from pathlib import Path
 
-from trm_bio.cli.library_cmd import (
-    add_library_option,
-    open_library,
-    refuse_overwrite,
-    refuse_the_library,
-)
+from trm_bio.cli.library_cmd import open_library, refuse_overwrite, refuse_the_library
+from trm_bio.cli.options import library_options, output_options
 from trm_bio.errors import TrmBioError
 from trm_bio.store.paths import write_private_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    library = library_options()
     p = subparsers.add_parser(
         "report",
+        parents=[
+            output_options("the file to write (.html or .pdf; default session-ID-report.html)"),
+            library,
+        ],
         help="write a session report (self-contained HTML or PDF)",
         description=(
             "Write a session's report: who and when, signal quality, whole-session measures "
@@ -30,20 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("session", type=int)
-    p.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        metavar="FILE",
-        help="the file to write (.html or .pdf; default session-ID-report.html)",
-    )
     p.add_argument("--format", choices=("html", "pdf"), help="override the file's suffix")
-    p.add_argument("--force", action="store_true", help="replace the file if it exists")
-    add_library_option(p)
     p.set_defaults(func=_report)
 
     p = subparsers.add_parser(
         "trends",
+        parents=[
+            output_options("write to this file (html/pdf default: trends-PERSON.html/.pdf)"),
+            library,
+        ],
         help="a person's progress across sessions",
         description=(
             "Trends of resting heart rate and RMSSD (from each session's first calm minutes), "
@@ -54,19 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("person", help="name, pseudonymous code or id")
     p.add_argument("--format", choices=("table", "json", "html", "pdf"), default="table")
     p.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        metavar="FILE",
-        help="write to this file (html/pdf default: trends-PERSON.html/.pdf)",
-    )
-    p.add_argument(
         "--recompute",
         action="store_true",
         help="analyse every session again instead of using cached summaries",
     )
-    p.add_argument("--force", action="store_true", help="replace the file if it exists")
-    add_library_option(p)
     p.set_defaults(func=_trends)
 
 

@@ -367,7 +367,9 @@ def _neighbours(seg: np.ndarray) -> np.ndarray:
 
 def _shifted(x: np.ndarray, index: np.ndarray) -> np.ndarray:
     """x at each neighbour index from :func:`_neighbours`, NaN where there is none."""
-    return np.append(x, np.nan)[index]
+    # Annotated: numpy types indexing by an array of unnamed dtype as Any.
+    shifted: np.ndarray = np.append(x, np.nan)[index]
+    return shifted
 
 
 def _statistics(
@@ -403,7 +405,8 @@ def _statistics(
 def _first_median(rr: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The median at a segment's first beat: of it and the next two (its window would hold
     two beats, and the larger of two is no median)."""
-    return np.median(np.stack((rr[starts], rr[starts + 1], rr[starts + 2])), axis=0)
+    median: np.ndarray = np.median(np.stack((rr[starts], rr[starts + 1], rr[starts + 2])), axis=0)
+    return median
 
 
 def _sliding(x: np.ndarray, width: int) -> np.ndarray:
@@ -475,7 +478,8 @@ def _fits_rhythm(
         return candidate
     exists = np.isfinite(around)
     near = ~exists | (np.abs(value - around) <= SPLIT_FRACTION * level)
-    return candidate & near.all(axis=0) & (exists.sum(axis=0) >= 2)
+    fits: np.ndarray = candidate & near.all(axis=0) & (exists.sum(axis=0) >= 2)
+    return fits
 
 
 def _apply_rules(

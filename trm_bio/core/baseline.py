@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from trm_bio.core.errors import TrmBioError
-from trm_bio.core.json_safe import json_safe
+from trm_bio.core.json_safe import json_safe_fields
 
 BaselineSource = Literal["session-start", "previous-sessions"]
 
@@ -108,7 +108,7 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return json_safe(asdict(self))
+        return json_safe_fields(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:

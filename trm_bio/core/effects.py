@@ -22,7 +22,7 @@ import numpy as np
 
 from trm_bio.core.errors import TrmBioError
 from trm_bio.core.events import Event, EventKind, FlowPayload, SensationPayload, TextPayload
-from trm_bio.core.json_safe import json_safe
+from trm_bio.core.json_safe import json_safe_fields
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, RegulationTrace
 from trm_bio.core.shifts import (
     DEFAULT_SHIFT_PARAMS,
@@ -120,7 +120,7 @@ class EffectItem:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return json_safe(asdict(self))
+        return json_safe_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +241,7 @@ class CrossSessionEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return json_safe(asdict(self))
+        return json_safe_fields(self)
 
 
 def summarize_across_sessions(

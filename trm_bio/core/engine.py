@@ -289,6 +289,10 @@ class StreamingEngine:
         self.windows = windows
         self.names = metric_names(windows)
         self._max_window_s = max(w.window_s for w in windows)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every beat."""
         self._times = GrowingArray(np.float64)
         self._rr = GrowingArray(np.float64)
         self._seg = GrowingArray(np.int64)
@@ -305,10 +309,6 @@ class StreamingEngine:
     def lookahead(self) -> int:
         """Beats between the newest beat and the newest settled one."""
         return self._LOOKAHEAD
-
-    def reset(self) -> None:
-        """Forget every beat."""
-        self.__init__(self.windows)
 
     def prime(self, beats: Beats) -> None:
         """Rebuild the state after ``beats`` without replaying them one by one (a seek).

@@ -30,9 +30,11 @@ from __future__ import annotations
 import functools
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from numpy.typing import NDArray
 
 from trm_bio.core import respiration
 from trm_bio.core.errors import TrmBioError
@@ -63,6 +65,9 @@ class _Knots:
     """Valid beats of a series as interpolation knots, with their segment layout."""
 
     def __init__(self, rr: np.ndarray, times: np.ndarray, seg: np.ndarray) -> None:
+        self.t: NDArray[np.float64]
+        self.y: NDArray[np.float64]
+        self.seg: NDArray[np.int64]
         valid = np.isfinite(rr) & (rr > 0)
         if valid.all():
             self.t, self.y, self.seg = times, rr, seg
@@ -70,7 +75,7 @@ class _Knots:
             self.t, self.y, self.seg = times[valid], rr[valid], seg[valid]
         self.slope = self._slopes()
 
-    def _slopes(self) -> np.ndarray:
+    def _slopes(self) -> NDArray[np.float64]:
         """Slope (ms/s) at every knot: the quartic's derivative where two neighbours on each
         side share the knot's segment, the parabola's where one does, the one-sided secant
         at a segment's first or last knot, 0 for a knot alone in its segment."""
@@ -119,7 +124,7 @@ class _Knots:
         slope[tail] = secant[tail[1:]]
         return slope
 
-    def _quartic_slopes(self) -> np.ndarray:
+    def _quartic_slopes(self) -> NDArray[np.float64]:
         """At knots 2 .. n-3: the derivative at the knot of the quartic through it and its
         two neighbours on each side (Lagrange form, unequal spacing)."""
         t, y, n = self.t, self.y, self.t.size
@@ -187,7 +192,7 @@ class _Knots:
         k = ji - lo
         u = g - t0[k]
         u /= h[k]
-        out = c3[k]
+        out: NDArray[np.float64] = c3[k]
         out *= u
         out += c2[k]
         out *= u
@@ -296,30 +301,8 @@ def _metrics_of(
     freqs = weights.freqs
     vlf, lf, hf, total = (psd @ weights.matrix).T
     rows = np.arange(psd.shape[0])
-    wanted = set(names)
-    if wanted & {"RespirationRate", "RespirationStatus"}:
-        breathing, breathing_status = respiration.breathing_rate(
-            psd, weights.breathing, mean_rr_ms
-        )
-    if "HFpeak" not in wanted:
-        hf_peak = None
-    elif weights.hf_cols.stop > weights.hf_cols.start:
-        hf_peak = freqs[weights.hf_cols.start + np.argmax(psd[:, weights.hf_cols], axis=1)]
-    else:
-        hf_peak = np.full(rows.size, np.nan)
-    if "Coherence" not in wanted:
-        coherence = None
-    elif weights.search_cols.stop > weights.search_cols.start:
-        peak = weights.search_cols.start + np.argmax(psd[:, weights.search_cols], axis=1)
-        cum = np.zeros((psd.shape[0], psd.shape[1] + 1))
-        np.cumsum(psd, axis=1, out=cum[:, 1:])
-        lo = np.maximum(peak - weights.half_bins, 0)
-        hi = np.minimum(peak + weights.half_bins + 1, psd.shape[1])
-        peak_power = (cum[rows, hi] - cum[rows, lo]) * weights.df
-        coherence = peak_power / (total - peak_power)
-    else:
-        coherence = np.full(rows.size, np.nan)
-    out = {}
+    breathing: tuple[np.ndarray, np.ndarray] | None = None  # rate and status, computed once
+    out: dict[str, np.ndarray] = {}
     for name in names:
         if name == "VLF":
             out[name] = vlf
@@ -332,13 +315,27 @@ def _metrics_of(
         elif name == "TP":
             out[name] = vlf + lf + hf
         elif name == "HFpeak":
-            out[name] = hf_peak
+            if weights.hf_cols.stop > weights.hf_cols.start:
+                out[name] = freqs[
+                    weights.hf_cols.start + np.argmax(psd[:, weights.hf_cols], axis=1)
+                ]
+            else:
+                out[name] = np.full(rows.size, np.nan)
         elif name == "Coherence":
-            out[name] = coherence
-        elif name == "RespirationRate":
-            out[name] = breathing
-        elif name == "RespirationStatus":
-            out[name] = breathing_status
+            if weights.search_cols.stop > weights.search_cols.start:
+                peak = weights.search_cols.start + np.argmax(psd[:, weights.search_cols], axis=1)
+                cum = np.zeros((psd.shape[0], psd.shape[1] + 1))
+                np.cumsum(psd, axis=1, out=cum[:, 1:])
+                lo = np.maximum(peak - weights.half_bins, 0)
+                hi = np.minimum(peak + weights.half_bins + 1, psd.shape[1])
+                peak_power = (cum[rows, hi] - cum[rows, lo]) * weights.df
+                out[name] = peak_power / (total - peak_power)
+            else:
+                out[name] = np.full(rows.size, np.nan)
+        elif name in ("RespirationRate", "RespirationStatus"):
+            if breathing is None:
+                breathing = respiration.breathing_rate(psd, weights.breathing, mean_rr_ms)
+            out[name] = breathing[0] if name == "RespirationRate" else breathing[1]
         else:
             raise KeyError(f"no frequency-domain metric named {name!r}")
     return out
@@ -348,12 +345,12 @@ def _psd_direct(x: np.ndarray, layout: _Layout) -> np.ndarray:
     """Welch PSD at ``layout.bins`` of each row of x (windows x N samples), by rfft."""
     # The mean as np.mean computes it, without its Python-level wrapper (a live hot path).
     x = x - x.sum(axis=1, keepdims=True) / x.shape[1]
-    segs = x[:, layout.seg_index]
+    segs: NDArray[np.float64] = x[:, layout.seg_index]
     segs *= layout.hann
     spec = np.fft.rfft(segs, n=layout.nfft, axis=2)[:, :, layout.bin_slice]
     power = spec.real**2
     power += spec.imag**2
-    psd = power.sum(axis=1)
+    psd: NDArray[np.float64] = power.sum(axis=1)
     psd *= layout.scale
     return psd
 
@@ -520,7 +517,14 @@ def frequency_windows(
     if not plans:
         return nan_rows
 
-    def store(out: dict, window_names: tuple, weights: _BandWeights, rows, psd, mean) -> None:
+    def store(
+        out: dict[str, np.ndarray],
+        window_names: tuple[str, ...],
+        weights: _BandWeights,
+        rows: np.ndarray,
+        psd: np.ndarray,
+        mean: np.ndarray,
+    ) -> None:
         for key, val in _metrics(psd, weights, window_names, mean).items():
             out[key][rows] = val
 
@@ -543,8 +547,7 @@ def frequency_windows(
     for out, window_names, layout, weights, rows in plans:
         first_k = end_k[rows] - layout.n + 1
         _sliding_windows(knots, first_k, rows, layout, weights, fs_hz,
-                         lambda r, psd, mean, o=out, n=window_names, wt=weights:
-                         store(o, n, wt, r, psd, mean))
+                         functools.partial(store, out, window_names, weights))
     return nan_rows
 
 
@@ -591,8 +594,19 @@ def _frequency_at_end(
     return out
 
 
-def _sliding_windows(knots, first_k, rows, layout, weights, fs_hz, store) -> None:
-    """Welch PSD of many windows by the sliding DFT, in chunks of the sample grid."""
+def _sliding_windows(
+    knots: _Knots,
+    first_k: np.ndarray,
+    rows: np.ndarray,
+    layout: _Layout,
+    weights: _BandWeights,
+    fs_hz: float,
+    store: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+) -> None:
+    """Welch PSD of many windows by the sliding DFT, in chunks of the sample grid.
+
+    ``store(rows, psd, mean)`` receives each chunk's result rows, Welch PSD rows and mean RR.
+    """
     order = np.argsort(first_k, kind="stable")
     starts = first_k[order]
     order = rows[order]

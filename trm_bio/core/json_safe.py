@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 def json_safe(value: Any) -> Any:
@@ -15,3 +19,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+def json_safe_fields(record: DataclassInstance) -> dict[str, Any]:
+    """The fields of a dataclass instance, at any depth, as a JSON-friendly dict."""
+    fields: dict[str, Any] = json_safe(asdict(record))
+    return fields

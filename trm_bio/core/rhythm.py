@@ -73,7 +73,9 @@ def _trailing_sum(flags: np.ndarray, seg_first: np.ndarray, window: int) -> np.n
     csum = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
     idx = np.arange(flags.size)
     start = np.maximum(idx - window + 1, seg_first)
-    return csum[idx + 1] - csum[start]
+    # Annotated: numpy types indexing by an array of unnamed dtype as Any.
+    total: np.ndarray = csum[idx + 1] - csum[start]
+    return total
 
 
 def rhythm_valid(
@@ -155,7 +157,8 @@ def rhythm_valid(
         n_judged, MIN_JUDGED_BEATS
     )
     flagged = n_flagged >= flagged_fraction * np.maximum(n_beats, MIN_JUDGED_BEATS)
-    return usable & ~alternation & ~flagged
+    steady: np.ndarray = usable & ~alternation & ~flagged
+    return steady
 
 
 def rhythm_valid_last(
@@ -204,16 +207,17 @@ def rhythm_valid_last(
     return not alternation and not flagged
 
 
-def _cosen(a: np.ndarray, b: np.ndarray, mean_rr_ms: np.ndarray) -> np.ndarray:
+def _cosen(a: np.ndarray | int, b: np.ndarray | int, mean_rr_ms: np.ndarray) -> np.ndarray:
     """COSEn from the match counts of length 2 (a) and 1 (b) and the mean RR (ms).
 
     No match of length 2 counts as half a match (SampEn's upper bound, finite).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         sampen = np.log(np.maximum(b, 1.0) / np.maximum(a, 0.5))
-        return (
+        cosen: np.ndarray = (
             sampen + math.log(2.0 * COSEN_TOLERANCE_MS / 1000.0) - np.log(mean_rr_ms / 1000.0)
         )
+    return cosen
 
 
 def irregular_measures(
@@ -338,7 +342,7 @@ def irregular_rhythm_last(
         two = one & (np.abs(x[first + 1] - x[second + 1]) <= COSEN_TOLERANCE_MS)
         turns = (x[1:-1] - x[:-2]) * (x[1:-1] - x[2:]) > 0
     mean_rr = np.array([np.sum(w[usable]) / n_usable])
-    cosen = float(_cosen(np.count_nonzero(two), np.count_nonzero(one), mean_rr)[0])
+    cosen = float(_cosen(int(np.count_nonzero(two)), int(np.count_nonzero(one)), mean_rr)[0])
     turning = float(np.count_nonzero(turns)) / max(w.size - 2, 1)
     return cosen > COSEN_LIMIT and turning >= TURNING_POINT_MIN
 

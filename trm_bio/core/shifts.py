@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
 from trm_bio.core.baseline import Baseline
 from trm_bio.core.errors import TrmBioError
-from trm_bio.core.json_safe import json_safe
+from trm_bio.core.json_safe import json_safe_fields
 from trm_bio.core.regulation import DEFAULT_PARAMS, RegulationParams, Zone
 
 Direction = Literal["toward", "away", "none", "unknown"]
@@ -121,7 +121,7 @@ class Shift:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
-        return json_safe(asdict(self))
+        return json_safe_fields(self)
 
 
 def band_distance(

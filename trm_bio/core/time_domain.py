@@ -22,7 +22,9 @@ def _prefix(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _range_extreme(values: np.ndarray, start: np.ndarray, stop: np.ndarray, op) -> np.ndarray:
+def _range_extreme(
+    values: np.ndarray, start: np.ndarray, stop: np.ndarray, op: np.ufunc
+) -> np.ndarray:
     """Min or max (``op`` = np.minimum / np.maximum) of values[start:stop], sparse table.
 
     Empty ranges give the fill value that ``values`` carries for rejected beats (±inf).
@@ -45,7 +47,8 @@ def _range_extreme(values: np.ndarray, start: np.ndarray, stop: np.ndarray, op) 
     lo = np.minimum(start, values.size - 1)
     hi = np.maximum(stop - np.left_shift(1, level), 0)
     flat = table.ravel()
-    return op(flat[level * values.size + lo], flat[level * values.size + hi])
+    extreme: np.ndarray = op(flat[level * values.size + lo], flat[level * values.size + hi])
+    return extreme
 
 
 #: Up to this many window ends, and when they are few against the beats, each window is

@@ -180,15 +180,17 @@ class Timeline:
         cfg = self.config
         offsets_s = np.cumsum(rr) / 1000.0  # beat times relative to the previous beat
         previous_s = self._last_beat_s
-        if self._last_beat_s is not None:
-            times = self._last_beat_s + offsets_s
+        times: np.ndarray | None = None  # None: these beats start a new segment
+        if previous_s is not None:
+            times = previous_s + offsets_s
             lag_s = arrival_s - times[-1]
             if lag_s > cfg.gap_bound_s:
                 self.break_segment()
+                times = None
             elif lag_s < -cfg.ahead_bound_s:
                 # The beat clock runs ahead of the packet that carried the beats: pull it back,
                 # but never before the previous beat.
-                shift = max(lag_s, (self._last_beat_s - times[0]) + 1e-3)
+                shift = max(lag_s, (previous_s - times[0]) + 1e-3)
                 times = times + shift
                 self.reanchors += 1
                 self._lags_s.clear()
@@ -201,7 +203,7 @@ class Timeline:
                     times = times + min(self._lags_s)
                     self.reanchors += 1
                     self._lags_s.clear()
-        if self._last_beat_s is None:
+        if times is None:
             self.segment += 1
             times = arrival_s - (offsets_s[-1] - offsets_s)
             self._previous_segment_end(previous_s)

@@ -9,6 +9,7 @@ session start, non-decreasing), ``rr_ms`` (the interval, ms; NaN for a rejected 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from trm_bio.core.errors import TrmBioError
 
@@ -72,7 +73,7 @@ def segment_begin_s(rr_ms: np.ndarray, times_s: np.ndarray, segment: np.ndarray)
     first_rr_s = rr_ms[first] / 1000.0
     first_rr_s = np.where(np.isfinite(first_rr_s) & (first_rr_s > 0), first_rr_s, 0.0)
     begin_of_run = times_s[first] - first_rr_s
-    run_of_beat = np.cumsum(np.r_[True, segment[1:] != segment[:-1]]) - 1
+    run_of_beat: NDArray[np.intp] = np.cumsum(np.r_[True, segment[1:] != segment[:-1]]) - 1
     return begin_of_run[run_of_beat]
 
 
@@ -150,7 +151,7 @@ def window_bounds_kernel(
     """The kernel of :func:`window_bounds_multi` on checked float64 arrays (no validation)."""
     n_windows = windows_s.size
     at_beats = ends is None
-    if at_beats:
+    if ends is None:
         ends = times
     lows = ends[None, :] - windows_s[:, None]
     if at_beats and times.size > 1 and bool(np.all(times[1:] > times[:-1])):

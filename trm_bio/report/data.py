@@ -1,7 +1,7 @@
 """The session report as plain data: built from :func:`trm_bio.history.analyse_session`.
 
 Every number shown in a report comes from :class:`~trm_bio.history.SessionAnalysis`
-(``as_dict()``: the same document ``trm-bio show --json`` prints) plus the nonlinear
+(``as_dict()``: the same document ``trm-bio show --format json`` prints) plus the nonlinear
 measures of :mod:`trm_bio.report.nonlinear`; nothing is recomputed differently here. The
 model is Qt-free and file-free: :mod:`.html`, :mod:`.pdf` and :mod:`.plots` render it.
 """

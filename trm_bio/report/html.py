@@ -4,7 +4,7 @@ Nothing in the page is fetched: no scripts, fonts, stylesheets or images from an
 (the Content-Security-Policy says so too, so a browser would refuse if something slipped
 in). Every piece of text from the library is escaped with :func:`html.escape`. The numbers
 the page shows are also embedded, unformatted, in a ``<script type="application/json"
-id="trm-bio-data">`` block for programs (e.g. to check them against ``trm-bio show --json``).
+id="trm-bio-data">`` block for programs (e.g. to check them against ``trm-bio show --format json``).
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ import numpy as np
 from trm_bio.errors import TrmBioError
 from trm_bio.store.paths import open_private_output, private_output, write_private_text
 
+#: One column of a table: a value per beat.
+Column = Sequence[Any] | np.ndarray
+
 _FIRST_BEAT_COLUMNS = ("time_s", "rr_ms")
 _EDF_ANNOTATION_CHARS = 80
 
@@ -48,8 +51,8 @@ def events_csv_path(path: str | Path) -> Path:
 
 def export_csv(
     path: str | Path,
-    beats: Mapping[str, Sequence[Any] | np.ndarray],
-    metrics: Mapping[str, Sequence[Any] | np.ndarray] | None = None,
+    beats: Mapping[str, Column],
+    metrics: Mapping[str, Column] | None = None,
     events: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Path]:
     """Write the beats (and per-beat metrics) table and the events table.

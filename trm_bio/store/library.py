@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import numpy as np
@@ -149,6 +150,10 @@ class _SharedFile:
     Opened read-only while only read-only handles use it (nothing, not even a checkpoint,
     is written), it is reopened read-write for the first handle that may write.
     """
+
+    db: sqlite3.Connection
+    writable: bool
+    mutex: threading.RLock
 
     def upgrade(self, file: Path) -> None:
         """Swap in a read-write connection (under ``mutex``: no statement is running)."""
@@ -565,7 +570,7 @@ class Library:
         self,
         session_id: int,
         *,
-        person_id: int | type[Ellipsis] | None = ...,
+        person_id: int | EllipsisType | None = ...,
         notes: str | None = None,
         tags: Iterable[str] | None = None,
         device_name: str | None = None,
@@ -874,7 +879,7 @@ class Library:
     ) -> None:
         """Cache derived per-beat arrays of a session under ``name``, valid for ``key``."""
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, allow_pickle=False, **arrays)  # read back with allow_pickle=False
         with self._transaction("storing derived arrays") as db:
             db.execute(
                 "INSERT OR REPLACE INTO session_arrays (session_id, name, key, data, updated_utc)"
@@ -996,11 +1001,7 @@ class Library:
                         )
                     )
                 ),
-                (
-                    (session_id, e.seq, e.time_s, e.host_ns, str(e.kind),
-                     json.dumps(e.payload, allow_nan=False))
-                    for e in events
-                ),
+                (_event_row(session_id, e) for e in events),
             )
             if rr is not None:
                 db.execute(
@@ -1174,6 +1175,14 @@ def _checked_event(values: dict[str, Any], payload: Any, start_ns: int) -> Event
     if checked.host_ns is not None:
         schema.check_span(start_ns, np.asarray([checked.host_ns], np.int64), "host_ns")
     return Event(checked.time_s, checked.kind, checked.payload, checked.host_ns, checked.seq)
+
+
+def _event_row(session_id: int, event: Event) -> EventRow:
+    """The row of an event read from a library or an export (it has its ``seq``)."""
+    if event.seq is None:
+        raise LibraryError(f"the {event.kind} event at {event.time_s} s has no seq")
+    payload = json.dumps(event.payload, allow_nan=False)
+    return (session_id, event.seq, event.time_s, event.host_ns, str(event.kind), payload)
 
 
 def _person_id(db: sqlite3.Connection, name: str) -> int:

@@ -79,13 +79,13 @@ def load_items(library: Library, session_id: int) -> tuple[SessionInfo, list[Any
         except MalformedPacketError:
             continue
         items.append((int(host_ns), 1, seq, packet))
-    for event in library.session_events(session_id):
+    for order, event in enumerate(library.session_events(session_id)):  # in seq order
         host_ns = event.host_time_ns(info.start_ns)
         if event.kind is EventKind.CONNECTION:
             # Status changes were logged when they happened, before the packets that follow.
-            items.append((host_ns, 0, event.seq, status_from_event(event, info.start_ns)))
+            items.append((host_ns, 0, order, status_from_event(event, info.start_ns)))
         else:
-            items.append((host_ns, 2, event.seq, RecordedEvent(host_ns, event)))
+            items.append((host_ns, 2, order, RecordedEvent(host_ns, event)))
     items.sort(key=lambda item: item[:3])
     return info, [item[3] for item in items]
 

@@ -43,6 +43,8 @@ from trm_bio.store.schema import MAX_SESSION_S, RR_LIMITS_MS
 log = logging.getLogger(__name__)
 
 Unit = Literal["auto", "ms", "s"]
+#: The unit RR values were found in.
+RRUnit = Literal["ms", "s"]
 
 #: Plausible RR ranges used to detect the unit; values outside are artifacts or gaps.
 _RANGE_S = (0.2, 5.0)
@@ -212,7 +214,7 @@ def _normalise(name: str) -> str:
     return name
 
 
-def _header_unit(name: str) -> str | None:
+def _header_unit(name: str) -> Literal["ms", "s", "ns"] | None:
     """The unit a header names: 'ms', 's', 'ns' or None."""
     lowered = name.lower()
     if re.search(r"(\bms\b|_ms\b|msec|millisec|\(ms\)|\[ms\])", lowered):
@@ -455,7 +457,7 @@ def _drop_offset(rr: np.ndarray, name: str, unit: Unit) -> tuple[float | None, n
     return first, rest
 
 
-def _plain_unit(values: np.ndarray) -> str | None:
+def _plain_unit(values: np.ndarray) -> RRUnit | None:
     """The unit the values plainly are in ("s" or "ms"), or None when they could be either."""
     if _share_in(values, _RANGE_S) >= _DETECT_SHARE and float(values.max()) < 60.0:
         return "s"
@@ -479,7 +481,7 @@ def _check_unit_argument(values: np.ndarray, unit: str, name: str) -> None:
     )
 
 
-def _detect_unit(values: np.ndarray, name: str) -> str:
+def _detect_unit(values: np.ndarray, name: str) -> RRUnit:
     plain = _plain_unit(values)
     if plain is not None:
         return plain
@@ -536,7 +538,7 @@ def _to_ms(values: np.ndarray, unit: str, name: str) -> np.ndarray:
 
 def _times_to_s(times: np.ndarray, column: str, rr_ms: np.ndarray) -> np.ndarray:
     """File times to seconds on the beat clock: relative to row 1, first beat ends at rr0."""
-    unit = _header_unit(column)
+    unit: str | None = _header_unit(column)
     span = float(times[-1] - times[0]) if times.size else 0.0
     expected_s = float(np.sum(rr_ms)) / 1000.0
     if unit is None:

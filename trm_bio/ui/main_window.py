@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
             "pause_session": self.pause_session,
             "stop_session": self.stop_session,
             "devices": self.choose_device,
-            "disconnect": self.disconnect,
+            "disconnect": self.disconnect_strap,
             "library": self.open_library,
             "history": lambda: self.reports.show_history(self.person.text()),
             "client_view": self.toggle_client_view,
@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
             "help": self.show_help,
             "quit": self.close,
         }
-        self.actions: dict[str, QAction] = {}
+        self.shortcut_actions: dict[str, QAction] = {}
         toggles = {"hide_numbers", "large_text", "reduced_motion"}
         for name, (key, words) in SHORTCUTS.items():
             action = QAction(words, self)
@@ -276,18 +276,18 @@ class MainWindow(QMainWindow):
             else:
                 action.triggered.connect(handlers[name])
             self.addAction(action)
-            self.actions[name] = action
-        self.hide_numbers_action = self.actions["hide_numbers"]
+            self.shortcut_actions[name] = action
+        self.hide_numbers_action: QAction = self.shortcut_actions["hide_numbers"]
         self.hide_numbers_action.setChecked(self.settings.hide_numbers)
         self.hide_numbers_action.toggled.connect(self.set_hide_numbers)
-        self.large_text_action = self.actions["large_text"]
+        self.large_text_action: QAction = self.shortcut_actions["large_text"]
         self.large_text_action.setChecked(self.settings.large_text)
         self.large_text_action.toggled.connect(self.set_large_text)
-        self.reduced_motion_action = self.actions["reduced_motion"]
+        self.reduced_motion_action: QAction = self.shortcut_actions["reduced_motion"]
         self.reduced_motion_action.setChecked(self.settings.reduced_motion)
         self.reduced_motion_action.toggled.connect(self.set_reduced_motion)
         # The client window is a window of its own: the same keys work there.
-        self.client.addActions(list(self.actions.values()))
+        self.client.addActions(list(self.shortcut_actions.values()))
 
         menu = self.menuBar()
         session = menu.addMenu("&Session")
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
             "library",
             "history",
         ):
-            session.addAction(self.actions[name])
+            session.addAction(self.shortcut_actions[name])
         self.back_to_live_action = session.addAction("Back to live", self.back_to_live)
         session.addSeparator()
         # A setting remembered between runs: other programs (e.g. a lab's recorder) may
@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
         if self.settings.lsl:
             self.lsl_action.setChecked(True)
         session.addSeparator()
-        session.addAction(self.actions["quit"])
+        session.addAction(self.shortcut_actions["quit"])
         practice = menu.addMenu("&Practice")
         for name in (
             "begin",
@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
             "zone_low",
             "marker",
         ):
-            practice.addAction(self.actions[name])
+            practice.addAction(self.shortcut_actions[name])
         practice.addSeparator()
         self.clinician_action = practice.addAction("Clinician mode (skills 7 to 9)")
         self.clinician_action.setCheckable(True)
@@ -351,7 +351,7 @@ class MainWindow(QMainWindow):
             "large_text",
             "reduced_motion",
         ):
-            view.addAction(self.actions[name])
+            view.addAction(self.shortcut_actions[name])
         self.client_numbers_action = view.addAction("Numbers on the client view")
         self.client_numbers_action.setCheckable(True)
         self.client_numbers_action.setChecked(self.settings.client_numbers)
@@ -366,9 +366,9 @@ class MainWindow(QMainWindow):
             self.trend_actions[name] = action
         replay = menu.addMenu("&Replay")
         for name in ("play", "next_event", "previous_event", "next_shift", "faster", "slower"):
-            replay.addAction(self.actions[name])
+            replay.addAction(self.shortcut_actions[name])
         help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.actions["help"])
+        help_menu.addAction(self.shortcut_actions["help"])
 
     # -- display settings -----------------------------------------------------------------------
     def apply_display_settings(self) -> None:
@@ -476,7 +476,7 @@ class MainWindow(QMainWindow):
         self._enter_mode(Mode.PREVIEW)
         self.say(f"Connecting to the {choice.label}. Nothing is recorded until a session starts.")
 
-    def disconnect(self) -> None:
+    def disconnect_strap(self) -> None:
         self._end_current()
         self._enter_mode(Mode.IDLE)
         self.say("Disconnected. Choose a strap (Ctrl+D) to connect again.")

@@ -81,7 +81,7 @@ class Settings:
         if isinstance(default, list):
             if isinstance(value, str):
                 return [value] if value else []
-            return list(value or [])
+            return list(value) if isinstance(value, list | tuple) else []
         return value
 
     def _set(self, key: str, value: Any) -> None:

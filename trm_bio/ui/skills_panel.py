@@ -221,7 +221,9 @@ class SkillsPanel(QGroupBox):
             return
         skill = state.skill
         of_skills = (
-            f" · skill {state.position + 1} of {state.skill_count}" if state.skill_count > 1 else ""
+            f" · skill {state.position + 1} of {state.skill_count}"
+            if state.skill_count > 1 and state.position is not None
+            else ""
         )
         step = (
             f" · step {state.step_index + 1} of {len(skill.steps)}"
@@ -257,8 +259,9 @@ class SkillsPanel(QGroupBox):
         self._strategy_ids = ids
         while self.strategy_layout.count():
             item = self.strategy_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         for index, strategy in enumerate(strategies):
             button = QPushButton(strategy.name)
             button.setToolTip(strategy.prompt)

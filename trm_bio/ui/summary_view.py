@@ -5,6 +5,7 @@ sensations in order. Everything shown was computed by :func:`trm_bio.history.ana
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -49,7 +50,7 @@ def _fmt(value: Any, pattern: str) -> str:
     return pattern.format(value)
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> QTableWidget:
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> QTableWidget:
     table = QTableWidget(len(rows), len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().hide()

@@ -1,0 +1,116 @@
+"""The one place a live source of beats is made from what the person chose.
+
+A choice is a kind and a target: ``"simulated"`` (the target unused; the scenario, seed and
+speed say what the simulated heart does), ``"ble"`` (a Bluetooth strap's address or name) or
+``"lsl"`` (a Lab Streaming Layer stream's name or type). The command line (``record``,
+``practice``, ``stream``) and the app's device picker both come here. A recorded session is
+not a choice of this kind: the controller opens its replay (``SessionController.open_replay``).
+
+Nothing heavy loads on import: each source's module loads when one is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from trm_bio.errors import TrmBioError
+
+if TYPE_CHECKING:
+    from devices.source import Source
+
+SourceKind = Literal["simulated", "ble", "lsl"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("simulated", "ble", "lsl")
+
+
+def require_lsl() -> None:
+    """Raise TrmBioError with one sentence when LSL cannot be used on this computer.
+
+    Every command that uses LSL calls this first, so it also keeps liblsl's startup INFO
+    line ("Loaded default config") out of the terminal: it is noise beside the command's
+    own output, and liblsl reads its configuration only once, on first use.
+    """
+    from devices.lsl import lsl_unavailable_reason, quiet_liblsl_startup
+
+    reason = lsl_unavailable_reason()
+    if reason is not None:
+        raise TrmBioError(reason.rstrip("."))
+    quiet_liblsl_startup()
+
+
+def open_source(
+    kind: SourceKind,
+    target: str = "",
+    *,
+    scenario: str = "calm",
+    seed: int = 0,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    link_drops: tuple[tuple[float, float], ...] = (),
+    lsl_wait_s: float = 30.0,
+    ble_options: Mapping[str, Any] | None = None,
+) -> Source:
+    """A new, unstarted source for one choice.
+
+    Parameters
+    ----------
+    kind : {"simulated", "ble", "lsl"}
+        Which source.
+    target : str
+        The strap's address or name (``ble``), or the stream's name or type (``lsl``).
+    scenario, seed, speed, duration_s, link_drops
+        The simulated strap's scenario, random seed, pace (1 is real time), length (s; None
+        streams until stopped) and link drops ((start_s, end_s) pairs).
+    lsl_wait_s : float
+        How long an LSL source waits for its stream when resolved (s).
+    ble_options : mapping, optional
+        Extra :class:`devices.ble.BleStrap` arguments (bleak backends and bounds).
+
+    Raises
+    ------
+    TrmBioError
+        One sentence for an unknown scenario or speed, or when LSL is not available here.
+    """
+    if kind == "simulated":
+        from devices.simulated import SimulatedStrap
+
+        try:
+            return SimulatedStrap(
+                scenario, seed=seed, speed=speed, duration_s=duration_s, link_drops=link_drops
+            )
+        except ValueError as exc:  # an unknown scenario or speed: the message lists what works
+            raise TrmBioError(str(exc).rstrip(".")) from exc
+    if kind == "lsl":
+        from devices.lsl import LslSource
+
+        require_lsl()
+        return LslSource(target, resolve_timeout_s=lsl_wait_s)
+    if kind == "ble":
+        from devices.ble import BleStrap
+
+        return BleStrap(target, **(ble_options or {}))
+    raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(SOURCE_KINDS)}")
+
+
+def check_scenario(scenario: str) -> None:
+    """Raise TrmBioError with one sentence (naming the known ones) for an unknown scenario."""
+    from devices.physiology import get_scenario
+
+    try:
+        get_scenario(scenario)
+    except ValueError as exc:
+        raise TrmBioError(str(exc).rstrip(".")) from exc
+
+
+def resolve_start_ns(source: Source) -> int | None:
+    """Beat-clock zero a source asks for, or None.
+
+    An LSL source finds its stream first (blocking, up to its wait; one sentence when none
+    answers) and, when another trm-bio publishes the stream, shares that session's clock.
+    """
+    from devices.lsl import LslSource
+
+    if not isinstance(source, LslSource):
+        return None
+    source.resolve()
+    return source.origin_ns
