@@ -14,7 +14,8 @@ from devices.packet import LinkState, StatusEvent
 from devices.simulated import simulate
 from skills.flow import FlowEvent
 from skills.sensations import SensationLog, ZoneRating
-from tests.library_commands import record_session, run
+from tests.cli_run import run
+from tests.library_commands import record_session
 from trm_bio.core.events import (
     BREAKING_STATES,
     ConnectionPayload,
@@ -121,15 +122,13 @@ def test_a_live_session_logs_and_stores_one_event_type(tmp_path: Path) -> None:
     ]
 
 
-def test_the_cli_events_table_keeps_each_event_kind_and_payload(tmp_path: Path, capsys) -> None:
+def test_the_cli_events_table_keeps_each_event_kind_and_payload(tmp_path: Path) -> None:
     path = tmp_path / "lib.sqlite3"
     with Library.open(path) as library:
         session = record_session(library)
         stored = library.session_events(session)
     out = tmp_path / "s.csv"
-    outcome = run(capsys, "export", str(session), "--format", "csv", "-o", str(out),
-                  "--library", str(path))
-    assert outcome.code == 0, outcome
+    run("export", str(session), "--format", "csv", "-o", str(out), library=path, check=True)
     table = read_events_csv(events_csv_path(out))
     # Each row says what the event was and holds its payload exactly (it had lost both:
     # a practice step came out as its own transition, and every payload as {}).
