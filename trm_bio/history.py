@@ -96,7 +96,7 @@ def _skill_label(payload: dict[str, Any]) -> str:
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 def _cache_key(info: SessionInfo) -> str:
@@ -119,6 +119,8 @@ def _pack(analysis: BeatAnalysis) -> dict[str, np.ndarray]:
     }
     if analysis.irregular is not None:
         arrays["irregular"] = analysis.irregular
+    if analysis.paced is not None:
+        arrays["paced"] = analysis.paced
     arrays.update({f"metric:{k}": v for k, v in analysis.metrics.items()})
     return arrays
 
@@ -149,7 +151,8 @@ def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
     )
     metrics = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("metric:")}
     return BeatAnalysis(
-        beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics, arrays.get("irregular")
+        beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics, arrays.get("irregular"),
+        arrays.get("paced"),
     )
 
 
