@@ -11,8 +11,9 @@ specificity here, though HRV is not valid there either.
 
 Beside ours, the same rule with neurokit2's sample entropy (``entropy_sample``, m=1, r=30
 ms) on every 16th window, measured in the same run: its agreement with our vectorised
-counts, and the time per window. The last columns are the whole record's verdict
-(``trm-bio analyze``). Run: ``python -m bench rhythm``.
+counts, and the time per window. Then the share of beats the fixed-rate (paced) check flags:
+every record here is unpaced, so each is a false positive. The last columns are the whole
+record's verdict (``trm-bio analyze``). Run: ``python -m bench rhythm``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from trm_bio.core.rhythm import (
     COSEN_TOLERANCE_MS,
     IRREGULAR_WINDOW_BEATS,
     TURNING_POINT_MIN,
+    fixed_rate_rhythm,
     irregular_measures,
 )
 from trm_bio.core.timeline import beats_from_rr
@@ -89,22 +91,27 @@ def _row(name: str, rr: np.ndarray, rhythm: np.ndarray | None, totals: dict) -> 
         totals["nk_windows"] += at.size
         totals["nk_s"] += per_window_s * at.size
         totals["ours_s"] += ours_s * at.size / rr.size
+    paced = fixed_rate_rhythm(rr)
+    totals["paced"] += int(paced.sum())
+    totals["beats"] += rr.size
     q = summary.quality
     verdict = "valid" if summary.hrv_valid else (
         f"not valid: irregular {100 * q['irregular_rhythm_share']:.0f} %, sustained ectopy "
-        f"{100 * q['ectopic_rhythm_share']:.0f} % of the beats"
+        f"{100 * q['ectopic_rhythm_share']:.0f} %, fixed-rate "
+        f"{100 * q['paced_rhythm_share']:.0f} % of the beats"
     )
     print(f"{name:9s} {rr.size:7d} {cells[0]:>6s} {cells[1]:>8s} {cells[2]:>6s} "
-          f"{cells[3]:>9s} {100 * flagged.mean():7.1f} %  {verdict}")
+          f"{cells[3]:>9s} {100 * flagged.mean():7.1f} % {100 * paced.mean():7.2f} %  {verdict}")
 
 
 def main() -> None:
     """Print per record: AF windows and sensitivity, sinus windows and specificity, the
     flagged share, the record's verdict; then the totals and neurokit2's agreement."""
     print(f"{'record':9s} {'beats':>7s} {'AF win':>6s} {'sens':>8s} {'sinus':>6s} "
-          f"{'spec':>9s} {'flagged':>9s}  record verdict")
+          f"{'spec':>9s} {'flagged':>9s} {'paced':>9s}  record verdict")
     totals = dict.fromkeys(
-        ("af", "af_hit", "sinus", "sinus_ok", "nk_same", "nk_windows", "nk_s", "ours_s"), 0
+        ("af", "af_hit", "sinus", "sinus_ok", "nk_same", "nk_windows", "nk_s", "ours_s",
+         "paced", "beats"), 0
     )
     for record in MITDB:
         rec = recordings.mitdb_rhythm(record)
@@ -119,6 +126,8 @@ def main() -> None:
           f"({totals['af']} AF windows), specificity "
           f"{100 * totals['sinus_ok'] / totals['sinus']:.2f} % ({totals['sinus']} sinus "
           f"windows)")
+    print(f"fixed-rate (paced) check on these unpaced records: {totals['paced']} of "
+          f"{totals['beats']} beats flagged")
     print(f"neurokit2's sample entropy, same rule, {totals['nk_windows']} windows: same flag "
           f"in {100 * totals['nk_same'] / totals['nk_windows']:.2f} %; "
           f"{1e6 * totals['nk_s'] / totals['nk_windows']:.0f} µs per window vs ours "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 
@@ -9,12 +10,15 @@ import numpy as np
 import pytest
 
 from tests import recordings
+from tests.artifact_injection import clean_nsr001
 from tests.cli_run import run
 from trm_bio.analysis import RecordingSummary, summarize
 from trm_bio.core.engine import analyse_beats
 from trm_bio.core.rhythm import (
     COSEN_TOLERANCE_MS,
     IRREGULAR_WINDOW_BEATS,
+    PACED_WINDOW_BEATS,
+    fixed_rate_rhythm,
     irregular_measures,
     irregular_rhythm,
     irregular_rhythm_last,
@@ -124,3 +128,96 @@ def test_too_little_data_is_not_valid(tmp_path, data_dir):
         path = tmp_path / f"{series.size}.txt"
         path.write_text("\n".join(f"{v:.1f}" for v in series))
         assert _analyze_json(path)["hrv_valid"] is valid, series.size
+
+
+# ---------------------------------------------------------------- fixed-rate (paced) rhythm
+
+
+def _paced_rr(
+    intrinsic_rr_ms: np.ndarray, lower_rate_per_min: float, jitter_ms: float, seed: int
+) -> np.ndarray:
+    """RR of a ventricular demand pacemaker (VVI) as a chest strap would report them.
+
+    The pacemaker fires when no beat of the heart's own comes within its lower-rate interval
+    (60000 / rate ms) of the last beat, so each interval is the smaller of the heart's own
+    (``intrinsic_rr_ms``; above the lower-rate interval throughout: a fixed rate, as in
+    asynchronous VOO pacing) and the lower-rate interval. The strap times each beat with
+    Gaussian jitter of ``jitter_ms`` and reports RR in steps of 1/1024 s, as the Heart Rate
+    Service does.
+    """
+    lower_rate_interval = 60_000.0 / lower_rate_per_min
+    rr = np.minimum(intrinsic_rr_ms, lower_rate_interval)
+    times = np.cumsum(rr) + np.random.default_rng(seed).normal(0.0, jitter_ms, rr.size)
+    return np.diff(np.round(times * 1.024) / 1.024)
+
+
+@functools.lru_cache(maxsize=1)
+def _slow_sinus_rr() -> np.ndarray:
+    """Half an hour of nsr001's own rhythm slowed to a mean of 1060 ms: a slow heart under a
+    pacemaker set to 60 /min, whose own beat comes first now and then (2 % of the beats)."""
+    rr = recordings.nsr001_rr_ms()[40_000:41_600]
+    return rr * 1060.0 / rr.mean()
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "intrinsic"),
+    [("fixed rate 70 /min", 70.0, None), ("demand pacing at 60 /min", 60.0, "slow sinus")],
+)
+def test_a_paced_rhythm_is_not_valid_hrv(data_dir, name, rate, intrinsic):
+    own = np.full(2100, 10_000.0) if intrinsic is None else _slow_sinus_rr()
+    rr = _paced_rr(own, rate, jitter_ms=1.5, seed=3)
+    paced = fixed_rate_rhythm(rr)
+    assert not paced[: PACED_WINDOW_BEATS - 1].any()  # the first window is not full yet
+    assert paced[PACED_WINDOW_BEATS - 1 :].mean() > 0.9, name
+    summary = summarize(analyse_beats(beats_from_rr(rr)))
+    assert not summary.hrv_valid and "pacemaker" in summary.reason
+    assert summary.quality["paced_rhythm_share"] > 0.8
+    assert np.isnan(summary.metrics["RMSSD"]) and np.isfinite(summary.metrics["HR"])
+
+
+def test_analyze_says_a_paced_rhythm_is_too_regular(tmp_path):
+    rr = _paced_rr(np.full(1500, 10_000.0), 70.0, jitter_ms=1.5, seed=4)
+    path = tmp_path / "paced.txt"
+    path.write_text("\n".join(f"{v:.3f}" for v in rr))
+    series = tmp_path / "series.csv"
+    done = run("analyze", str(path), "--format", "json", "--series", str(series), check=True)
+    document = json.loads(done.out)
+    assert document["hrv_valid"] is False
+    assert document["reason"].startswith("the rhythm is too regular for heart-rate variability")
+    with open(series, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    flags = [row["paced_rhythm"] == "True" for row in rows]
+    assert not any(flags[: PACED_WINDOW_BEATS - 1]) and all(flags[PACED_WINDOW_BEATS - 1 :])
+
+
+def test_a_steady_fast_heart_is_not_paced():
+    """Exercise can hold the rate as steady as a pacemaker, at rates no pacemaker is set to
+    hold for minutes: the same steadiness at 120 /min is not called paced."""
+    rr = _paced_rr(np.full(2100, 10_000.0), 120.0, jitter_ms=1.5, seed=5)
+    assert not fixed_rate_rhythm(rr).any()
+
+
+def test_sinus_records_are_never_called_paced(data_dir):
+    """Not one beat of the sinus records: the whole Holter (its nights and calm stretches
+    included), the driving records and the MIT-BIH records, with their raw intervals."""
+    rr, segment = clean_nsr001(recordings.nsr001_rr_ms())
+    assert not fixed_rate_rhythm(rr, segment).any()
+    for record in ("drive06", "drive17a"):
+        assert not fixed_rate_rhythm(np.diff(recordings.drivedb_r_peaks_s(record)) * 1000).any()
+    for record in recordings.MITDB_RECORDS:
+        assert not fixed_rate_rhythm(recordings.mitdb(record).rr_ms).any(), record
+    assert not fixed_rate_rhythm(recordings.polar_strap_rr_ms()).any()
+    for record in SINUS_RECORDS:
+        assert _summary(record).quality["paced_rhythm_share"] == 0.0
+
+
+def test_fixed_rate_windows_never_span_a_segment_break_or_a_junk_value():
+    rr = _paced_rr(np.full(800, 10_000.0), 70.0, jitter_ms=1.0, seed=6)
+    segment = (np.arange(rr.size) >= 400).astype(np.int64)
+    paced = fixed_rate_rhythm(rr, segment)
+    assert paced[PACED_WINDOW_BEATS - 1 : 400].all()
+    assert not paced[400 : 400 + PACED_WINDOW_BEATS - 1].any()
+    assert paced[400 + PACED_WINDOW_BEATS - 1 :].all()
+    junk = rr.copy()
+    junk[500] = np.nan
+    assert not fixed_rate_rhythm(junk)[500 : 500 + PACED_WINDOW_BEATS].any()

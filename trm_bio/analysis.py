@@ -18,12 +18,12 @@ from trm_bio.core import artifacts
 from trm_bio.core.engine import BeatAnalysis, analyse_beats
 from trm_bio.core.frequency_domain import frequency_domain
 from trm_bio.core.json_safe import json_safe
-from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS
+from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS, PACED_BAND_MS
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
 
-#: Share of beats in sustained ectopy or an irregular rhythm above which a recording's HRV
-#: is not reported.
+#: Share of beats in sustained ectopy, an irregular or a fixed-rate rhythm above which a
+#: recording's HRV is not reported.
 MAX_ECTOPIC_RHYTHM_SHARE = 0.10
 #: The least data whose HRV is reported: 60 s of beats, the app's HRV window. Ultra-short
 #: RMSSD agrees with 5-minute values from about 30-60 s of beats (Munoz et al., PLoS One
@@ -129,6 +129,7 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
     not_ok = ~analysis.rhythm_ok
     ectopic_share = float(np.mean(not_ok & ~irregular)) if n else 0.0
     irregular_share = float(np.mean(irregular)) if n else 0.0
+    paced_share = float(np.mean(analysis.paced)) if n and analysis.paced is not None else 0.0
     duration_s = (
         float(beats.times_s[-1] - (beats.times_s[0] - beats.rr_ms[0] / 1000.0)) if n else 0.0
     )
@@ -142,6 +143,7 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
         "ectopic_rhythm_share": ectopic_share,
         **{f"n_{name}": count for name, count in counts.items() if name != "normal"},
         "irregular_rhythm_share": irregular_share,
+        "paced_rhythm_share": paced_share,
     }
     metrics: dict[str, float] = {}
     if n == 0:
@@ -149,7 +151,7 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
     metrics.update(summary_time(corrected.nn_ms, corrected.segment))
     metrics.update(spectral_summary(corrected.nn_ms, corrected.times_s, corrected.segment))
     metrics.update(poincare(corrected.nn_ms, corrected.segment))
-    reason = validity_reason(duration_s, n, ectopic_share, irregular_share)
+    reason = validity_reason(duration_s, n, ectopic_share, irregular_share, paced_share)
     if reason:
         for key in VARIABILITY_KEYS:
             metrics[key] = math.nan
@@ -157,7 +159,11 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
 
 
 def validity_reason(
-    duration_s: float, n_beats: int, ectopic_share: float, irregular_share: float
+    duration_s: float,
+    n_beats: int,
+    ectopic_share: float,
+    irregular_share: float,
+    paced_share: float = 0.0,
 ) -> str:
     """Why a recording's HRV is not valid, in one plain phrase ("" when it is valid).
 
@@ -165,8 +171,8 @@ def validity_reason(
     ----------
     duration_s : recording length (s).
     n_beats : RR intervals.
-    ectopic_share, irregular_share : shares of beats in sustained ectopy and in an irregular
-        rhythm (0-1).
+    ectopic_share, irregular_share, paced_share : shares of beats in sustained ectopy, in an
+        irregular rhythm and in a fixed-rate rhythm (0-1).
     """
     if duration_s < MIN_VALID_S or n_beats < MIN_VALID_BEATS:
         return (
@@ -174,8 +180,15 @@ def validity_reason(
             f"needs at least {MIN_VALID_S:.0f} s and {MIN_VALID_BEATS} intervals, so it is not "
             "valid for this recording"
         )
-    if ectopic_share + irregular_share <= MAX_ECTOPIC_RHYTHM_SHARE:
+    if ectopic_share + irregular_share + paced_share <= MAX_ECTOPIC_RHYTHM_SHARE:
         return ""
+    if paced_share > max(ectopic_share, irregular_share):
+        return (
+            f"the rhythm is too regular for heart-rate variability (as from a pacemaker): "
+            f"through {paced_share:.0%} of the beats the intervals stay within "
+            f"{PACED_BAND_MS:.0f} ms of each other for minutes, so what varies is the "
+            "measurement, and heart-rate variability is not valid for this recording"
+        )
     if irregular_share >= ectopic_share:
         return (
             f"the heart rhythm is irregular (the intervals vary at random from beat to beat) "

@@ -46,7 +46,7 @@ def session_beats(library: Library, info: SessionInfo) -> Beats:
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 def _cache_key(info: SessionInfo) -> str:
@@ -69,6 +69,8 @@ def _pack(analysis: BeatAnalysis) -> dict[str, np.ndarray]:
     }
     if analysis.irregular is not None:
         arrays["irregular"] = analysis.irregular
+    if analysis.paced is not None:
+        arrays["paced"] = analysis.paced
     arrays.update({f"metric:{k}": v for k, v in analysis.metrics.items()})
     return arrays
 
@@ -99,7 +101,8 @@ def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
     )
     metrics = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("metric:")}
     return BeatAnalysis(
-        beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics, arrays.get("irregular")
+        beats, arrays["labels"], arrays["rhythm_ok"], corrected, metrics, arrays.get("irregular"),
+        arrays.get("paced"),
     )
 
 

@@ -203,7 +203,8 @@ def summary_csv(document: dict[str, Any]) -> str:
 
 def write_series(path: Path, analysis: BeatAnalysis) -> None:
     """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric,
-    then whether the rhythm is irregular (``rhythm_ok`` is False there too)."""
+    then whether the rhythm is irregular (``rhythm_ok`` is False there too) and whether it is
+    fixed-rate (as from a pacemaker)."""
     import numpy as np
 
     from trm_bio.core import artifacts
@@ -219,6 +220,8 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
     columns.update(analysis.metrics)
     if analysis.irregular is not None:
         columns["irregular_rhythm"] = analysis.irregular
+    if analysis.paced is not None:
+        columns["paced_rhythm"] = analysis.paced
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

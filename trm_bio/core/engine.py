@@ -27,6 +27,7 @@ from trm_bio.core.growing import GrowingArray
 from trm_bio.core.rhythm import (
     IRREGULAR_WINDOW_BEATS,
     RHYTHM_WINDOW_BEATS,
+    fixed_rate_rhythm,
     irregular_rhythm,
     irregular_rhythm_last,
     rhythm_valid,
@@ -170,6 +171,9 @@ class BeatAnalysis:
 
     ``rhythm_ok`` is False where HRV is not valid: sustained ectopy (bigeminy) or an
     irregular rhythm; ``irregular`` marks the latter (None in analyses cached before it).
+    ``paced`` marks a fixed-rate rhythm (as from a pacemaker; None in analyses cached before
+    it): it weighs on the whole recording's validity only, not on ``rhythm_ok`` (a steady
+    rhythm is no passing state, and its HRV is tiny, not misleading beat by beat).
     """
 
     beats: Beats
@@ -178,6 +182,7 @@ class BeatAnalysis:
     corrected: artifacts.CorrectedBeats
     metrics: dict[str, np.ndarray]  # one value per raw beat: window ending at that beat
     irregular: np.ndarray | None = None
+    paced: np.ndarray | None = None
 
 
 def analyse_beats(
@@ -199,7 +204,8 @@ def analyse_beats(
     metrics = _compute(
         windows, corrected.nn_ms, corrected.times_s, corrected.segment, beats.times_s, rhythm_ok
     )
-    return BeatAnalysis(beats, labels, rhythm_ok, corrected, metrics, irregular)
+    paced = fixed_rate_rhythm(beats.rr_ms, beats.segment)
+    return BeatAnalysis(beats, labels, rhythm_ok, corrected, metrics, irregular, paced)
 
 
 @dataclass(frozen=True, slots=True)
