@@ -109,9 +109,10 @@ def test_pyside6_does_not_corrupt_none_refcount() -> None:
     assert after >= before - 50, f"None refcount fell from {before} to {after}"
 
 
-# What a fast start must not load: each of these costs 0.1-1 s (scipy.signal alone about 1 s).
+# What a fast start must not load: each of these costs 0.1-1 s (scipy.signal alone about 1 s);
+# the skills package (its loader, flow and vocabulary, about 30 ms) loads when a command runs.
 HEAVY = ("numpy", "scipy", "pandas", "matplotlib", "neurokit2", "PySide6", "pyqtgraph", "bleak",
-         "pylsl")
+         "pylsl", "skills")
 
 
 def _heavy_modules_after(code: str) -> list[str]:

@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from devices.packet import LinkState
-from skills.flow import PracticeFlow
-from skills.sensations import Valence
 from trm_bio.cli.library_cmd import open_library, zone_words
 from trm_bio.cli.options import (
     apply_publish_options,
@@ -37,7 +35,8 @@ KEYS_HELP = (
     "Keys: p pleasant · n neutral · u unpleasant · Enter next · b back · s skip · "
     "z pause/resume · h Help Now! · q stop"
 )
-_VALENCE_KEYS = {"p": Valence.PLEASANT, "n": Valence.NEUTRAL, "u": Valence.UNPLEASANT}
+#: Keys that log a sensation, by the value of its ``skills.sensations.Valence``.
+_VALENCE_KEYS = {"p": "pleasant", "n": "neutral", "u": "unpleasant"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -127,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             raise TrmBioError(str(exc)) from exc
         try:
             # Checked before a session exists: a skill that is not offered records nothing.
+            from skills.flow import PracticeFlow
+
             if args.skill:
                 PracticeFlow.for_skill(controller.skills, args.skill)
             else:
@@ -206,7 +207,9 @@ def _handle_key(controller: Any, key: str, state: Any) -> bool:
         _show_flow_events(controller.flow_action("stop"))
         return False
     if key in _VALENCE_KEYS:
-        event = controller.log_sensation(_VALENCE_KEYS[key])
+        from skills.sensations import Valence
+
+        event = controller.log_sensation(Valence(_VALENCE_KEYS[key]))
         _say(f"    noted: {event.payload['valence']} at {event.time_s:.0f} s")
         return True
     if state.in_help_now:

@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from skills import (
-    Skill,
-    SkillFileError,
-    SkillLibrary,
-    UnknownSkillError,
-    load_plans,
-    load_skills,
-)
 from trm_bio.errors import TrmBioError
+
+if TYPE_CHECKING:  # skills loads its whole package: only when a command runs (fast --help)
+    from skills import Skill, SkillLibrary
 
 _WIDTH = 88
 
@@ -65,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _library(args: argparse.Namespace) -> SkillLibrary:
+    from skills import SkillFileError, load_skills
+
     try:
         return load_skills(args.skills_dir, clinician_mode=args.clinician)
     except SkillFileError as exc:
@@ -92,6 +90,8 @@ def not_offered(exc: Exception) -> TrmBioError:
 
 
 def _show_skill(args: argparse.Namespace) -> int:
+    from skills import UnknownSkillError
+
     library = _library(args)
     try:
         skill = library.get(args.skill)
@@ -134,6 +134,8 @@ def _describe(skill: Skill) -> str:
 
 
 def _list_plans(args: argparse.Namespace) -> int:
+    from skills import SkillFileError, load_plans
+
     library = _library(args)
     try:
         plans = load_plans(args.skills_dir, clinician_mode=args.clinician, skills=library)
