@@ -250,6 +250,19 @@ def _cosen(a: np.ndarray | int, b: np.ndarray | int, mean_rr_ms: np.ndarray) -> 
     return cosen
 
 
+
+def _checked_series(
+    rr_ms: np.ndarray, segment: np.ndarray | None, window_beats: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """RR (ms, float64) and segment ids (int64, zeros when None), checked for a window check."""
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    seg = np.zeros(rr.size, dtype=np.int64) if segment is None else np.asarray(segment, np.int64)
+    if seg.shape != (rr.size,):
+        raise TrmBioError("segment must have one value per RR interval.")
+    if window_beats < 3:
+        raise TrmBioError("window_beats must be at least 3.")
+    return rr, seg
+
 def irregular_measures(
     rr_ms: np.ndarray,
     segment: np.ndarray | None = None,
@@ -270,13 +283,8 @@ def irregular_measures(
         ``IRREGULAR_MIN_BEATS`` usable beats. Unusable RR values (NaN, zero, negative) match
         nothing and are left out of the mean.
     """
-    rr = np.asarray(rr_ms, dtype=np.float64)
+    rr, seg = _checked_series(rr_ms, segment, window_beats)
     n = rr.size
-    seg = np.zeros(n, dtype=np.int64) if segment is None else np.asarray(segment, np.int64)
-    if seg.shape != (n,):
-        raise TrmBioError("segment must have one value per RR interval.")
-    if window_beats < 3:
-        raise TrmBioError("window_beats must be at least 3.")
     if n == 0:
         return np.zeros(0), np.zeros(0)
     with np.errstate(invalid="ignore"):
@@ -404,13 +412,8 @@ def fixed_rate_rhythm(
     np.ndarray of bool. A window holding fewer than ``window_beats`` intervals of the segment
     (a segment's start), or an unusable value (NaN, zero, negative), is not judged: False.
     """
-    rr = np.asarray(rr_ms, dtype=np.float64)
+    rr, seg = _checked_series(rr_ms, segment, window_beats)
     n = rr.size
-    seg = np.zeros(n, dtype=np.int64) if segment is None else np.asarray(segment, np.int64)
-    if seg.shape != (n,):
-        raise TrmBioError("segment must have one value per RR interval.")
-    if window_beats < 3:
-        raise TrmBioError("window_beats must be at least 3.")
     if n < window_beats:
         return np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
