@@ -155,16 +155,6 @@ class _SharedFile:
     writable: bool
     mutex: threading.RLock
 
-    def upgrade(self, file: Path) -> None:
-        """Swap in a read-write connection (under ``mutex``: no statement is running)."""
-        fresh = _connect(file, self.key, new=False, readonly=False)
-        if not fresh.writable:
-            fresh.db.close()
-            return
-        with self.mutex:
-            old, self.db, self.writable = self.db, fresh.db, True
-        old.close()  # SQLite keeps its descriptor while the new connection holds locks
-
     def __init__(
         self,
         key: tuple[Any, ...],
@@ -183,6 +173,16 @@ class _SharedFile:
         self.handles = 0
         #: Sessions this process records: session id -> (its lock, the handle holding it).
         self.recording: dict[int, tuple[locks.RecordingLock, Library]] = {}
+
+    def upgrade(self, file: Path) -> None:
+        """Swap in a read-write connection (under ``mutex``: no statement is running)."""
+        fresh = _connect(file, self.key, new=False, readonly=False)
+        if not fresh.writable:
+            fresh.db.close()
+            return
+        with self.mutex:
+            old, self.db, self.writable = self.db, fresh.db, True
+        old.close()  # SQLite keeps its descriptor while the new connection holds locks
 
 
 #: The open library files of this process, by file identity (see :func:`_file_key`).
