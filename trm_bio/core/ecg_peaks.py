@@ -24,7 +24,8 @@ and its two neighbours, then read off the sample times given: the strap's own cl
 
 A candidate is decided once the ECG 200 ms past its MWI peak has arrived, about 0.3 s after
 the R wave (``decision_lag_s``); a beat found by search-back comes when the search-back
-runs, by its nature later. :class:`EcgBeatDetector` takes chunks of any size and gives the
+runs, by its nature later, and the beats of the first ``LEARN_S`` wait for the levels to be
+learnt from them. :class:`EcgBeatDetector` takes chunks of any size and gives the
 same beats as :func:`detect_r_peaks` on the whole signal, since both run the same code on
 the same samples: filter states carry over, candidates are looked for only where their
 whole neighbourhood has arrived, and every decision depends on earlier samples only.
