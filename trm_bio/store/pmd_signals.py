@@ -1,0 +1,279 @@
+"""A session's stored PMD frames as signals on the session's clock: ECG (µV) and ACC (mg).
+
+The library keeps every Polar PMD data frame as received, with its host arrival time
+(:class:`devices.pmd.PmdFrame`). This module decodes them and puts every sample on the
+session's clock (s from its start, the beat clock's zero), for the exports:
+
+* Runs. Frames of one stream follow each other in a *run* while each frame's samples fill
+  the strap time since the previous frame at about the nominal rate (0.5 to 1.5 sample
+  periods a sample): a lost frame, a restarted stream or a reconnect starts a new run.
+* Sample times inside a run come from the strap's clock, as the polar-ble-sdk computes
+  them: a frame's samples are spread evenly between the previous frame's last sample
+  and its own (so the strap's real rate, 130.16 Hz on the H10 rather than 130, is kept);
+  a run's first frame borrows the spacing of the frame after it.
+* Strap clock to session clock, per run: a frame arrives after its last sample, by a
+  radio latency that varies from frame to frame; its smallest value is the best measure
+  of the clocks' offset (the minimum-delay estimate of clock synchronisation). The
+  offset (host arrival minus strap time) is taken as the minimum in each 30 s of the run,
+  and a straight line through these minima (clock drift, tens of ppm) maps strap time to
+  host time; a run shorter than two such windows uses its one minimum.
+
+Frames that cannot be decoded are counted and left out (their bytes stay in the library).
+:func:`on_grid` resamples a signal at a fixed rate for EDF+, with gaps filled by 0 and
+returned so they can be annotated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from devices.errors import MalformedPacketError
+from devices.pmd import ACC_SETTINGS, ECG_SETTINGS, PmdSetting, PmdStream, decode_frame
+
+log = logging.getLogger(__name__)
+
+#: The rates trm-bio asks a strap for (Hz): ECG 130, ACC 200.
+NOMINAL_RATE_HZ: dict[PmdStream, float] = {
+    PmdStream.ECG: float(ECG_SETTINGS[PmdSetting.SAMPLE_RATE]),
+    PmdStream.ACC: float(ACC_SETTINGS[PmdSetting.SAMPLE_RATE]),
+}
+#: Column names of each stream's samples in exports, with their unit.
+COLUMNS: dict[PmdStream, tuple[str, ...]] = {
+    PmdStream.ECG: ("ecg_uv",),
+    PmdStream.ACC: ("acc_x_mg", "acc_y_mg", "acc_z_mg"),
+}
+#: Length of the window in which the smallest arrival delay is taken (s of strap time).
+OFFSET_WINDOW_S = 30.0
+_NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class StrapSignal:
+    """Every decoded sample of one PMD stream of a session, on the session's clock.
+
+    Attributes
+    ----------
+    stream : PmdStream
+        ECG or ACC.
+    rate_hz : float
+        The nominal rate (Hz).
+    time_s : ndarray
+        Session-clock time of each sample (s from the session start), float64, increasing
+        inside a run.
+    values : ndarray
+        int32 samples: ECG shape (n,) in µV; ACC shape (n, 3), x/y/z in mg.
+    run : ndarray
+        Run number of each sample (int64, from 0): a new run after a lost frame.
+    frames : int
+        Frames decoded.
+    malformed : int
+        Frames of this stream that could not be decoded (left out).
+    """
+
+    stream: PmdStream
+    rate_hz: float
+    time_s: npt.NDArray[np.float64] = field(repr=False)
+    values: npt.NDArray[np.int32] = field(repr=False)
+    run: npt.NDArray[np.int64] = field(repr=False)
+    frames: int = 0
+    malformed: int = 0
+
+    def __len__(self) -> int:
+        return int(self.time_s.size)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Export column names of :attr:`values` (``ecg_uv``; ``acc_x_mg``...)."""
+        return COLUMNS[self.stream]
+
+    def column_values(self) -> dict[str, npt.NDArray[np.int32]]:
+        """The samples by export column name."""
+        values = self.values.reshape(len(self), -1)
+        return {name: values[:, i] for i, name in enumerate(self.columns)}
+
+    def run_spans(self) -> list[tuple[float, float]]:
+        """(first, last) sample time of every run (s)."""
+        if not len(self):
+            return []
+        bounds = np.flatnonzero(np.diff(self.run)) + 1
+        firsts = np.concatenate(([0], bounds))
+        lasts = np.concatenate((bounds - 1, [len(self) - 1]))
+        return list(zip(self.time_s[firsts].tolist(), self.time_s[lasts].tolist(), strict=True))
+
+
+def strap_signals(
+    host_ns: npt.ArrayLike, payloads: Sequence[bytes], source_ids: Sequence[str], start_ns: int
+) -> dict[PmdStream, StrapSignal]:
+    """Decode a session's PMD frames and time every sample on the session's clock.
+
+    Parameters
+    ----------
+    host_ns, payloads, source_ids
+        The frames in arrival order (a :class:`~trm_bio.store.library.PacketBatch`'s
+        fields): host arrival times (ns), raw bytes, strap ids.
+    start_ns : int
+        Host time of the session start (ns): zero of the session's clock.
+
+    Returns
+    -------
+    dict
+        One :class:`StrapSignal` per stream present (ECG, ACC); streams without a single
+        decodable frame are left out.
+    """
+    arrivals = np.asarray(host_ns, dtype=np.int64)
+    decoded: dict[PmdStream, list[tuple[int, str, int, npt.NDArray[np.int32]]]] = {}
+    malformed: dict[PmdStream, int] = {}
+    first_problem: str | None = None
+    for arrival, payload, source in zip(arrivals.tolist(), payloads, source_ids, strict=True):
+        try:
+            frame = decode_frame(payload)
+        except MalformedPacketError as exc:
+            stream = PmdStream(payload[0]) if payload and payload[0] in (0, 2) else None
+            if stream is not None:
+                malformed[stream] = malformed.get(stream, 0) + 1
+            first_problem = first_problem or str(exc)
+            continue
+        if frame.stream not in NOMINAL_RATE_HZ or not frame.n_samples:
+            continue
+        decoded.setdefault(frame.stream, []).append(
+            (int(arrival), source, frame.strap_ns, frame.samples)
+        )
+    if first_problem is not None:
+        log.warning(
+            "%d PMD frame(s) could not be decoded and are left out (their bytes are kept); "
+            "the first: %s",
+            sum(malformed.values()) or 1,
+            first_problem,
+        )
+    return {
+        stream: _time_stream(stream, frames, int(start_ns), malformed.get(stream, 0))
+        for stream, frames in decoded.items()
+    }
+
+
+def _time_stream(
+    stream: PmdStream,
+    frames: list[tuple[int, str, int, npt.NDArray[np.int32]]],
+    start_ns: int,
+    malformed: int,
+) -> StrapSignal:
+    rate_hz = NOMINAL_RATE_HZ[stream]
+    period_ns = _NS / rate_hz
+    arrival = np.array([f[0] for f in frames], dtype=np.int64)
+    strap = np.array([f[2] for f in frames], dtype=np.int64)
+    counts = np.array([f[3].shape[0] for f in frames], dtype=np.int64)
+    sources = [f[1] for f in frames]
+    # Spacing of each frame's samples: the strap time since the previous frame, shared out.
+    step = np.full(len(frames), period_ns)
+    if len(frames) > 1:
+        step[1:] = (strap[1:] - strap[:-1]) / counts[1:]
+    new_run = np.ones(len(frames), dtype=bool)
+    new_run[1:] = (
+        (step[1:] < 0.5 * period_ns)
+        | (step[1:] > 1.5 * period_ns)
+        | np.array([a != b for a, b in zip(sources[1:], sources[:-1], strict=True)])
+    )
+    run = np.cumsum(new_run) - 1
+    # A run's first frame borrows the spacing of the next frame of its run.
+    follows = np.zeros(len(frames), dtype=bool)
+    follows[:-1] = ~new_run[1:]
+    step[new_run] = period_ns
+    borrow = new_run & follows
+    step[np.flatnonzero(borrow)] = step[np.flatnonzero(borrow) + 1]
+    # Host-minus-strap offset per frame, then per run a line through its windowed minima.
+    offset_ns = _offsets(arrival - strap, strap, run)
+    frame_of = np.repeat(np.arange(len(frames)), counts)
+    ends = np.cumsum(counts)
+    before_last = ends[frame_of] - 1 - np.arange(int(ends[-1]))  # samples after it in its frame
+    # Host time of each sample: its frame's last sample mapped to host time, minus the
+    # strap time between them (ns, exact integers until the final division).
+    host = strap[frame_of] + offset_ns[frame_of] - np.round(before_last * step[frame_of]).astype(
+        np.int64
+    )
+    time_s = (host - start_ns) / _NS
+    values = np.concatenate([f[3] for f in frames]).astype(np.int32)
+    return StrapSignal(
+        stream, rate_hz, time_s.astype(np.float64), values, run[frame_of].astype(np.int64),
+        frames=len(frames), malformed=malformed,
+    )
+
+
+def _offsets(
+    delay_ns: npt.NDArray[np.int64], strap_ns: npt.NDArray[np.int64], run: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Host-minus-strap offset (ns) at each frame: per run, the minimum delay in each
+    window, and a least-squares line through those minima when there are two or more."""
+    out = np.empty(delay_ns.size, dtype=np.int64)
+    window_ns = int(OFFSET_WINDOW_S * _NS)
+    for r in np.unique(run).tolist():
+        idx = np.flatnonzero(run == r)
+        t = strap_ns[idx] - strap_ns[idx[0]]  # small: exact in float64
+        d = delay_ns[idx]
+        base = int(d.min())
+        window = t // window_ns
+        firsts = np.flatnonzero(np.r_[True, np.diff(window) != 0]).tolist()
+        if len(firsts) < 2:
+            out[idx] = base
+            continue
+        ends = [*firsts[1:], d.size]
+        lowest = [lo + int(np.argmin(d[lo:hi])) for lo, hi in zip(firsts, ends, strict=True)]
+        slope, intercept = np.polyfit(t[lowest].astype(np.float64), d[lowest] - base, 1)
+        out[idx] = base + np.round(intercept + slope * t.astype(np.float64)).astype(np.int64)
+    return out
+
+
+def on_grid(
+    signal: StrapSignal, n_samples: int, rate_hz: float | None = None
+) -> tuple[npt.NDArray[np.float64], list[tuple[float, float]]]:
+    """The signal at a fixed rate from time 0, for EDF+: linear between samples of a run.
+
+    Parameters
+    ----------
+    signal : StrapSignal
+        Samples on the session's clock.
+    n_samples : int
+        Length of the grid (samples at ``rate_hz`` from 0 s).
+    rate_hz : float or None
+        The grid's rate (Hz); the stream's nominal rate by default.
+
+    Returns
+    -------
+    values : ndarray
+        float64, shape (n_samples,) or (n_samples, 3); 0 where no run covers the time.
+    gaps : list of (start_s, end_s)
+        Times on the grid's span that no run covers (no data: before the stream started,
+        frames lost, after it stopped), for annotations.
+    """
+    rate = signal.rate_hz if rate_hz is None else float(rate_hz)
+    grid = np.arange(n_samples) / rate
+    columns = signal.values.reshape(len(signal), -1).astype(np.float64)
+    out = np.zeros((n_samples, columns.shape[1]), dtype=np.float64)
+    covered: list[tuple[float, float]] = []
+    bounds = np.flatnonzero(np.diff(signal.run)) + 1 if len(signal) else np.zeros(0, np.int64)
+    for first, stop in zip(
+        np.r_[0, bounds].tolist(), np.r_[bounds, len(signal)].tolist(), strict=True
+    ):
+        if stop <= first:
+            continue
+        times = signal.time_s[first:stop]
+        inside = np.flatnonzero((grid >= times[0]) & (grid <= times[-1]))
+        for c in range(columns.shape[1]):
+            out[inside, c] = np.interp(grid[inside], times, columns[first:stop, c])
+        covered.append((float(times[0]), float(times[-1])))
+    end = n_samples / rate
+    gaps: list[tuple[float, float]] = []
+    reached = 0.0
+    tolerance = 1.5 / signal.rate_hz
+    for begin, last in sorted(covered):
+        if begin - reached > tolerance and begin > 0.0:
+            gaps.append((reached, min(begin, end)))
+        reached = max(reached, last)
+    if end - reached > tolerance:
+        gaps.append((reached, end))
+    values = out[:, 0] if signal.stream is PmdStream.ECG else out
+    return values, [(a, b) for a, b in gaps if b > a]
