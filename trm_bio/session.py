@@ -28,11 +28,19 @@ from devices.packet import LinkState, Packet, StatusEvent
 from devices.pmd import PmdFrame, PmdStream, decode_frame
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
+from trm_bio.core.beat_source import RR_SOURCE, BeatSourceSelector, SelectorOutput
 from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
-from trm_bio.core.events import BREAKING_STATES, ConnectionPayload, Event, EventKind
+from trm_bio.core.events import (
+    BREAKING_STATES,
+    ConnectionPayload,
+    Event,
+    EventKind,
+    beat_source_payload,
+)
 from trm_bio.core.growing import GrowingArray
 from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
 from trm_bio.core.shifts import Shift, ShiftWatch
+from trm_bio.core.strap_signals import StrapSignals
 from trm_bio.core.timeline import (
     NS_PER_S,
     Timeline,
@@ -188,6 +196,12 @@ class Session:
         self.packets_seen = 0
         self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
         self.frames_seen = 0  # PMD frames (ECG, accelerometer) taken and stored
+        # A Polar strap's ECG and accelerometer (made at the first frame) and the choice of
+        # beats between its ECG and its RR (see trm_bio.core.beat_source).
+        self.signals: StrapSignals | None = None
+        self.selector = BeatSourceSelector()
+        self.beat_source = ""  # where the newest beats come from ("" before any)
+        self.ecg_message = ""  # the ECG's state in words ("" without ECG)
         self.frames_malformed = 0  # of which could not be decoded (kept in the library)
         self.recording_error: str | None = None
         self.failure: str | None = None  # the source's last FAILED message (one sentence)
@@ -238,7 +252,26 @@ class Session:
         if packet.error is not None:
             self.malformed += 1  # stored above; replay skips it too, so both stay equal
             return
-        beats = self.timeline.push(packet.host_ns, packet.rr_ms)
+        rr_beats = self.timeline.push(packet.host_ns, packet.rr_ms)
+        chosen = self.selector.push_rr(rr_beats, self.time_at(packet.host_ns))
+        self._take_beats(chosen, update)
+
+    def _take_beats(self, chosen: SelectorOutput, update: SessionUpdate) -> None:
+        """Beats the source choice gave: analysed, and any change of source logged."""
+        for change in chosen.changes:
+            self.beat_source = change.source
+            if self._history_source is None:  # live: record it; replay: a stored event
+                update.events.append(
+                    self.log(
+                        EventKind.MARKER,
+                        beat_source_payload(change.source, change.reason),
+                        time_s=change.time_s,
+                        host_ns=self.host_ns_at(change.time_s),
+                    )
+                )
+        beats = chosen.beats
+        if len(beats) and not self.beat_source:
+            self.beat_source = RR_SOURCE
         self.beats_seen += len(beats)
         if not self.analyse_live:
             return
@@ -247,7 +280,7 @@ class Session:
             if beat.settled_index >= 0:
                 m = beat.metrics
                 state = self.regulator.update(
-                    beat.settled_time_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]
+                    beat.settled_time_s, m["HR_20s"], m["RMSSD"], self._respiration(m)
                 )
             beat_state = BeatState(beat, state)
             self.history.add(beat_state)
@@ -280,6 +313,26 @@ class Session:
             update.acc.append(
                 PmdSamples(strap_s, decoded.samples.astype(np.float64), frame.host_ns)
             )
+        if self.signals is None:
+            self.signals = StrapSignals(self.start_ns)
+        chunk = self.signals.take(frame.host_ns, decoded)
+        if chunk is not None:
+            self.ecg_message = chunk.message
+            chosen = self.selector.push_ecg(
+                chunk.beats_s, chunk.ok, chunk.message, chunk.until_s, self.time_at(frame.host_ns)
+            )
+            self._take_beats(chosen, update)
+
+    def _respiration(self, metrics: dict[str, float]) -> float:
+        """Breathing rate (/min) for the regulation model: measured from chest movement
+        while the accelerometer has one, else the estimate from heart rhythm (RSA)."""
+        measured = self.breathing_rate_per_min
+        return measured if math.isfinite(measured) else metrics["RespirationRate"]
+
+    @property
+    def breathing_rate_per_min(self) -> float:
+        """The breathing rate measured from chest movement (/min; NaN when unknown)."""
+        return self.signals.breathing_rate_per_min if self.signals is not None else math.nan
 
     def _on_status(self, status: StatusEvent, update: SessionUpdate) -> None:
         update.status.append(status)
@@ -288,6 +341,7 @@ class Session:
             self.battery_percent = status.battery_percent
         if status.state in BREAKING_STATES:
             self.timeline.break_segment()
+            self.selector.break_segment()
         if status.state is LinkState.FAILED and status.message:
             self.failure = status.message
         if status.state is self.link_state:

@@ -97,6 +97,7 @@ class BeatSourceSelector:
         self.config = config or BeatSourceConfig()
         self.mode = RR_SOURCE  # the source whose new beats are given
         self.lag_s: float | None = None  # RR timeline time minus ECG time of the same beat
+        self._rr_lag_s = 0.0  # the lag RR beats are given with: fixed while they are given
         self.segment = -1
         self.ecg_seen = False
         self._lag_samples: deque[tuple[float, float]] = deque()  # (RR beat time, lag)
@@ -214,6 +215,7 @@ class BeatSourceSelector:
     def _to_rr(self, reason: str) -> None:
         """Fall back on the RR: those after the last beat given, received ones first."""
         self.mode = RR_SOURCE
+        self._rr_lag_s = self.lag_s or 0.0
         self._pending_reason = reason
         self._changes.append(
             SourceChange(self._last_out_s if self._last_source else 0.0, RR_SOURCE, reason)
@@ -263,10 +265,13 @@ class BeatSourceSelector:
 
     def _give_rr(self, t_raw: float, rr_ms: float, continues: bool) -> None:
         cfg = self.config
-        t_true = t_raw - (self.lag_s or 0.0)
         if self._last_source == RR_SOURCE:
-            self._give(t_true, rr_ms, continues and not self._break, RR_SOURCE, t_raw)
+            # One lag for a whole stretch of RR beats: their spacing stays their RR.
+            t_given = t_raw - self._rr_lag_s
+            self._give(t_given, rr_ms, continues and not self._break, RR_SOURCE, t_raw)
             return
+        t_true = t_raw - (self.lag_s or 0.0)
+        self._rr_lag_s = self.lag_s or 0.0
         cursor = self._cursor_s()
         if cursor is not None and t_true <= cursor + cfg.match_s:
             return  # the ECG already gave this beat

@@ -43,6 +43,10 @@ BREAKING_STATES: Final = frozenset(
     {LinkState.DISCONNECTED, LinkState.RECONNECTING, LinkState.FAILED}
 )
 
+#: The key of a marker's payload saying which source the beats come from from then on
+#: (``"ECG"`` or ``"strap RR"``, see trm_bio.core.beat_source); ``reason`` says why.
+BEAT_SOURCE_KEY: Final = "beat_source"
+
 #: Source id of the session's own link changes (a pause is "disconnected", going on
 #: "streaming"), told apart from the strap's.
 SESSION_SOURCE: Final = "session"
@@ -189,3 +193,10 @@ class Event:
     def host_time_ns(self, start_ns: int) -> int:
         """Host time (ns): the stored one, else the beat-clock time after ``start_ns`` (ns)."""
         return self.host_ns if self.host_ns is not None else host_ns_at(start_ns, self.time_s)
+
+
+def beat_source_payload(source: str, reason: str = "") -> dict[str, Any]:
+    """A marker's payload for a change of beat source: its words and the source, kept apart
+    so that readers need not parse the words."""
+    text = f"beat source: {source}" + (f" ({reason})" if reason else "")
+    return {"text": text, BEAT_SOURCE_KEY: source, "reason": reason}
