@@ -18,7 +18,7 @@ from trm_bio.core.timeline import Beats, beats_from_packets
 from trm_bio.session import Session
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
-from trm_bio.store.replay import load_items, packets_before
+from trm_bio.store.replay import SeekMarker, load_items, packets_before
 
 START_NS = 5_000_000_000_000
 #: Stretches (s) where the ECG goes flat while the strap's RR keep coming.
@@ -138,6 +138,16 @@ def test_replay_gives_the_live_beats_bit_for_bit(h10_contact_loss, tmp_path: Pat
         info, stored = load_items(library, session_id)
         replay = Session(info.start_ns, history=lambda index: packets_before(stored, index))
         update = replay.process(stored)  # all at once: the coarsest drain
+        # A seek into the ECG stretch after the loss of contact runs the frames before again.
+        seek_s = 240.0
+        index = int(np.searchsorted([i.host_ns for i in stored], START_NS + seek_s * 1e9))
+        sought = Session(
+            info.start_ns,
+            history=lambda index: packets_before(stored, index),
+            history_items=lambda index: stored[:index],
+        )
+        assert sought.process([SeekMarker(int(START_NS + seek_s * 1e9), seek_s, index)]).seeked
+        after = sought.process(stored[index:]).beats
     finally:
         library.close()
     assert len(live) > 300
@@ -152,6 +162,13 @@ def test_replay_gives_the_live_beats_bit_for_bit(h10_contact_loss, tmp_path: Pat
     assert source_changes(update.events) == source_changes(live_events)
     assert len(source_changes(live_events)) == 3
     assert replay.beat_source == ECG_SOURCE
+    assert after and sought.beat_source == ECG_SOURCE
+    first = after[0].beat.index
+    assert np.array_equal(arrays(after)[0], live_t[first:])
+    assert np.array_equal(
+        np.array([list(s.beat.metrics.values()) for s in after]), live_metrics[first:],
+        equal_nan=True,
+    )
 
 
 def test_without_ecg_the_beats_are_the_rr_timelines_unchanged(data_dir) -> None:

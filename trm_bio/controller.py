@@ -406,6 +406,7 @@ class SessionController:
             recorded_events=lambda index: [
                 item.event for item in replay.items[:index] if isinstance(item, RecordedEvent)
             ],
+            history_items=lambda index: replay.items[:index],
         )
         self.replay = replay
         self.source = replay

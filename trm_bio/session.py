@@ -154,6 +154,10 @@ class Session:
     recorded_events : callable, optional
         For replay: ``recorded_events(index)`` gives the stored events before item ``index``,
         so that a seek re-arms shift detection with them.
+    history_items : callable, optional
+        For replay: ``history_items(index)`` gives the source's items before item ``index``;
+        a seek in a session with PMD frames runs them again (beats from the ECG depend on
+        every frame before).
     timeline_config : TimelineConfig, optional
         Re-anchoring and gap bounds.
     analyse_live : bool
@@ -170,6 +174,7 @@ class Session:
         baseline: Baseline | None = None,
         history: Callable[[int], tuple[list[Packet], list[int]]] | None = None,
         recorded_events: Callable[[int], Iterable[Event]] | None = None,
+        history_items: Callable[[int], list[Any]] | None = None,
         timeline_config: TimelineConfig | None = None,
         analyse_live: bool = True,
     ) -> None:
@@ -181,6 +186,7 @@ class Session:
         self.initial_baseline = baseline
         self._history_source = history
         self._recorded_events = recorded_events
+        self._history_items = history_items
         self._timeline_config = timeline_config
         self.timeline = Timeline(self.start_ns, timeline_config)
         self.engine = StreamingEngine()
@@ -355,12 +361,41 @@ class Session:
     def _seek(self, marker: SeekMarker) -> None:
         if self._history_source is None:
             raise RuntimeError("a live session cannot seek")
-        packets, breaks = self._history_source(marker.index)
-        self.prime(packets, breaks)
+        before = self._history_items(marker.index) if self._history_items is not None else None
+        if before is not None and any(isinstance(item, PmdFrame) for item in before):
+            self._run_again(before)
+        else:
+            packets, breaks = self._history_source(marker.index)
+            self.prime(packets, breaks)
         if self._recorded_events is not None:
             for event in self._recorded_events(marker.index):
                 self._watch(event)
         self.last_host_ns = marker.host_ns
+
+    def _run_again(self, items: list[Any]) -> None:
+        """Rebuild every state by running the items before a point through a fresh pipeline.
+
+        Beats from the ECG depend on every frame before them (the detector's levels, the
+        strap's clock, the choice of source), so a seek in a session with PMD frames runs
+        them all again (a few seconds an hour): what follows equals an uninterrupted run.
+        """
+        fresh = Session(
+            self.start_ns,
+            regulation=self.regulation_params,
+            baseline=self.initial_baseline,
+            history=self._history_source,
+            timeline_config=self._timeline_config,
+            analyse_live=self.analyse_live,
+        )
+        fresh.process([i for i in items if not isinstance(i, (RecordedEvent, SeekMarker))])
+        for name in (
+            "timeline", "engine", "regulator", "history", "selector", "signals", "beat_source",
+            "ecg_message", "link_state", "battery_percent", "last", "packets_seen",
+            "frames_seen", "beats_seen", "malformed", "frames_malformed",
+        ):
+            setattr(self, name, getattr(fresh, name))
+        self.shift_watch.reset()  # the caller re-adds the events before this point
+        self.shifts = []
 
     def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
         """Rebuild every state from the packets before a point, with the batch functions.
@@ -377,6 +412,10 @@ class Session:
             self._timeline_config,
         )
         self.timeline = timeline
+        self.selector = BeatSourceSelector()
+        self.selector.prime_rr(beats)
+        self.signals = None
+        self.beat_source = RR_SOURCE if len(beats) else ""
         self.engine = StreamingEngine(self.engine.windows)
         self.engine.prime(beats)
         self.regulator = Regulator(self.regulation_params, self.initial_baseline)

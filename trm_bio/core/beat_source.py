@@ -124,6 +124,16 @@ class BeatSourceSelector:
         self._out_seg: list[int] = []
         self._changes: list[SourceChange] = []
 
+    def prime_rr(self, beats: Beats) -> None:
+        """Take the state RR beats given one by one would leave (a replay's seek without ECG)."""
+        if not len(beats):
+            return
+        t, seg = float(beats.times_s[-1]), int(beats.segment[-1])
+        self.segment = seg
+        self._rr_prev_segment = seg
+        self._last_source = RR_SOURCE
+        self._last_out_s = self._last_true_s = self._last_raw_s = t
+
     # -- inputs --------------------------------------------------------------------------
     def break_segment(self) -> None:
         """The link broke: the next beat given starts a new segment."""
