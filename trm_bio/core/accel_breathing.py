@@ -105,7 +105,7 @@ class AccBreathingConfig:
     axis_window_s: float = 30.0
     axis_update_s: float = 1.0
     axis_min_s: float = 5.0
-    min_axis_share: float = 0.6
+    min_axis_share: float = 0.75
     min_breathing_rms_mg: float = 0.25
     level_tau_s: float = 20.0
     hysteresis_fraction: float = 0.3
