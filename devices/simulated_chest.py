@@ -4,8 +4,9 @@ What a chest strap's accelerometer (the Polar H10's: x/y/z in mg, 200 Hz, intege
 
 * **Gravity** on a tilted chest: 1000 mg along the direction of "down" in the sensor's frame.
   The starting posture is a chest tilted ``tilt_deg`` from upright; a posture change
-  (``posture_changes_s``) turns the sensor by ``posture_turn_deg`` about a random axis over
-  ``posture_change_duration_s``, with the bumps of moving (a movement burst) on top.
+  (``posture_changes_s``) tilts the sensor by ``posture_turn_deg`` about a random
+  horizontal axis over ``posture_change_duration_s`` (gravity turns by that angle), with
+  the bumps of moving (a movement burst of ``artifact_mg``) on top.
 * **Breathing**: the chest wall tilts a fraction of a degree and moves a few mm with each
   breath. At 0.1-0.5 Hz the tilt dominates (1 degree moves 17 mg of gravity between axes; the
   wall's own acceleration, (2 pi f)^2 x, is about 1 mg for 5 mm at 15 /min), so breathing is
@@ -23,6 +24,10 @@ What a chest strap's accelerometer (the Polar H10's: x/y/z in mg, 200 Hz, intege
   sends it.
 * **Movement artifacts** (``artifacts_s``): 1.5 s bursts of band-limited movement of
   about ``artifact_mg``, such as a cough or reaching for something.
+* **Walking** (``walking_s``: (start, end) pairs): the trunk bounces once a step (every
+  0.55 s) by 0.6 ``step_mg`` along the body, each heel strike adds a damped ``step_mg``
+  jolt, and the trunk sways sideways at half the step rate (walking moves the chest by
+  a few hundred mg: 300 mg by default).
 
 The truth travels with the signal: the unwrapped breathing phase at every sample (0 at the
 start of an inhale), so a test can ask for the true mean rate between any two times
@@ -130,6 +135,8 @@ def simulate_chest_acc(
     posture_change_duration_s: float = 2.0,
     artifacts_s: Sequence[float] = (),
     artifact_mg: float = 300.0,
+    walking_s: Sequence[tuple[float, float]] = (),
+    step_mg: float = 300.0,
     fs_hz: float = ACC_RATE_HZ,
     seed: int = 0,
 ) -> ChestAccSimulation:
@@ -149,6 +156,7 @@ def simulate_chest_acc(
     posture_changes_s, posture_turn_deg, posture_change_duration_s : when the posture
         changes, by how much the sensor turns, and how long the change takes.
     artifacts_s, artifact_mg : start times and size of brief movement artifacts.
+    walking_s, step_mg : (start, end) times of walking, s, and the size of each step, mg.
     fs_hz : sample rate, Hz.
     seed : random seed; the same arguments and seed give the same signal.
     """
@@ -188,7 +196,11 @@ def simulate_chest_acc(
     down = np.tile(down0, (n, 1))
     current = np.eye(3)
     for start in sorted(posture_changes_s):
+        # Tilt about an axis across "down", so gravity turns by the whole angle (a turn
+        # about the vertical would be invisible to an accelerometer).
+        now_down = current @ down0
         axis = rng.standard_normal(3)
+        axis -= (axis @ now_down) * now_down
         axis /= np.linalg.norm(axis)
         i0 = round(start * fs_hz)
         i1 = min(n, i0 + max(1, round(posture_change_duration_s * fs_hz)))
@@ -228,6 +240,20 @@ def simulate_chest_acc(
         envelope = np.sin(math.pi * np.linspace(0.0, 1.0, i1 - i0)) ** 2
         burst = np.stack([_smooth_noise(rng, i1 - i0, fs_hz, 4.0) for _ in range(3)], axis=1)
         acc[i0:i1] += size * envelope[:, None] * burst
+
+    for start, end in walking_s:
+        steps = np.arange(start, end, 0.55)
+        jolt_t = np.arange(int(0.25 * fs_hz)) / fs_hz
+        jolt = step_mg * np.exp(-jolt_t / 0.04) * np.cos(2 * math.pi * 6.0 * jolt_t)
+        impulses = np.zeros(n)
+        idx = np.round(steps * fs_hz).astype(np.int64)
+        impulses[idx[(idx >= 0) & (idx < n)]] = 1.0
+        jolts = np.convolve(impulses, jolt)[:n]
+        inside = (t >= start) & (t < end)
+        bounce = 0.6 * step_mg * np.sin(2 * math.pi * (t - start) / 0.55) * inside
+        sway = 0.2 * step_mg * np.sin(math.pi * (t - start) / 0.55) * inside
+        acc += (jolts + bounce)[:, None] * np.array([1.0, 0.15, 0.3])[None, :]
+        acc += sway[:, None] * np.array([0.0, 1.0, 0.2])[None, :]
 
     acc += noise_mg * rng.standard_normal((n, 3))
     return ChestAccSimulation(

@@ -33,15 +33,19 @@ same breaths:
    rate in between (clipped so it never runs into the next half before the crossing is
    seen). Which half is the inhale depends on how the strap sits; the trace's rising half
    is reported as such.
-7. **Movement.** Cells whose samples spread more than 60 mg over half a second (walking, a
-   cough), a cell that moved more than 250 mg from the cell 1 s before, or one that lies more
-   than 250 mg from the gravity estimate (a posture change of about 15 degrees or more) mark
-   movement. The thresholds sit above the deepest real breathing seen (a phone on the chest
-   of a person breathing deeply moved up to 240 mg from its gravity estimate), so breathing
-   itself never counts as movement. Breathing is then unknown until the chest has
-   been still for 2 s; the filters and the axis start afresh, and breaths are counted again
-   after 8 s of settling, so a posture change gives a bounded unknown stretch (about the
-   movement, plus 8 s, plus one or two breaths), never a wild rate.
+7. **Movement.** Cells whose samples spread more than 40 mg over half a second (walking's
+   bounce and heel strikes, a cough), a cell that moved more than 250 mg from the cell 1 s
+   before, or one further from the gravity estimate than a posture threshold mark movement.
+   The posture threshold is 250 mg (about 15 degrees) until the usual deviation is known,
+   then 4 times the breathing's own deviation (its root mean square over 20 s), at least
+   40 mg (about 2.5 degrees) and at most 250 mg: a 6-degree turn stands out from shallow
+   breathing, and deep breathing (a phone on the chest of a person breathing deeply moved
+   up to 240 mg from its gravity estimate) is not taken for one. Breathing is then unknown
+   until the chest has been still for 2 s; the filters and the axis start afresh, and
+   breaths are counted again after 8 s of settling, so a posture change gives a bounded
+   unknown stretch (the movement, plus 10 s, plus one or two breaths), never a wild rate.
+   Light walking (a bounce under about 150 mg) can pass for stillness; its step rate lies
+   above the breathing band, and the breaths found then are mostly right.
 
 Status in plain words: :class:`BreathingStatus`.
 
@@ -129,9 +133,11 @@ class AccBreathingConfig:
     timeout_breaths: float = 2.5
     min_timeout_s: float = 20.0
     spread_window_s: float = 0.5
-    movement_spread_mg: float = 60.0
+    movement_spread_mg: float = 40.0
     movement_change_mg: float = 250.0
     posture_deviation_mg: float = 250.0
+    posture_factor: float = 4.0
+    min_posture_mg: float = 40.0
     still_s: float = 2.0
     settle_s: float = 8.0
 
@@ -176,6 +182,8 @@ class _Pipeline:
     settle_until_s: float
     after_movement: bool
     gravity: FloatArray | None = None
+    dev_power: float = 0.0
+    dev_cells: int = 0
     band_zi: FloatArray | None = None
     history: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
     cells_since_reset: int = 0
@@ -394,9 +402,8 @@ class AccBreathingStream:
             grav, _ = lfilter([a], [1.0, -(1.0 - a)], seg, axis=0,
                               zi=((1.0 - a) * pipe.gravity)[None, :])
             deviation = np.linalg.norm(seg - grav, axis=1)
-            flags = ~quiet[i:] | (deviation > cfg.posture_deviation_mg)
-            hit = np.flatnonzero(flags)
-            stop = int(hit[0]) if hit.size else seg.shape[0]
+            stop = self._first_movement(deviation, quiet[i:])
+            hit = np.arange(stop, seg.shape[0])[:1]
             if stop:
                 pipe.gravity = grav[stop - 1].copy()
                 self._breathing(t[i:i + stop], seg[:stop] - grav[:stop], out)
@@ -406,6 +413,34 @@ class AccBreathingStream:
                 i += stop
             else:
                 return
+
+    def _first_movement(self, deviation: FloatArray, quiet: npt.NDArray[np.bool_]) -> int:
+        """Index of the first cell that is movement (or the length, if none is).
+
+        A cell is movement when it is not quiet, or when it lies further from the gravity
+        estimate than the posture threshold: 250 mg, or less once the usual deviation is
+        known, ``posture_factor`` times the breathing's own (the root mean square of the
+        deviation over ``level_tau_s``, tracked over quiet cells only), at least
+        ``min_posture_mg``. So a 5-degree turn stands out from shallow breathing, and deep
+        breathing is never taken for a posture change. Sequential, on plain floats.
+        """
+        cfg = self.config
+        pipe = self._pipe
+        beta = self._level_alpha
+        need = self._min_cells
+        power, cells = pipe.dev_power, pipe.dev_cells
+        for j, (dev, calm) in enumerate(zip(deviation.tolist(), quiet.tolist(), strict=True)):
+            limit = cfg.posture_deviation_mg
+            if cells >= need:
+                limit = min(limit, max(cfg.min_posture_mg,
+                                       cfg.posture_factor * math.sqrt(2.0 * power)))
+            if not calm or dev > limit:
+                pipe.dev_power, pipe.dev_cells = power, cells
+                return j
+            power = dev * dev if cells == 0 else power + beta * (dev * dev - power)
+            cells += 1
+        pipe.dev_power, pipe.dev_cells = power, cells
+        return len(deviation)
 
     def _breathing(self, t: FloatArray, hp: FloatArray, out: _Collector) -> None:
         """Band-limit, project on the breathing axis and find breaths, for quiet cells."""
