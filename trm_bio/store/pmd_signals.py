@@ -15,8 +15,10 @@ session's clock (s from its start, the beat clock's zero), for the exports:
   radio latency that varies from frame to frame; its smallest value is the best measure
   of the clocks' offset (the minimum-delay estimate of clock synchronisation). The
   offset (host arrival minus strap time) is taken as the minimum in each 30 s of the run
-  (a last stretch under 15 s joins the window before it), and a straight line through these minima (clock drift, tens of ppm) maps strap time to
-  host time; a run shorter than two such windows uses its one minimum.
+  (a last stretch under 15 s joins the window before it), and a straight line through
+  these minima (clock drift, tens of ppm) maps strap time to host time; a run shorter
+  than two such windows uses its one minimum. The samples thus sit late by the smallest
+  radio delay (a few ms), which no receiver can measure.
 
 Frames that cannot be decoded are counted and left out (their bytes stay in the library).
 :func:`on_grid` resamples a signal at a fixed rate for EDF+, with gaps filled by 0 and
