@@ -200,7 +200,7 @@ def _group_delay_samples(sos: Float, fs_hz: float) -> int:
     return round(float(delay[0]))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Candidate:
     height: float  # MWI peak
     slope: float  # steepest slope of the band-passed ECG before it (mV/s)
@@ -208,6 +208,10 @@ class _Candidate:
     up_size: float  # ... and height above the local median (mV)
     down_time: float  # read as a minimum
     down_size: float
+
+    @property
+    def earliest(self) -> float:
+        return min(self.up_time, self.down_time)
 
 
 class EcgBeatDetector:
@@ -245,6 +249,8 @@ class EcgBeatDetector:
         self._npki = math.nan
         self._rr: deque[float] = deque(maxlen=RR_HISTORY)
         self._rr_regular: deque[float] = deque(maxlen=RR_HISTORY)
+        self._rr_mean = FIRST_RR_S
+        self._irregular = False
         self._recent: deque[float] = deque(maxlen=round(STATUS_WINDOW_S * self.fs_hz))
         self._up_level = math.nan
         self._down_level = math.nan
@@ -346,12 +352,12 @@ class EcgBeatDetector:
         self._last_beat_s = math.nan
         self._last_slope = math.nan
         self._pending: list[_Candidate] = []
-        self._segment_start_s = math.nan
+        self._reference_s = math.nan
 
     def _feed_segment(self, t: Float, x: Float) -> Float:
         if self._zi_bp is None:
             self._zi_bp = self._sos_zi * x[0]  # as if the ECG had sat at its first value
-            self._segment_start_s = float(t[0])
+            self._reference_s = float(t[0])
             if math.isnan(self._first_sample_s):
                 self._first_sample_s = float(t[0])
         bp, self._zi_bp = scipy.signal.sosfilt(self._sos, x, zi=self._zi_bp)
@@ -362,11 +368,11 @@ class EcgBeatDetector:
         w, self._zi_w = scipy.signal.lfilter(
             np.full(self._window, 1.0 / self._window), [1.0], d * d, zi=self._zi_w
         )
-        self._t = np.r_[self._t, t]
-        self._x = np.r_[self._x, x]
-        self._bp = np.r_[self._bp, bp]
-        self._slope = np.r_[self._slope, np.abs(d)]
-        self._mwi = np.r_[self._mwi, w]
+        self._t = np.concatenate([self._t, t])
+        self._x = np.concatenate([self._x, x])
+        self._bp = np.concatenate([self._bp, bp])
+        self._slope = np.concatenate([self._slope, np.abs(d)])
+        self._mwi = np.concatenate([self._mwi, w])
         self._n += x.size
         return self._scan(final=False)
 
@@ -448,9 +454,8 @@ class EcgBeatDetector:
             *(f.tolist() for f in self._features(at)), strict=True
         ):
             time = self._pick(up_t, up_s, down_t, down_s)
-            reference = (self._last_beat_s if not math.isnan(self._last_beat_s)
-                         else self._segment_start_s)
-            if time - reference > SEARCH_BACK_RR * self._rr_mean():
+            # Before a segment's first beat, the search-back counts from its first sample.
+            if time - self._reference_s > SEARCH_BACK_RR * self._rr_mean:
                 found = self._search_back(time)
                 if found is not None:
                     beats.append(found)
@@ -473,7 +478,7 @@ class EcgBeatDetector:
         """The missed beat: the highest pending candidate above THRESHOLD2, if any."""
         thr2 = 0.5 * self._threshold()
         usable = [c for c in self._pending
-                  if c.height > thr2 and now_s - min(c.up_time, c.down_time) >= REFRACTORY_S]
+                  if c.height > thr2 and now_s - c.earliest >= REFRACTORY_S]
         if not usable:
             # Nothing there: the QRS has shrunk (electrode contact, posture) below the
             # level an artifact left; relearn it rather than wait (not in the paper).
@@ -489,34 +494,30 @@ class EcgBeatDetector:
         if not math.isnan(self._last_beat_s):
             rr = time_s - self._last_beat_s
             self._rr.append(rr)
-            mean = self._rr_mean()
-            if REGULAR_RR[0] * mean <= rr <= REGULAR_RR[1] * mean:
+            if REGULAR_RR[0] * self._rr_mean <= rr <= REGULAR_RR[1] * self._rr_mean:
                 self._rr_regular.append(rr)
-        self._last_beat_s = time_s
+            # RR AVERAGE2 of the paper: the mean of the last eight regular intervals.
+            chosen = self._rr_regular or self._rr
+            self._rr_mean = sum(chosen) / len(chosen)
+            low, high = REGULAR_RR[0] * self._rr_mean, REGULAR_RR[1] * self._rr_mean
+            # Irregular: RR AVERAGE1 differs from RR AVERAGE2 (not all eight are regular).
+            self._irregular = len(self._rr) == RR_HISTORY and not (
+                low <= min(self._rr) and max(self._rr) <= high
+            )
+        self._last_beat_s = self._reference_s = time_s
         self._last_slope = beat.slope
         if math.isnan(self._up_level):  # the first beat sets the levels
             self._up_level, self._down_level = beat.up_size, beat.down_size
         self._up_level += LEVEL_WEIGHT * (beat.up_size - self._up_level)
         self._down_level += LEVEL_WEIGHT * (beat.down_size - self._down_level)
-        self._pending = [c for c in self._pending if min(c.up_time, c.down_time) > time_s]
+        if self._pending:
+            self._pending = [c for c in self._pending if c.earliest > time_s]
         return time_s
 
-    def _rr_mean(self) -> float:
-        """RR AVERAGE2 of the paper: the mean of the last eight regular intervals (s)."""
-        if self._rr_regular:
-            return float(np.mean(self._rr_regular))
-        return float(np.mean(self._rr)) if self._rr else FIRST_RR_S
-
-    def _irregular(self) -> bool:
-        """The last eight intervals are not all regular (RR AVERAGE1 != RR AVERAGE2)."""
-        if len(self._rr) < RR_HISTORY:
-            return False
-        mean = self._rr_mean()
-        return any(not REGULAR_RR[0] * mean <= rr <= REGULAR_RR[1] * mean for rr in self._rr)
-
     def _threshold(self) -> float:
+        """THRESHOLD1 of the paper, halved while the rhythm is irregular."""
         thr1 = self._npki + 0.25 * (self._spki - self._npki)
-        return 0.5 * thr1 if self._irregular() else thr1
+        return 0.5 * thr1 if self._irregular else thr1
 
     def _trim(self) -> None:
         """Drop samples no future candidate reads (the learning stretch is kept until used)."""

@@ -395,7 +395,7 @@ def _strap_channels(
         )
         for label in labels
     ]
-    return [columns[:, i] for i in range(columns.shape[1])], headers, gaps
+    return [np.ascontiguousarray(columns[:, i]) for i in range(columns.shape[1])], headers, gaps
 
 
 def _tachogram(

@@ -14,9 +14,11 @@ session's clock (s from its start, the beat clock's zero), for the exports:
 * Strap clock to session clock, per run: a frame arrives after its last sample, by a
   radio latency that varies from frame to frame; its smallest value is the best measure
   of the clocks' offset (the minimum-delay estimate of clock synchronisation). The
-  offset (host arrival minus strap time) is taken as the minimum in each 30 s of the run,
-  and a straight line through these minima (clock drift, tens of ppm) maps strap time to
-  host time; a run shorter than two such windows uses its one minimum.
+  offset (host arrival minus strap time) is taken as the minimum in each 30 s of the run
+  (a last stretch under 15 s joins the window before it), and a straight line through
+  these minima (clock drift, tens of ppm) maps strap time to host time; a run shorter
+  than two such windows uses its one minimum. The samples thus sit late by the smallest
+  radio delay (a few ms), which no receiver can measure.
 
 Frames that cannot be decoded are counted and left out (their bytes stay in the library).
 :func:`on_grid` resamples a signal at a fixed rate for EDF+, with gaps filled by 0 and
@@ -192,14 +194,21 @@ def _time_stream(
     before_last = ends[frame_of] - 1 - np.arange(int(ends[-1]))  # samples after it in its frame
     # Host time of each sample: its frame's last sample mapped to host time, minus the
     # strap time between them (ns, exact integers until the final division).
-    host = strap[frame_of] + offset_ns[frame_of] - np.round(before_last * step[frame_of]).astype(
-        np.int64
+    host = (
+        strap[frame_of]
+        + offset_ns[frame_of]
+        - np.round(before_last * step[frame_of]).astype(np.int64)
     )
     time_s = (host - start_ns) / _NS
     values = np.concatenate([f[3] for f in frames]).astype(np.int32)
     return StrapSignal(
-        stream, rate_hz, time_s.astype(np.float64), values, run[frame_of].astype(np.int64),
-        frames=len(frames), malformed=malformed,
+        stream,
+        rate_hz,
+        time_s.astype(np.float64),
+        values,
+        run[frame_of].astype(np.int64),
+        frames=len(frames),
+        malformed=malformed,
     )
 
 
@@ -216,6 +225,8 @@ def _offsets(
         d = delay_ns[idx]
         base = int(d.min())
         window = t // window_ns
+        if window[-1] > 0 and t[-1] - window[-1] * window_ns < window_ns // 2:
+            window[window == window[-1]] -= 1  # a short last window joins the one before
         firsts = np.flatnonzero(np.r_[True, np.diff(window) != 0]).tolist()
         if len(firsts) < 2:
             out[idx] = base
