@@ -16,8 +16,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from devices.packet import LinkState, Packet, StatusEvent
+from devices.pmd import PmdFrame
 
-SourceItem = Packet | StatusEvent
+#: What a source puts on its queue; a Polar strap adds its raw ECG and accelerometer frames.
+SourceItem = Packet | StatusEvent | PmdFrame
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ class Source(ABC):
         self.state: LinkState = LinkState.DISCONNECTED
         self.battery_percent: int | None = None
         self.body_location: int | None = None
+        # What the device is known to offer, of devices.packet.OFFERS ("HR", "RR", "ECG",
+        # "ACC"); empty until known.
+        self.offers: frozenset[str] = frozenset()
 
     # -- lifecycle ---------------------------------------------------------------
     @abstractmethod
