@@ -873,6 +873,7 @@ class BleStrap(Source):
             self._pmd_attempted.append(stream)
             response = await self._pmd_command(client, control, start_command(stream))
             if not response.ok:
+                self._pmd_attempted.remove(stream)  # not running: nothing to stop
                 self._say(
                     f"The strap refused {name}: {status_sentence(response.status)}.",
                     {key: "refused"},

@@ -370,6 +370,9 @@ class BumbleBleakClient(BaseBleakClient):
             except att.ATT_Error as exc:
                 raise BleakGATTProtocolError(exc.error_code) from exc
             except (asyncio.CancelledError, core.BaseBumbleError) as exc:
+                task = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and task and task.cancelling():
+                    raise  # the caller gave up on the call: nobody waits for an error
                 raise BleakError(f"{self.address} disconnected: {exc!r}") from exc
 
         return await self._central.air.call(guarded())

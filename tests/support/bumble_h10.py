@@ -214,6 +214,9 @@ class EmulatedH10(EmulatedStrap):
             PmdStream.ECG: _Stream(PmdStream.ECG, ecg, ECG_SAMPLES_PER_FRAME),
             PmdStream.ACC: _Stream(PmdStream.ACC, acc, ACC_SAMPLES_PER_FRAME),
         }
+        # What happened on the strap, in order: "hr notify on", "features read", "pmd
+        # indicate on", "pmd notify on", "command 0200...", "link down" (see :meth:`log`).
+        self._log: list[str] = []
         self.commands: list[bytes] = []  # every control-point write, in order
         self.responses: list[bytes] = []  # every answer indicated, in order
         self.sent: dict[PmdStream, list[bytes]] = {PmdStream.ECG: [], PmdStream.ACC: []}
@@ -255,18 +258,23 @@ class EmulatedH10(EmulatedStrap):
         return [gatt.Service(UUID(PMD_SERVICE_UUID.upper()), [self.control_point, self.data])]
 
     def _features(self, _connection: Connection) -> bytes:
+        self._log.append("features read")
         mask = sum(1 << int(stream) for stream in self.offered)
         return bytes((0x0F,)) + mask.to_bytes(2, "little")
 
     def _subscription_changed(
         self, characteristic: gatt.Characteristic, notify: bool, indicate: bool
     ) -> None:
+        if characteristic is self.hrm_characteristic:
+            self._log.append(f"hr notify {'on' if notify else 'off'}")
         if not self.pmd:
             return
         if characteristic is self.control_point:
             self._indicating = indicate
+            self._log.append(f"pmd indicate {'on' if indicate else 'off'}")
         elif characteristic is self.data:
             self._notifying = notify
+            self._log.append(f"pmd notify {'on' if notify else 'off'}")
         if self._indicating and self._notifying:
             self.pmd_subscribed.set()
         else:
@@ -275,6 +283,7 @@ class EmulatedH10(EmulatedStrap):
     def _on_command(self, connection: Connection, value: bytes) -> None:
         command = bytes(value)
         self.commands.append(command)
+        self._log.append(f"command {command.hex()}")
         response = self._answer(connection, command)
         self.responses.append(response)
         # After the write's own response has gone out: the answer comes by indication.
@@ -344,6 +353,7 @@ class EmulatedH10(EmulatedStrap):
 
     def _link_down(self) -> None:
         # The H10 stops its streams when the link goes (and then sleeps off the body).
+        self._log.append("link down")
         for stream in list(self.running):
             self._stop_stream(stream)
         self._indicating = self._notifying = False
@@ -382,6 +392,14 @@ class EmulatedH10(EmulatedStrap):
 
         async def copy() -> list[bytes]:
             return list(self.commands)
+
+        return self.air.run(copy())
+
+    def log(self) -> list[str]:
+        """What happened on the strap so far, in order (a copy); see ``_log``."""
+
+        async def copy() -> list[str]:
+            return list(self._log)
 
         return self.air.run(copy())
 

@@ -177,7 +177,7 @@ class EmulatedStrap:
     def _subscription_changed(
         self, characteristic: gatt.Characteristic, notify: bool, indicate: bool
     ) -> None:
-        """A CCCD other than the Heart Rate Measurement's was written (air loop)."""
+        """A CCCD was written (air loop); the Heart Rate Measurement's is handled already."""
 
     async def _advertise(self) -> None:
         async with self._advertising_lock:
@@ -242,8 +242,7 @@ class EmulatedStrap:
                 self.subscribed.set()
             else:
                 self.subscribed.clear()
-        else:
-            self._subscription_changed(characteristic, notify, indicate)
+        self._subscription_changed(characteristic, notify, indicate)
 
     # -- test controls (test thread) -----------------------------------------------------
     def notify(self, payload: bytes, *, force: bool = False) -> bool:
