@@ -14,12 +14,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 from devices.packet import LinkState, Packet, StatusEvent
-from devices.pmd import PmdFrame
+
+if TYPE_CHECKING:  # devices.pmd loads numpy, which a bare start must not (test_guards)
+    from devices.pmd import PmdFrame
 
 #: What a source puts on its queue; a Polar strap adds its raw ECG and accelerometer frames.
-SourceItem = Packet | StatusEvent | PmdFrame
+SourceItem: TypeAlias = "Packet | StatusEvent | PmdFrame"
 
 log = logging.getLogger(__name__)
 
