@@ -23,7 +23,7 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,7 @@ import numpy as np
 from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
 from devices.packet import LinkState, Packet, SensorContact, StatusEvent
 from devices.physiology import SCENARIOS, HeartModel, Scenario, get_scenario
+from devices.pmd import PmdFrame
 from devices.source import ThreadedSource
 
 __all__ = [
@@ -437,6 +438,9 @@ class SimulatedStrap(ThreadedSource):
         As for :func:`simulate`.
     battery_percent, body_location : int or None
         Device facts reported on status events (100 %, 1 = chest).
+    h10 : bool
+        Act as a Polar H10: stream ECG and accelerometer PMD frames too
+        (:func:`devices.simulated_h10.simulate_h10`).
 
     Items carry virtual host times: ``start_ns`` (``time.monotonic_ns()`` at :meth:`start`)
     plus the virtual time elapsed, so at speed 1 ``host_ns`` is the real arrival time.
@@ -455,6 +459,7 @@ class SimulatedStrap(ThreadedSource):
         link_drops: Stretches = (),
         battery_percent: int | None = 100,
         body_location: int | None = 1,
+        h10: bool = False,
     ) -> None:
         self.scenario = get_scenario(scenario)
         if not speed > 0:
@@ -471,6 +476,7 @@ class SimulatedStrap(ThreadedSource):
         self._contact_loss = _check_stretches(contact_loss, "contact loss")
         self._link_drops = _check_stretches(link_drops, "link drop")
         self.start_ns: int | None = None
+        self.h10 = h10
 
     def start(self) -> None:
         """Start streaming on a new thread; returns at once (a second call does nothing)."""
@@ -481,8 +487,13 @@ class SimulatedStrap(ThreadedSource):
     def _run(self, start_ns: int) -> None:
         started_s = time.monotonic()
         last_ns = start_ns
+        generate: Callable[..., Iterator[Packet | StatusEvent | PmdFrame]] = simulate
+        if self.h10:
+            from devices.simulated_h10 import simulate_h10
+
+            generate = simulate_h10
         try:
-            for item in simulate(
+            for item in generate(
                 self.scenario,
                 seed=self.seed,
                 duration_s=self.duration_s,
@@ -505,6 +516,8 @@ class SimulatedStrap(ThreadedSource):
                 last_ns = item.host_ns
                 if isinstance(item, StatusEvent):
                     self._set_state(item.state, item.message, host_ns=item.host_ns)
+                elif isinstance(item, PmdFrame):
+                    self._put(item)
                 else:
                     self._emit(item)
         except Exception as error:  # the thread must not die silently

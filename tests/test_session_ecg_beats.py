@@ -82,7 +82,7 @@ def h10_contact_loss(data_dir) -> list:
 
 def test_beats_come_from_the_ecg_and_match_the_straps_own(h10) -> None:
     session, states, events = run_live(h10)
-    t, rr, seg = arrays(states)
+    t, _, seg = arrays(states)
     changes = source_changes(events)
     assert [c[1] for c in changes] == [ECG_SOURCE]
     assert changes[0][0] < 15.0  # as soon as the ECG has settled and met the RR
@@ -105,13 +105,13 @@ def test_contact_loss_falls_back_on_the_rr_and_back_with_no_double_or_lost_beat(
     h10_contact_loss,
 ) -> None:
     session, states, events = run_live(h10_contact_loss)
-    t, rr, seg = arrays(states)
+    t, _, seg = arrays(states)
     changes = source_changes(events)
     assert [c[1] for c in changes] == [ECG_SOURCE, RR_SOURCE, ECG_SOURCE, RR_SOURCE, ECG_SOURCE]
-    for (time_s, source, reason), (a, b) in zip(changes[1::2], FLAT_S, strict=True):
+    for (time_s, source, reason), (a, _) in zip(changes[1::2], FLAT_S, strict=True):
         assert source == RR_SOURCE and "contact lost" in reason
         assert a - 1.5 < time_s <= a + 0.5  # dated at the last ECG beat before the loss
-    for (time_s, _, _), (a, b) in zip(changes[2::2], FLAT_S, strict=True):
+    for (time_s, _, _), (_, b) in zip(changes[2::2], FLAT_S, strict=True):
         assert b < time_s < b + 10.0
     assert seg.max() == 0  # no beat lost: the segment never breaks
     lag = session.selector.lag_s

@@ -90,6 +90,7 @@ class Services:
     speed: float = 1.0
     seed: int = 0
     link_drops: tuple[tuple[float, float], ...] = ()
+    h10: bool = False  # the simulated strap acts as a Polar H10 (ECG and accelerometer)
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     band: tuple[float, float] = field(
         default_factory=lambda: (-RegulationParams().low_enter, RegulationParams().high_enter)
@@ -112,6 +113,7 @@ class Services:
             speed=self.speed,
             link_drops=self.link_drops,
             ble_options=self.ble_options,
+            h10=self.h10,
         )
         self.clock.follow(source)
         return source
@@ -166,6 +168,7 @@ def build(
     clinician: bool | None = None,
     seed: int = 0,
     link_drops: tuple[tuple[float, float], ...] = (),
+    h10: bool = False,
     connect: bool = True,
     lsl: bool | None = None,
     lsl_name: str | None = None,
@@ -180,6 +183,8 @@ def build(
         A stored session to open for replay.
     scenario, speed, seed, link_drops
         The simulated strap's scenario, pace (1 is real time), seed and link drops (s).
+    h10 : bool
+        The simulated strap acts as a Polar H10 (ECG and accelerometer frames too).
     clinician : bool, optional
         Clinician mode (default: as remembered).
     connect : bool
@@ -204,7 +209,8 @@ def build(
     if lsl_name:
         controller.lsl_name = lsl_name
     services = Services(
-        library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops)
+        library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops),
+        h10=h10,
     )
     window = MainWindow(controller, services, settings)
     if connect:
@@ -226,6 +232,7 @@ def run(
     scenario: str = "calm",
     speed: float = 1.0,
     seed: int = 0,
+    h10: bool = False,
     clinician: bool | None = None,
     lsl: bool | None = None,
     lsl_name: str | None = None,
@@ -260,6 +267,7 @@ def run(
             scenario=scenario,
             speed=speed,
             seed=seed,
+            h10=h10,
             clinician=clinician,
             lsl=lsl,
             lsl_name=lsl_name,

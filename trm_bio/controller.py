@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
+
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.pmd import PmdFrame
 from devices.source import Source
@@ -77,6 +79,13 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
+    #: Where the beats come from: "ECG" (a Polar strap's ECG), "strap RR", "" (none yet).
+    beat_source: str = ""
+    #: Where ``respiration_bpm`` comes from: "chest movement" (the strap's accelerometer),
+    #: "heart rhythm" (the estimate from RSA), "" (unknown).
+    respiration_source: str = ""
+    #: The strap's ECG in words ("ECG clean", "ECG contact lost: ..."); "" without ECG.
+    ecg_status: str = ""
 
 
 class PracticeAction(StrEnum):
@@ -663,10 +672,15 @@ class SessionController:
         rhythm = ""
         if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
             rhythm = "irregular" if last.beat.irregular else "ectopic"
+        # Breathing measured from chest movement replaces the estimate from heart rhythm.
+        respiration, respiration_source = session.breathing_rate_per_min, "chest movement"
+        if not math.isfinite(respiration):
+            respiration = values["RespirationRate"]
+            respiration_source = "heart rhythm" if math.isfinite(respiration) else ""
         return Reading(
             hr_bpm=hr,
             rmssd_ms=values["RMSSD"],
-            respiration_bpm=values["RespirationRate"],
+            respiration_bpm=respiration,
             coherence=values["Coherence"],
             artifact_rate=last.beat.artifact_rate if last is not None else math.nan,
             arousal=values["arousal"],
@@ -677,7 +691,26 @@ class SessionController:
             link=link,
             paused=self.paused,
             rhythm=rhythm,
+            beat_source=session.beat_source,
+            respiration_source=respiration_source,
+            ecg_status=session.ecg_message,
         )
+
+    def ecg_window(self, seconds: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``seconds`` of the strap's ECG: beat-clock times (s) and mV (empty
+        arrays without ECG), for the clinician's ECG strip."""
+        signals = self.session.signals if self.session is not None else None
+        if signals is None:
+            return np.empty(0), np.empty(0)
+        return signals.ecg_window(seconds)
+
+    def breathing_window(self, seconds: float = 60.0) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``seconds`` of the breathing trace from chest movement: beat-clock times
+        (s) and mg, NaN where breathing is unknown (empty arrays without an accelerometer)."""
+        signals = self.session.signals if self.session is not None else None
+        if signals is None:
+            return np.empty(0), np.empty(0)
+        return signals.breathing_window(seconds)
 
     @property
     def link_state(self) -> LinkState | None:

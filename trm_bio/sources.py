@@ -49,6 +49,7 @@ def open_source(
     link_drops: tuple[tuple[float, float], ...] = (),
     lsl_wait_s: float = 30.0,
     ble_options: Mapping[str, Any] | None = None,
+    h10: bool = False,
 ) -> Source:
     """A new, unstarted source for one choice.
 
@@ -65,6 +66,8 @@ def open_source(
         How long an LSL source waits for its stream when resolved (s).
     ble_options : mapping, optional
         Extra :class:`devices.ble.BleStrap` arguments (bleak backends and bounds).
+    h10 : bool
+        The simulated strap acts as a Polar H10 (ECG and accelerometer frames too).
 
     Raises
     ------
@@ -76,7 +79,8 @@ def open_source(
 
         try:
             return SimulatedStrap(
-                scenario, seed=seed, speed=speed, duration_s=duration_s, link_drops=link_drops
+                scenario, seed=seed, speed=speed, duration_s=duration_s, link_drops=link_drops,
+                h10=h10,
             )
         except ValueError as exc:  # an unknown scenario or speed: the message lists what works
             raise TrmBioError(str(exc).rstrip(".")) from exc

@@ -84,6 +84,11 @@ def simulation_options() -> argparse.ArgumentParser:
         metavar="X",
         help=f"the simulated strap runs X times real time (default 1, at most {MAX_SPEED:g})",
     )
+    parent.add_argument(
+        "--h10",
+        action="store_true",
+        help="the simulated strap acts as a Polar H10: it streams its ECG and accelerometer too",
+    )
     return parent
 
 
@@ -183,6 +188,7 @@ def source_from_args(args: argparse.Namespace, duration_s: float | None) -> tupl
         speed=args.speed,
         duration_s=duration_s,
         lsl_wait_s=args.lsl_source_wait,
+        h10=args.h10,
     )
     return source, kind
 

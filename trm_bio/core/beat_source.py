@@ -310,9 +310,7 @@ class BeatSourceSelector:
                 earliest += (1.0 - slew) * rr_ms / 1000.0
             self._delay_s = max(self._delay_s, earliest - t_true)
         t_out = t_true + self._delay_s if self._delay_s else t_true
-        if source != self._last_source and self._last_source is not None or (
-            source == ECG_SOURCE and self._last_source is None
-        ):
+        if source != self._last_source:
             self._timed_change(t_out, source)
         self._last_source = source
         self._last_out_s = t_out

@@ -100,12 +100,12 @@ class StrapClock:
         ):
             self._block_start_ns = strap_ns
             self._blocks.append((strap_ns, d))
+            keep_from = strap_ns - round(max(cfg.window_s, cfg.drift_window_s) * 1e9)
+            while self._blocks and self._blocks[0][0] < keep_from:
+                self._blocks.popleft()
+            self._slope = self._fit_slope(strap_ns)  # whole blocks only: once a block
         elif d < self._blocks[-1][1]:
             self._blocks[-1] = (strap_ns, d)
-        keep_from = strap_ns - round(max(cfg.window_s, cfg.drift_window_s) * 1e9)
-        while self._blocks and self._blocks[0][0] < keep_from:
-            self._blocks.popleft()
-        self._slope = self._fit_slope(strap_ns)
         self._offset_ns = self._envelope(strap_ns)
 
     def _fit_slope(self, now_ns: int) -> float:

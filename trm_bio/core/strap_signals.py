@@ -43,6 +43,8 @@ NS_PER_S = 1_000_000_000
 #: The rates trm-bio asks a strap for (Hz).
 ECG_RATE_HZ = 130.0
 ACC_RATE_HZ = 200.0
+#: How much accelerometer signal is gathered before the breathing estimate takes it (s).
+ACC_FEED_S = 1.0
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -139,6 +141,7 @@ class StrapSignals:
         self.breathing_rate_per_min = math.nan
         self.breathing_status = ""
         self._ecg = _Trace(ecg_keep_s)
+        self._acc_waiting: list[tuple[FloatArray, FloatArray]] = []
         self._breath = _Trace(breathing_keep_s)
 
     def _beat_clock_s(self, strap_rel_s: FloatArray) -> FloatArray:
@@ -172,9 +175,17 @@ class StrapSignals:
 
         self.clock.add(host_ns, frame.strap_ns)
         strap_s = self._relative_s(frame, self._acc_stamps)
+        # The estimate gives the same breaths whatever the chunks: feed it about a second at
+        # a time (a tenth of the cost of frame by frame; a breath lasts several seconds).
+        self._acc_waiting.append((strap_s, frame.samples.astype(np.float64)))
+        if strap_s.size == 0 or strap_s[-1] - self._acc_waiting[0][0][0] < ACC_FEED_S:
+            return
+        t_s = np.concatenate([w[0] for w in self._acc_waiting])
+        acc_mg = np.concatenate([w[1] for w in self._acc_waiting])
+        self._acc_waiting = []
         if self.breathing is None:
             self.breathing = AccBreathingStream()
-        update = self.breathing.feed(strap_s, frame.samples.astype(np.float64))
+        update = self.breathing.feed(t_s, acc_mg)
         self.breathing_rate_per_min = float(update.latest_rate_per_min)
         self.breathing_status = update.latest_status.words
         if update.t_s.size:
