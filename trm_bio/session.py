@@ -57,6 +57,20 @@ from trm_bio.store.replay import RecordedEvent, SeekMarker
 
 log = logging.getLogger(__name__)
 
+def regulate_beat(regulator: Regulator, beat: BeatUpdate) -> RegulationState:
+    """The regulation model at one settled beat of the engine: the live path's one call.
+
+    Its inputs are the engine's at that beat: the indicator's heart rate and RMSSD windows,
+    respiration, the rhythm check and the last minute's share of corrected beats.
+    """
+    m = beat.metrics
+    rhythm = "" if beat.rhythm_ok else ("irregular" if beat.irregular else "ectopic")
+    return regulator.update(
+        beat.settled_time_s, m[HR_METRIC], m[VAGAL_METRIC], m["RespirationRate"],
+        rhythm=rhythm, artifact_share=beat.artifact_rate,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BeatState:
     """One beat as the screen needs it: engine output plus the regulation model."""
@@ -236,12 +250,7 @@ class Session:
         for beat in self.engine.push(beats):
             state = None
             if beat.settled_index >= 0:
-                m = beat.metrics
-                rhythm = "" if beat.rhythm_ok else ("irregular" if beat.irregular else "ectopic")
-                state = self.regulator.update(
-                    beat.settled_time_s, m[HR_METRIC], m[VAGAL_METRIC], m["RespirationRate"],
-                    rhythm=rhythm, artifact_share=beat.artifact_rate,
-                )
+                state = regulate_beat(self.regulator, beat)
                 self.last_regulation = state
             beat_state = BeatState(beat, state)
             self.history.add(beat_state)

@@ -78,6 +78,10 @@ class Zone(enum.IntEnum):
         return self.name.lower()
 
 
+#: The RMSSD window of the indicator (s): see ``RMSSD_WINDOW_S`` below.
+RMSSD_WINDOW_S_DEFAULT = 120.0
+
+
 @dataclass(frozen=True, slots=True)
 class RegulationParams:
     """Weights and thresholds of the arousal and zone indicators (all settable).
@@ -115,6 +119,9 @@ class RegulationParams:
     max_rmssd_share, max_rmssd_share_pulse : float
         Signal-quality gate: RMSSD above this share of the mean interval is not taken as
         vagal HRV, on a chest strap and on a pulse sensor (see the module docs).
+    rhythm_hold_s : float
+        Signal-quality gate: after a beat whose rhythm check failed, the zone stays UNKNOWN
+        this long (s), the length of the RMSSD window, which still holds those beats.
     disagree_z : float
         A High reading is flagged tentative when one component points the other way by at
         least this many spreads (HR below baseline or vagal HRV above it).
@@ -138,6 +145,7 @@ class RegulationParams:
     max_artifact_share: float = 0.10
     max_rmssd_share: float = 0.20
     max_rmssd_share_pulse: float = 0.15
+    rhythm_hold_s: float = RMSSD_WINDOW_S_DEFAULT
     baseline: BaselineParams = field(default_factory=BaselineParams)
 
     def __post_init__(self) -> None:
@@ -154,7 +162,7 @@ DEFAULT_PARAMS = RegulationParams()
 
 #: Recommended input windows (s): heart rate and RMSSD (see the module docs).
 HR_WINDOW_S = 20.0
-RMSSD_WINDOW_S = 120.0
+RMSSD_WINDOW_S = RMSSD_WINDOW_S_DEFAULT
 #: The engine metrics (trm_bio.core.engine) the indicator reads, with those windows.
 HR_METRIC = "HR_20s"
 VAGAL_METRIC = "RMSSD_120s"
@@ -573,6 +581,8 @@ class Regulator:
         self._calibrator = Calibrator(params.baseline)
         self._use_resp = False
         self._beats = 0
+        self._rhythm_word = ""  # the last failed rhythm check, held for rhythm_hold_s
+        self._rhythm_s = -math.inf
         #: Index (beats fed so far) of the beat that completed the calibration, -1 if none.
         self.calibration_end_index = -1
         self._set_baseline(baseline)
@@ -635,6 +645,10 @@ class Regulator:
         index = self._beats
         self._beats += 1
         p = self.params
+        if rhythm:
+            self._rhythm_word, self._rhythm_s = rhythm, time_s
+        elif time_s - self._rhythm_s < p.rhythm_hold_s:
+            rhythm = self._rhythm_word  # the RMSSD window still holds those beats
         gate = quality_reason(
             hr_bpm, rmssd_ms, rhythm, artifact_share, pulse_source=self.pulse_source, params=p
         )
