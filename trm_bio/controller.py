@@ -79,6 +79,15 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
+    #: Why the zone is UNKNOWN, in a plain sentence ("" when a zone is shown): settling in,
+    #: a rejected calibration, an irregular rhythm, too many corrected beats, implausible HRV.
+    zone_reason: str = ""
+    #: The session-start calibration is running (the person is settling in).
+    calibrating: bool = False
+    #: Seconds of settling left (NaN when not calibrating, or while it is extended).
+    calibration_left_s: float = math.nan
+    #: The reference in use: "session-start", "previous-sessions" or "" (none yet).
+    baseline_source: str = ""
     #: Where the beats come from: "ECG" (a Polar strap's ECG), "strap RR", "" (none yet).
     beat_source: str = ""
     #: Where ``respiration_bpm`` comes from: "chest movement" (the strap's accelerometer),
@@ -672,6 +681,7 @@ class SessionController:
         rhythm = ""
         if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
             rhythm = "irregular" if last.beat.irregular else "ectopic"
+        state = session.last_regulation
         # Breathing measured from chest movement replaces the estimate from heart rhythm.
         respiration, respiration_source = session.breathing_rate_per_min, "chest movement"
         if not math.isfinite(respiration):
@@ -691,6 +701,10 @@ class SessionController:
             link=link,
             paused=self.paused,
             rhythm=rhythm,
+            zone_reason=state.reason if state is not None else "",
+            calibrating=state.calibrating if state is not None else False,
+            calibration_left_s=state.calibration_left_s if state is not None else math.nan,
+            baseline_source=state.baseline_source if state is not None else "",
             beat_source=session.beat_source,
             respiration_source=respiration_source,
             ecg_status=session.ecg_message,

@@ -297,9 +297,12 @@ def summary_csv(document: dict[str, Any]) -> str:
 def write_series(path: Path, analysis: BeatAnalysis) -> None:
     """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric,
     then whether the rhythm is irregular (``rhythm_ok`` is False there too) and whether it is
-    fixed-rate (as from a pacemaker)."""
+    fixed-rate (as from a pacemaker), then the zone indicator (``Arousal``, in baseline
+    spreads, and ``Zone``: low, resilient, high or unknown) exactly as the live app computes
+    it with its session-start calibration on this file."""
     import numpy as np
 
+    from trm_bio.analysis import regulation_trace
     from trm_bio.core import artifacts
 
     beats = analysis.beats
@@ -315,6 +318,9 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
         columns["irregular_rhythm"] = analysis.irregular
     if analysis.paced is not None:
         columns["paced_rhythm"] = analysis.paced
+    trace = regulation_trace(analysis)
+    columns["Arousal"] = trace.arousal
+    columns["Zone"] = np.asarray(trace.zone_labels(), dtype=object)
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

@@ -1,0 +1,89 @@
+"""The simulated strap as a Polar H10 through the controller: beats from its ECG, breathing
+from its accelerometer in the reading, and the ECG and breathing windows for the clinician."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from devices.physiology import get_scenario
+from devices.pmd import PmdFrame, PmdStream, decode_frame
+from devices.simulated import SimulatedStrap, true_beats
+from devices.simulated_h10 import simulate_h10
+from trm_bio.controller import SessionController, SessionOptions
+from trm_bio.core.beat_source import ECG_SOURCE, RR_SOURCE
+from trm_bio.store.library import Library
+
+
+@pytest.fixture()
+def controller(tmp_path: Path) -> SessionController:
+    library = Library.open(tmp_path / "library.sqlite3")
+    controller = SessionController(library)
+    yield controller
+    controller.stop()
+    library.close()
+
+
+def run(controller: SessionController, strap: SimulatedStrap) -> None:
+    controller.start_live(strap, SessionOptions(record=False, source_kind="simulated"))
+    while strap.running:
+        strap.wait(0.25)
+        controller.poll()
+    controller.poll()
+
+
+def test_the_simulated_h10_sends_ecg_and_accelerometer_frames_as_the_strap_does() -> None:
+    items = list(simulate_h10("calm", seed=2, duration_s=30.0, start_ns=0))
+    frames = [i for i in items if isinstance(i, PmdFrame)]
+    decoded = [decode_frame(f.payload) for f in frames]
+    ecg = [d for d in decoded if d.stream is PmdStream.ECG]
+    acc = [d for d in decoded if d.stream is PmdStream.ACC]
+    assert {d.n_samples for d in ecg} == {73} and {d.n_samples for d in acc} == {36}
+    assert len(ecg) == pytest.approx(30 * 130 / 73, abs=2)
+    assert len(acc) == pytest.approx(30 * 200 / 36, abs=2)
+    host = [i.host_ns for i in items]
+    assert host == sorted(host)  # merged in arrival order
+    # Same seed, same bytes.
+    again = [i for i in simulate_h10("calm", seed=2, duration_s=30.0, start_ns=0)]
+    assert [f.payload for f in frames] == [i.payload for i in again if isinstance(i, PmdFrame)]
+
+
+def test_beats_come_from_the_simulated_ecg_and_breathing_from_the_chest(controller) -> None:
+    strap = SimulatedStrap("calm", seed=3, speed=math.inf, duration_s=150.0, h10=True)
+    run(controller, strap)
+    session = controller.session
+    reading = controller.reading()
+    assert reading.beat_source == ECG_SOURCE
+    assert reading.ecg_status == "ECG clean"
+    # Breathing measured from the chest replaces the estimate from heart rhythm.
+    assert reading.respiration_source == "chest movement"
+    assert reading.respiration_bpm == session.breathing_rate_per_min
+    assert reading.respiration_bpm == pytest.approx(get_scenario("calm").breaths_per_min(150.0), abs=1.0)
+    rsa = float(session.history.metrics["RespirationRate"][-1])
+    assert reading.respiration_bpm != rsa
+    # The ECG beats fall on the heart's own beats (the minimum radio latency later).
+    times = session.history.beats["time_s"]
+    truth = true_beats("calm", seed=3, duration_s=150.0).times_s
+    from_ecg = truth[truth > 20.0]
+    i = np.clip(np.searchsorted(times, from_ecg), 1, times.size - 1)
+    error = np.minimum(np.abs(times[i] - from_ecg), np.abs(times[i - 1] - from_ecg))
+    assert np.median(error) < 0.015 and np.mean(error < 0.03) > 0.99
+    # The clinician's ECG strip and breathing trace.
+    t, mv = controller.ecg_window(10.0)
+    assert 9.0 < t[-1] - t[0] <= 10.0 and t.size == mv.size and np.ptp(mv) > 1.0
+    t, trace = controller.breathing_window(60.0)
+    assert 55.0 < t[-1] - t[0] <= 60.0 and np.isfinite(trace).mean() > 0.9
+
+
+def test_without_an_accelerometer_the_reading_keeps_the_rsa_estimate(controller) -> None:
+    strap = SimulatedStrap("calm", seed=3, speed=math.inf, duration_s=150.0)
+    run(controller, strap)
+    reading = controller.reading()
+    assert reading.beat_source == RR_SOURCE and reading.ecg_status == ""
+    assert reading.respiration_source == "heart rhythm"
+    assert reading.respiration_bpm == controller.session.history.metrics["RespirationRate"][-1]
+    assert controller.ecg_window(10.0)[0].size == 0
+    assert controller.breathing_window(60.0)[0].size == 0
