@@ -61,7 +61,8 @@ def test_beats_come_from_the_simulated_ecg_and_breathing_from_the_chest(controll
     # Breathing measured from the chest replaces the estimate from heart rhythm.
     assert reading.respiration_source == "chest movement"
     assert reading.respiration_bpm == session.breathing_rate_per_min
-    assert reading.respiration_bpm == pytest.approx(get_scenario("calm").breaths_per_min(150.0), abs=1.0)
+    truth_per_min = float(get_scenario("calm").breaths_per_min(150.0))
+    assert reading.respiration_bpm == pytest.approx(truth_per_min, abs=1.0)
     rsa = float(session.history.metrics["RespirationRate"][-1])
     assert reading.respiration_bpm != rsa
     # The ECG beats fall on the heart's own beats (the minimum radio latency later).
