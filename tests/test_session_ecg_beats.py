@@ -15,6 +15,7 @@ from devices.packet import Packet
 from trm_bio.core.beat_source import ECG_SOURCE, RR_SOURCE
 from trm_bio.core.events import BEAT_SOURCE_KEY, EventKind
 from trm_bio.core.timeline import Beats, beats_from_packets
+from trm_bio.history import session_beats
 from trm_bio.session import Session
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
@@ -148,6 +149,7 @@ def test_replay_gives_the_live_beats_bit_for_bit(h10_contact_loss, tmp_path: Pat
         )
         assert sought.process([SeekMarker(int(START_NS + seek_s * 1e9), seek_s, index)]).seeked
         after = sought.process(stored[index:]).beats
+        stored_beats = session_beats(library, info)  # what summaries and reports analyse
     finally:
         library.close()
     assert len(live) > 300
@@ -155,6 +157,8 @@ def test_replay_gives_the_live_beats_bit_for_bit(h10_contact_loss, tmp_path: Pat
     t, rr, seg = arrays(update.beats)
     assert np.array_equal(live_t, t) and np.array_equal(live_rr, rr)
     assert np.array_equal(live_seg, seg)
+    assert np.array_equal(stored_beats.times_s, live_t)
+    assert np.array_equal(stored_beats.rr_ms, live_rr)
     live_metrics = np.array([list(s.beat.metrics.values()) for s in live])
     metrics = np.array([list(s.beat.metrics.values()) for s in update.beats])
     assert np.array_equal(live_metrics, metrics, equal_nan=True)

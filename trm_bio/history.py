@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from devices.pmd import PmdFrame
 from trm_bio import __version__
 from trm_bio.analysis import RecordingSummary, regulation_trace, summarize
 from trm_bio.core import artifacts, effects
@@ -39,14 +40,19 @@ def session_beats(library: Library, info: SessionInfo) -> Beats:
     imported = library.imported_rr(info.id)
     if imported is not None:
         return beats_from_rr(imported.rr_ms, imported.times_s)
-    _, items = load_items(library, info.id, frames=False)  # the beats need no ECG frames
+    _, items = load_items(library, info.id)
+    if any(isinstance(item, PmdFrame) for item in items):
+        # A Polar strap's ECG: the beats the live session chose between ECG and RR.
+        from trm_bio.session import beats_from_items
+
+        return beats_from_items(info.start_ns, items)
     packets, breaks = packets_before(items, len(items))
     host_ns = [p.host_ns for p in packets]
     return beats_from_packets(info.start_ns, host_ns, [p.rr_ms for p in packets], breaks)
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5  # 5: beats from a Polar strap's ECG
 
 
 def _cache_key(info: SessionInfo) -> str:

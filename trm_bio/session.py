@@ -56,6 +56,7 @@ from trm_bio.core.shifts import Shift, ShiftWatch
 from trm_bio.core.strap_signals import StrapSignals
 from trm_bio.core.timeline import (
     NS_PER_S,
+    Beats,
     Timeline,
     TimelineConfig,
     host_ns_at,
@@ -245,6 +246,7 @@ class Session:
         self.selector = BeatSourceSelector()
         self.beat_source = ""  # where the newest beats come from ("" before any)
         self.ecg_message = ""  # the ECG's state in words ("" without ECG)
+        self._collected: list[Beats] | None = None  # see beats_from_items
         self.frames_malformed = 0  # of which could not be decoded (kept in the library)
         self.recording_error: str | None = None
         self.failure: str | None = None  # the source's last FAILED message (one sentence)
@@ -316,6 +318,8 @@ class Session:
         if len(beats) and not self.beat_source:
             self.beat_source = RR_SOURCE
         self.beats_seen += len(beats)
+        if self._collected is not None and len(beats):
+            self._collected.append(beats)
         if not self.analyse_live:
             return
         for beat in self.engine.push(beats):
@@ -357,7 +361,7 @@ class Session:
                 PmdSamples(strap_s, decoded.samples.astype(np.float64), frame.host_ns)
             )
         if self.signals is None:
-            self.signals = StrapSignals(self.start_ns)
+            self.signals = StrapSignals(self.start_ns, breathing=self._collected is None)
         chunk = self.signals.take(frame.host_ns, decoded)
         if chunk is not None:
             self.ecg_message = chunk.message
@@ -579,3 +583,28 @@ class Session:
     def close(self) -> None:
         """Commit everything still buffered."""
         self._record(lambda r: r.flush())
+
+
+def beats_from_items(start_ns: int, items: Iterable[Any]) -> Beats:
+    """The beats a session gives for a source's items (packets, PMD frames, link changes in
+    arrival order), without the analysis: the beats of a stored session with ECG, exactly
+    as the live pipeline chose and timed them.
+
+    Parameters
+    ----------
+    start_ns : int
+        Host monotonic time of the session start (ns).
+    items : iterable
+        The items, as a replay loads them.
+    """
+    session = Session(start_ns, history=lambda index: ([], []), analyse_live=False)
+    session._collected = []
+    batch: list[Any] = []
+    for item in items:  # in batches: an update holds its frames' samples until dropped
+        if not isinstance(item, RecordedEvent):
+            batch.append(item)
+        if len(batch) >= 1000:
+            session.process(batch)
+            batch = []
+    session.process(batch)
+    return Beats.concatenate(session._collected)

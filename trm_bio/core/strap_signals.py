@@ -126,12 +126,21 @@ class StrapSignals:
         Host monotonic time of beat-clock zero (ns).
     ecg_keep_s, breathing_keep_s : float
         How much ECG and breathing trace to keep for the screen (s).
+    breathing : bool
+        Estimate breathing (False: accelerometer frames only refine the clock, for the
+        beats alone).
     """
 
     def __init__(
-        self, start_ns: int, *, ecg_keep_s: float = 12.0, breathing_keep_s: float = 65.0
+        self,
+        start_ns: int,
+        *,
+        ecg_keep_s: float = 12.0,
+        breathing_keep_s: float = 65.0,
+        breathing: bool = True,
     ) -> None:
         self.start_ns = int(start_ns)
+        self.estimate_breathing = breathing
         self.clock = StrapClock()
         self._origin_ns: int | None = None  # the first stamp: strap times count from it
         self._ecg_stamps = _Stamps(ECG_RATE_HZ)
@@ -175,6 +184,8 @@ class StrapSignals:
 
         self.clock.add(host_ns, frame.strap_ns)
         strap_s = self._relative_s(frame, self._acc_stamps)
+        if not self.estimate_breathing:
+            return
         # The estimate gives the same breaths whatever the chunks: feed it about a second at
         # a time (a tenth of the cost of frame by frame; a breath lasts several seconds).
         self._acc_waiting.append((strap_s, frame.samples.astype(np.float64)))
