@@ -88,3 +88,31 @@ def test_without_an_accelerometer_the_reading_keeps_the_rsa_estimate(controller)
     assert reading.respiration_bpm == controller.session.history.metrics["RespirationRate"][-1]
     assert controller.ecg_window(10.0)[0].size == 0
     assert controller.breathing_window(60.0)[0].size == 0
+
+
+def test_the_clinician_sees_the_ecg_strip_and_breathing_trace_and_the_client_does_not(
+    qtbot, tmp_path: Path
+) -> None:
+    from tests.ui_app import open_app
+    from trm_bio.ui.strap_plots import StrapPlots
+
+    parts = open_app(qtbot, tmp_path, h10=True)
+    window = parts.window
+    strap = window.plots.strap
+    qtbot.waitUntil(lambda: window.controller.reading().beat_source == ECG_SOURCE, timeout=20000)
+    qtbot.waitUntil(strap.isVisible, timeout=5000)
+    t, mv = strap.ecg_curve.getData()
+    assert t is not None and 8.0 < t[-1] - t[0] <= 10.0 and np.ptp(mv) > 1.0
+    assert not window.client.findChildren(StrapPlots)
+    window.controller.stop()
+
+
+def test_without_ecg_the_strip_stays_hidden(qtbot, tmp_path: Path) -> None:
+    from tests.ui_app import open_app
+
+    parts = open_app(qtbot, tmp_path)
+    window = parts.window
+    qtbot.waitUntil(lambda: window.controller.session.beats_seen > 5, timeout=20000)
+    window.redraw(window.controller.now_s())
+    assert not window.plots.strap.isVisible()
+    window.controller.stop()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
+from trm_bio.ui.strap_plots import StrapPlots
 
 pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.MUTED_TEXT)
 
@@ -113,7 +114,11 @@ class LivePlots(QWidget):
         self.layout_widget.ci.setSpacing(4)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.layout_widget)
+        box.addWidget(self.layout_widget, 3)
+        # A Polar strap's ECG strip and breathing trace, under the heart plots (hidden
+        # without one; the client's window has none).
+        self.strap = StrapPlots()
+        box.addWidget(self.strap, 2)
         self.history: Any = None
         self.span_s: float | None = 300.0
         self.markers: list[Marker] = []

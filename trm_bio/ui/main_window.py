@@ -731,6 +731,8 @@ class MainWindow(QMainWindow):
         timer.start()
         self.plots.set_history(session.history)
         self.plots.redraw(now_s)
+        c = self.controller
+        self.plots.strap.show_signals(c.ecg_window(10.0), c.breathing_window(60.0))
         self._dirty = False
         self._slide.restart()
         self.last_redraw_ms = timer.nsecsElapsed() / 1e6
