@@ -10,15 +10,18 @@ filter, as NTP's clock filter uses). The estimate:
 * Frames are grouped in blocks of ``block_s`` of strap time; each block keeps its minimum
   ``d`` (the frame that came fastest).
 * The drift between the two crystals (tens of ppm: milliseconds a minute) is the slope of a
-  least-squares line through the block minima of the last ``drift_window_s``, bounded to
-  ``max_drift_ppm``; with fewer than ``min_drift_blocks`` blocks it is taken as 0.
-* The offset at strap time ``s`` is the lower envelope of the recent block minima carried
-  to ``s`` along that slope: ``min_b (d_b + slope * (s - s_b))`` over the blocks of the last
-  ``window_s``. A minimum over a window follows the drift with a lag of at most
-  ``window_s`` times the residual drift; carrying each block along the slope removes most
-  of it. A block whose minimum is far above the others (frames delayed by a stall) never
-  wins the minimum, and a clock that jumps (a strap reset) is followed once its old blocks
-  leave the window.
+  least-squares line through the minima of ``drift_bin_s`` bins (each the fastest of a few
+  hundred frames, so within a millisecond or two of the floor) over the last
+  ``drift_window_s``, bounded to ``max_drift_ppm``; with fewer than ``min_drift_bins``
+  whole bins it is taken as 0 (a slope through noisier minima would err by more than the
+  drift it corrects).
+* The offset at strap time ``s`` is the lower envelope of the block minima of the last
+  ``window_s`` carried to ``s`` along that slope: ``min_b (d_b + slope * (s - s_b))``. A
+  minimum over a window follows the drift with a lag of at most ``window_s`` times the
+  residual drift (50 ppm over 30 s: 1.5 ms); carrying each block along the slope removes
+  most of it. A block whose minimum is far above the others (frames delayed by a stall)
+  never wins, and a clock that jumps (a strap reset) is followed once its old blocks leave
+  the window.
 
 A beat found at strap time ``s`` is then at host time ``s + offset(s)``: the earliest time
 the host could have known it, consistent with the RR timeline, which anchors beats at the
@@ -40,10 +43,11 @@ import numpy.typing as npt
 class StrapClockConfig:
     """Bounds of the estimate (seconds unless named otherwise)."""
 
-    block_s: float = 5.0
+    block_s: float = 2.0
     window_s: float = 30.0
-    drift_window_s: float = 120.0
-    min_drift_blocks: int = 6
+    drift_bin_s: float = 30.0
+    drift_window_s: float = 600.0
+    min_drift_bins: int = 4
     max_drift_ppm: float = 300.0
 
 
@@ -113,12 +117,20 @@ class StrapClock:
         since = now_ns - round(cfg.drift_window_s * 1e9)
         # Whole blocks only: the newest one is still filling, its minimum may still fall.
         blocks = [b for b in list(self._blocks)[:-1] if b[0] >= since]
-        if len(blocks) < cfg.min_drift_blocks:
+        if not blocks:
             return 0.0
-        s = np.array([b[0] - blocks[0][0] for b in blocks], dtype=np.float64)
-        d = np.array([b[1] - blocks[0][1] for b in blocks], dtype=np.float64)
-        if np.ptp(s) <= 0:
+        first_ns = blocks[0][0]
+        bin_ns = round(cfg.drift_bin_s * 1e9)
+        bins: dict[int, tuple[int, int]] = {}
+        for s_ns, d_ns in blocks:
+            key = (s_ns - first_ns) // bin_ns
+            if key not in bins or d_ns < bins[key][1]:
+                bins[key] = (s_ns, d_ns)
+        whole = [bins[k] for k in sorted(bins)][:-1]  # the newest bin is still filling
+        if len(whole) < cfg.min_drift_bins:
             return 0.0
+        s = np.array([b[0] - first_ns for b in whole], dtype=np.float64)
+        d = np.array([b[1] - whole[0][1] for b in whole], dtype=np.float64)
         slope = float(np.polyfit(s, d, 1)[0])
         bound = cfg.max_drift_ppm * 1e-6
         return min(max(slope, -bound), bound)
@@ -126,9 +138,10 @@ class StrapClock:
     def _envelope(self, now_ns: int) -> int:
         since = now_ns - round(self.config.window_s * 1e9)
         best = math.inf
-        for s_ns, d_ns in self._blocks:
-            if s_ns >= since or s_ns == self._blocks[-1][0]:
-                best = min(best, d_ns + self._slope * (now_ns - s_ns))
+        for i, (s_ns, d_ns) in enumerate(reversed(self._blocks)):
+            if s_ns < since and i:
+                break
+            best = min(best, d_ns + self._slope * (now_ns - s_ns))
         return round(best)
 
     def host_ns(self, strap_ns: npt.ArrayLike) -> npt.NDArray[np.int64]:
