@@ -116,3 +116,45 @@ def test_without_ecg_the_strip_stays_hidden(qtbot, tmp_path: Path) -> None:
     window.redraw(window.controller.now_s())
     assert not window.plots.strap.isVisible()
     window.controller.stop()
+
+
+def test_a_seek_in_a_replay_with_ecg_and_breathing_gives_the_live_beats_and_zones(
+    tmp_path: Path,
+) -> None:
+    from trm_bio.session import Session
+    from trm_bio.store.recorder import Recorder
+    from trm_bio.store.replay import SeekMarker, load_items, packets_before
+
+    start_ns = 7_000_000_000_000
+    items = list(simulate_h10("calm", seed=4, duration_s=420.0, start_ns=start_ns))
+    library = Library.open(tmp_path / "library.sqlite3")
+    try:
+        session_id = library.create_session(None, "simulated", "sim", start_ns=start_ns)
+        live = Session(start_ns, recorder=Recorder(library, session_id))
+        states = []
+        for item in items:
+            states.extend(live.process([item]).beats)
+        live.close()
+        library.finish_session(session_id)
+        info, stored = load_items(library, session_id)
+    finally:
+        library.close()
+    seek_s = 300.0
+    index = int(np.searchsorted([i.host_ns for i in stored], start_ns + seek_s * 1e9))
+    replay = Session(
+        info.start_ns,
+        history=lambda i: packets_before(stored, i),
+        history_items=lambda i: stored[:i],
+    )
+    replay.process([SeekMarker(int(start_ns + seek_s * 1e9), seek_s, index)])
+    after = replay.process(stored[index:]).beats
+    first = after[0].beat.index
+    expected = states[first:]
+    assert [s.beat.time_s for s in after] == [s.beat.time_s for s in expected]
+
+    def arousal(run: list) -> np.ndarray:
+        return np.array([s.regulation.arousal if s.regulation else np.nan for s in run])
+
+    assert np.isfinite(arousal(expected)).sum() > 50  # the zone is known after the seek
+    np.testing.assert_allclose(arousal(after), arousal(expected), rtol=1e-9, atol=1e-9)
+    assert replay.breathing_rate_per_min == live.breathing_rate_per_min

@@ -246,7 +246,11 @@ class Session:
         self.selector = BeatSourceSelector()
         self.beat_source = ""  # where the newest beats come from ("" before any)
         self.ecg_message = ""  # the ECG's state in words ("" without ECG)
-        self._collected: list[Beats] | None = None  # see beats_from_items
+        # Without the analysis (a seek, beats_from_items): the beats chosen, and the measured
+        # breathing rate when each was (see _run_again); and whether breathing is wanted.
+        self._collected: list[Beats] | None = None
+        self._collected_resp: list[float] = []
+        self._breathing = True
         self.frames_malformed = 0  # of which could not be decoded (kept in the library)
         self.recording_error: str | None = None
         self.failure: str | None = None  # the source's last FAILED message (one sentence)
@@ -320,6 +324,7 @@ class Session:
         self.beats_seen += len(beats)
         if self._collected is not None and len(beats):
             self._collected.append(beats)
+            self._collected_resp.extend([self.breathing_rate_per_min] * len(beats))
         if not self.analyse_live:
             return
         for beat in self.engine.push(beats):
@@ -361,7 +366,7 @@ class Session:
                 PmdSamples(strap_s, decoded.samples.astype(np.float64), frame.host_ns)
             )
         if self.signals is None:
-            self.signals = StrapSignals(self.start_ns, breathing=self._collected is None)
+            self.signals = StrapSignals(self.start_ns, breathing=self._breathing)
         chunk = self.signals.take(frame.host_ns, decoded)
         if chunk is not None:
             self.ecg_message = chunk.message
@@ -412,30 +417,33 @@ class Session:
         self.last_host_ns = marker.host_ns
 
     def _run_again(self, items: list[Any]) -> None:
-        """Rebuild every state by running the items before a point through a fresh pipeline.
+        """Rebuild every state from the items before a point: their beats again, then the
+        analysis primed with the batch functions (as :meth:`prime`).
 
         Beats from the ECG depend on every frame before them (the detector's levels, the
         strap's clock, the choice of source), so a seek in a session with PMD frames runs
-        them all again (a few seconds an hour): what follows equals an uninterrupted run.
+        the beat path over them all again, without the per-beat analysis; the regulation
+        model gets the breathing rate each beat was settled with live.
         """
         fresh = Session(
             self.start_ns,
-            regulation=self.regulation_params,
-            baseline=self.initial_baseline,
             history=self._history_source,
             timeline_config=self._timeline_config,
-            analyse_live=self.analyse_live,
+            analyse_live=False,
         )
+        fresh._collected = []
         fresh.process([i for i in items if not isinstance(i, (RecordedEvent, SeekMarker))])
         for name in (
-            "timeline", "engine", "regulator", "history", "selector", "signals", "beat_source",
-            "ecg_message", "link_state", "battery_percent", "body_location", "last",
-            "last_regulation", "packets_seen", "frames_seen", "beats_seen", "malformed",
-            "frames_malformed",
+            "timeline", "selector", "signals", "beat_source", "ecg_message", "link_state",
+            "battery_percent", "body_location", "packets_seen", "frames_seen", "malformed",
+            "frames_malformed", "last_host_ns",
         ):
             setattr(self, name, getattr(fresh, name))
-        self.shift_watch.reset()  # the caller re-adds the events before this point
-        self.shifts = []
+        beats = Beats.concatenate(fresh._collected)
+        # The live engine settles beat j when beat j + lookahead arrives, with the rate then.
+        lookahead = self.engine.lookahead
+        measured = np.asarray(fresh._collected_resp[lookahead:], dtype=np.float64)
+        self._prime_analysis(beats, measured)
 
     def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
         """Rebuild every state from the packets before a point, with the batch functions.
@@ -456,6 +464,16 @@ class Session:
         self.selector.prime_rr(beats)
         self.signals = None
         self.beat_source = RR_SOURCE if len(beats) else ""
+        self.packets_seen = len(packets)
+        self._prime_analysis(beats)
+        if packets:
+            self.last_host_ns = packets[-1].host_ns
+
+    def _prime_analysis(self, beats: Beats, measured_resp: np.ndarray | None = None) -> None:
+        """Bring the engine, the regulation model and the history to their state after
+        ``beats``; ``measured_resp`` (/min, NaN where unknown): the breathing rate from chest
+        movement at each settled beat, in place of the RSA estimate."""
+        self.beats_seen = len(beats)
         self.engine = StreamingEngine(self.engine.windows)
         self.engine.prime(beats)
         self.regulator = Regulator(
@@ -466,12 +484,14 @@ class Session:
         self.history = SessionHistory(self.engine.names)
         self.shift_watch.reset()  # the caller re-adds the events before this point
         self.shifts = []
-        self.packets_seen = len(packets)
         self.last = None
         if len(beats):
             analysis = analyse_beats(beats)
             settled = max(0, len(beats) - self.engine.lookahead)
             m = {k: v[:settled] for k, v in analysis.metrics.items()}
+            resp = m["RespirationRate"]
+            if measured_resp is not None:
+                resp = np.where(np.isfinite(measured_resp), measured_resp, resp)
             words = rhythm_words(analysis.rhythm_ok, analysis.irregular)[:settled]
             share = recent_artifact_share(beats.times_s, analysis.labels)[:settled]
             regulation = [
@@ -480,7 +500,7 @@ class Session:
                     beats.times_s[:settled].tolist(),
                     m[HR_METRIC].tolist(),
                     m[VAGAL_METRIC].tolist(),
-                    m["RespirationRate"].tolist(),
+                    resp.tolist(),
                     words,
                     share.tolist(),
                     strict=True,
@@ -508,8 +528,6 @@ class Session:
                         "tentative": np.array([float(r.tentative) for r in regulation]),
                     }
                 )
-        if packets:
-            self.last_host_ns = packets[-1].host_ns
 
     # -- events from the person or the practice flow ----------------------------------
     def log(
@@ -599,6 +617,7 @@ def beats_from_items(start_ns: int, items: Iterable[Any]) -> Beats:
     """
     session = Session(start_ns, history=lambda index: ([], []), analyse_live=False)
     session._collected = []
+    session._breathing = False  # the beats need the accelerometer's clock, not its breaths
     batch: list[Any] = []
     for item in items:  # in batches: an update holds its frames' samples until dropped
         if not isinstance(item, RecordedEvent):
