@@ -82,7 +82,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, lfilter, sosfilt
+from scipy.signal import butter, lfilter
 
 log = logging.getLogger(__name__)
 
@@ -359,14 +359,19 @@ class AccBreathingStream:
         if n_back:
             change[m - n_back:] = (np.linalg.norm(x[m - n_back:] - back, axis=1)
                                    > cfg.movement_change_mg)
-        # Spread over the last half second: one bump is not movement, walking is.
-        sbuf = np.concatenate((self._recent_spread, spread))
+        # Spread over the last half second: one bump is not movement, walking is. (Shifted
+        # sums: each mean adds the same values in the same order, however the chunks fall.)
         width = self._spread_cells
-        padded = np.concatenate((np.full(max(0, width - 1 - self._recent_spread.size), np.nan),
-                                 sbuf))[-(m + width - 1):]
-        mean_spread = np.nanmean(np.lib.stride_tricks.sliding_window_view(padded, width),
-                                 axis=1)
-        self._recent_spread = sbuf[-(width - 1):].copy() if width > 1 else np.zeros(0)
+        missing = max(0, width - 1 - self._recent_spread.size)
+        sbuf = np.concatenate((np.zeros(missing), self._recent_spread, spread))
+        have = np.concatenate((np.zeros(missing), np.ones(sbuf.size - missing)))
+        total = np.zeros(m)
+        count = np.zeros(m)
+        for j in range(width):
+            total += sbuf[j:j + m]
+            count += have[j:j + m]
+        mean_spread = total / count
+        self._recent_spread = sbuf[missing:][-(width - 1):].copy() if width > 1 else np.zeros(0)
         quiet = (mean_spread <= cfg.movement_spread_mg) & ~change
         self._recent_means = buf[-self._change_cells:].copy()
         self._last_mean = x[-1].copy()
@@ -449,7 +454,11 @@ class AccBreathingStream:
         n = t.size
         if pipe.band_zi is None:
             pipe.band_zi = np.zeros((self._sos.shape[0], 2, 3))
-        band, pipe.band_zi = sosfilt(self._sos, hp, axis=0, zi=pipe.band_zi)
+        # Section by section (what sosfilt does, without its per-call overhead).
+        band = hp
+        for k, section in enumerate(self._sos):
+            band, pipe.band_zi[k] = lfilter(section[:3], section[3:], band, axis=0,
+                                            zi=pipe.band_zi[k])
         band = np.asarray(band, dtype=np.float64)
 
         # Breathing axis, every `update_cells` cells since the reset, from the last window.
