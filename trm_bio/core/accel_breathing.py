@@ -53,23 +53,26 @@ Measured (``python -m bench breathing_acc``):
 
 * Simulated chest (devices/simulated_chest.py; 5 min each with a 40-degree posture change
   and a movement artifact; 4.5-25 /min; amplitude 3 or 8 mg; noise 2, 5 or 10 mg per axis
-  at 200 Hz; heartbeat ripple 4 mg): 1,461 breaths, median |error| 0.16 /min, 93 % within
-  1 /min; 100 % at 8 mg with 2 mg noise, 79-95 % at 3 mg with 5 mg noise, and 42 % at 3 mg
-  with 10 mg noise at 25 /min, where the noise is as large as the breathing. A rate is
-  shown 67-87 % of the time (the posture change and the start cost the rest).
+  at 200 Hz; heartbeat ripple 4 mg): 1,445 breaths, median |error| 0.16 /min, 94 % within
+  1 /min; 99-100 % at 8 mg with up to 5 mg of noise, 79-100 % at 3 mg with 5 mg of noise,
+  and 45 % at 3 mg with 10 mg of noise at 25 /min, where the noise is as large as the
+  breathing. A rate is shown 67-86 % of the time (the start and the posture change cost
+  the rest).
 * Real chest accelerometer with paced breathing, no respiration belt (Paoli F.,
   github.com/FedericaPaoli1/Respiration-rate-and-heart-rate-detection, 2021, MIT licence:
   a phone's LSM6DS3 at about 202 Hz on the chest of a supine person breathing with a
   metronome, 12 breaths at 3-30 /min, two positions; read by tests/chest_acc_data.py
-  when present, never copied): 154 breaths, median |error| against the metronome
-  0.24 /min, 89 % within 1 /min; 14 of 16 records have a median error under 0.5 /min.
-  The misses: one 24 s record at 30 /min is all settling (nothing shown, as it should
-  be), and at 10 /min in position 2 the person breathed at about 11 /min (breaths of
-  4.4-6.2 s in the trace), so the metronome is not the truth there. Breathing on this
+  when present, never copied): 146 breaths, median |error| against the metronome
+  0.24 /min, 90 % within 1 /min; 13 of the 14 records from 3 to 15 /min have a median
+  error of 0.5 /min or less. The misses: the two 24 s records of panting at 30 /min show
+  nothing (settling, then movement: the phone shook by 60 mg within half seconds), and at
+  10 /min in position 2 the person breathed at about 11 /min (breaths of 4.4-6.2 s in
+  the trace), so the metronome is not the truth there. Breathing on this
   record moved the phone by up to 290 mg, far more than a strap's few to 20 mg, which set
   the movement thresholds above.
-* Time for 1 h of 200 Hz ACC: 0.55 s whole; 26 s fed in 36-sample frames (about 1.3 ms a
-  frame: per-call overhead, 0.7 % of a core live; a replay can feed whole sessions).
+* Time for 1 h of 200 Hz ACC: 0.35-0.8 s whole; 20-24 s fed in 36-sample frames (0.5-1.2 ms
+  a frame, on a shared machine with a load of 7 on 2 cores): per-call overhead, under 1 %
+  of a core live; a replay can feed a whole session at once and get the same result.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, lfilter, sosfilt
+from scipy.signal import butter, lfilter
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +214,14 @@ class AccBreathingStream:
 
     ``feed(t_s, acc_mg)`` takes sample times (s, increasing, on one clock) and an (n, 3)
     array of x/y/z in mg, and returns a :class:`BreathingUpdate`. Feeding a recording in any
-    chunks gives the same breaths and trace as :func:`breathing_from_acc` on all of it.
+    chunks gives the same breaths and trace as :func:`breathing_from_acc` on all of it (bit
+    for bit here; the tests allow 1e-9). From a PMD ACC frame (devices/pmd.py)::
+
+        t_s = (frame.sample_times_ns(200.0) - origin_ns) / 1e9  # origin: session start
+        update = stream.feed(t_s, frame.samples)
+
+    A sample no later than one already fed (frames that overlap by a sample when the strap's
+    clock runs a little fast) is dropped and counted in ``dropped_samples``.
     """
 
     def __init__(self, config: AccBreathingConfig | None = None) -> None:
@@ -359,14 +369,19 @@ class AccBreathingStream:
         if n_back:
             change[m - n_back:] = (np.linalg.norm(x[m - n_back:] - back, axis=1)
                                    > cfg.movement_change_mg)
-        # Spread over the last half second: one bump is not movement, walking is.
-        sbuf = np.concatenate((self._recent_spread, spread))
+        # Spread over the last half second: one bump is not movement, walking is. (Shifted
+        # sums: each mean adds the same values in the same order, however the chunks fall.)
         width = self._spread_cells
-        padded = np.concatenate((np.full(max(0, width - 1 - self._recent_spread.size), np.nan),
-                                 sbuf))[-(m + width - 1):]
-        mean_spread = np.nanmean(np.lib.stride_tricks.sliding_window_view(padded, width),
-                                 axis=1)
-        self._recent_spread = sbuf[-(width - 1):].copy() if width > 1 else np.zeros(0)
+        missing = max(0, width - 1 - self._recent_spread.size)
+        sbuf = np.concatenate((np.zeros(missing), self._recent_spread, spread))
+        have = np.concatenate((np.zeros(missing), np.ones(sbuf.size - missing)))
+        total = np.zeros(m)
+        count = np.zeros(m)
+        for j in range(width):
+            total += sbuf[j:j + m]
+            count += have[j:j + m]
+        mean_spread = total / count
+        self._recent_spread = sbuf[missing:][-(width - 1):].copy() if width > 1 else np.zeros(0)
         quiet = (mean_spread <= cfg.movement_spread_mg) & ~change
         self._recent_means = buf[-self._change_cells:].copy()
         self._last_mean = x[-1].copy()
@@ -449,7 +464,11 @@ class AccBreathingStream:
         n = t.size
         if pipe.band_zi is None:
             pipe.band_zi = np.zeros((self._sos.shape[0], 2, 3))
-        band, pipe.band_zi = sosfilt(self._sos, hp, axis=0, zi=pipe.band_zi)
+        # Section by section (what sosfilt does, without its per-call overhead).
+        band = hp
+        for k, section in enumerate(self._sos):
+            band, pipe.band_zi[k] = lfilter(section[:3], section[3:], band, axis=0,
+                                            zi=pipe.band_zi[k])
         band = np.asarray(band, dtype=np.float64)
 
         # Breathing axis, every `update_cells` cells since the reset, from the last window.
