@@ -6,8 +6,8 @@ gives it, with the band-pass made a Butterworth filter so that it works at any s
 
 1. Band-pass 5-15 Hz (the QRS energy), derivative, square, and a 150 ms moving-window
    integration (MWI): all causal filters whose state carries from one chunk to the next.
-2. Candidates: the MWI's local maxima, each the highest within 200 ms on either side (the
-   refractory period: no two beats closer than 200 ms).
+2. Candidates: the MWI's local maxima, each the highest within 150 ms on either side; no
+   two beats closer than 200 ms (the refractory period).
 3. Two running levels, of signal peaks (SPKI) and of noise peaks (NPKI), each moved an
    eighth of the way to every new peak of its kind; a candidate above THRESHOLD1 =
    NPKI + 0.25 (SPKI - NPKI) is a beat. One within 360 ms of the previous beat whose
@@ -17,18 +17,23 @@ gives it, with the band-pass made a Butterworth filter so that it works at any s
    THRESHOLD2 = THRESHOLD1 / 2 is taken as the missed beat (SPKI then moves a quarter).
    The thresholds are halved while the rhythm is irregular, as in the paper.
 
-Each beat's time is the R wave's extremum on the raw ECG (the polarity of the band-passed
-QRS picks maximum or minimum; the search starts from the band-passed extremum moved back by
-the band-pass's group delay), refined between samples by a parabola through the extremum
-and its two neighbours, then read off the sample times given: the strap's own clock.
+Each beat's time is the R wave's extremum on the raw ECG, within 75 ms of the band-passed
+QRS's extremum moved back by the band-pass's group delay: the maximum or the minimum, the
+deflection the recent beats had unless the other is twice as large (a QRS whose R and S
+are alike must not be timed on one, then on the other; a ventricular beat of the other
+shape is timed on its own). It is refined between samples by a parabola through the
+extremum and its two neighbours, then read off the sample times given: the strap's clock.
 
-A candidate is decided once the ECG 200 ms past its MWI peak has arrived, about 0.3 s after
-the R wave (``decision_lag_s``); a beat found by search-back comes when the search-back
-runs, by its nature later, and the beats of the first ``LEARN_S`` wait for the levels to be
-learnt from them. :class:`EcgBeatDetector` takes chunks of any size and gives the
-same beats as :func:`detect_r_peaks` on the whole signal, since both run the same code on
-the same samples: filter states carry over, candidates are looked for only where their
-whole neighbourhood has arrived, and every decision depends on earlier samples only.
+The rules run on the times of the MWI peaks, as in the paper, so the choice of the R wave's
+deflection never changes which beats are found. A candidate is decided once the ECG 150 ms
+past its MWI peak has arrived, about 0.3 s after the R wave (``decision_lag_s``); a beat
+found by search-back comes when the search-back runs, by its nature later, and the beats of
+the first ``LEARN_S`` wait for the levels to be learnt from them.
+
+:class:`EcgBeatDetector` takes chunks of any size and gives the same beats as
+:func:`detect_r_peaks` on the whole signal, since both run the same code on the same
+samples: filter states carry over, candidates are looked for only where their whole
+neighbourhood has arrived, and every decision depends on earlier samples only.
 
 A gap in the sample times (a lost frame) or a sample that is not a number starts the
 filters afresh after it; the levels are kept, no interval spans the gap.
@@ -59,8 +64,10 @@ BAND_HZ = (5.0, 15.0)
 BAND_ORDER = 2
 #: Moving-window integration, about the widest QRS (Pan & Tompkins: 150 ms).
 INTEGRATION_S = 0.150
-#: No two beats closer than this (s): also the reach on each side of a candidate.
+#: No two beats closer than this (s).
 REFRACTORY_S = 0.200
+#: A candidate is the MWI's highest point within this (s) on either side.
+CANDIDATE_REACH_S = 0.150
 #: A candidate this soon after a beat (s) may be its T wave.
 T_WAVE_S = 0.360
 #: ... and is one when its steepest slope is under this share of the beat's.
@@ -79,7 +86,7 @@ RR_HISTORY = 8
 REGULAR_RR = (0.92, 1.16)
 #: The raw R wave is looked for this far (s) on either side of the band-passed extremum
 #: moved back by the band-pass's group delay.
-RAW_SEARCH_S = 0.05
+RAW_SEARCH_S = 0.075
 #: The R wave is the deflection (up or down) the recent beats had, unless the other one of a
 #: beat is this many times larger (a ventricular beat of another shape): a QRS whose R and
 #: S are alike must not be timed on one, then on the other.
@@ -202,16 +209,13 @@ def _group_delay_samples(sos: Float, fs_hz: float) -> int:
 
 @dataclass(slots=True)
 class _Candidate:
+    at_s: float  # time of the MWI peak (s)
     height: float  # MWI peak
     slope: float  # steepest slope of the band-passed ECG before it (mV/s)
     up_time: float  # the R wave read as a maximum: its time (s) ...
     up_size: float  # ... and height above the local median (mV)
     down_time: float  # read as a minimum
     down_size: float
-
-    @property
-    def earliest(self) -> float:
-        return min(self.up_time, self.down_time)
 
 
 class EcgBeatDetector:
@@ -237,7 +241,7 @@ class EcgBeatDetector:
             BAND_ORDER, [BAND_HZ[0], high], btype="bandpass", fs=self.fs_hz, output="sos"
         )
         self._sos_zi: Float = scipy.signal.sosfilt_zi(self._sos)
-        self._reach = max(1, round(REFRACTORY_S * self.fs_hz))
+        self._reach = max(1, round(CANDIDATE_REACH_S * self.fs_hz))
         self._window = max(1, round(INTEGRATION_S * self.fs_hz))
         self._delay = _group_delay_samples(self._sos, self.fs_hz)
         self._raw_reach = max(1, round(RAW_SEARCH_S * self.fs_hz))
@@ -317,7 +321,7 @@ class EcgBeatDetector:
         return out
 
     def flush(self) -> Float:
-        """Decide the candidates of the last 200 ms as if the ECG ended there (end of a file)."""
+        """Decide the candidates of the last 150 ms as if the ECG ended there (end of a file)."""
         out = self._flush()
         if out.size:
             self._last_beat_any_s = float(out[-1])
@@ -450,20 +454,20 @@ class EcgBeatDetector:
 
     def _decide(self, at: Int) -> Float:
         beats: list[float] = []
-        for height, slope, up_t, up_s, down_t, down_s in zip(
-            *(f.tolist() for f in self._features(at)), strict=True
+        features = self._features(at)
+        for at_s, height, slope, up_t, up_s, down_t, down_s in zip(
+            self._t[at - self._base].tolist(), *(f.tolist() for f in features), strict=True
         ):
-            time = self._pick(up_t, up_s, down_t, down_s)
-            # Before a segment's first beat, the search-back counts from its first sample.
-            if time - self._reference_s > SEARCH_BACK_RR * self._rr_mean:
-                found = self._search_back(time)
+            # The rules run on the MWI peaks' times (as in the paper), so the choice of the
+            # R wave's deflection never changes which beats are found. Before a segment's
+            # first beat, the search-back counts from its first sample.
+            if at_s - self._reference_s > SEARCH_BACK_RR * self._rr_mean:
+                found = self._search_back(at_s)
                 if found is not None:
                     beats.append(found)
-                    time = self._pick(up_t, up_s, down_t, down_s)
-            thr1 = self._threshold()
-            since = time - self._last_beat_s  # NaN before the first beat: every test False
-            candidate = _Candidate(height, slope, up_t, up_s, down_t, down_s)
-            if height > thr1 and not since < REFRACTORY_S and not (
+            since = at_s - self._last_beat_s  # NaN before the first beat: every test False
+            candidate = _Candidate(at_s, height, slope, up_t, up_s, down_t, down_s)
+            if height > self._threshold() and not since < REFRACTORY_S and not (
                 since < T_WAVE_S and slope < T_WAVE_SLOPE_SHARE * self._last_slope
             ):
                 self._spki = 0.125 * height + 0.875 * self._spki
@@ -478,7 +482,7 @@ class EcgBeatDetector:
         """The missed beat: the highest pending candidate above THRESHOLD2, if any."""
         thr2 = 0.5 * self._threshold()
         usable = [c for c in self._pending
-                  if c.height > thr2 and now_s - c.earliest >= REFRACTORY_S]
+                  if c.height > thr2 and now_s - c.at_s >= REFRACTORY_S]
         if not usable:
             # Nothing there: the QRS has shrunk (electrode contact, posture) below the
             # level an artifact left; relearn it rather than wait (not in the paper).
@@ -489,10 +493,9 @@ class EcgBeatDetector:
         return self._accept(best)
 
     def _accept(self, beat: _Candidate) -> float:
-        """Take a candidate as a beat; returns its time (s)."""
-        time_s = self._pick(beat.up_time, beat.up_size, beat.down_time, beat.down_size)
+        """Take a candidate as a beat; returns its R wave's time (s)."""
         if not math.isnan(self._last_beat_s):
-            rr = time_s - self._last_beat_s
+            rr = beat.at_s - self._last_beat_s
             self._rr.append(rr)
             if REGULAR_RR[0] * self._rr_mean <= rr <= REGULAR_RR[1] * self._rr_mean:
                 self._rr_regular.append(rr)
@@ -504,14 +507,18 @@ class EcgBeatDetector:
             self._irregular = len(self._rr) == RR_HISTORY and not (
                 low <= min(self._rr) and max(self._rr) <= high
             )
-        self._last_beat_s = self._reference_s = time_s
+        self._last_beat_s = self._reference_s = beat.at_s
         self._last_slope = beat.slope
+        if self._pending:
+            self._pending = [c for c in self._pending if c.at_s > beat.at_s]
+        time_s = self._pick(beat.up_time, beat.up_size, beat.down_time, beat.down_size)
         if math.isnan(self._up_level):  # the first beat sets the levels
             self._up_level, self._down_level = beat.up_size, beat.down_size
-        self._up_level += LEVEL_WEIGHT * (beat.up_size - self._up_level)
-        self._down_level += LEVEL_WEIGHT * (beat.down_size - self._down_level)
-        if self._pending:
-            self._pending = [c for c in self._pending if c.earliest > time_s]
+        if (time_s == beat.up_time) == (self._up_level >= self._down_level):
+            # Only beats of the usual shape teach it: ventricular beats timed on their
+            # other deflection must not turn the normal beats over.
+            self._up_level += LEVEL_WEIGHT * (beat.up_size - self._up_level)
+            self._down_level += LEVEL_WEIGHT * (beat.down_size - self._down_level)
         return time_s
 
     def _threshold(self) -> float:
