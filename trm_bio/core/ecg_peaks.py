@@ -53,8 +53,8 @@ from typing import Literal
 
 import numpy as np
 import scipy.signal
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
-from scipy.ndimage import maximum_filter1d
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
@@ -294,17 +294,18 @@ class EcgBeatDetector:
         self._recent.extend(x[-round(STATUS_WINDOW_S * self.fs_hz) :].tolist())
         # Samples that are not numbers are dropped; the next one, and one after a gap in
         # the sample times (or a step back), starts a new segment.
-        kept = np.flatnonzero(np.isfinite(x) & np.isfinite(t))
-        dropped = np.diff(np.r_[-1, kept]) > 1
-        if kept.size:
-            dropped[0] |= self._dropped
-        self._dropped = bool(kept.size == 0 and self._dropped) or bool(
-            kept.size < t.size and (kept.size == 0 or kept[-1] < t.size - 1)
-        )
-        t, x = t[kept], x[kept]
-        step = np.diff(np.r_[self._last_sample_s, t])
-        starts = dropped | ~(step <= GAP_PERIODS / self.fs_hz) | ~(step > 0)
-        bounds = np.r_[np.flatnonzero(starts), t.size]
+        finite = np.isfinite(x) & np.isfinite(t)
+        after_drop = np.empty(t.size, dtype=bool)
+        after_drop[0] = self._dropped
+        after_drop[1:] = ~finite[:-1]
+        self._dropped = not bool(finite[-1])
+        if not finite.all():
+            t, x, after_drop = t[finite], x[finite], after_drop[finite]
+            if t.size == 0:
+                return np.empty(0)
+        step = np.diff(t, prepend=self._last_sample_s)
+        starts = after_drop | ~(step <= GAP_PERIODS / self.fs_hz) | ~(step > 0)
+        bounds = np.append(np.flatnonzero(starts), t.size)
         beats: list[Float] = []
         if bounds[0] > 0:
             beats.append(self._feed_segment(t[: bounds[0]], x[: bounds[0]]))
@@ -351,8 +352,9 @@ class EcgBeatDetector:
         self._mwi: Float = np.empty(0)
         self._scanned = 0  # candidates before this segment index are decided
         self._zi_bp: Float | None = None
-        self._zi_d: Float = np.zeros(2)
-        self._zi_w: Float = np.zeros(self._window - 1)
+        self._bp_last: Float = np.zeros(2)  # the band-pass's last two outputs
+        self._energy_sum = 0.0  # running sum of the squared slope over the segment ...
+        self._energy_last: Float = np.zeros(self._window)  # ... at its last `window` samples
         self._last_beat_s = math.nan
         self._last_slope = math.nan
         self._pending: list[_Candidate] = []
@@ -366,12 +368,16 @@ class EcgBeatDetector:
                 self._first_sample_s = float(t[0])
         bp, self._zi_bp = scipy.signal.sosfilt(self._sos, x, zi=self._zi_bp)
         # Central difference (per second), delayed one sample to stay causal.
-        d, self._zi_d = scipy.signal.lfilter(
-            [0.5 * self.fs_hz, 0.0, -0.5 * self.fs_hz], [1.0], bp, zi=self._zi_d
-        )
-        w, self._zi_w = scipy.signal.lfilter(
-            np.full(self._window, 1.0 / self._window), [1.0], d * d, zi=self._zi_w
-        )
+        extended = np.concatenate([self._bp_last, bp])
+        d = (extended[2:] - extended[:-2]) * (0.5 * self.fs_hz)
+        self._bp_last = extended[-2:]
+        # Moving-window integration as a difference of running sums; the sum is carried
+        # from chunk to chunk and added sample by sample, so any chunking gives the same.
+        running = np.cumsum(np.concatenate([[self._energy_sum], d * d]))[1:]
+        extended = np.concatenate([self._energy_last, running])
+        w = (extended[self._window :] - extended[: -self._window]) / self._window
+        self._energy_sum = float(running[-1])
+        self._energy_last = extended[-self._window :]
         self._t = np.concatenate([self._t, t])
         self._x = np.concatenate([self._x, x])
         self._bp = np.concatenate([self._bp, bp])
@@ -400,10 +406,20 @@ class EcgBeatDetector:
         lo = max(self._scanned - self._reach, 0)
         # Buffer positions of [lo, n): candidates in [scanned, end) see all of +-reach.
         w = self._mwi[lo - self._base :]
-        highest = maximum_filter1d(w, size=2 * self._reach + 1, mode="nearest")
-        rising = np.r_[False, w[1:] > w[:-1]]
-        at = np.flatnonzero((w == highest) & rising) + lo
-        at = at[(at >= self._scanned) & (at < end)]
+        # Local maxima first (few), then each against its whole neighbourhood; the ends
+        # repeat the edge samples, as where the segment begins or the file ends.
+        after = np.append(w[1:], -np.inf)
+        peak = np.empty(w.size, dtype=bool)
+        peak[0] = False
+        np.greater(w[1:], w[:-1], out=peak[1:])
+        peak &= w >= after
+        at = np.flatnonzero(peak)
+        at = at[(at + lo >= self._scanned) & (at + lo < end)]
+        if at.size:
+            padded = np.pad(w, self._reach, mode="edge")
+            around = sliding_window_view(padded, 2 * self._reach + 1)[at]
+            at = at[w[at] >= around.max(axis=1)]
+        at = at + lo
         self._scanned = end
         beats = self._decide(at) if at.size else np.empty(0)
         self._trim()
