@@ -79,6 +79,9 @@ SEARCH_BACK_RR = 1.66
 #: A search-back that finds nothing brings the signal level this far back towards the noise
 #: level (a QRS that shrank must not be lost for good).
 SEARCH_BACK_DECAY = 0.5
+#: The search-back looks this far back at most (s): the longest RR the timeline takes as a
+#: heartbeat (``TimelineConfig.max_rr_ms``).
+SEARCH_BACK_MAX_S = 3.0
 #: The interval assumed before the first eight beats (s): 60 /min.
 FIRST_RR_S = 1.0
 #: RR averages: the last eight intervals; "regular" ones lie in 92-116 % of their mean.
@@ -492,13 +495,16 @@ class EcgBeatDetector:
                 self._npki = 0.125 * height + 0.875 * self._npki
                 if not since < REFRACTORY_S:
                     self._pending.append(candidate)
+                    if len(self._pending) > 64:  # no beat for long: a strap off the skin
+                        self._pending = [c for c in self._pending
+                                         if c.at_s >= at_s - SEARCH_BACK_MAX_S]
         return np.asarray(beats, dtype=np.float64)
 
     def _search_back(self, now_s: float) -> float | None:
         """The missed beat: the highest pending candidate above THRESHOLD2, if any."""
         thr2 = 0.5 * self._threshold()
-        usable = [c for c in self._pending
-                  if c.height > thr2 and now_s - c.at_s >= REFRACTORY_S]
+        usable = [c for c in self._pending if c.height > thr2
+                  and REFRACTORY_S <= now_s - c.at_s <= SEARCH_BACK_MAX_S]
         if not usable:
             # Nothing there: the QRS has shrunk (electrode contact, posture) below the
             # level an artifact left; relearn it rather than wait (not in the paper).
