@@ -208,3 +208,15 @@ def test_beats_needs_an_ecg_and_a_real_file(data_dir, tmp_path) -> None:
     message = one_sentence_error(trm("analyze", str(source), "--beats", str(link), check=False))
     assert "symbolic link" in message
     assert not (tmp_path / "elsewhere.csv").exists()
+
+
+def test_a_wfdb_record_is_read_on_lead_ii_whatever_its_place(data_dir, tmp_path) -> None:
+    """A record written here with V5 first and MLII second (as MIT-BIH 114 is)."""
+    import wfdb
+
+    source = wfdb.rdrecord(str(data_dir / "mitdb" / "100"), sampto=int(120 * 360))
+    signal = source.p_signal[:, ::-1]
+    wfdb.wrsamp("swapped", fs=360, units=["mV", "mV"], sig_name=["V5", "MLII"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    outcome = trm("analyze", str(tmp_path / "swapped.hea"))
+    assert "signal MLII, 360 Hz" in outcome.out

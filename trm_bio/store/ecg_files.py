@@ -8,8 +8,7 @@ Which files are ECG (:func:`ecg_kind`), from the name and the first bytes:
 ``wfdb``
     A PhysioNet WFDB record: its ``.hea`` header, its ``.dat``, or the record name (the
     path without extension) when ``NAME.hea`` exists beside it. The first signal named ECG
-    or EKG is read, else the first named as a limb or chest lead (``MLII``, ``II``,
-    ``V5`` ...).
+    or EKG is read, else lead II (``MLII``, ``II``), else the first other lead (``V5``...).
 ``csv``
     A delimited text table whose header names an ECG column (``ecg``, ``ecg_mv``,
     ``ECG (uV)``, ``ekg``) and a time column (``time``, ``time_s``, ``timestamp`` ...). The
@@ -310,7 +309,12 @@ def _read_wfdb(path: Path) -> EcgRecording:
     except Exception as exc:  # wfdb raises bare ValueError, IndexError... on bad headers
         raise InputFileError(f"{name} is not a readable WFDB record ({exc})") from exc
     names = [str(n) for n in (record.sig_name or [])]
+    # A signal named ECG, else lead II (the usual rhythm lead, MLII in the MIT-BIH
+    # databases), else the first other lead.
     channel = next((i for i, n in enumerate(names) if _is_ecg_label(n)), None)
+    if channel is None:
+        channel = next((i for i, n in enumerate(names) if n.strip().upper() in ("MLII", "II")),
+                       None)
     if channel is None:
         channel = next((i for i, n in enumerate(names) if _LEAD.match(n.strip())), None)
     if channel is None:
