@@ -15,7 +15,11 @@ gives it, with the band-pass made a Butterworth filter so that it works at any s
 4. Search-back: when no beat came for 166 % of the mean of the last eight regular RR
    intervals, the highest noise candidate since the last beat that stands above
    THRESHOLD2 = THRESHOLD1 / 2 is taken as the missed beat (SPKI then moves a quarter).
-   The thresholds are halved while the rhythm is irregular, as in the paper.
+   The thresholds are halved while the rhythm is irregular, as in the paper. Not in the
+   paper: when no beat came for 6 s and the search-back finds nothing, SPKI moves halfway
+   to NPKI at each further candidate, so a QRS that shrank (a strap that slipped) or
+   levels an artifact lifted are relearnt, while a pause of a few seconds keeps the levels
+   and its P waves are not taken for beats.
 
 Each beat's time is the R wave's extremum on the raw ECG, within 75 ms of the band-passed
 QRS's extremum moved back by the band-pass's group delay: the maximum or the minimum, the
@@ -76,9 +80,11 @@ T_WAVE_SLOPE_SHARE = 0.5
 LEARN_S = 2.0
 #: Search back when no beat came for this many mean RR intervals.
 SEARCH_BACK_RR = 1.66
-#: A search-back that finds nothing brings the signal level this far back towards the noise
-#: level (a QRS that shrank must not be lost for good).
+#: A search-back that finds nothing when no beat came for ``RELEARN_AFTER_S`` brings the
+#: signal level this far back towards the noise level: a QRS that shrank must not be lost
+#: for good, yet a pause must not lower the levels to its P waves.
 SEARCH_BACK_DECAY = 0.5
+RELEARN_AFTER_S = 6.0
 #: The search-back looks this far back at most (s): the longest RR the timeline takes as a
 #: heartbeat (``TimelineConfig.max_rr_ms``).
 SEARCH_BACK_MAX_S = 3.0
@@ -508,9 +514,10 @@ class EcgBeatDetector:
         usable = [c for c in self._pending if c.height > thr2
                   and REFRACTORY_S <= now_s - c.at_s <= SEARCH_BACK_MAX_S]
         if not usable:
-            # Nothing there: the QRS has shrunk (electrode contact, posture) below the
-            # level an artifact left; relearn it rather than wait (not in the paper).
-            self._spki = self._npki + SEARCH_BACK_DECAY * (self._spki - self._npki)
+            if now_s - self._reference_s > RELEARN_AFTER_S:
+                # Nothing for long: the QRS has shrunk (electrode contact, posture) below
+                # the levels, or an artifact lifted them; relearn (not in the paper).
+                self._spki = self._npki + SEARCH_BACK_DECAY * (self._spki - self._npki)
             return None
         best = max(usable, key=lambda c: c.height)
         self._spki = 0.25 * best.height + 0.75 * self._spki
