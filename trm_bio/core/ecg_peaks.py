@@ -493,18 +493,22 @@ class EcgBeatDetector:
                 if found is not None:
                     beats.append(found)
             since = at_s - self._last_beat_s  # NaN before the first beat: every test False
-            candidate = _Candidate(at_s, height, slope, up_t, up_s, down_t, down_s)
-            if height > self._threshold() and not since < REFRACTORY_S and not (
+            threshold = self._npki + 0.25 * (self._spki - self._npki)  # THRESHOLD1
+            if self._irregular:
+                threshold *= 0.5
+            if height > threshold and not since < REFRACTORY_S and not (
                 since < T_WAVE_S and slope < T_WAVE_SLOPE_SHARE * self._last_slope
             ):
                 self._spki = 0.125 * height + 0.875 * self._spki
-                beats.append(self._accept(candidate))
+                beats.append(self._accept(
+                    _Candidate(at_s, height, slope, up_t, up_s, down_t, down_s)))
             else:
                 self._npki = 0.125 * height + 0.875 * self._npki
                 if not since < REFRACTORY_S:
-                    self._pending.append(candidate)
-                    if len(self._pending) > 64:  # no beat for long: a strap off the skin
-                        self._pending = [c for c in self._pending
+                    pending = self._pending
+                    pending.append(_Candidate(at_s, height, slope, up_t, up_s, down_t, down_s))
+                    if len(pending) > 64:  # no beat for long: a strap off the skin
+                        self._pending = [c for c in pending
                                          if c.at_s >= at_s - SEARCH_BACK_MAX_S]
         return np.asarray(beats, dtype=np.float64)
 
