@@ -211,3 +211,19 @@ def test_beats_are_found_again_after_the_qrs_shrinks(data_dir):
     shrunk[int(900 * H10_HZ):] *= 0.3
     result = score(reference, detect_r_peaks(shrunk, H10_HZ))
     assert result.sensitivity >= 0.995, result
+
+
+def test_a_frame_sent_twice_changes_nothing(data_dir):
+    """Samples at or before a time already fed are dropped: the beats stay in order and are
+    those of the ECG fed once."""
+    ecg, _ = _record("100")
+    ecg = ecg[: int(60 * H10_HZ)]
+    times = np.arange(ecg.size) / H10_HZ
+    detector = EcgBeatDetector(H10_HZ)
+    beats = np.concatenate([
+        detector.feed(times[:3000], ecg[:3000]),
+        detector.feed(times[2927:3073], ecg[2927:3073]),  # the last frame again, and one more
+        detector.feed(times[3073:], ecg[3073:]),
+        detector.flush(),
+    ])
+    np.testing.assert_array_equal(beats, detect_r_peaks(ecg, H10_HZ))

@@ -287,7 +287,8 @@ class EcgBeatDetector:
         Parameters
         ----------
         times_s : array_like
-            Time of each sample (s), increasing (the strap's clock).
+            Time of each sample (s), increasing (the strap's clock); samples at or before
+            a time already fed are dropped.
         ecg_mv : array_like
             The samples (mV), same length.
 
@@ -303,19 +304,24 @@ class EcgBeatDetector:
         if t.size == 0:
             return np.empty(0)
         self._recent.extend(x[-round(STATUS_WINDOW_S * self.fs_hz) :].tolist())
-        # Samples that are not numbers are dropped; the next one, and one after a gap in
-        # the sample times (or a step back), starts a new segment.
+        # Samples that are not numbers are dropped, and the next one starts a new segment,
+        # as does one after a gap in the sample times. Samples at or before a time already
+        # fed are dropped too (a frame sent twice), with no new segment.
         finite = np.isfinite(x) & np.isfinite(t)
         after_drop = np.empty(t.size, dtype=bool)
         after_drop[0] = self._dropped
         after_drop[1:] = ~finite[:-1]
         self._dropped = not bool(finite[-1])
-        if not finite.all():
-            t, x, after_drop = t[finite], x[finite], after_drop[finite]
+        latest = -np.inf if math.isnan(self._last_sample_s) else self._last_sample_s
+        clock = np.where(np.isfinite(t), t, -np.inf)
+        seen = np.maximum.accumulate(np.concatenate([[latest], clock[:-1]]))
+        keep = finite & (clock > seen)
+        if not keep.all():
+            t, x, after_drop = t[keep], x[keep], after_drop[keep]
             if t.size == 0:
                 return np.empty(0)
         step = np.diff(t, prepend=self._last_sample_s)
-        starts = after_drop | ~(step <= GAP_PERIODS / self.fs_hz) | ~(step > 0)
+        starts = after_drop | ~(step <= GAP_PERIODS / self.fs_hz)
         bounds = np.append(np.flatnonzero(starts), t.size)
         beats: list[Float] = []
         if bounds[0] > 0:
