@@ -208,3 +208,31 @@ def test_beats_needs_an_ecg_and_a_real_file(data_dir, tmp_path) -> None:
     message = one_sentence_error(trm("analyze", str(source), "--beats", str(link), check=False))
     assert "symbolic link" in message
     assert not (tmp_path / "elsewhere.csv").exists()
+
+
+def test_a_wfdb_record_is_read_on_lead_ii_whatever_its_place(data_dir, tmp_path) -> None:
+    """A record written here with V5 first and MLII second (as MIT-BIH 114 is)."""
+    import wfdb
+
+    source = wfdb.rdrecord(str(data_dir / "mitdb" / "100"), sampto=120 * 360)
+    signal = source.p_signal[:, ::-1]
+    wfdb.wrsamp("swapped", fs=360, units=["mV", "mV"], sig_name=["V5", "MLII"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    outcome = trm("analyze", str(tmp_path / "swapped.hea"))
+    assert "signal MLII, 360 Hz" in outcome.out
+
+
+def test_a_folder_batch_takes_a_wfdb_record_once(data_dir, tmp_path) -> None:
+    import wfdb
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    source = wfdb.rdrecord(str(data_dir / "mitdb" / "100"), sampto=120 * 360,
+                           channels=[0])
+    wfdb.wrsamp("rec", fs=360, units=["mV"], sig_name=["MLII"], p_signal=source.p_signal,
+                fmt=["16"], write_dir=str(folder))
+    wfdb.wrann("rec", "atr", np.array([100, 400]), ["N", "N"], write_dir=str(folder))
+    (folder / "rr.txt").write_text("\n".join(["800", "810", "790"] * 40) + "\n")
+    rows = json.loads(trm("analyze", str(folder), "--format", "json", "--jobs", "1").out)
+    assert [(Path(r["file"]).name, r["status"]) for r in rows] == [("rec.hea", "ok"),
+                                                                   ("rr.txt", "ok")]

@@ -43,8 +43,8 @@ def test_finds_the_annotated_beats_of_every_record_at_130_hz(data_dir):
     for record in MITDB_RECORDS:
         ecg, reference = _record(record)
         result = score(reference, detect_r_peaks(ecg, H10_HZ))
-        assert result.sensitivity >= 0.98, (record, result.sensitivity)
-        assert result.ppv >= 0.985, (record, result.ppv)
+        assert result.sensitivity >= 0.985, (record, result.sensitivity)
+        assert result.ppv >= 0.975, (record, result.ppv)  # 105 has minutes of noise
         assert result.median_error_ms <= 5.0, (record, result.median_error_ms)
         total = result if total is None else total + result
     assert total.sensitivity >= 0.995, total.sensitivity
@@ -85,7 +85,7 @@ def test_beats_come_within_half_a_second_of_the_r_wave(data_dir):
     # The first beats wait for the levels to be learnt from the first LEARN_S.
     assert np.all(seen_at[beats < LEARN_S] <= LEARN_S + 0.5)
     assert late[beats[:-1] >= LEARN_S].max() <= 0.5, late.max()
-    assert detector.decision_lag_s < 0.25
+    assert detector.decision_lag_s < 0.2
     # ... and they are the annotated beats.
     assert score(reference[reference < times[-1] - 0.5], beats[:-1]).sensitivity >= 0.99
 
@@ -164,3 +164,66 @@ def test_the_detector_says_contact_lost_when_the_strap_comes_off(data_dir):
     assert ecg_status(faint, H10_HZ).ok
     detector.feed(30.0 + np.arange(faint.size) / H10_HZ, faint)
     assert detector.status().code == "no_beats", detector.status()
+
+
+def _with_pauses(ecg: np.ndarray, reference: np.ndarray, every: int = 20
+                 ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
+    """The ECG with a 3-6 s pause after every ``every``-th beat (as a sinus arrest or a
+    blocked beat): the beat's own diastole, P wave and all, repeated without a QRS."""
+    rng = np.random.default_rng(7)
+    peaks = np.round(reference * H10_HZ).astype(int)
+    pieces, pauses, moved, last = [], [], reference.copy(), 0
+    length = 0
+    for k in range(every, peaks.size - 2, every):
+        start, stop = peaks[k] + int(0.45 * H10_HZ), peaks[k + 1] - int(0.08 * H10_HZ)
+        if stop - start < int(0.15 * H10_HZ):
+            continue
+        quiet = ecg[start:stop] - np.linspace(0.0, ecg[stop - 1] - ecg[start], stop - start)
+        fill = np.tile(quiet, int(np.ceil(rng.uniform(3, 6) * H10_HZ / quiet.size)))
+        pieces += [ecg[last:start], fill]
+        length += start - last
+        pauses.append((length / H10_HZ, (length + fill.size) / H10_HZ))
+        length += fill.size
+        moved[peaks >= start] += fill.size / H10_HZ
+        last = start
+    pieces.append(ecg[last:])
+    return np.concatenate(pieces), moved, pauses
+
+
+@pytest.mark.parametrize("record", ["100", "223"])
+def test_no_beat_is_invented_in_a_pause(data_dir, record):
+    """The levels stay where the beats left them through a pause of a few seconds: the P
+    waves in it are not taken for beats."""
+    ecg, reference = _record(record)
+    paused, moved, pauses = _with_pauses(ecg, reference)
+    assert len(pauses) > 50
+    beats = detect_r_peaks(paused, H10_HZ)
+    inside = sum(int(np.sum((beats > a + 0.2) & (beats < b - 0.1))) for a, b in pauses)
+    assert inside == 0
+    result = score(moved, beats)
+    assert result.sensitivity >= 0.995 and result.ppv >= 0.995, result
+
+
+def test_beats_are_found_again_after_the_qrs_shrinks(data_dir):
+    """A strap that slips: from 15 min on, the ECG has a third of its size."""
+    ecg, reference = _record("101")
+    shrunk = ecg.copy()
+    shrunk[int(900 * H10_HZ):] *= 0.3
+    result = score(reference, detect_r_peaks(shrunk, H10_HZ))
+    assert result.sensitivity >= 0.995, result
+
+
+def test_a_frame_sent_twice_changes_nothing(data_dir):
+    """Samples at or before a time already fed are dropped: the beats stay in order and are
+    those of the ECG fed once."""
+    ecg, _ = _record("100")
+    ecg = ecg[: int(60 * H10_HZ)]
+    times = np.arange(ecg.size) / H10_HZ
+    detector = EcgBeatDetector(H10_HZ)
+    beats = np.concatenate([
+        detector.feed(times[:3000], ecg[:3000]),
+        detector.feed(times[2927:3073], ecg[2927:3073]),  # the last frame again, and one more
+        detector.feed(times[3073:], ecg[3073:]),
+        detector.flush(),
+    ])
+    np.testing.assert_array_equal(beats, detect_r_peaks(ecg, H10_HZ))

@@ -338,7 +338,8 @@ BATCH_FIELDS = ("file", "status", "error", "format", "unit", "unit_source")
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files named, and every non-hidden file inside the folders named (sorted, recursive)."""
+    """Files named, and every non-hidden file inside the folders named (sorted, recursive);
+    a WFDB record in a folder counts once, by its header (not its signal or annotations)."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -348,11 +349,18 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                     for p in path.rglob("*")
                     if p.is_file()
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                    and not _wfdb_companion(p)
                 )
             )
         else:
             out.append(path)
     return out
+
+
+def _wfdb_companion(path: Path) -> bool:
+    """A WFDB record's signal or annotation file (``100.dat``, ``100.atr`` beside
+    ``100.hea``): its record is analysed through the header."""
+    return path.suffix.lower() != ".hea" and path.with_suffix(".hea").is_file()
 
 
 def analyse_file(path: str, unit: Unit = "auto") -> dict[str, Any]:

@@ -6,8 +6,8 @@ gives it, with the band-pass made a Butterworth filter so that it works at any s
 
 1. Band-pass 5-15 Hz (the QRS energy), derivative, square, and a 150 ms moving-window
    integration (MWI): all causal filters whose state carries from one chunk to the next.
-2. Candidates: the MWI's local maxima, each the highest within 200 ms on either side (the
-   refractory period: no two beats closer than 200 ms).
+2. Candidates: the MWI's local maxima, each the highest within 150 ms on either side; no
+   two beats closer than 200 ms (the refractory period).
 3. Two running levels, of signal peaks (SPKI) and of noise peaks (NPKI), each moved an
    eighth of the way to every new peak of its kind; a candidate above THRESHOLD1 =
    NPKI + 0.25 (SPKI - NPKI) is a beat. One within 360 ms of the previous beat whose
@@ -15,20 +15,29 @@ gives it, with the band-pass made a Butterworth filter so that it works at any s
 4. Search-back: when no beat came for 166 % of the mean of the last eight regular RR
    intervals, the highest noise candidate since the last beat that stands above
    THRESHOLD2 = THRESHOLD1 / 2 is taken as the missed beat (SPKI then moves a quarter).
-   The thresholds are halved while the rhythm is irregular, as in the paper.
+   The thresholds are halved while the rhythm is irregular, as in the paper. Not in the
+   paper: when no beat came for 6 s and the search-back finds nothing, SPKI moves halfway
+   to NPKI at each further candidate, so a QRS that shrank (a strap that slipped) or
+   levels an artifact lifted are relearnt, while a pause of a few seconds keeps the levels
+   and its P waves are not taken for beats.
 
-Each beat's time is the R wave's extremum on the raw ECG (the polarity of the band-passed
-QRS picks maximum or minimum; the search starts from the band-passed extremum moved back by
-the band-pass's group delay), refined between samples by a parabola through the extremum
-and its two neighbours, then read off the sample times given: the strap's own clock.
+Each beat's time is the R wave's extremum on the raw ECG, within 75 ms of the band-passed
+QRS's extremum moved back by the band-pass's group delay: the maximum or the minimum, the
+deflection the recent beats had unless the other is twice as large (a QRS whose R and S
+are alike must not be timed on one, then on the other; a ventricular beat of the other
+shape is timed on its own). It is refined between samples by a parabola through the
+extremum and its two neighbours, then read off the sample times given: the strap's clock.
 
-A candidate is decided once the ECG 200 ms past its MWI peak has arrived, about 0.3 s after
-the R wave (``decision_lag_s``); a beat found by search-back comes when the search-back
-runs, by its nature later, and the beats of the first ``LEARN_S`` wait for the levels to be
-learnt from them. :class:`EcgBeatDetector` takes chunks of any size and gives the
-same beats as :func:`detect_r_peaks` on the whole signal, since both run the same code on
-the same samples: filter states carry over, candidates are looked for only where their
-whole neighbourhood has arrived, and every decision depends on earlier samples only.
+The rules run on the times of the MWI peaks, as in the paper, so the choice of the R wave's
+deflection never changes which beats are found. A candidate is decided once the ECG 150 ms
+past its MWI peak has arrived, about 0.3 s after the R wave (``decision_lag_s``); a beat
+found by search-back comes when the search-back runs, by its nature later, and the beats of
+the first ``LEARN_S`` wait for the levels to be learnt from them.
+
+:class:`EcgBeatDetector` takes chunks of any size and gives the same beats as
+:func:`detect_r_peaks` on the whole signal, since both run the same code on the same
+samples: filter states carry over, candidates are looked for only where their whole
+neighbourhood has arrived, and every decision depends on earlier samples only.
 
 A gap in the sample times (a lost frame) or a sample that is not a number starts the
 filters afresh after it; the levels are kept, no interval spans the gap.
@@ -48,8 +57,8 @@ from typing import Literal
 
 import numpy as np
 import scipy.signal
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
-from scipy.ndimage import maximum_filter1d
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
@@ -59,8 +68,10 @@ BAND_HZ = (5.0, 15.0)
 BAND_ORDER = 2
 #: Moving-window integration, about the widest QRS (Pan & Tompkins: 150 ms).
 INTEGRATION_S = 0.150
-#: No two beats closer than this (s): also the reach on each side of a candidate.
+#: No two beats closer than this (s).
 REFRACTORY_S = 0.200
+#: A candidate is the MWI's highest point within this (s) on either side.
+CANDIDATE_REACH_S = 0.150
 #: A candidate this soon after a beat (s) may be its T wave.
 T_WAVE_S = 0.360
 #: ... and is one when its steepest slope is under this share of the beat's.
@@ -69,9 +80,14 @@ T_WAVE_SLOPE_SHARE = 0.5
 LEARN_S = 2.0
 #: Search back when no beat came for this many mean RR intervals.
 SEARCH_BACK_RR = 1.66
-#: A search-back that finds nothing brings the signal level this far back towards the noise
-#: level (a QRS that shrank must not be lost for good).
+#: A search-back that finds nothing when no beat came for ``RELEARN_AFTER_S`` brings the
+#: signal level this far back towards the noise level: a QRS that shrank must not be lost
+#: for good, yet a pause must not lower the levels to its P waves.
 SEARCH_BACK_DECAY = 0.5
+RELEARN_AFTER_S = 6.0
+#: The search-back looks this far back at most (s): the longest RR the timeline takes as a
+#: heartbeat (``TimelineConfig.max_rr_ms``).
+SEARCH_BACK_MAX_S = 3.0
 #: The interval assumed before the first eight beats (s): 60 /min.
 FIRST_RR_S = 1.0
 #: RR averages: the last eight intervals; "regular" ones lie in 92-116 % of their mean.
@@ -79,7 +95,7 @@ RR_HISTORY = 8
 REGULAR_RR = (0.92, 1.16)
 #: The raw R wave is looked for this far (s) on either side of the band-passed extremum
 #: moved back by the band-pass's group delay.
-RAW_SEARCH_S = 0.05
+RAW_SEARCH_S = 0.075
 #: The R wave is the deflection (up or down) the recent beats had, unless the other one of a
 #: beat is this many times larger (a ventricular beat of another shape): a QRS whose R and
 #: S are alike must not be timed on one, then on the other.
@@ -97,10 +113,12 @@ FLAT_MV = 0.05
 MAX_PLAUSIBLE_MV = 10.0
 #: This share of samples sitting exactly on the window's maximum or minimum is clipping.
 SATURATED_SHARE = 0.03
-#: Kurtosis under this is noise (kSQI: an ECG's is above 5, Li et al. 2008).
+#: Kurtosis under this is noise (kSQI: an ECG's is above 5, Li et al. 2008; 4 s windows of
+#: the MIT-BIH records here at 130 Hz: 99.5 % above 5.3, the Polar file's all above 6.8).
 MIN_KURTOSIS = 5.0
 #: Share of the 5-40 Hz power in 5-15 Hz under this is muscle or electrode noise (pSQI:
-#: 0.5-0.8 for a clean ECG, Li et al. 2008; their lower bound, loosened for 130 Hz).
+#: Li et al. 2008 took 0.5; 4 s windows at 130 Hz run lower: MIT-BIH 99.5 % above 0.47, the
+#: Polar file all above 0.43; white noise of 0.2 mV on record 100 brings it to 0.40).
 MIN_QRS_POWER_SHARE = 0.4
 #: No beat for this long (s) while samples come: the ECG shows no heart.
 NO_BEAT_S = 4.0
@@ -202,16 +220,13 @@ def _group_delay_samples(sos: Float, fs_hz: float) -> int:
 
 @dataclass(slots=True)
 class _Candidate:
+    at_s: float  # time of the MWI peak (s)
     height: float  # MWI peak
     slope: float  # steepest slope of the band-passed ECG before it (mV/s)
     up_time: float  # the R wave read as a maximum: its time (s) ...
     up_size: float  # ... and height above the local median (mV)
     down_time: float  # read as a minimum
     down_size: float
-
-    @property
-    def earliest(self) -> float:
-        return min(self.up_time, self.down_time)
 
 
 class EcgBeatDetector:
@@ -237,7 +252,7 @@ class EcgBeatDetector:
             BAND_ORDER, [BAND_HZ[0], high], btype="bandpass", fs=self.fs_hz, output="sos"
         )
         self._sos_zi: Float = scipy.signal.sosfilt_zi(self._sos)
-        self._reach = max(1, round(REFRACTORY_S * self.fs_hz))
+        self._reach = max(1, round(CANDIDATE_REACH_S * self.fs_hz))
         self._window = max(1, round(INTEGRATION_S * self.fs_hz))
         self._delay = _group_delay_samples(self._sos, self.fs_hz)
         self._raw_reach = max(1, round(RAW_SEARCH_S * self.fs_hz))
@@ -272,7 +287,8 @@ class EcgBeatDetector:
         Parameters
         ----------
         times_s : array_like
-            Time of each sample (s), increasing (the strap's clock).
+            Time of each sample (s), increasing (the strap's clock); samples at or before
+            a time already fed are dropped.
         ecg_mv : array_like
             The samples (mV), same length.
 
@@ -288,19 +304,25 @@ class EcgBeatDetector:
         if t.size == 0:
             return np.empty(0)
         self._recent.extend(x[-round(STATUS_WINDOW_S * self.fs_hz) :].tolist())
-        # Samples that are not numbers are dropped; the next one, and one after a gap in
-        # the sample times (or a step back), starts a new segment.
-        kept = np.flatnonzero(np.isfinite(x) & np.isfinite(t))
-        dropped = np.diff(np.r_[-1, kept]) > 1
-        if kept.size:
-            dropped[0] |= self._dropped
-        self._dropped = bool(kept.size == 0 and self._dropped) or bool(
-            kept.size < t.size and (kept.size == 0 or kept[-1] < t.size - 1)
-        )
-        t, x = t[kept], x[kept]
-        step = np.diff(np.r_[self._last_sample_s, t])
-        starts = dropped | ~(step <= GAP_PERIODS / self.fs_hz) | ~(step > 0)
-        bounds = np.r_[np.flatnonzero(starts), t.size]
+        # Samples that are not numbers are dropped, and the next one starts a new segment,
+        # as does one after a gap in the sample times. Samples at or before a time already
+        # fed are dropped too (a frame sent twice), with no new segment.
+        finite = np.isfinite(x) & np.isfinite(t)
+        after_drop = np.empty(t.size, dtype=bool)
+        after_drop[0] = self._dropped
+        after_drop[1:] = ~finite[:-1]
+        self._dropped = not bool(finite[-1])
+        latest = -np.inf if math.isnan(self._last_sample_s) else self._last_sample_s
+        clock = np.where(np.isfinite(t), t, -np.inf)
+        seen = np.maximum.accumulate(np.concatenate([[latest], clock[:-1]]))
+        keep = finite & (clock > seen)
+        if not keep.all():
+            t, x, after_drop = t[keep], x[keep], after_drop[keep]
+            if t.size == 0:
+                return np.empty(0)
+        step = np.diff(t, prepend=self._last_sample_s)
+        starts = after_drop | ~(step <= GAP_PERIODS / self.fs_hz)
+        bounds = np.append(np.flatnonzero(starts), t.size)
         beats: list[Float] = []
         if bounds[0] > 0:
             beats.append(self._feed_segment(t[: bounds[0]], x[: bounds[0]]))
@@ -317,7 +339,7 @@ class EcgBeatDetector:
         return out
 
     def flush(self) -> Float:
-        """Decide the candidates of the last 200 ms as if the ECG ended there (end of a file)."""
+        """Decide the candidates of the last 150 ms as if the ECG ended there (end of a file)."""
         out = self._flush()
         if out.size:
             self._last_beat_any_s = float(out[-1])
@@ -347,8 +369,9 @@ class EcgBeatDetector:
         self._mwi: Float = np.empty(0)
         self._scanned = 0  # candidates before this segment index are decided
         self._zi_bp: Float | None = None
-        self._zi_d: Float = np.zeros(2)
-        self._zi_w: Float = np.zeros(self._window - 1)
+        self._bp_last: Float = np.zeros(2)  # the band-pass's last two outputs
+        self._energy_sum = 0.0  # running sum of the squared slope over the segment ...
+        self._energy_last: Float = np.zeros(self._window)  # ... at its last `window` samples
         self._last_beat_s = math.nan
         self._last_slope = math.nan
         self._pending: list[_Candidate] = []
@@ -362,12 +385,16 @@ class EcgBeatDetector:
                 self._first_sample_s = float(t[0])
         bp, self._zi_bp = scipy.signal.sosfilt(self._sos, x, zi=self._zi_bp)
         # Central difference (per second), delayed one sample to stay causal.
-        d, self._zi_d = scipy.signal.lfilter(
-            [0.5 * self.fs_hz, 0.0, -0.5 * self.fs_hz], [1.0], bp, zi=self._zi_d
-        )
-        w, self._zi_w = scipy.signal.lfilter(
-            np.full(self._window, 1.0 / self._window), [1.0], d * d, zi=self._zi_w
-        )
+        extended = np.concatenate([self._bp_last, bp])
+        d = (extended[2:] - extended[:-2]) * (0.5 * self.fs_hz)
+        self._bp_last = extended[-2:]
+        # Moving-window integration as a difference of running sums; the sum is carried
+        # from chunk to chunk and added sample by sample, so any chunking gives the same.
+        running = np.cumsum(np.concatenate([[self._energy_sum], d * d]))[1:]
+        extended = np.concatenate([self._energy_last, running])
+        w = (extended[self._window :] - extended[: -self._window]) / self._window
+        self._energy_sum = float(running[-1])
+        self._energy_last = extended[-self._window :]
         self._t = np.concatenate([self._t, t])
         self._x = np.concatenate([self._x, x])
         self._bp = np.concatenate([self._bp, bp])
@@ -396,10 +423,20 @@ class EcgBeatDetector:
         lo = max(self._scanned - self._reach, 0)
         # Buffer positions of [lo, n): candidates in [scanned, end) see all of +-reach.
         w = self._mwi[lo - self._base :]
-        highest = maximum_filter1d(w, size=2 * self._reach + 1, mode="nearest")
-        rising = np.r_[False, w[1:] > w[:-1]]
-        at = np.flatnonzero((w == highest) & rising) + lo
-        at = at[(at >= self._scanned) & (at < end)]
+        # Local maxima first (few), then each against its whole neighbourhood; the ends
+        # repeat the edge samples, as where the segment begins or the file ends.
+        after = np.append(w[1:], -np.inf)
+        peak = np.empty(w.size, dtype=bool)
+        peak[0] = False
+        np.greater(w[1:], w[:-1], out=peak[1:])
+        peak &= w >= after
+        at = np.flatnonzero(peak)
+        at = at[(at + lo >= self._scanned) & (at + lo < end)]
+        if at.size:
+            padded = np.pad(w, self._reach, mode="edge")
+            around = sliding_window_view(padded, 2 * self._reach + 1)[at]
+            at = at[w[at] >= around.max(axis=1)]
+        at = at + lo
         self._scanned = end
         beats = self._decide(at) if at.size else np.empty(0)
         self._trim()
@@ -450,49 +487,56 @@ class EcgBeatDetector:
 
     def _decide(self, at: Int) -> Float:
         beats: list[float] = []
-        for height, slope, up_t, up_s, down_t, down_s in zip(
-            *(f.tolist() for f in self._features(at)), strict=True
+        features = self._features(at)
+        for at_s, height, slope, up_t, up_s, down_t, down_s in zip(
+            self._t[at - self._base].tolist(), *(f.tolist() for f in features), strict=True
         ):
-            time = self._pick(up_t, up_s, down_t, down_s)
-            # Before a segment's first beat, the search-back counts from its first sample.
-            if time - self._reference_s > SEARCH_BACK_RR * self._rr_mean:
-                found = self._search_back(time)
+            # The rules run on the MWI peaks' times (as in the paper), so the choice of the
+            # R wave's deflection never changes which beats are found. Before a segment's
+            # first beat, the search-back counts from its first sample.
+            if at_s - self._reference_s > SEARCH_BACK_RR * self._rr_mean:
+                found = self._search_back(at_s)
                 if found is not None:
                     beats.append(found)
-                    time = self._pick(up_t, up_s, down_t, down_s)
-            thr1 = self._threshold()
-            since = time - self._last_beat_s  # NaN before the first beat: every test False
-            candidate = _Candidate(height, slope, up_t, up_s, down_t, down_s)
-            if height > thr1 and not since < REFRACTORY_S and not (
+            since = at_s - self._last_beat_s  # NaN before the first beat: every test False
+            threshold = self._npki + 0.25 * (self._spki - self._npki)  # THRESHOLD1
+            if self._irregular:
+                threshold *= 0.5
+            if height > threshold and not since < REFRACTORY_S and not (
                 since < T_WAVE_S and slope < T_WAVE_SLOPE_SHARE * self._last_slope
             ):
                 self._spki = 0.125 * height + 0.875 * self._spki
-                beats.append(self._accept(candidate))
+                beats.append(self._accept(
+                    _Candidate(at_s, height, slope, up_t, up_s, down_t, down_s)))
             else:
                 self._npki = 0.125 * height + 0.875 * self._npki
                 if not since < REFRACTORY_S:
-                    self._pending.append(candidate)
+                    pending = self._pending
+                    pending.append(_Candidate(at_s, height, slope, up_t, up_s, down_t, down_s))
+                    if len(pending) > 64:  # no beat for long: a strap off the skin
+                        self._pending = [c for c in pending
+                                         if c.at_s >= at_s - SEARCH_BACK_MAX_S]
         return np.asarray(beats, dtype=np.float64)
 
     def _search_back(self, now_s: float) -> float | None:
         """The missed beat: the highest pending candidate above THRESHOLD2, if any."""
         thr2 = 0.5 * self._threshold()
-        usable = [c for c in self._pending
-                  if c.height > thr2 and now_s - c.earliest >= REFRACTORY_S]
+        usable = [c for c in self._pending if c.height > thr2
+                  and REFRACTORY_S <= now_s - c.at_s <= SEARCH_BACK_MAX_S]
         if not usable:
-            # Nothing there: the QRS has shrunk (electrode contact, posture) below the
-            # level an artifact left; relearn it rather than wait (not in the paper).
-            self._spki = self._npki + SEARCH_BACK_DECAY * (self._spki - self._npki)
+            if now_s - self._reference_s > RELEARN_AFTER_S:
+                # Nothing for long: the QRS has shrunk (electrode contact, posture) below
+                # the levels, or an artifact lifted them; relearn (not in the paper).
+                self._spki = self._npki + SEARCH_BACK_DECAY * (self._spki - self._npki)
             return None
         best = max(usable, key=lambda c: c.height)
         self._spki = 0.25 * best.height + 0.75 * self._spki
         return self._accept(best)
 
     def _accept(self, beat: _Candidate) -> float:
-        """Take a candidate as a beat; returns its time (s)."""
-        time_s = self._pick(beat.up_time, beat.up_size, beat.down_time, beat.down_size)
+        """Take a candidate as a beat; returns its R wave's time (s)."""
         if not math.isnan(self._last_beat_s):
-            rr = time_s - self._last_beat_s
+            rr = beat.at_s - self._last_beat_s
             self._rr.append(rr)
             if REGULAR_RR[0] * self._rr_mean <= rr <= REGULAR_RR[1] * self._rr_mean:
                 self._rr_regular.append(rr)
@@ -504,14 +548,18 @@ class EcgBeatDetector:
             self._irregular = len(self._rr) == RR_HISTORY and not (
                 low <= min(self._rr) and max(self._rr) <= high
             )
-        self._last_beat_s = self._reference_s = time_s
+        self._last_beat_s = self._reference_s = beat.at_s
         self._last_slope = beat.slope
+        if self._pending:
+            self._pending = [c for c in self._pending if c.at_s > beat.at_s]
+        time_s = self._pick(beat.up_time, beat.up_size, beat.down_time, beat.down_size)
         if math.isnan(self._up_level):  # the first beat sets the levels
             self._up_level, self._down_level = beat.up_size, beat.down_size
-        self._up_level += LEVEL_WEIGHT * (beat.up_size - self._up_level)
-        self._down_level += LEVEL_WEIGHT * (beat.down_size - self._down_level)
-        if self._pending:
-            self._pending = [c for c in self._pending if c.earliest > time_s]
+        if (time_s == beat.up_time) == (self._up_level >= self._down_level):
+            # Only beats of the usual shape teach it: ventricular beats timed on their
+            # other deflection must not turn the normal beats over.
+            self._up_level += LEVEL_WEIGHT * (beat.up_size - self._up_level)
+            self._down_level += LEVEL_WEIGHT * (beat.down_size - self._down_level)
         return time_s
 
     def _threshold(self) -> float:

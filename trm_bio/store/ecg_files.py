@@ -8,8 +8,7 @@ Which files are ECG (:func:`ecg_kind`), from the name and the first bytes:
 ``wfdb``
     A PhysioNet WFDB record: its ``.hea`` header, its ``.dat``, or the record name (the
     path without extension) when ``NAME.hea`` exists beside it. The first signal named ECG
-    or EKG is read, else the first named as a limb or chest lead (``MLII``, ``II``,
-    ``V5`` ...).
+    or EKG is read, else lead II (``MLII``, ``II``), else the first other lead (``V5``...).
 ``csv``
     A delimited text table whose header names an ECG column (``ecg``, ``ecg_mv``,
     ``ECG (uV)``, ``ekg``) and a time column (``time``, ``time_s``, ``timestamp`` ...). The
@@ -23,6 +22,7 @@ Anything else is left to the RR readers (:mod:`trm_bio.store.rr_files`).
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 import re
@@ -195,19 +195,13 @@ def _read_csv(path: Path) -> EcgRecording:
             f"{name} has an ECG column but no time column (its columns are {columns}); "
             "add a column named time, in seconds"
         )
-    times: list[float] = []
-    values: list[float] = []
-    for number, line in lines[1:]:
-        fields = (line.split() if delimiter is None
-                  else next(csv.reader([line], delimiter=delimiter)))
-        if max(ecg_index, time_index) >= len(fields):
-            raise InputFileError(f"{name} line {number} has {len(fields)} values where "
-                                 f"{len(header)} were expected")
-        times.append(_number(fields[time_index], name, number))
-        values.append(_number(fields[ecg_index], name, number, missing_ok=True))
-    if len(times) < 2:
+    parsed = _columns_fast(text, delimiter, time_index, ecg_index)
+    if parsed is None:  # something is wrong: find the line and say what
+        parsed = _columns_slow(lines, delimiter, time_index, ecg_index, len(header), name)
+    times, values = parsed
+    if times.size < 2:
         raise InputFileError(f"{name} has a header but fewer than two ECG samples under it")
-    raw_times = np.asarray(times, dtype=np.float64)
+    raw_times = times
     steps = np.diff(raw_times)
     bad = np.flatnonzero(~(steps > 0))
     if bad.size:
@@ -222,12 +216,56 @@ def _read_csv(path: Path) -> EcgRecording:
     times_s = (raw_times - raw_times[0]) * scale
     return EcgRecording(
         times_s=times_s,
-        ecg_mv=np.asarray(values, dtype=np.float64) * factor,
+        ecg_mv=values * factor,
         fs_hz=1.0 / float(np.median(np.diff(times_s))),
         format="csv",
         channel=header[ecg_index],
         source_name=name,
     )
+
+
+def _columns_fast(
+    text: str, delimiter: str | None, time_index: int, ecg_index: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Time and ECG columns by numpy's parser (hours of ECG in a second), or None when a
+    value is not a number or missing, or a row is short."""
+    try:
+        table = np.loadtxt(
+            io.StringIO(text),
+            delimiter=delimiter,
+            comments="#",
+            skiprows=1,
+            usecols=(time_index, ecg_index),
+            dtype=np.float64,
+            ndmin=2,
+        )
+    except (ValueError, IndexError):
+        return None
+    if not np.all(np.isfinite(table)):
+        return None
+    return table[:, 0].copy(), table[:, 1].copy()
+
+
+def _columns_slow(
+    lines: list[tuple[int, str]],
+    delimiter: str | None,
+    time_index: int,
+    ecg_index: int,
+    width: int,
+    name: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time and ECG columns line by line, refusing the first bad value by its line."""
+    times: list[float] = []
+    values: list[float] = []
+    for number, line in lines[1:]:
+        fields = (line.split() if delimiter is None
+                  else next(csv.reader([line], delimiter=delimiter)))
+        if max(ecg_index, time_index) >= len(fields):
+            raise InputFileError(f"{name} line {number} has {len(fields)} values where "
+                                 f"{width} were expected")
+        times.append(_number(fields[time_index], name, number))
+        values.append(_number(fields[ecg_index], name, number, missing_ok=True))
+    return np.asarray(times, dtype=np.float64), np.asarray(values, dtype=np.float64)
 
 
 def _number(text: str, name: str, line: int, *, missing_ok: bool = False) -> float:
@@ -310,7 +348,12 @@ def _read_wfdb(path: Path) -> EcgRecording:
     except Exception as exc:  # wfdb raises bare ValueError, IndexError... on bad headers
         raise InputFileError(f"{name} is not a readable WFDB record ({exc})") from exc
     names = [str(n) for n in (record.sig_name or [])]
+    # A signal named ECG, else lead II (the usual rhythm lead, MLII in the MIT-BIH
+    # databases), else the first other lead.
     channel = next((i for i, n in enumerate(names) if _is_ecg_label(n)), None)
+    if channel is None:
+        channel = next((i for i, n in enumerate(names) if n.strip().upper() in ("MLII", "II")),
+                       None)
     if channel is None:
         channel = next((i for i, n in enumerate(names) if _LEAD.match(n.strip())), None)
     if channel is None:
