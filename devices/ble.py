@@ -336,6 +336,8 @@ class BleStrap(Source):
         How long a connected strap may send nothing before the link is made again (s).
     raw_streams : bool
         Start a Polar strap's ECG and accelerometer (False: heart rate only).
+    pmd_timeout_s : float
+        How long the PMD control point may take to answer one command (s).
     """
 
     def __init__(
@@ -351,6 +353,7 @@ class BleStrap(Source):
         connect_timeout_s: float = 20.0,
         silence_timeout_s: float = SILENCE_TIMEOUT_S,
         raw_streams: bool = True,
+        pmd_timeout_s: float = PMD_RESPONSE_TIMEOUT_S,
     ) -> None:
         super().__init__(source_id=target)
         self.target = target
@@ -361,6 +364,7 @@ class BleStrap(Source):
         self.connect_timeout_s = connect_timeout_s
         self.silence_timeout_s = silence_timeout_s
         self.raw_streams = raw_streams
+        self.pmd_timeout_s = pmd_timeout_s
         self.error: DeviceError | None = None
         self.malformed_count = 0  # notifications that could not be decoded (kept, no beats)
         self.connection_count = 0  # successful connections, the first one included
@@ -817,7 +821,7 @@ class BleStrap(Source):
                 logger.info("raw streams not started, the link went: %s", plain_reason(exc))
                 return  # the watch sees the lost link and says it
             if isinstance(exc, TimeoutError):
-                reason = f"the strap did not answer within {PMD_RESPONSE_TIMEOUT_S:g} s"
+                reason = f"the strap did not answer within {self.pmd_timeout_s:g} s"
             else:
                 reason = plain_reason(exc)
             logger.info("raw streams not started: %s", reason)
@@ -893,11 +897,11 @@ class BleStrap(Source):
         Raises
         ------
         TimeoutError
-            No answer within :data:`PMD_RESPONSE_TIMEOUT_S`.
+            No answer within ``pmd_timeout_s``.
         """
         responses = self._pmd_responses
         assert responses is not None
-        async with asyncio.timeout(PMD_RESPONSE_TIMEOUT_S):
+        async with asyncio.timeout(self.pmd_timeout_s):
             await client.write_gatt_char(control, command, response=True)
             while True:
                 response = await responses.get()
@@ -910,18 +914,21 @@ class BleStrap(Source):
         control = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
         if not self._pmd_attempted or control is None or self._pmd_responses is None:
             return
-        try:
-            async with asyncio.timeout(PMD_STOP_TIMEOUT_S):
-                for stream in self._pmd_attempted:
+        deadline = asyncio.get_running_loop().time() + PMD_STOP_TIMEOUT_S
+        for stream in self._pmd_attempted:
+            # Each stream is asked on its own: one unanswered stop does not keep the other on.
+            try:
+                async with asyncio.timeout_at(deadline):
                     response = await self._pmd_command(client, control, stop_command(stream))
-                    if not response.ok:
-                        logger.info(
-                            "the strap did not stop %s: %s",
-                            _RAW_NAME[stream],
-                            status_sentence(response.status),
-                        )
-        except Exception as exc:  # the strap stops its streams when the link goes anyway
-            logger.info("could not stop the raw streams: %s", plain_reason(exc))
+            except Exception as exc:  # the strap stops its streams when the link goes anyway
+                logger.info("could not stop %s: %s", _RAW_NAME[stream], plain_reason(exc))
+                continue
+            if not response.ok:
+                logger.info(
+                    "the strap did not stop %s: %s",
+                    _RAW_NAME[stream],
+                    status_sentence(response.status),
+                )
 
     def _on_pmd_response(self, _characteristic: object, payload: bytearray) -> None:
         try:

@@ -417,3 +417,23 @@ def test_stop_while_the_ecg_is_still_late_stops_it_too(central, make_h10):
     assert strap.idle.wait(WAIT_S)
     assert strap.commands_received() == [START_ECG, START_ACC, STOP_ECG, STOP_ACC]
     assert strap.sent[PmdStream.ECG] == []  # it never sent one, and will not
+
+
+def test_a_control_point_that_never_answers_is_said_and_rr_keeps_streaming(central, make_h10):
+    strap = make_h10()
+    strap.mute_control_point()
+    source = make_source(central, strap, pmd_timeout_s=0.3)
+    source.start()
+    try:
+        sentence = (
+            "ECG and the accelerometer could not be started: the strap did not answer within 0.3 s."
+        )
+        items = collect(source, said(sentence))
+        details = statuses(items)[-1].details
+        assert (details["ecg"], details["acc"]) == ("failed", "failed")
+        assert strap.notify(beat(1))
+        items += collect(source, lambda got: len(packets(got)) >= 1)
+        assert source.state == LinkState.STREAMING and strap.connection_attempts == 1
+    finally:
+        source.stop()  # the unanswered ECG start is stopped too, within its bound
+    assert strap.commands_received() == [START_ECG, STOP_ECG]

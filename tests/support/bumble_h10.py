@@ -228,6 +228,7 @@ class EmulatedH10(EmulatedStrap):
         self._preset: set[PmdStream] = set()  # running when the next link comes (see below)
         self._indicating = False
         self._notifying = False
+        self._mute_control_point = False
         super().__init__(
             air,
             name=name,
@@ -284,6 +285,8 @@ class EmulatedH10(EmulatedStrap):
         command = bytes(value)
         self.commands.append(command)
         self._log.append(f"command {command.hex()}")
+        if self._mute_control_point:
+            return  # heard, neither done nor answered
         response = self._answer(connection, command)
         self.responses.append(response)
         # After the write's own response has gone out: the answer comes by indication.
@@ -367,6 +370,14 @@ class EmulatedH10(EmulatedStrap):
             self._refusals[stream] = status
 
         self.air.run(set_refusal())
+
+    def mute_control_point(self) -> None:
+        """Take commands but neither do nor answer them (older H10 firmware drops PMD so)."""
+
+        async def mute() -> None:
+            self._mute_control_point = True
+
+        self.air.run(mute())
 
     def already_running(self, *streams: PmdStream) -> None:
         """The next start of each stream answers "already in state" (and the stream runs).
