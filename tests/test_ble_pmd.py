@@ -165,8 +165,11 @@ def test_ecg_and_acc_frames_arrive_byte_exact_after_the_heart_rate_stream(
         # The ECG is the real recording (µV), 73 samples a frame, on the strap's clock.
         first = decode_frame(frames(items, PmdStream.ECG)[0].payload)
         assert first.n_samples == ECG_SAMPLES_PER_FRAME
-        np.testing.assert_array_equal(first.samples, recording.samples[:ECG_SAMPLES_PER_FRAME])
-        assert first.strap_ns == recording.strap_ns[ECG_SAMPLES_PER_FRAME - 1]
+        end = int(np.searchsorted(recording.strap_ns, first.strap_ns))
+        assert recording.strap_ns[end] == first.strap_ns
+        np.testing.assert_array_equal(
+            first.samples, recording.samples[end - ECG_SAMPLES_PER_FRAME + 1 : end + 1]
+        )
         acc = decode_frame(frames(items, PmdStream.ACC)[0].payload)
         assert acc.samples.shape[1] == 3 and 900 < np.linalg.norm(acc.samples.mean(0)) < 1100
         # The first frame comes after the heart-rate stream's STREAMING event.
@@ -225,6 +228,12 @@ def test_ecg_that_starts_late_is_waited_for_while_beats_go_on(central, make_h10)
                 sent += 1
         first_ecg = frames(items, PmdStream.ECG)[0]
         assert (first_ecg.host_ns - started.host_ns) / 1e9 >= delay_s - 0.1
+        # On the strap's clock too: the ECG begins that much after the accelerometer.
+        late_ns = (
+            decode_frame(first_ecg.payload).strap_ns
+            - decode_frame(frames(items, PmdStream.ACC)[0].payload).strap_ns
+        )
+        assert late_ns / 1e9 >= 0.8 * delay_s * SPEED
         assert sent >= 3 and len(packets(items)) >= sent - 1
         assert LinkState.RECONNECTING not in [s.state for s in statuses(items)]
         assert strap.connection_attempts == 1 and source.error is None

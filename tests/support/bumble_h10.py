@@ -14,10 +14,12 @@ Service, battery, every link control) with the Polar Measurement Data service ad
   H10 file of the shared data: µV, 73 samples a frame, the strap's time of the last sample
   in ns since 2000-01-01), and a synthetic chest accelerometer (:func:`chest_acc_mg`:
   gravity plus breathing, mg, 200 Hz, 36 samples a frame);
-* the ECG stream can start late (``ecg_delay_s``: the H10 sends its first ECG frames 20-30
-  s after the start was acknowledged), frames can be lost (:meth:`lose_frames`: the strap's
-  clock runs on, so the gap shows in the timestamps), and every stream stops when the link
-  goes, as on the real strap.
+* the strap's clock starts with the first sample of each signal when the strap is made and
+  runs on (``speed`` times real time) whether a stream runs or not: a stream (re)started
+  later, or an ECG that starts late (``ecg_delay_s``: the H10 sends its first ECG frames
+  20-30 s after the start was acknowledged), begins with the frame of that moment; frames
+  can be lost (:meth:`lose_frames`: the gap shows in the timestamps); and every stream
+  stops when the link goes, as on the real strap.
 
 Every command received is kept in :attr:`commands` and every frame sent in :attr:`sent`,
 for tests to assert on. Methods are called from the test thread; the work runs on the
@@ -229,6 +231,7 @@ class EmulatedH10(EmulatedStrap):
         self._indicating = False
         self._notifying = False
         self._mute_control_point = False
+        self._clock_origin_s = 0.0  # air-loop time of the strap clock's first sample
         super().__init__(
             air,
             name=name,
@@ -239,6 +242,7 @@ class EmulatedH10(EmulatedStrap):
 
     # -- GATT (air loop) ---------------------------------------------------------------
     def _more_services(self, device: Device) -> list[gatt.Service]:
+        self._clock_origin_s = asyncio.get_running_loop().time()
         device.gatt_server.max_mtu = self.max_mtu
         if not self.pmd:
             return []
@@ -334,6 +338,10 @@ class EmulatedH10(EmulatedStrap):
             await asyncio.sleep(delay_s)
         period_s = stream.frame_period_s / self.speed
         due = loop.time()
+        # The strap's clock ran on while the stream was off (or late): its first frame is
+        # the one of now, so a pause shows in the frames' times as it would on the strap.
+        on_clock = int((due - self._clock_origin_s) / period_s)
+        stream.next_frame = max(stream.next_frame, on_clock)
         while self._connection is connection and stream.kind in self.running:
             payload = stream.frame(stream.next_frame)
             stream.next_frame += 1
