@@ -446,3 +446,27 @@ def test_a_control_point_that_never_answers_is_said_and_rr_keeps_streaming(centr
     finally:
         source.stop()  # the unanswered ECG start is stopped too, within its bound
     assert strap.commands_received() == [START_ECG, STOP_ECG]
+
+
+def test_frames_that_stop_mid_stream_are_said_and_said_again_when_back(central, make_h10):
+    strap = make_h10()
+    source = make_source(central, strap, raw_silence_s=0.5)
+    source.start()
+    try:
+        items = collect(source, has_frames(ecg=2, acc=2))
+        strap.stall(PmdStream.ECG)  # a PMD drop-out: the heart rate and ACC go on
+        items = collect(source, said("ECG frames have stopped arriving"))
+        stalled = statuses(items)[-1]
+        assert (
+            stalled.message == "ECG frames have stopped arriving for 0.5 s; the heart rate goes on."
+        )
+        assert (stalled.details["ecg"], stalled.details["acc"]) == ("stalled", "arriving")
+        assert stalled.state == LinkState.STREAMING
+        assert strap.notify(beat(1))
+        items = collect(source, lambda got: len(packets(got)) >= 1)
+        strap.unstall(PmdStream.ECG)
+        items = collect(source, said("ECG frames are arriving again."))
+        assert statuses(items)[-1].details["ecg"] == "arriving"
+        assert strap.connection_attempts == 1 and source.error is None
+    finally:
+        source.stop()

@@ -231,6 +231,7 @@ class EmulatedH10(EmulatedStrap):
         self._indicating = False
         self._notifying = False
         self._mute_control_point = False
+        self._stalled: set[PmdStream] = set()
         self._clock_origin_s = 0.0  # air-loop time of the strap clock's first sample
         super().__init__(
             air,
@@ -345,7 +346,9 @@ class EmulatedH10(EmulatedStrap):
         while self._connection is connection and stream.kind in self.running:
             payload = stream.frame(stream.next_frame)
             stream.next_frame += 1
-            if stream.lose > 0:
+            if stream.kind in self._stalled:
+                pass  # a drop-out: the strap's clock runs on, nothing goes out
+            elif stream.lose > 0:
                 stream.lose -= 1
                 self.lost[stream.kind].append(payload)
             else:
@@ -405,6 +408,22 @@ class EmulatedH10(EmulatedStrap):
             self._streams[stream].lose += count
 
         self.air.run(lose())
+
+    def stall(self, stream: PmdStream) -> None:
+        """Stop sending ``stream``'s frames while it still counts as running (a drop-out)."""
+
+        async def stall() -> None:
+            self._stalled.add(stream)
+
+        self.air.run(stall())
+
+    def unstall(self, stream: PmdStream) -> None:
+        """Send ``stream``'s frames again after :meth:`stall` (from the frame of now)."""
+
+        async def unstall() -> None:
+            self._stalled.discard(stream)
+
+        self.air.run(unstall())
 
     def commands_received(self) -> list[bytes]:
         """The control-point commands received so far, in order (a copy)."""
