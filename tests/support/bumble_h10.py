@@ -101,7 +101,7 @@ def polar_ecg() -> StrapSignal:
     if folder is None or not (folder / POLAR_FILE).exists():
         raise FileNotFoundError(f"the real recording {POLAR_FILE} is not here: set TRM_BIO_DATA")
     table = np.loadtxt(folder / POLAR_FILE, delimiter=",", skiprows=1, usecols=(0, 1))
-    # Epoch ns as float64 (the file's spelling) keep about 0.1 µs: ample at 130 Hz.
+    # Epoch ns as float64 (the file's spelling) are exact to 256 ns: ample at 130 Hz.
     unix_ns = np.round(table[:, 0]).astype(np.int64)
     strap_ns = unix_ns - np.int64(PMD_EPOCH_UNIX_S * 1_000_000_000)
     ecg_uv = np.round(table[:, 1] * 1000.0).astype(np.int64)  # mV -> µV
@@ -117,9 +117,9 @@ def chest_acc_mg(
 ) -> StrapSignal:
     """A synthetic chest accelerometer at 200 Hz (mg): gravity, breathing and a little noise.
 
-    The strap hangs nearly upright (gravity mostly on x); breathing tilts the chest wall
-    and moves it along its normal by ~15 mg, an inhalation slightly shorter than the
-    exhalation (a skewed wave, as real breathing is).
+    The strap hangs nearly upright (gravity mostly on x); breathing moves the chest wall
+    along its normal by ~15 mg in a wave with a second harmonic (not a pure sine, as real
+    breathing is not).
     """
     n = round(duration_s * ACC_RATE_HZ)
     t_s = np.arange(n) / ACC_RATE_HZ
