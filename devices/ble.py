@@ -247,6 +247,10 @@ SILENCE_TIMEOUT_S = 10.0
 #: tens of milliseconds, a start included (its ECG frames may still come 20-30 s later).
 PMD_RESPONSE_TIMEOUT_S = 5.0
 
+#: A raw stream that was arriving and sends nothing this long has stopped (s): an ECG frame
+#: comes every 0.56 s and an accelerometer frame every 0.18 s.
+RAW_SILENCE_S = 5.0
+
 #: Bound on stopping the raw streams before disconnecting (s): the strap is asked to stop
 #: so that it can sleep, but the user's stop must not wait on an unanswering strap.
 PMD_STOP_TIMEOUT_S = 2.0
@@ -313,7 +317,9 @@ class BleStrap(Source):
     time). Each stream's state is in ``details["ecg"]`` / ``["acc"]`` with a sentence: started,
     first frames arriving, refused and why ("The strap refused ECG: it is in its charger."),
     or failed and why. Silence on a raw stream is not a failure (an H10's ECG can start 20-30
-    s late); the silence watchdog watches the heart-rate stream only. A refusal, a strap
+    s late); the silence watchdog watches the heart-rate stream only. A stream whose frames
+    stop for ``raw_silence_s`` after arriving is said to have stopped (``"stalled"``), and
+    said again when they come back. A refusal, a strap
     without PMD or any PMD failure leaves the heart-rate stream as it is. :meth:`stop` stops
     the raw streams (``03 00``, ``03 02``) before disconnecting, so the strap can sleep; a
     new connection starts them again.
@@ -336,6 +342,10 @@ class BleStrap(Source):
         How long a connected strap may send nothing before the link is made again (s).
     raw_streams : bool
         Start a Polar strap's ECG and accelerometer (False: heart rate only).
+    pmd_timeout_s : float
+        How long the PMD control point may take to answer one command (s).
+    raw_silence_s : float
+        How long a raw stream that was arriving may send nothing before that is said (s).
     """
 
     def __init__(
@@ -351,6 +361,8 @@ class BleStrap(Source):
         connect_timeout_s: float = 20.0,
         silence_timeout_s: float = SILENCE_TIMEOUT_S,
         raw_streams: bool = True,
+        pmd_timeout_s: float = PMD_RESPONSE_TIMEOUT_S,
+        raw_silence_s: float = RAW_SILENCE_S,
     ) -> None:
         super().__init__(source_id=target)
         self.target = target
@@ -361,6 +373,8 @@ class BleStrap(Source):
         self.connect_timeout_s = connect_timeout_s
         self.silence_timeout_s = silence_timeout_s
         self.raw_streams = raw_streams
+        self.pmd_timeout_s = pmd_timeout_s
+        self.raw_silence_s = raw_silence_s
         self.error: DeviceError | None = None
         self.malformed_count = 0  # notifications that could not be decoded (kept, no beats)
         self.connection_count = 0  # successful connections, the first one included
@@ -378,7 +392,8 @@ class BleStrap(Source):
         self._mtu: int | None = None  # the link's ATT MTU when known
         self._pmd_responses: asyncio.Queue[PmdResponse] | None = None
         self._pmd_attempted: list[PmdStream] = []  # streams a start was sent for (to stop)
-        self._pmd_heard: set[int] = set()  # stream types a frame came for on this link
+        # Host time of the latest frame of each stream type on this link.
+        self._pmd_last_ns: dict[int, int] = {}
 
     # -- lifecycle (caller's thread) ------------------------------------------------
     def start(self) -> None:
@@ -776,7 +791,7 @@ class BleStrap(Source):
         self._mtu = None
         self._pmd_responses = None
         self._pmd_attempted = []
-        self._pmd_heard = set()
+        self._pmd_last_ns = {}
 
     def _offer(self, *names: str) -> None:
         self.offers = self.offers | frozenset(names)
@@ -817,7 +832,7 @@ class BleStrap(Source):
                 logger.info("raw streams not started, the link went: %s", plain_reason(exc))
                 return  # the watch sees the lost link and says it
             if isinstance(exc, TimeoutError):
-                reason = f"the strap did not answer within {PMD_RESPONSE_TIMEOUT_S:g} s"
+                reason = f"the strap did not answer within {self.pmd_timeout_s:g} s"
             else:
                 reason = plain_reason(exc)
             logger.info("raw streams not started: %s", reason)
@@ -878,12 +893,39 @@ class BleStrap(Source):
                     f"The strap refused {name}: {status_sentence(response.status)}.",
                     {key: "refused"},
                 )
-            elif stream in self._pmd_heard:
+            elif stream in self._pmd_last_ns:
                 self._say(f"{_sentence_start(name)} started.", {key: "arriving"})
             elif stream is PmdStream.ECG:
                 self._say("ECG started; its first frames can take 20 to 30 s.", {key: "waiting"})
             else:
                 self._say(f"{_sentence_start(name)} started.", {key: "waiting"})
+        await self._watch_raw_streams()
+
+    async def _watch_raw_streams(self) -> None:
+        """Say when frames of a running stream stop (and come back); until cancelled.
+
+        Older H10 firmware and Windows drop PMD streams at times while the heart rate goes
+        on; that is said, and the link is left alone (the heart rate's watchdog is the one
+        that reconnects).
+        """
+        while True:
+            await asyncio.sleep(self.raw_silence_s / 4)
+            now_ns = time.monotonic_ns()
+            for stream, key, _name in _RAW_STREAMS:
+                last_ns = self._pmd_last_ns.get(stream)
+                if last_ns is None:
+                    continue  # not yet: an ECG may take 20-30 s to begin
+                quiet = (now_ns - last_ns) / 1e9 >= self.raw_silence_s
+                if quiet and self._details.get(key) == "arriving":
+                    self._say(
+                        f"{_FRAMES_NAME[stream]} frames have stopped arriving for "
+                        f"{self.raw_silence_s:g} s; the heart rate goes on.",
+                        {key: "stalled"},
+                    )
+                elif not quiet and self._details.get(key) == "stalled":
+                    self._say(
+                        f"{_FRAMES_NAME[stream]} frames are arriving again.", {key: "arriving"}
+                    )
 
     async def _pmd_command(
         self, client: BleakClient, control: BleakGATTCharacteristic, command: bytes
@@ -893,11 +935,11 @@ class BleStrap(Source):
         Raises
         ------
         TimeoutError
-            No answer within :data:`PMD_RESPONSE_TIMEOUT_S`.
+            No answer within ``pmd_timeout_s``.
         """
         responses = self._pmd_responses
         assert responses is not None
-        async with asyncio.timeout(PMD_RESPONSE_TIMEOUT_S):
+        async with asyncio.timeout(self.pmd_timeout_s):
             await client.write_gatt_char(control, command, response=True)
             while True:
                 response = await responses.get()
@@ -910,18 +952,21 @@ class BleStrap(Source):
         control = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
         if not self._pmd_attempted or control is None or self._pmd_responses is None:
             return
-        try:
-            async with asyncio.timeout(PMD_STOP_TIMEOUT_S):
-                for stream in self._pmd_attempted:
+        deadline = asyncio.get_running_loop().time() + PMD_STOP_TIMEOUT_S
+        for stream in self._pmd_attempted:
+            # Each stream is asked on its own: one unanswered stop does not keep the other on.
+            try:
+                async with asyncio.timeout_at(deadline):
                     response = await self._pmd_command(client, control, stop_command(stream))
-                    if not response.ok:
-                        logger.info(
-                            "the strap did not stop %s: %s",
-                            _RAW_NAME[stream],
-                            status_sentence(response.status),
-                        )
-        except Exception as exc:  # the strap stops its streams when the link goes anyway
-            logger.info("could not stop the raw streams: %s", plain_reason(exc))
+            except Exception as exc:  # the strap stops its streams when the link goes anyway
+                logger.info("could not stop %s: %s", _RAW_NAME[stream], plain_reason(exc))
+                continue
+            if not response.ok:
+                logger.info(
+                    "the strap did not stop %s: %s",
+                    _RAW_NAME[stream],
+                    status_sentence(response.status),
+                )
 
     def _on_pmd_response(self, _characteristic: object, payload: bytearray) -> None:
         try:
@@ -936,8 +981,9 @@ class BleStrap(Source):
         # Runs on the loop thread for every frame: stamp and queue (the session decodes).
         frame = PmdFrame(time.monotonic_ns(), self.source_id, bytes(payload))
         self._put(frame)
-        if frame.stream not in self._pmd_heard:  # once per stream and link
-            self._pmd_heard.add(frame.stream)
+        first = frame.stream not in self._pmd_last_ns
+        self._pmd_last_ns[frame.stream] = frame.host_ns
+        if first:  # once per stream and link
             if frame.stream in _RAW_KEY:
                 stream = PmdStream(frame.stream)
                 self._say(

@@ -29,6 +29,7 @@ RAW_STREAM_STATES: tuple[str, ...] = (
     "starting",
     "waiting",
     "arriving",
+    "stalled",
     "refused",
     "failed",
 )
@@ -128,8 +129,9 @@ class StatusEvent:
         * ``"ecg"``, ``"acc"``: the raw stream's state, one of :data:`RAW_STREAM_STATES`:
           ``"not offered"``, ``"off"`` (the caller turned raw streams off), ``"starting"``,
           ``"waiting"`` (started, no frame yet: an H10's ECG can take 20-30 s),
-          ``"arriving"``, ``"refused"`` (the strap said no; the message says why) or
-          ``"failed"`` (it could not be started; the message says why). Absent until known.
+          ``"arriving"``, ``"stalled"`` (frames arrived, then stopped; the heart rate goes
+          on), ``"refused"`` (the strap said no; the message says why) or ``"failed"`` (it
+          could not be started; the message says why). Absent until known.
 
         Every event of a connection carries the latest value of every key it has reached,
         so any one event is enough to draw the dialog.

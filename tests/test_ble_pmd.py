@@ -165,8 +165,11 @@ def test_ecg_and_acc_frames_arrive_byte_exact_after_the_heart_rate_stream(
         # The ECG is the real recording (µV), 73 samples a frame, on the strap's clock.
         first = decode_frame(frames(items, PmdStream.ECG)[0].payload)
         assert first.n_samples == ECG_SAMPLES_PER_FRAME
-        np.testing.assert_array_equal(first.samples, recording.samples[:ECG_SAMPLES_PER_FRAME])
-        assert first.strap_ns == recording.strap_ns[ECG_SAMPLES_PER_FRAME - 1]
+        end = int(np.searchsorted(recording.strap_ns, first.strap_ns))
+        assert recording.strap_ns[end] == first.strap_ns
+        np.testing.assert_array_equal(
+            first.samples, recording.samples[end - ECG_SAMPLES_PER_FRAME + 1 : end + 1]
+        )
         acc = decode_frame(frames(items, PmdStream.ACC)[0].payload)
         assert acc.samples.shape[1] == 3 and 900 < np.linalg.norm(acc.samples.mean(0)) < 1100
         # The first frame comes after the heart-rate stream's STREAMING event.
@@ -225,6 +228,12 @@ def test_ecg_that_starts_late_is_waited_for_while_beats_go_on(central, make_h10)
                 sent += 1
         first_ecg = frames(items, PmdStream.ECG)[0]
         assert (first_ecg.host_ns - started.host_ns) / 1e9 >= delay_s - 0.1
+        # On the strap's clock too: the ECG begins that much after the accelerometer.
+        late_ns = (
+            decode_frame(first_ecg.payload).strap_ns
+            - decode_frame(frames(items, PmdStream.ACC)[0].payload).strap_ns
+        )
+        assert late_ns / 1e9 >= 0.8 * delay_s * SPEED
         assert sent >= 3 and len(packets(items)) >= sent - 1
         assert LinkState.RECONNECTING not in [s.state for s in statuses(items)]
         assert strap.connection_attempts == 1 and source.error is None
@@ -417,3 +426,47 @@ def test_stop_while_the_ecg_is_still_late_stops_it_too(central, make_h10):
     assert strap.idle.wait(WAIT_S)
     assert strap.commands_received() == [START_ECG, START_ACC, STOP_ECG, STOP_ACC]
     assert strap.sent[PmdStream.ECG] == []  # it never sent one, and will not
+
+
+def test_a_control_point_that_never_answers_is_said_and_rr_keeps_streaming(central, make_h10):
+    strap = make_h10()
+    strap.mute_control_point()
+    source = make_source(central, strap, pmd_timeout_s=0.3)
+    source.start()
+    try:
+        sentence = (
+            "ECG and the accelerometer could not be started: the strap did not answer within 0.3 s."
+        )
+        items = collect(source, said(sentence))
+        details = statuses(items)[-1].details
+        assert (details["ecg"], details["acc"]) == ("failed", "failed")
+        assert strap.notify(beat(1))
+        items += collect(source, lambda got: len(packets(got)) >= 1)
+        assert source.state == LinkState.STREAMING and strap.connection_attempts == 1
+    finally:
+        source.stop()  # the unanswered ECG start is stopped too, within its bound
+    assert strap.commands_received() == [START_ECG, STOP_ECG]
+
+
+def test_frames_that_stop_mid_stream_are_said_and_said_again_when_back(central, make_h10):
+    strap = make_h10()
+    source = make_source(central, strap, raw_silence_s=0.5)
+    source.start()
+    try:
+        items = collect(source, has_frames(ecg=2, acc=2))
+        strap.stall(PmdStream.ECG)  # a PMD drop-out: the heart rate and ACC go on
+        items = collect(source, said("ECG frames have stopped arriving"))
+        stalled = statuses(items)[-1]
+        assert (
+            stalled.message == "ECG frames have stopped arriving for 0.5 s; the heart rate goes on."
+        )
+        assert (stalled.details["ecg"], stalled.details["acc"]) == ("stalled", "arriving")
+        assert stalled.state == LinkState.STREAMING
+        assert strap.notify(beat(1))
+        items = collect(source, lambda got: len(packets(got)) >= 1)
+        strap.unstall(PmdStream.ECG)
+        items = collect(source, said("ECG frames are arriving again."))
+        assert statuses(items)[-1].details["ecg"] == "arriving"
+        assert strap.connection_attempts == 1 and source.error is None
+    finally:
+        source.stop()

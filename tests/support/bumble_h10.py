@@ -14,10 +14,12 @@ Service, battery, every link control) with the Polar Measurement Data service ad
   H10 file of the shared data: µV, 73 samples a frame, the strap's time of the last sample
   in ns since 2000-01-01), and a synthetic chest accelerometer (:func:`chest_acc_mg`:
   gravity plus breathing, mg, 200 Hz, 36 samples a frame);
-* the ECG stream can start late (``ecg_delay_s``: the H10 sends its first ECG frames 20-30
-  s after the start was acknowledged), frames can be lost (:meth:`lose_frames`: the strap's
-  clock runs on, so the gap shows in the timestamps), and every stream stops when the link
-  goes, as on the real strap.
+* the strap's clock starts with the first sample of each signal when the strap is made and
+  runs on (``speed`` times real time) whether a stream runs or not: a stream (re)started
+  later, or an ECG that starts late (``ecg_delay_s``: the H10 sends its first ECG frames
+  20-30 s after the start was acknowledged), begins with the frame of that moment; frames
+  can be lost (:meth:`lose_frames`: the gap shows in the timestamps); and every stream
+  stops when the link goes, as on the real strap.
 
 Every command received is kept in :attr:`commands` and every frame sent in :attr:`sent`,
 for tests to assert on. Methods are called from the test thread; the work runs on the
@@ -99,7 +101,7 @@ def polar_ecg() -> StrapSignal:
     if folder is None or not (folder / POLAR_FILE).exists():
         raise FileNotFoundError(f"the real recording {POLAR_FILE} is not here: set TRM_BIO_DATA")
     table = np.loadtxt(folder / POLAR_FILE, delimiter=",", skiprows=1, usecols=(0, 1))
-    # Epoch ns as float64 (the file's spelling) keep about 0.1 µs: ample at 130 Hz.
+    # Epoch ns as float64 (the file's spelling) are exact to 256 ns: ample at 130 Hz.
     unix_ns = np.round(table[:, 0]).astype(np.int64)
     strap_ns = unix_ns - np.int64(PMD_EPOCH_UNIX_S * 1_000_000_000)
     ecg_uv = np.round(table[:, 1] * 1000.0).astype(np.int64)  # mV -> µV
@@ -115,9 +117,9 @@ def chest_acc_mg(
 ) -> StrapSignal:
     """A synthetic chest accelerometer at 200 Hz (mg): gravity, breathing and a little noise.
 
-    The strap hangs nearly upright (gravity mostly on x); breathing tilts the chest wall
-    and moves it along its normal by ~15 mg, an inhalation slightly shorter than the
-    exhalation (a skewed wave, as real breathing is).
+    The strap hangs nearly upright (gravity mostly on x); breathing moves the chest wall
+    along its normal by ~15 mg in a wave with a second harmonic (not a pure sine, as real
+    breathing is not).
     """
     n = round(duration_s * ACC_RATE_HZ)
     t_s = np.arange(n) / ACC_RATE_HZ
@@ -228,6 +230,9 @@ class EmulatedH10(EmulatedStrap):
         self._preset: set[PmdStream] = set()  # running when the next link comes (see below)
         self._indicating = False
         self._notifying = False
+        self._mute_control_point = False
+        self._stalled: set[PmdStream] = set()
+        self._clock_origin_s = 0.0  # air-loop time of the strap clock's first sample
         super().__init__(
             air,
             name=name,
@@ -238,6 +243,7 @@ class EmulatedH10(EmulatedStrap):
 
     # -- GATT (air loop) ---------------------------------------------------------------
     def _more_services(self, device: Device) -> list[gatt.Service]:
+        self._clock_origin_s = asyncio.get_running_loop().time()
         device.gatt_server.max_mtu = self.max_mtu
         if not self.pmd:
             return []
@@ -284,6 +290,8 @@ class EmulatedH10(EmulatedStrap):
         command = bytes(value)
         self.commands.append(command)
         self._log.append(f"command {command.hex()}")
+        if self._mute_control_point:
+            return  # heard, neither done nor answered
         response = self._answer(connection, command)
         self.responses.append(response)
         # After the write's own response has gone out: the answer comes by indication.
@@ -331,10 +339,16 @@ class EmulatedH10(EmulatedStrap):
             await asyncio.sleep(delay_s)
         period_s = stream.frame_period_s / self.speed
         due = loop.time()
+        # The strap's clock ran on while the stream was off (or late): its first frame is
+        # the one of now, so a pause shows in the frames' times as it would on the strap.
+        on_clock = int((due - self._clock_origin_s) / period_s)
+        stream.next_frame = max(stream.next_frame, on_clock)
         while self._connection is connection and stream.kind in self.running:
             payload = stream.frame(stream.next_frame)
             stream.next_frame += 1
-            if stream.lose > 0:
+            if stream.kind in self._stalled:
+                pass  # a drop-out: the strap's clock runs on, nothing goes out
+            elif stream.lose > 0:
                 stream.lose -= 1
                 self.lost[stream.kind].append(payload)
             else:
@@ -368,6 +382,14 @@ class EmulatedH10(EmulatedStrap):
 
         self.air.run(set_refusal())
 
+    def mute_control_point(self) -> None:
+        """Take commands but neither do nor answer them (older H10 firmware drops PMD so)."""
+
+        async def mute() -> None:
+            self._mute_control_point = True
+
+        self.air.run(mute())
+
     def already_running(self, *streams: PmdStream) -> None:
         """The next start of each stream answers "already in state" (and the stream runs).
 
@@ -386,6 +408,22 @@ class EmulatedH10(EmulatedStrap):
             self._streams[stream].lose += count
 
         self.air.run(lose())
+
+    def stall(self, stream: PmdStream) -> None:
+        """Stop sending ``stream``'s frames while it still counts as running (a drop-out)."""
+
+        async def stall() -> None:
+            self._stalled.add(stream)
+
+        self.air.run(stall())
+
+    def unstall(self, stream: PmdStream) -> None:
+        """Send ``stream``'s frames again after :meth:`stall` (from the frame of now)."""
+
+        async def unstall() -> None:
+            self._stalled.discard(stream)
+
+        self.air.run(unstall())
 
     def commands_received(self) -> list[bytes]:
         """The control-point commands received so far, in order (a copy)."""
