@@ -154,7 +154,9 @@ class Scenario:
         Centre frequency of the Mayer wave (Hz).
     hr_wander_bpm : float
         Standard deviation of the slow wander of the heart rate (bpm, time constant
-        ``wander_tau_s``): a resting heart moves by a few bpm from minute to minute.
+        ``wander_tau_s``): a resting heart moves by a few bpm from minute to minute. The
+        built-in scenarios use ``REST_HR_WANDER_BPM``; 0 (the default) leaves a scripted
+        scenario exactly as scripted.
     rsa_wander : float
         Standard deviation of the slow wander of ln RSA amplitude (natural-log units, same
         time constant): resting RMSSD moves by a fifth or so from minute to minute.
@@ -180,8 +182,8 @@ class Scenario:
     breathing_jitter: float = 0.04
     depth_jitter: float = 0.1
     mayer_hz: float = 0.1
-    hr_wander_bpm: float = REST_HR_WANDER_BPM
-    rsa_wander: float = REST_RSA_WANDER
+    hr_wander_bpm: float = 0.0
+    rsa_wander: float = 0.0
     wander_tau_s: float = 90.0
     events: MappingProxyType[str, float] = field(default_factory=lambda: MappingProxyType({}))
     phases: MappingProxyType[str, tuple[float, float]] = field(
@@ -263,10 +265,13 @@ LOW_VARIABLE = {"hr": 52.0, "br": 10.0, "rsa": 80.0, "mayer": 25.0, "noise": 12.
 DISTRESS = {"hr": 100.0, "br": 22.0, "rsa": 8.0, "mayer": 6.0, "noise": 4.0}
 PACED = {"hr": 68.0, "br": 6.0, "rsa": 90.0, "mayer": 0.0, "noise": 6.0}
 
+#: Every built-in scenario's heart wanders as a real resting heart does.
 SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
     {
         "calm": Scenario(
             name="calm",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Steady rest: 65 bpm, 12 breaths/min, healthy RMSSD, wandering as much as a "
                 "real resting heart does."
@@ -277,6 +282,8 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
         ),
         "stress": Scenario(
             name="stress",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Calm for 6 minutes, then over 90 s heart rate rises 25 bpm with fast shallow "
                 "breathing and little RSA, held 3 minutes, then recovery over 5 minutes."
@@ -295,6 +302,8 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
         ),
         "paced-breathing": Scenario(
             name="paced-breathing",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Six minutes of calm, then breathing at 6 breaths/min: large RSA at 0.1 Hz, "
                 "high coherence."
@@ -307,6 +316,8 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
         ),
         "high-arousal": Scenario(
             name="high-arousal",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Six minutes of calm, then within a minute a racing heart (95 bpm), fast "
                 "shallow breathing and flat variability that stays (stuck on high)."
@@ -318,6 +329,8 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
         ),
         "low-arousal": Scenario(
             name="low-arousal",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Six minutes of calm, then over two minutes a slow heart (54 bpm), slow "
                 "breathing and flat variability: the numb, shut-down picture."
@@ -330,6 +343,8 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
         ),
         "low-arousal-variable": Scenario(
             name="low-arousal-variable",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Six minutes of calm, then over two minutes a slow heart (52 bpm) with high "
                 "variability: the low zone's other face."
@@ -341,6 +356,8 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
         ),
         "helpnow": Scenario(
             name="helpnow",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
                 "Six minutes of calm, a distress rise over one minute to 100 bpm, held; at "
                 "10 minutes a Help Now! strategy is used and the body settles over 3 minutes."

@@ -254,8 +254,11 @@ def person_baseline(
 ) -> Baseline | None:
     """The person's baseline from their earlier sessions' cached session-start baselines.
 
-    None when there are fewer than the regulation model's minimum (then the session
-    calibrates on its own first minutes).
+    Used by default for a new session (live, replay and reports) once the person has
+    ``BaselineParams.min_sessions`` (3) earlier sessions whose calibration passed its quality
+    check (a rejected calibration stores no baseline); the session then needs no settling
+    calibration. None when there are fewer (then the session calibrates on its own first
+    minutes).
     """
     stored = []
     for info in library.list_sessions(person_id):

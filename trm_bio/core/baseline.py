@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from trm_bio.core.errors import TrmBioError
 from trm_bio.core.json_safe import json_safe_fields
@@ -178,6 +177,10 @@ def _robust(values: np.ndarray, floor: float, factor: float = 1.0) -> tuple[floa
 
 def _theil_sen(times_s: np.ndarray, values: np.ndarray) -> tuple[float, np.ndarray]:
     """Robust line through the values: its slope (per s) and the residuals."""
+    # Imported here: scipy.stats takes a second to load, and every command that only
+    # starts a session or lists something must not wait for it.
+    from scipy import stats
+
     slope, intercept, _, _ = stats.theilslopes(values, times_s)
     return float(slope), values - (intercept + slope * times_s)
 
