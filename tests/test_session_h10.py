@@ -158,3 +158,25 @@ def test_a_seek_in_a_replay_with_ecg_and_breathing_gives_the_live_beats_and_zone
     assert np.isfinite(arousal(expected)).sum() > 50  # the zone is known after the seek
     np.testing.assert_allclose(arousal(after), arousal(expected), rtol=1e-9, atol=1e-9)
     assert replay.breathing_rate_per_min == live.breathing_rate_per_min
+
+
+def test_the_finished_session_is_analysed_on_the_beats_its_frames_give(controller) -> None:
+    from trm_bio.history import session_analysis, session_beats
+
+    strap = SimulatedStrap("calm", seed=6, speed=math.inf, duration_s=90.0, h10=True)
+    controller.start_live(strap, SessionOptions(source_kind="simulated"))
+    while strap.running:
+        strap.wait(0.25)
+        controller.poll()
+    controller.poll()
+    live = controller.session.chosen_beats()
+    session_id = controller.stop()
+    assert session_id is not None
+    library = controller.library
+    info = library.get_session(session_id)
+    cached = session_analysis(library, info)  # what stop() cached from the live beats
+    stored = session_beats(library, info)  # the same, from the stored frames and packets
+    assert len(live) > 80
+    assert np.array_equal(cached.beats.times_s, live.times_s)
+    assert np.array_equal(stored.times_s, live.times_s)
+    assert np.array_equal(stored.rr_ms, live.rr_ms)

@@ -31,6 +31,7 @@ from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
 from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
 from trm_bio.core.regulation import Zone as ZoneCode
+from trm_bio.core.timeline import Beats
 from trm_bio.errors import LibraryError, TrmBioError
 from trm_bio.lsl_outlets import DEFAULT_STREAM_NAME
 from trm_bio.session import Session, SessionUpdate
@@ -361,7 +362,9 @@ class SessionController:
             except LibraryError as exc:
                 self.error = str(exc)
         if session_id is not None:
-            self._cache_analysis(session_id)
+            # A strap's ECG: the live beats, which the stored frames would give again slowly.
+            with_ecg = self.session.signals is not None
+            self._cache_analysis(session_id, self.session.chosen_beats() if with_ecg else None)
         self.source = self.session = self.recorder = self.flow = self.replay = None
         self._paused = False
         self._resumed_ns = None
@@ -393,7 +396,7 @@ class SessionController:
             cause += "."
         self.error = f"{cause} {nothing}" if cause else nothing
 
-    def _cache_analysis(self, session_id: int) -> None:
+    def _cache_analysis(self, session_id: int, beats: Beats | None = None) -> None:
         """Analyse the finished session once and keep the result in the library.
 
         Later openings (summary, replay overview, reports) then load it in milliseconds,
@@ -402,7 +405,7 @@ class SessionController:
         from trm_bio.history import analyse_session
 
         try:
-            analyse_session(self.library, session_id)
+            analyse_session(self.library, session_id, beats=beats)
         except TrmBioError as exc:
             log.error("the finished session %d could not be analysed: %s", session_id, exc)
 

@@ -112,11 +112,15 @@ def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
     )
 
 
-def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True) -> BeatAnalysis:
+def session_analysis(
+    library: Library, info: SessionInfo, *, cache: bool = True, beats: Beats | None = None
+) -> BeatAnalysis:
     """Every beat of a stored session analysed, from the library's cache when it is current.
 
     The per-beat series of a 24 h session take seconds to compute and milliseconds to
     load; they are derived data, recomputed whenever the session or the code changed.
+    ``beats``: the session's beats when the caller has them (the live session that just
+    ended: :func:`session_beats` gives the same, from the stored frames and packets).
     """
     key = _cache_key(info)
     if cache:
@@ -126,7 +130,7 @@ def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True)
                 return _unpack(cached)
             except ValueError as exc:  # derived data: recomputed (and replaced) below
                 log.warning("session %d: the cached analysis is damaged (%s)", info.id, exc)
-    analysis = analyse_beats(session_beats(library, info))
+    analysis = analyse_beats(beats if beats is not None else session_beats(library, info))
     if cache and not library.readonly and info.status != "recording":
         library.store_arrays(info.id, "analysis", key, _pack(analysis))
     return analysis
@@ -177,7 +181,12 @@ class SessionAnalysis:
 
 
 def analyse_session(
-    library: Library, session_id: int, *, baseline: Baseline | None = None, cache: bool = True
+    library: Library,
+    session_id: int,
+    *,
+    baseline: Baseline | None = None,
+    cache: bool = True,
+    beats: Beats | None = None,
 ) -> SessionAnalysis:
     """Analyse a stored session; caches its summary and session-start baseline.
 
@@ -191,9 +200,11 @@ def analyse_session(
         The person's baseline (default: from their earlier sessions, else this session's start).
     cache : bool
         Store the summary and the baseline in the library (skipped on a read-only library).
+    beats : Beats, optional
+        The session's beats when the caller has them (see :func:`session_analysis`).
     """
     info = library.get_session(session_id)
-    analysis = session_analysis(library, info, cache=cache)
+    analysis = session_analysis(library, info, cache=cache, beats=beats)
     beats = analysis.beats
     key = _cache_key(info)
     summary = _cached_summary(library, session_id, key) if cache else None

@@ -246,10 +246,10 @@ class Session:
         self.selector = BeatSourceSelector()
         self.beat_source = ""  # where the newest beats come from ("" before any)
         self.ecg_message = ""  # the ECG's state in words ("" without ECG)
-        # Without the analysis (a seek, beats_from_items): the beats chosen, and the measured
-        # breathing rate when each was (see _run_again); and whether breathing is wanted.
-        self._collected: list[Beats] | None = None
-        self._collected_resp: list[float] = []
+        # Every beat chosen, and the measured breathing rate when each was (see
+        # _run_again); whether breathing is wanted (not for the beats alone).
+        self._chosen: list[Beats] = []
+        self._chosen_resp: list[float] = []
         self._breathing = True
         self.frames_malformed = 0  # of which could not be decoded (kept in the library)
         self.recording_error: str | None = None
@@ -322,9 +322,9 @@ class Session:
         if len(beats) and not self.beat_source:
             self.beat_source = RR_SOURCE
         self.beats_seen += len(beats)
-        if self._collected is not None and len(beats):
-            self._collected.append(beats)
-            self._collected_resp.extend([self.breathing_rate_per_min] * len(beats))
+        if len(beats):
+            self._chosen.append(beats)
+            self._chosen_resp.extend([self.breathing_rate_per_min] * len(beats))
         if not self.analyse_live:
             return
         for beat in self.engine.push(beats):
@@ -374,6 +374,12 @@ class Session:
                 chunk.beats_s, chunk.ok, chunk.message, chunk.until_s, self.time_at(frame.host_ns)
             )
             self._take_beats(chosen, update)
+
+    def chosen_beats(self) -> Beats:
+        """Every beat the session gave the analysis so far (from the ECG or the RR)."""
+        if len(self._chosen) > 1:
+            self._chosen = [Beats.concatenate(self._chosen)]
+        return self._chosen[0] if self._chosen else Beats.empty()
 
     @property
     def breathing_rate_per_min(self) -> float:
@@ -431,7 +437,6 @@ class Session:
             timeline_config=self._timeline_config,
             analyse_live=False,
         )
-        fresh._collected = []
         fresh.process([i for i in items if not isinstance(i, (RecordedEvent, SeekMarker))])
         for name in (
             "timeline", "selector", "signals", "beat_source", "ecg_message", "link_state",
@@ -439,10 +444,11 @@ class Session:
             "frames_malformed", "last_host_ns",
         ):
             setattr(self, name, getattr(fresh, name))
-        beats = Beats.concatenate(fresh._collected)
+        beats = fresh.chosen_beats()
+        self._chosen, self._chosen_resp = [beats], fresh._chosen_resp
         # The live engine settles beat j when beat j + lookahead arrives, with the rate then.
         lookahead = self.engine.lookahead
-        measured = np.asarray(fresh._collected_resp[lookahead:], dtype=np.float64)
+        measured = np.asarray(fresh._chosen_resp[lookahead:], dtype=np.float64)
         self._prime_analysis(beats, measured)
 
     def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
@@ -462,6 +468,7 @@ class Session:
         self.timeline = timeline
         self.selector = BeatSourceSelector()
         self.selector.prime_rr(beats)
+        self._chosen, self._chosen_resp = [beats], [math.nan] * len(beats)
         self.signals = None
         self.beat_source = RR_SOURCE if len(beats) else ""
         self.packets_seen = len(packets)
@@ -616,7 +623,6 @@ def beats_from_items(start_ns: int, items: Iterable[Any]) -> Beats:
         The items, as a replay loads them.
     """
     session = Session(start_ns, history=lambda index: ([], []), analyse_live=False)
-    session._collected = []
     session._breathing = False  # the beats need the accelerometer's clock, not its breaths
     batch: list[Any] = []
     for item in items:  # in batches: an update holds its frames' samples until dropped
@@ -626,4 +632,4 @@ def beats_from_items(start_ns: int, items: Iterable[Any]) -> Beats:
             session.process(batch)
             batch = []
     session.process(batch)
-    return Beats.concatenate(session._collected)
+    return session.chosen_beats()
