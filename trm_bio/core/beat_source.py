@@ -101,6 +101,7 @@ class BeatSourceSelector:
         self.segment = -1
         self.ecg_seen = False
         self._lag_samples: deque[tuple[float, float]] = deque()  # (RR beat time, lag)
+        self._lag_counted = 0  # how many samples the lag was last found from
         self._ecg_recent: deque[tuple[float, float]] = deque()  # (time, interval ms)
         self._rr_recent: deque[tuple[float, float]] = deque()  # (RR timeline time, RR ms)
         self._rr_pending: deque[tuple[float, float, bool]] = deque()  # RR beats not given
@@ -372,8 +373,12 @@ class BeatSourceSelector:
         cfg = self.config
         horizon = now - cfg.lag_memory_s
         samples = self._lag_samples
+        count = len(samples)
         while samples and samples[0][0] < horizon:
             samples.popleft()
+        if len(samples) == count and count == self._lag_counted:
+            return  # no pair came or went: the lag stands
+        self._lag_counted = len(samples)
         if len(samples) < cfg.lag_min_pairs:
             return
         d = np.sort(np.fromiter((s[1] for s in samples), dtype=np.float64, count=len(samples)))
