@@ -31,7 +31,6 @@ estimates, so a replay maps every beat to the same time, bit for bit.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -137,12 +136,16 @@ class StrapClock:
 
     def _envelope(self, now_ns: int) -> int:
         since = now_ns - round(self.config.window_s * 1e9)
-        best = math.inf
+        best: int | None = None
         for i, (s_ns, d_ns) in enumerate(reversed(self._blocks)):
             if s_ns < since and i:
                 break
-            best = min(best, d_ns + self._slope * (now_ns - s_ns))
-        return round(best)
+            # In integers: an offset of 8e17 ns in float64 would keep only 128 ns steps, and
+            # a receiver of the frames on another host clock must find the same times.
+            carried = d_ns + round(self._slope * (now_ns - s_ns))
+            best = carried if best is None else min(best, carried)
+        assert best is not None  # the newest block is always there
+        return best
 
     def host_ns(self, strap_ns: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Host times (ns) of strap times (ns), with the current offset."""
