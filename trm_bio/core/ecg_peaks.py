@@ -409,8 +409,9 @@ class EcgBeatDetector:
         w /= window
         self._energy_sum = float(running[-1])
         self._energy_last = np.concatenate([self._energy_last, running[-window:]])[-window:]
-        self._t = self._append(self._t, t)
-        self._x = self._append(self._x, x)
+        # The caller's arrays are copied (a buffer it reuses must not change ours).
+        self._t = self._append(self._t, t.copy() if self._t.size == 0 else t)
+        self._x = self._append(self._x, x.copy() if self._x.size == 0 else x)
         self._bp = self._append(self._bp, bp)
         self._slope = self._append(self._slope, np.abs(d, out=d))
         self._mwi = self._append(self._mwi, w)
