@@ -177,6 +177,11 @@ COMPENSATION_FRACTION: Final = 0.7
 PAUSE_COMPENSATION_FRACTION: Final = 0.4
 SPLIT_FRACTION: Final = DRR_FLOOR_FRACTION
 SPLIT_LEVEL_FRACTION: Final = MRR_FLOOR_FRACTION
+PAIR_FRACTION: Final = 0.055
+PAIR_DISPLACEMENT_FRACTION: Final = 0.09
+PAIR_SUM_FACTOR: Final = 1.0
+PAIR_SUM_FRACTION: Final = 0.15
+PAIR_RUN_BEATS: Final = 3  # at most 3: the rules read neighbours up to 3 back
 
 # How far back each quantity reaches (derived from the windows above; a test checks it).
 # The threshold windows (Th1, Th2) and the shorter level window end THRESHOLD_GAP_BEATS
@@ -506,6 +511,36 @@ def _fits_rhythm(
     return fits
 
 
+def _compensated_pair(
+    rr: np.ndarray,
+    rr_prev: np.ndarray,
+    rr_next: np.ndarray,
+    rr_next2: np.ndarray,
+    level: np.ndarray,
+) -> np.ndarray:
+    """Where interval i and the next are the pair of a mildly premature beat (ms inputs).
+
+    A beat early by x shortens interval i by x and lengthens i+1 by as much: i is shorter
+    than the interval before it and i+1 longer than the one after it, each by at least
+    PAIR_FRACTION of the level, and so is the displacement D (half the pair's difference
+    less a sixth of the outer neighbours' difference, the share of a linear trend), while
+    the pair's sum stays within PAIR_SUM_FACTOR x D of the outer neighbours' sum. A sinus
+    swing moves its neighbours with it: a step of rate leaves i+2 near i+1, a gradual
+    swing leaves both members near the line through their neighbours.
+    """
+    size = rr_next - rr
+    displacement = 0.5 * size - (rr_next2 - rr_prev) / 6.0
+    least = np.minimum(rr_prev - rr, rr_next - rr_next2)
+    pair: np.ndarray = (
+        (least >= PAIR_FRACTION * level)
+        & (displacement >= PAIR_DISPLACEMENT_FRACTION * level)
+    ) & (
+        np.abs(rr + rr_next - rr_prev - rr_next2)
+        <= np.minimum(PAIR_SUM_FACTOR * displacement, PAIR_SUM_FRACTION * level)
+    )
+    return pair
+
+
 def _apply_rules(
     rr: np.ndarray,
     neighbours: np.ndarray,
@@ -544,7 +579,10 @@ def _apply_rules(
     examined = (abs_d > 1) | (np.abs(d_prev) > 1) & (abs_d < np.abs(d_next))
     longshort = examined & (long_rule | short_rule | (np.abs(m) > 3))
     any_longshort = longshort.any()
-    if not any_longshort and not ectopic.any():
+    # A mild premature beat (see _compensated_pair); its inputs are at hand here.
+    rr_next2 = near[0, _NEXT + 1]
+    pair_rule = _compensated_pair(rr, rr_prev, rr_next, rr_next2, level)
+    if not any_longshort and not ectopic.any() and not pair_rule.any():
         return labels  # the usual beat: nothing below can label it
     has_prev = neighbours[_PREV] < n
 
@@ -626,6 +664,18 @@ def _apply_rules(
     lone_long = lone & relabel & (rr > 0.5 * (rr_prev + rr_prev2))
     labels[lone & relabel] = SHORT
     labels[lone_long] = LONG
+    # A mild premature beat, which the S11/S12 rule's thresholds (wide enough to pass the
+    # swings of a sinus rhythm) miss: only when the interval before the pair is a normal one
+    # to compare with (not labelled, not the pair of an ectopic beat), and not in a run of
+    # them (bigeminy, trigeminy: a rhythm the rhythm check judges, not an artifact to
+    # correct on every beat; the run's first premature beat is labelled).
+    lab_ext = np.append(labels, NORMAL)
+    odd_before = (lab_ext[neighbours[_PREV]] != NORMAL) | (
+        lab_ext[neighbours[_PREV - 1]] == ECTOPIC
+    )
+    recent = np.append(pair_rule, False)[neighbours[_PREV - PAIR_RUN_BEATS + 1 : _PREV + 1]]
+    odd_before |= recent.any(axis=0)
+    labels[pair_rule & (labels == NORMAL) & ~odd_before] = ECTOPIC
     # The interval after an ectopic beat is wrong because the beat that starts it is; it is
     # not a second artifact (correction replaces it, as it merges the one after EXTRA).
     labels[1:][(labels[:-1] == ECTOPIC) & has_prev[1:] & (labels[1:] >= LONG)] = NORMAL
