@@ -98,6 +98,9 @@ def test_mitdb_records_invent_no_beats_and_leave_normal_rhythm_alone(data_dir):
     assert total.intervals > 25_000 and total.pure > 9_000
     assert total.invented_per_1000 <= 0.2
     assert total.pure_flags_per_1000 <= 1.5
+    # Isolated premature beats, many of them mild (the rules without the compensated pair
+    # found 23 %, neurokit2 22 %).
+    assert total.premature_sensitivity >= 0.4
 
 
 def test_clean_nsr001_is_rarely_flagged(nsr):
@@ -380,20 +383,13 @@ def test_a_sinus_swing_of_the_same_size_is_not_flagged(base_ms, seed):
 
 def test_mildly_premature_beats_in_real_rhythm_are_found(nsr):
     """Beats displaced by 9.5-10.5 % injected into nsr001 (real sinus rhythm around them):
-    the old rules found 61 % of them. A detector that finds them also finds more of the
-    annotated premature beats of MIT-BIH (the old rules: 23 %; neurokit2 22 %)."""
+    the rules without the compensated pair found 61 % of them, with it 70 % (the rest sit
+    where the rhythm itself moves as much; see the trade-off in trm_bio/core/artifacts.py)."""
     rr, seg = nsr
     mild = inject(rr[:100_000], seg[:100_000], rate=0.02, seed=7, kinds=("ectopic",),
                   displacement=(0.095, 0.105))
     found, _ = mild.score(detect_artifacts(mild.rr_ms, mild.segment) != NORMAL)
     assert found >= 0.68
-    total = None
-    for record in recordings.MITDB_RECORDS:
-        beats = recordings.mitdb(record)
-        labels = detect_artifacts(beats.rr_ms)
-        result = annotated_scoring.score(beats, labels != NORMAL, labels == MISSED)
-        total = result if total is None else total + result
-    assert total.premature_sensitivity >= 0.4
 
 
 @pytest.mark.parametrize("positions", [[0], [1], [3], [5], [2, 7], [1, 4, 9]])
