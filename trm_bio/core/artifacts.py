@@ -228,6 +228,8 @@ CONTEXT_BEATS: Final = max(_DRR_REACH_BACK, _MRR_REACH_BACK, _LEVEL_REACH_BACK)
 LOOKAHEAD_BEATS: Final = max(2, MEDIAN_LOOKAHEAD_BEATS)
 # The rules at beat j use threshold statistics at beats j-2 .. j+2 (the ectopic pairing of
 # the S11/S12 hit at j-1 reads dRR at j-2; the EXTRA rule at j-1 decides j's label); a margin.
+# The compensated pair at j reads the pair found at j-PAIR_RUN_BEATS, so RR back to
+# j-PAIR_RUN_BEATS-1 and the level there: within the reach.
 _RULE_REACH_BEATS: Final = 4
 CORRECTION_REACH_BEATS: Final = 8
 # ECTOPIC, LONG and SHORT intervals take the mean of this many preceding normal ones.
