@@ -57,7 +57,6 @@ from typing import Literal
 
 import numpy as np
 import scipy.signal
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
 Float = NDArray[np.float64]
@@ -308,20 +307,25 @@ class EcgBeatDetector:
         # as does one after a gap in the sample times. Samples at or before a time already
         # fed are dropped too (a frame sent twice), with no new segment.
         finite = np.isfinite(x) & np.isfinite(t)
-        after_drop = np.empty(t.size, dtype=bool)
-        after_drop[0] = self._dropped
-        after_drop[1:] = ~finite[:-1]
-        self._dropped = not bool(finite[-1])
-        latest = -np.inf if math.isnan(self._last_sample_s) else self._last_sample_s
-        clock = np.where(np.isfinite(t), t, -np.inf)
-        seen = np.maximum.accumulate(np.concatenate([[latest], clock[:-1]]))
-        keep = finite & (clock > seen)
-        if not keep.all():
+        step = np.diff(t, prepend=self._last_sample_s)
+        if finite.all() and (step[1:] > 0).all() and not step[0] <= 0:
+            starts = ~(step <= GAP_PERIODS / self.fs_hz)  # the usual case, made cheap
+            starts[0] |= self._dropped
+            self._dropped = False
+        else:
+            after_drop = np.empty(t.size, dtype=bool)
+            after_drop[0] = self._dropped
+            after_drop[1:] = ~finite[:-1]
+            self._dropped = not bool(finite[-1])
+            latest = -np.inf if math.isnan(self._last_sample_s) else self._last_sample_s
+            clock = np.where(np.isfinite(t), t, -np.inf)
+            seen = np.maximum.accumulate(np.concatenate([[latest], clock[:-1]]))
+            keep = finite & (clock > seen)
             t, x, after_drop = t[keep], x[keep], after_drop[keep]
             if t.size == 0:
                 return np.empty(0)
-        step = np.diff(t, prepend=self._last_sample_s)
-        starts = after_drop | ~(step <= GAP_PERIODS / self.fs_hz)
+            step = np.diff(t, prepend=self._last_sample_s)
+            starts = after_drop | ~(step <= GAP_PERIODS / self.fs_hz)
         bounds = np.append(np.flatnonzero(starts), t.size)
         beats: list[Float] = []
         if bounds[0] > 0:
@@ -384,24 +388,39 @@ class EcgBeatDetector:
             if math.isnan(self._first_sample_s):
                 self._first_sample_s = float(t[0])
         bp, self._zi_bp = scipy.signal.sosfilt(self._sos, x, zi=self._zi_bp)
-        # Central difference (per second), delayed one sample to stay causal.
-        extended = np.concatenate([self._bp_last, bp])
-        d = (extended[2:] - extended[:-2]) * (0.5 * self.fs_hz)
-        self._bp_last = extended[-2:]
+        # Central difference (per second), delayed one sample to stay causal. Written into
+        # arrays made once: at an hour of ECG, each new array costs more than its sums.
+        n, window = bp.size, self._window
+        d = np.empty(n)
+        previous = np.concatenate([self._bp_last, bp[: min(n, 2)]])
+        d[: min(n, 2)] = previous[2:] - previous[: min(n, 2)]
+        np.subtract(bp[2:], bp[:-2], out=d[2:])
+        d *= 0.5 * self.fs_hz
+        self._bp_last = previous[-2:] if n < 2 else bp[-2:].copy()
         # Moving-window integration as a difference of running sums; the sum is carried
         # from chunk to chunk and added sample by sample, so any chunking gives the same.
-        running = np.cumsum(np.concatenate([[self._energy_sum], d * d]))[1:]
-        extended = np.concatenate([self._energy_last, running])
-        w = (extended[self._window :] - extended[: -self._window]) / self._window
+        running = np.multiply(d, d)
+        running[0] += self._energy_sum
+        np.cumsum(running, out=running)
+        w = np.empty(n)
+        head = min(n, window)
+        w[:head] = running[:head] - self._energy_last[:head]
+        np.subtract(running[window:], running[:-window], out=w[window:])
+        w /= window
         self._energy_sum = float(running[-1])
-        self._energy_last = extended[-self._window :]
-        self._t = np.concatenate([self._t, t])
-        self._x = np.concatenate([self._x, x])
-        self._bp = np.concatenate([self._bp, bp])
-        self._slope = np.concatenate([self._slope, np.abs(d)])
-        self._mwi = np.concatenate([self._mwi, w])
+        self._energy_last = np.concatenate([self._energy_last, running[-window:]])[-window:]
+        # The caller's arrays are copied (a buffer it reuses must not change ours).
+        self._t = self._append(self._t, t.copy() if self._t.size == 0 else t)
+        self._x = self._append(self._x, x.copy() if self._x.size == 0 else x)
+        self._bp = self._append(self._bp, bp)
+        self._slope = self._append(self._slope, np.abs(d, out=d))
+        self._mwi = self._append(self._mwi, w)
         self._n += x.size
         return self._scan(final=False)
+
+    @staticmethod
+    def _append(buffer: Float, new: Float) -> Float:
+        return new if buffer.size == 0 else np.concatenate([buffer, new])
 
     def _flush(self) -> Float:
         if self._n == 0:
@@ -425,16 +444,14 @@ class EcgBeatDetector:
         w = self._mwi[lo - self._base :]
         # Local maxima first (few), then each against its whole neighbourhood; the ends
         # repeat the edge samples, as where the segment begins or the file ends.
-        after = np.append(w[1:], -np.inf)
-        peak = np.empty(w.size, dtype=bool)
-        peak[0] = False
+        peak = np.zeros(w.size, dtype=bool)
         np.greater(w[1:], w[:-1], out=peak[1:])
-        peak &= w >= after
+        peak[:-1] &= w[:-1] >= w[1:]
         at = np.flatnonzero(peak)
         at = at[(at + lo >= self._scanned) & (at + lo < end)]
         if at.size:
-            padded = np.pad(w, self._reach, mode="edge")
-            around = sliding_window_view(padded, 2 * self._reach + 1)[at]
+            reach = np.arange(-self._reach, self._reach + 1)
+            around = w[np.clip(at[:, None] + reach[None, :], 0, w.size - 1)]
             at = at[w[at] >= around.max(axis=1)]
         at = at + lo
         self._scanned = end
