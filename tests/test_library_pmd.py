@@ -445,3 +445,32 @@ def test_sessions_and_show_say_which_signals_a_session_holds(h10_session) -> Non
         )
     shown = trm("show", str(plain), library=path).out
     assert "ECG" not in shown.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("UPDATE pmd_frames SET payload = 'abc' WHERE seq = 7", ()),
+        ("UPDATE pmd_frames SET host_ns = 'later' WHERE seq = 7", ()),
+        ("UPDATE pmd_frames SET host_ns = ? WHERE seq = 7", (2**62,)),
+        ("UPDATE pmd_frames SET stream = 'ecg', payload = 1.5 WHERE seq = 7", ()),
+    ],
+    ids=["bytes as text", "time as text", "far in the future", "stream and bytes as text"],
+)
+def test_a_damaged_frame_row_is_named_in_one_sentence(
+    tmp_path: Path, data_dir: Path, sql: str, params: tuple
+) -> None:
+    from tests.library_commands import assert_clear, poke, read_commands, run
+
+    path = tmp_path / "library.sqlite3"
+    frames, _ = h10_frames(data_dir, seconds=60.0)
+    with Library.open(path) as library:
+        session_id, _ = record_live(library, session_items(frames, 70.0))
+    poke(path, sql, params)
+    for argv in read_commands(path, session_id, tmp_path):
+        outcome = run(*argv)
+        assert_clear(outcome)
+        if argv[0] == "replay" or (argv[0] == "export" and "kubios" not in argv):
+            assert outcome.code == 1, outcome  # the frames are what it reads
+            assert f"session {session_id} is damaged" in outcome.err
+            assert "PMD frame" in outcome.err, outcome.err
