@@ -474,3 +474,56 @@ def test_a_damaged_frame_row_is_named_in_one_sentence(
             assert outcome.code == 1, outcome  # the frames are what it reads
             assert f"session {session_id} is damaged" in outcome.err
             assert "PMD frame" in outcome.err, outcome.err
+
+
+def test_frames_sent_during_a_pause_are_neither_shown_nor_stored(tmp_path: Path) -> None:
+    from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
+    from devices.packet import SensorContact
+    from devices.source import Source
+    from trm_bio.controller import SessionController, SessionOptions
+
+    class HandFedH10(Source):
+        """Packets and ECG frames the test hands in, stamped when it says."""
+
+        def start(self) -> None:
+            pass
+
+        def stop(self, timeout_s: float = 5.0) -> None:
+            pass
+
+        def feed(self, second: int) -> None:
+            host_ns = START_NS + second * SECOND_NS
+            hrm = encode_hrm(60, (rr_ms_to_raw(1000.0),), contact=SensorContact.CONTACT)
+            self._emit(packet_from_payload(hrm, host_ns, self.source_id))
+            ecg = encode_frame(PmdStream.ECG, 10**15 + second * SECOND_NS, [second] * 3)
+            self._put(PmdFrame(host_ns + 1, self.source_id, ecg))
+
+    with Library.open(tmp_path / "library.sqlite3") as library:
+        clock = {"ns": START_NS}
+        controller = SessionController(library, clock_ns=lambda: clock["ns"])
+        strap = HandFedH10(STRAP)
+        controller.start_live(strap, SessionOptions(source_kind="ble"))
+        shown = []
+
+        def poll_at(second: int) -> None:
+            clock["ns"] = START_NS + second * SECOND_NS + SECOND_NS // 2
+            shown.extend(int(c.values[0] * 1000) for c in controller.poll().ecg)
+
+        for second in range(1, 6):
+            strap.feed(second)
+            poll_at(second)
+        controller.pause_session()
+        for second in range(6, 10):  # sent during the pause
+            strap.feed(second)
+            poll_at(second)
+        clock["ns"] = START_NS + 10 * SECOND_NS
+        controller.resume_session()
+        strap.feed(9)  # stamped before the resume, queued after its drain
+        for second in range(11, 14):
+            strap.feed(second)
+            poll_at(second)
+        session_id = controller.stop()
+        stored = library.session_pmd_frames(session_id)
+    kept = [1, 2, 3, 4, 5, 11, 12, 13]
+    assert shown == kept
+    assert [(ns - 1 - START_NS) // SECOND_NS for ns in stored.host_ns.tolist()] == kept
