@@ -527,3 +527,18 @@ def test_frames_sent_during_a_pause_are_neither_shown_nor_stored(tmp_path: Path)
     kept = [1, 2, 3, 4, 5, 11, 12, 13]
     assert shown == kept
     assert [(ns - 1 - START_NS) // SECOND_NS for ns in stored.host_ns.tolist()] == kept
+
+
+@pytest.mark.parametrize("strap_ns", [0, 10**15, 2**63, 2**64 - 1])
+def test_a_lone_frame_at_any_strap_time_is_timed_by_its_arrival(strap_ns: int) -> None:
+    from trm_bio.store.pmd_signals import strap_signals
+
+    frame = PmdFrame(
+        START_NS + 3 * SECOND_NS, STRAP, encode_frame(PmdStream.ECG, strap_ns, [7, 8, 9])
+    )
+    (signal,) = strap_signals([frame.host_ns], [frame.payload], [STRAP], START_NS).values()
+    np.testing.assert_allclose(signal.time_s, [3 - 2 / 130, 3 - 1 / 130, 3.0])
+    assert signal.values.tolist() == [7, 8, 9] and signal.run.tolist() == [0, 0, 0]
+    update = Session(START_NS).process([frame])  # the live path takes it too
+    assert update.ecg[0].values.tolist() == [0.007, 0.008, 0.009]
+    assert update.ecg[0].strap_time_s[-1] == strap_ns / 1e9
