@@ -445,3 +445,100 @@ def test_sessions_and_show_say_which_signals_a_session_holds(h10_session) -> Non
         )
     shown = trm("show", str(plain), library=path).out
     assert "ECG" not in shown.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("UPDATE pmd_frames SET payload = 'abc' WHERE seq = 7", ()),
+        ("UPDATE pmd_frames SET host_ns = 'later' WHERE seq = 7", ()),
+        ("UPDATE pmd_frames SET host_ns = ? WHERE seq = 7", (2**62,)),
+        ("UPDATE pmd_frames SET stream = 'ecg', payload = 1.5 WHERE seq = 7", ()),
+    ],
+    ids=["bytes as text", "time as text", "far in the future", "stream and bytes as text"],
+)
+def test_a_damaged_frame_row_is_named_in_one_sentence(
+    tmp_path: Path, data_dir: Path, sql: str, params: tuple
+) -> None:
+    from tests.library_commands import assert_clear, poke, read_commands, run
+
+    path = tmp_path / "library.sqlite3"
+    frames, _ = h10_frames(data_dir, seconds=60.0)
+    with Library.open(path) as library:
+        session_id, _ = record_live(library, session_items(frames, 70.0))
+    poke(path, sql, params)
+    for argv in read_commands(path, session_id, tmp_path):
+        outcome = run(*argv)
+        assert_clear(outcome)
+        if argv[0] == "replay" or (argv[0] == "export" and "kubios" not in argv):
+            assert outcome.code == 1, outcome  # the frames are what it reads
+            assert f"session {session_id} is damaged" in outcome.err
+            assert "PMD frame" in outcome.err, outcome.err
+
+
+def test_frames_sent_during_a_pause_are_neither_shown_nor_stored(tmp_path: Path) -> None:
+    from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
+    from devices.packet import SensorContact
+    from devices.source import Source
+    from trm_bio.controller import SessionController, SessionOptions
+
+    class HandFedH10(Source):
+        """Packets and ECG frames the test hands in, stamped when it says."""
+
+        def start(self) -> None:
+            pass
+
+        def stop(self, timeout_s: float = 5.0) -> None:
+            pass
+
+        def feed(self, second: int) -> None:
+            host_ns = START_NS + second * SECOND_NS
+            hrm = encode_hrm(60, (rr_ms_to_raw(1000.0),), contact=SensorContact.CONTACT)
+            self._emit(packet_from_payload(hrm, host_ns, self.source_id))
+            ecg = encode_frame(PmdStream.ECG, 10**15 + second * SECOND_NS, [second] * 3)
+            self._put(PmdFrame(host_ns + 1, self.source_id, ecg))
+
+    with Library.open(tmp_path / "library.sqlite3") as library:
+        clock = {"ns": START_NS}
+        controller = SessionController(library, clock_ns=lambda: clock["ns"])
+        strap = HandFedH10(STRAP)
+        controller.start_live(strap, SessionOptions(source_kind="ble"))
+        shown = []
+
+        def poll_at(second: int) -> None:
+            clock["ns"] = START_NS + second * SECOND_NS + SECOND_NS // 2
+            shown.extend(int(c.values[0] * 1000) for c in controller.poll().ecg)
+
+        for second in range(1, 6):
+            strap.feed(second)
+            poll_at(second)
+        controller.pause_session()
+        for second in range(6, 10):  # sent during the pause
+            strap.feed(second)
+            poll_at(second)
+        clock["ns"] = START_NS + 10 * SECOND_NS
+        controller.resume_session()
+        strap.feed(9)  # stamped before the resume, queued after its drain
+        for second in range(11, 14):
+            strap.feed(second)
+            poll_at(second)
+        session_id = controller.stop()
+        stored = library.session_pmd_frames(session_id)
+    kept = [1, 2, 3, 4, 5, 11, 12, 13]
+    assert shown == kept
+    assert [(ns - 1 - START_NS) // SECOND_NS for ns in stored.host_ns.tolist()] == kept
+
+
+@pytest.mark.parametrize("strap_ns", [0, 10**15, 2**63, 2**64 - 1])
+def test_a_lone_frame_at_any_strap_time_is_timed_by_its_arrival(strap_ns: int) -> None:
+    from trm_bio.store.pmd_signals import strap_signals
+
+    frame = PmdFrame(
+        START_NS + 3 * SECOND_NS, STRAP, encode_frame(PmdStream.ECG, strap_ns, [7, 8, 9])
+    )
+    (signal,) = strap_signals([frame.host_ns], [frame.payload], [STRAP], START_NS).values()
+    np.testing.assert_allclose(signal.time_s, [3 - 2 / 130, 3 - 1 / 130, 3.0])
+    assert signal.values.tolist() == [7, 8, 9] and signal.run.tolist() == [0, 0, 0]
+    update = Session(START_NS).process([frame])  # the live path takes it too
+    assert update.ecg[0].values.tolist() == [0.007, 0.008, 0.009]
+    assert update.ecg[0].strap_time_s[-1] == strap_ns / 1e9

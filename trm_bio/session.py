@@ -357,8 +357,12 @@ class Session:
                     exc,
                 )
             return
-        rate_hz = NOMINAL_RATE_HZ[decoded.stream]
-        strap_s = decoded.sample_times_ns(rate_hz) / NS_PER_S
+        # Seconds directly, not DecodedFrame.sample_times_ns: a strap time is any 64-bit
+        # value, beyond int64 in a damaged or crafted frame.
+        n = decoded.n_samples
+        strap_s = decoded.strap_ns / NS_PER_S + (np.arange(n) - (n - 1)) / NOMINAL_RATE_HZ[
+            decoded.stream
+        ]
         if decoded.stream is PmdStream.ECG:
             update.ecg.append(PmdSamples(strap_s, decoded.samples / 1000.0, frame.host_ns))
         else:

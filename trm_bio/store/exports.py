@@ -52,6 +52,9 @@ from trm_bio.store.pmd_signals import StrapSignal, on_grid
 Column = Sequence[Any] | np.ndarray
 
 _FIRST_BEAT_COLUMNS = ("time_s", "rr_ms")
+#: Longest EDF+ export with a strap's ECG and accelerometer (s): their channels are built
+#: in memory at 730 samples a second (a day: about 0.5 GB).
+MAX_EDF_STRAP_S = 24 * 3600
 _EDF_ANNOTATION_CHARS = 80
 
 
@@ -306,6 +309,12 @@ def export_edf(
         _signal_header("RR", "ms", sample_rate_hz, rr_max),
         _signal_header("HR", "bpm", sample_rate_hz, hr_max),
     ]
+    if signals and n_records > MAX_EDF_STRAP_S:
+        raise TrmBioError(
+            f"the session spans {n_records / 3600:.1f} h, longer than the "
+            f"{MAX_EDF_STRAP_S // 3600} h of ECG and accelerometer one EDF+ export holds; "
+            "export it as CSV, which holds them whole"
+        )
     samples = [rr_signal, hr_signal]
     annotations = [(start, end - start, "signal gap") for start, end in gaps]
     for strap in signals:
@@ -373,8 +382,8 @@ def _signal_header(
 
 #: EDF+ label, unit, transducer and smallest physical range (±) of each PMD stream.
 _STRAP_CHANNELS = {
-    PmdStream.ECG: (("ECG",), "uV", "chest strap ECG electrodes", 1000.0),
-    PmdStream.ACC: (("ACC X", "ACC Y", "ACC Z"), "mg", "chest strap accelerometer", 2000.0),
+    PmdStream.ECG: (("ECG",), "uV", "chest strap ECG electrodes", 1000),
+    PmdStream.ACC: (("ACC X", "ACC Y", "ACC Z"), "mg", "chest strap accelerometer", 2000),
 }
 
 
@@ -388,7 +397,8 @@ def _strap_channels(
     columns = values.reshape(values.shape[0], -1)
     # Symmetric range, rounded up to a hundred: values are never clipped.
     peak = float(np.abs(columns).max(initial=0.0))
-    limit = max(least, 100.0 * math.ceil(peak / 100.0))
+    # Whole numbers: EDF holds 8 characters, and "-419400.0" would be cut.
+    limit = int(max(least, 100 * math.ceil(peak / 100.0)))
     headers = [
         _signal_header(
             label, unit, rate_hz, limit, physical_min=-limit, transducer=transducer

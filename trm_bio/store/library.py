@@ -1,7 +1,8 @@
 """The session library: one SQLite file holding people, sessions, raw packets and events.
 
-Ground truth is the raw packets (bytes as received, with host arrival time) and the events
-on the beat clock; everything else (summaries, baselines) is derived and can be recomputed.
+Ground truth is the raw packets (bytes as received, with host arrival time), a Polar
+strap's raw PMD frames (ECG, accelerometer; likewise) and the events on the beat clock;
+everything else (summaries, baselines) is derived and can be recomputed.
 The file is created with mode 0600 in a 0700 folder because it holds health data, runs in
 WAL mode with foreign keys on, and is marked with ``PRAGMA application_id`` so that a file
 that is not ours is refused and never written to.
@@ -795,7 +796,8 @@ class Library:
         """What a session holds of each PMD stream, by stream type (0 ECG, 2 ACC...).
 
         Counted from the frames' lengths and frame-type bytes, without decoding them; an
-        empty dict for a session without PMD frames.
+        empty dict for a session without PMD frames. A damaged row is left out of the count
+        (:meth:`session_pmd_frames` names it).
         """
         rows = self._query(
             "SELECT stream, hex(substr(payload, 10, 1)), length(payload), count(*)"
@@ -806,7 +808,7 @@ class Library:
         samples: dict[int, int] = {}
         for stream, frame_type, length, count in rows:
             if type(stream) is not int or type(length) is not int:
-                raise DamagedSessionError(session_id, "a PMD frame's row is not one trm-bio wrote")
+                continue  # a damaged row: the readers of the frames name it, a count skips it
             frames[stream] = frames.get(stream, 0) + int(count)
             width = _PMD_SAMPLE_BYTES.get((stream, str(frame_type)))
             body = length - _PMD_HEADER_BYTES

@@ -130,26 +130,27 @@ def strap_signals(
     arrivals = np.asarray(host_ns, dtype=np.int64)
     decoded: dict[PmdStream, list[tuple[int, str, int, npt.NDArray[np.int32]]]] = {}
     malformed: dict[PmdStream, int] = {}
+    n_malformed = 0
     first_problem: str | None = None
     for arrival, payload, source in zip(arrivals.tolist(), payloads, source_ids, strict=True):
         try:
             frame = decode_frame(payload)
         except MalformedPacketError as exc:
-            stream = PmdStream(payload[0]) if payload and payload[0] in (0, 2) else None
-            if stream is not None:
+            n_malformed += 1
+            if payload and payload[0] in NOMINAL_RATE_HZ:
+                stream = PmdStream(payload[0])
                 malformed[stream] = malformed.get(stream, 0) + 1
             first_problem = first_problem or str(exc)
             continue
-        if frame.stream not in NOMINAL_RATE_HZ or not frame.n_samples:
-            continue
-        decoded.setdefault(frame.stream, []).append(
-            (int(arrival), source, frame.strap_ns, frame.samples)
-        )
+        if frame.n_samples:
+            decoded.setdefault(frame.stream, []).append(
+                (int(arrival), source, frame.strap_ns, frame.samples)
+            )
     if first_problem is not None:
         log.warning(
             "%d PMD frame(s) could not be decoded and are left out (their bytes are kept); "
             "the first: %s",
-            sum(malformed.values()) or 1,
+            n_malformed,
             first_problem,
         )
     return {
@@ -166,45 +167,47 @@ def _time_stream(
 ) -> StrapSignal:
     rate_hz = NOMINAL_RATE_HZ[stream]
     period_ns = _NS / rate_hz
-    arrival = np.array([f[0] for f in frames], dtype=np.int64)
-    strap = np.array([f[2] for f in frames], dtype=np.int64)
+    # Host arrival since the session start: within the span a session may have (the
+    # library and the import check it), so exact in int64.
+    since_start = np.array([f[0] - start_ns for f in frames], dtype=np.int64)
+    strap = np.array([f[2] for f in frames], dtype=np.uint64)  # any 64-bit strap time
     counts = np.array([f[3].shape[0] for f in frames], dtype=np.int64)
     sources = [f[1] for f in frames]
-    # Spacing of each frame's samples: the strap time since the previous frame, shared out.
+    # Runs, from the spacing each frame's samples would have since the previous frame
+    # (float: at any magnitude its error is microseconds, far below the bounds).
     step = np.full(len(frames), period_ns)
-    if len(frames) > 1:
-        step[1:] = (strap[1:] - strap[:-1]) / counts[1:]
+    step[1:] = np.diff(strap.astype(np.float64)) / counts[1:]
     new_run = np.ones(len(frames), dtype=bool)
     new_run[1:] = (
         (step[1:] < 0.5 * period_ns)
         | (step[1:] > 1.5 * period_ns)
-        | np.array([a != b for a, b in zip(sources[1:], sources[:-1], strict=True)])
+        | np.array([a != b for a, b in zip(sources[1:], sources[:-1], strict=True)], dtype=bool)
     )
     run = np.cumsum(new_run) - 1
+    # Strap time since its run's first frame: small and exact (ns).
+    strap_in_run = (strap - strap[np.flatnonzero(new_run)][run]).astype(np.int64)
+    step[1:] = np.diff(strap_in_run) / counts[1:]  # exact inside runs
     # A run's first frame borrows the spacing of the next frame of its run.
-    follows = np.zeros(len(frames), dtype=bool)
-    follows[:-1] = ~new_run[1:]
     step[new_run] = period_ns
-    borrow = new_run & follows
-    step[np.flatnonzero(borrow)] = step[np.flatnonzero(borrow) + 1]
-    # Host-minus-strap offset per frame, then per run a line through its windowed minima.
-    offset_ns = _offsets(arrival - strap, strap, run)
+    borrow = np.flatnonzero(new_run[:-1] & ~new_run[1:])
+    step[borrow] = step[borrow + 1]
+    # Host-minus-strap offset of each frame's run at its time (see the module's notes).
+    offset_ns = _offsets(since_start - strap_in_run, strap_in_run, run)
     frame_of = np.repeat(np.arange(len(frames)), counts)
     ends = np.cumsum(counts)
     before_last = ends[frame_of] - 1 - np.arange(int(ends[-1]))  # samples after it in its frame
-    # Host time of each sample: its frame's last sample mapped to host time, minus the
-    # strap time between them (ns, exact integers until the final division).
-    host = (
-        strap[frame_of]
+    # Each sample: its frame's last sample on the session's clock, minus the strap time
+    # between them (ns, exact integers until the final division).
+    session_ns = (
+        strap_in_run[frame_of]
         + offset_ns[frame_of]
         - np.round(before_last * step[frame_of]).astype(np.int64)
     )
-    time_s = (host - start_ns) / _NS
     values = np.concatenate([f[3] for f in frames]).astype(np.int32)
     return StrapSignal(
         stream,
         rate_hz,
-        time_s.astype(np.float64),
+        session_ns / _NS,
         values,
         run[frame_of].astype(np.int64),
         frames=len(frames),
@@ -216,25 +219,28 @@ def _offsets(
     delay_ns: npt.NDArray[np.int64], strap_ns: npt.NDArray[np.int64], run: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """Host-minus-strap offset (ns) at each frame: per run, the minimum delay in each
-    window, and a least-squares line through those minima when there are two or more."""
+    window, and a least-squares line through those minima when there are two or more.
+    ``strap_ns`` counts from each run's first frame."""
     out = np.empty(delay_ns.size, dtype=np.int64)
     window_ns = int(OFFSET_WINDOW_S * _NS)
-    for r in np.unique(run).tolist():
-        idx = np.flatnonzero(run == r)
-        t = strap_ns[idx] - strap_ns[idx[0]]  # small: exact in float64
-        d = delay_ns[idx]
+    bounds = np.flatnonzero(np.diff(run)) + 1
+    for first, stop in zip(
+        np.r_[0, bounds].tolist(), np.r_[bounds, run.size].tolist(), strict=True
+    ):
+        t = strap_ns[first:stop]
+        d = delay_ns[first:stop]
         base = int(d.min())
         window = t // window_ns
         if window[-1] > 0 and t[-1] - window[-1] * window_ns < window_ns // 2:
             window[window == window[-1]] -= 1  # a short last window joins the one before
         firsts = np.flatnonzero(np.r_[True, np.diff(window) != 0]).tolist()
         if len(firsts) < 2:
-            out[idx] = base
+            out[first:stop] = base
             continue
         ends = [*firsts[1:], d.size]
         lowest = [lo + int(np.argmin(d[lo:hi])) for lo, hi in zip(firsts, ends, strict=True)]
         slope, intercept = np.polyfit(t[lowest].astype(np.float64), d[lowest] - base, 1)
-        out[idx] = base + np.round(intercept + slope * t.astype(np.float64)).astype(np.int64)
+        out[first:stop] = base + np.round(intercept + slope * t.astype(np.float64)).astype(np.int64)
     return out
 
 
