@@ -92,7 +92,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--series",
         type=Path,
         metavar="FILE.csv",
-        help="also write the sliding-window series, one row per beat (one file only)",
+        help=(
+            "also write the sliding-window series and the zone indicator (Arousal, Zone, as "
+            "the live app computes them), one row per beat (one file only)"
+        ),
     )
     p.add_argument(
         "--beats",
