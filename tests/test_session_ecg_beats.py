@@ -182,6 +182,19 @@ def test_replay_gives_the_live_beats_bit_for_bit(h10_contact_loss, tmp_path: Pat
     np.testing.assert_allclose(arousal(after), arousal(live[first:]), rtol=1e-9, atol=1e-9)
 
 
+def test_frames_without_samples_are_stored_and_skipped() -> None:
+    from devices.pmd import PmdFrame, PmdStream, encode_frame
+
+    session = Session(START_NS)
+    empty = [
+        PmdFrame(START_NS + i, "h10", encode_frame(stream, 10**12, np.zeros((0, 3) if i else 0)))
+        for i, stream in enumerate((PmdStream.ECG, PmdStream.ACC))
+    ]
+    update = session.process(empty)
+    assert update.frames == 2 and not update.beats
+    assert session.ecg_message == "" and session.beat_source == ""
+
+
 def test_without_ecg_the_beats_are_the_rr_timelines_unchanged(data_dir) -> None:
     from tests.h10_items import h10_items
 

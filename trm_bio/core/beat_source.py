@@ -109,10 +109,8 @@ class BeatSourceSelector:
         self._prev_ecg_s: float | None = None
         self._rr_prev_segment: int | None = None
         self._ecg_until_s = -math.inf  # beat-clock time of the newest ECG sample
-        self._ecg_ok = False
         self._ecg_ok_since_s: float | None = None
         self._rr_seen_s = -math.inf  # when the newest RR beat arrived
-        self._pending_reason = ""
         # The newest beat given.
         self._last_source: str | None = None
         self._last_out_s = -math.inf
@@ -219,7 +217,6 @@ class BeatSourceSelector:
                 self._ecg_ok_since_s = now_s
             if self.mode == RR_SOURCE:
                 self._try_ecg(now_s)
-        self._ecg_ok = ok
         return self._output()
 
     # -- switching -----------------------------------------------------------------------
@@ -227,7 +224,6 @@ class BeatSourceSelector:
         """Fall back on the RR: those after the last beat given, received ones first."""
         self.mode = RR_SOURCE
         self._rr_lag_s = self.lag_s or 0.0
-        self._pending_reason = reason
         self._changes.append(
             SourceChange(self._last_out_s if self._last_source else 0.0, RR_SOURCE, reason)
         )
@@ -260,7 +256,6 @@ class BeatSourceSelector:
         self.mode = ECG_SOURCE
         self._rr_pending.clear()
         self._ecg_pending = []
-        self._pending_reason = ""
         self._changes.append(SourceChange(math.nan, ECG_SOURCE, ""))  # timed at its first beat
         for t, rr in pending:
             self._give_ecg(t, rr)

@@ -203,7 +203,10 @@ class StrapSignals:
             self._breath.add(self._beat_clock_s(update.t_s), update.trace_mg)
 
     def take(self, host_ns: int, frame: DecodedFrame) -> EcgChunk | None:
-        """Take a decoded frame of either stream; the ECG's chunk, None for ACC."""
+        """Take a decoded frame of either stream; the ECG's chunk, None for ACC (and for a
+        frame without samples, whose stamp belongs to no sample)."""
+        if frame.n_samples == 0:
+            return None
         if frame.stream is PmdStream.ECG:
             return self.ecg(host_ns, frame)
         self.acc(host_ns, frame)
