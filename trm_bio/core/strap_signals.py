@@ -99,13 +99,14 @@ class _Trace:
 
 
 class _Stamps:
-    """Sample times of consecutive frames of one stream (ns since the first stamp)."""
+    """Sample times of consecutive frames of one stream, before each frame's stamp."""
 
     def __init__(self, rate_hz: float) -> None:
         self.period_ns = NS_PER_S / rate_hz
         self._previous_ns: int | None = None
 
-    def times(self, stamp_ns: int, n: int) -> npt.NDArray[np.int64]:
+    def before_stamp_ns(self, stamp_ns: int, n: int) -> npt.NDArray[np.int64]:
+        """Each sample's time minus the frame's stamp (ns, the last one 0)."""
         previous = self._previous_ns
         self._previous_ns = stamp_ns
         step = self.period_ns
@@ -113,8 +114,7 @@ class _Stamps:
             measured = (stamp_ns - previous) / n
             if 0.5 * self.period_ns <= measured <= 1.5 * self.period_ns:
                 step = measured
-        back = np.round((np.arange(n) - (n - 1)) * step).astype(np.int64)
-        return np.int64(stamp_ns) + back
+        return np.round((np.arange(n) - (n - 1)) * step).astype(np.int64)
 
 
 class StrapSignals:
@@ -162,8 +162,10 @@ class StrapSignals:
     def _relative_s(self, frame: DecodedFrame, stamps: _Stamps) -> FloatArray:
         if self._origin_ns is None:
             self._origin_ns = frame.strap_ns
-        times = stamps.times(frame.strap_ns, frame.n_samples)
-        return (times - self._origin_ns).astype(np.float64) / NS_PER_S
+        # Python integers first: a stamp is any uint64, beyond numpy's int64.
+        stamp_ns = float(frame.strap_ns - self._origin_ns)
+        back_ns = stamps.before_stamp_ns(frame.strap_ns, frame.n_samples)
+        return np.asarray((stamp_ns + back_ns) / NS_PER_S, dtype=np.float64)
 
     def ecg(self, host_ns: int, frame: DecodedFrame) -> EcgChunk:
         """Take one decoded ECG frame that arrived at ``host_ns`` (ns)."""
