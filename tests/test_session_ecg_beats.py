@@ -182,6 +182,21 @@ def test_replay_gives_the_live_beats_bit_for_bit(h10_contact_loss, tmp_path: Pat
     np.testing.assert_allclose(arousal(after), arousal(live[first:]), rtol=1e-9, atol=1e-9)
 
 
+def test_the_first_lag_in_bigeminy_is_not_a_cycle_off(data_dir) -> None:
+    from tests.h10_items import h10_items
+
+    # The ECG is flat at first (electrodes still dry): the lag is found from the first clean
+    # beats of a bigeminy, where pairs a cycle apart match too.
+    items = h10_items(START_NS, flat_s=((10.0, 20.0),), seed=3)[:4000]
+    session = Session(START_NS)
+    lags = []
+    for item in items:
+        session.process([item])
+        lags.append(session.selector.lag_s)
+    known = np.array([lag for lag in lags if lag is not None])
+    assert known.size and np.abs(known - known[-1]).max() < 0.02, sorted(set(known.round(2)))
+
+
 def test_frames_without_samples_are_stored_and_skipped() -> None:
     from devices.pmd import PmdFrame, PmdStream, encode_frame
 

@@ -13,16 +13,21 @@ stream of beats for the engine, one source per stretch of time:
   ``lag_range_s`` before it; the lag is the densest cluster (``lag_cluster_s`` wide) of
   those differences over the last ``lag_memory_s``. True pairs agree to a few milliseconds,
   pairs a beat or more apart spread with the rhythm's variability, so the true lag stands
-  out (a cluster near the current lag is preferred, so it does not jump to a neighbour).
-  RR beats are then placed at their time minus the lag: on the ECG's clock.
+  out (a cluster near the current lag is preferred, so it does not jump to a neighbour;
+  the first lag only once it has ``lag_first_pairs`` pairs and twice those of any other,
+  as in bigeminy pairs a cycle apart match too). The lag cannot be much below 0: the
+  timeline times a beat no earlier than the packet that carried it arrived. RR beats are
+  then placed at their time minus the lag: on the ECG's clock.
 * **One source per stretch.** While the detector calls the ECG clean, ECG beats are used
   and RR beats only feed the lag. When the ECG turns bad (contact lost, noise) or stops
   coming, the RR beats after the last ECG beat take over (the ones already received
   first). When the ECG is clean again, its beats are used from the moment they overlap the
   RR beats already given (an ECG beat within ``match_s`` of the last RR beat), so no
-  stretch is left uncovered; if no RR beat arrives for ``rejoin_wait_s``, the ECG is taken
-  at once. An RR beat and an ECG beat within ``match_s`` of each other are the same beat:
-  at a switch the second is dropped, so there is never a double beat.
+  stretch is left uncovered, and not before it has been clean for ``rejoin_after_s`` (a
+  strap that is noisy on and off would switch back and forth); if no RR beat arrives
+  for ``rejoin_wait_s``, the ECG is taken at once. An RR beat and an ECG beat within
+  ``match_s`` of each other are the same beat: at a switch the second is dropped, so there
+  is never a double beat.
 * **The beat clock never steps back.** If beats already given were timed later than the
   new source times the same moments (RR beats given before the lag was known are late by
   it), the new source's beats are delayed by the difference, which is then slewed away by
@@ -64,13 +69,15 @@ class BeatSourceConfig:
     """Bounds of the selection (seconds unless named otherwise); see the module doc."""
 
     match_s: float = 0.15
-    lag_range_s: tuple[float, float] = (-1.0, 5.0)
-    rr_tolerance_ms: float = 25.0
+    lag_range_s: tuple[float, float] = (-0.25, 5.0)
+    rr_tolerance_ms: float = 12.0
     lag_cluster_s: float = 0.010
     lag_near_s: float = 0.25
     lag_min_pairs: int = 5
+    lag_first_pairs: int = 8
     lag_memory_s: float = 20.0
     rejoin_wait_s: float = 5.0
+    rejoin_after_s: float = 3.0
     ecg_stale_s: float = 2.0
     slew: float = 0.1
     max_rr_ms: float = 3000.0
@@ -242,8 +249,11 @@ class BeatSourceSelector:
         rr_silent = now_s - self._rr_seen_s >= cfg.rejoin_wait_s and (
             self._ecg_ok_since_s is not None and now_s - self._ecg_ok_since_s >= cfg.rejoin_wait_s
         )
+        held = self._ecg_ok_since_s is None or now_s - self._ecg_ok_since_s < cfg.rejoin_after_s
         if cursor is None or rr_silent:
             ready = True
+        elif held:
+            ready = False  # clean again for too short a time: a noisy strap would flap
         elif self.lag_s is None:
             ready = False  # the RR cannot be placed on the ECG's clock yet: keep them
         else:
@@ -389,9 +399,14 @@ class BeatSourceSelector:
                     best = near_best
         if counts[best] < cfg.lag_min_pairs:
             return
-        far = np.abs(d - d[best]) > 5 * cfg.lag_cluster_s
-        if self.lag_s is None and far.any() and counts[far].max() * 3 > counts[best] * 2:
-            return  # two lags nearly as likely: wait for more beats
+        if self.lag_s is None:
+            # The first lag must stand out: in a regular rhythm (bigeminy above all) pairs a
+            # cycle apart match too, only less tightly; wait for more beats until it does.
+            far = np.abs(d - d[best]) > 5 * cfg.lag_cluster_s
+            if counts[best] < cfg.lag_first_pairs or (
+                far.any() and counts[far].max() * 2 > counts[best]
+            ):
+                return
         cluster = d[np.abs(d - d[best]) <= cfg.lag_cluster_s]
         self.lag_s = float(np.median(cluster))
 
