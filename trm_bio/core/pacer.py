@@ -139,6 +139,14 @@ class PacerTrack:
                              max(float(t_s), running.start_s))
         self._stretches = (*self._stretches[:-1], ended)
 
+    def restart(self, t_s: float) -> None:
+        """Forget the record and, if the pacer was on, go on from ``t_s`` (s): the session
+        clock started again (a new session)."""
+        running = self.current()
+        self._stretches = ()
+        if running is not None:
+            self.start(t_s, running.rate_per_min, running.inhale_fraction)
+
     def _covers(self) -> list[tuple[float, float, PacerStretch]]:
         """(from s, to s, stretch) for each stretch. A carried-over phase may put a stretch's
         phase origin before the moment it was turned on; it covers from that moment."""
