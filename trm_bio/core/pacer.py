@@ -77,6 +77,15 @@ def breath_shape(cycle_phase_rad: npt.ArrayLike, inhale_fraction: float = 0.5) -
     return out
 
 
+def breath_fullness(breath_fraction: float, inhale_fraction: float = 0.5) -> float:
+    """:func:`breath_shape` of one moment, given as the fraction (0..1) of the breath gone:
+    plain float arithmetic, for a drawing frame."""
+    u = breath_fraction % 1.0
+    if u < inhale_fraction:
+        return 0.5 - 0.5 * math.cos(math.pi * u / inhale_fraction)
+    return 0.5 + 0.5 * math.cos(math.pi * (u - inhale_fraction) / (1.0 - inhale_fraction))
+
+
 @dataclass(frozen=True)
 class PacerStretch:
     """The pacer on from ``start_s`` to ``end_s`` (s on the session clock; inf: still on)."""

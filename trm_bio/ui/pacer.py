@@ -2,7 +2,7 @@
 
 Off by default; one key (:data:`PACER_KEY`) starts and stops it at any time. While on, a
 soft shape swells with each inhale and settles with each exhale, and a gentle line traces
-the breath just past and to come, with a dot at now. The rate runs 3-10 /min in steps of
+one breath, with a dot moving along it at now. The rate runs 3-10 /min in steps of
 0.5 (default: the person's resonance rate when one is stored, else 6), with an
 inhale:exhale ratio. The words only invite; slow breathing can feel light-headed, and
 the note says so.
@@ -10,8 +10,10 @@ the note says so.
 Its clock is the session's (``now_s``, the controller's beat clock, which a sped-up
 simulated strap speeds up too), so the shape, the sound cues, the stored record of when the
 pacer ran (:class:`~trm_bio.core.pacer.PacerTrack`) and a simulated person breathing along
-all agree. The shape redraws at 60 Hz only while the pacer is on and shown; a frame costs a
-few small paints (``bench/bench_ui.py`` measures it).
+all agree. Frames fall on a 60 Hz grid, only while the pacer is on and shown; each frame
+repaints only what moved a visible step (the shape's radius, the dot's pixel) and sleeps
+until the frame of the shape's next step (:meth:`PacerPanel.animate`; ``bench/bench_ui.py``
+measures the frames and the CPU time).
 
 Feedback below it, in plain words: the heart-rate swing per breath and the coherence level
 (:mod:`trm_bio.core.breath_feedback`).
@@ -20,12 +22,22 @@ Feedback below it, in plain words: the heart-rate swing per breath and the coher
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QRadialGradient
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QRadialGradient,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -50,6 +62,7 @@ from trm_bio.core.pacer import (
     DEFAULT_RATIO,
     RATIOS,
     PacerTrack,
+    breath_fullness,
     breath_shape,
     clamp_rate,
     step_rate,
@@ -58,9 +71,9 @@ from trm_bio.ui import theme
 from trm_bio.ui.sound import AudioOutput, CueScheduler, SoundSettings, waveform
 
 PACER_KEY = "Ctrl+B"
-FRAME_MS = 16  # 60 Hz
-LINE_SPAN_S = 16.0  # the gentle line shows this much breath, now at its middle
-LINE_POINTS = 120
+FRAME_S = 1.0 / 60.0  # the display's frame: a visible change shows at the next one
+MAX_FRAMES_AHEAD = 6  # at most this many frames between two: the dot moves 10 times a second
+LINE_POINTS = 120  # the gentle line's breath, drawn through this many segments
 FEEDBACK_EVERY_S = 1.0  # session seconds between feedback updates
 
 INVITATION = (
@@ -72,32 +85,115 @@ NOTE = (
 )
 
 
+def _backdrop(widget: QWidget) -> QColor:
+    """The colour behind a widget that paints every pixel of its own (opaque) area."""
+    return widget.palette().color(widget.backgroundRole())
+
+
 class PacerShape(QWidget):
-    """The swelling shape and the gentle line of one pacer (see module doc)."""
+    """The swelling shape above the gentle line (see module doc), in one opaque widget.
+
+    The shape's radius moves in whole-pixel steps and the dot along the line in whole
+    pixels; a frame repaints only the squares that changed, by copying pictures drawn once
+    (the shape at each radius step, the line) and drawing the small dot, in one paint.
+    """
+
+    STEP_PX = 1.0
+    DOT_PX = 5.0
+    LINE_H = 44
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(180, 170)
-        self.swell = 0.0  # 0 emptied .. 1 full
-        self.line_x = np.linspace(0.0, 1.0, LINE_POINTS)
-        self.line_y = np.zeros(LINE_POINTS)
-        self.colour = QColor(theme.BAND)
+        self.setMinimumSize(150, 170)
+        # It paints every pixel of its own: the panel behind it never repaints for it.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAccessibleName("Breathing guide")
+        self.colour = QColor(theme.BAND)
+        self.swell = 0.0  # 0 emptied .. 1 full
+        self.radius_px = -1.0
+        self.dot = (-100, -100)
+        self.inhale_fraction = math.nan
+        self._shapes: dict[float, QPixmap] = {}
+        self._line: QPixmap | None = None
+        self._geometry()
 
-    def set_frame(self, swell: float, line: np.ndarray) -> None:
-        self.swell = swell
-        self.line_y = line
-        self.update()
-
-    def paintEvent(self, event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    # -- geometry, as plain numbers (the frame's look-ahead calls these many times) --------
+    def _geometry(self) -> None:
         w, h = self.width(), self.height()
-        line_h = max(30.0, h * 0.22)
-        shape_h = h - line_h - 6
-        side = min(w, shape_h)
-        radius = side * (0.18 + 0.28 * self.swell)
-        centre = QPointF(w / 2, shape_h / 2)
+        self._shape_h = max(20, h - self.LINE_H - 2)
+        self._side = min(w, self._shape_h)
+        self._centre = (w / 2.0, self._shape_h / 2.0)
+        self._line_top = h - self.LINE_H
+        self._line_w = max(1, w - 16)
+
+    def radius_for(self, swell: float) -> float:
+        """The shape's radius (px, in half-pixel steps) at a breath ``swell`` (0..1)."""
+        return round(self._side * (0.18 + 0.28 * swell) / self.STEP_PX) * self.STEP_PX
+
+    def dot_pixel(self, u: float, inhale_fraction: float) -> tuple[int, int]:
+        """The pixel of the dot at ``u`` (0..1 of the breath) on the line."""
+        y = breath_fullness(u, inhale_fraction)
+        return (
+            round(8 + u * self._line_w),
+            round(self._line_top + 6 + (1.0 - y) * (self.LINE_H - 12)),
+        )
+
+    def frames_to_change(
+        self, fraction: float, per_frame: float, inhale_fraction: float, most: int
+    ) -> int:
+        """How many frames ahead the shape's radius step or the in/out turn first changes (at
+        most ``most``), the breath being at ``fraction`` and moving ``per_frame`` of a breath
+        each frame. The dot is not waited for: it moves on every frame that runs, and
+        ``most`` keeps those at least 10 a second."""
+        radius = self.radius_for(breath_fullness(fraction, inhale_fraction))
+        for k in range(1, most + 1):
+            u = fraction + k * per_frame
+            if (
+                self.radius_for(breath_fullness(u, inhale_fraction)) != radius
+                or (u % 1.0 < inhale_fraction) != (fraction < inhale_fraction)
+            ):
+                return k
+        return most
+
+    def resizeEvent(self, event: object) -> None:
+        self._geometry()
+        self._shapes.clear()
+        self._line = None
+
+    # -- a frame --------------------------------------------------------------------------
+    def set_frame(self, swell: float, breath_fraction: float, inhale_fraction: float) -> None:
+        """Show the breath ``swell`` (0..1) at ``breath_fraction`` (0..1) of a breath."""
+        self.swell = swell
+        if inhale_fraction != self.inhale_fraction:
+            self.inhale_fraction = inhale_fraction
+            self._line = None
+            self.update()
+        radius = self.radius_for(swell)
+        if radius != self.radius_px:
+            reach = math.ceil(max(radius, self.radius_px) + 3)
+            self.radius_px = radius
+            cx, cy = round(self._centre[0]), round(self._centre[1])
+            self.update(cx - reach, cy - reach, 2 * reach + 1, 2 * reach + 1)
+        dot = self.dot_pixel(breath_fraction, inhale_fraction)
+        if dot != self.dot:
+            r = int(self.DOT_PX) + 2
+            for x, y in (self.dot, dot):
+                self.update(x - r, y - r, 2 * r + 1, 2 * r + 1)
+            self.dot = dot
+
+    # -- pictures drawn once ----------------------------------------------------------------
+    def _shape_picture(self, radius: float) -> QPixmap:
+        picture = self._shapes.get(radius)
+        if picture is not None:
+            return picture
+        ratio = self.devicePixelRatioF()
+        side = math.ceil(2 * radius + 4)
+        picture = QPixmap(int(side * ratio), int(side * ratio))
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(_backdrop(self))  # drawn on the backdrop: a repaint is a plain copy
+        p = QPainter(picture)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        centre = QPointF(side / 2, side / 2)
         gradient = QRadialGradient(centre, radius)
         inner = QColor(self.colour)
         inner.setAlpha(220)
@@ -108,21 +204,46 @@ class PacerShape(QWidget):
         p.setPen(QPen(theme.colour(theme.BAND_EDGE, 80), 2))
         p.setBrush(QBrush(gradient))
         p.drawEllipse(centre, radius, radius)
-        # The gentle line: the breath from half a span ago to half a span ahead.
-        top = shape_h + 6
-        path = QPainterPath()
-        xs = 8 + self.line_x * (w - 16)
-        ys = top + (1.0 - self.line_y) * (line_h - 8) + 4
-        path.moveTo(float(xs[0]), float(ys[0]))
-        for x, y in zip(xs[1:], ys[1:], strict=True):
-            path.lineTo(float(x), float(y))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(theme.colour(theme.BAND_EDGE, 160), 2))
-        p.drawPath(path)
-        mid = LINE_POINTS // 2
+        p.end()
+        self._shapes[radius] = picture
+        return picture
+
+    def _line_picture(self) -> QPixmap:
+        if self._line is not None:
+            return self._line
+        ratio = self.devicePixelRatioF()
+        picture = QPixmap(int(self.width() * ratio), int(self.LINE_H * ratio))
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(_backdrop(self))
+        if math.isfinite(self.inhale_fraction):
+            path = QPainterPath()
+            for i in range(LINE_POINTS + 1):
+                u = i / LINE_POINTS
+                y = breath_fullness(u, self.inhale_fraction) if i < LINE_POINTS else 0.0
+                point = QPointF(8 + u * self._line_w, 6 + (1.0 - y) * (self.LINE_H - 12))
+                if i == 0:
+                    path.moveTo(point)
+                else:
+                    path.lineTo(point)
+            p = QPainter(picture)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setPen(QPen(theme.colour(theme.BAND_EDGE, 160), 2))
+            p.drawPath(path)
+            p.end()
+        self._line = picture
+        return picture
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(event.rect(), _backdrop(self))
+        shape = self._shape_picture(max(self.radius_px, 1.0))
+        side = shape.width() / shape.devicePixelRatio()
+        p.drawPixmap(QPointF(self._centre[0] - side / 2, self._centre[1] - side / 2), shape)
+        p.drawPixmap(QPointF(0.0, float(self._line_top)), self._line_picture())
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setBrush(QBrush(theme.colour(theme.BAND_EDGE, 230)))
         p.setPen(Qt.PenStyle.NoPen)
-        p.drawEllipse(QPointF(float(xs[mid]), float(ys[mid])), 5.0, 5.0)
+        p.drawEllipse(QPointF(*self.dot), self.DOT_PX, self.DOT_PX)
         p.end()
 
 
@@ -174,12 +295,18 @@ class PacerPanel(QFrame):
         self.audio = audio if audio is not None else AudioOutput(say)
         self._feedback_at_s = -math.inf
         self._last_now_s = -math.inf
+        self._last_frame_now_s = math.nan
+        self._words = ""
         self.mirrors: list[QLabel] = []  # other windows' copies of the guide's words
         self._build()
+        # One shot at a time, set for the frame of the next visible change (see animate).
         self.frame = QTimer(self)
-        self.frame.setInterval(FRAME_MS)
+        self.frame.setSingleShot(True)
         self.frame.setTimerType(Qt.TimerType.PreciseTimer)
         self.frame.timeout.connect(self.animate)
+        self.pace = 1.0  # session seconds per wall second (a sped-up simulated strap: more)
+        self._wall_s = math.nan
+        self.due_wall_s = math.nan  # when the scheduled frame should run (perf_counter, s)
         self._show_on(False)
 
     # -- remembered settings ---------------------------------------------------------------
@@ -313,14 +440,13 @@ class PacerPanel(QFrame):
             label.setVisible(on)
         self.button.setText("Stop the breathing guide" if on else "Breathing guide")
         if on and self.isVisible():
-            self.frame.start()
             self.animate()
         else:
             self.frame.stop()
 
     def showEvent(self, event: object) -> None:
         if self.on:
-            self.frame.start()
+            self.animate()
 
     def hideEvent(self, event: object) -> None:
         self.frame.stop()
@@ -333,6 +459,7 @@ class PacerPanel(QFrame):
             self._remember("rate", self.rate_per_min)
         if self.on:
             self.track.start(self.now_s(), self.rate_per_min, RATIOS[self.ratio])
+            self.animate()
         self._show_rate()
 
     def set_ratio(self, ratio: str) -> None:
@@ -344,6 +471,7 @@ class PacerPanel(QFrame):
             self.ratio_box.setCurrentText(ratio)
         if self.on:
             self.track.start(self.now_s(), self.rate_per_min, RATIOS[ratio])
+            self.animate()
 
     def _show_rate(self) -> None:
         self.rate_label.setText(f"{self.rate_per_min:g} breaths a minute")
@@ -366,20 +494,39 @@ class PacerPanel(QFrame):
         return now
 
     def animate(self) -> None:
+        """Show the guide now, and set the timer for the frame of the next visible change.
+
+        Waking at 60 Hz whatever happens costs more than the guide's whole drawing, and at
+        6 /min the shape grows a pixel only every few frames: so each frame looks ahead,
+        frame by frame (plain float arithmetic, microseconds), for the first one where the
+        shape's radius changes a pixel or the breath turns, and sleeps until then (at most
+        ``MAX_FRAMES_AHEAD``). The shape's steps show at the first frame after they happen,
+        as with a 60 Hz tick; the dot on the line moves on each frame that runs, at least
+        10 times a second (a pixel or two each time at 6 /min).
+        """
+        wall = time.perf_counter()
         now = self._clock()
         running = self.track.current()
         if running is None:
             return
-        times = now + (self.shape.line_x - 0.5) * LINE_SPAN_S
-        line = breath_shape(running.cycle_phase(times), running.inhale_fraction)
-        swell = float(line[LINE_POINTS // 2])
-        self.shape.set_frame(swell, line)
-        ahead = float(breath_shape(running.cycle_phase(now + 0.05), running.inhale_fraction))
-        words = "in …" if ahead >= swell else "… and out"
-        if self.words.text() != words:
+        if math.isfinite(self._wall_s) and wall > self._wall_s:
+            measured = (now - self._last_frame_now_s) / (wall - self._wall_s)
+            self.pace = min(1000.0, max(0.0, 0.5 * self.pace + 0.5 * measured))
+        self._wall_s, self._last_frame_now_s = wall, now
+        rate, start_s, inhale = running.rate_per_min, running.start_s, running.inhale_fraction
+        fraction = (rate / 60.0 * (now - start_s)) % 1.0
+        self.shape.set_frame(breath_fullness(fraction, inhale), fraction, inhale)
+        words = "in …" if fraction < inhale else "… and out"
+        if self._words != words:
+            self._words = words
             self.words.setText(words)
             for label in self.mirrors:
                 label.setText(words)
+        frames = self.shape.frames_to_change(
+            fraction, rate / 60.0 * FRAME_S * max(self.pace, 1e-3), inhale, MAX_FRAMES_AHEAD
+        )
+        self.due_wall_s = wall + frames * FRAME_S
+        self.frame.start(max(1, round(frames * FRAME_S * 1000.0)))
 
     # -- feedback and sound ------------------------------------------------------------------
     def update_feedback(
