@@ -61,3 +61,28 @@ def test_resonance_rate_out_of_range_is_a_usage_error():
     outcome = run("stream", "--simulate", "--resonance-rate", "40", "--duration", "1")
     assert outcome.code == 2
     assert "from 2 to 12" in outcome.err and "Traceback" not in outcome.err
+
+
+def test_the_rate_shows_in_trends_and_the_session_report(tmp_path):
+    library = tmp_path / "lib.sqlite3"
+    run("record", "--simulate", "--speed", "1000", "--duration", "240", "--person", "Ana",
+        library=library, check=True)
+    before = json.loads(run("trends", "Ana", "--format", "json", library=library,
+                            check=True).out)
+    assert before["resonance"] == []
+    run("resonance", "--simulate", "--resonance-rate", "6.5", "--speed", "1000",
+        "--rates", "6.5,5.5", "--step", "60", "--rest", "10", "--person", "Ana",
+        library=library, check=True)
+    trends = json.loads(run("trends", "Ana", "--format", "json", library=library,
+                            check=True).out)
+    assert [a["resonance_rate"] for a in trends["resonance"]] == [6.5]
+    table = run("trends", "Ana", library=library, check=True).out
+    assert "Resonance breathing rate: 6.5 breaths a minute (assessed " in table
+    html = tmp_path / "trends.html"
+    run("trends", "Ana", "--format", "html", "-o", str(html), library=library, check=True)
+    assert 'data-resonance="6.5"' in html.read_text()
+    session = json.loads(run("sessions", "--format", "json", library=library,
+                             check=True).out)[0]["id"]
+    report = tmp_path / "report.html"
+    run("report", str(session), "-o", str(report), library=library, check=True)
+    assert "Resonance breathing rate: 6.5 breaths a minute" in report.read_text()

@@ -144,8 +144,10 @@ class Services:
 
     def save_session_report(self, analysis: SessionAnalysis, path: str | Path) -> Path:
         from trm_bio.report import save_session_report
+        from trm_bio.store.person_resonance import latest_for_name
 
-        return save_session_report(analysis, path)
+        resonance = latest_for_name(self.library, analysis.info.person_name)
+        return save_session_report(analysis, path, None, resonance)
 
     def person_trends(self, person: str) -> Trends:
         from trm_bio.report.trends import person_trends

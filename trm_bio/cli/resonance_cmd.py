@@ -212,7 +212,10 @@ def _store(args: argparse.Namespace, data: dict[str, object]) -> None:
 
 
 def _fmt(value: object, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+    if value is None:  # as wide as a number would be
+        width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
+        return format("-", f">{width}" if width else "")
+    return format(value, spec)
 
 
 def _print_table(data: dict[str, object]) -> None:

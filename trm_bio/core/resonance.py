@@ -45,7 +45,8 @@ CRITERIA: tuple[str, ...] = (
 LF_HZ = (0.04, 0.15)
 GRID_HZ = 4.0
 PEAK_SHARE = 0.10  # an LF peak counts when it stands this share of the highest one
-MIN_BEATS = 40  # fewer beats in a step: it cannot be scored
+MIN_BEATS = 25  # fewer beats in a step: it cannot be scored
+MIN_SCORED_S = 30.0  # a shorter stretch of beats in a step: it cannot be scored
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def measure_rate(
     if t.size < MIN_BEATS:
         return nan
     grid = np.arange(max(start_s, t[0]), min(end_s, t[-1]), 1.0 / GRID_HZ)
-    if grid.size < 40 * GRID_HZ:
+    if grid.size < MIN_SCORED_S * GRID_HZ:
         return nan
     rr_grid = np.interp(grid, t, rr)
     hr_grid = 60000.0 / rr_grid
