@@ -184,15 +184,16 @@ class MainWindow(QMainWindow):
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
         self.readouts = ReadoutPanel(self.scale)
+        self.pacer = PacerPanel(
+            c.now_s, self.say, track=getattr(self.services, "pacer_track", None),
+            settings=self.settings.q,
+        )
         self.zone_band = ZoneBandWidget()
         band_row = QHBoxLayout()
         band_row.addStretch(1)
         band_row.addWidget(self.zone_band)
         band_row.addStretch(1)
-        self.pacer = PacerPanel(
-            c.now_s, self.say, track=getattr(self.services, "pacer_track", None),
-            settings=self.settings.q,
-        )
+        band_row.addWidget(self.pacer.guide_view, 6)  # the breathing guide, while it is on
         left_box.addWidget(self.readouts)
         left_box.addLayout(band_row, 1)
         left_box.addWidget(self.pacer)

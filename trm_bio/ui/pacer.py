@@ -104,7 +104,7 @@ class PacerShape(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(150, 170)
+        self.setMinimumSize(120, 150)
         # It paints every pixel of its own: the panel behind it never repaints for it.
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAccessibleName("Breathing guide")
@@ -298,6 +298,7 @@ class PacerPanel(QFrame):
         self._last_frame_now_s = math.nan
         self._words = ""
         self.mirrors: list[QLabel] = []  # other windows' copies of the guide's words
+        self.cue_actions: dict[str, Any] = {}  # the Breathing menu's cue switches
         self._build()
         # One shot at a time, set for the frame of the next visible change (see animate).
         self.frame = QTimer(self)
@@ -332,23 +333,33 @@ class PacerPanel(QFrame):
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         box = QVBoxLayout(self)
-        box.setContentsMargins(4, 4, 4, 4)
-        box.setSpacing(4)
+        box.setContentsMargins(2, 2, 2, 2)
+        box.setSpacing(3)
         self.button = QPushButton("Breathing guide")
         self.button.setCheckable(True)
         self.button.setToolTip(f"Start or stop the breathing guide ({PACER_KEY})")
         self.button.toggled.connect(self._button_toggled)
         box.addWidget(self.button)
-        self.body = QWidget()
-        body = QVBoxLayout(self.body)
-        body.setContentsMargins(0, 0, 0, 0)
-        body.setSpacing(3)
-        self.invitation = QLabel(INVITATION)
-        self.invitation.setWordWrap(True)
+        # The shape and its words: the window places them (beside the zone band), shown
+        # while the guide is on.
+        self.guide_view = QWidget()
+        guide = QVBoxLayout(self.guide_view)
+        guide.setContentsMargins(0, 0, 0, 0)
+        guide.setSpacing(2)
         self.words = QLabel("")
         self.words.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.words.setAccessibleName("Breathing guide words")
         self.shape = PacerShape()
+        guide.addWidget(self.words)
+        guide.addWidget(self.shape, 1)
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(2)
+        # One label for the invitation and the note: the left column is short at 768 px.
+        self.invitation = self.note = QLabel(f"{INVITATION} {NOTE}")
+        self.invitation.setWordWrap(True)
+        self.invitation.setObjectName("muted")
         rate_row = QHBoxLayout()
         self.slower = QPushButton("−")
         self.slower.setToolTip("Slower by half a breath a minute (Ctrl+Shift+Down)")
@@ -357,9 +368,10 @@ class PacerPanel(QFrame):
         self.faster.setToolTip("Faster by half a breath a minute (Ctrl+Shift+Up)")
         self.faster.clicked.connect(lambda: self.set_rate(step_rate(self.rate_per_min, 1)))
         for b in (self.slower, self.faster):
-            b.setFixedWidth(28)
+            b.setFixedWidth(30)
         self.rate_label = QLabel("")
         self.rate_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.rate_label.setToolTip("Breaths a minute: 3 to 10, in steps of a half")
         self.ratio_box = QComboBox()
         for name in RATIOS:
             self.ratio_box.addItem(name)
@@ -370,9 +382,6 @@ class PacerPanel(QFrame):
         rate_row.addWidget(self.rate_label, 1)
         rate_row.addWidget(self.faster)
         rate_row.addWidget(self.ratio_box)
-        self.note = QLabel(NOTE)
-        self.note.setWordWrap(True)
-        self.note.setObjectName("muted")
         self.swing = QLabel("")
         self.swing.setToolTip(SWING_EXPLAINED)
         self.swing.setWordWrap(True)
@@ -381,38 +390,31 @@ class PacerPanel(QFrame):
         self.coherence.setWordWrap(True)
         sound_row = QHBoxLayout()
         self.sound_box = QCheckBox("Sound")
-        self.sound_box.setToolTip("Soft tones for in and out, a chime at each new step")
+        self.sound_box.setToolTip(
+            "Soft tones for in and out, a chime at each new step; which cues: the Breathing menu"
+        )
         self.sound_box.setChecked(self.sound.enabled)
         self.sound_box.toggled.connect(self.set_sound)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(round(self.sound.volume * 100))
         self.volume.setToolTip("Volume of the sound cues")
+        self.volume.setAccessibleName("Volume of the sound cues")
         self.volume.valueChanged.connect(self._volume_changed)
         sound_row.addWidget(self.sound_box)
         sound_row.addWidget(self.volume, 1)
-        cue_row = QHBoxLayout()
-        self.breath_cue = QCheckBox("in/out")
-        self.chime_cue = QCheckBox("chime")
-        self.zone_cue = QCheckBox("zone")
-        self.zone_cue.setToolTip("A gentle cue when the zone indicator settles in another zone")
-        for box_, key, attr in (
-            (self.breath_cue, "sound_breath", "breath"),
-            (self.chime_cue, "sound_chime", "chime"),
-            (self.zone_cue, "sound_zone", "zone"),
-        ):
-            box_.setChecked(bool(getattr(self.sound, attr)))
-            box_.toggled.connect(lambda on, k=key, a=attr: self._cue_changed(k, a, on))
-            cue_row.addWidget(box_)
-        for w in (self.invitation, self.words, self.shape):
-            body.addWidget(w)
+        body.addWidget(self.invitation)
         body.addLayout(rate_row)
-        for w in (self.note, self.swing, self.coherence):
-            body.addWidget(w)
+        body.addWidget(self.swing)
+        body.addWidget(self.coherence)
         body.addLayout(sound_row)
-        body.addLayout(cue_row)
-        box.addWidget(self.body, 1)
+        box.addWidget(self.body)
         self._show_rate()
+
+    def set_cue(self, attr: str, on: bool) -> None:
+        """Turn one sound cue (``"breath"``, ``"chime"`` or ``"zone"``) on or off."""
+        setattr(self.sound, attr, on)
+        self._remember(f"sound_{attr}", on)
 
     # -- on and off ------------------------------------------------------------------------
     @property
@@ -436,6 +438,7 @@ class PacerPanel(QFrame):
 
     def _show_on(self, on: bool) -> None:
         self.body.setVisible(on)
+        self.guide_view.setVisible(on)
         for label in self.mirrors:
             label.setVisible(on)
         self.button.setText("Stop the breathing guide" if on else "Breathing guide")
@@ -449,7 +452,7 @@ class PacerPanel(QFrame):
             self.animate()
 
     def hideEvent(self, event: object) -> None:
-        self.frame.stop()
+        self.frame.stop()  # the window is hidden or minimised: no frames
 
     # -- rate and ratio --------------------------------------------------------------------
     def set_rate(self, rate_per_min: float, *, remember: bool = True) -> None:
@@ -558,7 +561,7 @@ class PacerPanel(QFrame):
             lo = int(np.searchsorted(times, edges[0] - 2.0))
             swing = recent_swing_bpm(times[lo:], beats["rr_ms"][lo:], edges)
         if math.isfinite(swing):
-            amount = f"{swing:.0f} beats a minute" if numbers else "shown when numbers are on"
+            amount = f"{swing:.0f} beats a minute" if numbers else "hidden with the numbers"
             self.swing.setText(f"Heart-rate swing per breath: {amount}")
         else:
             self.swing.setText("Heart-rate swing per breath: after a few breaths")
@@ -586,9 +589,6 @@ class PacerPanel(QFrame):
         self.sound.volume = value / 100.0
         self._remember("volume", self.sound.volume)
 
-    def _cue_changed(self, key: str, attr: str, on: bool) -> None:
-        setattr(self.sound, attr, on)
-        self._remember(key, on)
 
     # -- the window's hooks ----------------------------------------------------------------
     def use_person(self, lookup: Callable[[str], float | None] | None, person: str | None) -> None:
@@ -637,6 +637,18 @@ def install_pacer_actions(window: Any) -> None:
         menu.addAction(action)
         actions.append(action)
     window.client.addActions(actions)  # the same keys work on the client view
+    menu.addSeparator()
+    for text, attr in (
+        ("Sound: soft tones for in and out", "breath"),
+        ("Sound: a chime at each new step", "chime"),
+        ("Sound: a gentle cue when the zone changes", "zone"),
+    ):
+        cue = QAction(text, window)
+        cue.setCheckable(True)
+        cue.setChecked(bool(getattr(pacer.sound, attr)))
+        cue.toggled.connect(lambda on, a=attr: pacer.set_cue(a, on))
+        menu.addAction(cue)
+        pacer.cue_actions[attr] = cue
     # The client view shows the guide's words under its shape, only while the guide is on.
     words = QLabel("")
     words.setAlignment(Qt.AlignmentFlag.AlignCenter)
