@@ -46,6 +46,12 @@ Mayer 15 ms, noise 8 ms), so a regulation model has its personal baseline to com
 The mean heart rate comes out about 1 % above the scripted one (RR is the harmonic mean of
 the period). Paced breathing's RMSSD barely rises although its SDNN triples: RMSSD weighs
 fast changes, and a 10 s breath changes RR slowly.
+
+A person with a resonance rate (``--resonance-rate R``): :class:`ResonantHeartModel` with a
+:class:`ResonanceResponse` makes the breathing part of the period depend on the breathing
+rate (largest, and in phase with the breath, at ``R``), and follows a
+:class:`BreathingGuide` (the app's pacer, the resonance assessment's protocol) while it is
+on. Without one it breathes as the scenario says, all but unchanged at ordinary rates.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui_app import open_app
+from tests.ui_app import open_app, settings_in
 from trm_bio.core.pacer import breath_shape
+from trm_bio.store.library import Library
 from trm_bio.store.person_resonance import add_assessment
 from trm_bio.ui.sound import NO_AUDIO, AudioOutput
 
@@ -96,6 +97,17 @@ def test_the_simulated_person_breathes_along_and_the_swing_shows(qtbot, tmp_path
     assert re.fullmatch(r"Coherence: (level [1-4] of 4: [a-z ]+|not clear yet)",
                         pacer.coherence.text())
     window.close()
+
+
+def test_the_remembered_persons_resonance_rate_is_where_the_guide_starts(qtbot, tmp_path):
+    with Library.open(tmp_path / "lib.sqlite3") as library:
+        add_assessment(library, library.ensure_person("Kim"), {"resonance_rate": 4.5})
+    settings = settings_in(tmp_path / "settings")
+    settings.person = "Kim"
+    settings.sync()
+    parts = open_app(qtbot, tmp_path, scenario="calm")
+    assert parts.window.pacer.rate_per_min == 4.5
+    parts.window.close()
 
 
 def test_a_stored_resonance_rate_is_the_default_pacer_rate(qtbot, tmp_path):

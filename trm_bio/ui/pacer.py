@@ -620,6 +620,9 @@ def install_pacer_actions(window: Any) -> None:
     from PySide6.QtGui import QAction, QKeySequence
 
     pacer: PacerPanel = window.pacer
+    # The remembered person's resonance rate, if they have one, is where the guide starts.
+    pacer.use_person(getattr(window.services, "person_resonance_rate", None),
+                     window.person.text().strip())
     menu = window.menuBar().addMenu("&Breathing")
     items: list[tuple[str, str, Callable[[], None]]] = [
         ("Breathing guide on or off", PACER_KEY, pacer.toggle),
