@@ -147,8 +147,12 @@ def markers_from_events(result: SessionAnalysis) -> list[Marker]:
     return out
 
 
-def build_report(result: SessionAnalysis) -> SessionReport:
-    """The report of one analysed session (see :func:`trm_bio.history.analyse_session`)."""
+def build_report(
+    result: SessionAnalysis, resonance: dict[str, Any] | None = None
+) -> SessionReport:
+    """The report of one analysed session (see :func:`trm_bio.history.analyse_session`);
+    ``resonance``: the person's newest resonance assessment
+    (:func:`trm_bio.store.person_resonance.latest`), shown with it."""
     summary = result.as_dict()
     corrected = result.analysis.corrected
     nonlinear = {
@@ -180,6 +184,7 @@ def build_report(result: SessionAnalysis) -> SessionReport:
             "device_name": info.device_name,
             "status": info.status,
             "notes": info.notes,
+            "resonance": resonance,
         },
         series=series,
         markers=tuple(markers_from_events(result)),

@@ -16,7 +16,8 @@ from typing import Any
 
 from trm_bio.report.data import Marker, SessionReport
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.trends import TREND_LABELS, Trends, resonance_text
+from trm_bio.store.person_resonance import resonance_words
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -284,6 +285,11 @@ def session_html(report: SessionReport) -> str:
         f"<li>Resting reference (baseline): {baseline_text}.</li>",
         f"<li>Time in each zone, by the indicator: {zone_text}.</li>",
         f"<li>The person's own zone ratings: {rating_text}.</li>",
+        *(
+            [f"<li>Resonance breathing rate: {escape(resonance_words(info['resonance']))}."
+             "</li>"]
+            if info.get("resonance") else []
+        ),
         "</ul>",
         "<h2>Signal quality</h2>",
         f"<p>{q['beats']} beats over {fmt_clock(q['duration_s'])}"
@@ -395,6 +401,13 @@ def trends_html(trends: Trends) -> str:
         f'session" src="data:image/png;base64,{image}">',
         "<h2>Trends</h2>",
         *trend_rows,
+        *(
+            ["<h2>Resonance breathing rate</h2>",
+             f'<p data-resonance="{trends.resonance[-1]["resonance_rate"]}">'
+             f"{escape(resonance_text(trends))}. The rate where this person's heart rate "
+             "swung most evenly with their breath; the breathing guide starts there.</p>"]
+            if trends.resonance else []
+        ),
         "<h2>Sessions</h2>",
         *rows,
         "<h2>What most often came before a move toward the band</h2>",

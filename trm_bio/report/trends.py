@@ -26,6 +26,7 @@ from trm_bio.core.regulation import regulate
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.history import analyse_session, read_baseline
 from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.person_resonance import assessments, resonance_words
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class Trends:
     helpers: tuple[effects.CrossSessionEffect, ...] = field(default=())
     #: A sentence for each session left out because it is damaged.
     skipped: tuple[str, ...] = field(default=())
+    #: The person's resonance-frequency assessments, oldest first
+    #: (``{"resonance_rate", "assessed_utc"}``; see :mod:`trm_bio.store.person_resonance`).
+    resonance: tuple[dict[str, Any], ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
@@ -88,6 +92,7 @@ class Trends:
                     k: {**asdict(t), "change": t.change} for k, t in self.trends.items()
                 },
                 "helpers": [h.to_dict() for h in self.helpers],
+                "resonance": list(self.resonance),
             }
         )
 
@@ -210,7 +215,12 @@ def person_trends(
     helpers = [
         h for h in effects.summarize_across_sessions(session_effects) if h.kind in HELPER_KINDS
     ]
-    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped))
+    resonance = tuple(
+        {"resonance_rate": a["resonance_rate"], "assessed_utc": a.get("assessed_utc")}
+        for a in assessments(library, found.id)
+        if isinstance(a.get("resonance_rate"), int | float)
+    )
+    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped), resonance)
 
 
 def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None, dict[str, Any]]:
@@ -254,6 +264,17 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.1f} {unit}"
 
 
+def resonance_text(trends: Trends) -> str:
+    """The newest resonance rate in words, with the earlier ones (empty when none)."""
+    if not trends.resonance:
+        return ""
+    *earlier, newest = trends.resonance
+    text = resonance_words(newest)
+    if earlier:
+        text += "; earlier " + ", ".join(resonance_words(e) for e in earlier)
+    return text
+
+
 def trends_table(trends: Trends) -> str:
     """The trends as plain text for the terminal."""
     lines = [f"Progress for {trends.person}: {len(trends.sessions)} session(s)", ""]
@@ -276,6 +297,8 @@ def trends_table(trends: Trends) -> str:
             f"    {label:<42} {per} per session  ({_fmt(trend.first_mean, unit)} → "
             f"{_fmt(trend.last_mean, unit)})"
         )
+    if trends.resonance:
+        lines += ["", f"  Resonance breathing rate: {resonance_text(trends)}"]
     if trends.helpers:
         lines += ["", "  What most often came before a move toward the resilient band "
                   "(co-occurrence, not proof of cause):"]

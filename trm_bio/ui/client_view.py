@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, Qt, QTimer
@@ -41,6 +42,8 @@ class BreathShape(QWidget):
         self.reduced_motion = False
         self.per_min = DEFAULT_BREATH_PER_MIN
         self.colour = QColor(theme.BAND)
+        #: The breathing guide's swell (0..1), None while it is off: the shape follows it.
+        self.guide: Callable[[], float | None] | None = None
         self._t0 = time.monotonic()
         self.frame = QTimer(self)
         self.frame.setInterval(40)
@@ -74,6 +77,9 @@ class BreathShape(QWidget):
         """0..1: how far the shape is swollen now (0.5 when motion is reduced)."""
         if self.reduced_motion:
             return 0.5
+        guided = self.guide() if self.guide is not None else None
+        if guided is not None:
+            return guided
         phase = (time.monotonic() - self._t0) * self.per_min / 60.0
         return 0.5 - 0.5 * math.cos(2 * math.pi * phase)
 

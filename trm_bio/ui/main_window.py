@@ -43,6 +43,7 @@ from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
 from trm_bio.ui.live_plots import LivePlots, Marker
 from trm_bio.ui.markers import markers_for, prompt_at, shift_markers
 from trm_bio.ui.modes import Mode, ModeMachine
+from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("trm-bio")
         self._build()
         self._bind_actions()
+        install_pacer_actions(self)
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is not None:
@@ -182,13 +184,19 @@ class MainWindow(QMainWindow):
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
         self.readouts = ReadoutPanel(self.scale)
+        self.pacer = PacerPanel(
+            c.now_s, self.say, track=getattr(self.services, "pacer_track", None),
+            settings=self.settings.q,
+        )
         self.zone_band = ZoneBandWidget()
         band_row = QHBoxLayout()
         band_row.addStretch(1)
         band_row.addWidget(self.zone_band)
         band_row.addStretch(1)
+        band_row.addWidget(self.pacer.guide_view, 6)  # the breathing guide, while it is on
         left_box.addWidget(self.readouts)
         left_box.addLayout(band_row, 1)
+        left_box.addWidget(self.pacer)
         self.plots = LivePlots(self.settings.trends)
         right = QWidget()
         right_box = QVBoxLayout(right)
@@ -222,6 +230,7 @@ class MainWindow(QMainWindow):
         self.plots.set_band(*band)
         self.client = ClientWindow(self.scale)
         self.client.set_band(*band)
+        self.client.shape.guide = self.pacer.swell  # the client's shape follows the pacer
         self.plots.set_span(SPANS[self.settings.span])
 
     def _bind_actions(self) -> None:
@@ -490,6 +499,7 @@ class MainWindow(QMainWindow):
         self._end_current()
         person = self.person.text().strip() or None
         self.settings.person = person or ""
+        self.pacer.use_person(getattr(self.services, "person_resonance_rate", None), person)
         self.services.start_live(
             self.device,
             SessionOptions(
@@ -816,6 +826,7 @@ class MainWindow(QMainWindow):
             self.readouts.link.setText(note or "Replaying a recorded session")
         else:
             self.skills.show_flow(self.controller.flow_state())
+        self.pacer.follow_session(self, now_s, reading)
         self._update_client()
 
     def _update_client(self) -> None:
