@@ -22,7 +22,7 @@ from trm_bio.store.recorder import Recorder
 
 START_NS = 1_000_000_000_000
 N_SESSIONS = 12
-DURATION_S = 480.0
+DURATION_S = 600.0
 HR_STEP_BPM = -0.6  # scripted change of resting heart rate per session
 FIRST = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -32,7 +32,8 @@ def improving_scenario(k: int) -> Scenario:
     rest_hr = 72.0 + HR_STEP_BPM * k
     rest_rsa = 28.0 + 2.0 * k
     bump = 1.0 - k / (N_SESSIONS - 1)  # 1 in the first session, 0 in the last
-    knots = (0.0, 220.0, 280.0, 340.0, 420.0)
+    # The stress rise starts after the 5 minutes the session-start reference takes.
+    knots = (0.0, 340.0, 400.0, 460.0, 540.0)
 
     def profile(rest: float, stressed: float) -> Profile:
         peak = rest + bump * (stressed - rest)
@@ -59,9 +60,9 @@ def record(library: Library, person_id: int, k: int) -> int:
     items = list(simulate(improving_scenario(k), seed=k, duration_s=DURATION_S,
                           start_ns=START_NS))
     events = [
-        (200.0, "flow", {"kind": "skill_started", "skill_id": "grounding", "detail": "Grounding"}),
-        (360.0, "resource", {"text": "the sea at dawn"}),
-        (400.0, "zone_rating", {"zone": "resilient" if k > 5 else "high", "note": ""}),
+        (320.0, "flow", {"kind": "skill_started", "skill_id": "grounding", "detail": "Grounding"}),
+        (480.0, "resource", {"text": "the sea at dawn"}),
+        (520.0, "zone_rating", {"zone": "resilient" if k > 5 else "high", "note": ""}),
     ]
     chunk = 60
     for i in range(0, len(items), chunk):

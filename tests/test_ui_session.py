@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from devices.physiology import SCENARIOS
 from tests.ui_app import open_app
 
 
@@ -88,9 +89,11 @@ def test_live_shifts_are_marked_where_they_happened_and_match_the_summary(qtbot,
     parts = open_app(qtbot, tmp_path, scenario="stress")
     window, controller = parts.window, parts.controller
     window.start_session()
-    # The stress scenario's heart rate starts rising at 240 s; a sensation logged then is
-    # followed by a move away from the band, measurable two minutes later.
-    qtbot.waitUntil(lambda: controller.now_s() >= 250.0, timeout=20000)
+    # The stress scenario's heart rate starts rising at its onset (after the 5 minutes the
+    # zone's reference takes); a sensation logged then is followed by a move away from the
+    # band, measurable two minutes later.
+    onset_s = SCENARIOS["stress"].onset_s
+    qtbot.waitUntil(lambda: controller.now_s() >= onset_s + 10.0, timeout=30000)
     qtbot.keyClick(window, Qt.Key.Key_3)
     qtbot.keyClick(window, Qt.Key.Key_Return)
     (logged,) = [e for e in controller.session.events if e.kind == "sensation"]

@@ -73,6 +73,15 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
+    #: Why the zone is UNKNOWN, in a plain sentence ("" when a zone is shown): settling in,
+    #: a rejected calibration, an irregular rhythm, too many corrected beats, implausible HRV.
+    zone_reason: str = ""
+    #: The session-start calibration is running (the person is settling in).
+    calibrating: bool = False
+    #: Seconds of settling left (NaN when not calibrating, or while it is extended).
+    calibration_left_s: float = math.nan
+    #: The reference in use: "session-start", "previous-sessions" or "" (none yet).
+    baseline_source: str = ""
 
 
 class PracticeAction(StrEnum):
@@ -656,6 +665,7 @@ class SessionController:
         rhythm = ""
         if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
             rhythm = "irregular" if last.beat.irregular else "ectopic"
+        state = session.last_regulation
         return Reading(
             hr_bpm=hr,
             rmssd_ms=values["RMSSD"],
@@ -670,6 +680,10 @@ class SessionController:
             link=link,
             paused=self.paused,
             rhythm=rhythm,
+            zone_reason=state.reason if state is not None else "",
+            calibrating=state.calibrating if state is not None else False,
+            calibration_left_s=state.calibration_left_s if state is not None else math.nan,
+            baseline_source=state.baseline_source if state is not None else "",
         )
 
     @property

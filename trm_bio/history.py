@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from trm_bio import __version__
-from trm_bio.analysis import RecordingSummary, summarize
+from trm_bio.analysis import RecordingSummary, regulation_trace, summarize
 from trm_bio.core import artifacts, effects
 from trm_bio.core.baseline import Baseline, combine_baselines
 from trm_bio.core.engine import BeatAnalysis, analyse_beats, metric_names
 from trm_bio.core.events import Event
-from trm_bio.core.regulation import RegulationTrace, Zone, regulate
+from trm_bio.core.regulation import RegulationTrace, Zone
 from trm_bio.core.timeline import Beats, beats_from_packets, beats_from_rr
 from trm_bio.errors import TrmBioError
 from trm_bio.store.library import Library, SessionInfo
@@ -46,7 +46,7 @@ def session_beats(library: Library, info: SessionInfo) -> Beats:
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 
 
 def _cache_key(info: SessionInfo) -> str:
@@ -197,8 +197,7 @@ def analyse_session(
     if baseline is None and info.person_id is not None:
         baseline = person_baseline(library, info.person_id, before_session=session_id)
     m = analysis.metrics
-    series = (beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"])
-    trace = regulate(*series, baseline=baseline)
+    trace = regulation_trace(analysis, baseline)
     events = library.session_events(session_id)
     session_effects = effects.summarize_session(
         beats.times_s, m["HR_20s"], m["RMSSD"], trace, effects.effect_events(events)
@@ -207,7 +206,8 @@ def analyse_session(
     if cache and not library.readonly:
         # The session's own start baseline joins the person's history (computed once).
         if fresh:
-            own = trace if baseline is None else regulate(*series)
+            # Only a calibration that passed its quality check is kept (never a rejected one).
+            own = trace if baseline is None else regulation_trace(analysis)
             if own.baseline is not None:
                 library.store_derived(session_id, "baseline", own.baseline.to_dict())
             library.store_derived(
@@ -248,8 +248,11 @@ def person_baseline(
 ) -> Baseline | None:
     """The person's baseline from their earlier sessions' cached session-start baselines.
 
-    None when there are fewer than the regulation model's minimum (then the session
-    calibrates on its own first minutes).
+    Used by default for a new session (live, replay and reports) once the person has
+    ``BaselineParams.min_sessions`` (3) earlier sessions whose calibration passed its quality
+    check (a rejected calibration stores no baseline); the session then needs no settling
+    calibration. None when there are fewer (then the session calibrates on its own first
+    minutes).
     """
     stored = []
     for info in library.list_sessions(person_id):

@@ -26,10 +26,23 @@ import numpy as np
 from devices.packet import LinkState, Packet, StatusEvent
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
-from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
+from trm_bio.core.engine import (
+    BeatUpdate,
+    StreamingEngine,
+    analyse_beats,
+    recent_artifact_share,
+)
 from trm_bio.core.events import BREAKING_STATES, ConnectionPayload, Event, EventKind
 from trm_bio.core.growing import GrowingArray
-from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
+from trm_bio.core.regulation import (
+    HR_METRIC,
+    PULSE_LOCATIONS,
+    VAGAL_METRIC,
+    RegulationParams,
+    RegulationState,
+    Regulator,
+    rhythm_words,
+)
 from trm_bio.core.shifts import Shift, ShiftWatch
 from trm_bio.core.timeline import (
     NS_PER_S,
@@ -43,6 +56,20 @@ from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, SeekMarker
 
 log = logging.getLogger(__name__)
+
+def regulate_beat(regulator: Regulator, beat: BeatUpdate) -> RegulationState:
+    """The regulation model at one settled beat of the engine: the live path's one call.
+
+    Its inputs are the engine's at that beat: the indicator's heart rate and RMSSD windows,
+    respiration, the rhythm check and the last minute's share of corrected beats.
+    """
+    m = beat.metrics
+    rhythm = "" if beat.rhythm_ok else ("irregular" if beat.irregular else "ectopic")
+    return regulator.update(
+        beat.settled_time_s, m[HR_METRIC], m[VAGAL_METRIC], m["RespirationRate"],
+        rhythm=rhythm, artifact_share=beat.artifact_rate,
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class BeatState:
@@ -154,7 +181,11 @@ class Session:
         self._timeline_config = timeline_config
         self.timeline = Timeline(self.start_ns, timeline_config)
         self.engine = StreamingEngine()
+        #: The sensor's body location code (Heart Rate Service), once the source told it.
+        self.body_location: int | None = None
         self.regulator = Regulator(self.regulation_params, baseline)
+        #: The regulation model at the newest settled beat (None before the first).
+        self.last_regulation: RegulationState | None = None
         self.history = SessionHistory(self.engine.names)
         self.link_state: LinkState | None = None
         self.battery_percent: int | None = None
@@ -219,10 +250,8 @@ class Session:
         for beat in self.engine.push(beats):
             state = None
             if beat.settled_index >= 0:
-                m = beat.metrics
-                state = self.regulator.update(
-                    beat.settled_time_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]
-                )
+                state = regulate_beat(self.regulator, beat)
+                self.last_regulation = state
             beat_state = BeatState(beat, state)
             self.history.add(beat_state)
             update.beats.append(beat_state)
@@ -233,6 +262,10 @@ class Session:
         self.last_host_ns = max(self.last_host_ns, status.host_ns)
         if status.battery_percent is not None:
             self.battery_percent = status.battery_percent
+        if status.body_location is not None:
+            # A pulse sensor's timing jitter adds to RMSSD: the quality gate is stricter.
+            self.body_location = status.body_location
+            self.regulator.pulse_source = status.body_location in PULSE_LOCATIONS
         if status.state in BREAKING_STATES:
             self.timeline.break_segment()
         if status.state is LinkState.FAILED and status.message:
@@ -272,7 +305,11 @@ class Session:
         self.timeline = timeline
         self.engine = StreamingEngine(self.engine.windows)
         self.engine.prime(beats)
-        self.regulator = Regulator(self.regulation_params, self.initial_baseline)
+        self.regulator = Regulator(
+            self.regulation_params, self.initial_baseline,
+            pulse_source=self.body_location in PULSE_LOCATIONS,
+        )
+        self.last_regulation = None
         self.history = SessionHistory(self.engine.names)
         self.shift_watch.reset()  # the caller re-adds the events before this point
         self.shifts = []
@@ -282,16 +319,21 @@ class Session:
             analysis = analyse_beats(beats)
             settled = max(0, len(beats) - self.engine.lookahead)
             m = {k: v[:settled] for k, v in analysis.metrics.items()}
+            words = rhythm_words(analysis.rhythm_ok, analysis.irregular)[:settled]
+            share = recent_artifact_share(beats.times_s, analysis.labels)[:settled]
             regulation = [
-                self.regulator.update(t, h, r, q)
-                for t, h, r, q in zip(
+                self.regulator.update(t, h, r, q, rhythm=w, artifact_share=a)
+                for t, h, r, q, w, a in zip(
                     beats.times_s[:settled].tolist(),
-                    m["HR_20s"].tolist(),
-                    m["RMSSD"].tolist(),
+                    m[HR_METRIC].tolist(),
+                    m[VAGAL_METRIC].tolist(),
                     m["RespirationRate"].tolist(),
+                    words,
+                    share.tolist(),
                     strict=True,
                 )
             ]
+            self.last_regulation = regulation[-1] if regulation else None
             hr = 60_000.0 / beats.rr_ms
             self.history.beats.extend(
                 {

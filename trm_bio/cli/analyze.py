@@ -92,7 +92,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--series",
         type=Path,
         metavar="FILE.csv",
-        help="also write the sliding-window series, one row per beat (one file only)",
+        help=(
+            "also write the sliding-window series and the zone indicator (Arousal, Zone, as "
+            "the live app computes them), one row per beat (one file only)"
+        ),
     )
     p.add_argument(
         "--beats",
@@ -297,9 +300,12 @@ def summary_csv(document: dict[str, Any]) -> str:
 def write_series(path: Path, analysis: BeatAnalysis) -> None:
     """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric,
     then whether the rhythm is irregular (``rhythm_ok`` is False there too) and whether it is
-    fixed-rate (as from a pacemaker)."""
+    fixed-rate (as from a pacemaker), then the zone indicator (``Arousal``, in baseline
+    spreads, and ``Zone``: low, resilient, high or unknown) exactly as the live app computes
+    it with its session-start calibration on this file."""
     import numpy as np
 
+    from trm_bio.analysis import regulation_trace
     from trm_bio.core import artifacts
 
     beats = analysis.beats
@@ -315,6 +321,9 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
         columns["irregular_rhythm"] = analysis.irregular
     if analysis.paced is not None:
         columns["paced_rhythm"] = analysis.paced
+    trace = regulation_trace(analysis)
+    columns["Arousal"] = trace.arousal
+    columns["Zone"] = np.asarray(trace.zone_labels(), dtype=object)
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

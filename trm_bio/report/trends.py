@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import theilslopes
 
+from trm_bio.analysis import regulation_trace
 from trm_bio.core import effects
 from trm_bio.core.json_safe import json_safe
-from trm_bio.core.regulation import regulate
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.history import analyse_session, read_baseline
 from trm_bio.store.library import Library, SessionInfo
@@ -236,8 +236,7 @@ def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None,
             log.warning("session %d: the cached baseline is damaged (%s); recomputed", info.id, exc)
             own, damaged = None, True
     if own is None:
-        m = result.analysis.metrics
-        b = regulate(result.beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]).baseline
+        b = regulation_trace(result.analysis).baseline  # the session-start calibration
         own = b.to_dict() if b is not None else None
         if damaged and own is not None:
             library.store_derived(info.id, "baseline", own)
