@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
+
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.source import Source
 from skills.flow import FlowEvent, FlowState, PracticeFlow
@@ -26,6 +28,7 @@ from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
+from trm_bio.core.baseline import Baseline
 from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
 from trm_bio.core.regulation import Zone as ZoneCode
 from trm_bio.errors import LibraryError, TrmBioError
@@ -73,6 +76,14 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
+    #: Why the zone is UNKNOWN, as a plain sentence ("" when a zone is shown).
+    zone_reason: str = ""
+    #: The session-start baseline is still being found (the settling-in period).
+    calibrating: bool = False
+    #: Seconds of settling left (NaN when not calibrating or not known).
+    calibration_left_s: float = math.nan
+    #: Where the baseline comes from: "session-start", "previous-sessions" or "" (none yet).
+    baseline_source: str = ""
 
 
 class PracticeAction(StrEnum):
@@ -670,7 +681,29 @@ class SessionController:
             link=link,
             paused=self.paused,
             rhythm=rhythm,
+            **self._calibration(session),
         )
+
+    def _calibration(self, session: Session) -> dict[str, Any]:
+        """The settling-in state for the screen, from the session's regulator."""
+        baseline = session.regulator.baseline
+        if baseline is not None:
+            return {"baseline_source": str(baseline.source)}
+        if not session.analyse_live:
+            return {}
+        # Calibrating: the baseline's duration counts from the first beat with valid values.
+        duration_s = session.regulation_params.baseline.duration_s
+        m = session.history.metrics
+        left = duration_s
+        if m.size:
+            valid = np.flatnonzero(np.isfinite(m["HR_20s"]) & (m["RMSSD"] > 0))
+            if valid.size:
+                left = duration_s - (float(m["time_s"][-1]) - float(m["time_s"][valid[0]]))
+        return {"calibrating": True, "calibration_left_s": max(left, 0.0)}
+
+    def baseline(self) -> Baseline | None:
+        """The baseline the running session measures against (None while it is found)."""
+        return self.session.regulator.baseline if self.session is not None else None
 
     @property
     def link_state(self) -> LinkState | None:
