@@ -267,7 +267,8 @@ def test_population_values_stand_beside_the_own_baseline_on_the_clinician_side_o
     assert panel.population["rmssd"].text() == "19–75 ms"
     assert panel.own["hr"].text() == "66 bpm" and panel.own["rmssd"].text() == "41 ms"
     assert "Population values (adults 30-39)" in panel.norms_note.text()
-    assert "own baseline" in panel.norms_note.text()
+    assert "orientation only" in panel.norms_note.text()
+    assert "own baseline" in panel.norms_note.toolTip()
     client_texts = " ".join(label.text() for label in window.client.findChildren(QLabel))
     assert "opulation" not in client_texts and "58" not in client_texts
     window.close()

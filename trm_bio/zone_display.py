@@ -8,11 +8,13 @@ Where the dot sits: the regulation model decides High from ``arousal`` and Low f
 evidence, ``lowness`` (:mod:`trm_bio.core.regulation`). In the "slow and flat" picture heart
 rate and vagal HRV both fall, so ``arousal`` can be high while the zone is Low; a dot placed
 by ``arousal`` alone then sat beside "high" under a "Low Zone" label. The position is
-therefore the net of both kinds of evidence, ``max(arousal, 0) - lowness`` (equal to
-``arousal`` above the baseline and to ``-lowness`` below it when only one side has
-evidence), and then held inside the segment of the zone the model shows: the hysteresis
-keeps a zone until its exit threshold, and confirmation delays a new one, so the raw value
-may sit a little across an edge. UNKNOWN has no position: it is drawn grey, not as a zone.
+therefore read from the evidence of the zone shown: ``-lowness`` in the Low Zone,
+``arousal`` in the High Zone, and in the resilient band the net of both,
+``max(arousal, 0) - lowness`` (equal to ``arousal`` above the baseline and to ``-lowness``
+below it when only one side has evidence, and continuous between them). It is then held
+inside the segment of the zone the model shows: the hysteresis keeps a zone until its exit
+threshold, and confirmation delays a new one, so the value may sit a little across an edge.
+UNKNOWN has no position: it is drawn grey, not as a zone.
 """
 
 from __future__ import annotations
@@ -114,18 +116,20 @@ def zone_positions(
     Returns
     -------
     ndarray
-        Net evidence ``max(arousal, 0) - lowness``, held inside the zone's segment of the view.
+        The zone's own evidence (see module doc), held inside the zone's segment of the view.
     """
     a = np.asarray(arousal, dtype=np.float64)
     low = np.asarray(lowness, dtype=np.float64)
     z = np.asarray(zone, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        raw = np.maximum(a, 0.0) - np.where(np.isnan(low), 0.0, low)
-    raw = np.where(np.isnan(a), -low, raw)  # only the low side known
+        net = np.maximum(a, 0.0) - np.where(np.isnan(low), 0.0, low)
+    net = np.where(np.isnan(a), -low, net)  # only the low side known
+    evidence = {Zone.LOW: -low, Zone.RESILIENT: net, Zone.HIGH: a}
     out = np.full(np.broadcast(a, low, z).shape, np.nan)
     for code in (Zone.LOW, Zone.RESILIENT, Zone.HIGH):
         lo, hi = scale.segment(code)
         here = z == int(code)
+        raw = evidence[code]
         # A zone without a value (held through a gap) sits at its segment's inner edge.
         inner = hi if code == Zone.LOW else lo if code == Zone.HIGH else 0.0
         value = np.where(np.isnan(raw), inner, np.clip(raw, lo, hi))

@@ -115,8 +115,8 @@ class BaselinePanel(QWidget):
             return
         self.population["hr"].setText(_range(norms.hr_bpm, "bpm"))
         self.population["rmssd"].setText(_range(norms.rmssd_ms, "ms"))
-        self.norms_note.setText(
-            f"Population values ({norms.group}), for orientation only: the zone is measured "
-            "against the person's own baseline."
+        self.norms_note.setText(f"Population values ({norms.group}): orientation only.")
+        self.norms_note.setToolTip(
+            "Typical values of a population, not this person's: the zone is measured against "
+            f"the person's own baseline. {norms.source}".strip()
         )
-        self.norms_note.setToolTip(norms.source)

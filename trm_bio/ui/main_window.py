@@ -179,15 +179,6 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel("Show:"))
         bar.addWidget(self.span)
         outer.addLayout(bar)
-        # The settling-in invitation at the start of a session (hidden otherwise).
-        self.settling = QLabel("")
-        self.settling.setWordWrap(True)
-        self.settling.setAccessibleName("Settling in")
-        self.settling.setStyleSheet(
-            f"background: {theme.BAND}; border-radius: 8px; padding: 6px 10px;"
-        )
-        self.settling.setVisible(False)
-        outer.addWidget(self.settling)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
@@ -204,6 +195,20 @@ class MainWindow(QMainWindow):
         left_box.addLayout(band_row, 1)
         left_box.addWidget(self.baseline_panel)
         self.plots = LivePlots(self.settings.trends)
+        # The settling-in invitation at the start of a session, above the plots (hidden
+        # otherwise; the plots give it room, so the window needs no more height for it).
+        self.settling = QLabel("")
+        self.settling.setWordWrap(True)
+        self.settling.setAccessibleName("Settling in")
+        self.settling.setStyleSheet(
+            f"background: {theme.BAND}; border-radius: 8px; padding: 6px 10px;"
+        )
+        self.settling.setVisible(False)
+        middle = QWidget()
+        middle_box = QVBoxLayout(middle)
+        middle_box.setContentsMargins(0, 0, 0, 0)
+        middle_box.addWidget(self.settling)
+        middle_box.addWidget(self.plots, 1)
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
@@ -212,7 +217,7 @@ class MainWindow(QMainWindow):
         right_box.addWidget(self.skills, 3)
         right_box.addWidget(self.tracking, 2)
         splitter.addWidget(left)
-        splitter.addWidget(self.plots)
+        splitter.addWidget(middle)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
