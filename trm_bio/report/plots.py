@@ -74,7 +74,8 @@ def session_figure(report: SessionReport) -> Figure:
         for shown, alpha in ((~tentative, 1.0), (light, 0.4)):
             gx, gy = with_gaps(t, np.where(shown, s.position, np.nan), s.segment)
             ax_arousal.plot(gx, gy, color=OKABE_ITO["black"], lw=1.0, alpha=alpha)
-    ax_arousal.set_ylim(*scale.view)
+    # A little room past the view, so readings resting at its edge stay visible.
+    ax_arousal.set_ylim(scale.view[0] - 0.15, scale.view[1] + 0.15)
     ax_arousal.set_yticks([scale.low_edge, 0.0, scale.high_edge], ["low", "baseline", "high"])
     ax_arousal.set_ylabel("zone indicator\n(vs own baseline)")
     for start, end, code in s.zone_runs:
