@@ -76,13 +76,14 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
-    #: Why the zone is UNKNOWN, as a plain sentence ("" when a zone is shown).
+    #: Why the zone is UNKNOWN, in a plain sentence ("" when a zone is shown): settling in,
+    #: a rejected calibration, an irregular rhythm, too many corrected beats, implausible HRV.
     zone_reason: str = ""
-    #: The session-start baseline is still being found (the settling-in period).
+    #: The session-start calibration is running (the person is settling in).
     calibrating: bool = False
-    #: Seconds of settling left (NaN when not calibrating or not known).
+    #: Seconds of settling left (NaN when not calibrating, or while it is extended).
     calibration_left_s: float = math.nan
-    #: Where the baseline comes from: "session-start", "previous-sessions" or "" (none yet).
+    #: The reference in use: "session-start", "previous-sessions" or "" (none yet).
     baseline_source: str = ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
@@ -41,6 +42,31 @@ class PopulationNorms:
     rmssd_ms: tuple[float, float]
     group: str = "adults at rest"
     source: str = ""
+
+
+class RestingRanges(Protocol):
+    """Population resting values as the regulation model gives them (ranges and a source)."""
+
+    @property
+    def hr_low_bpm(self) -> float: ...
+    @property
+    def hr_high_bpm(self) -> float: ...
+    @property
+    def rmssd_low_ms(self) -> float: ...
+    @property
+    def rmssd_high_ms(self) -> float: ...
+    @property
+    def source(self) -> str: ...
+
+
+def norms_from(values: RestingRanges, group: str = "healthy adults at rest") -> PopulationNorms:
+    """The panel's norms from the model's population values (ranges of study means)."""
+    return PopulationNorms(
+        (values.hr_low_bpm, values.hr_high_bpm),
+        (values.rmssd_low_ms, values.rmssd_high_ms),
+        group,
+        values.source,
+    )
 
 
 def _range(values: tuple[float, float] | None, unit: str) -> str:
