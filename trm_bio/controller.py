@@ -26,6 +26,7 @@ from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
+from trm_bio.core.baseline import Baseline
 from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
 from trm_bio.core.regulation import Zone as ZoneCode
 from trm_bio.errors import LibraryError, TrmBioError
@@ -685,6 +686,10 @@ class SessionController:
             calibration_left_s=state.calibration_left_s if state is not None else math.nan,
             baseline_source=state.baseline_source if state is not None else "",
         )
+
+    def baseline(self) -> Baseline | None:
+        """The baseline the running session measures against (None while it is found)."""
+        return self.session.regulator.baseline if self.session is not None else None
 
     @property
     def link_state(self) -> LinkState | None:

@@ -326,6 +326,7 @@ def _session_dict(s: Any) -> dict[str, Any]:
 
 def _show(args: argparse.Namespace) -> int:
     from trm_bio.history import analyse_session
+    from trm_bio.zone_display import shares_words
 
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
@@ -344,7 +345,7 @@ def _show(args: argparse.Namespace) -> int:
     if any(v is not None for v in zones.values()):
         print(
             "\n  Time in zones (indicator, not a diagnosis): "
-            + ", ".join(f"{k} {100 * v:.0f} %" for k, v in zones.items() if v is not None)
+            + shares_words(document.get("zone_seconds") or {})
         )
     items = result.effects.items
     if items:

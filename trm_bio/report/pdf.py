@@ -20,6 +20,7 @@ from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_clock, fmt_numb
 from trm_bio.report.plots import session_figure, trends_figure
 from trm_bio.report.trends import TREND_LABELS, Trends, resonance_text
 from trm_bio.store.person_resonance import resonance_words
+from trm_bio.zone_display import shares_words
 
 A4_IN = (8.27, 11.69)
 
@@ -99,8 +100,8 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
         m = s["metrics"]
         page.line(f"Heart rate {fmt_number(m.get('HR'), 3)} bpm on average; "
                   f"RMSSD {fmt_number(m.get('RMSSD'), 3)} ms.")
-        zones = ", ".join(f"{k} {100 * v:.0f} %" for k, v in s["zones"].items() if v is not None)
-        page.line(f"Time in each zone, by the indicator: {zones or 'no zone reading'}.")
+        zones = shares_words(s.get("zone_seconds") or {})
+        page.line(f"Time in each zone, by the indicator (by time): {zones}.")
         ratings = ", ".join(f"{r.rating} at {fmt_clock(r.time_s)}" for r in report.ratings)
         page.line(f"Own zone ratings: {ratings or 'none given'}.")
         if info.get("resonance"):

@@ -47,7 +47,7 @@ class SessionPoint:
     baseline_rmssd_ms: float | None
     hr_bpm: float | None  # whole session
     rmssd_ms: float | None
-    resilient_share: float | None  # of beats with a zone reading, 0-1
+    resilient_share: float | None  # of the time with a zone reading (pauses left out), 0-1
     high_share: float | None
     low_share: float | None
     hrv_valid: bool
@@ -150,6 +150,8 @@ def _from_cache(
 ) -> tuple[SessionPoint | None, dict[str, Any]] | None:
     """The session's point and effects from its cached summary; None when the cache is
     damaged (derived data: the session is then analysed again)."""
+    if isinstance(summary, dict) and "zone_seconds" not in summary:
+        return None  # cached before zone shares were counted by time: analysed again
     try:
         point = _point(info.id, info.started_utc, info.duration_s, summary, own)
         session_effects = summary.get("effects") or {"items": []}
@@ -251,7 +253,7 @@ TREND_LABELS = {
     "baseline_rmssd_ms": ("resting RMSSD at the session start", "ms"),
     "hr_bpm": ("heart rate over the whole session", "bpm"),
     "rmssd_ms": ("RMSSD over the whole session", "ms"),
-    "resilient_share": ("time in the resilient band", "%"),
+    "resilient_share": ("time in the resilient band (by time)", "%"),
 }
 
 
