@@ -1,5 +1,9 @@
 """Bluetooth LE heart-rate straps through bleak: scan, connect, stream, reconnect.
 
+A strap that also offers Polar's Measurement Data service (PMD: a Polar H10) streams its
+raw ECG and accelerometer through the same source, started after the heart-rate stream
+runs; the heart-rate stream never depends on them (see :class:`BleStrap`).
+
 bleak runs on the device layer's own asyncio loop thread (:class:`devices.aio_thread.
 LoopThread`), never on the caller's thread. The caller's side is plain blocking calls
 (:func:`scan`) or a :class:`~devices.source.Source` queue (:class:`BleStrap`).
@@ -48,7 +52,21 @@ from devices.errors import (
     NotAHeartRateStrapError,
 )
 from devices.hrm import packet_from_payload
-from devices.packet import LinkState, Packet, SensorContact
+from devices.packet import LinkState, Packet, SensorContact, offers_text
+from devices.pmd import (
+    PMD_CONTROL_POINT_UUID,
+    PMD_DATA_UUID,
+    PMD_MIN_MTU,
+    PMD_SERVICE_UUID,
+    PmdFrame,
+    PmdResponse,
+    PmdStream,
+    decode_response,
+    offered_streams,
+    start_command,
+    status_sentence,
+    stop_command,
+)
 from devices.source import Source
 
 logger = logging.getLogger(__name__)
@@ -225,6 +243,33 @@ def scan(
 #: 30-100 s on some BlueZ setups) and the link is made again.
 SILENCE_TIMEOUT_S = 10.0
 
+#: How long the PMD control point may take to answer one command (s); the H10 answers in
+#: tens of milliseconds, a start included (its ECG frames may still come 20-30 s later).
+PMD_RESPONSE_TIMEOUT_S = 5.0
+
+#: A raw stream that was arriving and sends nothing this long has stopped (s): an ECG frame
+#: comes every 0.56 s and an accelerometer frame every 0.18 s.
+RAW_SILENCE_S = 5.0
+
+#: Bound on stopping the raw streams before disconnecting (s): the strap is asked to stop
+#: so that it can sleep, but the user's stop must not wait on an unanswering strap.
+PMD_STOP_TIMEOUT_S = 2.0
+
+#: The raw streams trm-bio starts, in order, with their key in StatusEvent.details and the
+#: name in sentences (devices.packet documents the keys).
+_RAW_STREAMS: tuple[tuple[PmdStream, str, str], ...] = (
+    (PmdStream.ECG, "ecg", "ECG"),
+    (PmdStream.ACC, "acc", "the accelerometer"),
+)
+_RAW_KEY = {stream: key for stream, key, _name in _RAW_STREAMS}
+_RAW_NAME = {stream: name for stream, _key, name in _RAW_STREAMS}
+_OFFER_NAME = {PmdStream.ECG: "ECG", PmdStream.ACC: "ACC"}
+_FRAMES_NAME = {PmdStream.ECG: "ECG", PmdStream.ACC: "Accelerometer"}
+
+
+def _sentence_start(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
 
 class _StopRequested(Exception):
     """stop() was called while a scan or a connection attempt was under way."""
@@ -259,6 +304,26 @@ class BleStrap(Source):
     is not a heart-rate strap, or a strap never heard within ``scan_timeout_s`` before it
     ever streamed.
 
+    Each connection says its set-up step by step in ``StatusEvent.details`` (keys documented
+    in :mod:`devices.packet`): CONNECTED ``step="connected"``, CONNECTED ``"services read"``,
+    STREAMING ``"waiting for beats"``, then ``"beats arriving"`` with the first RR; what the
+    strap offers is in :attr:`offers` and ``details["offers"]``.
+
+    Raw streams (Polar PMD): when the strap offers the PMD service and ``raw_streams`` is on,
+    once the heart-rate stream runs the source reads the control point's features, turns on
+    its indications and the data notifications, checks the ATT MTU (at least 232), and
+    starts ECG and then the accelerometer; "already in state" counts as started. Every data
+    notification is put on the queue as a :class:`~devices.pmd.PmdFrame` (raw bytes and host
+    time). Each stream's state is in ``details["ecg"]`` / ``["acc"]`` with a sentence: started,
+    first frames arriving, refused and why ("The strap refused ECG: it is in its charger."),
+    or failed and why. Silence on a raw stream is not a failure (an H10's ECG can start 20-30
+    s late); the silence watchdog watches the heart-rate stream only. A stream whose frames
+    stop for ``raw_silence_s`` after arriving is said to have stopped (``"stalled"``), and
+    said again when they come back. A refusal, a strap
+    without PMD or any PMD failure leaves the heart-rate stream as it is. :meth:`stop` stops
+    the raw streams (``03 00``, ``03 02``) before disconnecting, so the strap can sleep; a
+    new connection starts them again.
+
     Parameters
     ----------
     target : str
@@ -275,6 +340,12 @@ class BleStrap(Source):
         Timeout of one connection attempt, and of the set-up after it (s).
     silence_timeout_s : float
         How long a connected strap may send nothing before the link is made again (s).
+    raw_streams : bool
+        Start a Polar strap's ECG and accelerometer (False: heart rate only).
+    pmd_timeout_s : float
+        How long the PMD control point may take to answer one command (s).
+    raw_silence_s : float
+        How long a raw stream that was arriving may send nothing before that is said (s).
     """
 
     def __init__(
@@ -289,6 +360,9 @@ class BleStrap(Source):
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 20.0,
         silence_timeout_s: float = SILENCE_TIMEOUT_S,
+        raw_streams: bool = True,
+        pmd_timeout_s: float = PMD_RESPONSE_TIMEOUT_S,
+        raw_silence_s: float = RAW_SILENCE_S,
     ) -> None:
         super().__init__(source_id=target)
         self.target = target
@@ -298,6 +372,9 @@ class BleStrap(Source):
         self.scan_timeout_s = scan_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.silence_timeout_s = silence_timeout_s
+        self.raw_streams = raw_streams
+        self.pmd_timeout_s = pmd_timeout_s
+        self.raw_silence_s = raw_silence_s
         self.error: DeviceError | None = None
         self.malformed_count = 0  # notifications that could not be decoded (kept, no beats)
         self.connection_count = 0  # successful connections, the first one included
@@ -309,6 +386,14 @@ class BleStrap(Source):
         self._stopped = False
         self._heard_ns = 0  # monotonic time of the latest notification (or of subscribing)
         self._heard_count = 0  # notifications on the current connection
+        # The current connection's set-up, as StatusEvent.details carry it.
+        self._details: dict[str, str] = {}
+        self._beats_arriving = False  # a packet with RR came on the current connection
+        self._mtu: int | None = None  # the link's ATT MTU when known
+        self._pmd_responses: asyncio.Queue[PmdResponse] | None = None
+        self._pmd_attempted: list[PmdStream] = []  # streams a start was sent for (to stop)
+        # Host time of the latest frame of each stream type on this link.
+        self._pmd_last_ns: dict[int, int] = {}
 
     # -- lifecycle (caller's thread) ------------------------------------------------
     def start(self) -> None:
@@ -546,18 +631,35 @@ class BleStrap(Source):
                 ) from exc
             linked = True
             hrm = self._heart_rate_measurement(client, label)
+            self._new_connection()
+            self._set_state(LinkState.CONNECTED, f"Connected to {label}.", details=self._details)
             # bleak's connect has its own timeout; what follows gets one too.
             async with asyncio.timeout(self.connect_timeout_s):
                 await self._read_facts(client)
+                if self.raw_streams and client.services.get_service(PMD_SERVICE_UUID):
+                    self._mtu = await self._read_mtu(client)
                 if link_lost():
                     raise DeviceError(f"The link to {label} dropped during set-up.")
                 self.connection_count += 1
-                self._set_state(LinkState.CONNECTED, f"Connected to {label}.")
+                self._offer("HR")
+                self._details["step"] = "services read"
+                read = "Services read"
+                if client.services.get_service(PMD_SERVICE_UUID) is None:
+                    self._details.update(ecg="not offered", acc="not offered")
+                    read += " (heart rate, no ECG or accelerometer)"
+                self._set_state(
+                    LinkState.CONNECTED,
+                    f"{read}; subscribing to the heart rate.",
+                    details=self._details,
+                )
                 self._heard_ns = time.monotonic_ns()
                 self._heard_count = 0
                 await client.start_notify(hrm, self._on_notification)
             # In the same step as the subscription: no packet can come before this event.
-            self._set_state(LinkState.STREAMING, "Streaming.")
+            self._details["step"] = "waiting for beats"
+            self._set_state(
+                LinkState.STREAMING, "Streaming; waiting for beats.", details=self._details
+            )
             return hrm
 
         try:
@@ -570,8 +672,16 @@ class BleStrap(Source):
                     logger.info("set-up of %s ended by the lost link: %r", label, exc)
                     raise DeviceError(f"The link to {label} dropped during set-up.") from exc
                 raise
-            end = await self._watch(dropped)
+            # The raw streams start beside the heart-rate stream, never in its way.
+            raw = asyncio.ensure_future(self._run_raw_streams(client))
+            try:
+                end = await self._watch(dropped)
+            finally:
+                raw.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await raw
             if end is _End.STOPPED and client.is_connected:
+                await self._stop_raw_streams(client)
                 try:
                     async with asyncio.timeout(self.connect_timeout_s):
                         await client.stop_notify(hrm)
@@ -657,6 +767,227 @@ class BleStrap(Source):
             return
         self._emit(packet)
         if packet.contact == SensorContact.NO_CONTACT and self.state == LinkState.STREAMING:
-            self._set_state(LinkState.CONTACT_LOST, "The strap has lost skin contact.", host_ns)
+            self._set_state(
+                LinkState.CONTACT_LOST,
+                "The strap has lost skin contact.",
+                host_ns,
+                details=self._details,
+            )
         elif packet.contact != SensorContact.NO_CONTACT and self.state == LinkState.CONTACT_LOST:
-            self._set_state(LinkState.STREAMING, "Skin contact is back.", host_ns)
+            self._set_state(
+                LinkState.STREAMING, "Skin contact is back.", host_ns, details=self._details
+            )
+        if packet.rr_ms and not self._beats_arriving:
+            self._beats_arriving = True
+            self._offer("RR")
+            self._say("Beats are arriving.", {"step": "beats arriving"}, host_ns)
+
+    # -- set-up steps and what the strap offers (loop thread) -----------------------------
+    def _new_connection(self) -> None:
+        self._details = {"step": "connected"}
+        if self.offers:
+            self._details["offers"] = offers_text(self.offers)
+        self._beats_arriving = False
+        self._mtu = None
+        self._pmd_responses = None
+        self._pmd_attempted = []
+        self._pmd_last_ns = {}
+
+    def _offer(self, *names: str) -> None:
+        self.offers = self.offers | frozenset(names)
+        self._details["offers"] = offers_text(self.offers)
+
+    def _say(
+        self, message: str, details: dict[str, str] | None = None, host_ns: int | None = None
+    ) -> None:
+        """A status event in the current link state that updates the set-up details."""
+        self._details.update(details or {})
+        self._set_state(self.state, message, host_ns, details=self._details)
+
+    # -- raw streams: Polar PMD (loop thread) ----------------------------------------------
+    async def _read_mtu(self, client: BleakClient) -> int | None:
+        """The link's ATT MTU, or None when it cannot be known.
+
+        BlueZ exchanges the MTU by itself on connecting, but bleak's BlueZ backend reports 23
+        until its ``_acquire_mtu`` has asked (what bleak's own ``mtu_size`` example does);
+        other backends know it at once.
+        """
+        acquire = getattr(client._backend, "_acquire_mtu", None)
+        if acquire is not None:
+            try:
+                await acquire()
+            except Exception as exc:  # unknown, not small: the strap will say if it is
+                logger.info("could not read the ATT MTU: %s", plain_reason(exc))
+                return None
+        return int(client.mtu_size)
+
+    async def _run_raw_streams(self, client: BleakClient) -> None:
+        """Start the raw streams; every failure is a sentence, never the link's end."""
+        try:
+            await self._start_raw_streams(client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not client.is_connected:
+                logger.info("raw streams not started, the link went: %s", plain_reason(exc))
+                return  # the watch sees the lost link and says it
+            if isinstance(exc, TimeoutError):
+                reason = f"the strap did not answer within {self.pmd_timeout_s:g} s"
+            else:
+                reason = plain_reason(exc)
+            logger.info("raw streams not started: %s", reason)
+            pending = {
+                key: "failed"
+                for _stream, key, _name in _RAW_STREAMS
+                if self._details.get(key) in (None, "starting")
+            }
+            self._say(f"ECG and the accelerometer could not be started: {reason}.", pending)
+
+    async def _start_raw_streams(self, client: BleakClient) -> None:
+        control = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
+        data = client.services.get_characteristic(PMD_DATA_UUID)
+        if client.services.get_service(PMD_SERVICE_UUID) is None:
+            return  # said when the services were read
+        if control is None or data is None:
+            self._say(
+                "This strap's raw data service lacks its control point or data, so it offers "
+                "no ECG or accelerometer.",
+                {"ecg": "not offered", "acc": "not offered"},
+            )
+            return
+        offered = offered_streams(await client.read_gatt_char(control))
+        wanted = [stream for stream, _key, _name in _RAW_STREAMS if stream in offered]
+        self._offer(*(_OFFER_NAME[stream] for stream in wanted))
+        for stream, key, _name in _RAW_STREAMS:
+            if stream not in offered:
+                self._details[key] = "not offered"
+        if not wanted:
+            self._say("This strap offers heart rate but no ECG or accelerometer.")
+            return
+        if not self.raw_streams:
+            self._say(
+                "ECG and the accelerometer are turned off.",
+                {_RAW_KEY[stream]: "off" for stream in wanted},
+            )
+            return
+        # Indications and notifications first: the answers and frames need them.
+        self._pmd_responses = asyncio.Queue()
+        await client.start_notify(control, self._on_pmd_response)
+        await client.start_notify(data, self._on_pmd_frame)
+        mtu = self._mtu
+        if mtu is not None and mtu < PMD_MIN_MTU:
+            self._say(
+                f"ECG and the accelerometer are off: this Bluetooth link's packets are too "
+                f"small (MTU {mtu}; the strap needs {PMD_MIN_MTU}).",
+                {_RAW_KEY[stream]: "failed" for stream in wanted},
+            )
+            return
+        for stream in wanted:
+            key, name = _RAW_KEY[stream], _RAW_NAME[stream]
+            self._details[key] = "starting"
+            self._pmd_attempted.append(stream)
+            response = await self._pmd_command(client, control, start_command(stream))
+            if not response.ok:
+                self._pmd_attempted.remove(stream)  # not running: nothing to stop
+                self._say(
+                    f"The strap refused {name}: {status_sentence(response.status)}.",
+                    {key: "refused"},
+                )
+            elif stream in self._pmd_last_ns:
+                self._say(f"{_sentence_start(name)} started.", {key: "arriving"})
+            elif stream is PmdStream.ECG:
+                self._say("ECG started; its first frames can take 20 to 30 s.", {key: "waiting"})
+            else:
+                self._say(f"{_sentence_start(name)} started.", {key: "waiting"})
+        await self._watch_raw_streams()
+
+    async def _watch_raw_streams(self) -> None:
+        """Say when frames of a running stream stop (and come back); until cancelled.
+
+        Older H10 firmware and Windows drop PMD streams at times while the heart rate goes
+        on; that is said, and the link is left alone (the heart rate's watchdog is the one
+        that reconnects).
+        """
+        while True:
+            await asyncio.sleep(self.raw_silence_s / 4)
+            now_ns = time.monotonic_ns()
+            for stream, key, _name in _RAW_STREAMS:
+                last_ns = self._pmd_last_ns.get(stream)
+                if last_ns is None:
+                    continue  # not yet: an ECG may take 20-30 s to begin
+                quiet = (now_ns - last_ns) / 1e9 >= self.raw_silence_s
+                if quiet and self._details.get(key) == "arriving":
+                    self._say(
+                        f"{_FRAMES_NAME[stream]} frames have stopped arriving for "
+                        f"{self.raw_silence_s:g} s; the heart rate goes on.",
+                        {key: "stalled"},
+                    )
+                elif not quiet and self._details.get(key) == "stalled":
+                    self._say(
+                        f"{_FRAMES_NAME[stream]} frames are arriving again.", {key: "arriving"}
+                    )
+
+    async def _pmd_command(
+        self, client: BleakClient, control: BleakGATTCharacteristic, command: bytes
+    ) -> PmdResponse:
+        """Write one control-point command and await the strap's answer to it.
+
+        Raises
+        ------
+        TimeoutError
+            No answer within ``pmd_timeout_s``.
+        """
+        responses = self._pmd_responses
+        assert responses is not None
+        async with asyncio.timeout(self.pmd_timeout_s):
+            await client.write_gatt_char(control, command, response=True)
+            while True:
+                response = await responses.get()
+                if (response.opcode, response.stream) == (command[0], command[1]):
+                    return response
+                logger.info("a PMD answer to another command: %s", response)
+
+    async def _stop_raw_streams(self, client: BleakClient) -> None:
+        """Stop every stream a start was sent for, so the strap can sleep; bounded."""
+        control = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
+        if not self._pmd_attempted or control is None or self._pmd_responses is None:
+            return
+        deadline = asyncio.get_running_loop().time() + PMD_STOP_TIMEOUT_S
+        for stream in self._pmd_attempted:
+            # Each stream is asked on its own: one unanswered stop does not keep the other on.
+            try:
+                async with asyncio.timeout_at(deadline):
+                    response = await self._pmd_command(client, control, stop_command(stream))
+            except Exception as exc:  # the strap stops its streams when the link goes anyway
+                logger.info("could not stop %s: %s", _RAW_NAME[stream], plain_reason(exc))
+                continue
+            if not response.ok:
+                logger.info(
+                    "the strap did not stop %s: %s",
+                    _RAW_NAME[stream],
+                    status_sentence(response.status),
+                )
+
+    def _on_pmd_response(self, _characteristic: object, payload: bytearray) -> None:
+        try:
+            response = decode_response(payload)
+        except MalformedPacketError as exc:
+            logger.warning("a malformed PMD control-point answer: %s", exc)
+            return
+        if self._pmd_responses is not None:
+            self._pmd_responses.put_nowait(response)
+
+    def _on_pmd_frame(self, _characteristic: object, payload: bytearray) -> None:
+        # Runs on the loop thread for every frame: stamp and queue (the session decodes).
+        frame = PmdFrame(time.monotonic_ns(), self.source_id, bytes(payload))
+        self._put(frame)
+        first = frame.stream not in self._pmd_last_ns
+        self._pmd_last_ns[frame.stream] = frame.host_ns
+        if first:  # once per stream and link
+            if frame.stream in _RAW_KEY:
+                stream = PmdStream(frame.stream)
+                self._say(
+                    f"{_FRAMES_NAME[stream]} frames are arriving.",
+                    {_RAW_KEY[stream]: "arriving"},
+                    frame.host_ns,
+                )

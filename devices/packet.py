@@ -10,6 +10,35 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+#: What a strap can offer, in the order ``StatusEvent.details["offers"]`` lists them: heart
+#: rate, RR intervals, single-lead ECG and the accelerometer (the last two over Polar's PMD).
+OFFERS: tuple[str, ...] = ("HR", "RR", "ECG", "ACC")
+
+#: The set-up steps of one connection, in order (``StatusEvent.details["step"]``).
+SETUP_STEPS: tuple[str, ...] = (
+    "connected",
+    "services read",
+    "waiting for beats",
+    "beats arriving",
+)
+
+#: States of a raw stream (``StatusEvent.details["ecg"]`` and ``["acc"]``).
+RAW_STREAM_STATES: tuple[str, ...] = (
+    "not offered",
+    "off",
+    "starting",
+    "waiting",
+    "arriving",
+    "stalled",
+    "refused",
+    "failed",
+)
+
+
+def offers_text(offers: frozenset[str]) -> str:
+    """``offers`` as ``StatusEvent.details["offers"]`` spells it (``"HR,RR,ECG,ACC"``)."""
+    return ",".join(name for name in OFFERS if name in offers)
+
 
 class SensorContact(enum.IntEnum):
     """Sensor-contact state from bits 1-2 of the Heart Rate Measurement flags."""
@@ -84,6 +113,28 @@ class StatusEvent:
         One sentence for the user (the reason, for ``FAILED`` and ``DISCONNECTED``).
     battery_percent, body_location : int or None
         Latest battery level (%) and Body Sensor Location code, when known.
+    details : dict of str to str
+        Machine-readable facts beside the sentence (a strap dialog shows them step by step).
+        A Bluetooth strap (:class:`devices.ble.BleStrap`) sets these keys:
+
+        * ``"cause"`` (RECONNECTING only): ``"dropped"``, ``"silent"`` or
+          ``"failed attempt"``; a RECONNECTING event carries nothing else.
+        * ``"step"``: how far the current connection has come, one of
+          :data:`SETUP_STEPS`: ``"connected"``, ``"services read"`` (battery, body location
+          and what the strap offers read), ``"waiting for beats"`` (subscribed, no RR yet),
+          ``"beats arriving"`` (a packet carried RR).
+        * ``"offers"``: what the strap is known to offer so far, comma-separated in the
+          order of :data:`OFFERS` (``"HR,RR,ECG,ACC"`` for a Polar H10 once all is known);
+          the same as the source's ``offers``.
+        * ``"ecg"``, ``"acc"``: the raw stream's state, one of :data:`RAW_STREAM_STATES`:
+          ``"not offered"``, ``"off"`` (the caller turned raw streams off), ``"starting"``,
+          ``"waiting"`` (started, no frame yet: an H10's ECG can take 20-30 s),
+          ``"arriving"``, ``"stalled"`` (frames arrived, then stopped; the heart rate goes
+          on), ``"refused"`` (the strap said no; the message says why) or ``"failed"`` (it
+          could not be started; the message says why). Absent until known.
+
+        Every event of a connection carries the latest value of every key it has reached,
+        so any one event is enough to draw the dialog.
     """
 
     host_ns: int

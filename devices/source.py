@@ -14,10 +14,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 from devices.packet import LinkState, Packet, StatusEvent
 
-SourceItem = Packet | StatusEvent
+if TYPE_CHECKING:  # devices.pmd loads numpy, which a bare start must not (test_guards)
+    from devices.pmd import PmdFrame
+
+#: What a source puts on its queue; a Polar strap adds its raw ECG and accelerometer frames.
+SourceItem: TypeAlias = "Packet | StatusEvent | PmdFrame"
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,9 @@ class Source(ABC):
         self.state: LinkState = LinkState.DISCONNECTED
         self.battery_percent: int | None = None
         self.body_location: int | None = None
+        # What the device is known to offer, of devices.packet.OFFERS ("HR", "RR", "ECG",
+        # "ACC"); empty until known.
+        self.offers: frozenset[str] = frozenset()
 
     # -- lifecycle ---------------------------------------------------------------
     @abstractmethod

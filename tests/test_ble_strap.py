@@ -81,21 +81,33 @@ def next_item(source: BleStrap) -> Packet | StatusEvent:
     return item
 
 
-def collect_until(
-    source: BleStrap, state: LinkState, within_s: float = 3 * WAIT_S
-) -> list[Packet | StatusEvent]:
-    """Every item up to and including the next status event with ``state``.
+#: The set-up step of the STREAMING event that starts a stream (later STREAMING events say
+#: that beats arrive, that contact is back, or how the raw streams are doing).
+SUBSCRIBED = "waiting for beats"
 
-    Fails when that event has not come within ``within_s`` (a source retrying in vain
-    keeps sending items, so waiting per item alone would never end).
+
+def collect_until(
+    source: BleStrap, state: LinkState, within_s: float = 3 * WAIT_S, step: str | None = None
+) -> list[Packet | StatusEvent]:
+    """Every item up to and including the next status event with ``state`` (and ``step``).
+
+    STREAMING means the event of a new subscription (step "waiting for beats") unless
+    ``step`` says otherwise. Fails when that event has not come within ``within_s`` (a
+    source retrying in vain keeps sending items, so waiting per item alone would never end).
     """
+    if step is None and state == LinkState.STREAMING:
+        step = SUBSCRIBED
     deadline = time.monotonic() + within_s
     items = []
     while True:
         assert time.monotonic() < deadline, f"no {state.value} within {within_s:g} s"
         item = next_item(source)
         items.append(item)
-        if isinstance(item, StatusEvent) and item.state == state:
+        if (
+            isinstance(item, StatusEvent)
+            and item.state == state
+            and (step is None or item.details.get("step") == step)
+        ):
             return items
         if isinstance(item, StatusEvent) and item.state == LinkState.FAILED:
             raise AssertionError(f"the source failed: {item.message}")
@@ -103,6 +115,20 @@ def collect_until(
 
 def states(items) -> list[LinkState]:
     return [item.state for item in items if isinstance(item, StatusEvent)]
+
+
+def steps(items) -> list[str]:
+    return [item.details.get("step", "") for item in items if isinstance(item, StatusEvent)]
+
+
+def next_packet(source: BleStrap) -> Packet:
+    """The next packet, passing over status events (the first beats of a link say so)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        item = next_item(source)
+        if isinstance(item, Packet):
+            return item
+    raise AssertionError("no packet in time")
 
 
 def packets(items) -> list[Packet]:
@@ -144,13 +170,34 @@ def test_connects_by_address_or_name_and_reads_battery_and_location(central, str
             LinkState.SCANNING,
             LinkState.CONNECTING,
             LinkState.CONNECTED,
+            LinkState.CONNECTED,
             LinkState.STREAMING,
         ]
-        connected = items[2]
-        assert (connected.battery_percent, connected.body_location) == (87, 1)
+        assert steps(items) == ["", "", "connected", "services read", "waiting for beats"]
+        services_read = items[3]
+        assert (services_read.battery_percent, services_read.body_location) == (87, 1)
         assert (source.battery_percent, source.body_location) == (87, 1)
+        # A strap without Polar's PMD service: heart rate only, said when its services are read.
+        assert services_read.details == {
+            "step": "services read",
+            "offers": "HR",
+            "ecg": "not offered",
+            "acc": "not offered",
+        }
+        assert "no ECG or accelerometer" in services_read.message
+        assert source.offers == {"HR"}
         assert source.source_id == STRAP_ADDRESS  # the address, even when found by name
         assert strap.subscribed.wait(WAIT_S)
+        # The first packet with RR: beats are arriving, and the strap offers RR.
+        assert strap.notify(beat(1))
+        assert next_item(source).payload == beat(1)
+        arriving = next_item(source)
+        assert (arriving.state, arriving.message) == (LinkState.STREAMING, "Beats are arriving.")
+        assert arriving.details["step"] == "beats arriving"
+        assert arriving.details["offers"] == "HR,RR" and source.offers == {"HR", "RR"}
+        assert strap.notify(beat(2))
+        assert next_item(source).payload == beat(2)  # said once per link
+        assert source.drain() == []
     finally:
         source.stop()
 
@@ -244,10 +291,11 @@ def test_contact_lost_and_back_are_status_changes(central, strap):
             SensorContact.CONTACT,
         ):
             assert strap.notify(encode_hrm(70, (880,), contact=contact))
-        items = [next_item(source) for _ in range(6)]
+        items = [next_item(source) for _ in range(7)]
         kinds = [item.state if isinstance(item, StatusEvent) else item.contact for item in items]
         assert kinds == [
             SensorContact.CONTACT,
+            LinkState.STREAMING,  # beats are arriving
             SensorContact.NO_CONTACT,
             LinkState.CONTACT_LOST,
             SensorContact.NO_CONTACT,
@@ -268,7 +316,7 @@ def test_malformed_payloads_are_kept_and_the_stream_goes_on(central, strap):
         for payload in malformed:
             assert strap.notify(payload)
         assert strap.notify(beat(2))
-        items = [next_item(source) for _ in range(len(malformed) + 2)]
+        items = [next_packet(source) for _ in range(len(malformed) + 2)]
         assert [i.payload for i in items] == [beat(1), *malformed, beat(2)]  # bytes kept, in order
         assert [i.error is None for i in items] == [True] + [False] * len(malformed) + [True]
         assert all(i.rr_ms == () for i in items[1:-1])  # no beat from a bad packet
@@ -304,10 +352,13 @@ def test_25_drops_every_beat_once_in_order_and_every_gap_marked(central, strap):
         received = [p.payload for items in sessions for p in packets(items)]
         assert received == sent  # each exactly once, in order, none lost across the drops
         for items in sessions[:-1]:
-            # 5 beats, then the gap marked: RECONNECTING, CONNECTED, STREAMING.
-            assert [type(item) for item in items[:5]] == [Packet] * 5
+            # 5 beats (the first says they arrive), then the gap marked: RECONNECTING,
+            # CONNECTED (twice: connected, services read), STREAMING.
+            assert [type(item) for item in items[:6]] == [Packet, StatusEvent] + [Packet] * 4
             assert states(items) == [
+                LinkState.STREAMING,
                 LinkState.RECONNECTING,
+                LinkState.CONNECTED,
                 LinkState.CONNECTED,
                 LinkState.STREAMING,
             ]
@@ -316,7 +367,11 @@ def test_25_drops_every_beat_once_in_order_and_every_gap_marked(central, strap):
         # The gap is explicit in packet time: the first beat after a reconnect is stamped
         # after the RECONNECTING event that opened the gap.
         for before, after in itertools.pairwise(sessions):
-            reconnecting = next(i for i in before if isinstance(i, StatusEvent))
+            reconnecting = next(
+                i
+                for i in before
+                if isinstance(i, StatusEvent) and i.state == LinkState.RECONNECTING
+            )
             assert packets(after)[0].host_ns > reconnecting.host_ns > packets(before)[-1].host_ns
     finally:
         source.stop()
@@ -340,6 +395,7 @@ def test_refused_connections_are_retried_with_growing_backoff(central, strap):
         connected = next(
             i for i in items if isinstance(i, StatusEvent) and i.state == LinkState.CONNECTED
         )
+        assert connected.details["step"] == "connected"
         stamps = [r.host_ns for r in retries] + [connected.host_ns]
         gaps_s = [(b - a) / 1e9 for a, b in itertools.pairwise(stamps)]
         assert all(gap >= wait for gap, wait in zip(gaps_s, (0.05, 0.1, 0.2), strict=True))
@@ -581,6 +637,9 @@ def test_a_strap_bluez_has_forgotten_is_looked_for_again(central, strap):
         central.forget(STRAP_ADDRESS)  # as if it had been out of reach for a while
         assert strap.drop_link()  # it advertises again at once: only a scan will know
         items = collect_until(source, LinkState.STREAMING, within_s=WAIT_S)
+        items = [
+            i for i in items if not (isinstance(i, StatusEvent) and i.message.startswith("Beats"))
+        ]
         assert states(items)[:3] == [
             LinkState.RECONNECTING,
             LinkState.RECONNECTING,  # "not found" through the forgotten device
@@ -607,14 +666,15 @@ def test_a_silent_strap_is_said_calmly_and_reconnected_and_beats_resume(central,
         strap.go_quiet()  # the link stays up; nothing gets through any more
         assert not strap.notify(beat(2))
         items = collect_until(source, LinkState.RECONNECTING)
-        (quiet,) = [i for i in items if isinstance(i, StatusEvent)]
+        assert states(items) == [LinkState.STREAMING, LinkState.RECONNECTING]  # beats arrived
+        quiet = items[-1]
         assert quiet.message == (
             f"No beats have arrived from {STRAP_NAME} ({STRAP_ADDRESS}) for {SILENCE_S:g} s "
             "although it is still connected; reconnecting."
         )
         assert quiet.details == {"cause": "silent"}
         items = collect_until(source, LinkState.STREAMING)
-        assert states(items) == [LinkState.CONNECTED, LinkState.STREAMING]
+        assert states(items) == [LinkState.CONNECTED, LinkState.CONNECTED, LinkState.STREAMING]
         assert strap.connection_attempts == 2  # the quiet link was closed, a new one made
         assert strap.notify(beat(3))
         after = next_item(source)
@@ -633,7 +693,7 @@ def test_a_stream_with_beats_inside_the_silence_bound_is_left_alone(central, str
         # sender is paced by the clock.
         for index in range(20):
             assert strap.notify(beat(index))
-            assert next_item(source).payload == beat(index)
+            assert next_packet(source).payload == beat(index)
             time.sleep(0.1)
         assert strap.connection_attempts == 1
         assert source.state == LinkState.STREAMING and source.drain() == []
@@ -657,7 +717,11 @@ def test_a_strap_that_never_sends_is_retried_with_growing_waits(central, strap):
         assert strap.connection_attempts == 4  # each quiet link closed and made again
         # Each wait was waited out before the next connection.
         connected = [
-            i for i in items if isinstance(i, StatusEvent) and i.state == LinkState.CONNECTED
+            i
+            for i in items
+            if isinstance(i, StatusEvent)
+            and i.state == LinkState.CONNECTED
+            and i.details["step"] == "connected"
         ]
         for retry, after, wait_s in zip(quiet, connected[1:], (0.05, 0.1, 0.2), strict=True):
             assert (after.host_ns - retry.host_ns) / 1e9 >= wait_s

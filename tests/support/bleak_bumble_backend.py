@@ -35,6 +35,9 @@ from tests.support.bumble_air import Air, bleak_uuid
 
 logger = logging.getLogger(__name__)
 
+#: The ATT MTU BlueZ asks for right after connecting (its default; the peer may offer less).
+BLUEZ_ATT_MTU = 517
+
 _PROPERTY_NAMES = {
     Characteristic.Properties.BROADCAST: "broadcast",
     Characteristic.Properties.READ: "read",
@@ -53,8 +56,18 @@ class BumbleCentral:
     ``scanner_backend`` and ``client_backend`` are bleak backend classes bound to it.
     """
 
-    def __init__(self, air: Air, *, name: str = "trm-bio host", address: str = "D0:00:00:00:00:01"):
+    def __init__(
+        self,
+        air: Air,
+        *,
+        name: str = "trm-bio host",
+        address: str = "D0:00:00:00:00:01",
+        att_mtu: int = BLUEZ_ATT_MTU,
+    ):
         self.air = air
+        # The ATT MTU asked for on every link, as BlueZ does by itself right after connecting;
+        # the link gets the smaller of this and the peripheral's own maximum.
+        self.att_mtu = att_mtu
         self._scan_users = 0
         self._listeners: set[Callable[[Advertisement], None]] = set()
         self.seen: dict[str, hci.Address] = {}  # address string -> typed address
@@ -291,6 +304,9 @@ class BumbleBleakClient(BaseBleakClient):
         self._peer = peer
 
     async def _discover(self, peer: Peer) -> None:
+        # The MTU exchange comes first, as BlueZ makes it right after the link is up; bleak's
+        # front end then reads the result from ``mtu_size``.
+        await peer.request_mtu(self._central.att_mtu)
         await peer.discover_all()
         collection = BleakGATTServiceCollection()
         for service in peer.services:
@@ -354,6 +370,9 @@ class BumbleBleakClient(BaseBleakClient):
             except att.ATT_Error as exc:
                 raise BleakGATTProtocolError(exc.error_code) from exc
             except (asyncio.CancelledError, core.BaseBumbleError) as exc:
+                task = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and task and task.cancelling():
+                    raise  # the caller gave up on the call: nobody waits for an error
                 raise BleakError(f"{self.address} disconnected: {exc!r}") from exc
 
         return await self._central.air.call(guarded())

@@ -137,6 +137,7 @@ class EmulatedStrap:
                     ],
                 )
             )
+        services.extend(self._more_services(device))
         device.add_services(services)
         # A device may claim 0x180D and still lack it: the strap code must say so.
         name_field = (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())
@@ -165,6 +166,18 @@ class EmulatedStrap:
         device.gatt_server.on_gatt_pdu = screen_pdu  # type: ignore[method-assign]
         await device.power_on()
         await self._advertise()
+
+    def _more_services(self, device: Device) -> list[gatt.Service]:
+        """Services a subclass adds (an emulated Polar H10 adds PMD); called on the air loop."""
+        return []
+
+    def _link_down(self) -> None:
+        """What a subclass does when the link goes (air loop); the strap's own state is reset."""
+
+    def _subscription_changed(
+        self, characteristic: gatt.Characteristic, notify: bool, indicate: bool
+    ) -> None:
+        """A CCCD was written (air loop); the Heart Rate Measurement's is handled already."""
 
     async def _advertise(self) -> None:
         async with self._advertising_lock:
@@ -209,6 +222,7 @@ class EmulatedStrap:
         self.connected.clear()
         self.subscribed.clear()
         self.idle.set()
+        self._link_down()
         self._spawn(self._advertise())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -221,13 +235,14 @@ class EmulatedStrap:
         _connection: Connection,
         characteristic: gatt.Characteristic,
         notify: bool,
-        _indicate: bool,
+        indicate: bool,
     ) -> None:
         if characteristic is self.hrm_characteristic:
             if notify:
                 self.subscribed.set()
             else:
                 self.subscribed.clear()
+        self._subscription_changed(characteristic, notify, indicate)
 
     # -- test controls (test thread) -----------------------------------------------------
     def notify(self, payload: bytes, *, force: bool = False) -> bool:

@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,10 @@ from trm_bio.store.paths import open_private_output, refuse_symlink
 # numpy, scipy and the analysis load inside the functions that run a command: building the
 # parser (every `trm-bio` call, `--help` too) must stay fast.
 if TYPE_CHECKING:
+    import numpy as np
+
     from trm_bio.core.engine import BeatAnalysis
+    from trm_bio.core.timeline import Beats
     from trm_bio.store.rr_files import Unit
 
 UNITS = {
@@ -53,10 +56,14 @@ UNITS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "analyze",
-        help="HRV summary of an RR interval file",
+        help="HRV summary of an RR interval file or an ECG",
         description=(
             "Read an RR interval file (one interval per line in ms or s, CSV with a header, "
             "or Kubios RR text), correct artifacts, and print the HRV of the whole recording. "
+            "An ECG file (CSV with time in s and ecg in mV columns, EDF/EDF+ with an ECG "
+            "signal, or a WFDB record: its .hea file or record name) is recognised by its "
+            "columns, first bytes or extension; its beats are found with the app's R-peak "
+            "detector and analysed the same way. "
             "pNN50 is NN50 divided by the number of intervals, as neurokit2 defines it. "
             "Several files or folders: batch analysis on every core, one row per file "
             "(folders are searched recursively, hidden files skipped); a file that cannot be "
@@ -86,6 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="FILE.csv",
         help="also write the sliding-window series, one row per beat (one file only)",
+    )
+    p.add_argument(
+        "--beats",
+        type=Path,
+        metavar="OUT.csv",
+        help="ECG files: also write the detected beat times (s), one a line (one file only)",
     )
     p.add_argument(
         "--jobs",
@@ -124,28 +137,25 @@ def run(args: argparse.Namespace) -> int:
 
 def run_single(args: argparse.Namespace) -> int:
     from trm_bio.analysis import analyse_recording
-    from trm_bio.core.timeline import beats_from_rr
-    from trm_bio.store.rr_files import read_rr_file
 
-    if args.series:
-        refuse_symlink(args.series)  # before the analysis, which can take seconds
+    for output in (args.series, args.beats):
+        if output:
+            refuse_symlink(output)  # before the analysis, which can take seconds
     progress = _Progress()
     progress(f"reading {args.file.name}")
-    recording = read_rr_file(args.file, unit=args.unit)
-    beats = beats_from_rr(recording.rr_ms, recording.times_s)
-    if len(beats) < 2:
-        raise InputFileError(f"{args.file.name} holds fewer than two usable RR intervals")
+    beats, info, beat_times = read_beats(args.file, args.unit, progress)
+    if args.beats:
+        if beat_times is None:
+            raise InputFileError(
+                f"--beats writes the beats found in an ECG, and {args.file.name} is an RR file"
+            )
+        progress(f"writing {args.beats.name}")
+        write_beats(args.beats, beat_times)
     analysis, summary = analyse_recording(beats, progress)
     if args.series:
         progress(f"writing {args.series.name}")
         write_series(args.series, analysis)
     progress.done()
-    info = {
-        "file": recording.source_name,
-        "format": recording.format,
-        "unit": recording.unit,
-        "unit_source": recording.unit_source,
-    }
     document = {"recording": info, **summary.as_dict()}
     if args.format == "json":
         print(json.dumps(document, indent=2))
@@ -154,6 +164,84 @@ def run_single(args: argparse.Namespace) -> int:
     else:
         print(summary_table(document))
     return 0
+
+
+def read_beats(
+    path: Path, unit: Unit = "auto", progress: Callable[[str], None] | None = None
+) -> tuple[Beats, dict[str, Any], np.ndarray | None]:
+    """The beats of an RR or ECG file, what the file was, and (ECG) the beat times found.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, or holds fewer than two usable intervals.
+    """
+    from trm_bio.store.ecg_files import ecg_kind
+
+    if ecg_kind(path) is not None:
+        return _ecg_beats(path, progress)
+    from trm_bio.core.timeline import beats_from_rr
+    from trm_bio.store.rr_files import read_rr_file
+
+    recording = read_rr_file(path, unit=unit)
+    beats = beats_from_rr(recording.rr_ms, recording.times_s)
+    if len(beats) < 2:
+        raise InputFileError(f"{path.name} holds fewer than two usable RR intervals")
+    info = {
+        "file": recording.source_name,
+        "format": recording.format,
+        "unit": recording.unit,
+        "unit_source": recording.unit_source,
+    }
+    return beats, info, None
+
+
+def _ecg_beats(
+    path: Path, progress: Callable[[str], None] | None
+) -> tuple[Beats, dict[str, Any], np.ndarray]:
+    """Beats found in an ECG file by the app's detector (trm_bio/core/ecg_peaks.py)."""
+    import numpy as np
+
+    from trm_bio.core.ecg_peaks import EcgBeatDetector
+    from trm_bio.core.timeline import Beats, beats_from_rr
+    from trm_bio.store.ecg_files import read_ecg_file
+
+    ecg = read_ecg_file(path)
+    if progress is not None:
+        progress(f"finding the beats in {ecg.duration_s / 60:.0f} min of ECG")
+    detector = EcgBeatDetector(ecg.fs_hz)
+    found = np.concatenate([detector.feed(ecg.times_s, ecg.ecg_mv), detector.flush()])
+    if found.size < 3:
+        raise InputFileError(
+            f"no heartbeats could be found in the ECG of {ecg.source_name} "
+            f"({found.size} in {ecg.duration_s:.0f} s)"
+        )
+    # The beat clock: the first beat at time 0 plus the running sum of RR, shifted back
+    # onto the file's clock (the RR-sum equals the beat times, gaps included).
+    beats = beats_from_rr(np.diff(found) * 1000.0)
+    beats = Beats(beats.times_s + found[0], beats.rr_ms, beats.segment)
+    if len(beats) < 2:
+        raise InputFileError(f"{ecg.source_name} holds fewer than two usable RR intervals")
+    info = {
+        "file": ecg.source_name,
+        "format": f"ecg-{ecg.format}",
+        "channel": ecg.channel,
+        "sampling_rate_hz": round(ecg.fs_hz, 3),
+        "beats_detected": int(found.size),
+        "unit": "",
+        "unit_source": "",
+    }
+    return beats, info, found
+
+
+def write_beats(path: Path, beat_times: np.ndarray) -> None:
+    """One detected beat time (s from the file's first sample) a line under a header."""
+    try:
+        with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
+            handle.write("beat_time_s\n")
+            handle.writelines(f"{t:.6f}\n" for t in beat_times.tolist())
+    except OSError as exc:
+        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _fmt(value: Any) -> str:
@@ -169,7 +257,12 @@ def summary_table(document: dict[str, Any], title: str | None = None) -> str:
     q = document["quality"]
     if title is None:
         rec = document["recording"]
-        title = f"{rec['file']}  ({rec['format']}, RR in {rec['unit']}, unit {rec['unit_source']})"
+        if "channel" in rec:
+            title = (f"{rec['file']}  (ECG {rec['format'][4:]}, signal {rec['channel']}, "
+                     f"{rec['sampling_rate_hz']:g} Hz, {rec['beats_detected']} beats detected)")
+        else:
+            title = (f"{rec['file']}  ({rec['format']}, RR in {rec['unit']}, "
+                     f"unit {rec['unit_source']})")
     lines = [
         title,
         f"{q['beats']} beats over {q['duration_s'] / 60:.1f} min in {q['segments']} segment(s); "
@@ -239,7 +332,8 @@ BATCH_FIELDS = ("file", "status", "error", "format", "unit", "unit_source")
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files named, and every non-hidden file inside the folders named (sorted, recursive)."""
+    """Files named, and every non-hidden file inside the folders named (sorted, recursive);
+    a WFDB record in a folder counts once, by its header (not its signal or annotations)."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -249,6 +343,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                     for p in path.rglob("*")
                     if p.is_file()
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                    and not _wfdb_companion(p)
                 )
             )
         else:
@@ -256,17 +351,18 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
+def _wfdb_companion(path: Path) -> bool:
+    """A WFDB record's signal or annotation file (``100.dat``, ``100.atr`` beside
+    ``100.hea``): its record is analysed through the header."""
+    return path.suffix.lower() != ".hea" and path.with_suffix(".hea").is_file()
+
+
 def analyse_file(path: str, unit: Unit = "auto") -> dict[str, Any]:
     """One batch row: the file's summary document, or its error sentence (never raises)."""
     from trm_bio.analysis import analyse_recording
-    from trm_bio.core.timeline import beats_from_rr
-    from trm_bio.store.rr_files import read_rr_file
 
     try:
-        recording = read_rr_file(Path(path), unit=unit)
-        beats = beats_from_rr(recording.rr_ms, recording.times_s)
-        if len(beats) < 2:
-            raise InputFileError(f"{Path(path).name} holds fewer than two usable RR intervals")
+        beats, info, _ = read_beats(Path(path), unit)
         _, summary = analyse_recording(beats)
     except TrmBioError as exc:
         return {"file": path, "status": "error", "error": str(exc)}
@@ -280,9 +376,9 @@ def analyse_file(path: str, unit: Unit = "auto") -> dict[str, Any]:
         "file": path,
         "status": "ok",
         "error": "",
-        "format": recording.format,
-        "unit": recording.unit,
-        "unit_source": recording.unit_source,
+        "format": info["format"],
+        "unit": info["unit"],
+        "unit_source": info["unit_source"],
         **summary.as_dict(),
     }
 
@@ -305,6 +401,8 @@ def run_batch(args: argparse.Namespace) -> int:
     """Analyse many files: one row per file, in the order given, errors as rows."""
     if args.series:
         raise TrmBioError("--series writes one file's per-beat series; give a single file")
+    if args.beats:
+        raise TrmBioError("--beats writes one ECG's beat times; give a single file")
     files = expand_paths(args.file)
     if not files:
         raise InputFileError("the folder(s) given hold no files to analyse")

@@ -131,8 +131,8 @@ def _stream(args: argparse.Namespace) -> int:
             if wall_deadline is not None and time.monotonic() >= wall_deadline:
                 return 0
             item = source.get(_POLL_S)
-            if item is None:
-                continue
+            if item is None or not isinstance(item, Packet | StatusEvent):
+                continue  # nothing yet, or a Polar strap's raw ECG or accelerometer frame
             if first_ns is None:
                 first_ns = item.host_ns
             t_s = (item.host_ns - first_ns) / 1e9
