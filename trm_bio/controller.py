@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from devices.packet import LinkState, Packet, StatusEvent
+from devices.pmd import PmdFrame
 from devices.source import Source
 from skills.flow import FlowEvent, FlowState, PracticeFlow
 from skills.loader import load_plans, load_skills
@@ -37,6 +38,9 @@ from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, ReplaySource, packets_before
 
 log = logging.getLogger(__name__)
+
+#: What a strap streams and a pause lets go: heart-rate packets and PMD (ECG, ACC) frames.
+_STREAMED = (Packet, PmdFrame)
 
 
 @dataclass(frozen=True)
@@ -244,12 +248,14 @@ class SessionController:
         if self.paused:
             # Paused: the strap keeps streaming but nothing is recorded or shown; link
             # changes still pass so the screen knows the strap's state.
-            items = [i for i in items if not isinstance(i, Packet)]
+            items = [i for i in items if not isinstance(i, _STREAMED)]
         elif self._resumed_ns is not None:
             # A packet can reach the queue after the resume's last drain yet be stamped
             # before the resume: it came during the pause and is let go like the others.
             items = [
-                i for i in items if not (isinstance(i, Packet) and i.host_ns < self._resumed_ns)
+                i
+                for i in items
+                if not (isinstance(i, _STREAMED) and i.host_ns < self._resumed_ns)
             ]
             if any(isinstance(i, Packet) for i in items):
                 self._resumed_ns = None  # the strap's packets come in order: all later now

@@ -40,7 +40,7 @@ def session_beats(library: Library, info: SessionInfo) -> Beats:
     imported = library.imported_rr(info.id)
     if imported is not None:
         return beats_from_rr(imported.rr_ms, imported.times_s)
-    _, items = load_items(library, info.id)
+    _, items = load_items(library, info.id, frames=False)  # the beats need no ECG frames
     packets, breaks = packets_before(items, len(items))
     host_ns = [p.host_ns for p in packets]
     return beats_from_packets(info.start_ns, host_ns, [p.rr_ms for p in packets], breaks)

@@ -23,7 +23,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from devices.errors import MalformedPacketError
 from devices.packet import LinkState, Packet, StatusEvent
+from devices.pmd import PmdFrame, PmdStream, decode_frame
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
 from trm_bio.core.engine import (
@@ -52,6 +54,7 @@ from trm_bio.core.timeline import (
     timeline_after,
 )
 from trm_bio.errors import LibraryError
+from trm_bio.store.pmd_signals import NOMINAL_RATE_HZ
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, SeekMarker
 
@@ -87,6 +90,20 @@ class FoundShift(NamedTuple):
     due_s: float  # beat-clock time of the settled beat it was measured at (s)
 
 
+class PmdSamples(NamedTuple):
+    """The samples of one PMD data frame, for the steps that read the ECG or the chest.
+
+    ``strap_time_s``: each sample's time on the strap's clock (s since 2000-01-01, float64;
+    the last one is the frame's timestamp, the others 1/rate apart before it). ``values``:
+    ECG in mV, shape (n,); ACC x/y/z in mg, shape (n, 3); float64. ``host_ns``: host
+    arrival of the frame (ns), which maps the strap's clock onto the session's.
+    """
+
+    strap_time_s: np.ndarray
+    values: np.ndarray
+    host_ns: int
+
+
 @dataclass
 class SessionUpdate:
     """What one drain produced, in order. ``seeked`` is True when a replay jumped: the
@@ -98,10 +115,15 @@ class SessionUpdate:
     shifts: list[FoundShift] = field(default_factory=list)
     packets: int = 0
     seeked: bool = False
+    #: Decoded PMD samples, one entry per frame, in arrival order (see :class:`PmdSamples`).
+    ecg: list[PmdSamples] = field(default_factory=list)
+    acc: list[PmdSamples] = field(default_factory=list)
+    frames: int = 0  # PMD frames taken (stored), decodable or not
 
     def __bool__(self) -> bool:
         return bool(
             self.beats or self.events or self.status or self.shifts or self.packets or self.seeked
+            or self.frames
         )
 
 
@@ -196,6 +218,8 @@ class Session:
         self.shifts: list[FoundShift] = []  # in the order they were measured
         self.packets_seen = 0
         self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
+        self.frames_seen = 0  # PMD frames (ECG, accelerometer) taken and stored
+        self.frames_malformed = 0  # of which could not be decoded (kept in the library)
         self.recording_error: str | None = None
         self.failure: str | None = None  # the source's last FAILED message (one sentence)
 
@@ -222,6 +246,8 @@ class Session:
                 self._on_packet(item, update)
             elif isinstance(item, StatusEvent):
                 self._on_status(item, update)
+            elif isinstance(item, PmdFrame):
+                self._on_pmd_frame(item, update)
             elif isinstance(item, RecordedEvent):
                 self.events.append(item.event)
                 self._watch(item.event)
@@ -256,6 +282,37 @@ class Session:
             self.history.add(beat_state)
             update.beats.append(beat_state)
             self.last = beat_state
+
+    def _on_pmd_frame(self, frame: PmdFrame, update: SessionUpdate) -> None:
+        """Store a PMD frame first, then hand its decoded samples on."""
+        self._record(lambda r: r.add_pmd_frame(frame))  # ground truth first
+        update.frames += 1
+        self.frames_seen += 1
+        self.last_host_ns = max(self.last_host_ns, frame.host_ns)
+        try:
+            decoded = decode_frame(frame.payload)
+        except MalformedPacketError as exc:
+            self.frames_malformed += 1  # stored above; replay feeds it again, so both agree
+            if self.frames_malformed == 1:
+                log.warning(
+                    "A PMD frame from %s could not be decoded; it is kept in the library as "
+                    "received and skipped, as any like it will be (%s)",
+                    frame.source_id,
+                    exc,
+                )
+            return
+        # Seconds directly, not DecodedFrame.sample_times_ns: a strap time is any 64-bit
+        # value, beyond int64 in a damaged or crafted frame.
+        n = decoded.n_samples
+        strap_s = decoded.strap_ns / NS_PER_S + (np.arange(n) - (n - 1)) / NOMINAL_RATE_HZ[
+            decoded.stream
+        ]
+        if decoded.stream is PmdStream.ECG:
+            update.ecg.append(PmdSamples(strap_s, decoded.samples / 1000.0, frame.host_ns))
+        else:
+            update.acc.append(
+                PmdSamples(strap_s, decoded.samples.astype(np.float64), frame.host_ns)
+            )
 
     def _on_status(self, status: StatusEvent, update: SessionUpdate) -> None:
         update.status.append(status)

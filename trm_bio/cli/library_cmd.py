@@ -288,25 +288,52 @@ def _sessions(args: argparse.Namespace) -> int:
                 raise TrmBioError(f"no person called {args.person!r} in the library")
             person_id = person.id
         sessions, damaged = library.sessions_and_damaged(person_id)
+        streams = {s.id: library.pmd_streams(s.id) for s in sessions}
     for exc in damaged:  # the others are listed all the same
         print(f"trm-bio: {exc}; skipped", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([_session_dict(s) for s in sessions], indent=2))
+        print(json.dumps([_session_dict(s, streams[s.id]) for s in sessions], indent=2))
         return 0
     if not sessions:
         print("The library holds no other sessions." if damaged else NO_SESSIONS)
         return 0
-    print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} PERSON")
+    # The column of raw signals only when a session has any: most lists stay as they were.
+    signals = {s.id: strap_streams_text(streams[s.id]) for s in sessions}
+    width = max(len(text) for text in signals.values())
+    extra = f"{'SIGNALS':<{width}} " if width else ""
+    print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} "
+          f"{extra}PERSON")
     for s in sessions:
         minutes = f"{s.duration_s / 60:6.1f}" if s.duration_s is not None else "     –"
+        extra = f"{signals[s.id]:<{width}} " if width else ""
         print(
             f"{s.id:>4}  {s.started_utc:<25} {minutes}  {s.status:<11} {s.source_kind:<10} "
-            f"{s.person_name or ''}"
+            f"{extra}{s.person_name or ''}"
         )
     return 0
 
 
-def _session_dict(s: Any) -> dict[str, Any]:
+def signal_seconds(streams: dict[int, Any]) -> dict[str, float]:
+    """Seconds of each raw signal a session holds, e.g. ``{"ecg_s": 600.0, "acc_s": 600.0}``
+    (from :meth:`Library.pmd_streams`; streams without a readable sample left out)."""
+    from devices.pmd import PmdStream
+
+    return {
+        f"{PmdStream(stream).name.lower()}_s": span.seconds
+        for stream, span in sorted(streams.items())
+        if span.samples and stream in PmdStream._value2member_map_
+    }
+
+
+def strap_streams_text(streams: dict[int, Any]) -> str:
+    """The raw signals a session holds, in words: ``"ECG 10.0 min, ACC 10.0 min"``."""
+    return ", ".join(
+        f"{name.removesuffix('_s').upper()} {seconds / 60:.1f} min"
+        for name, seconds in signal_seconds(streams).items()
+    )
+
+
+def _session_dict(s: Any, streams: dict[int, Any] | None = None) -> dict[str, Any]:
     return {
         "id": s.id,
         "person": s.person_name,
@@ -321,6 +348,7 @@ def _session_dict(s: Any) -> dict[str, Any]:
         "tags": list(s.tags),
         "packets": s.packet_count,
         "events": s.event_count,
+        **signal_seconds(streams or {}),
     }
 
 
@@ -330,7 +358,11 @@ def _show(args: argparse.Namespace) -> int:
 
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
+        streams = library.pmd_streams(result.info.id)
+    signals = strap_streams_text(streams)
     document = result.as_dict()
+    if signals:
+        document["signals"] = signal_seconds(streams)
     if args.format == "json":
         print(json.dumps(document, indent=2))
         return 0
@@ -340,6 +372,8 @@ def _show(args: argparse.Namespace) -> int:
     title = (
         f"Session {info.id}{who}: {info.started_utc}, {minutes}, {info.source_kind}, {info.status}"
     )
+    if signals:
+        title += f"; {signals}"
     print(summary_table(document, title))
     zones = document["zones"]
     if any(v is not None for v in zones.values()):
@@ -469,6 +503,7 @@ def _export(args: argparse.Namespace) -> int:
                 result = analyse_session(library, info.id)
                 beats = result.beats
                 events = [e.to_json() for e in result.events]
+                signals = _strap_signals(library, info)
                 if args.format == "kubios":
                     written = [exports.export_kubios_rr(out, beats.rr_ms)]
                 elif args.format == "edf":
@@ -481,6 +516,7 @@ def _export(args: argparse.Namespace) -> int:
                             events=events,
                             start_utc=info.started_utc,
                             patient_code=(info.person_name or "X").replace(" ", "_"),
+                            signals=signals,
                         )
                     ]
                 else:
@@ -494,12 +530,23 @@ def _export(args: argparse.Namespace) -> int:
                         "zone": [Zone(int(z)).label for z in result.regulation.zone],
                         "arousal": result.regulation.arousal,
                     }
-                    written = exports.export_csv(out, columns, a.metrics, events)
+                    written = exports.export_csv(out, columns, a.metrics, events, signals)
         except OSError as exc:
             raise InputFileError(f"cannot write {out}: {exc.strerror or exc}") from exc
     for path in written:
         print(f"Wrote {path}")
     return 0
+
+
+def _strap_signals(library: Library, info: Any) -> list[Any]:
+    """A session's ECG and accelerometer on its clock (none for most sessions)."""
+    from trm_bio.store.pmd_signals import strap_signals
+
+    frames = library.session_pmd_frames(info.id)
+    if not len(frames):
+        return []
+    found = strap_signals(frames.host_ns, frames.payloads, frames.source_ids, info.start_ns)
+    return [found[stream] for stream in sorted(found)]
 
 
 def _delete(args: argparse.Namespace) -> int:

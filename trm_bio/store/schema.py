@@ -271,6 +271,8 @@ class SessionDocument(_Strict):
     packets: PacketsModel
     events: list[EventModel]
     imported_rr: ImportedRRModel | None = None
+    #: A Polar strap's raw PMD frames (format version 2), laid out as the packets are.
+    pmd_frames: PacketsModel | None = None
 
 
 # ---- checks shared with the library's row readers ------------------------------------------
