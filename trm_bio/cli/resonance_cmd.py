@@ -117,7 +117,7 @@ def _resonance(args: argparse.Namespace) -> int:
     from devices.packet import LinkState, Packet, StatusEvent
     from trm_bio.core.artifacts import correct_artifacts, detect_artifacts
     from trm_bio.core.resonance import AssessmentProtocol, assess
-    from trm_bio.core.timeline import beats_from_packets
+    from trm_bio.core.timeline import beats_pinned_to_arrivals
     from trm_bio.sources import resolve_start_ns
 
     protocol = _protocol(args)
@@ -182,7 +182,8 @@ def _resonance(args: argparse.Namespace) -> int:
         source.stop()
     if start_ns is None or not host_ns:
         raise TrmBioError("no beats arrived, so no rate could be scored")
-    beats = beats_from_packets(start_ns, host_ns, rr_ms)
+    # The pacer ran on the host clock: the beats must sit on it too, not up to a second late.
+    beats = beats_pinned_to_arrivals(start_ns, host_ns, rr_ms)
     labels = detect_artifacts(beats.rr_ms, beats.segment)
     clean = correct_artifacts(beats.rr_ms, beats.times_s, beats.segment, labels)
     result = assess(np.asarray(clean.times_s), np.asarray(clean.nn_ms), protocol)

@@ -48,6 +48,16 @@ GRID_HZ = 4.0
 PEAK_SHARE = 0.10  # an LF peak counts when it stands this share of the highest one
 MIN_BEATS = 25  # fewer beats in a step: it cannot be scored
 MIN_SCORED_S = 30.0  # a shorter stretch of beats in a step: it cannot be scored
+#: How close two rates must be on a criterion to count as level on it, so that the next
+#: criterion decides: ("absolute", units of the criterion) or ("relative", share of the best).
+TOLERANCES: dict[str, tuple[str, float]] = {
+    "phase": ("absolute", 5.0),  # degrees
+    "swing": ("relative", 0.10),
+    "lf_power": ("relative", 0.10),
+    "lf_peak": ("relative", 0.10),
+    "smoothness": ("absolute", 0.05),
+    "fewest_lf_peaks": ("absolute", 0.0),
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ class RateScore:
     beats: int
     score: float = math.nan
     credits: dict[str, float] = field(default_factory=dict)
+    rank: int | None = None
 
     @property
     def measured(self) -> bool:
@@ -244,8 +255,41 @@ def measure_rate(
     )
 
 
+def _criterion_values(m: RateScore) -> tuple[float, ...]:
+    """The six criteria of one rate, each the higher the better, in priority order."""
+    return (
+        -abs(m.phase_deg),
+        m.swing_bpm,
+        m.lf_ms2,
+        m.lf_peak_ms2_per_hz,
+        m.smoothness if math.isfinite(m.smoothness) else 0.0,
+        -float(m.lf_peaks),
+    )
+
+
+def _tied(values: list[float], criterion: str) -> list[bool]:
+    """Which values are level with the best one within the criterion's tolerance."""
+    best = max(values)
+    kind, tol = TOLERANCES[criterion]
+    margin = tol * abs(best) if kind == "relative" else tol
+    return [v >= best - margin for v in values]
+
+
+def _first(candidates: list[RateScore]) -> RateScore:
+    """The rate the criteria put first: lexicographic, each level within its tolerance."""
+    pool = list(candidates)
+    for i, criterion in enumerate(CRITERIA):
+        if len(pool) == 1:
+            break
+        keep = _tied([_criterion_values(m)[i] for m in pool], criterion)
+        pool = [m for m, k in zip(pool, keep, strict=True) if k]
+    # Level on every criterion: the better values, exactly, in priority order.
+    return max(pool, key=_criterion_values)
+
+
 def score_rates(measures: list[RateScore]) -> list[RateScore]:
-    """Each rate's credits and score (see module doc); unmeasured rates keep a NaN score."""
+    """Each rate's credits, score and rank (see module doc); unmeasured rates keep a NaN score
+    and no rank."""
     measured = [m for m in measures if m.measured]
     if not measured:
         return list(measures)
@@ -253,6 +297,12 @@ def score_rates(measures: list[RateScore]) -> list[RateScore]:
     best_lf = max(m.lf_ms2 for m in measured)
     best_peak = max(m.lf_peak_ms2_per_hz for m in measured)
     fewest = min(m.lf_peaks for m in measured)
+    ranks: dict[float, int] = {}
+    left = list(measured)
+    while left:
+        first = _first(left)
+        ranks[first.rate_per_min] = len(ranks) + 1
+        left.remove(first)
     out = []
     for m in measures:
         if not m.measured:
@@ -269,9 +319,9 @@ def score_rates(measures: list[RateScore]) -> list[RateScore]:
         score = sum(w * credits[c] for w, c in zip(WEIGHTS, CRITERIA, strict=True)) / sum(
             WEIGHTS
         )
-        out.append(
-            RateScore(**{**_fields(m), "score": score, "credits": credits})
-        )
+        out.append(RateScore(
+            **{**_fields(m), "score": score, "credits": credits, "rank": ranks[m.rate_per_min]}
+        ))
     return out
 
 
@@ -280,15 +330,12 @@ def _fields(m: RateScore) -> dict[str, Any]:
 
 
 def best_rate(scores: list[RateScore]) -> float | None:
-    """The resonance rate: the highest score, ties to the better credits in priority order;
-    None when no rate could be measured."""
-    scored = [s for s in scores if math.isfinite(s.score)]
-    if not scored:
+    """The resonance rate: the rate ranked first (see :func:`score_rates`); None when no rate
+    could be measured."""
+    ranked = [s for s in scores if s.rank is not None]
+    if not ranked:
         return None
-    best = max(
-        scored, key=lambda s: (round(s.score, 9), *(s.credits[c] for c in CRITERIA))
-    )
-    return best.rate_per_min
+    return min(ranked, key=lambda s: s.rank or 0).rate_per_min
 
 
 @dataclass(frozen=True)
