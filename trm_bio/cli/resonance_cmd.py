@@ -224,14 +224,14 @@ def _print_table(data: dict[str, object]) -> None:
     assert isinstance(rates, list)
     print(
         f"{'RATE /min':>9}  {'PHASE deg':>9}  {'SWING bpm':>9}  {'LF ms2':>8}  "
-        f"{'LF PEAK':>9}  {'SMOOTH':>6}  {'PEAKS':>5}  {'SCORE':>5}"
+        f"{'LF PEAK':>9}  {'SMOOTH':>6}  {'PEAKS':>5}  {'SCORE':>5}  {'RANK':>4}"
     )
     for r in rates:
         print(
             f"{r['rate_per_min']:>9.1f}  {_fmt(r['phase_deg'], '>9.0f')}  "
             f"{_fmt(r['swing_bpm'], '>9.1f')}  {_fmt(r['lf_ms2'], '>8.0f')}  "
             f"{_fmt(r['lf_peak_ms2_per_hz'], '>9.0f')}  {_fmt(r['smoothness'], '>6.2f')}  "
-            f"{r['lf_peaks']:>5d}  {_fmt(r['score'], '>5.2f')}"
+            f"{r['lf_peaks']:>5d}  {_fmt(r['score'], '>5.2f')}  {_fmt(r['rank'], '>4d')}"
         )
     rate = data["resonance_rate"]
     print(f"resonance_rate: {_fmt(rate, 'g')} breaths/min (phase against the {data['reference']})")
