@@ -161,20 +161,41 @@ def test_resonance_response_peaks_in_phase_at_its_rate():
         ResonanceResponse(20.0)
 
 
+SEEDS = (0, 1, 2, 3, 4)
+
+
 @pytest.mark.parametrize("resonance", [5.0, 6.5])
-def test_simulated_person_swings_most_at_their_rate_and_the_assessment_finds_it(resonance):
+def test_the_assessment_finds_the_simulated_persons_rate_despite_slow_wander(resonance):
+    # The calm scenario's heart rate and RSA depth wander as a resting heart's do, so one
+    # step's swing can be a fifth larger or smaller than its neighbour's by chance; the phase,
+    # first in priority, carries the choice. Over five seeds: every one within 0.25 /min
+    # (over seeds 0-29 the hit rate is 97-100 %, see trm_bio.core.resonance).
     protocol = AssessmentProtocol()
-    beats = true_beats(
-        "calm", seed=1, duration_s=protocol.duration_s,
-        resonance=ResonanceResponse(resonance), guide=protocol.track(),
-    )
-    result = assess(beats.times_s, beats.rr_ms, protocol)
-    swings = {s.rate_per_min: s.swing_bpm for s in result.scores}
-    assert max(swings, key=swings.__getitem__) == pytest.approx(resonance, abs=0.5)
-    assert result.resonance_rate == pytest.approx(resonance, abs=0.25)
-    assert result.reference == "pacer"
-    best = next(s for s in result.scores if s.rate_per_min == result.resonance_rate)
-    assert abs(best.phase_deg) < 15
+    found = []
+    for seed in SEEDS:
+        beats = true_beats(
+            "calm", seed=seed, duration_s=protocol.duration_s,
+            resonance=ResonanceResponse(resonance), guide=protocol.track(),
+        )
+        result = assess(beats.times_s, beats.rr_ms, protocol)
+        assert result.reference == "pacer"
+        best = next(s for s in result.scores if s.rate_per_min == result.resonance_rate)
+        assert best.rank == 1 and abs(best.phase_deg) < 15
+        found.append(result.resonance_rate)
+    assert all(abs(rate - resonance) <= 0.25 for rate in found), found
+
+
+def test_phase_outranks_a_larger_swing():
+    # A rate in phase with the breath beats a neighbour with more swing and LF power that
+    # lags by 20 degrees: phase comes first, and swing decides only between rates level on
+    # phase (within TOLERANCES["phase"]).
+    def m(rate, phase, swing, lf, peak):
+        return RateScore(rate, phase, swing, lf, peak, 0.9, 1, 120)
+
+    scores = score_rates([m(5.5, -20, 14, 1500, 15), m(5.0, 3, 10, 1000, 10),
+                          m(4.5, 25, 11, 1100, 11)])
+    assert best_rate(scores) == 5.0
+    assert [s.rank for s in scores] == [2, 1, 3]
 
 
 def test_measured_breathing_is_the_phase_reference_when_present():

@@ -117,7 +117,7 @@ def _resonance(args: argparse.Namespace) -> int:
     from devices.packet import LinkState, Packet, StatusEvent
     from trm_bio.core.artifacts import correct_artifacts, detect_artifacts
     from trm_bio.core.resonance import AssessmentProtocol, assess
-    from trm_bio.core.timeline import beats_from_packets
+    from trm_bio.core.timeline import beats_pinned_to_arrivals
     from trm_bio.sources import resolve_start_ns
 
     protocol = _protocol(args)
@@ -182,7 +182,8 @@ def _resonance(args: argparse.Namespace) -> int:
         source.stop()
     if start_ns is None or not host_ns:
         raise TrmBioError("no beats arrived, so no rate could be scored")
-    beats = beats_from_packets(start_ns, host_ns, rr_ms)
+    # The pacer ran on the host clock: the beats must sit on it too, not up to a second late.
+    beats = beats_pinned_to_arrivals(start_ns, host_ns, rr_ms)
     labels = detect_artifacts(beats.rr_ms, beats.segment)
     clean = correct_artifacts(beats.rr_ms, beats.times_s, beats.segment, labels)
     result = assess(np.asarray(clean.times_s), np.asarray(clean.nn_ms), protocol)
@@ -223,14 +224,14 @@ def _print_table(data: dict[str, object]) -> None:
     assert isinstance(rates, list)
     print(
         f"{'RATE /min':>9}  {'PHASE deg':>9}  {'SWING bpm':>9}  {'LF ms2':>8}  "
-        f"{'LF PEAK':>9}  {'SMOOTH':>6}  {'PEAKS':>5}  {'SCORE':>5}"
+        f"{'LF PEAK':>9}  {'SMOOTH':>6}  {'PEAKS':>5}  {'SCORE':>5}  {'RANK':>4}"
     )
     for r in rates:
         print(
             f"{r['rate_per_min']:>9.1f}  {_fmt(r['phase_deg'], '>9.0f')}  "
             f"{_fmt(r['swing_bpm'], '>9.1f')}  {_fmt(r['lf_ms2'], '>8.0f')}  "
             f"{_fmt(r['lf_peak_ms2_per_hz'], '>9.0f')}  {_fmt(r['smoothness'], '>6.2f')}  "
-            f"{r['lf_peaks']:>5d}  {_fmt(r['score'], '>5.2f')}"
+            f"{r['lf_peaks']:>5d}  {_fmt(r['score'], '>5.2f')}  {_fmt(r['rank'], '>4d')}"
         )
     rate = data["resonance_rate"]
     print(f"resonance_rate: {_fmt(rate, 'g')} breaths/min (phase against the {data['reference']})")
