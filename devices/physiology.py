@@ -46,6 +46,12 @@ Mayer 15 ms, noise 8 ms), so a regulation model has its personal baseline to com
 The mean heart rate comes out about 1 % above the scripted one (RR is the harmonic mean of
 the period). Paced breathing's RMSSD barely rises although its SDNN triples: RMSSD weighs
 fast changes, and a 10 s breath changes RR slowly.
+
+A person with a resonance rate (``--resonance-rate R``): :class:`ResonantHeartModel` with a
+:class:`ResonanceResponse` makes the breathing part of the period depend on the breathing
+rate (largest, and in phase with the breath, at ``R``), and follows a
+:class:`BreathingGuide` (the app's pacer, the resonance assessment's protocol) while it is
+on. Without one it breathes as the scenario says, all but unchanged at ordinary rates.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, TypedDict, TypeVar
+from typing import Literal, Protocol, TypedDict, TypeVar
 
 import numpy as np
 
@@ -531,6 +537,33 @@ class HeartModel:
         self._last_ipfm_beat_s: float | None = None
         self._last_beat_s: float | None = None
 
+    def _breath_phase(self, t: np.ndarray) -> np.ndarray:
+        """The person's own breathing phase (rad) on the grid times ``t``, carried across calls."""
+        n = t.size
+        breath_hz = self.scenario.breaths_per_min(t) / 60.0 * (1.0 + self._breath_wander.next(n))
+        theta_resp = self._theta_resp + 2 * math.pi * GRID_DT_S * np.cumsum(breath_hz)
+        self._theta_resp = float(theta_resp[-1] % (2 * math.pi))
+        out: np.ndarray = theta_resp
+        return out
+
+    def _mayer_amplitude_ms(self, t: np.ndarray) -> np.ndarray:
+        """Peak amplitude (ms) of the Mayer wave on the grid times ``t``."""
+        out: np.ndarray = self.scenario.mayer_ms(t)
+        return out
+
+    def _respiratory_ms(self, t: np.ndarray) -> np.ndarray:
+        """The breathing's part of the heart period (ms) on the grid times ``t``: inspiration
+        (sin > 0) shortens it."""
+        theta_resp = self._breath_phase(t)
+        out: np.ndarray = -self.scenario.rsa_ms(t) * self._rsa_depth(t.size) * np.sin(theta_resp)
+        return out
+
+    def _rsa_depth(self, n: int) -> np.ndarray:
+        """Relative depth of the breathing's swing for the next ``n`` grid steps: breath to
+        breath jitter times the slow wander of vagal tone that real rest shows."""
+        out: np.ndarray = (1.0 + self._depth.next(n)) * np.exp(self._rsa_wander.next(n))
+        return out
+
     def beats_until(self, end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Beats after the previous call, up to model time ``end_s``.
 
@@ -548,15 +581,12 @@ class HeartModel:
             return np.empty(0), np.empty(0)
         t = self._start_s + GRID_DT_S * np.arange(self._grid_index + 1, last_index + 1)
         self._grid_index = last_index
-        breath_hz = sc.breaths_per_min(t) / 60.0 * (1.0 + self._breath_wander.next(n))
         mayer_hz = sc.mayer_hz * (1.0 + self._mayer_wander.next(n))
-        theta_resp = self._theta_resp + 2 * math.pi * GRID_DT_S * np.cumsum(breath_hz)
         theta_mayer = self._theta_mayer + 2 * math.pi * GRID_DT_S * np.cumsum(mayer_hz)
-        depth = (1.0 + self._depth.next(n)) * np.exp(self._rsa_wander.next(n))
         period_ms = (
             60000.0 / np.maximum(sc.heart_rate_bpm(t) + self._hr_wander.next(n), 20.0)
-            - sc.rsa_ms(t) * depth * np.sin(theta_resp)
-            + sc.mayer_ms(t) * np.sin(theta_mayer)
+            + self._respiratory_ms(t)
+            + self._mayer_amplitude_ms(t) * np.sin(theta_mayer)
             + self._vlf.next(n)
         )
         period_ms = np.clip(period_ms, RR_FLOOR_MS, RR_CEIL_MS)
@@ -568,7 +598,6 @@ class HeartModel:
         ipfm_times = np.interp(crossings, grid_phase, grid_t)
 
         self._t_s = float(t[-1])
-        self._theta_resp = float(theta_resp[-1] % (2 * math.pi))
         self._theta_mayer = float(theta_mayer[-1] % (2 * math.pi))
         self._beat_phase = float(phase[-1] - math.floor(phase[-1]))
         if ipfm_times.size == 0:
@@ -607,3 +636,125 @@ def model_beats(
     """
     return HeartModel(get_scenario(scenario), seed, start_s).beats_until(duration_s)
 
+
+
+# -- a person with a resonance frequency ---------------------------------------------------
+
+
+class BreathingGuide(Protocol):
+    """A breathing guide the simulated person follows (e.g. ``trm_bio.core.pacer.PacerTrack``)."""
+
+    def guide(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rate (breaths/min) and breath shape (0 emptied .. 1 full) at session times ``t_s``
+        (s); NaN where the guide is off."""
+        ...
+
+
+@dataclass(frozen=True)
+class ResonanceResponse:
+    """How a person's heart-rate swing answers the breathing rate: a resonance at ``rate_per_min``.
+
+    The cardiovascular system resonates (Vaschillo et al. 2002; Lehrer et al. 2000): the
+    baroreflex loop's delay makes the heart-rate oscillation driven by breathing largest, and
+    in phase with the breath (heart rate highest as the lungs are fullest), at one rate,
+    typically 4.5-6.5 /min in adults. Modelled as a second-order band-pass at the resonance
+    rate ``R`` with quality ``q``: ``H(f) = 1 / (1 + j q (f/R - R/f))``. The RSA amplitude is
+    the scenario's times ``1 + (peak_gain - 1) |H|^2`` (so ordinary breathing at 12 /min is
+    all but unchanged, and breathing at ``R`` swings ``peak_gain`` times as much), and the
+    heart-rate oscillation leads the breath by ``arg H`` (ahead below ``R``, behind above it,
+    0 at ``R``).
+
+    Parameters
+    ----------
+    rate_per_min : float
+        The resonance rate (breaths/min).
+    q : float
+        Sharpness; 2.5 puts the swing 0.5 /min away from a 5 /min resonance 10-12 % lower and
+        its phase 25-28 degrees off.
+    peak_gain : float
+        RSA at resonance over the scenario's RSA (about 2.2: paced breathing at resonance
+        raises the swing to 15-20 bpm peak to trough, Lehrer et al. 2000).
+    """
+
+    rate_per_min: float
+    q: float = 2.5
+    peak_gain: float = 2.2
+
+    def __post_init__(self) -> None:
+        if not 2.0 <= self.rate_per_min <= 12.0:
+            raise ValueError("A simulated resonance rate must be between 2 and 12 breaths/min.")
+
+    def _h(self, rate_per_min: np.ndarray) -> np.ndarray:
+        x = np.maximum(np.asarray(rate_per_min, dtype=np.float64), 1e-3) / self.rate_per_min
+        out: np.ndarray = 1.0 / (1.0 + 1j * self.q * (x - 1.0 / x))
+        return out
+
+    def gain(self, rate_per_min: np.ndarray | float) -> np.ndarray:
+        """RSA amplitude multiplier at breathing rate(s) ``rate_per_min``."""
+        h = self._h(np.asarray(rate_per_min))
+        out: np.ndarray = 1.0 + (self.peak_gain - 1.0) * np.abs(h) ** 2
+        return out
+
+    def phase_rad(self, rate_per_min: np.ndarray | float) -> np.ndarray:
+        """How far (rad) the heart-rate oscillation leads the breath at ``rate_per_min``."""
+        out: np.ndarray = np.angle(self._h(np.asarray(rate_per_min)))
+        return out
+
+
+class ResonantHeartModel(HeartModel):
+    """A :class:`HeartModel` whose breathing rate sets the RSA's size and phase
+    (:class:`ResonanceResponse`), and who breathes along with ``guide`` while it is on.
+
+    On its own the person breathes at the scenario's rate; while the guide is on they follow
+    its rate and its breath shape exactly, their Mayer wave entrained (left out). The heart
+    period's breathing part is ``-A g(f) (2 v(t + phi / (2 pi f)) - 1)`` with ``v`` the breath
+    shape (0..1; a raised cosine of the own phase when unguided), ``g`` the gain and ``phi``
+    the lead: the heart period is shortest (heart rate highest) as the lungs are fullest at
+    resonance.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | np.random.SeedSequence,
+        start_s: float = -5.0,
+        *,
+        resonance: ResonanceResponse,
+        guide: BreathingGuide | None = None,
+    ) -> None:
+        super().__init__(scenario, seed, start_s)
+        self.resonance = resonance
+        self.guide = guide
+
+    def _mayer_amplitude_ms(self, t: np.ndarray) -> np.ndarray:
+        # Slow paced breathing entrains the ~0.1 Hz blood-pressure rhythm: while the guide is
+        # on, the Mayer wave is part of the resonance, not a rhythm of its own.
+        amplitude = super()._mayer_amplitude_ms(t)
+        if self.guide is None:
+            return amplitude
+        out: np.ndarray = np.where(np.isfinite(self.guide.guide(t)[0]), 0.0, amplitude)
+        return out
+
+    def _respiratory_ms(self, t: np.ndarray) -> np.ndarray:
+        own_phase = self._breath_phase(t)
+        own_rate = self.scenario.breaths_per_min(t)
+        amplitude = self.scenario.rsa_ms(t) * self._rsa_depth(t.size)
+        rate = own_rate
+        lead = self.resonance.phase_rad(own_rate)
+        # Breath shape (-1 emptied .. 1 full) ahead by the lead: the heart's response.
+        shape = -np.cos(own_phase + lead)
+        if self.guide is not None:
+            guided_rate, _ = self.guide.guide(t)
+            on = np.isfinite(guided_rate)
+            if on.any():
+                rate = np.where(on, guided_rate, own_rate)
+                lead_s = self.resonance.phase_rad(guided_rate[on]) / (
+                    2 * math.pi * guided_rate[on] / 60.0
+                )
+                _, ahead = self.guide.guide(t[on] + lead_s)
+                # A guide turned off within the lead keeps the last shape: hold it.
+                ahead = np.where(np.isfinite(ahead), ahead, 0.5)
+                shape = shape.copy()
+                shape[on] = 2.0 * ahead - 1.0
+        out: np.ndarray = -amplitude * self.resonance.gain(rate) * shape
+        return out

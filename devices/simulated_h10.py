@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.packet import Packet, StatusEvent
-from devices.physiology import Scenario, get_scenario
+from devices.physiology import BreathingGuide, ResonanceResponse, Scenario, get_scenario
 from devices.pmd import PmdFrame, PmdStream, encode_frame
 from devices.simulated import Artifacts, Stretches, _beat_chunks, _check_stretches, simulate
 
@@ -94,12 +94,15 @@ def _ecg_frames(
     link_drops: Stretches,
     drift: float,
     rng: np.random.Generator,
+    resonance: ResonanceResponse | None,
+    guide: BreathingGuide | None,
 ) -> Iterator[PmdFrame]:
     period_s = 1.0 / ECG_RATE_HZ / drift  # host seconds between the strap's samples
     frame = 0
     arrived_ns = start_ns
     beats = np.empty(0)
-    for _, end_s, true, _ in _beat_chunks(scenario, seed, duration_s, Artifacts(), ()):
+    chunks = _beat_chunks(scenario, seed, duration_s, Artifacts(), (), resonance, guide)
+    for _, end_s, true, _ in chunks:
         beats = np.concatenate((beats[-4:], true.times_s))
         last = duration_s is not None and end_s >= duration_s
         until_s = end_s if last else end_s - _REACH_S
@@ -176,6 +179,8 @@ def simulate_h10(
     link_drops: Stretches = (),
     battery_percent: int | None = 100,
     body_location: int | None = 1,
+    resonance: ResonanceResponse | None = None,
+    guide: BreathingGuide | None = None,
 ) -> Iterator[Packet | StatusEvent | PmdFrame]:
     """:func:`devices.simulated.simulate`'s items and the H10's ECG and ACC frames, in
     host-time order (same arguments; the strap's clock runs ``artifacts.clock_drift_ppm``
@@ -192,8 +197,11 @@ def simulate_h10(
         sc, seed=seed, duration_s=duration_s, start_ns=start_ns, source_id=sid,
         artifacts=artifacts, contact_loss=loss, link_drops=drops,
         battery_percent=battery_percent, body_location=body_location,
+        resonance=resonance, guide=guide,
     )
-    ecg = _ecg_frames(sc, seed, duration_s, start_ns, sid, loss, drops, drift, ecg_rng)
+    ecg = _ecg_frames(
+        sc, seed, duration_s, start_ns, sid, loss, drops, drift, ecg_rng, resonance, guide
+    )
     acc = _acc_frames(sc, seed, duration_s, start_ns, sid, drops, drift, acc_rng)
     merged: Iterator[Packet | StatusEvent | PmdFrame] = heapq.merge(
         hr, ecg, acc, key=lambda item: item.host_ns

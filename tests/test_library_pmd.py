@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pyedflib
 import pytest
 
 from devices.packet import Packet, StatusEvent
-from devices.pmd import PMD_EPOCH_UNIX_S, PmdFrame, PmdStream, encode_frame
+from devices.pmd import PMD_EPOCH_UNIX_S, PmdFrame, PmdStream, decode_frame, encode_frame
 from devices.simulated import simulate
 from tests.test_cli_library import trm
 from trm_bio.session import Session
@@ -542,3 +543,49 @@ def test_a_lone_frame_at_any_strap_time_is_timed_by_its_arrival(strap_ns: int) -
     update = Session(START_NS).process([frame])  # the live path takes it too
     assert update.ecg[0].values.tolist() == [0.007, 0.008, 0.009]
     assert update.ecg[0].strap_time_s[-1] == strap_ns / 1e9
+
+
+# ---- end to end: the emulated H10 through bleak, the controller and the library -------------
+
+
+def test_a_session_from_the_emulated_h10_stores_its_frames_as_sent(tmp_path: Path) -> None:
+    from tests import test_ble_pmd as rig
+    from tests.support.bleak_bumble_backend import BumbleCentral
+    from tests.support.bumble_air import Air
+    from trm_bio.controller import SessionController, SessionOptions
+
+    try:
+        rig.polar_ecg()
+    except FileNotFoundError as exc:
+        pytest.skip(f"needs the real Polar H10 recording: {exc}")
+    air = Air()
+    try:
+        strap = rig.EmulatedH10(air, speed=rig.SPEED)
+        source = rig.make_source(BumbleCentral(air), strap)
+        with Library.open(tmp_path / "library.sqlite3") as library:
+            controller = SessionController(library)
+            controller.start_live(source, SessionOptions(source_kind="ble"))
+            ecg: list = []
+            beats = 0
+            deadline = time.monotonic() + 6 * rig.WAIT_S
+            while len(ecg) < 8 * ECG_FRAME:
+                assert time.monotonic() < deadline, "the frames did not come"
+                source.wait(rig.WAIT_S)
+                update = controller.poll()
+                ecg.extend(v for chunk in update.ecg for v in chunk.values.tolist())
+                if controller.session.link_state is not None and beats < 20:
+                    beats += strap.notify(rig.beat(beats))
+            session_id = controller.stop()
+            stored = library.session_pmd_frames(session_id)
+            streams = library.pmd_streams(session_id)
+        sent = {stream: strap.frames_sent(stream) for stream in (PmdStream.ECG, PmdStream.ACC)}
+    finally:
+        air.close()
+    for stream in (PmdStream.ECG, PmdStream.ACC):
+        got = [p for p in stored.payloads if p[0] == stream]
+        assert got and got == sent[stream][: len(got)]  # byte for byte, none lost
+    assert stored.host_ns.tolist() == sorted(stored.host_ns.tolist())
+    assert streams[PmdStream.ECG].frames == len([p for p in stored.payloads if p[0] == 0])
+    # what the session handed on is what it stored (the real ECG in mV)
+    stored_ecg = [decode_frame(p).samples for p in stored.payloads if p[0] == PmdStream.ECG]
+    np.testing.assert_array_equal(np.concatenate(stored_ecg)[: len(ecg)] / 1000.0, ecg)

@@ -14,6 +14,7 @@ import pytest
 from devices.physiology import Profile, Scenario
 from devices.simulated import simulate
 from tests.cli_run import Outcome, one_sentence_error, run
+from trm_bio.history import analyse_session
 from trm_bio.report import save_trends_report
 from trm_bio.report.trends import person_trends, trends_table
 from trm_bio.session import Session
@@ -117,6 +118,26 @@ def test_trends_use_the_cache_and_match_a_recompute(improving_library) -> None:
         cached = person_trends(library, "C-12").as_dict()
         fresh = person_trends(library, "C-12", recompute=True).as_dict()
     assert cached == fresh
+
+
+def test_trends_count_time_in_the_band_and_refresh_a_summary_cached_by_beats(
+    improving_library,
+) -> None:
+    path, ids = improving_library
+    with Library.open(path) as library:
+        analysis = analyse_session(library, ids[0])
+        by_time = analysis.zone_time().shares()["resilient"]
+        assert person_trends(library, "C-12").sessions[0].resilient_share == pytest.approx(
+            by_time
+        )
+        # A summary cached before shares were counted by time (no "zone_seconds") is not
+        # trusted: the session is analysed again.
+        stale = analysis.as_dict()
+        del stale["zone_seconds"]
+        stale["zones"] = {"low": 0.0, "resilient": 0.125, "high": 0.875}
+        library.store_summary(ids[0], stale)
+        again = person_trends(library, "C-12").sessions[0].resilient_share
+    assert again == pytest.approx(by_time) and again != 0.125
 
 
 def test_trends_command_json_and_html(improving_library, tmp_path) -> None:

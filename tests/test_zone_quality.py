@@ -67,6 +67,10 @@ def test_a_settling_heart_extends_the_calibration_and_it_measures_the_settled_re
     extended = states[int(np.searchsorted(times, duration + 5.0))]
     assert extended.calibrating and extended.zone is Zone.UNKNOWN
     assert "settling" in extended.reason and math.isnan(extended.calibration_left_s)
+    # Before the first valid value the RMSSD window is still filling: the wait counts too.
+    waiting = Regulator().update(10.0, 70.0, math.nan)
+    assert waiting.calibrating and waiting.reason
+    assert waiting.calibration_left_s == pytest.approx(duration + 120.0 - 10.0)
     early = states[60]
     assert early.calibrating
     assert early.calibration_left_s == pytest.approx(duration - (times[60] - times[0]))

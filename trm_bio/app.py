@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from devices.physiology import SCENARIOS
 from trm_bio.controller import SessionController, SessionOptions
+from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import TrmBioError
 from trm_bio.sources import check_scenario, open_source
@@ -97,6 +98,18 @@ class Services:
     )
     #: Extra :class:`devices.ble.BleStrap` arguments: bleak backends and bounds (the tests').
     ble_options: dict[str, Any] = field(default_factory=dict)
+    #: The simulated person's resonance rate (breaths/min; None: an ordinary simulated heart).
+    resonance_rate: float | None = None
+    #: The breathing guide's record: the window's pacer writes it, a simulated person with a
+    #: resonance rate breathes along with it.
+    pacer_track: PacerTrack = field(default_factory=PacerTrack)
+
+    def person_resonance_rate(self, name: str) -> float | None:
+        """The person's stored resonance rate (breaths/min), or None."""
+        from trm_bio.store.person_resonance import resonance_rate
+
+        person = self.library.find_person(name)
+        return resonance_rate(self.library, person.id) if person is not None else None
 
     def scan(self, timeout_s: float) -> list[DeviceChoice]:
         from devices.ble import scan
@@ -113,6 +126,8 @@ class Services:
             speed=self.speed,
             link_drops=self.link_drops,
             ble_options=self.ble_options,
+            resonance_rate=self.resonance_rate,
+            guide=self.pacer_track,
             h10=self.h10,
         )
         self.clock.follow(source)
@@ -131,8 +146,10 @@ class Services:
 
     def save_session_report(self, analysis: SessionAnalysis, path: str | Path) -> Path:
         from trm_bio.report import save_session_report
+        from trm_bio.store.person_resonance import latest_for_name
 
-        return save_session_report(analysis, path)
+        resonance = latest_for_name(self.library, analysis.info.person_name)
+        return save_session_report(analysis, path, None, resonance)
 
     def person_trends(self, person: str) -> Trends:
         from trm_bio.report.trends import person_trends
@@ -172,6 +189,7 @@ def build(
     connect: bool = True,
     lsl: bool | None = None,
     lsl_name: str | None = None,
+    resonance_rate: float | None = None,
 ) -> AppParts:
     """Wire the app on an open library (a QApplication must exist).
 
@@ -193,6 +211,9 @@ def build(
         Publish on Lab Streaming Layer (default: as remembered; the window's setting).
     lsl_name : str, optional
         The published streams' name (default trm-bio).
+    resonance_rate : float, optional
+        The simulated person's resonance rate (breaths/min): they breathe along with the
+        breathing guide.
     """
     from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
@@ -210,6 +231,7 @@ def build(
         controller.lsl_name = lsl_name
     services = Services(
         library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops),
+        resonance_rate=resonance_rate,
         h10=h10,
     )
     window = MainWindow(controller, services, settings)
@@ -236,6 +258,7 @@ def run(
     clinician: bool | None = None,
     lsl: bool | None = None,
     lsl_name: str | None = None,
+    resonance_rate: float | None = None,
 ) -> int:
     """Open the app on its window until it is closed; returns the exit code."""
     problem = display_problem()
@@ -271,6 +294,7 @@ def run(
             clinician=clinician,
             lsl=lsl,
             lsl_name=lsl_name,
+            resonance_rate=resonance_rate,
         )
         parts.window.show()
         return int(app.exec())

@@ -29,6 +29,7 @@ from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
+from trm_bio.core.baseline import Baseline
 from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
 from trm_bio.core.regulation import Zone as ZoneCode
 from trm_bio.core.timeline import Beats
@@ -712,6 +713,10 @@ class SessionController:
             respiration_source=respiration_source,
             ecg_status=session.ecg_message,
         )
+
+    def baseline(self) -> Baseline | None:
+        """The baseline the running session measures against (None while it is found)."""
+        return self.session.regulator.baseline if self.session is not None else None
 
     def ecg_window(self, seconds: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
         """The last ``seconds`` of the strap's ECG: beat-clock times (s) and mV (empty

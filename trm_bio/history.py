@@ -21,8 +21,9 @@ from trm_bio.core import artifacts, effects
 from trm_bio.core.baseline import Baseline, combine_baselines
 from trm_bio.core.engine import BeatAnalysis, analyse_beats, metric_names
 from trm_bio.core.events import Event
-from trm_bio.core.regulation import RegulationTrace, Zone
+from trm_bio.core.regulation import RegulationTrace
 from trm_bio.core.timeline import Beats, beats_from_packets, beats_from_rr
+from trm_bio.core.zone_time import ZoneTime, zone_time
 from trm_bio.errors import TrmBioError
 from trm_bio.store.library import Library, SessionInfo
 from trm_bio.store.replay import load_items, packets_before
@@ -151,21 +152,19 @@ class SessionAnalysis:
     def beats(self) -> Beats:
         return self.analysis.beats
 
+    def zone_time(self) -> ZoneTime:
+        """Seconds in each zone, without a reading, and in gaps (see ``zone_time``)."""
+        beats = self.analysis.beats
+        return zone_time(beats.times_s, self.regulation.zone, beats.segment)
+
     def zone_shares(self) -> dict[str, float]:
-        """Share of the beats with a zone reading spent in each zone."""
-        zone = self.regulation.zone
-        known = zone != int(Zone.UNKNOWN)
-        total = int(known.sum())
-        if total == 0:
-            return {z.label: math.nan for z in (Zone.LOW, Zone.RESILIENT, Zone.HIGH)}
-        return {
-            z.label: float(np.sum(zone == int(z)) / total)
-            for z in (Zone.LOW, Zone.RESILIENT, Zone.HIGH)
-        }
+        """Share of the time with a zone reading spent in each zone (by time, not beats)."""
+        return self.zone_time().shares()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (NaN as None)."""
         baseline = self.regulation.baseline
+        time = self.zone_time()
         return {
             "session": self.info.id,
             "person": self.info.person_name,
@@ -174,7 +173,8 @@ class SessionAnalysis:
             "status": self.info.status,
             **self.summary.as_dict(),
             "baseline": baseline.to_dict() if baseline is not None else None,
-            "zones": {k: (None if math.isnan(v) else v) for k, v in self.zone_shares().items()},
+            "zones": {k: (None if math.isnan(v) else v) for k, v in time.shares().items()},
+            "zone_seconds": time.to_dict(),
             "effects": self.effects.to_dict(),
             "events": len(self.events),
         }

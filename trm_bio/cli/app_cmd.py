@@ -43,4 +43,5 @@ def _app(args: argparse.Namespace) -> int:
         clinician=args.clinician,
         lsl=True if args.lsl is not None else None,
         lsl_name=args.lsl or None,
+        resonance_rate=args.resonance_rate,
     )

@@ -354,6 +354,7 @@ def _session_dict(s: Any, streams: dict[int, Any] | None = None) -> dict[str, An
 
 def _show(args: argparse.Namespace) -> int:
     from trm_bio.history import analyse_session
+    from trm_bio.zone_display import shares_words
 
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
@@ -378,7 +379,7 @@ def _show(args: argparse.Namespace) -> int:
     if any(v is not None for v in zones.values()):
         print(
             "\n  Time in zones (indicator, not a diagnosis): "
-            + ", ".join(f"{k} {100 * v:.0f} %" for k, v in zones.items() if v is not None)
+            + shares_words(document.get("zone_seconds") or {})
         )
     items = result.effects.items
     if items:

@@ -693,10 +693,11 @@ class Regulator:
             reason = f"{cal.rejection} Settling in again."
         else:
             reason = gate or REASON_SETTLING
+        left = cal.left_s(time_s)
+        if not cal.started:  # the indicator's RMSSD window is still filling since time 0
+            left += max(RMSSD_WINDOW_S - time_s, 0.0)
         nan = math.nan
-        return RegulationState(
-            nan, nan, Zone.UNKNOWN, False, nan, nan, True, reason, cal.left_s(time_s), ""
-        )
+        return RegulationState(nan, nan, Zone.UNKNOWN, False, nan, nan, True, reason, left, "")
 
     def update(
         self,

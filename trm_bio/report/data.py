@@ -24,6 +24,7 @@ from trm_bio.core.events import (
 from trm_bio.core.regulation import DEFAULT_PARAMS, Zone
 from trm_bio.history import SessionAnalysis
 from trm_bio.report.nonlinear import DFA_METHOD, SAMPEN_METHOD, nonlinear_metrics
+from trm_bio.zone_display import ZoneScale, gaps, zone_positions, zone_runs
 
 #: Most points a plotted series keeps (the plots are a few hundred pixels wide).
 MAX_PLOT_POINTS = 4000
@@ -46,13 +47,23 @@ class Marker:
 
 @dataclass(frozen=True)
 class Series:
-    """Per-beat series for the plots (decimated to at most :data:`MAX_PLOT_POINTS`)."""
+    """Per-beat series for the plots (decimated to at most :data:`MAX_PLOT_POINTS`).
+
+    ``position`` is where the zone indicator drew each reading (the app's own positions,
+    :func:`~trm_bio.zone_display.zone_positions`); ``zone_runs`` and ``gaps`` are computed
+    from every beat, so the strip shows what the time shares count, however long the session.
+    """
 
     times_s: np.ndarray
     hr_bpm: np.ndarray  # 20 s window heart rate
     rmssd_ms: np.ndarray  # 60 s window RMSSD
     arousal: np.ndarray  # baseline-spread units
     zone: np.ndarray  # Zone codes (int8)
+    position: np.ndarray = field(default_factory=lambda: np.empty(0))  # baseline spreads
+    tentative: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    segment: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    zone_runs: tuple[tuple[float, float, int], ...] = ()  # (start_s, end_s, Zone code)
+    gaps: tuple[tuple[float, float], ...] = ()  # paused or link lost: (start_s, end_s)
 
 
 @dataclass(frozen=True)
@@ -147,8 +158,12 @@ def markers_from_events(result: SessionAnalysis) -> list[Marker]:
     return out
 
 
-def build_report(result: SessionAnalysis) -> SessionReport:
-    """The report of one analysed session (see :func:`trm_bio.history.analyse_session`)."""
+def build_report(
+    result: SessionAnalysis, resonance: dict[str, Any] | None = None
+) -> SessionReport:
+    """The report of one analysed session (see :func:`trm_bio.history.analyse_session`);
+    ``resonance``: the person's newest resonance assessment
+    (:func:`trm_bio.store.person_resonance.latest`), shown with it."""
     summary = result.as_dict()
     corrected = result.analysis.corrected
     nonlinear = {
@@ -158,14 +173,22 @@ def build_report(result: SessionAnalysis) -> SessionReport:
         ).items()
     }
     info = result.info
-    keep = _decimate(len(result.beats))
+    beats, reg = result.beats, result.regulation
+    keep = _decimate(len(beats))
     m = result.analysis.metrics
+    scale = ZoneScale(-DEFAULT_PARAMS.low_enter, DEFAULT_PARAMS.high_enter)
+    position = zone_positions(reg.arousal, reg.lowness, reg.zone, scale)
     series = Series(
-        times_s=result.beats.times_s[keep],
+        times_s=beats.times_s[keep],
         hr_bpm=m["HR_20s"][keep],
         rmssd_ms=m["RMSSD"][keep],
-        arousal=result.regulation.arousal[keep],
-        zone=result.regulation.zone[keep],
+        arousal=reg.arousal[keep],
+        zone=reg.zone[keep],
+        position=position[keep],
+        tentative=np.asarray(reg.tentative, dtype=bool)[keep],
+        segment=beats.segment[keep],
+        zone_runs=tuple(zone_runs(beats.times_s, reg.zone, beats.segment)),
+        gaps=tuple(gaps(beats.times_s, beats.segment)),
     )
     return SessionReport(
         summary=summary,
@@ -180,6 +203,7 @@ def build_report(result: SessionAnalysis) -> SessionReport:
             "device_name": info.device_name,
             "status": info.status,
             "notes": info.notes,
+            "resonance": resonance,
         },
         series=series,
         markers=tuple(markers_from_events(result)),

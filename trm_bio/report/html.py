@@ -14,9 +14,12 @@ import math
 from html import escape
 from typing import Any
 
+from trm_bio.core.regulation import Zone
 from trm_bio.report.data import Marker, SessionReport
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.trends import TREND_LABELS, Trends, resonance_text
+from trm_bio.store.person_resonance import resonance_words
+from trm_bio.zone_display import SHIFT_WORDS, STRONG_COLOURS, shares_words
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -147,14 +150,18 @@ HOW_TO_READ = (
 
 def _legend() -> str:
     items = [
-        (OKABE_ITO["green"], "resilient zone"),
-        (OKABE_ITO["orange"], "high zone"),
-        (OKABE_ITO["sky"], "low zone"),
-        ("#E4E4E4", "no reading yet (settling in) or a gap"),
+        (STRONG_COLOURS[Zone.RESILIENT], "resilient zone"),
+        (STRONG_COLOURS[Zone.HIGH], "high zone"),
+        (STRONG_COLOURS[Zone.LOW], "low zone (tentative: the least certain reading)"),
+        (STRONG_COLOURS[Zone.UNKNOWN], "no zone reading (settling in, or the signal unclear)"),
     ]
     swatches = "".join(
         f'<span><i class="swatch" style="background:{c}"></i>{escape(t)}</span>'
         for c, t in items
+    )
+    swatches += (
+        '<span><i class="swatch" style="background: repeating-linear-gradient(45deg, '
+        '#fff 0 3px, #999 3px 4px)"></i>paused or no signal (a gap, not a zone)</span>'
     )
     marks = (
         "<span>dashed blue line: a skill starts</span>"
@@ -188,7 +195,8 @@ def _effects_table(items: list[dict[str, Any]]) -> str:
     out = [
         "<table>",
         "<tr><th>what</th><th>name</th><th>times</th><th>measured</th>"
-        "<th>toward the band</th><th>no clear change</th><th>away</th>"
+        f"<th>{SHIFT_WORDS['toward']}</th><th>{SHIFT_WORDS['none']}</th>"
+        f"<th>{SHIFT_WORDS['away']}</th>"
         "<th>heart rate change</th><th>RMSSD change</th><th>movement</th></tr>",
     ]
     for it in items:
@@ -247,10 +255,7 @@ def session_html(report: SessionReport) -> str:
     s, info, q = report.summary, report.info, report.summary["quality"]
     who = info["person"] or "no person recorded"
     title = f"Session {info['session']} — {who}"
-    zones = s["zones"]
-    zone_text = ", ".join(
-        f"{_zone_span(k)} {100 * v:.0f} %" for k, v in zones.items() if v is not None
-    ) or "no zone reading (the session was too short to calibrate)"
+    zone_text = shares_words(s.get("zone_seconds") or {}, _zone_span)
     ratings = report.ratings
     rating_text = (
         ", ".join(f"{escape(r.rating or '')} at {fmt_clock(r.time_s)}" for r in ratings)
@@ -282,8 +287,13 @@ def session_html(report: SessionReport) -> str:
         f"<li>Heart rate over the session: {escape(fmt_number(metrics.get('HR'), 3))} bpm on "
         f"average; RMSSD {escape(fmt_number(metrics.get('RMSSD'), 3))} ms.</li>",
         f"<li>Resting reference (baseline): {baseline_text}.</li>",
-        f"<li>Time in each zone, by the indicator: {zone_text}.</li>",
+        f"<li>Time in each zone, by the indicator (by time): {zone_text}.</li>",
         f"<li>The person's own zone ratings: {rating_text}.</li>",
+        *(
+            [f"<li>Resonance breathing rate: {escape(resonance_words(info['resonance']))}."
+             "</li>"]
+            if info.get("resonance") else []
+        ),
         "</ul>",
         "<h2>Signal quality</h2>",
         f"<p>{q['beats']} beats over {fmt_clock(q['duration_s'])}"
@@ -341,7 +351,8 @@ def trends_html(trends: Trends) -> str:
         "<table>",
         "<tr><th>session</th><th>started (UTC)</th><th>minutes</th><th>resting HR (bpm)</th>"
         "<th>resting RMSSD (ms)</th><th>HR (bpm)</th><th>RMSSD (ms)</th>"
-        "<th>time in the resilient band</th></tr>",
+        "<th>time in the resilient band (share of the time with a reading; pauses left "
+        "out)</th></tr>",
     ]
     for p in trends.sessions:
         share = "–" if p.resilient_share is None else f"{100 * p.resilient_share:.0f} %"
@@ -395,6 +406,13 @@ def trends_html(trends: Trends) -> str:
         f'session" src="data:image/png;base64,{image}">',
         "<h2>Trends</h2>",
         *trend_rows,
+        *(
+            ["<h2>Resonance breathing rate</h2>",
+             f'<p data-resonance="{trends.resonance[-1]["resonance_rate"]}">'
+             f"{escape(resonance_text(trends))}. The rate where this person's heart rate "
+             "swung most evenly with their breath; the breathing guide starts there.</p>"]
+            if trends.resonance else []
+        ),
         "<h2>Sessions</h2>",
         *rows,
         "<h2>What most often came before a move toward the band</h2>",

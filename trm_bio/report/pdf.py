@@ -18,7 +18,9 @@ from matplotlib.figure import Figure
 from trm_bio.report.data import SessionReport
 from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_clock, fmt_number
 from trm_bio.report.plots import session_figure, trends_figure
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.trends import TREND_LABELS, Trends, resonance_text
+from trm_bio.store.person_resonance import resonance_words
+from trm_bio.zone_display import shares_words
 
 A4_IN = (8.27, 11.69)
 
@@ -98,10 +100,12 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
         m = s["metrics"]
         page.line(f"Heart rate {fmt_number(m.get('HR'), 3)} bpm on average; "
                   f"RMSSD {fmt_number(m.get('RMSSD'), 3)} ms.")
-        zones = ", ".join(f"{k} {100 * v:.0f} %" for k, v in s["zones"].items() if v is not None)
-        page.line(f"Time in each zone, by the indicator: {zones or 'no zone reading'}.")
+        zones = shares_words(s.get("zone_seconds") or {})
+        page.line(f"Time in each zone, by the indicator (by time): {zones}.")
         ratings = ", ".join(f"{r.rating} at {fmt_clock(r.time_s)}" for r in report.ratings)
         page.line(f"Own zone ratings: {ratings or 'none given'}.")
+        if info.get("resonance"):
+            page.line(f"Resonance breathing rate: {resonance_words(info['resonance'])}.")
         page.heading("Signal quality")
         page.line(
             f"{q['beats']} beats over {fmt_clock(q['duration_s'])} in {q['segments']} unbroken "
@@ -166,6 +170,9 @@ def write_trends_pdf(trends: Trends, path: str | Path) -> Path:
         for text in _table_lines(["measure", "per session", "first", "latest", "unit"], rows,
                                  [42, 11, 7, 7, 5]):
             page.line(text, family="monospace", size=8.5, width=120)
+        if trends.resonance:
+            page.heading("Resonance breathing rate")
+            page.line(resonance_text(trends))
         page.heading("What most often came before a move toward the band")
         helpers: list[Any] = [[h.kind, h.label, str(h.n_sessions), f"{h.n_toward}/{h.n_measured}"]
                               for h in trends.helpers[:15]]

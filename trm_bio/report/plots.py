@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from trm_bio.core.regulation import Zone
+from trm_bio.zone_display import STRONG_COLOURS, ZoneScale, with_gaps
 
 if TYPE_CHECKING:
     from trm_bio.report.data import SessionReport
@@ -32,12 +32,7 @@ OKABE_ITO = {
     "black": "#000000",
     "grey": "#999999",
 }
-ZONE_COLOURS = {
-    int(Zone.LOW): OKABE_ITO["sky"],
-    int(Zone.RESILIENT): OKABE_ITO["green"],
-    int(Zone.HIGH): OKABE_ITO["orange"],
-    int(Zone.UNKNOWN): "#E4E4E4",
-}
+ZONE_COLOURS = {int(z): c for z, c in STRONG_COLOURS.items()}  # as the app paints them
 VALENCE_STYLE = {  # colour, marker
     "pleasant": (OKABE_ITO["green"], "^"),
     "neutral": (OKABE_ITO["grey"], "o"),
@@ -52,17 +47,6 @@ def _new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
-def _zone_runs(times_min: np.ndarray, zone: np.ndarray) -> list[tuple[float, float, int]]:
-    """Consecutive stretches of one zone code: (start_min, end_min, code)."""
-    if zone.size == 0:
-        return []
-    change = np.flatnonzero(np.diff(zone.astype(np.int64))) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [zone.size - 1]))
-    return [(float(times_min[a]), float(times_min[b]), int(zone[a])) for a, b in zip(starts, ends,
-                                                                                  strict=True)]
-
-
 def session_figure(report: SessionReport) -> Figure:
     """Heart rate, RMSSD and the zone indicator across the session, events marked."""
     s = report.series
@@ -72,17 +56,35 @@ def session_figure(report: SessionReport) -> Figure:
         4, 1, sharex=True, gridspec_kw={"height_ratios": [3, 3, 3, 0.9]}
     )
     ax_hr, ax_rmssd, ax_arousal, ax_zone = axes
-    ax_hr.plot(t, s.hr_bpm, color=OKABE_ITO["blue"], lw=1.2)
+    ax_hr.plot(*with_gaps(t, s.hr_bpm, s.segment if s.segment.size else None),
+               color=OKABE_ITO["blue"], lw=1.2)
     ax_hr.set_ylabel("heart rate\n(bpm, 20 s)")
-    ax_rmssd.plot(t, s.rmssd_ms, color=OKABE_ITO["green"], lw=1.2)
+    ax_rmssd.plot(*with_gaps(t, s.rmssd_ms, s.segment if s.segment.size else None),
+                  color=OKABE_ITO["green"], lw=1.2)
     ax_rmssd.set_ylabel("RMSSD\n(ms, 60 s)")
-    ax_arousal.axhspan(-report.low_enter, report.high_enter, color=OKABE_ITO["green"], alpha=0.12,
+    scale = ZoneScale(-report.low_enter, report.high_enter)
+    ax_arousal.axhspan(scale.low_edge, scale.high_edge, color=OKABE_ITO["green"], alpha=0.12,
                        lw=0)
     ax_arousal.axhline(0.0, color=OKABE_ITO["grey"], lw=0.8, ls=":")
-    ax_arousal.plot(t, s.arousal, color=OKABE_ITO["black"], lw=1.0)
+    # The positions the app's zone indicator and live trace drew; tentative ones lighter,
+    # and a pause is a gap (never joined across).
+    if s.position.size:
+        tentative = s.tentative.astype(bool)
+        light = tentative | np.roll(tentative, 1) | np.roll(tentative, -1)
+        for shown, alpha in ((~tentative, 1.0), (light, 0.4)):
+            gx, gy = with_gaps(t, np.where(shown, s.position, np.nan), s.segment)
+            ax_arousal.plot(gx, gy, color=OKABE_ITO["black"], lw=1.0, alpha=alpha)
+    # A little room past the view, so readings resting at its edge stay visible.
+    ax_arousal.set_ylim(scale.view[0] - 0.15, scale.view[1] + 0.15)
+    ax_arousal.set_yticks([scale.low_edge, 0.0, scale.high_edge], ["low", "baseline", "high"])
     ax_arousal.set_ylabel("zone indicator\n(vs own baseline)")
-    for start, end, code in _zone_runs(t, s.zone):
-        ax_zone.axvspan(start, end, color=ZONE_COLOURS[code], lw=0)
+    for start, end, code in s.zone_runs:
+        ax_zone.axvspan(start / 60.0, end / 60.0, color=ZONE_COLOURS[code], lw=0)
+    for start, end in s.gaps:
+        # Paused or the link lost: not a zone; drawn as a hatched gap.
+        for ax in axes:
+            ax.axvspan(start / 60.0, end / 60.0, facecolor="white", edgecolor=OKABE_ITO["grey"],
+                       hatch="//", lw=0, zorder=0.5)
     ax_zone.set_yticks([])
     ax_zone.set_ylim(0, 1)
     ax_zone.set_ylabel("zone", rotation=0, ha="right", va="center")

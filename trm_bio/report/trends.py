@@ -26,6 +26,7 @@ from trm_bio.core.json_safe import json_safe
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.history import analyse_session, read_baseline
 from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.person_resonance import assessments, resonance_words
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class SessionPoint:
     baseline_rmssd_ms: float | None
     hr_bpm: float | None  # whole session
     rmssd_ms: float | None
-    resilient_share: float | None  # of beats with a zone reading, 0-1
+    resilient_share: float | None  # of the time with a zone reading (pauses left out), 0-1
     high_share: float | None
     low_share: float | None
     hrv_valid: bool
@@ -77,6 +78,9 @@ class Trends:
     helpers: tuple[effects.CrossSessionEffect, ...] = field(default=())
     #: A sentence for each session left out because it is damaged.
     skipped: tuple[str, ...] = field(default=())
+    #: The person's resonance-frequency assessments, oldest first
+    #: (``{"resonance_rate", "assessed_utc"}``; see :mod:`trm_bio.store.person_resonance`).
+    resonance: tuple[dict[str, Any], ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
@@ -88,6 +92,7 @@ class Trends:
                     k: {**asdict(t), "change": t.change} for k, t in self.trends.items()
                 },
                 "helpers": [h.to_dict() for h in self.helpers],
+                "resonance": list(self.resonance),
             }
         )
 
@@ -145,6 +150,8 @@ def _from_cache(
 ) -> tuple[SessionPoint | None, dict[str, Any]] | None:
     """The session's point and effects from its cached summary; None when the cache is
     damaged (derived data: the session is then analysed again)."""
+    if isinstance(summary, dict) and "zone_seconds" not in summary:
+        return None  # cached before zone shares were counted by time: analysed again
     try:
         point = _point(info.id, info.started_utc, info.duration_s, summary, own)
         session_effects = summary.get("effects") or {"items": []}
@@ -210,7 +217,12 @@ def person_trends(
     helpers = [
         h for h in effects.summarize_across_sessions(session_effects) if h.kind in HELPER_KINDS
     ]
-    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped))
+    resonance = tuple(
+        {"resonance_rate": a["resonance_rate"], "assessed_utc": a.get("assessed_utc")}
+        for a in assessments(library, found.id)
+        if isinstance(a.get("resonance_rate"), int | float)
+    )
+    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped), resonance)
 
 
 def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None, dict[str, Any]]:
@@ -241,7 +253,7 @@ TREND_LABELS = {
     "baseline_rmssd_ms": ("resting RMSSD at the session start", "ms"),
     "hr_bpm": ("heart rate over the whole session", "bpm"),
     "rmssd_ms": ("RMSSD over the whole session", "ms"),
-    "resilient_share": ("time in the resilient band", "%"),
+    "resilient_share": ("time in the resilient band (by time)", "%"),
 }
 
 
@@ -251,6 +263,17 @@ def _fmt(value: float | None, unit: str) -> str:
     if unit == "%":
         return f"{100 * value:.0f} %"
     return f"{value:.1f} {unit}"
+
+
+def resonance_text(trends: Trends) -> str:
+    """The newest resonance rate in words, with the earlier ones (empty when none)."""
+    if not trends.resonance:
+        return ""
+    *earlier, newest = trends.resonance
+    text = resonance_words(newest)
+    if earlier:
+        text += "; earlier " + ", ".join(resonance_words(e) for e in earlier)
+    return text
 
 
 def trends_table(trends: Trends) -> str:
@@ -275,6 +298,8 @@ def trends_table(trends: Trends) -> str:
             f"    {label:<42} {per} per session  ({_fmt(trend.first_mean, unit)} → "
             f"{_fmt(trend.last_mean, unit)})"
         )
+    if trends.resonance:
+        lines += ["", f"  Resonance breathing rate: {resonance_text(trends)}"]
     if trends.helpers:
         lines += ["", "  What most often came before a move toward the resilient band "
                   "(co-occurrence, not proof of cause):"]

@@ -34,7 +34,13 @@ _BLUE, _GREEN, _GREY = "#0072B2", "#009E73", "#999999"
 PLOTS = (
     ("baseline_hr_bpm", "Resting heart rate (session start)", "bpm", 1.0, _BLUE),
     ("baseline_rmssd_ms", "Resting RMSSD (session start)", "ms", 1.0, _GREEN),
-    ("resilient_share", "Time in the resilient band (indicator)", "%", 100.0, _GREEN),
+    (
+        "resilient_share",
+        "Time in the resilient band (share of the time with a reading; pauses left out)",
+        "%",
+        100.0,
+        _GREEN,
+    ),
 )
 
 

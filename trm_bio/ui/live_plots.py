@@ -12,8 +12,10 @@ nothing here computes a metric. Drawing choices:
   ``connect="finite"``;
 - events are vertical markers, one curve per kind (``connect="pairs"``), kept out of the
   autorange; detected shifts are dashed markers;
-- the zone row shows the person's own resilient band and where they were; tentative
-  readings are lighter.
+- the zone row shows the person's own resilient band and where they were, at the positions
+  every screen and the report use (:func:`trm_bio.zone_display.zone_positions`): a Low
+  reading below the band, never above it; tentative readings are lighter; no zone reading
+  and a pause or lost link are gaps, never painted as a zone.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
 from trm_bio.ui.strap_plots import StrapPlots
+from trm_bio.zone_display import ZoneScale, with_gaps, zone_positions
 
 pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.MUTED_TEXT)
 
@@ -41,7 +44,6 @@ _MARKER_Y = 1e6
 DOWNSAMPLE_ABOVE = 2000
 PEAK_POINTS_PER_PIXEL = 1.0
 VIEW_STEPS = 30  # the time range moves in steps of about 1/30 of the view (see view_range)
-ZONE_VIEW = (-4.0, 3.0)  # the zone row's span, in baseline spreads (as the zone indicator)
 
 METRIC_UNITS = {
     "RMSSD": "ms",
@@ -67,19 +69,6 @@ class Marker:
     time_s: float
     kind: str  # a key of theme.EVENT_COLOURS (an EventKind, theme.HELP_NOW, theme.SHIFT)
     label: str = ""
-
-
-def with_gaps(
-    times_s: np.ndarray, values: np.ndarray, segment: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays ready for ``connect="finite"``: a NaN point between segments."""
-    if segment is None or times_s.size < 2:
-        return times_s, values
-    breaks = np.flatnonzero(np.diff(segment) != 0) + 1
-    if breaks.size == 0:
-        return times_s, values
-    mid = 0.5 * (times_s[breaks - 1] + times_s[breaks])
-    return np.insert(times_s, breaks, mid), np.insert(values, breaks, np.nan)
 
 
 def visible_slice(times_s: np.ndarray, start_s: float) -> slice:
@@ -122,7 +111,7 @@ class LivePlots(QWidget):
         self.history: Any = None
         self.span_s: float | None = 300.0
         self.markers: list[Marker] = []
-        self.low_edge, self.high_edge = -2.5, 1.25
+        self.scale = ZoneScale()
         self._markers_dirty = True
         self._numbers_visible = True
         self._build(tuple(trends))
@@ -157,14 +146,10 @@ class LivePlots(QWidget):
             self.trend_plots[name], self.trend_curves[name] = plot, curve
         self.zone_plot = _new_plot(self.layout_widget, len(trends) + 1, "zone")
         self.zone_plot.setXLink(self.rr_plot)
-        self.zone_plot.setYRange(*ZONE_VIEW, padding=0.02)
         self.zone_plot.enableAutoRange(axis="y", enable=False)
-        self.zone_plot.getAxis("left").setTicks([[(-2.5, "low"), (0, "baseline"), (1.25, "high")]])
         # A plain rectangle (in data units, spanning all time) paints far faster than a
         # LinearRegionItem.
-        self.band = QGraphicsRectItem(
-            QRectF(-1e7, self.low_edge, 2e7, self.high_edge - self.low_edge)
-        )
+        self.band = QGraphicsRectItem()
         self.band.setBrush(pg.mkBrush(theme.colour(theme.BAND, 150)))
         self.band.setPen(pg.mkPen(None))
         self.zone_plot.vb.addItem(self.band, ignoreBounds=True)
@@ -189,6 +174,7 @@ class LivePlots(QWidget):
         self._x_range: tuple[float, float] | None = None
         self._markers_dirty = True
         self.set_numbers_visible(self._numbers_visible)
+        self.set_band(self.scale.low_edge, self.scale.high_edge)
 
     @property
     def all_plots(self) -> list[pg.PlotItem]:
@@ -198,9 +184,18 @@ class LivePlots(QWidget):
         if tuple(trends) != self.trends:
             self._build(tuple(trends))
 
+    @property
+    def low_edge(self) -> float:
+        return self.scale.low_edge
+
+    @property
+    def high_edge(self) -> float:
+        return self.scale.high_edge
+
     def set_band(self, low_edge: float, high_edge: float) -> None:
-        self.low_edge, self.high_edge = low_edge, high_edge
+        self.scale = ZoneScale(low_edge, high_edge)
         self.band.setRect(QRectF(-1e7, low_edge, 2e7, high_edge - low_edge))
+        self.zone_plot.setYRange(*self.scale.view, padding=0.02)
         self.zone_plot.getAxis("left").setTicks(
             [[(low_edge, "low"), (0, "baseline"), (high_edge, "high")]]
         )
@@ -290,16 +285,20 @@ class LivePlots(QWidget):
             for name, curve in self.trend_curves.items():
                 curve.setData(t, metrics[name][view], connect="finite")
                 self._fit_y(self.trend_plots[name], metrics[name][view])
-            position = np.where(
-                metrics["arousal"][view] >= 0, metrics["arousal"][view], -metrics["lowness"][view]
+            # Where each reading sits, as the zone indicator and the report place it; far
+            # readings rest at the edge of the view rather than leaving it.
+            position = zone_positions(
+                metrics["arousal"][view], metrics["lowness"][view], metrics["zone"][view],
+                self.scale,
             )
-            # Far readings rest at the edge of the view rather than leaving it.
-            position = np.clip(position, *ZONE_VIEW)
             tentative = metrics["tentative"][view] > 0
-            self.zone_curve.setData(t, np.where(tentative, np.nan, position), connect="finite")
+            segment = self._segments_of(h, t)
+            firm_t, firm = with_gaps(t, np.where(tentative, np.nan, position), segment)
+            self.zone_curve.setData(firm_t, firm, connect="finite")
             # Tentative stretches are drawn lighter, joined to their firm neighbours.
             light = tentative | np.roll(tentative, 1) | np.roll(tentative, -1)
-            self.zone_tentative.setData(t, np.where(light, position, np.nan), connect="finite")
+            light_t, lighter = with_gaps(t, np.where(light, position, np.nan), segment)
+            self.zone_tentative.setData(light_t, lighter, connect="finite")
         else:
             for curve in (*self.trend_curves.values(), self.zone_curve, self.zone_tentative):
                 curve.setData([], [])
@@ -309,6 +308,15 @@ class LivePlots(QWidget):
         if (x0, x1) != self._x_range:
             self._x_range = (x0, x1)
             self.rr_plot.setXRange(x0, x1, padding=0)
+
+    @staticmethod
+    def _segments_of(h: Any, times_s: np.ndarray) -> np.ndarray | None:
+        """The segment of each settled beat (its beat's), so a pause breaks the zone line."""
+        beats = h.beats
+        if not beats.size or not times_s.size:
+            return None
+        index = np.searchsorted(beats["time_s"], times_s, side="left")
+        return np.asarray(beats["segment"][np.minimum(index, beats.size - 1)])
 
     @staticmethod
     def _first_visible(h: Any, group: str, start_s: float) -> int:

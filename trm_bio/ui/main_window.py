@@ -35,14 +35,17 @@ from PySide6.QtWidgets import (
 from devices.packet import LinkState
 from trm_bio.controller import PracticeAction, Reading, SessionController, SessionOptions
 from trm_bio.core.events import SESSION_SOURCE
+from trm_bio.core.norms import resting_norms
 from trm_bio.errors import TrmBioError
 from trm_bio.ui import theme
+from trm_bio.ui.baseline_panel import BaselinePanel, PopulationNorms, norms_from
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
 from trm_bio.ui.live_plots import LivePlots, Marker
 from trm_bio.ui.markers import markers_for, prompt_at, shift_markers
 from trm_bio.ui.modes import Mode, ModeMachine
+from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
@@ -51,7 +54,8 @@ from trm_bio.ui.session_browser import SessionBrowser
 from trm_bio.ui.settings import SPANS, TREND_CHOICES, Settings
 from trm_bio.ui.skills_panel import SkillsPanel
 from trm_bio.ui.tracking_panel import TrackingPanel
-from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading, display_position
+from trm_bio.ui.zone_widget import ZoneBandWidget
+from trm_bio.zone_display import ZoneShown, settling_words, show_zone
 
 if TYPE_CHECKING:
     from devices.packet import StatusEvent
@@ -63,6 +67,7 @@ log = logging.getLogger(__name__)
 TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
 SLIDE_MS = 200  # without new data, the time axis slides this often
 MAX_TRENDS = 3
+SETTLED_NOTE_S = 60.0  # how long a session says its baseline comes from earlier sessions (s)
 
 _CALM_STATUS = {
     LinkState.RECONNECTING: "The strap's link dropped; reconnecting on its own. The gap will "
@@ -112,6 +117,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("trm-bio")
         self._build()
         self._bind_actions()
+        install_pacer_actions(self)
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is not None:
@@ -182,14 +188,37 @@ class MainWindow(QMainWindow):
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
         self.readouts = ReadoutPanel(self.scale)
+        self.pacer = PacerPanel(
+            c.now_s, self.say, track=getattr(self.services, "pacer_track", None),
+            settings=self.settings.q,
+        )
         self.zone_band = ZoneBandWidget()
         band_row = QHBoxLayout()
         band_row.addStretch(1)
         band_row.addWidget(self.zone_band)
         band_row.addStretch(1)
+        band_row.addWidget(self.pacer.guide_view, 6)  # the breathing guide, while it is on
+        self.baseline_panel = BaselinePanel()
+        self.baseline_panel.set_norms(norms_from(resting_norms()))
         left_box.addWidget(self.readouts)
         left_box.addLayout(band_row, 1)
+        left_box.addWidget(self.pacer)
+        left_box.addWidget(self.baseline_panel)
         self.plots = LivePlots(self.settings.trends)
+        # The settling-in invitation at the start of a session, above the plots (hidden
+        # otherwise; the plots give it room, so the window needs no more height for it).
+        self.settling = QLabel("")
+        self.settling.setWordWrap(True)
+        self.settling.setAccessibleName("Settling in")
+        self.settling.setStyleSheet(
+            f"background: {theme.BAND}; border-radius: 8px; padding: 6px 10px;"
+        )
+        self.settling.setVisible(False)
+        middle = QWidget()
+        middle_box = QVBoxLayout(middle)
+        middle_box.setContentsMargins(0, 0, 0, 0)
+        middle_box.addWidget(self.settling)
+        middle_box.addWidget(self.plots, 1)
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
@@ -198,7 +227,7 @@ class MainWindow(QMainWindow):
         right_box.addWidget(self.skills, 3)
         right_box.addWidget(self.tracking, 2)
         splitter.addWidget(left)
-        splitter.addWidget(self.plots)
+        splitter.addWidget(middle)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
@@ -222,6 +251,7 @@ class MainWindow(QMainWindow):
         self.plots.set_band(*band)
         self.client = ClientWindow(self.scale)
         self.client.set_band(*band)
+        self.client.shape.guide = self.pacer.swell  # the client's shape follows the pacer
         self.plots.set_span(SPANS[self.settings.span])
 
     def _bind_actions(self) -> None:
@@ -490,6 +520,7 @@ class MainWindow(QMainWindow):
         self._end_current()
         person = self.person.text().strip() or None
         self.settings.person = person or ""
+        self.pacer.use_person(getattr(self.services, "person_resonance_rate", None), person)
         self.services.start_live(
             self.device,
             SessionOptions(
@@ -624,7 +655,8 @@ class MainWindow(QMainWindow):
         self.skills.show_flow(None)
         if mode is Mode.IDLE:
             self.readouts.set_readings(Readings())
-            self.zone_band.set_reading(ZoneReading())
+            self.zone_band.set_reading(ZoneShown())
+            self.settling.setVisible(False)
             self.plots.redraw(0.0)
 
     def _show_mode(self) -> None:
@@ -761,8 +793,7 @@ class MainWindow(QMainWindow):
             self.say("Beats are arriving again.")
         self._last_status = state
 
-    @staticmethod
-    def readings_of(reading: Reading) -> Readings:
+    def readings_of(self, reading: Reading) -> Readings:
         """What the readout panel shows of the controller's reading."""
         return Readings(
             hr_bpm=reading.hr_bpm,
@@ -773,17 +804,40 @@ class MainWindow(QMainWindow):
             battery_percent=reading.battery_percent,
             link_state=reading.link,
             paused=reading.paused,
-            zone=reading.zone,
+            zone=self.zone_of(reading),
             rhythm=reading.rhythm,
         )
 
-    @staticmethod
-    def zone_of(reading: Reading) -> ZoneReading:
-        """What the zone indicator shows of the controller's reading."""
-        return ZoneReading(
-            position=display_position(reading.arousal, reading.lowness),
-            zone=reading.zone,
+    def zone_of(self, reading: Reading) -> ZoneShown:
+        """The zone as every screen shows it (the indicator, the label, the client's bar)."""
+        reason = reading.zone_reason
+        if not reason and not reading.calibrating and self.controller.session is not None:
+            reason = "There is no zone reading just now."
+        return show_zone(
+            reading.zone,
+            arousal=reading.arousal,
+            lowness=reading.lowness,
             tentative=reading.tentative,
+            reason=reason,
+            calibrating=reading.calibrating,
+            scale=self.zone_band.scale,
+        )
+
+    def set_population_norms(self, norms: PopulationNorms | None) -> None:
+        """Population values shown beside the own baseline, for orientation (None: none)."""
+        self.baseline_panel.set_norms(norms)
+
+    def settling_of(self, reading: Reading, *, for_client: bool) -> str:
+        """The settling-in words for now ("" outside a recorded session's start)."""
+        if not self.modes.enables.recording:
+            return ""
+        if not reading.calibrating and self.controller.now_s() > SETTLED_NOTE_S:
+            return ""  # the note on a baseline from earlier sessions stays a minute
+        return settling_words(
+            reading.calibrating,
+            reading.calibration_left_s,
+            reading.baseline_source,
+            for_client=for_client,
         )
 
     def current_prompt(self) -> str:
@@ -805,7 +859,12 @@ class MainWindow(QMainWindow):
         broken = link is LinkState.RECONNECTING or link is LinkState.DISCONNECTED
         if link is not None and broken and not readings.paused and not in_replay:
             self.readouts.link.setText(LINK_WORDS[link])
-        self.zone_band.set_reading(self.zone_of(reading))
+        self.zone_band.set_reading(readings.zone)
+        settling = self.settling_of(reading, for_client=False)
+        if settling != self.settling.text():
+            self.settling.setText(settling)
+        self.settling.setVisible(bool(settling))
+        self._show_baseline(reading)
         replay = self.controller.replay_status() if in_replay else None
         if replay is not None:
             prompt = self.current_prompt()
@@ -818,16 +877,29 @@ class MainWindow(QMainWindow):
             self.readouts.link.setText(note or "Replaying a recorded session")
         else:
             self.skills.show_flow(self.controller.flow_state())
-        self._update_client()
+        self.pacer.follow_session(self, now_s, reading)
+        self._update_client(reading)
 
-    def _update_client(self) -> None:
+    def _show_baseline(self, reading: Reading) -> None:
+        baseline = self.controller.baseline()
+        if baseline is None:
+            self.baseline_panel.show_baseline(math.nan, math.nan, "")
+        else:
+            self.baseline_panel.show_baseline(
+                baseline.hr_bpm, baseline.rmssd_ms, reading.baseline_source or baseline.source
+            )
+
+    def _update_client(self, reading: Reading | None = None) -> None:
         if not self.client.isVisible():
             return
         readings = self.readouts.readings
+        if reading is None:
+            reading = self.controller.reading()
         self.client.show_state(
             ClientState(
                 reading=self.zone_band.reading,
                 prompt=self.current_prompt(),
+                settling=self.settling_of(reading, for_client=True),
                 respiration_bpm=readings.respiration_bpm,
                 hr_bpm=readings.hr_bpm,
             )

@@ -18,6 +18,7 @@ from trm_bio.core.events import (
 )
 from trm_bio.ui.live_plots import Marker
 from trm_bio.ui.theme import HELP_NOW, SHIFT
+from trm_bio.zone_display import SHIFT_WORDS
 
 if TYPE_CHECKING:
     from trm_bio.core.effects import EffectEvent
@@ -78,7 +79,7 @@ def shift_markers(shifts: Iterable[tuple[EffectEvent, Shift]]) -> list[Marker]:
     out = []
     for event, shift in shifts:
         if shift.direction in ("toward", "away"):
-            words = "toward the band" if shift.direction == "toward" else "away from the band"
+            words = SHIFT_WORDS[shift.direction]
             out.append(Marker(float(shift.event_time_s), SHIFT, f"{event.label}: {words}"))
     return out
 

@@ -8,14 +8,14 @@ is a heart rhythm whose variability means nothing (irregular, or many extra beat
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from devices.packet import LinkState
-from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
+from trm_bio.zone_display import ZoneShown
 
 LINK_WORDS = {
     LinkState.SCANNING: "Looking for the strap…",
@@ -50,7 +50,7 @@ class Readings:
     link_state: LinkState | None = None
     paused: bool = False  # the session is paused: said instead of the link
     link_message: str = ""
-    zone: Zone = Zone.UNKNOWN
+    zone: ZoneShown = field(default_factory=ZoneShown)  # as every screen shows it
     rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
 
 
@@ -68,12 +68,20 @@ class ReadoutPanel(QWidget):
         self.hr_unit = QLabel("beats per minute")
         self.hr_unit.setObjectName("muted")
         self.hr_unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.zone = QLabel(theme.ZONE_WORDS[Zone.UNKNOWN])
+        self.zone = QLabel(ZoneShown().label)
         self.zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.zone.setWordWrap(True)
+        self.zone.setAccessibleName("Zone")
+        # Why no zone is shown, in plain words, under the grey label.
+        self.zone_reason = QLabel("")
+        self.zone_reason.setObjectName("muted")
+        self.zone_reason.setWordWrap(True)
+        self.zone_reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.zone_reason.setVisible(False)
         box.addWidget(self.hr)
         box.addWidget(self.hr_unit)
         box.addWidget(self.zone)
+        box.addWidget(self.zone_reason)
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
         for row, (key, title) in enumerate(
@@ -120,10 +128,12 @@ class ReadoutPanel(QWidget):
         self.hr.setText(_fmt(r.hr_bpm, "{:.0f}") if numbers else "♥")
         self.hr_unit.setVisible(numbers)
         self.hr.setStyleSheet(f"color: {theme.HEART};")
-        self.zone.setText(theme.ZONE_WORDS.get(r.zone, ""))
+        self.zone.setText(r.zone.label)
         self.zone.setStyleSheet(
-            f"background: {theme.ZONE_COLOURS.get(r.zone)}; border-radius: 8px; padding: 4px;"
+            f"background: {r.zone.colour}; border-radius: 8px; padding: 4px;"
         )
+        self.zone_reason.setText(r.zone.reason)
+        self.zone_reason.setVisible(bool(r.zone.reason))
         hidden = "shown as shapes"
         not_meaningful = r.rhythm in RHYTHM_WORDS
         self.values["rmssd"].setText(

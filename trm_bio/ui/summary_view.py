@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from trm_bio.core.events import SensationPayload, ZoneRatingPayload
 from trm_bio.ui.replay_bar import clock
+from trm_bio.zone_display import SHIFT_WORDS, duration_words
 
 SUMMARY_METRICS = (
     ("HR", "Heart rate", "{:.0f} bpm"),
@@ -36,12 +37,6 @@ SUMMARY_METRICS = (
     ("LFHF", "LF/HF", "{:.2f}"),
 )
 
-DIRECTION_WORDS = {
-    "toward": "toward the band",
-    "away": "away from the band",
-    "none": "no clear change",
-    "unknown": "not measurable",
-}
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -103,11 +98,24 @@ class SummaryView(QWidget):
         rows.append(
             ("Artifacts", _fmt(100 * (quality.get("artifact_rate") or math.nan), "{:.1f} %"))
         )
-        shares = analysis.zone_shares()
+        # Shares of the time with a zone reading; paused and unknown time are said apart.
+        zone_time = analysis.zone_time()
+        shares = zone_time.shares()
         for zone in ("resilient", "high", "low"):
             rows.append(
-                (f"Time in the {zone} zone", _fmt(100 * shares.get(zone, math.nan), "{:.0f} %"))
+                (
+                    f"Time in the {zone} zone",
+                    _fmt(100 * shares.get(zone, math.nan), "{:.0f} %")
+                    + (f" ({duration_words(zone_time.seconds[zone])})" if zone in shares
+                       and math.isfinite(shares[zone]) else ""),
+                )
             )
+        rows.append(("Time with a zone reading", duration_words(zone_time.known_s)))
+        rows.append(
+            ("Not counted: no zone reading (settling in, unclear signal)",
+             duration_words(zone_time.unknown_s))
+        )
+        rows.append(("Not counted: paused or no signal", duration_words(zone_time.gaps_s)))
         self.metrics_table = _table(("", "whole session"), rows)
         tabs.addTab(self.metrics_table, "Numbers")
         effect_rows = [
@@ -115,7 +123,8 @@ class SummaryView(QWidget):
                 item.kind,
                 item.label,
                 str(item.n_events),
-                f"{item.n_toward} toward · {item.n_away} away · {item.n_none} no change",
+                f"{item.n_toward} {SHIFT_WORDS['toward']} · {item.n_away} "
+                f"{SHIFT_WORDS['away']} · {item.n_none} {SHIFT_WORDS['none']}",
                 _fmt(item.mean_d_hr_bpm, "{:+.1f} bpm"),
                 _fmt(item.mean_d_ln_rmssd, "{:+.2f}"),
             )

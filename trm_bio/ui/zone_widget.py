@@ -1,15 +1,16 @@
 """The zone indicator: the person's own resilient band, with where they are now as a dot.
 
 The band's edges are the regulation model's thresholds, in units of the person's baseline
-spread (so the band is personal). The dot glides toward each new reading unless motion is
-reduced; a tentative reading (every Low one) is drawn lighter. Nothing here is red, and
-nothing is labelled good or bad.
+spread (so the band is personal). What it shows is a :class:`~trm_bio.zone_display.ZoneShown`
+(:func:`~trm_bio.zone_display.show_zone`), the same one the label, the client view and the
+plots use. The dot glides toward each new reading unless motion is reduced; a tentative
+reading (every Low one) is drawn lighter; with no zone reading the band turns grey and has no
+dot. Nothing here is red, and nothing is labelled good or bad.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
@@ -17,34 +18,11 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
-
-
-@dataclass(frozen=True)
-class ZoneReading:
-    """What the indicator shows: the position in baseline spreads and the zone code.
-
-    ``position`` is the arousal indicator on the High side and minus the low-side evidence
-    below the baseline (NaN while calibrating); ``zone`` is the regulation model's zone.
-    """
-
-    position: float = math.nan
-    zone: Zone = Zone.UNKNOWN
-    tentative: bool = False
-
-
-def display_position(arousal: float, lowness: float) -> float:
-    """Where the dot sits: arousal above the baseline, minus the low-side evidence below."""
-    if math.isnan(arousal):
-        return -lowness if not math.isnan(lowness) else math.nan
-    if arousal >= 0 or math.isnan(lowness):
-        return arousal
-    return -lowness
+from trm_bio.zone_display import ZoneScale, ZoneShown
 
 
 class ZoneBandWidget(QWidget):
     """Vertical (High on top) or horizontal (High on the right) band with a dot."""
-
-    RANGE = (-4.0, 3.0)  # shown span of the position axis (baseline spreads)
 
     def __init__(
         self,
@@ -56,9 +34,8 @@ class ZoneBandWidget(QWidget):
     ) -> None:
         super().__init__(parent)
         self.horizontal = horizontal
-        self.low_edge = low_edge
-        self.high_edge = high_edge
-        self.reading = ZoneReading()
+        self.scale = ZoneScale(low_edge, high_edge)
+        self.reading = ZoneShown()
         self.reduced_motion = False
         self.show_labels = True
         self._shown_position = math.nan
@@ -73,11 +50,19 @@ class ZoneBandWidget(QWidget):
             self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Zone indicator")
 
+    @property
+    def low_edge(self) -> float:
+        return self.scale.low_edge
+
+    @property
+    def high_edge(self) -> float:
+        return self.scale.high_edge
+
     def set_band(self, low_edge: float, high_edge: float) -> None:
-        self.low_edge, self.high_edge = low_edge, high_edge
+        self.scale = ZoneScale(low_edge, high_edge)
         self.update()
 
-    def set_reading(self, reading: ZoneReading) -> None:
+    def set_reading(self, reading: ZoneShown) -> None:
         if reading == self.reading:
             return
         self.reading = reading
@@ -87,7 +72,8 @@ class ZoneBandWidget(QWidget):
             self._glide.stop()
         else:
             self._glide.start()
-        self.setToolTip(theme.ZONE_WORDS.get(reading.zone, ""))
+        self.setToolTip(f"{reading.label}. {reading.reason}" if reading.reason else reading.label)
+        self.setAccessibleDescription(reading.label)
         self.update()
 
     @property
@@ -109,7 +95,7 @@ class ZoneBandWidget(QWidget):
 
     # -- drawing -------------------------------------------------------------------------
     def _fraction(self, value: float) -> float:
-        lo, hi = self.RANGE
+        lo, hi = self.scale.view
         return (min(max(value, lo), hi) - lo) / (hi - lo)
 
     def _strip(self) -> QRectF:
@@ -131,17 +117,39 @@ class ZoneBandWidget(QWidget):
             return QRectF(pa.x(), strip.top(), pb.x() - pa.x(), strip.height())
         return QRectF(strip.left(), pb.y(), strip.width(), pa.y() - pb.y())
 
+    def dot_centre(self) -> QPointF | None:
+        """Where the dot is drawn now (widget pixels; None when there is no dot)."""
+        if math.isnan(self._shown_position):
+            return None
+        return self._point(self._strip(), self._shown_position)
+
+    def part_of(self, zone: Zone) -> QRectF:
+        """The band's part for ``zone`` (widget pixels)."""
+        lo, hi = self.scale.view
+        a, b = {
+            Zone.LOW: (lo, self.low_edge),
+            Zone.RESILIENT: (self.low_edge, self.high_edge),
+            Zone.HIGH: (self.high_edge, hi),
+        }[zone]
+        return self._part(self._strip(), a, b)
+
     def paintEvent(self, event: object) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         strip = self._strip()
-        lo, hi = self.RANGE
+        lo, hi = self.scale.view
         clip = QPainterPath()
         clip.addRoundedRect(strip, 14, 14)
         p.setClipPath(clip)
-        p.fillRect(self._part(strip, lo, self.low_edge), QColor(theme.LOW_SIDE))
-        p.fillRect(self._part(strip, self.low_edge, self.high_edge), QColor(theme.BAND))
-        p.fillRect(self._part(strip, self.high_edge, hi), QColor(theme.HIGH_SIDE))
+        unknown = self.reading.zone == Zone.UNKNOWN
+        for a, b, zone in (
+            (lo, self.low_edge, Zone.LOW),
+            (self.low_edge, self.high_edge, Zone.RESILIENT),
+            (self.high_edge, hi, Zone.HIGH),
+        ):
+            # No reading: the band is grey, so no segment seems to hold the person.
+            fill = theme.colour(theme.ZONE_COLOURS[zone], 90 if unknown else 255)
+            p.fillRect(self._part(strip, a, b), fill)
         p.setClipping(False)
         p.setPen(QPen(theme.colour(theme.BAND_EDGE, 120), 1.5))
         p.setBrush(Qt.BrushStyle.NoBrush)
@@ -163,7 +171,7 @@ class ZoneBandWidget(QWidget):
         f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
         p.setFont(f)
         p.setPen(QColor(theme.MUTED_TEXT))
-        lo, hi = self.RANGE
+        lo, hi = self.scale.view
         for text, a, b in (
             ("high", self.high_edge, hi),
             ("resilient", self.low_edge, self.high_edge),
