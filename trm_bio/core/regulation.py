@@ -427,6 +427,13 @@ REASON_PULSE_IRREGULAR = (
     "sensor), so the zone is not shown."
 )
 REASON_SETTLING = "Settling in: measuring this person's resting reference."
+REASON_HR_ONLY = (
+    "Heart rate only: this sensor's beat-to-beat timing is too noisy for heart-rate "
+    "variability, so the zone is not shown."
+)
+#: Gate reasons on a pulse sensor that fault the beat timing, not the heart rate: the
+#: arousal is then read from heart rate alone (see :class:`Regulator`).
+PULSE_TIMING_REASONS = frozenset({REASON_PULSE_IRREGULAR, REASON_IMPLAUSIBLE})
 
 #: Bluetooth body sensor location codes of pulse (optical) sensors: wrist, finger, hand,
 #: ear lobe (Heart Rate Service, org.bluetooth.characteristic.body_sensor_location).
@@ -457,11 +464,13 @@ def quality_reason(
     params : RegulationParams
         The gate's limits.
     """
+    if rhythm and pulse_source:
+        # From a pulse sensor, timing jitter looks like an irregular rhythm or runs of
+        # "extra" beats far more often than the heart does so (Stress-Predict wrist beats:
+        # median successive differences up to 250 ms at rest), so the reason names the signal.
+        return REASON_PULSE_IRREGULAR
     if rhythm == "irregular":
-        # From a pulse sensor, timing jitter looks like an irregular rhythm far more often
-        # than the heart is irregular (Stress-Predict wrist beats: median successive
-        # differences up to 250 ms at rest), so the reason names the signal.
-        return REASON_PULSE_IRREGULAR if pulse_source else REASON_IRREGULAR
+        return REASON_IRREGULAR
     if rhythm:
         return REASON_ECTOPIC
     if artifact_share > params.max_artifact_share:
@@ -661,6 +670,7 @@ class Regulator:
         self._tracker = ZoneTracker(params)
         self._calibrator = Calibrator(params.baseline)
         self._use_resp = False
+        self._has_hrv = False
         self._beats = 0
         self._rhythm_word = ""  # the last failed rhythm check, held for rhythm_hold_s
         self._rhythm_s = -math.inf
@@ -680,6 +690,7 @@ class Regulator:
         p = self.params
         self._hr_c, self._hr_s = baseline.hr_bpm, baseline.hr_spread_bpm
         self._ln_c, self._ln_s = baseline.ln_rmssd, baseline.ln_rmssd_spread
+        self._has_hrv = baseline.has_hrv
         self._resp_c, self._resp_s = baseline.resp_rate_per_min, baseline.resp_spread_per_min
         self._use_resp = p.w_resp > 0 and math.isfinite(self._resp_c)
 
@@ -734,15 +745,27 @@ class Regulator:
         gate = quality_reason(
             hr_bpm, rmssd_ms, rhythm, artifact_share, pulse_source=self.pulse_source, params=p
         )
+        # A pulse sensor's timing noise spoils HRV, not the heart rate (a window mean).
+        hr_only = self.pulse_source and gate in PULSE_TIMING_REASONS and hr_bpm > 0
         if self._baseline is None:
-            if gate:
+            if gate and not hr_only:
                 return self._calibrating(time_s, gate)
-            found = self._calibrator.push(time_s, hr_bpm, rmssd_ms, resp_rate_per_min)
+            found = self._calibrator.push(
+                time_s, hr_bpm, math.nan if hr_only else rmssd_ms, resp_rate_per_min
+            )
             if found is None:
                 return self._calibrating(time_s, "")
             self._set_baseline(found)
             self.calibration_end_index = index
-        if not gate:
+        if not gate and not self._has_hrv:
+            hr_only = True  # plausible HRV now, but no HRV reference to measure it against
+        if hr_only:
+            # The weighted mean without its vagal term: heart rate alone. No zone from it:
+            # the Low side needs HRV, and the zone is never read from half the picture.
+            clip = p.z_clip
+            z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
+            arousal, lowness, z_v, gate = z_hr, math.nan, math.nan, REASON_HR_ONLY
+        elif not gate:
             clip = p.z_clip
             z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
             z_v = min(max((math.log(rmssd_ms) - self._ln_c) / self._ln_s, -clip), clip)
