@@ -223,7 +223,9 @@ def test_implausible_hrv_for_the_sensor_is_unknown() -> None:
 
 
 @needs_data
-def test_a_wrist_pulse_too_jittery_for_hrv_calibrates_heart_rate_and_never_reads_low() -> None:
+def test_a_wrist_pulse_too_jittery_for_hrv_calibrates_heart_rate_and_never_reads_low(
+    tmp_path: Path,
+) -> None:
     # Real beats (nsr001) as a wrist sensor gives them: each pulse arrives up to 75 ms early
     # or late, so successive intervals differ by 50-150 ms, which no HRV reading survives.
     rr = nsr001_rr_ms()[:3000]
@@ -254,6 +256,18 @@ def test_a_wrist_pulse_too_jittery_for_hrv_calibrates_heart_rate_and_never_reads
     np.testing.assert_allclose(arousal[hr_only], expected[hr_only], rtol=1e-12)
     assert all(s.zone is Zone.UNKNOWN for s, h in zip(after, hr_only, strict=True) if h)
     assert not any(s.zone is Zone.LOW for s in states)
+    # analyze --series --pulse-sensor gives the same Arousal column for the same beats.
+    path = tmp_path / "wrist.txt"
+    path.write_text("".join(f"{r!r}\n" for r in wrist_rr.tolist()))
+    out = tmp_path / "series.csv"
+    result = run("analyze", str(path), "--series", str(out), "--pulse-sensor")
+    assert result.code == 0, result.err
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    settled = [b.beat.settled_index for b in update.beats if b.regulation is not None]
+    series = np.array([float(rows[i]["Arousal"] or "nan") for i in settled])
+    np.testing.assert_allclose(series, [s.arousal for s in states], rtol=1e-9, equal_nan=True)
+    assert "low" not in {row["Zone"] for row in rows}
 
 
 # --- analyze --series equals the live app --------------------------------------------------
