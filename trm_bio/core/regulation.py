@@ -137,8 +137,10 @@ never Low, and the beat does not calibrate, except as the last point says):
   they are too few: :attr:`~trm_bio.core.baseline.Baseline.has_hrv`), and their arousal is
   heart rate alone; the zone is UNKNOWN with the reason :data:`REASON_HR_ONLY`, never Low
   (the Low side needs HRV) and never High (see the wrist figures above). With a
-  heart-rate-only baseline every beat is read so. On a chest strap the same failures mean
-  an irregular rhythm, ectopy or failed corrections, and the arousal stays NaN.
+  heart-rate-only baseline every beat is read so. Too many corrected beats still leave the
+  arousal NaN (missed and extra beats bias the rate too). On a chest strap the same
+  failures mean an irregular rhythm, ectopy or failed corrections, and the arousal stays
+  NaN.
 """
 
 from __future__ import annotations
@@ -515,7 +517,8 @@ class RegulationTrace:
         Beat times (s).
     arousal, z_hr, z_vagal : ndarray
         Indicator and its components (baseline-spread units); NaN while calibrating or
-        where inputs are invalid.
+        where inputs are invalid. From a pulse sensor whose timing spoils HRV, the arousal
+        is heart rate alone (``z_hr``) and ``z_vagal`` NaN (``reason`` says so).
     lowness : ndarray
         Low-side evidence (:func:`lowness_indicator`).
     zone : ndarray of int8
@@ -591,7 +594,7 @@ def regulate(
         Per-beat share of corrected beats in the last minute
         (:func:`trm_bio.core.engine.recent_artifact_share`).
     pulse_source : bool
-        The beats come from a pulse sensor (see :func:`quality_reason`).
+        The beats come from a pulse sensor (see :func:`quality_reason` and :class:`Regulator`).
 
     Returns
     -------
@@ -677,7 +680,9 @@ class Regulator:
         first minutes of valid values (:class:`~trm_bio.core.baseline.Calibrator`), showing
         UNKNOWN meanwhile.
     pulse_source : bool
-        The beats come from a pulse (optical) sensor: a stricter plausibility limit on RMSSD.
+        The beats come from a pulse (optical) sensor: a stricter plausibility limit on RMSSD,
+        and where the pulse timing spoils HRV the arousal is read from heart rate alone
+        (zone UNKNOWN, reason :data:`REASON_HR_ONLY`; see the module docs).
     """
 
     def __init__(
