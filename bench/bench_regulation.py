@@ -17,7 +17,9 @@ Wrist pulse (optional): with ``TRM_BIO_STRESS_PREDICT`` naming a local copy of t
 Stress-Predict dataset (Iqbal et al., github.com/italha-d/Stress-Predict-Dataset: 35 people,
 Empatica E4 wrist BVP, a Stroop test, an interview and hyperventilation with rest between),
 beats are found in the BVP with neurokit2 and the same figures are printed for rest and
-the three tasks, with the pulse-sensor quality gate.
+the three tasks, with the pulse-sensor quality gate: how many people calibrated (and how
+many with an HRV reference), rest High and Low shares, how much of rest had the arousal
+from heart rate alone, and the AUC of the arousal against heart rate alone, same beats.
 
 Speed: the live per-beat update, whole-session batch and shift detection. neurokit2 has no
 regulation model, so there is no ratio; the targets are the live budget (under 50 µs a beat)
@@ -26,7 +28,6 @@ and batch work that stays well inside a redraw.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections import Counter
@@ -38,6 +39,7 @@ from trm_bio.core.engine import analyse_beats, recent_artifact_share
 from trm_bio.core.regulation import (
     DEFAULT_PARAMS,
     HR_METRIC,
+    REASON_HR_ONLY,
     VAGAL_METRIC,
     RegulationParams,
     RegulationTrace,
@@ -202,7 +204,8 @@ def wrist_figures(folder: str, params: RegulationParams = DEFAULT_PARAMS) -> Non
 
     import neurokit2 as nk
 
-    high, unknown, auc_a, auc_hr, shown = [], [], [], [], 0
+    high, low, unknown, auc_a, auc_hr, hr_only = [], [], [], [], [], []
+    people = shown = with_hrv = 0
     for subject in sorted(Path(folder, "Raw_data").glob("S*")):
         try:
             bvp = np.loadtxt(subject / "BVP.csv")
@@ -226,22 +229,31 @@ def wrist_figures(folder: str, params: RegulationParams = DEFAULT_PARAMS) -> Non
         task = _in(t, ((tags[0], tags[1]), (tags[2], tags[3]), (tags[4], tags[5])))
         rest = ~task & (t < tags[6])
         row = rest_figures(rec, trace, rest)
-        high.append(row["high_pct"])
-        unknown.append(row["unknown_pct"])
         after = np.arange(t.size) > trace.calibration_end_index
-        if trace.calibration_end_index >= 0:
+        if trace.calibration_end_index >= 0 and trace.baseline is not None:
             shown += 1
+            with_hrv += trace.baseline.has_hrv
+            high.append(row["high_pct"])
+            low.append(row["low_pct"])
+            unknown.append(row["unknown_pct"])
+            hr_only.append(100.0 * float(np.mean(trace.reason[rest & after] == REASON_HR_ONLY)))
+            # Same beats, same run: the arousal column against the indicator's heart rate.
             auc_a.append(_auc(trace.arousal[task & after], trace.arousal[rest & after]))
             auc_hr.append(_auc(rec.hr[task & after], rec.hr[rest & after]))
-    if not high:
+        people += 1
+    if not people:
         print("Stress-Predict: no usable recording found")
         return
+    a, h = np.array(auc_a), np.array(auc_hr)
     print(
-        f"Stress-Predict wrist BVP, {len(high)} people: rest High % median "
-        f"{np.nanmedian(high):.1f} (max {np.nanmax(high):.1f}); zone UNKNOWN a median "
-        f"{np.nanmedian(unknown):.0f} % of rest (quality gate); calibrated in {shown}; AUC "
-        f"tasks vs rest where shown: arousal {np.nanmedian(auc_a) if auc_a else math.nan:.2f}, "
-        f"heart rate alone {np.nanmedian(auc_hr) if auc_hr else math.nan:.2f}"
+        f"Stress-Predict wrist BVP, {people} people, {shown} calibrated ({with_hrv} with an "
+        f"HRV reference): rest High % median {np.nanmedian(high):.1f} (max "
+        f"{np.nanmax(high):.1f}, target <= 8), Low % max {np.nanmax(low):.1f}; zone UNKNOWN "
+        f"a median {np.nanmedian(unknown):.0f} % of rest, arousal from heart rate alone a "
+        f"median {np.nanmedian(hr_only):.0f} %\n  AUC tasks vs rest (per person, after the "
+        f"calibration): arousal median {np.nanmedian(a):.3f} (mean {np.nanmean(a):.3f}), "
+        f"heart rate alone median {np.nanmedian(h):.3f} (mean {np.nanmean(h):.3f}); per "
+        f"person, arousal minus heart rate {np.nanmin(a - h):+.4f} to {np.nanmax(a - h):+.4f}"
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from trm_bio.core.baseline import (
     Baseline,
     BaselineParams,
+    Calibrator,
     combine_baselines,
     session_start_baseline,
 )
@@ -110,6 +111,37 @@ def test_previous_sessions_combine_by_median_and_pooled_spread() -> None:
     assert Baseline.from_dict(record) == combined
     with pytest.raises(TrmBioError):
         Baseline.from_dict({"hr_bpm": 60})
+
+
+def test_beats_without_plausible_hrv_calibrate_the_heart_rate_alone() -> None:
+    # A pulse sensor: every beat has a heart rate, RMSSD is plausible at some beats only.
+    rng = np.random.default_rng(5)
+    times = beat_clock(400.0, 0.8)
+    hr = 72.0 + rng.normal(0.0, 1.0, times.size)
+    rmssd = np.exp(math.log(35.0) + rng.normal(0.0, 0.1, times.size))
+
+    def calibrate(plausible: np.ndarray) -> Baseline | None:
+        calibrator = Calibrator()
+        for t, h, r, ok in zip(times, hr, rmssd, plausible, strict=True):
+            found = calibrator.push(float(t), float(h), float(r) if ok else math.nan)
+            if found is not None:
+                return found
+        return None
+
+    half = calibrate(np.arange(times.size) % 2 == 0)  # HRV at half the beats: too few
+    assert half is not None and not half.has_hrv and math.isnan(half.ln_rmssd)
+    assert half.hr_bpm == pytest.approx(72.0, abs=0.5)
+    most = calibrate(np.arange(times.size) % 10 != 0)  # 90 %: an HRV reference from those
+    assert most is not None and most.has_hrv
+    assert most.ln_rmssd == pytest.approx(math.log(35.0), abs=0.05)
+    # Stored and pooled: a heart-rate-only baseline adds its heart rate only.
+    assert Baseline.from_dict(json.loads(json.dumps(half.to_dict(), allow_nan=False))).hr_bpm \
+        == half.hr_bpm
+    pooled = combine_baselines([half, most, most])
+    assert pooled is not None and pooled.n_sessions == 3
+    assert pooled.ln_rmssd == pytest.approx(most.ln_rmssd)
+    hr_only = combine_baselines([half] * 3)
+    assert hr_only is not None and not hr_only.has_hrv
 
 
 # --- arousal indicator -----------------------------------------------------------------

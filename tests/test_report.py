@@ -17,6 +17,7 @@ import pytest
 
 from devices.simulated import Artifacts, simulate
 from tests.cli_run import Outcome, run, run_process
+from trm_bio.core.regulation import RMSSD_WINDOW_S
 from trm_bio.errors import InputFileError
 from trm_bio.history import analyse_session
 from trm_bio.report import save_session_report
@@ -189,6 +190,13 @@ def test_report_is_self_contained_and_escapes_everything(recorded) -> None:
     assert not re.search(r"url\(\s*['\"]?(?!data:)", html)
     assert "<img src=https" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Content-Security-Policy" in html
+
+
+def test_report_says_which_rmssd_window_each_display_uses(recorded) -> None:
+    text = re.sub(r"\s+", " ", Path(recorded["html"]).read_text(encoding="utf-8"))
+    # The plot shows the 60 s RMSSD; the zone indicator reads the model's own 120 s window.
+    assert "RMSSD on the plot uses a 60 s window" in text
+    assert f"RMSSD over {RMSSD_WINDOW_S:.0f} s" in text and RMSSD_WINDOW_S == 120.0
 
 
 def _chromium() -> str | None:

@@ -8,17 +8,20 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QLabel
 
 from tests.ui_app import open_app, record_session
 from trm_bio.controller import Reading
-from trm_bio.core.regulation import Zone
+from trm_bio.core.regulation import DEFAULT_PARAMS, Zone
 from trm_bio.history import analyse_session
 from trm_bio.report.data import build_report
 from trm_bio.store.library import Library
 from trm_bio.ui.baseline_panel import PopulationNorms, norms_from
-from trm_bio.zone_display import ZONE_WORDS
+from trm_bio.ui.live_plots import LivePlots
+from trm_bio.ui.zone_widget import ZoneBandWidget
+from trm_bio.zone_display import ZONE_WORDS, show_zone
 
 
 def dot_zone(band) -> Zone:
@@ -216,7 +219,8 @@ def test_settling_in_is_invited_with_the_time_left_then_gives_way(qtbot, tmp_pat
     assert "settle in" in text and "You might notice" in text and "left" in text
     assert client.settling.isVisibleTo(client) and "settle in" in client.settling.text()
     assert "to go" in client.settling.text()
-    assert window.readouts.zone.text() == "Finding your baseline"
+    # The zone label speaks as the invitation does (it once read "Finding your baseline").
+    assert window.readouts.zone.text() == "Settling in"
     assert dot_zone(window.zone_band) == Zone.UNKNOWN
     first_left = reading.calibration_left_s
     # The time left counts down (once the windows hold enough beats to measure).
@@ -299,3 +303,58 @@ def test_shift_results_of_none_read_no_measurable_change(qtbot, tmp_path):
     assert any("no measurable change" in text for text in moved)
     assert not any("no change" in text.replace("no measurable change", "") for text in moved)
     assert math.isfinite(analysis.zone_time().known_s)
+    # A clean recording's artifact rate of 0 is shown as 0, not as missing.
+    rows = {
+        view.metrics_table.item(r, 0).text(): view.metrics_table.item(r, 1).text()
+        for r in range(view.metrics_table.rowCount())
+    }
+    rate = analysis.summary.as_dict()["quality"]["artifact_rate"]
+    assert rows["Artifacts"] == f"{100 * rate:.1f} %"
+
+
+# --- small things of the screens ----------------------------------------------------------
+
+
+def test_the_band_takes_its_edges_from_the_model_and_no_dot_covers_a_label(qtbot):
+    for horizontal in (False, True):
+        band = ZoneBandWidget(horizontal=horizontal)
+        qtbot.addWidget(band)
+        # Before any set_band, the edges are the model's thresholds (once 1.25 by hand).
+        assert band.high_edge == DEFAULT_PARAMS.high_enter
+        assert band.low_edge == -DEFAULT_PARAMS.low_enter
+        band.reduced_motion = True
+        band.resize(*((400, 80) if horizontal else (90, 320)))
+        for zone, arousal, lowness in (
+            (Zone.LOW, -4.0, 4.0), (Zone.LOW, -2.8, 2.8), (Zone.RESILIENT, 1.5, 0.0),
+            (Zone.RESILIENT, 0.0, 2.0), (Zone.HIGH, 2.5, 0.0), (Zone.HIGH, 6.0, 0.0),
+        ):
+            band.set_reading(show_zone(zone, arousal=arousal, lowness=lowness))
+            centre = band.dot_centre()
+            assert centre is not None and band.part_of(zone).contains(centre)
+            radius = min(band._strip().width(), band._strip().height()) * 0.42 + 1.5
+            dot = QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius)
+            for text, box in band.label_boxes().items():
+                assert not dot.intersects(box), (horizontal, zone, text)
+                assert band.rect().contains(box.toRect()), (horizontal, text)
+
+
+def test_the_zone_plots_tick_words_leave_room_for_its_axis_title(qtbot):
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.resize(700, 500)
+    plots.show()
+    qtbot.waitExposed(plots)
+    axis = plots.zone_plot.getAxis("left")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    assert {text for _, _, text in texts} == {"low", "baseline", "high"}
+    title = axis.label.mapRectToParent(axis.label.boundingRect())
+    assert title.width() > 0
+    for rect, _, text in texts:
+        assert not title.intersects(rect), text
+    # Every plot's time axis stays aligned with the zone plot's.
+    assert {p.getAxis("left").width() for p in plots.all_plots} == {axis.width()}

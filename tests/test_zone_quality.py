@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devices.packet import LinkState, Packet, StatusEvent
 from devices.simulated import SimulatedStrap, true_beats
 from tests.artifact_injection import inject
 from tests.cli_run import run
@@ -20,7 +21,9 @@ from trm_bio.core.baseline import Baseline, BaselineParams, Calibrator
 from trm_bio.core.engine import StreamingEngine, analyse_beats
 from trm_bio.core.norms import resting_norms
 from trm_bio.core.regulation import (
+    HR_METRIC,
     REASON_ARTIFACTS,
+    REASON_HR_ONLY,
     REASON_IMPLAUSIBLE,
     REASON_IRREGULAR,
     RegulationParams,
@@ -29,7 +32,7 @@ from trm_bio.core.regulation import (
     quality_reason,
 )
 from trm_bio.core.timeline import beats_from_rr
-from trm_bio.session import regulate_beat
+from trm_bio.session import Session, regulate_beat
 from trm_bio.store.library import Library
 
 needs_data = pytest.mark.skipif(
@@ -211,7 +214,60 @@ def test_implausible_hrv_for_the_sensor_is_unknown() -> None:
     assert quality_reason(75.0, 130.0, pulse_source=True, params=params) == REASON_IMPLAUSIBLE
     live = Regulator(baseline=BASE, pulse_source=True)
     state = live.update(10.0, 60.0, 160.0)  # would read as deep, strongly Low arousal
-    assert state.zone is Zone.UNKNOWN and state.reason == REASON_IMPLAUSIBLE
+    # No zone, and the arousal is the heart rate's alone (the pulse sensor's rate is sound).
+    assert state.zone is Zone.UNKNOWN and state.reason == REASON_HR_ONLY
+    assert state.arousal == pytest.approx((60.0 - 75.0) / 4.0) and math.isnan(state.z_vagal)
+    # From a chest strap such HRV means missed beats or an irregular rhythm: nothing shown.
+    state = Regulator(baseline=BASE).update(10.0, 60.0, 250.0)
+    assert state.reason == REASON_IMPLAUSIBLE and math.isnan(state.arousal)
+
+
+@needs_data
+def test_a_wrist_pulse_too_jittery_for_hrv_calibrates_heart_rate_and_never_reads_low(
+    tmp_path: Path,
+) -> None:
+    # Real beats (nsr001) as a wrist sensor gives them: each pulse arrives up to 75 ms early
+    # or late, so successive intervals differ by 50-150 ms, which no HRV reading survives.
+    rr = nsr001_rr_ms()[:3000]
+    rr = rr[rr <= 3000]
+    arrivals_ms = np.cumsum(rr) + np.random.default_rng(7).uniform(-75.0, 75.0, rr.size)
+    wrist_rr = np.diff(arrivals_ms)
+    session = Session(0)
+    session.process([StatusEvent(0, "wrist", LinkState.CONNECTED, body_location=2)])  # wrist
+    update = session.process([
+        Packet(10**9 + int(t * 1e6), "wrist", b"", round(60_000 / r), (float(r),))
+        for t, r in zip(arrivals_ms[1:].tolist(), wrist_rr.tolist(), strict=True)
+    ])
+    states = [b.regulation for b in update.beats if b.regulation is not None]
+    hr = np.array([b.beat.metrics[HR_METRIC] for b in update.beats if b.regulation is not None])
+    # The heart rate calibrates, though no beat's HRV passes the gate: the baseline holds the
+    # heart rate alone.
+    end = session.regulator.calibration_end_index
+    baseline = session.regulator.baseline
+    assert end >= 0 and baseline is not None and not baseline.has_hrv
+    assert 60 < baseline.hr_bpm < 110
+    after = states[end + 1:]
+    arousal = np.array([s.arousal for s in after])
+    assert np.mean(np.isfinite(arousal)) > 0.8
+    # The arousal is the heart rate's own z-score; the zone stays unknown with its reason.
+    hr_only = np.array([s.reason == REASON_HR_ONLY for s in after])
+    assert hr_only.mean() > 0.8
+    expected = np.clip((hr[end + 1:] - baseline.hr_bpm) / baseline.hr_spread_bpm, -6.0, 6.0)
+    np.testing.assert_allclose(arousal[hr_only], expected[hr_only], rtol=1e-12)
+    assert all(s.zone is Zone.UNKNOWN for s, h in zip(after, hr_only, strict=True) if h)
+    assert not any(s.zone is Zone.LOW for s in states)
+    # analyze --series --pulse-sensor gives the same Arousal column for the same beats.
+    path = tmp_path / "wrist.txt"
+    path.write_text("".join(f"{r!r}\n" for r in wrist_rr.tolist()))
+    out = tmp_path / "series.csv"
+    result = run("analyze", str(path), "--series", str(out), "--pulse-sensor")
+    assert result.code == 0, result.err
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    settled = [b.beat.settled_index for b in update.beats if b.regulation is not None]
+    series = np.array([float(rows[i]["Arousal"] or "nan") for i in settled])
+    np.testing.assert_allclose(series, [s.arousal for s in states], rtol=1e-9, equal_nan=True)
+    assert "low" not in {row["Zone"] for row in rows}
 
 
 # --- analyze --series equals the live app --------------------------------------------------

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from trm_bio.core.regulation import DEFAULT_PARAMS, Zone
+from trm_bio.core.regulation import DEFAULT_PARAMS, REASON_SETTLING, Zone
 
 #: How far inside its zone's segment a clamped position sits (baseline spreads).
 EDGE_INSET = 0.2
@@ -51,7 +51,8 @@ ZONE_WORDS = {
     Zone.HIGH: "High Zone",
     Zone.UNKNOWN: "Zone unknown",
 }
-CALIBRATING_WORDS = "Finding your baseline"
+#: The zone label during the session-start calibration: the settling-in invitation's words.
+CALIBRATING_WORDS = "Settling in"
 #: What the client view says while there is no zone to show: calm and simple.
 CLIENT_UNKNOWN_WORDS = "Nothing to show just now, and that is fine."
 
@@ -158,7 +159,7 @@ class ZoneShown:
 
 
 def zone_label(zone: Zone, tentative: bool, *, calibrating: bool = False) -> str:
-    """The zone in words: "Low Zone (tentative)", "Finding your baseline" ..."""
+    """The zone in words: "Low Zone (tentative)", "Settling in" ..."""
     if zone == Zone.UNKNOWN:
         return CALIBRATING_WORDS if calibrating else ZONE_WORDS[Zone.UNKNOWN]
     return f"{ZONE_WORDS[zone]} (tentative)" if tentative else ZONE_WORDS[zone]
@@ -179,7 +180,7 @@ def show_zone(
     position = float(zone_positions(arousal, lowness, int(zone), scale))
     if zone == Zone.UNKNOWN:
         if not reason and calibrating:
-            reason = "The first minutes of the session find this person's own baseline."
+            reason = REASON_SETTLING
         return ZoneShown(math.nan, zone, False, zone_label(zone, False, calibrating=calibrating),
                          reason)
     return ZoneShown(position, zone, bool(tentative), zone_label(zone, tentative), "")

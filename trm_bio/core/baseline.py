@@ -139,8 +139,14 @@ class Baseline:
 
     @property
     def rmssd_ms(self) -> float:
-        """Baseline RMSSD (ms), the exponential of the ln centre."""
+        """Baseline RMSSD (ms), the exponential of the ln centre (NaN without HRV)."""
         return math.exp(self.ln_rmssd)
+
+    @property
+    def has_hrv(self) -> bool:
+        """Whether the baseline holds vagal HRV (False: heart rate only, as from a pulse
+        sensor whose beat timing was too noisy for HRV during the calibration)."""
+        return math.isfinite(self.ln_rmssd) and self.ln_rmssd_spread > 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (NaN becomes None)."""
@@ -153,8 +159,8 @@ class Baseline:
             return cls(
                 hr_bpm=float(data["hr_bpm"]),
                 hr_spread_bpm=float(data["hr_spread_bpm"]),
-                ln_rmssd=float(data["ln_rmssd"]),
-                ln_rmssd_spread=float(data["ln_rmssd_spread"]),
+                ln_rmssd=_float_or_nan(data["ln_rmssd"]),
+                ln_rmssd_spread=_float_or_nan(data["ln_rmssd_spread"]),
                 n_beats=int(data["n_beats"]),
                 source=str(data.get("source", "session-start")),  # type: ignore[arg-type]
                 resp_rate_per_min=_float_or_nan(data.get("resp_rate_per_min")),
@@ -209,15 +215,16 @@ def baseline_from_values(
 ) -> Baseline:
     """Baseline from per-beat window values that are all to be used.
 
-    Beats where HR or RMSSD is not finite (or RMSSD <= 0) are dropped first. With
-    ``times_s`` the spread is taken around a robust (Theil-Sen) line, so a slow drift does
-    not widen it; without, around the median. Either is multiplied by the params' spread
-    factors and floored.
+    Beats where HR is not finite are dropped first; the ln RMSSD part uses the beats whose
+    RMSSD is finite and > 0 too, and is NaN (a heart-rate-only baseline,
+    :attr:`Baseline.has_hrv` False) when there are none. With ``times_s`` the spread is taken
+    around a robust (Theil-Sen) line, so a slow drift does not widen it; without, around the
+    median. Either is multiplied by the params' spread factors and floored.
 
     Parameters
     ----------
     hr_bpm, rmssd_ms : ndarray
-        Per-beat window heart rate (bpm) and RMSSD (ms).
+        Per-beat window heart rate (bpm) and RMSSD (ms; NaN where HRV was not plausible).
     resp_rate_per_min : ndarray, optional
         Per-beat respiration rate (breaths/min); its own finite values are used.
     times_s : ndarray, optional
@@ -234,25 +241,29 @@ def baseline_from_values(
     Raises
     ------
     TrmBioError
-        When no beat has valid values.
+        When no beat has a valid heart rate.
     """
     hr = np.asarray(hr_bpm, dtype=np.float64)
     rmssd = np.asarray(rmssd_ms, dtype=np.float64)
-    valid = np.isfinite(hr) & np.isfinite(rmssd) & (rmssd > 0)
+    valid = np.isfinite(hr) & (hr > 0)
     if not valid.any():
-        raise TrmBioError("No beat has a valid heart rate and RMSSD to build a baseline from.")
-    ln = np.log(rmssd[valid])
+        raise TrmBioError("No beat has a valid heart rate to build a baseline from.")
+    hrv = valid & np.isfinite(rmssd) & (rmssd > 0)
+    ln = np.log(rmssd[hrv])
+    ln_c = ln_s = math.nan
     if times_s is None:
         hr_c, hr_s = _robust(hr[valid], params.min_hr_spread_bpm, params.hr_spread_factor)
-        ln_c, ln_s = _robust(ln, params.min_ln_rmssd_spread, params.ln_rmssd_spread_factor)
+        if ln.size:
+            ln_c, ln_s = _robust(ln, params.min_ln_rmssd_spread, params.ln_rmssd_spread_factor)
     else:
-        t = np.asarray(times_s, dtype=np.float64)[valid]
+        t = np.asarray(times_s, dtype=np.float64)
         hr_c, hr_s, _ = _detrended(
-            t, hr[valid], params.min_hr_spread_bpm, params.hr_spread_factor
+            t[valid], hr[valid], params.min_hr_spread_bpm, params.hr_spread_factor
         )
-        ln_c, ln_s, _ = _detrended(
-            t, ln, params.min_ln_rmssd_spread, params.ln_rmssd_spread_factor
-        )
+        if ln.size:
+            ln_c, ln_s, _ = _detrended(
+                t[hrv], ln, params.min_ln_rmssd_spread, params.ln_rmssd_spread_factor
+            )
     resp_c = resp_s = math.nan
     if resp_rate_per_min is not None:
         resp = np.asarray(resp_rate_per_min, dtype=np.float64)[valid]
@@ -277,10 +288,15 @@ class Calibrator:
     The calibration window is the last ``params.duration_s`` of valid values. Once the first
     valid value is that far back, the window is judged (then every ``check_interval_s``):
     enough valid beats covering enough of its time, and no trend in heart rate or ln RMSSD
-    beyond the params' limits. A good window gives the baseline; a poor one is extended (the
-    window slides on, so a heart that settles is measured once it has settled) until
-    ``max_duration_s`` after the calibration began; then it is rejected with its reason
-    (:attr:`rejection`) and a new calibration starts. A rejected calibration is never used.
+    beyond the params' limits. Beats whose HRV failed the quality gate of a pulse sensor
+    (its beat timing too noisy) are pushed with RMSSD NaN: they calibrate the heart rate,
+    and the ln RMSSD part is built from the plausible values alone when those would make a
+    good window by themselves (enough of them, covering enough of its time, no trend), and
+    is left out otherwise (a heart-rate-only baseline). A good window gives the baseline; a
+    poor one is extended (the window slides on, so a heart that settles is measured once it
+    has settled) until ``max_duration_s`` after the calibration began; then it is rejected
+    with its reason (:attr:`rejection`) and a new calibration starts. A rejected calibration
+    is never used.
 
     Parameters
     ----------
@@ -321,7 +337,8 @@ class Calibrator:
     def push(
         self, time_s: float, hr_bpm: float, rmssd_ms: float, resp_rate_per_min: float = math.nan
     ) -> Baseline | None:
-        """Add one beat's valid values (finite HR, RMSSD > 0); the baseline once it is good."""
+        """Add one beat's values (finite HR; RMSSD > 0, or NaN where HRV is not plausible);
+        the baseline once it is good."""
         p = self.params
         if not self._t:
             self._t0 = time_s
@@ -343,11 +360,19 @@ class Calibrator:
         window = slice(self._first, None)
         t = np.array(self._t[window])
         hr = np.array(self._hr[window])
-        ln = np.log(np.array(self._rmssd[window]))
-        problem = self._judge(t, hr, ln)
+        rmssd = np.array(self._rmssd[window])
+        hrv = np.isfinite(rmssd)
+        if hrv.all():
+            problem = self._judge(t, hr, np.log(rmssd))
+        else:
+            # Heart rate from every beat; HRV only if its plausible values alone would make
+            # a good window.
+            problem = self._judge(t, hr, None)
+            if not problem and self._judge(t[hrv], hr[hrv], np.log(rmssd[hrv])):
+                rmssd = np.full(rmssd.size, np.nan)
         if not problem:
             return baseline_from_values(
-                hr, np.exp(ln), np.array(self._resp[window]), times_s=t, params=p
+                hr, rmssd, np.array(self._resp[window]), times_s=t, params=p
             )
         self.problem = problem
         if time_s - self._t0 >= p.max_duration_s:
@@ -358,8 +383,9 @@ class Calibrator:
             self._restart()
         return None
 
-    def _judge(self, t: np.ndarray, hr: np.ndarray, ln: np.ndarray) -> str:
-        """Why the window is not good enough, in a plain phrase ("" when it is)."""
+    def _judge(self, t: np.ndarray, hr: np.ndarray, ln: np.ndarray | None) -> str:
+        """Why the window is not good enough, in a plain phrase ("" when it is); ``ln`` None:
+        heart rate alone is judged."""
         p = self.params
         covered_s = float(np.sum(60.0 / hr))
         if t.size < p.min_beats or covered_s < p.min_valid_share * p.duration_s:
@@ -371,6 +397,8 @@ class Calibrator:
         if abs(hr_trend) > p.max_hr_trend_bpm:
             word = "rising" if hr_trend > 0 else "settling"
             return f"the heart rate was still {word} ({hr_trend:+.0f} bpm in {np.ptp(t):.0f} s)"
+        if ln is None:
+            return ""
         ln_trend = _theil_sen(t, ln)[0] * float(np.ptp(t))
         if abs(ln_trend) > p.max_ln_rmssd_trend:
             word = "rising" if ln_trend > 0 else "falling"
@@ -466,10 +494,14 @@ def combine_baselines(
     hr_c, hr_s = combined(
         [b.hr_bpm for b in own], [b.hr_spread_bpm for b in own], dof, params.min_hr_spread_bpm
     )
-    ln_c, ln_s = combined(
-        [b.ln_rmssd for b in own], [b.ln_rmssd_spread for b in own], dof,
-        params.min_ln_rmssd_spread,
-    )
+    # A heart-rate-only baseline (a pulse sensor too noisy for HRV) adds its heart rate only.
+    hrv_ok = [b for b in own if b.has_hrv]
+    ln_c = ln_s = math.nan
+    if hrv_ok:
+        ln_c, ln_s = combined(
+            [b.ln_rmssd for b in hrv_ok], [b.ln_rmssd_spread for b in hrv_ok],
+            [b.n_beats - 1 for b in hrv_ok], params.min_ln_rmssd_spread,
+        )
     resp_ok = [b for b in own if math.isfinite(b.resp_rate_per_min)]
     resp_c = resp_s = math.nan
     if resp_ok:

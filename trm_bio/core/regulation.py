@@ -12,7 +12,7 @@ personal:
 * heart rate (window mean, 30-60 s): the fastest sympathetic/vagal read-out, valid from a
   few beats; it stands in for mean RR (PNS) and mean HR (SNS), which carry the same
   information;
-* ln RMSSD (60 s window): the vagal HRV measure valid on the shortest windows (about
+* ln RMSSD (120 s window, see below): the vagal HRV measure valid on short windows (from about
   30-60 s; Munoz et al. 2015, PLoS One 10:e0138921; Esco & Flatt 2014, J Sports Sci Med
   13:535-541). SD1 equals RMSSD/sqrt(2), so it adds nothing. The log makes its skewed
   distribution roughly normal, so a spread in ln units is meaningful.
@@ -26,7 +26,9 @@ stress-index members need long windows too, so they are not used in this fast in
 The indicator is ``arousal = (w_hr * z_hr - w_vagal * z_vagal [+ w_resp * z_resp]) /
 (w_hr + w_vagal [+ w_resp])``: a weighted mean of z-scores, in units of the baseline's
 spread. 0 is the person's own baseline; +1 means heart rate up and/or vagal HRV down by one
-spread on average.
+spread on average. Where HRV is gated for a pulse sensor's timing noise but its heart rate
+is sound (see "Signal-quality gating"), the weighted mean drops the vagal term and
+``arousal = z_hr``, heart rate alone; the zone is not read from it.
 
 Zones: a zone indicator is an *indicator*, never a diagnosis. It says where this person's
 heart physiology sits relative to their own baseline, nothing about how they feel; their own
@@ -77,6 +79,9 @@ labels, information only)
 nsr001, 22 one-hour sessions    --                            High median 10.8 %, quartiles
 of daily life (not rest)                                      0.4-25.7 %; 0.36 episodes
                                                               per 10 min
+Stress-Predict wrist BVP, 28    -- (this model with the gate  calibrated 27 (heart rate
+people (rest High; AUC of       alone: 4 calibrated, AUC      only); rest High 0 %, Low 0 %;
+tasks vs rest)                  0.49, HR alone 0.78)          AUC 0.560 (HR alone 0.560)
 ==============================  ============================  ==========================
 
 Real rest arousal p95/p99 under the previous model was 1.03/1.29 (drive06), 0.82/1.11
@@ -92,15 +97,23 @@ city segment High within 60 s, AUC of arousal >= AUC of heart rate alone) are me
 recordings except the 60 s right after the drive06 car stopped, which is arousal, not rest.
 Wrist pulse: on the public Stress-Predict recordings (28 usable people, Empatica E4 wrist
 BVP, beats found by neurokit2; a Stroop test, an interview and hyperventilation with rest
-between; ``TRM_BIO_STRESS_PREDICT`` runs it in the bench) no rest time was shown High (the
-target is <= 8 %), but only because the quality gate kept the zone UNKNOWN for a median 94 %
-of rest: those beat series jitter by a median 50-250 ms from beat to beat, which no HRV
-reading survives, and only 4 people ever completed a calibration (their tasks-vs-rest AUC
-0.49 for arousal against 0.78 for heart rate alone). On such a signal the indicator says it
-cannot tell rather than guess; the AUC target is met on chest ECG only.
+between; ``TRM_BIO_STRESS_PREDICT`` runs it in the bench) the beat series jitter by a median
+50-250 ms from beat to beat, which no HRV reading survives: the quality gate fails at almost
+every beat. With the gate alone, only 4 people ever completed a calibration and the arousal
+separated tasks from rest no better than chance (AUC 0.49, heart rate alone 0.78 on those
+4). Now a pulse sensor's gated beats still calibrate the heart rate and give the arousal
+from heart rate alone: 27 of 28 people calibrate (none with enough plausible HRV for an HRV
+reference), the arousal is from heart rate alone in a median 97 % of rest, and its tasks-vs-
+rest AUC equals heart rate alone's (median 0.560, mean 0.584 over the 27; per person within
+-0.001 to +0.006, the difference being beats gated for corrections or clipped at
+``z_clip``). The zone stays UNKNOWN there (the reason says "Heart rate only"), so no rest
+time is shown High (target <= 8 %) and none Low. A High-only zone read from that heart-rate
+arousal was measured and not adopted: it showed High in up to 9.4 % of one person's rest
+(two of 27 above 8 %) while marking a median 0 % of the tasks, mild stress that heart rate
+alone barely shows (AUC 0.56).
 
 Signal-quality gating (:func:`quality_reason`; the zone is UNKNOWN with a plain reason,
-never Low, and the beat does not calibrate):
+never Low, and the beat does not calibrate, except as the last point says):
 
 * irregular rhythm or sustained ectopy (:mod:`trm_bio.core.rhythm`, the engine's
   ``rhythm_ok`` / ``irregular``), held for ``rhythm_hold_s`` = the RMSSD window (120 s) after
@@ -117,6 +130,17 @@ never Low, and the beat does not calibrate):
   pulse sensor (body location wrist, finger, hand or ear lobe, :data:`PULSE_LOCATIONS`) the
   limit is 15 %: pulse-arrival jitter adds to RMSSD (a 180 ms RMSSD at 75 bpm, 0.22, was
   seen from wrist jitter), and no sinus ECG value above 0.154 was seen.
+* on a pulse sensor, a failed rhythm check or an implausible RMSSD
+  (:data:`PULSE_TIMING_REASONS`) faults the pulse timing, not the heart rate, which is a
+  20 s window mean that timing jitter hardly moves. Those beats calibrate the heart rate
+  (the HRV part of the baseline is built from the plausible values only, and left out when
+  they are too few: :attr:`~trm_bio.core.baseline.Baseline.has_hrv`), and their arousal is
+  heart rate alone; the zone is UNKNOWN with the reason :data:`REASON_HR_ONLY`, never Low
+  (the Low side needs HRV) and never High (see the wrist figures above). With a
+  heart-rate-only baseline every beat is read so. Too many corrected beats still leave the
+  arousal NaN (missed and extra beats bias the rate too). On a chest strap the same
+  failures mean an irregular rhythm, ectopy or failed corrections, and the arousal stays
+  NaN.
 """
 
 from __future__ import annotations
@@ -427,6 +451,13 @@ REASON_PULSE_IRREGULAR = (
     "sensor), so the zone is not shown."
 )
 REASON_SETTLING = "Settling in: measuring this person's resting reference."
+REASON_HR_ONLY = (
+    "Heart rate only: this sensor's beat-to-beat timing is too noisy for heart-rate "
+    "variability, so the zone is not shown."
+)
+#: Gate reasons on a pulse sensor that fault the beat timing, not the heart rate: the
+#: arousal is then read from heart rate alone (see :class:`Regulator`).
+PULSE_TIMING_REASONS = frozenset({REASON_PULSE_IRREGULAR, REASON_IMPLAUSIBLE})
 
 #: Bluetooth body sensor location codes of pulse (optical) sensors: wrist, finger, hand,
 #: ear lobe (Heart Rate Service, org.bluetooth.characteristic.body_sensor_location).
@@ -457,11 +488,13 @@ def quality_reason(
     params : RegulationParams
         The gate's limits.
     """
+    if rhythm and pulse_source:
+        # From a pulse sensor, timing jitter looks like an irregular rhythm or runs of
+        # "extra" beats far more often than the heart does so (Stress-Predict wrist beats:
+        # median successive differences up to 250 ms at rest), so the reason names the signal.
+        return REASON_PULSE_IRREGULAR
     if rhythm == "irregular":
-        # From a pulse sensor, timing jitter looks like an irregular rhythm far more often
-        # than the heart is irregular (Stress-Predict wrist beats: median successive
-        # differences up to 250 ms at rest), so the reason names the signal.
-        return REASON_PULSE_IRREGULAR if pulse_source else REASON_IRREGULAR
+        return REASON_IRREGULAR
     if rhythm:
         return REASON_ECTOPIC
     if artifact_share > params.max_artifact_share:
@@ -484,7 +517,8 @@ class RegulationTrace:
         Beat times (s).
     arousal, z_hr, z_vagal : ndarray
         Indicator and its components (baseline-spread units); NaN while calibrating or
-        where inputs are invalid.
+        where inputs are invalid. From a pulse sensor whose timing spoils HRV, the arousal
+        is heart rate alone (``z_hr``) and ``z_vagal`` NaN (``reason`` says so).
     lowness : ndarray
         Low-side evidence (:func:`lowness_indicator`).
     zone : ndarray of int8
@@ -560,7 +594,7 @@ def regulate(
         Per-beat share of corrected beats in the last minute
         (:func:`trm_bio.core.engine.recent_artifact_share`).
     pulse_source : bool
-        The beats come from a pulse sensor (see :func:`quality_reason`).
+        The beats come from a pulse sensor (see :func:`quality_reason` and :class:`Regulator`).
 
     Returns
     -------
@@ -646,7 +680,9 @@ class Regulator:
         first minutes of valid values (:class:`~trm_bio.core.baseline.Calibrator`), showing
         UNKNOWN meanwhile.
     pulse_source : bool
-        The beats come from a pulse (optical) sensor: a stricter plausibility limit on RMSSD.
+        The beats come from a pulse (optical) sensor: a stricter plausibility limit on RMSSD,
+        and where the pulse timing spoils HRV the arousal is read from heart rate alone
+        (zone UNKNOWN, reason :data:`REASON_HR_ONLY`; see the module docs).
     """
 
     def __init__(
@@ -661,6 +697,7 @@ class Regulator:
         self._tracker = ZoneTracker(params)
         self._calibrator = Calibrator(params.baseline)
         self._use_resp = False
+        self._has_hrv = False
         self._beats = 0
         self._rhythm_word = ""  # the last failed rhythm check, held for rhythm_hold_s
         self._rhythm_s = -math.inf
@@ -680,6 +717,7 @@ class Regulator:
         p = self.params
         self._hr_c, self._hr_s = baseline.hr_bpm, baseline.hr_spread_bpm
         self._ln_c, self._ln_s = baseline.ln_rmssd, baseline.ln_rmssd_spread
+        self._has_hrv = baseline.has_hrv
         self._resp_c, self._resp_s = baseline.resp_rate_per_min, baseline.resp_spread_per_min
         self._use_resp = p.w_resp > 0 and math.isfinite(self._resp_c)
 
@@ -734,15 +772,27 @@ class Regulator:
         gate = quality_reason(
             hr_bpm, rmssd_ms, rhythm, artifact_share, pulse_source=self.pulse_source, params=p
         )
+        # A pulse sensor's timing noise spoils HRV, not the heart rate (a window mean).
+        hr_only = self.pulse_source and gate in PULSE_TIMING_REASONS and hr_bpm > 0
         if self._baseline is None:
-            if gate:
+            if gate and not hr_only:
                 return self._calibrating(time_s, gate)
-            found = self._calibrator.push(time_s, hr_bpm, rmssd_ms, resp_rate_per_min)
+            found = self._calibrator.push(
+                time_s, hr_bpm, math.nan if hr_only else rmssd_ms, resp_rate_per_min
+            )
             if found is None:
                 return self._calibrating(time_s, "")
             self._set_baseline(found)
             self.calibration_end_index = index
-        if not gate:
+        if not gate and not self._has_hrv:
+            hr_only = True  # plausible HRV now, but no HRV reference to measure it against
+        if hr_only:
+            # The weighted mean without its vagal term: heart rate alone. No zone from it:
+            # the Low side needs HRV, and the zone is never read from half the picture.
+            clip = p.z_clip
+            z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
+            arousal, lowness, z_v, gate = z_hr, math.nan, math.nan, REASON_HR_ONLY
+        elif not gate:
             clip = p.z_clip
             z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
             z_v = min(max((math.log(rmssd_ms) - self._ln_c) / self._ln_s, -clip), clip)

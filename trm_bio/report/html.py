@@ -14,7 +14,7 @@ import math
 from html import escape
 from typing import Any
 
-from trm_bio.core.regulation import Zone
+from trm_bio.core.regulation import HR_WINDOW_S, RMSSD_WINDOW_S, Zone
 from trm_bio.report.data import Marker, SessionReport
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
 from trm_bio.report.trends import TREND_LABELS, Trends, resonance_text
@@ -132,7 +132,8 @@ HOW_TO_READ = (
     "<ul>"
     "<li>The plots show the heart across the session: heart rate (beats per minute, averaged "
     "over 20 s), RMSSD (the beat-to-beat variability that rises as the body settles and the "
-    "breath slows, over 60 s), and the zone indicator.</li>"
+    "breath slows, over 60 s), and the zone indicator, which reads RMSSD over "
+    f"{RMSSD_WINDOW_S:.0f} s, steadier at rest.</li>"
     "<li>The zone indicator compares heart rate and RMSSD with this person's own resting "
     "values (their baseline). The shaded band is the resilient zone: inside it, the body is "
     "close to its own usual rest. Above it the heart is faster and less variable than usual "
@@ -337,7 +338,9 @@ def session_html(report: SessionReport) -> str:
         "<h2>For the clinician: about these numbers</h2>",
         "<p>Metric names follow neurokit2 and the HRV literature. RMSSD on the plot uses a "
         "60 s window (valid from about 30-60 s of beats); heart rate a 20 s window. The zone "
-        "indicator is a weighted mean of how far heart rate and log RMSSD sit from the "
+        f"indicator reads heart rate over {HR_WINDOW_S:.0f} s and RMSSD over "
+        f"{RMSSD_WINDOW_S:.0f} s (half as jumpy at rest as the 60 s one); it is a weighted "
+        "mean of how far heart rate and log RMSSD sit from the "
         "person's baseline, in units of their usual spread; the band's upper edge is at "
         f"{report.high_enter:g} and the low side needs {report.low_enter:g}. Made by trm-bio.</p>",
     ]

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from trm_bio.core.regulation import RMSSD_WINDOW_S
 from trm_bio.report.data import SessionReport
 from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_clock, fmt_number
 from trm_bio.report.plots import session_figure, trends_figure
@@ -26,7 +27,8 @@ A4_IN = (8.27, 11.69)
 
 HOW_TO_READ = (
     "Heart rate is averaged over 20 s and RMSSD (beat-to-beat variability, which rises as the "
-    "body settles) over 60 s. The zone indicator compares them with this person's own "
+    "body settles) over 60 s on the plots. The zone indicator, with RMSSD over "
+    f"{RMSSD_WINDOW_S:.0f} s (steadier at rest), compares them with this person's own "
     "resting values: the shaded band is the resilient zone. The indicator is an indicator, "
     "not a diagnosis: it says nothing about how someone feels, and their own zone ratings "
     "are shown beside it. What followed a skill or resource is an observation of what "

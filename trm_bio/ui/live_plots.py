@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from trm_bio.core.events import EventKind
@@ -43,6 +44,7 @@ _MARKER_Y = 1e6
 #: Once on, it keeps about PEAK_POINTS_PER_PIXEL points per pixel column.
 DOWNSAMPLE_ABOVE = 2000
 PEAK_POINTS_PER_PIXEL = 1.0
+LEFT_AXIS_WIDTH = 64  # px: at least this, the same on every plot (see LivePlots.set_band)
 VIEW_STEPS = 30  # the time range moves in steps of about 1/30 of the view (see view_range)
 
 METRIC_UNITS = {
@@ -89,7 +91,7 @@ def _new_plot(layout: pg.GraphicsLayoutWidget, row: int, title: str) -> pg.PlotI
     for side in ("left", "bottom", "right", "top"):
         # No SI prefixes: they would re-typeset the axis label at every range change.
         plot.getAxis(side).enableAutoSIPrefix(False)
-    plot.getAxis("left").setWidth(64)
+    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     return plot
 
 
@@ -196,9 +198,16 @@ class LivePlots(QWidget):
         self.scale = ZoneScale(low_edge, high_edge)
         self.band.setRect(QRectF(-1e7, low_edge, 2e7, high_edge - low_edge))
         self.zone_plot.setYRange(*self.scale.view, padding=0.02)
-        self.zone_plot.getAxis("left").setTicks(
-            [[(low_edge, "low"), (0, "baseline"), (high_edge, "high")]]
-        )
+        axis = self.zone_plot.getAxis("left")
+        ticks = [(low_edge, "low"), (0.0, "baseline"), (high_edge, "high")]
+        axis.setTicks([ticks])
+        # Room for the longest tick text beside the axis title (else "baseline" ran into
+        # "zone"), on every plot so their time axes stay aligned.
+        metrics = QFontMetricsF(axis.style["tickFont"] or axis.font())
+        text_w = max(metrics.horizontalAdvance(text) for _, text in ticks)
+        width = max(LEFT_AXIS_WIDTH, math.ceil(text_w + 2 * metrics.height() + 12))
+        for plot in self.all_plots:
+            plot.getAxis("left").setWidth(width)
 
     def set_span(self, span_s: float | None) -> None:
         self.span_s = span_s

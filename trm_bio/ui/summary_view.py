@@ -45,6 +45,11 @@ def _fmt(value: Any, pattern: str) -> str:
     return pattern.format(value)
 
 
+def _percent(share: Any) -> float:
+    """A share (0-1) as a percentage; NaN when it is missing."""
+    return math.nan if share is None else 100.0 * float(share)
+
+
 def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> QTableWidget:
     table = QTableWidget(len(rows), len(headers))
     table.setHorizontalHeaderLabels(headers)
@@ -96,7 +101,8 @@ class SummaryView(QWidget):
         rows = [(title, _fmt(metrics.get(key), pattern)) for key, title, pattern in SUMMARY_METRICS]
         rows.append(("Beats", str(quality.get("beats", "–"))))
         rows.append(
-            ("Artifacts", _fmt(100 * (quality.get("artifact_rate") or math.nan), "{:.1f} %"))
+            # A rate of 0 is a clean recording, not a missing value.
+            ("Artifacts", _fmt(_percent(quality.get("artifact_rate")), "{:.1f} %"))
         )
         # Shares of the time with a zone reading; paused and unknown time are said apart.
         zone_time = analysis.zone_time()

@@ -28,8 +28,8 @@ class ZoneBandWidget(QWidget):
         self,
         *,
         horizontal: bool = False,
-        low_edge: float = -2.5,
-        high_edge: float = 1.25,
+        low_edge: float = ZoneScale.low_edge,  # the model's thresholds unless set_band
+        high_edge: float = ZoneScale.high_edge,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -103,7 +103,8 @@ class ZoneBandWidget(QWidget):
         r = QRectF(self.rect()).adjusted(20, 20, -20, -20)
         if self.horizontal:
             return QRectF(r.left(), r.center().y() - 16, r.width(), 32)
-        return QRectF(r.center().x() - 18, r.top(), 36, r.height())
+        # Vertical: set left of centre, leaving room for the labels beside it.
+        return QRectF(r.center().x() - 28, r.top(), 36, r.height())
 
     def _point(self, strip: QRectF, value: float) -> QPointF:
         f = self._fraction(value)
@@ -166,12 +167,12 @@ class ZoneBandWidget(QWidget):
             p.drawEllipse(centre, radius, radius)
         p.end()
 
-    def _labels(self, p: QPainter, strip: QRectF) -> None:
-        f = QFont(self.font())
-        f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
-        p.setFont(f)
-        p.setPen(QColor(theme.MUTED_TEXT))
+    def label_boxes(self) -> dict[str, QRectF]:
+        """Where each part's label is written (widget pixels): below the strip when
+        horizontal, beside it when vertical, so the dot never covers a label."""
+        strip = self._strip()
         lo, hi = self.scale.view
+        boxes = {}
         for text, a, b in (
             ("high", self.high_edge, hi),
             ("resilient", self.low_edge, self.high_edge),
@@ -179,14 +180,26 @@ class ZoneBandWidget(QWidget):
         ):
             part = self._part(strip, a, b)
             if self.horizontal:
-                box = QRectF(part.left(), strip.bottom() + 2, part.width(), 18)
+                boxes[text] = QRectF(part.left(), strip.bottom() + 2, part.width(), 18)
+            else:
+                boxes[text] = QRectF(strip.right() + 2, part.top(), 18, part.height())
+        return boxes
+
+    def _labels(self, p: QPainter, strip: QRectF) -> None:
+        f = QFont(self.font())
+        f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
+        p.setFont(f)
+        p.setPen(QColor(theme.MUTED_TEXT))
+        for text, box in self.label_boxes().items():
+            if self.horizontal:
                 p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
             else:
+                # Written upwards beside the strip, in the box's height.
                 p.save()
-                p.translate(part.center())
+                p.translate(box.center())
                 p.rotate(-90)
                 p.drawText(
-                    QRectF(-part.height() / 2, -10, part.height(), 20),
+                    QRectF(-box.height() / 2, -box.width() / 2, box.height(), box.width()),
                     Qt.AlignmentFlag.AlignCenter,
                     text,
                 )
