@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trm_bio.core.beat_source import ECG_SOURCE, RR_SOURCE, BeatSourceSelector
+from trm_bio.core.beat_source import ECG_SOURCE, ECG_STOPPED, RR_SOURCE, BeatSourceSelector
 from trm_bio.core.strap_clock import StrapClock
 from trm_bio.core.timeline import Beats
 
@@ -116,7 +116,7 @@ def test_ecg_that_stops_coming_hands_over_to_the_rr() -> None:
     selector = BeatSourceSelector()
     out, changes = feed(selector, truth, ecg_until_s=120.0)
     assert [c.source for c in changes] == [ECG_SOURCE, RR_SOURCE]
-    assert changes[1].reason == "the ECG stopped coming"
+    assert changes[1].reason == ECG_STOPPED
     tail = out[out > 100.0]
     expected = truth[(truth > 100.0) & (truth <= tail[-1] + 0.05)]
     assert tail.size == expected.size and np.abs(tail - expected).max() < 0.01

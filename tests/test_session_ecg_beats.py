@@ -197,6 +197,26 @@ def test_the_first_lag_in_bigeminy_is_not_a_cycle_off(data_dir) -> None:
     assert known.size and np.abs(known - known[-1]).max() < 0.02, sorted(set(known.round(2)))
 
 
+def test_ecg_frames_that_stop_coming_hand_over_to_the_rr_and_say_so(h10) -> None:
+    from devices.pmd import PmdFrame
+    from trm_bio.core.beat_source import ECG_STOPPED
+
+    stop_ns = START_NS + 200 * 10**9  # a PMD drop-out: the frames stop, the packets go on
+    end_ns = stop_ns + 60 * 10**9
+    items = [
+        i for i in h10
+        if i.host_ns < end_ns and not (isinstance(i, PmdFrame) and i.host_ns > stop_ns)
+    ]
+    session, states, events = run_live(items)
+    assert [c[1:] for c in source_changes(events)] == [
+        (ECG_SOURCE, ""), (RR_SOURCE, ECG_STOPPED)
+    ]
+    assert 195.0 < source_changes(events)[1][0] <= 200.0
+    assert session.ecg_message == ECG_STOPPED
+    t, _, seg = arrays(states)
+    assert seg.max() == 0 and np.diff(t).min() >= 0.25 and t[-1] > 205.0
+
+
 def test_frames_without_samples_are_stored_and_skipped() -> None:
     from devices.pmd import PmdFrame, PmdStream, encode_frame
 

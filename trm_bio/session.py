@@ -28,7 +28,12 @@ from devices.packet import LinkState, Packet, StatusEvent
 from devices.pmd import PmdFrame, PmdStream, decode_frame
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
-from trm_bio.core.beat_source import RR_SOURCE, BeatSourceSelector, SelectorOutput
+from trm_bio.core.beat_source import (
+    ECG_STOPPED,
+    RR_SOURCE,
+    BeatSourceSelector,
+    SelectorOutput,
+)
 from trm_bio.core.engine import (
     BeatUpdate,
     StreamingEngine,
@@ -309,6 +314,8 @@ class Session:
         """Beats the source choice gave: analysed, and any change of source logged."""
         for change in chosen.changes:
             self.beat_source = change.source
+            if change.reason == ECG_STOPPED:
+                self.ecg_message = change.reason  # no frame says so: none is coming
             if self._history_source is None:  # live: record it; replay: a stored event
                 update.events.append(
                     self.log(

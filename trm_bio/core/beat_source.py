@@ -53,6 +53,8 @@ from trm_bio.core.timeline import Beats
 
 ECG_SOURCE = "ECG"
 RR_SOURCE = "strap RR"
+#: Why the RR took over when no ECG came for a while (frames lost, a PMD drop-out).
+ECG_STOPPED = "ECG stopped coming: its frames are not arriving"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,7 @@ class BeatSourceSelector:
             self._rr_pending.append((t, rr, continues))
             lag = self.lag_s if self.lag_s is not None else self.config.lag_range_s[1]
             if t - lag > self._ecg_until_s + self.config.ecg_stale_s:
-                self._to_rr("the ECG stopped coming")
+                self._to_rr(ECG_STOPPED)
         self._prune_rr_pending()
         return self._output()
 
