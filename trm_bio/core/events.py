@@ -117,10 +117,16 @@ class SensationPayload(_Payload):
 
 @dataclass(frozen=True, slots=True)
 class ZoneRatingPayload(_Payload):
-    """The person's own sense of their zone ("high", "resilient", "low")."""
+    """The person's own sense of their zone ("high", "resilient", "low"; "" when not given).
+
+    A self-rating at the start or the end of a session has ``moment`` "start" or "end"
+    and may carry ``distress``, the person's own 0-10 rating of how distressed they feel.
+    """
 
     zone: str = ""
     note: str = ""
+    distress: float | None = None
+    moment: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from trm_bio.report.data import Marker, SessionReport
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
+from trm_bio.report.text import display_name, fmt_clock, local_time
 from trm_bio.report.trends import TREND_LABELS, Trends
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -76,16 +77,6 @@ def fmt_number(value: Any, digits: int = 4) -> str:
     if abs(value) >= 1e5:
         return f"{value:.0f}"
     return f"{value:.{digits}g}"
-
-
-def fmt_clock(seconds: float | None) -> str:
-    """Seconds as m:ss (or h:mm:ss)."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    total = round(seconds)
-    h, rest = divmod(max(total, 0), 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _json_block(data: dict[str, Any]) -> str:
@@ -201,7 +192,8 @@ def _effects_table(items: list[dict[str, Any]]) -> str:
         move = it.get("mean_movement")
         out.append(
             "<tr>"
-            f"<td>{escape(str(it['kind']))}</td><td>{escape(str(it['label']))}</td>"
+            f"<td>{escape(str(it['kind']))}</td>"
+            f"<td>{escape(display_name(str(it['kind']), str(it['label'])))}</td>"
             f'<td class="num">{it["n_events"]}</td><td class="num">{it["n_measured"]}</td>'
             f'<td class="num">{it["n_toward"]}</td><td class="num">{it["n_none"]}</td>'
             f'<td class="num">{it["n_away"]}</td>'
@@ -220,8 +212,8 @@ def _effects_table(items: list[dict[str, Any]]) -> str:
 
 
 def _timeline(markers: list[Marker]) -> str:
-    shown = [m for m in markers if m.kind in ("sensation", "rating", "resource", "skill",
-                                              "helpnow", "marker", "note")]
+    shown = [m for m in markers if m.kind in ("sensation", "resource", "skill", "helpnow",
+                                              "marker", "note")]
     if not shown:
         return "<p>Nothing was logged during this session.</p>"
     out = [
@@ -230,16 +222,54 @@ def _timeline(markers: list[Marker]) -> str:
         "<th>zone indicator then</th></tr>",
     ]
     for m in shown:
-        kind = {"rating": "own zone rating", "helpnow": "Help Now!"}.get(m.kind, m.kind)
-        felt = m.valence or (m.rating or "")
-        label = m.label if m.kind not in ("helpnow", "rating") else ""
+        kind = {"helpnow": "Help Now!"}.get(m.kind, m.kind)
+        label = "" if m.kind == "helpnow" and m.label == "Help Now!" else m.label
         out.append(
             f'<tr data-kind="{escape(m.kind)}"><td class="num">{fmt_clock(m.time_s)}</td>'
-            f"<td>{escape(kind)}</td><td>{escape(felt)}</td><td>{escape(label)}</td>"
+            f"<td>{escape(kind)}</td><td>{escape(m.valence or '')}</td><td>{escape(label)}</td>"
             f"<td>{escape(m.detail)}</td><td>{_zone_span(m.indicator)}</td></tr>"
         )
     out.append("</table>")
     return "\n".join(out)
+
+
+def _distress(value: float | None) -> str:
+    return "–" if value is None else f"{value:g} of 10"
+
+
+def _own_ratings(report: SessionReport) -> str:
+    """The person's own ratings: at the start and end, and their zone ratings between."""
+    rows = [*report.self_ratings, *report.ratings]
+    if not rows:
+        return "<p>The person gave no rating of their own in this session.</p>"
+    out = [
+        "<table>",
+        "<tr><th>time</th><th>when</th><th>their own zone</th><th>distress (0-10)</th>"
+        "<th>note</th><th>zone indicator then</th></tr>",
+    ]
+    moments = {"start": "at the start", "end": "at the end", "": "during the session"}
+    for m in sorted(rows, key=lambda r: r.time_s):
+        out.append(
+            f'<tr data-kind="rating" data-moment="{escape(m.moment)}">'
+            f'<td class="num">{fmt_clock(m.time_s)}</td><td>{moments[m.moment]}</td>'
+            f"<td>{_zone_span(m.rating)}</td>"
+            f'<td class="num">{escape(_distress(m.distress))}</td><td>{escape(m.detail)}</td>'
+            f"<td>{_zone_span(m.indicator)}</td></tr>"
+        )
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _helped(report: SessionReport) -> str:
+    if not report.helped:
+        return ("<p>Nothing logged in this session was followed by a move toward the "
+                "resilient band.</p>")
+    items = "".join(
+        f"<li>{escape(h.label)} ({escape(h.kind)}): at "
+        f"{escape(', '.join(fmt_clock(t) for t in h.times_s))}</li>"
+        for h in report.helped
+    )
+    return f"<ul>{items}</ul>"
 
 
 def session_html(report: SessionReport) -> str:
@@ -251,7 +281,7 @@ def session_html(report: SessionReport) -> str:
     zone_text = ", ".join(
         f"{_zone_span(k)} {100 * v:.0f} %" for k, v in zones.items() if v is not None
     ) or "no zone reading (the session was too short to calibrate)"
-    ratings = report.ratings
+    ratings = [r for r in report.ratings if r.rating]
     rating_text = (
         ", ".join(f"{escape(r.rating or '')} at {fmt_clock(r.time_s)}" for r in ratings)
         if ratings else "none given"
@@ -269,8 +299,9 @@ def session_html(report: SessionReport) -> str:
     device = f" · {escape(info['device_name'])}" if info["device_name"] else ""
     body = [
         f"<h1>Session report: {escape(who)}</h1>",
-        f'<p class="meta">Session {info["session"]} · started {escape(info["started_utc"])} '
-        f"(UTC) · {escape(fmt_clock(info['duration_s'] or q['duration_s']))} · "
+        f'<p class="meta">Session {info["session"]} · started '
+        f"{escape(local_time(info['started_utc']))} (local time) · "
+        f"{escape(fmt_clock(info['duration_s'] or q['duration_s']))} · "
         f"{escape(info['source_kind'])}{device} · {escape(info['status'])}</p>",
     ]
     if info["notes"]:
@@ -284,6 +315,7 @@ def session_html(report: SessionReport) -> str:
         f"<li>Resting reference (baseline): {baseline_text}.</li>",
         f"<li>Time in each zone, by the indicator: {zone_text}.</li>",
         f"<li>The person's own zone ratings: {rating_text}.</li>",
+        f"<li>{escape(report.self_rating_sentence())}</li>",
         "</ul>",
         "<h2>Signal quality</h2>",
         f"<p>{q['beats']} beats over {fmt_clock(q['duration_s'])}"
@@ -310,9 +342,16 @@ def session_html(report: SessionReport) -> str:
         f'<img alt="Heart rate, RMSSD and zone indicator across the session, with skills and '
         f'sensations marked" src="data:image/png;base64,{image}">',
         _legend(),
+        "<h2>What helped</h2>",
+        "<p>What was followed by a move toward the resilient band, and never by the zone "
+        "indicator moving away from the resilient zone in the two minutes after it. "
+        "Co-occurrence, not proof of cause.</p>",
+        _helped(report),
+        "<h2>The person's own ratings</h2>",
+        _own_ratings(report),
         "<h2>What followed each skill, resource and sensation</h2>",
         _effects_table(report.effects),
-        "<h2>Timeline of sensations and skills</h2>",
+        "<h2>Timeline of sensations and skills (in time order)</h2>",
         _timeline(list(report.markers)),
         "<h2>Whole-session measures</h2>",
         "<p>Computed on the corrected beats of the whole session. Frequency measures are "
