@@ -30,7 +30,6 @@ from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
     from trm_bio.core.events import Event
-    from trm_bio.store.exports import Column
     from trm_bio.store.library import Library
 
 
@@ -448,54 +447,14 @@ def _looks_like_session_json(path: Path) -> bool:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trm_bio.core import artifacts
-    from trm_bio.core.regulation import Zone
-    from trm_bio.history import analyse_session
-    from trm_bio.store import exports
-    from trm_bio.store.json_format import export_json
+    from trm_bio.exporting import EXPORT_SUFFIXES, export_session
 
-    suffix = {"csv": ".csv", "kubios": ".txt", "edf": ".edf", "json": ".json"}[args.format]
-    out = args.output or Path(f"session-{args.session}{suffix}")
+    out = args.output or Path(f"session-{args.session}{EXPORT_SUFFIXES[args.format]}")
     refuse_the_library(out, args)
     refuse_overwrite(out, args.force)
     with open_library(args) as library:
         info = _session(library, args.session)
-        try:
-            if args.format == "json":
-                export_json(out, library.session_record(info.id))
-                written = [out]
-            else:
-                result = analyse_session(library, info.id)
-                beats = result.beats
-                events = [e.to_json() for e in result.events]
-                if args.format == "kubios":
-                    written = [exports.export_kubios_rr(out, beats.rr_ms)]
-                elif args.format == "edf":
-                    written = [
-                        exports.export_edf(
-                            out,
-                            beats.times_s,
-                            beats.rr_ms,
-                            segment=beats.segment,
-                            events=events,
-                            start_utc=info.started_utc,
-                            patient_code=(info.person_name or "X").replace(" ", "_"),
-                        )
-                    ]
-                else:
-                    a = result.analysis
-                    columns: dict[str, Column] = {
-                        "time_s": beats.times_s,
-                        "rr_ms": beats.rr_ms,
-                        "segment": beats.segment,
-                        "artifact": [artifacts.LABEL_NAMES[k] for k in a.labels],
-                        "rhythm_ok": a.rhythm_ok,
-                        "zone": [Zone(int(z)).label for z in result.regulation.zone],
-                        "arousal": result.regulation.arousal,
-                    }
-                    written = exports.export_csv(out, columns, a.metrics, events)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        written = export_session(library, info.id, args.format, out)
     for path in written:
         print(f"Wrote {path}")
     return 0

@@ -154,7 +154,7 @@ def session_figure(report: SessionReport) -> Figure:
             ax_rmssd.plot([x], [0.96], marker=shape, ms=6, color=colour, mec="black", mew=0.5,
                           transform=ax_rmssd.get_xaxis_transform(), clip_on=False)
         elif m.kind == "rating" and (m.rating or "") in RATING_Y:
-            ax_zone.plot([x], [RATING_Y[m.rating]], marker="*", ms=9, color="white",
+            ax_zone.plot([x], [RATING_Y[m.rating or ""]], marker="*", ms=9, color="white",
                          mec="black", mew=0.8)
     if span is not None:
         ax_zone.set_xlim(*span)
