@@ -164,6 +164,19 @@ class Services:
             )
         self.library.delete_session(session_id)
 
+    def add_self_rating(
+        self, session_id: int, moment: str, distress: float | None, zone: str | None
+    ) -> None:
+        from trm_bio.core.events import self_rating
+
+        try:
+            payload = self_rating(moment, distress, zone)
+        except ValueError as exc:
+            raise TrmBioError(str(exc)) from None
+        info = self.library.get_session(session_id)
+        self.library.add_event(session_id, info.duration_s or 0.0, "zone_rating",
+                               payload.to_json())
+
     def edit_session(self, session_id: int, notes: str, tags: Sequence[str]) -> None:
         self.library.update_session(session_id, notes=notes, tags=list(tags))
 

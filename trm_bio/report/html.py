@@ -17,7 +17,7 @@ from typing import Any
 from trm_bio.report.data import Marker, SessionReport
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
 from trm_bio.report.text import display_name, fmt_clock, local_time
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.trends import TREND_KEYS, Trends, change_sentence
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -378,43 +378,37 @@ def trends_html(trends: Trends) -> str:
     title = f"Progress — {trends.person}"
     rows = [
         "<table>",
-        "<tr><th>session</th><th>started (UTC)</th><th>minutes</th><th>resting HR (bpm)</th>"
-        "<th>resting RMSSD (ms)</th><th>HR (bpm)</th><th>RMSSD (ms)</th>"
-        "<th>time in the resilient band</th></tr>",
+        "<tr><th>session</th><th>started (local time)</th><th>minutes</th>"
+        "<th>resting HR (bpm)</th><th>resting RMSSD (ms)</th><th>HR (bpm)</th>"
+        "<th>RMSSD (ms)</th><th>time in the resilient band</th>"
+        "<th>own distress before → after (0-10)</th></tr>",
     ]
     for p in trends.sessions:
         share = "–" if p.resilient_share is None else f"{100 * p.resilient_share:.0f} %"
         minutes = "–" if p.duration_s is None else f"{p.duration_s / 60:.1f}"
+        distress = f"{fmt_number(p.distress_before, 2)} → {fmt_number(p.distress_after, 2)}"
         rows.append(
             f'<tr data-session="{p.session}"><td class="num">{p.session}</td>'
-            f"<td>{escape(p.started_utc[:19])}</td><td class=\"num\">{minutes}</td>"
+            f"<td>{escape(p.started_local)}</td><td class=\"num\">{minutes}</td>"
             f'<td class="num">{fmt_number(p.baseline_hr_bpm, 3)}</td>'
             f'<td class="num">{fmt_number(p.baseline_rmssd_ms, 3)}</td>'
             f'<td class="num">{fmt_number(p.hr_bpm, 3)}</td>'
-            f'<td class="num">{fmt_number(p.rmssd_ms, 3)}</td><td class="num">{share}</td></tr>'
+            f'<td class="num">{fmt_number(p.rmssd_ms, 3)}</td><td class="num">{share}</td>'
+            f'<td class="num">{escape(distress)}</td></tr>'
         )
     rows.append("</table>")
-    trend_rows = ["<table>", "<tr><th>measure</th><th>change per session</th>"
-                  "<th>first sessions</th><th>latest sessions</th></tr>"]
-    for key, t in trends.trends.items():
-        label, unit = TREND_LABELS[key]
-        scale = 100.0 if unit == "%" else 1.0
-        unit_text = " points" if unit == "%" else f" {unit}"
-        first = f"{scale * t.first_mean:.1f}{' %' if unit == '%' else ' ' + unit}"
-        last = f"{scale * t.last_mean:.1f}{' %' if unit == '%' else ' ' + unit}"
-        trend_rows.append(
-            f'<tr data-trend="{escape(key)}"><td>{escape(label)}</td>'
-            f'<td class="num">{scale * t.slope_per_session:+.2f}{escape(unit_text)}</td>'
-            f'<td class="num">{escape(first)}</td><td class="num">{escape(last)}</td></tr>'
-        )
-    trend_rows.append("</table>")
+    trend_rows = ["<ul>"] + [
+        f'<li data-trend="{escape(key)}">'
+        f"{escape(change_sentence(key, trends.trends.get(key), len(trends.sessions)))}.</li>"
+        for key in TREND_KEYS
+    ] + ["</ul>"]
     helper_rows = ["<p>No skills or resources were logged yet.</p>"]
     if trends.helpers:
         helper_rows = ["<table>", "<tr><th>what</th><th>name</th><th>sessions</th>"
                        "<th>moved toward the band</th><th>of measured</th></tr>"]
         for h in trends.helpers[:15]:
             helper_rows.append(
-                f"<tr><td>{escape(h.kind)}</td><td>{escape(h.label)}</td>"
+                f"<tr><td>{escape(h.kind)}</td><td>{escape(display_name(h.kind, h.label))}</td>"
                 f'<td class="num">{h.n_sessions}</td><td class="num">{h.n_toward}</td>'
                 f'<td class="num">{h.n_measured}</td></tr>'
             )
@@ -427,9 +421,10 @@ def trends_html(trends: Trends) -> str:
         "<p>Resting heart rate and RMSSD are taken from the first calm minutes of each session, "
         "before any skill. A slowly falling resting heart rate and a rising RMSSD often come "
         "with regular practice, but day-to-day life moves them too. Time in the resilient band "
-        "is measured by the zone indicator, which is an indicator, not a diagnosis. Each change "
-        "per session is the median of the slopes between every pair of sessions, so one "
-        "unusual day does not tilt it.</p>",
+        "is measured by the zone indicator, which is an indicator, not a diagnosis. A change "
+        "compares the first sessions with the latest; a steady change per session is the "
+        "median of the slopes between every pair of sessions, so one unusual day does not "
+        "tilt it. Sessions are numbered as in the library.</p>",
         f'<img alt="Resting heart rate, resting RMSSD and time in the resilient band by '
         f'session" src="data:image/png;base64,{image}">',
         "<h2>Trends</h2>",

@@ -23,7 +23,7 @@ from trm_bio.report.data import SessionReport
 from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_number
 from trm_bio.report.plots import session_figure, trends_figure
 from trm_bio.report.text import display_name, fmt_clock, local_time, printable
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.trends import TREND_KEYS, Trends, change_sentence
 
 A4_IN = (8.27, 11.69)
 LEFT = 0.07  # of the page width
@@ -211,15 +211,19 @@ def write_trends_pdf(trends: Trends, path: str | Path) -> Path:
         page = _TextPage(pdf)
         page.line(f"Progress over time: {trends.person}", size=17, weight="bold")
         page.line(f"{len(trends.sessions)} session(s), oldest first.")
-        page.heading("Trends (change per session)")
-        rows: list[list[str]] = []
-        for key, t in trends.trends.items():
-            label, unit = TREND_LABELS[key]
-            scale = 100.0 if unit == "%" else 1.0
-            rows.append([label, f"{scale * t.slope_per_session:+.2f}",
-                         f"{scale * t.first_mean:.1f}", f"{scale * t.last_mean:.1f}", unit])
-        page.rows(_table_lines(["measure", "per session", "first", "latest", "unit"], rows,
-                               [42, 11, 7, 7, 5]))
+        page.heading("Across the sessions")
+        for key in TREND_KEYS:
+            page.line(change_sentence(key, trends.trends.get(key), len(trends.sessions)) + ".")
+        page.heading("Sessions")
+        rows: list[list[str]] = [
+            [str(p.session), p.started_local, fmt_number(p.baseline_hr_bpm, 3),
+             fmt_number(p.baseline_rmssd_ms, 3),
+             "–" if p.resilient_share is None else f"{100 * p.resilient_share:.0f} %",
+             f"{fmt_number(p.distress_before, 2)} → {fmt_number(p.distress_after, 2)}"]
+            for p in trends.sessions
+        ]
+        page.rows(_table_lines(["session", "started (local)", "rest HR", "rest RMSSD",
+                                "resilient", "distress"], rows, [8, 17, 8, 11, 10, 12]))
         page.heading("What most often came before a move toward the band")
         helpers: list[Any] = [[h.kind, display_name(h.kind, h.label), str(h.n_sessions),
                                f"{h.n_toward}/{h.n_measured}"] for h in trends.helpers[:15]]

@@ -165,9 +165,12 @@ def session_figure(report: SessionReport) -> Figure:
 
 
 def trends_figure(trends: Trends) -> Figure:
-    """Baseline heart rate, baseline RMSSD and time in the resilient band, session by session."""
-    fig = _new_figure(10.0, 6.5)
-    axes = fig.subplots(3, 1, sharex=True)
+    """Baseline heart rate, baseline RMSSD, time in the resilient band and the person's own
+    distress before and after, session by session (ticks: the sessions' library numbers)."""
+    from trm_bio.report.trends import axis_range, session_ticks
+
+    fig = _new_figure(10.0, 8.0)
+    axes = fig.subplots(4, 1, sharex=True)
     x = np.arange(1, len(trends.sessions) + 1)
     rows = [
         ("baseline_hr_bpm", "resting heart rate\n(bpm)", OKABE_ITO["blue"]),
@@ -182,10 +185,24 @@ def trends_figure(trends: Trends) -> Figure:
         if trend is not None and np.isfinite(trend.slope_per_session):
             line = trend.intercept + trend.slope_per_session * (x - 1)
             ax.plot(x, line * scale, color=OKABE_ITO["black"], lw=0.9, ls="--")
+        ax.set_ylim(*axis_range(y * scale, key))
         ax.set_ylabel(label)
         ax.grid(True, color="#DDDDDD", lw=0.5)
-    axes[-1].set_xlabel("session (oldest first)")
-    axes[-1].set_xticks(x)
+    ax = axes[-1]
+    for attr, colour, shape, name in (
+        ("distress_before", OKABE_ITO["orange"], "o", "at the start"),
+        ("distress_after", OKABE_ITO["blue"], "s", "at the end"),
+    ):
+        y = np.array([_num(getattr(s, attr)) for s in trends.sessions], dtype=np.float64)
+        ax.plot(x, y, marker=shape, ls="", color=colour, label=name)
+    ax.set_ylim(*axis_range([], "distress"))
+    ax.set_ylabel("own distress\n(0-10)")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.grid(True, color="#DDDDDD", lw=0.5)
+    ticks = session_ticks(trends)
+    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
+    ax.set_xlim(0.5, max(len(ticks), 1) + 0.5)
+    ax.set_xlabel("session (its number in the library, oldest first)")
     return fig
 
 

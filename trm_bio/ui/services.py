@@ -136,6 +136,13 @@ class AppServices(Protocol):
         """
         ...
 
+    def add_self_rating(
+        self, session_id: int, moment: str, distress: float | None, zone: str | None
+    ) -> None:
+        """Store the person's own rating given after the session ``session_id`` ended (at
+        its end), e.g. from the summary; ``TrmBioError`` with one sentence."""
+        ...
+
     def edit_session(self, session_id: int, notes: str, tags: Sequence[str]) -> None:
         """Replace a session's notes and tags (``TrmBioError``: one sentence)."""
         ...

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from trm_bio.report.data import markers_from_events, self_rating_sentence, what_helped
 from trm_bio.report.text import fmt_clock
+from trm_bio.ui.self_rating import SelfRatingForm
 
 SUMMARY_METRICS = (
     ("HR", "Heart rate", "{:.0f} bpm"),
@@ -68,7 +69,9 @@ class SummaryView(QWidget):
 
     report_requested = Signal()
 
-    def __init__(self, analysis: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, analysis: Any, parent: QWidget | None = None, *, ask_after: bool = False
+    ) -> None:
         super().__init__(parent)
         self.analysis = analysis
         info = analysis.info
@@ -142,9 +145,16 @@ class SummaryView(QWidget):
             ],
         )
         tabs.addTab(self.ratings_table, "Own ratings")
-        self.self_ratings = QLabel(self_rating_sentence([m for m in ratings if m.moment]))
+        own = [m for m in ratings if m.moment]
+        self.self_ratings = QLabel(self_rating_sentence(own))
         self.self_ratings.setWordWrap(True)
         box.addWidget(self.self_ratings)
+        #: The person's rating after a session that just ended (None when not asked).
+        self.after_form: SelfRatingForm | None = None
+        if ask_after and not any(m.moment == "end" for m in own):
+            form = self.after_form = SelfRatingForm("end")
+            form.skipped.connect(lambda: form.done("No rating: that is fine."))
+            box.addWidget(form)
         caution = QLabel(
             "These are indicators from heart rhythm, never a diagnosis; the person's own sense "
             "of their zone is recorded beside them."
@@ -155,10 +165,12 @@ class SummaryView(QWidget):
 
 
 class SummaryDialog(QDialog):
-    def __init__(self, analysis: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, analysis: Any, parent: QWidget | None = None, *, ask_after: bool = False
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Session {analysis.info.id}: summary")
         box = QVBoxLayout(self)
-        self.view = SummaryView(analysis)
+        self.view = SummaryView(analysis, ask_after=ask_after)
         box.addWidget(self.view)
         self.resize(720, 480)
