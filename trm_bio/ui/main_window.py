@@ -514,7 +514,8 @@ class MainWindow(QMainWindow):
             self.start_rating.close()
         dialog = self.start_rating = SelfRatingDialog("start", self)
         dialog.form.saved.connect(lambda distress, zone: self._log_start_rating(distress, zone))
-        dialog.show()
+        dialog.show()  # a transient window: it stays above this one
+        self.activateWindow()  # the keyboard stays with the session (tracking keys, shortcuts)
         return dialog
 
     def _log_start_rating(self, distress: float | None, zone: str | None) -> None:
