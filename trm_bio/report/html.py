@@ -399,7 +399,7 @@ def trends_html(trends: Trends) -> str:
     rows.append("</table>")
     trend_rows = ["<ul>"] + [
         f'<li data-trend="{escape(key)}">'
-        f"{escape(change_sentence(key, trends.trends.get(key), len(trends.sessions)))}.</li>"
+        f"{escape(change_sentence(key, trends.trends.get(key), trends.measured(key)))}.</li>"
         for key in TREND_KEYS
     ] + ["</ul>"]
     helper_rows = ["<p>No skills or resources were logged yet.</p>"]

@@ -213,7 +213,7 @@ def write_trends_pdf(trends: Trends, path: str | Path) -> Path:
         page.line(f"{len(trends.sessions)} session(s), oldest first.")
         page.heading("Across the sessions")
         for key in TREND_KEYS:
-            page.line(change_sentence(key, trends.trends.get(key), len(trends.sessions)) + ".")
+            page.line(change_sentence(key, trends.trends.get(key), trends.measured(key)) + ".")
         page.heading("Sessions")
         rows: list[list[str]] = [
             [str(p.session), p.started_local, fmt_number(p.baseline_hr_bpm, 3),

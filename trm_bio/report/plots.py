@@ -177,7 +177,7 @@ def trends_figure(trends: Trends) -> Figure:
         ("baseline_rmssd_ms", "resting RMSSD\n(ms)", OKABE_ITO["green"]),
         ("resilient_share", "time in the\nresilient band (%)", OKABE_ITO["green"]),
     ]
-    for ax, (key, label, colour) in zip(axes, rows, strict=True):
+    for ax, (key, label, colour) in zip(axes[:3], rows, strict=True):
         y = np.array([_num(getattr(s, key)) for s in trends.sessions], dtype=np.float64)
         scale = 100.0 if key == "resilient_share" else 1.0
         ax.plot(x, y * scale, marker="o", color=colour, lw=1.2)

@@ -94,6 +94,10 @@ class Trends:
     #: A sentence for each session left out because it is damaged.
     skipped: tuple[str, ...] = field(default=())
 
+    def measured(self, key: str) -> int:
+        """How many sessions have a value of the measure ``key``."""
+        return sum(getattr(p, key) is not None for p in self.sessions)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
         return json_safe(
@@ -336,7 +340,7 @@ def _value(value: float, unit: str) -> str:
     return f"{100 * value:.0f} %" if unit == "%" else f"{value:.1f} {unit}"
 
 
-def change_sentence(key: str, trend: Trend | None, n_sessions: int = 0) -> str:
+def change_sentence(key: str, trend: Trend | None, n_sessions: int) -> str:
     """How a measure changed across the sessions, in words a person can weigh.
 
     With fewer than :data:`MIN_TREND_SESSIONS` sessions it says there are too few. Else it
@@ -383,7 +387,7 @@ def trends_table(trends: Trends) -> str:
         )
     lines += ["", "  Across the sessions (the first ones against the latest):"]
     for key in TREND_KEYS:
-        lines.append(f"    {change_sentence(key, trends.trends.get(key), len(trends.sessions))}.")
+        lines.append(f"    {change_sentence(key, trends.trends.get(key), trends.measured(key))}.")
     if trends.helpers:
         lines += ["", "  What most often came before a move toward the resilient band "
                   "(co-occurrence, not proof of cause):"]

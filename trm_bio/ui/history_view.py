@@ -71,7 +71,7 @@ class HistoryView(QWidget):
         self.trend_lines: dict[str, pg.PlotDataItem] = {}
         self.changes = QLabel(
             "<br>".join(
-                _plain(change_sentence(key, trends.trends.get(key), len(trends.sessions))) + "."
+                _plain(change_sentence(key, trends.trends.get(key), trends.measured(key))) + "."
                 for key in TREND_KEYS
             )
         )

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QVBoxLayout, QWidget
 
 from trm_bio.errors import TrmBioError
-from trm_bio.report.data import markers_from_events, self_rating_sentence
+from trm_bio.report.data import markers_from_events
 from trm_bio.ui.history_view import HistoryView
 from trm_bio.ui.services import AppServices
 from trm_bio.ui.summary_view import SummaryDialog
@@ -85,8 +85,7 @@ class ReportDialogs:
             return
         if dialog is not None and form is not None:
             form.done("Thank you: your rating is saved with the session.")
-            own = [m for m in markers_from_events(analysis) if m.kind == "rating" and m.moment]
-            dialog.view.self_ratings.setText(self_rating_sentence(own))
+            dialog.view.show_ratings(markers_from_events(analysis))
 
     def show_history(self, person: str) -> None:
         """A person's progress across their sessions ("": the newest session's person)."""

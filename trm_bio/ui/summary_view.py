@@ -24,7 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trm_bio.report.data import markers_from_events, self_rating_sentence, what_helped
+from trm_bio.report.data import (
+    Marker,
+    markers_from_events,
+    self_rating_sentence,
+    what_helped,
+)
 from trm_bio.report.text import fmt_clock
 from trm_bio.ui.self_rating import SelfRatingForm
 
@@ -42,6 +47,13 @@ SUMMARY_METRICS = (
 MOMENT_WORDS = {"start": "at the start", "end": "at the end", "": "during the session"}
 
 
+def _fill(table: QTableWidget, rows: Sequence[tuple[str, ...]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+
+
 def _fmt(value: Any, pattern: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
@@ -53,9 +65,7 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> QTableW
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(text))
+    _fill(table, rows)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
     return table
@@ -135,20 +145,14 @@ class SummaryView(QWidget):
             ],
         )
         tabs.addTab(self.sensations_table, "Sensations")
-        ratings = [m for m in markers if m.kind == "rating"]
         self.ratings_table = _table(
-            ("time", "when", "own zone", "distress (0-10)", "note", "zone indicator then"),
-            [
-                (fmt_clock(m.time_s), MOMENT_WORDS[m.moment], m.rating or "–",
-                 "–" if m.distress is None else f"{m.distress:g}", m.detail, m.indicator or "–")
-                for m in ratings
-            ],
+            ("time", "when", "own zone", "distress (0-10)", "note", "zone indicator then"), []
         )
         tabs.addTab(self.ratings_table, "Own ratings")
-        own = [m for m in ratings if m.moment]
-        self.self_ratings = QLabel(self_rating_sentence(own))
+        self.self_ratings = QLabel("")
         self.self_ratings.setWordWrap(True)
         box.addWidget(self.self_ratings)
+        own = self.show_ratings(markers)
         #: The person's rating after a session that just ended (None when not asked).
         self.after_form: SelfRatingForm | None = None
         if ask_after and not any(m.moment == "end" for m in own):
@@ -162,6 +166,20 @@ class SummaryView(QWidget):
         caution.setObjectName("muted")
         caution.setWordWrap(True)
         box.addWidget(caution)
+
+
+    def show_ratings(self, markers: Sequence[Marker]) -> list[Marker]:
+        """Fill the person's own ratings (a table and a sentence); returns those given at
+        the start and the end."""
+        ratings = [m for m in markers if m.kind == "rating"]
+        _fill(self.ratings_table, [
+            (fmt_clock(m.time_s), MOMENT_WORDS[m.moment], m.rating or "–",
+             "–" if m.distress is None else f"{m.distress:g}", m.detail, m.indicator or "–")
+            for m in ratings
+        ])
+        own = [m for m in ratings if m.moment]
+        self.self_ratings.setText(self_rating_sentence(own))
+        return own
 
 
 class SummaryDialog(QDialog):
