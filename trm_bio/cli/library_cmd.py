@@ -176,24 +176,30 @@ def describe_event(event: Event) -> str:
         SensationPayload,
         ZoneRatingPayload,
     )
+    from trm_bio.report.text import display_name, place_name
 
     d = event.details
     if isinstance(d, FlowPayload):
         what = d.kind.replace("_", " ")
         short = (d.prompt[:60] + "…") if len(d.prompt) > 60 else d.prompt
+        detail = display_name("helpnow", d.detail) if d.kind == "helpnow_strategy" else d.detail
         return (
             f"[practice] {what}"
-            + (f": {d.detail}" if d.detail else "")
+            + (f": {detail}" if detail else "")
             + (f" — {short}" if short and what.startswith("step started") else "")
         )
     if isinstance(d, SensationPayload):
         parts = [d.valence, ", ".join(d.words)]
         if d.location:
-            parts.append(f"in the {d.location}")
+            parts.append(f"in the {place_name(d.location)}")
         if d.intensity is not None:
             parts.append(f"strength {d.intensity}")
         return "[sensation] " + " · ".join(p for p in parts if p)
     if isinstance(d, ZoneRatingPayload):
+        if d.moment:
+            distress = "" if d.distress is None else f"distress {d.distress:g} of 10"
+            own = " · ".join(p for p in (distress, d.zone) if p)
+            return f"[own rating at the {d.moment}] {own}"
         return f"[own zone rating] {d.zone}"
     if isinstance(d, ConnectionPayload):
         return f"[link] {d.state.value}: {d.message}".rstrip(": ")
@@ -347,13 +353,16 @@ def _show(args: argparse.Namespace) -> int:
         )
     items = result.effects.items
     if items:
+        from trm_bio.report.text import display_name
+
         print("\n  What came before a move toward the resilient band (most first):")
         for item in items[:10]:
             d = item.to_dict()
             change = d["mean_d_hr_bpm"]
             change_text = f"HR {change:+.1f} bpm" if change is not None else "not measurable"
             print(
-                f"    {d['kind']:<10} {d['label'][:36]:<36} toward in {d['n_toward']} of "
+                f"    {d['kind']:<10} {display_name(d['kind'], d['label'])[:36]:<36} toward in "
+                f"{d['n_toward']} of "
                 f"{d['n_measured']} measured, {change_text}"
             )
     return 0

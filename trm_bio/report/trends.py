@@ -26,7 +26,7 @@ from trm_bio.core.json_safe import json_safe
 from trm_bio.core.regulation import regulate
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.history import analyse_session, read_baseline
-from trm_bio.report.text import local_time
+from trm_bio.report.text import display_name, local_time
 from trm_bio.store.library import Library, SessionInfo
 
 log = logging.getLogger(__name__)
@@ -393,7 +393,8 @@ def trends_table(trends: Trends) -> str:
                   "(co-occurrence, not proof of cause):"]
         for h in trends.helpers[:10]:
             lines.append(
-                f"    {h.kind:<9} {h.label[:40]:<40} toward {h.n_toward} of {h.n_measured} "
+                f"    {h.kind:<9} {display_name(h.kind, h.label)[:40]:<40} toward {h.n_toward} of "
+                f"{h.n_measured} "
                 f"measured, in {h.n_sessions} session(s)"
             )
     return "\n".join(lines)

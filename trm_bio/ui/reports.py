@@ -36,7 +36,7 @@ class HistoryDialog(QDialog):
         box = QVBoxLayout(self)
         self.view = HistoryView(trends)
         box.addWidget(self.view)
-        self.resize(760, 820)
+        self.resize(820, 700)  # fits a 1366×768 screen
 
 
 class ReportDialogs:
