@@ -351,6 +351,7 @@ def change_sentence(key: str, trend: Trend | None, n_sessions: int) -> str:
     contradict itself.
     """
     label, unit = TREND_LABELS[key]
+    label = label[:1].upper() + label[1:]
     n = trend.n_sessions if trend is not None else n_sessions
     if trend is None or n < MIN_TREND_SESSIONS:
         return (f"{label}: too few sessions for a trend yet ({n} of the "
@@ -365,7 +366,7 @@ def change_sentence(key: str, trend: Trend | None, n_sessions: int) -> str:
     else:
         words = f"{label} {'rose' if change > 0 else 'fell'} ({span})"
     steady = trend.slope_per_session * (n - 1)
-    if abs(steady) >= meaningful and (steady > 0) == (change > 0):
+    if abs(change) >= meaningful and abs(steady) >= meaningful and (steady > 0) == (change > 0):
         per = (f"{100 * trend.slope_per_session:+.1f} points" if unit == "%"
                else f"{trend.slope_per_session:+.1f} {unit}")
         words += f", a steady {per} per session"

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 # Okabe-Ito: colour-blind-safe; no alarm red for a person's state.
 _BLUE, _GREEN, _GREY, _ORANGE = "#0072B2", "#009E73", "#999999", "#E69F00"
+
+#: Height of each plot (px): enough for its axis numbers to stand apart.
+PLOT_HEIGHT_PX = 170
 
 #: (attribute of SessionPoint, title, unit, scale, colour)
 PLOTS = (
@@ -77,6 +81,14 @@ class HistoryView(QWidget):
         )
         self.changes.setWordWrap(True)
         layout.addWidget(self.changes)
+        # The plots scroll (each keeps a readable height) so the view fits a small screen.
+        plots = QWidget()
+        plots_box = QVBoxLayout(plots)
+        plots_box.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(plots)
+        layout.addWidget(scroll, 3)
         x = np.arange(1, len(trends.sessions) + 1, dtype=np.float64)
         self.ticks = session_ticks(trends)
         for key, title, unit, scale, colour in PLOTS:
@@ -98,19 +110,20 @@ class HistoryView(QWidget):
                     x, fitted, pen=pg.mkPen(_GREY, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
                 )
             self.plots[key] = plot
-            layout.addWidget(plot, 1)
+            plots_box.addWidget(plot)
         plot = self._plot("Own distress at the start and the end (0-10)", "0-10")
-        plot.addLegend(offset=(-10, 5))
+        plot.addLegend(offset=(-10, 5), labelTextColor="#222222", brush="#FFFFFFCC")
         plot.setYRange(*axis_range([], "distress"), padding=0)
         for attr, colour, shape, name in (
             ("distress_before", _ORANGE, "o", "at the start"),
             ("distress_after", _BLUE, "s", "at the end"),
         ):
             y = np.array([_num(getattr(p, attr)) for p in trends.sessions], dtype=np.float64)
-            self.curves[attr] = plot.plot(x, y, pen=None, symbol=shape, symbolBrush=colour,
-                                          name=name)
+            given = np.isfinite(y)  # only the sessions where the person gave one
+            self.curves[attr] = plot.plot(x[given], y[given], pen=None, symbol=shape,
+                                          symbolBrush=colour, name=name)
         self.plots["distress"] = plot
-        layout.addWidget(plot, 1)
+        plots_box.addWidget(plot)
         layout.addWidget(
             QLabel("What most often came before a move toward the band (co-occurrence, not proof):")
         )
@@ -124,6 +137,7 @@ class HistoryView(QWidget):
                 self.helpers.setItem(row, col, QTableWidgetItem(text))
         self.helpers.resizeColumnsToContents()
         layout.addWidget(self.helpers, 1)
+        self.helpers.setMaximumHeight(140)
 
     def _plot(self, title: str, unit: str) -> pg.PlotWidget:
         """A plot over the sessions: one tick per session, labelled with its library number."""
@@ -133,6 +147,7 @@ class HistoryView(QWidget):
         plot.setLabel("bottom", "session (its number in the library)")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMouseEnabled(x=False, y=False)
+        plot.setMinimumHeight(PLOT_HEIGHT_PX)
         plot.getAxis("bottom").setTicks([[(float(t), label) for t, label in self.ticks]])
         plot.setXRange(0.5, max(len(self.ticks), 1) + 0.5, padding=0)
         return plot
