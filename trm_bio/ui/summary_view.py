@@ -30,7 +30,7 @@ from trm_bio.report.data import (
     self_rating_sentence,
     what_helped,
 )
-from trm_bio.report.text import fmt_clock
+from trm_bio.report.text import fmt_clock, local_time
 from trm_bio.ui.self_rating import SelfRatingForm
 
 SUMMARY_METRICS = (
@@ -89,7 +89,8 @@ class SummaryView(QWidget):
         box = QVBoxLayout(self)
         who = f" with {info.person_name}" if info.person_name else ""
         head = QLabel(
-            f"<b>Session {info.id}</b>{who}: {fmt_clock(info.duration_s or 0.0)} "
+            f"<b>Session {info.id}</b>{who}, started {local_time(info.started_utc)}: "
+            f"{fmt_clock(info.duration_s or 0.0)} "
             f"from {info.device_name or info.source_kind}."
         )
         head.setWordWrap(True)
