@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from devices.physiology import SCENARIOS
 from tests.ui_app import open_app
+from trm_bio.report.data import what_helped
 
 
 def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
@@ -72,8 +73,9 @@ def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
     assert view.sensations_table.rowCount() == 3
     assert view.sensations_table.item(0, 1).text() == "pleasant"
     assert view.sensations_table.item(0, 2).text() == "warm"
-    skills = [view.effects_table.item(r, 1).text() for r in range(view.effects_table.rowCount())]
-    assert any("Tracking" in s or "tracking" in s for s in skills)
+    # "What helped": only what was followed by a move toward the band, never away.
+    helped = [view.effects_table.item(r, 1).text() for r in range(view.effects_table.rowCount())]
+    assert helped == [h.label for h in what_helped(view.analysis)]
     assert view.metrics_table.item(3, 1).text().endswith("ms")  # RMSSD of the session
     stored = parts.library.list_sessions()
     assert len(stored) == 1 and stored[0].person_name == "Alex"

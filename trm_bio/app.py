@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from devices.physiology import SCENARIOS
 from trm_bio.controller import SessionController, SessionOptions
 from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
-from trm_bio.errors import TrmBioError
+from trm_bio.errors import InputFileError, LibraryError, TrmBioError
 from trm_bio.sources import check_scenario, open_source
 from trm_bio.store.library import Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice
@@ -164,6 +165,50 @@ class Services:
     def last_person(self) -> str | None:
         named = [info.person_name for info in self.library.list_sessions() if info.person_name]
         return named[-1] if named else None
+
+    def people(self) -> list[str]:
+        return [person.name for person in self.library.list_people()]
+
+    def recording_id(self) -> int | None:
+        c = self.controller
+        return c.session_id if c.recorder is not None else None
+
+    def delete_session(self, session_id: int) -> None:
+        if session_id == self.recording_id():
+            # This program's own recorder may delete its session (the library allows it);
+            # from the library dialog that would pull the session out from under it.
+            raise LibraryError(
+                f"session {session_id} is being recorded right now; end the session before "
+                "deleting it"
+            )
+        self.library.delete_session(session_id)
+
+    def add_self_rating(
+        self, session_id: int, moment: str, distress: float | None, zone: str | None
+    ) -> None:
+        from trm_bio.core.events import self_rating
+
+        try:
+            payload = self_rating(moment, distress, zone)
+        except ValueError as exc:
+            raise TrmBioError(str(exc)) from None
+        info = self.library.get_session(session_id)
+        self.library.add_event(session_id, info.duration_s or 0.0, "zone_rating",
+                               payload.to_json())
+
+    def edit_session(self, session_id: int, notes: str, tags: Sequence[str]) -> None:
+        self.library.update_session(session_id, notes=notes, tags=list(tags))
+
+    def export_session(self, session_id: int, fmt: str, path: str | Path) -> list[Path]:
+        from trm_bio.exporting import export_session
+        from trm_bio.store.library import is_library_file
+        from trm_bio.store.paths import refuse_symlink
+
+        path = Path(path)
+        if is_library_file(path, self.library.path):
+            raise InputFileError(f"{path} is the session library itself; choose another name")
+        refuse_symlink(path)
+        return export_session(self.library, session_id, fmt, path)
 
 
 @dataclass

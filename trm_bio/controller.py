@@ -30,7 +30,7 @@ from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
 from trm_bio.core.baseline import Baseline
-from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
+from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload, self_rating
 from trm_bio.core.regulation import Zone as ZoneCode
 from trm_bio.core.timeline import Beats
 from trm_bio.errors import LibraryError, TrmBioError
@@ -642,6 +642,19 @@ class SessionController:
         """The person's own sense of their zone (high, resilient, low)."""
         rating = ZoneRating(time_s=self.now_s(), zone=Zone(zone), note=note)
         return self._log(EventKind.ZONE_RATING, rating.to_dict())
+
+    def log_self_rating(
+        self, moment: str, distress: float | None, zone: str | None
+    ) -> Event:
+        """The person's own distress (0-10) and zone at the start or the end of the session.
+
+        Raises TrmBioError with one sentence for a value out of range or nothing given.
+        """
+        try:
+            payload = self_rating(moment, distress, zone)
+        except ValueError as exc:
+            raise TrmBioError(str(exc)) from None
+        return self._log(EventKind.ZONE_RATING, payload.to_json())
 
     def log_marker(self, text: str = "") -> Event:
         return self._log(EventKind.MARKER, TextPayload(text).to_json())

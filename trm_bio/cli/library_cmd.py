@@ -30,7 +30,6 @@ from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
     from trm_bio.core.events import Event
-    from trm_bio.store.exports import Column
     from trm_bio.store.library import Library
 
 
@@ -177,24 +176,30 @@ def describe_event(event: Event) -> str:
         SensationPayload,
         ZoneRatingPayload,
     )
+    from trm_bio.report.text import display_name, place_name
 
     d = event.details
     if isinstance(d, FlowPayload):
         what = d.kind.replace("_", " ")
         short = (d.prompt[:60] + "…") if len(d.prompt) > 60 else d.prompt
+        detail = display_name("helpnow", d.detail) if d.kind == "helpnow_strategy" else d.detail
         return (
             f"[practice] {what}"
-            + (f": {d.detail}" if d.detail else "")
+            + (f": {detail}" if detail else "")
             + (f" — {short}" if short and what.startswith("step started") else "")
         )
     if isinstance(d, SensationPayload):
         parts = [d.valence, ", ".join(d.words)]
         if d.location:
-            parts.append(f"in the {d.location}")
+            parts.append(f"in the {place_name(d.location)}")
         if d.intensity is not None:
             parts.append(f"strength {d.intensity}")
         return "[sensation] " + " · ".join(p for p in parts if p)
     if isinstance(d, ZoneRatingPayload):
+        if d.moment:
+            distress = "" if d.distress is None else f"distress {d.distress:g} of 10"
+            own = " · ".join(p for p in (distress, d.zone) if p)
+            return f"[own rating at the {d.moment}] {own}"
         return f"[own zone rating] {d.zone}"
     if isinstance(d, ConnectionPayload):
         return f"[link] {d.state.value}: {d.message}".rstrip(": ")
@@ -383,13 +388,16 @@ def _show(args: argparse.Namespace) -> int:
         )
     items = result.effects.items
     if items:
+        from trm_bio.report.text import display_name
+
         print("\n  What came before a move toward the resilient band (most first):")
         for item in items[:10]:
             d = item.to_dict()
             change = d["mean_d_hr_bpm"]
             change_text = f"HR {change:+.1f} bpm" if change is not None else "not measurable"
             print(
-                f"    {d['kind']:<10} {d['label'][:36]:<36} toward in {d['n_toward']} of "
+                f"    {d['kind']:<10} {display_name(d['kind'], d['label'])[:36]:<36} toward in "
+                f"{d['n_toward']} of "
                 f"{d['n_measured']} measured, {change_text}"
             )
     return 0
@@ -483,70 +491,17 @@ def _looks_like_session_json(path: Path) -> bool:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trm_bio.core import artifacts
-    from trm_bio.core.regulation import Zone
-    from trm_bio.history import analyse_session
-    from trm_bio.store import exports
-    from trm_bio.store.json_format import export_json
+    from trm_bio.exporting import EXPORT_SUFFIXES, export_session
 
-    suffix = {"csv": ".csv", "kubios": ".txt", "edf": ".edf", "json": ".json"}[args.format]
-    out = args.output or Path(f"session-{args.session}{suffix}")
+    out = args.output or Path(f"session-{args.session}{EXPORT_SUFFIXES[args.format]}")
     refuse_the_library(out, args)
     refuse_overwrite(out, args.force)
     with open_library(args) as library:
         info = _session(library, args.session)
-        try:
-            if args.format == "json":
-                export_json(out, library.session_record(info.id))
-                written = [out]
-            else:
-                result = analyse_session(library, info.id)
-                beats = result.beats
-                events = [e.to_json() for e in result.events]
-                signals = _strap_signals(library, info)
-                if args.format == "kubios":
-                    written = [exports.export_kubios_rr(out, beats.rr_ms)]
-                elif args.format == "edf":
-                    written = [
-                        exports.export_edf(
-                            out,
-                            beats.times_s,
-                            beats.rr_ms,
-                            segment=beats.segment,
-                            events=events,
-                            start_utc=info.started_utc,
-                            patient_code=(info.person_name or "X").replace(" ", "_"),
-                            signals=signals,
-                        )
-                    ]
-                else:
-                    a = result.analysis
-                    columns: dict[str, Column] = {
-                        "time_s": beats.times_s,
-                        "rr_ms": beats.rr_ms,
-                        "segment": beats.segment,
-                        "artifact": [artifacts.LABEL_NAMES[k] for k in a.labels],
-                        "rhythm_ok": a.rhythm_ok,
-                        "zone": [Zone(int(z)).label for z in result.regulation.zone],
-                        "arousal": result.regulation.arousal,
-                    }
-                    written = exports.export_csv(out, columns, a.metrics, events, signals)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        written = export_session(library, info.id, args.format, out)
     for path in written:
         print(f"Wrote {path}")
     return 0
-
-
-def _strap_signals(library: Library, info: Any) -> list[Any]:
-    """A session's ECG and accelerometer on its clock (none for most sessions)."""
-    from trm_bio.store.pmd_signals import strap_signals
-
-    frames = library.session_pmd_frames(info.id)
-    if not len(frames):
-        return []
-    found = strap_signals(frames.host_ns, frames.payloads, frames.source_ids, info.start_ns)
-    return [found[stream] for stream in sorted(found)]
 
 
 def _delete(args: argparse.Namespace) -> int:

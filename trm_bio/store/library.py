@@ -883,6 +883,31 @@ class Library:
         with self._transaction("recording") as db:
             _insert_rows(db, packet_rows, event_rows, frame_rows)
 
+    def add_event(
+        self, session_id: int, time_s: float, kind: str, payload: dict[str, Any]
+    ) -> Event:
+        """Add one event to a finished session (e.g. the person's rating given after it).
+
+        Checked as an import checks events; a session still being recorded is refused (its
+        recorder numbers its events). Raises LibraryError with one sentence.
+        """
+        info = self.get_session(session_id)
+        if info.status == "recording":
+            raise LibraryError(
+                f"session {session_id} is still being recorded; log the event in the session"
+            )
+        _, seq = self.next_sequence_numbers(session_id)
+        try:
+            event = _checked_event(
+                {"seq": seq, "time_s": float(time_s), "host_ns": None, "kind": str(kind)},
+                payload, info.start_ns,
+            )
+        except ValueError as exc:
+            raise LibraryError(f"the {kind} event cannot be stored ({exc})") from None
+        with self._transaction("adding an event") as db:
+            _insert_rows(db, (), [_event_row(session_id, event)])
+        return event
+
     def hold_recording_lock(self, session_id: int) -> None:
         """Hold the session's recording lock until it is finished or this handle closed.
 

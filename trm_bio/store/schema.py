@@ -186,6 +186,8 @@ class _SensationPayload(_Payload):
 class _RatingPayload(_Payload):
     zone: Text | None = None
     note: Text | None = None
+    distress: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] | None = None
+    moment: Literal["start", "end"] | None = None
 
 
 class _TextPayload(_Payload):

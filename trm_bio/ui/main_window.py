@@ -49,6 +49,7 @@ from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
+from trm_bio.ui.self_rating import SelfRatingDialog
 from trm_bio.ui.services import AppServices, DeviceChoice
 from trm_bio.ui.session_browser import SessionBrowser
 from trm_bio.ui.settings import SPANS, TREND_CHOICES, Settings
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.modes = ModeMachine()
         self.reports = ReportDialogs(services, self, self.say)
+        self.start_rating: SelfRatingDialog | None = None
         self.device: DeviceChoice | None = None
         self.analysis: SessionAnalysis | None = None  # the replayed session's analysis
         self.replay_markers: list[Marker] = []
@@ -535,6 +537,30 @@ class MainWindow(QMainWindow):
         self.say(
             "Session started and recording. Tracking keys: 1 pleasant, 2 neutral, 3 unpleasant."
         )
+        self.ask_start_rating()
+
+    def ask_start_rating(self) -> SelfRatingDialog:
+        """Invite the person's own rating at the start (beside the window; skippable)."""
+        if self.start_rating is not None:
+            self.start_rating.close()
+        dialog = self.start_rating = SelfRatingDialog("start", self)
+        dialog.form.saved.connect(lambda distress, zone: self._log_start_rating(distress, zone))
+        dialog.show()  # a transient window: it stays above this one
+        self.activateWindow()  # the keyboard stays with the session (tracking keys, shortcuts)
+        return dialog
+
+    def _log_start_rating(self, distress: float | None, zone: str | None) -> None:
+        dialog = self.start_rating
+        try:
+            self.controller.log_self_rating("start", distress, zone)
+        except TrmBioError as exc:  # e.g. the session already ended
+            if dialog is not None:
+                dialog.form.message.setText(f"The rating was not saved: {sentence(str(exc))}")
+            return
+        self._dirty = True
+        if dialog is not None:
+            dialog.accept()
+        self.say("Your rating at the start is saved with the session.")
 
     def pause_session(self) -> None:
         """Pause or resume the recorded session (see ``SessionController.pause_session``).
@@ -574,7 +600,7 @@ class MainWindow(QMainWindow):
         error = self.controller.error  # e.g. no heartbeat arrived, so nothing was kept
         self._enter_mode(Mode.IDLE)
         if session_id is not None:
-            self.reports.show_summary(session_id)
+            self.reports.show_summary(session_id, just_ended=True)
         if self.device is not None:
             self.connect_device(self.device)
         if error:

@@ -56,7 +56,7 @@ def marker_for(event: Event) -> Marker | None:
         words = ", ".join(details.words)
         return Marker(t, EventKind.SENSATION, f"{details.valence} {words}".strip())
     if isinstance(details, ZoneRatingPayload):
-        return Marker(t, EventKind.ZONE_RATING, f"feels {details.zone}")
+        return Marker(t, EventKind.ZONE_RATING, f"feels {details.zone or 'rated'}")
     if isinstance(details, ConnectionPayload):
         state = details.state
         if state in (LinkState.CONNECTING, LinkState.CONNECTED):
