@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -128,6 +128,15 @@ def _ecg_frames(
         frame = frames_until
 
 
+def _fullness(guide: BreathingGuide, begin_s: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The guide's breath shape (0 emptied .. 1 full) for a block starting at ``begin_s``."""
+
+    def at(t_s: np.ndarray) -> np.ndarray:
+        return guide.guide(begin_s + t_s)[1]
+
+    return at
+
+
 def _acc_frames(
     scenario: Scenario,
     seed: int,
@@ -137,6 +146,7 @@ def _acc_frames(
     link_drops: Stretches,
     drift: float,
     rng: np.random.Generator,
+    guide: BreathingGuide | None = None,
 ) -> Iterator[PmdFrame]:
     from devices.simulated_chest import simulate_chest_acc
 
@@ -152,6 +162,8 @@ def _acc_frames(
             rate_per_min=(knots.tolist(), rates),
             heart_rate_bpm=float(scenario.heart_rate_bpm(begin_s)),
             seed=seed * 7919 + block,
+            # The person breathes along with the pacer while it is on, chest and heart alike.
+            fullness=None if guide is None else _fullness(guide, begin_s),
         )
         n = chest.t_s.size // ACC_FRAME_SAMPLES * ACC_FRAME_SAMPLES
         for lo in range(0, n, ACC_FRAME_SAMPLES):
@@ -202,7 +214,7 @@ def simulate_h10(
     ecg = _ecg_frames(
         sc, seed, duration_s, start_ns, sid, loss, drops, drift, ecg_rng, resonance, guide
     )
-    acc = _acc_frames(sc, seed, duration_s, start_ns, sid, drops, drift, acc_rng)
+    acc = _acc_frames(sc, seed, duration_s, start_ns, sid, drops, drift, acc_rng, guide)
     merged: Iterator[Packet | StatusEvent | PmdFrame] = heapq.merge(
         hr, ecg, acc, key=lambda item: item.host_ns
     )

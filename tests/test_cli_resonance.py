@@ -31,6 +31,19 @@ def test_assessment_finds_the_simulated_resonance_rate(tmp_path, rate):
         assert assessments(lib, person.id)[-1]["rates"] == data["rates"]
 
 
+@pytest.mark.parametrize("rate", [5.0, 6.5])
+def test_a_polar_strap_takes_the_phase_against_the_measured_breathing(rate):
+    """With an H10's accelerometer the phase is the heart's against the chest's movement,
+    whose breathing follows the pacer (the simulated person breathes along)."""
+    result = run(
+        "resonance", "--simulate", "--h10", "--resonance-rate", str(rate), "--speed", "1000",
+        "--seed", "3", "--format", "json", check=True,
+    )
+    data = json.loads(result.out)
+    assert data["reference"] == "measured breathing"
+    assert abs(data["resonance_rate"] - rate) <= 0.25
+
+
 def test_table_with_configured_steps_and_rests(tmp_path):
     result = run(
         "resonance", "--simulate", "--resonance-rate", "5.5", "--speed", "1000",

@@ -113,10 +113,12 @@ def _protocol(args: argparse.Namespace) -> object:
 def _resonance(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from devices.errors import DeviceError
+    from devices.errors import DeviceError, MalformedPacketError
     from devices.packet import LinkState, Packet, StatusEvent
+    from devices.pmd import PmdFrame, decode_frame
     from trm_bio.core.artifacts import correct_artifacts, detect_artifacts
-    from trm_bio.core.resonance import AssessmentProtocol, assess
+    from trm_bio.core.resonance import AssessmentProtocol, accel_trace_lead_rad, assess
+    from trm_bio.core.strap_signals import StrapSignals
     from trm_bio.core.timeline import beats_pinned_to_arrivals
     from trm_bio.sources import resolve_start_ns
 
@@ -134,6 +136,9 @@ def _resonance(args: argparse.Namespace) -> int:
     host_ns: list[int] = []
     rr_ms: list[list[float]] = []
     start_ns: int | None = None
+    # A Polar strap's accelerometer measures the breathing itself: phase is then taken
+    # against the chest's movement rather than against the pacer the person may not follow.
+    signals: StrapSignals | None = None
     now_s = 0.0
     print(_INVITE, file=sys.stderr, flush=True)
     source.start()
@@ -160,8 +165,16 @@ def _resonance(args: argparse.Namespace) -> int:
                     print("  in ..." if turn == "inhale" else "  out ...", file=sys.stderr,
                           flush=True)
                 cue_from_s = now_s
+            if isinstance(item, PmdFrame):
+                if signals is None:
+                    signals = StrapSignals(start_ns, breathing_keep_s=end_s + 10.0)
+                try:
+                    signals.take(item.host_ns, decode_frame(item.payload))
+                except MalformedPacketError:
+                    pass  # nothing is stored here; a frame that cannot be read adds nothing
+                continue
             if item is None or not isinstance(item, Packet | StatusEvent):
-                continue  # raw ECG/accelerometer frames: the headless pacer times breathing
+                continue
             if isinstance(item, Packet):
                 if item.rr_ms:
                     host_ns.append(item.host_ns)
@@ -186,7 +199,17 @@ def _resonance(args: argparse.Namespace) -> int:
     beats = beats_pinned_to_arrivals(start_ns, host_ns, rr_ms)
     labels = detect_artifacts(beats.rr_ms, beats.segment)
     clean = correct_artifacts(beats.rr_ms, beats.times_s, beats.segment, labels)
-    result = assess(np.asarray(clean.times_s), np.asarray(clean.nn_ms), protocol)
+    breathing_t_s, breathing = (
+        signals.breathing_window(end_s + 10.0) if signals is not None else (None, None)
+    )
+    result = assess(
+        np.asarray(clean.times_s),
+        np.asarray(clean.nn_ms),
+        protocol,
+        breathing_t_s=breathing_t_s,
+        breathing=breathing,
+        breathing_lead_rad=accel_trace_lead_rad,
+    )
     data = result.as_dict()
     if args.person:
         _store(args, data)
