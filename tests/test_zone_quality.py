@@ -393,3 +393,24 @@ def test_a_chest_session_opening_in_atrial_fibrillation_gets_its_zone_once_sinus
     assert shown.size and t[shown[0]] < t[af_rr.size] + 600.0
     assert np.mean(trace.zone[shown[0]:] != Zone.UNKNOWN) > 0.9
     assert not (trace.zone == Zone.LOW).any()
+
+
+def test_a_baseline_without_hrv_gets_its_hrv_part_from_the_plausible_values_that_follow() -> None:
+    rng = np.random.default_rng(11)
+    times = np.cumsum(np.full(700, 0.8))  # 75 bpm for about 9 minutes
+    hr = 75.0 + rng.normal(0.0, 1.0, times.size)
+    rmssd = np.exp(math.log(40.0) + rng.normal(0.0, 0.1, times.size))
+    heart_rate_only = Baseline(75.0, 4.0, math.nan, math.nan, 200)
+    live = Regulator(baseline=heart_rate_only)  # a chest strap, as read from an RR file
+    states = [live.update(t, h, r) for t, h, r in zip(times, hr, rmssd, strict=True)]
+    first = states[0]
+    # Plausible HRV but no reference for it yet: heart rate alone, no zone, and it says why.
+    assert first.zone is Zone.UNKNOWN and first.reason == REASON_SETTLING_HRV
+    assert first.arousal == pytest.approx((hr[0] - 75.0) / 4.0) and not first.calibrating
+    done = next(i for i, s in enumerate(states) if s.reason == "")
+    duration = BaselineParams().duration_s
+    assert duration <= times[done] - times[0] < duration + 10.0
+    assert live.baseline is not None and live.baseline.has_hrv
+    assert live.baseline.ln_rmssd == pytest.approx(math.log(40.0), abs=0.05)
+    assert live.baseline.hr_bpm == 75.0  # the heart-rate part, and so the arousal's scale, stays
+    assert all(s.zone is Zone.RESILIENT for s in states[done:])
