@@ -116,7 +116,7 @@ heart rate alone in a median 100 % of rest and an AUC median 0.566 (mean 0.579) 
 heart rate alone's 0.557 (0.581). Either way 4 people later complete an HRV reference from
 stretches of plausible-looking HRV (below), and their arousal then holds the vagal term: per
 person the AUC moves by -0.053 to +0.049 against heart rate alone (-0.053: S34, whose
-"plausible" wrist HRV is jitter half the time). The zone stays UNKNOWN where the arousal is
+wrist HRV passed as plausible for half the time). The zone stays UNKNOWN where the arousal is
 heart rate alone, so no rest time is shown High (target <= 8 %) and none Low, in either
 run. A High-only zone read from that heart-rate arousal was measured and not adopted: it
 showed High in up to 9.4 % of one person's rest (two of 27 above 8 %) while marking a median
