@@ -17,9 +17,11 @@ Wrist pulse (optional): with ``TRM_BIO_STRESS_PREDICT`` naming a local copy of t
 Stress-Predict dataset (Iqbal et al., github.com/italha-d/Stress-Predict-Dataset: 35 people,
 Empatica E4 wrist BVP, a Stroop test, an interview and hyperventilation with rest between),
 beats are found in the BVP with neurokit2 and the same figures are printed for rest and
-the three tasks, with the pulse-sensor quality gate: how many people calibrated (and how
-many with an HRV reference), rest High and Low shares, how much of rest had the arousal
-from heart rate alone, and the AUC of the arousal against heart rate alone, same beats.
+the three tasks, twice: with the pulse-sensor quality gate, and as a plain RR file read back
+through ``trm-bio analyze FILE --series`` (no ``--pulse-sensor``, what a check that does not
+know the flag runs): how many people calibrated (and how many with an HRV reference), rest
+High and Low shares, how much of rest had the arousal from heart rate alone, and the AUC of
+the arousal against heart rate alone, same beats.
 
 Speed: the live per-beat update, whole-session batch and shift detection. neurokit2 has no
 regulation model, so there is no ratio; the targets are the live budget (under 50 µs a beat)
@@ -39,7 +41,6 @@ from trm_bio.core.engine import analyse_beats, recent_artifact_share
 from trm_bio.core.regulation import (
     DEFAULT_PARAMS,
     HR_METRIC,
-    REASON_HR_ONLY,
     VAGAL_METRIC,
     RegulationParams,
     RegulationTrace,
@@ -198,14 +199,36 @@ def evaluate(
     return rows
 
 
+def _as_rr_file(rr_ms: np.ndarray, folder: str) -> RegulationTrace:
+    """The indicator as ``trm-bio analyze FILE --series`` computes it for an RR text file,
+    without ``--pulse-sensor``: read back, analysed and regulated by the command's own path."""
+    from pathlib import Path
+
+    from trm_bio.analysis import analyse_recording, regulation_trace
+    from trm_bio.cli.analyze import read_beats
+
+    path = Path(folder, "rr.txt")
+    path.write_text("".join(f"{r!r}\n" for r in rr_ms.tolist()))
+    beats, _, _ = read_beats(path)
+    analysis, _ = analyse_recording(beats)
+    return regulation_trace(analysis)
+
+
 def wrist_figures(folder: str, params: RegulationParams = DEFAULT_PARAMS) -> None:
-    """Rest High share, UNKNOWN share and AUCs on the Stress-Predict wrist recordings."""
+    """Rest High share, UNKNOWN share and AUCs on the Stress-Predict wrist recordings, with
+    the pulse-sensor flag and as a plain RR file (what an unaware check runs)."""
+    import tempfile
     from pathlib import Path
 
     import neurokit2 as nk
 
-    high, low, unknown, auc_a, auc_hr, hr_only = [], [], [], [], [], []
-    people = shown = with_hrv = 0
+    modes = ("pulse sensor", "RR file, no pulse flag")
+    figures: dict[str, dict[str, list[float]]] = {
+        m: {k: [] for k in ("high", "low", "unknown", "auc_a", "auc_hr", "hr_only", "hrv")}
+        for m in modes
+    }
+    people = 0
+    scratch = tempfile.TemporaryDirectory()
     for subject in sorted(Path(folder, "Raw_data").glob("S*")):
         try:
             bvp = np.loadtxt(subject / "BVP.csv")
@@ -221,40 +244,53 @@ def wrist_figures(folder: str, params: RegulationParams = DEFAULT_PARAMS) -> Non
         _, info = nk.ppg_peaks(nk.ppg_clean(bvp[2:], sampling_rate=fs), sampling_rate=fs)
         peaks = np.asarray(info["PPG_Peaks"]) / fs
         rec = _recording(subject.name, np.diff(peaks) * 1000.0, float(peaks[0]))
-        trace = regulate(
-            rec.times_s, rec.hr, rec.rmssd, params=params, rhythm=rec.rhythm,
-            artifact_share=rec.artifact_share, pulse_source=True,
-        )
         t = rec.times_s + rec.offset_s
         task = _in(t, ((tags[0], tags[1]), (tags[2], tags[3]), (tags[4], tags[5])))
         rest = ~task & (t < tags[6])
-        row = rest_figures(rec, trace, rest)
-        after = np.arange(t.size) > trace.calibration_end_index
-        if trace.calibration_end_index >= 0 and trace.baseline is not None:
-            shown += 1
-            with_hrv += trace.baseline.has_hrv
-            high.append(row["high_pct"])
-            low.append(row["low_pct"])
-            unknown.append(row["unknown_pct"])
-            hr_only.append(100.0 * float(np.mean(trace.reason[rest & after] == REASON_HR_ONLY)))
-            # Same beats, same run: the arousal column against the indicator's heart rate.
-            auc_a.append(_auc(trace.arousal[task & after], trace.arousal[rest & after]))
-            auc_hr.append(_auc(rec.hr[task & after], rec.hr[rest & after]))
         people += 1
+        for mode in modes:
+            if mode == modes[0]:
+                trace = regulate(
+                    rec.times_s, rec.hr, rec.rmssd, params=params, rhythm=rec.rhythm,
+                    artifact_share=rec.artifact_share, pulse_source=True,
+                )
+            else:
+                trace = _as_rr_file(rec.rr_ms, scratch.name)
+                if trace.times_s.size != t.size:
+                    raise RuntimeError(f"{subject.name}: the RR file lost beats")
+            if trace.calibration_end_index < 0 or trace.baseline is None:
+                continue
+            row = rest_figures(rec, trace, rest)
+            after = np.arange(t.size) > trace.calibration_end_index
+            f = figures[mode]
+            f["hrv"].append(float(trace.baseline.has_hrv))
+            f["high"].append(row["high_pct"])
+            f["low"].append(row["low_pct"])
+            f["unknown"].append(row["unknown_pct"])
+            hr_only = np.isfinite(trace.arousal) & np.isnan(trace.z_vagal)
+            f["hr_only"].append(100.0 * float(np.mean(hr_only[rest & after])))
+            # Same beats, same run: the arousal column against the indicator's heart rate.
+            f["auc_a"].append(_auc(trace.arousal[task & after], trace.arousal[rest & after]))
+            f["auc_hr"].append(_auc(rec.hr[task & after], rec.hr[rest & after]))
+    scratch.cleanup()
     if not people:
         print("Stress-Predict: no usable recording found")
         return
-    a, h = np.array(auc_a), np.array(auc_hr)
-    print(
-        f"Stress-Predict wrist BVP, {people} people, {shown} calibrated ({with_hrv} with an "
-        f"HRV reference): rest High % median {np.nanmedian(high):.1f} (max "
-        f"{np.nanmax(high):.1f}, target <= 8), Low % max {np.nanmax(low):.1f}; zone UNKNOWN "
-        f"a median {np.nanmedian(unknown):.0f} % of rest, arousal from heart rate alone a "
-        f"median {np.nanmedian(hr_only):.0f} %\n  AUC tasks vs rest (per person, after the "
-        f"calibration): arousal median {np.nanmedian(a):.3f} (mean {np.nanmean(a):.3f}), "
-        f"heart rate alone median {np.nanmedian(h):.3f} (mean {np.nanmean(h):.3f}); per "
-        f"person, arousal minus heart rate {np.nanmin(a - h):+.4f} to {np.nanmax(a - h):+.4f}"
-    )
+    for mode in modes:
+        f = figures[mode]
+        a, h, high = np.array(f["auc_a"]), np.array(f["auc_hr"]), np.array(f["high"])
+        print(
+            f"Stress-Predict wrist BVP ({mode}), {people} people, {len(high)} calibrated "
+            f"({int(sum(f['hrv']))} with an HRV reference): rest High % median "
+            f"{np.nanmedian(high):.1f} (max {np.nanmax(high):.1f}, above 8 % in "
+            f"{int(np.sum(high > 8))}; target <= 8), Low % max {np.nanmax(f['low']):.1f}; zone "
+            f"UNKNOWN a median {np.nanmedian(f['unknown']):.0f} % of rest, arousal from heart "
+            f"rate alone a median {np.nanmedian(f['hr_only']):.0f} %\n  AUC tasks vs rest (per "
+            f"person, after the calibration): arousal median {np.nanmedian(a):.3f} (mean "
+            f"{np.nanmean(a):.3f}), heart rate alone median {np.nanmedian(h):.3f} (mean "
+            f"{np.nanmean(h):.3f}); per person, arousal minus heart rate "
+            f"{np.nanmin(a - h):+.4f} to {np.nanmax(a - h):+.4f}"
+        )
 
 
 def print_figures(rows: list[dict[str, object]]) -> None:

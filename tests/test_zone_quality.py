@@ -23,9 +23,11 @@ from trm_bio.core.norms import resting_norms
 from trm_bio.core.regulation import (
     HR_METRIC,
     REASON_ARTIFACTS,
+    REASON_ECTOPIC,
     REASON_HR_ONLY,
     REASON_IMPLAUSIBLE,
     REASON_IRREGULAR,
+    REASON_SETTLING_HRV,
     RegulationParams,
     Regulator,
     Zone,
@@ -217,9 +219,14 @@ def test_implausible_hrv_for_the_sensor_is_unknown() -> None:
     # No zone, and the arousal is the heart rate's alone (the pulse sensor's rate is sound).
     assert state.zone is Zone.UNKNOWN and state.reason == REASON_HR_ONLY
     assert state.arousal == pytest.approx((60.0 - 75.0) / 4.0) and math.isnan(state.z_vagal)
-    # From a chest strap such HRV means missed beats or an irregular rhythm: nothing shown.
+    # From a chest strap such HRV means missed beats or an irregular rhythm: no zone, the
+    # gate's own reason, and the arousal from heart rate alone there too.
     state = Regulator(baseline=BASE).update(10.0, 60.0, 250.0)
-    assert state.reason == REASON_IMPLAUSIBLE and math.isnan(state.arousal)
+    assert state.zone is Zone.UNKNOWN and state.reason == REASON_IMPLAUSIBLE
+    assert state.arousal == pytest.approx((60.0 - 75.0) / 4.0) and math.isnan(state.z_vagal)
+    # Too many corrected beats bias the rate as well: nothing is read.
+    state = Regulator(baseline=BASE).update(10.0, 60.0, 30.0, artifact_share=0.2)
+    assert state.reason == REASON_ARTIFACTS and math.isnan(state.arousal)
 
 
 @needs_data
@@ -309,3 +316,101 @@ def test_population_norms_orient_beside_the_personal_baseline() -> None:
     assert norms.rmssd_low_ms < norms.rmssd_ms < norms.rmssd_high_ms
     assert norms.ln_rmssd == pytest.approx(math.log(norms.rmssd_ms))
     assert norms.source
+
+
+# --- heart rate alone where HRV is gated, on any source ------------------------------------
+
+
+def wrist_like_rr(rr_ms: np.ndarray, seed: int = 7) -> np.ndarray:
+    """Real beats as a wrist sensor gives them: each pulse arrives up to 75 ms early or late."""
+    arrivals_ms = np.cumsum(rr_ms) + np.random.default_rng(seed).uniform(-75.0, 75.0, rr_ms.size)
+    return np.diff(arrivals_ms)
+
+
+@needs_data
+def test_an_rr_file_of_wrist_beats_reads_heart_rate_alone_without_the_pulse_flag(
+    tmp_path: Path,
+) -> None:
+    # What a check that knows nothing of --pulse-sensor runs on a wrist recording.
+    rr = nsr001_rr_ms()[:3000]
+    path = tmp_path / "wrist.txt"
+    path.write_text("".join(f"{r!r}\n" for r in wrist_like_rr(rr[rr <= 3000]).tolist()))
+    out = tmp_path / "series.csv"
+    result = run("analyze", str(path), "--series", str(out))
+    assert result.code == 0, result.err
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    arousal = np.array([float(row["Arousal"] or "nan") for row in rows])
+    hr = np.array([float(row[HR_METRIC] or "nan") for row in rows])
+    zones = np.array([row["Zone"] for row in rows])
+    shown = np.flatnonzero(np.isfinite(arousal))
+    # The heart rate calibrates, though HRV is gated almost everywhere.
+    assert shown.size and shown[0] < 600
+    after = slice(shown[0], None)
+    assert np.mean(np.isfinite(arousal[after])) > 0.9
+    gated = np.isfinite(arousal) & (zones == "unknown")
+    assert np.mean(gated[after]) > 0.8
+    # There the arousal is heart rate alone: one straight line through the window heart rate
+    # (the baseline's centre and spread), away from the clip.
+    inner = gated & (np.abs(arousal) < 5.9)
+    slope, intercept = np.polyfit(hr[inner], arousal[inner], 1)
+    np.testing.assert_allclose(arousal[inner], slope * hr[inner] + intercept, atol=1e-9)
+    assert slope > 0
+    assert "low" not in set(zones.tolist())
+
+
+@needs_data
+@pytest.mark.parametrize("record", ["201", "203"])
+def test_a_chest_session_opening_in_atrial_fibrillation_gets_its_zone_once_sinus_settles(
+    record: str,
+) -> None:
+    rhythm = mitdb_rhythm(record)
+    af = (rhythm.atrial_fibrillation & (rhythm.rr_ms > 0) & (rhythm.rr_ms <= 3000))
+    af_rr = rhythm.rr_ms[af][np.cumsum(rhythm.rr_ms[af]) <= 180_000.0]  # 3 minutes
+    sinus = nsr001_rr_ms()[60_000:61_200]  # about 17 minutes of sinus rhythm near 70 bpm
+    sinus = sinus[sinus <= 3000]
+    analysis = analyse_beats(beats_from_rr(np.concatenate([af_rr, sinus])))
+    trace = regulation_trace(analysis)
+    t = analysis.beats.times_s
+    in_af = np.arange(t.size) < af_rr.size
+    assert not (trace.zone[in_af] == Zone.LOW).any() and (trace.zone[in_af] == Zone.UNKNOWN).all()
+    # The heart rate of the irregular stretch calibrates: arousal from heart rate alone, no zone.
+    end = trace.calibration_end_index
+    assert end >= 0 and trace.baseline is not None
+    hr_only = np.isfinite(trace.arousal) & np.isnan(trace.z_vagal)
+    assert hr_only[end + 1:].any() and (trace.zone[hr_only] == Zone.UNKNOWN).all()
+    # Each says why: the rhythm, or that HRV's own reference is still being measured.
+    for reason in {str(r) for r in trace.reason[hr_only]}:
+        assert reason in (REASON_IRREGULAR, REASON_ECTOPIC) or reason.startswith(
+            REASON_SETTLING_HRV[:-1]
+        ), reason
+    # The reference was found without HRV; sinus beats then measure its HRV part, and say so.
+    settling = np.array([str(r).startswith(REASON_SETTLING_HRV[:-1]) for r in trace.reason])
+    assert settling[end + 1:].any()
+    # Once sinus HRV has its own resting reference, the zone is shown again.
+    assert trace.baseline.has_hrv
+    shown = np.flatnonzero(trace.zone != Zone.UNKNOWN)
+    assert shown.size and t[shown[0]] < t[af_rr.size] + 600.0
+    assert np.mean(trace.zone[shown[0]:] != Zone.UNKNOWN) > 0.9
+    assert not (trace.zone == Zone.LOW).any()
+
+
+def test_a_baseline_without_hrv_gets_its_hrv_part_from_the_plausible_values_that_follow() -> None:
+    rng = np.random.default_rng(11)
+    times = np.cumsum(np.full(700, 0.8))  # 75 bpm for about 9 minutes
+    hr = 75.0 + rng.normal(0.0, 1.0, times.size)
+    rmssd = np.exp(math.log(40.0) + rng.normal(0.0, 0.1, times.size))
+    heart_rate_only = Baseline(75.0, 4.0, math.nan, math.nan, 200)
+    live = Regulator(baseline=heart_rate_only)  # a chest strap, as read from an RR file
+    states = [live.update(t, h, r) for t, h, r in zip(times, hr, rmssd, strict=True)]
+    first = states[0]
+    # Plausible HRV but no reference for it yet: heart rate alone, no zone, and it says why.
+    assert first.zone is Zone.UNKNOWN and first.reason == REASON_SETTLING_HRV
+    assert first.arousal == pytest.approx((hr[0] - 75.0) / 4.0) and not first.calibrating
+    done = next(i for i, s in enumerate(states) if s.reason == "")
+    duration = BaselineParams().duration_s
+    assert duration <= times[done] - times[0] < duration + 10.0
+    assert live.baseline is not None and live.baseline.has_hrv
+    assert live.baseline.ln_rmssd == pytest.approx(math.log(40.0), abs=0.05)
+    assert live.baseline.hr_bpm == 75.0  # the heart-rate part, and so the arousal's scale, stays
+    assert all(s.zone is Zone.RESILIENT for s in states[done:])

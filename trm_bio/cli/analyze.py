@@ -102,8 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help=(
             "--series: the beats come from a pulse (optical) sensor on the wrist, finger or "
-            "ear, as the live app treats one: a stricter HRV gate, and where the pulse timing "
-            "is too noisy for HRV, Arousal from heart rate alone (Zone unknown)"
+            "ear, as the live app treats one: a stricter HRV gate (with or without it, where "
+            "the beat timing is too noisy for HRV, Arousal is from heart rate alone and Zone "
+            "unknown)"
         ),
     )
     p.add_argument(

@@ -288,11 +288,12 @@ class Calibrator:
     The calibration window is the last ``params.duration_s`` of valid values. Once the first
     valid value is that far back, the window is judged (then every ``check_interval_s``):
     enough valid beats covering enough of its time, and no trend in heart rate or ln RMSSD
-    beyond the params' limits. Beats whose HRV failed the quality gate of a pulse sensor
-    (its beat timing too noisy) are pushed with RMSSD NaN: they calibrate the heart rate,
-    and the ln RMSSD part is built from the plausible values alone when those would make a
-    good window by themselves (enough of them, covering enough of its time, no trend), and
-    is left out otherwise (a heart-rate-only baseline). A good window gives the baseline; a
+    beyond the params' limits. Beats whose HRV failed the quality gate for their timing or
+    rhythm (pulse jitter, an irregular rhythm, ectopy; any source) are pushed with RMSSD NaN:
+    they calibrate the heart rate, and the ln RMSSD part is built from the plausible values
+    alone when those would make a good window by themselves (enough of them, covering enough
+    of its time, no trend), and is left out otherwise (a heart-rate-only baseline, whose HRV
+    part the regulator measures later by the same rules). A good window gives the baseline; a
     poor one is extended (the window slides on, so a heart that settles is measured once it
     has settled) until ``max_duration_s`` after the calibration began; then it is rejected
     with its reason (:attr:`rejection`) and a new calibration starts. A rejected calibration

@@ -26,9 +26,10 @@ stress-index members need long windows too, so they are not used in this fast in
 The indicator is ``arousal = (w_hr * z_hr - w_vagal * z_vagal [+ w_resp * z_resp]) /
 (w_hr + w_vagal [+ w_resp])``: a weighted mean of z-scores, in units of the baseline's
 spread. 0 is the person's own baseline; +1 means heart rate up and/or vagal HRV down by one
-spread on average. Where HRV is gated for a pulse sensor's timing noise but its heart rate
-is sound (see "Signal-quality gating"), the weighted mean drops the vagal term and
-``arousal = z_hr``, heart rate alone; the zone is not read from it.
+spread on average. Where HRV is gated for the beat timing or rhythm (pulse jitter, an
+irregular rhythm, ectopy) but the window heart rate is sound (see "Signal-quality gating"),
+the weighted mean drops the vagal term and ``arousal = z_hr``, heart rate alone; the zone is
+not read from it.
 
 Zones: a zone indicator is an *indicator*, never a diagnosis. It says where this person's
 heart physiology sits relative to their own baseline, nothing about how they feel; their own
@@ -79,9 +80,13 @@ labels, information only)
 nsr001, 22 one-hour sessions    --                            High median 10.8 %, quartiles
 of daily life (not rest)                                      0.4-25.7 %; 0.36 episodes
                                                               per 10 min
-Stress-Predict wrist BVP, 28    -- (this model with the gate  calibrated 27 (heart rate
-people (rest High; AUC of       alone: 4 calibrated, AUC      only); rest High 0 %, Low 0 %;
-tasks vs rest)                  0.49, HR alone 0.78)          AUC 0.560 (HR alone 0.560)
+Stress-Predict wrist BVP, 28    -- (this model with the gate  with --pulse-sensor: 27
+people (rest High; AUC of       alone: 4 calibrated, AUC      calibrated, rest High 0 %,
+tasks vs rest)                  0.49, HR alone 0.78)          Low 0 %, AUC median 0.560
+                                                              (HR alone 0.560); as a plain
+                                                              RR file: 28 calibrated, rest
+                                                              High 0 %, Low 0 %, AUC median
+                                                              0.566 (HR alone 0.557)
 ==============================  ============================  ==========================
 
 Real rest arousal p95/p99 under the previous model was 1.03/1.29 (drive06), 0.82/1.11
@@ -101,19 +106,24 @@ between; ``TRM_BIO_STRESS_PREDICT`` runs it in the bench) the beat series jitter
 50-250 ms from beat to beat, which no HRV reading survives: the quality gate fails at almost
 every beat. With the gate alone, only 4 people ever completed a calibration and the arousal
 separated tasks from rest no better than chance (AUC 0.49, heart rate alone 0.78 on those
-4). Now a pulse sensor's gated beats still calibrate the heart rate and give the arousal
-from heart rate alone: 27 of 28 people calibrate (none with enough plausible HRV for an HRV
-reference), the arousal is from heart rate alone in a median 97 % of rest, and its tasks-vs-
-rest AUC equals heart rate alone's (median 0.560, mean 0.584 over the 27; per person within
--0.001 to +0.006, the difference being beats gated for corrections or clipped at
-``z_clip``). The zone stays UNKNOWN there (the reason says "Heart rate only"), so no rest
-time is shown High (target <= 8 %) and none Low. A High-only zone read from that heart-rate
-arousal was measured and not adopted: it showed High in up to 9.4 % of one person's rest
-(two of 27 above 8 %) while marking a median 0 % of the tasks, mild stress that heart rate
-alone barely shows (AUC 0.56).
+4). Now beats gated for their timing or rhythm still calibrate the heart rate and give the
+arousal from heart rate alone, on any source. With ``--pulse-sensor`` 27 of 28 people
+calibrate, the arousal is from heart rate alone in a median 97 % of rest, and its tasks-vs-
+rest AUC is heart rate alone's (median 0.560 both, mean 0.581 against 0.584 over the 27).
+The same files read as plain RR files (``trm-bio analyze FILE --series``, what a check that
+does not know the flag runs; the chest-strap gate) calibrate all 28, with the arousal from
+heart rate alone in a median 100 % of rest and an AUC median 0.566 (mean 0.579) against
+heart rate alone's 0.557 (0.581). Either way 4 people later complete an HRV reference from
+stretches of plausible-looking HRV (below), and their arousal then holds the vagal term: per
+person the AUC moves by -0.053 to +0.049 against heart rate alone (-0.053: S34, whose
+wrist HRV passed as plausible for half the time). The zone stays UNKNOWN where the arousal is
+heart rate alone, so no rest time is shown High (target <= 8 %) and none Low, in either
+run. A High-only zone read from that heart-rate arousal was measured and not adopted: it
+showed High in up to 9.4 % of one person's rest (two of 27 above 8 %) while marking a median
+0 % of the tasks, mild stress that heart rate alone barely shows (AUC 0.56).
 
 Signal-quality gating (:func:`quality_reason`; the zone is UNKNOWN with a plain reason,
-never Low, and the beat does not calibrate, except as the last point says):
+never Low, and the beat does not calibrate, except as the last two points say):
 
 * irregular rhythm or sustained ectopy (:mod:`trm_bio.core.rhythm`, the engine's
   ``rhythm_ok`` / ``irregular``), held for ``rhythm_hold_s`` = the RMSSD window (120 s) after
@@ -130,21 +140,37 @@ never Low, and the beat does not calibrate, except as the last point says):
   pulse sensor (body location wrist, finger, hand or ear lobe, :data:`PULSE_LOCATIONS`) the
   limit is 15 %: pulse-arrival jitter adds to RMSSD (a 180 ms RMSSD at 75 bpm, 0.22, was
   seen from wrist jitter), and no sinus ECG value above 0.154 was seen.
-* on a pulse sensor, a failed rhythm check or an implausible RMSSD
-  (:data:`PULSE_TIMING_REASONS`) faults the pulse timing, not the heart rate, which is a
-  20 s window mean that timing jitter hardly moves. Those beats calibrate the heart rate
-  (the HRV part of the baseline is built from the plausible values only, and left out when
-  they are too few: :attr:`~trm_bio.core.baseline.Baseline.has_hrv`), and their arousal is
-  heart rate alone; the zone is UNKNOWN with the reason :data:`REASON_HR_ONLY`, never Low
-  (the Low side needs HRV) and never High (see the wrist figures above). With a
-  heart-rate-only baseline every beat is read so. Too many corrected beats still leave the
-  arousal NaN (missed and extra beats bias the rate too). On a chest strap the same
-  failures mean an irregular rhythm, ectopy or failed corrections, and the arousal stays
-  NaN.
+* a failed rhythm check or an implausible RMSSD (:data:`TIMING_REASONS`), on any source,
+  faults the beat timing or rhythm, not the heart rate, which is a 20 s window mean that
+  timing jitter hardly moves. Those beats calibrate the heart rate (the HRV part of the
+  baseline is built from the plausible values only, and left out when they are too few:
+  :attr:`~trm_bio.core.baseline.Baseline.has_hrv`), and their arousal is heart rate alone;
+  the zone is UNKNOWN with the gate's own reason (on a pulse sensor :data:`REASON_HR_ONLY`,
+  since there the timing, not the heart, is at fault), never Low (the Low side needs HRV)
+  and never High (see the wrist figures above). This holds on a chest strap too, because a
+  wrist recording read as a plain RR file meets the chest gate, and because atrial
+  fibrillation still has a heart rate. The rhythm check comes first, as before, so a beat
+  both irregular and heavily corrected reads heart rate alone (the artifact check flags the
+  irregular intervals too: 4-20 % of the AF beats of MIT-BIH 201, 203, 219 are over 10 %);
+  too many corrected beats in a regular rhythm leave the arousal NaN (missed and extra
+  beats bias the rate too).
+* a baseline found without HRV (or a pooled one without it) is completed later: the
+  plausible values that follow are calibrated by the same rules (3 minutes, coverage, no
+  trend), and once they pass, their ln RMSSD centre and spread become the baseline's HRV
+  part and the zone is shown again; the heart-rate part stays, so the arousal keeps one
+  scale. Meanwhile the arousal is heart rate alone and the reason reads
+  :data:`REASON_SETTLING_HRV`. So a chest session that opens with 3 minutes of atrial
+  fibrillation (MIT-BIH 201, 203) regains its zone 5-6 minutes into sinus rhythm (the 120 s
+  rhythm hold, then 3 minutes of calibration). Taking the heart-rate part from the
+  completing window as well was measured and not adopted: it fits a session whose opening
+  heart rate was another rhythm's (201: 88 bpm in fibrillation, 70 in the sinus rhythm that
+  follows in the test, so the heart rate reads about 2.5 spreads low there), but the arousal
+  changes scale mid-session, and on the wrist recordings it cost S05 0.10 of AUC (mean 0.576).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
@@ -455,9 +481,12 @@ REASON_HR_ONLY = (
     "Heart rate only: this sensor's beat-to-beat timing is too noisy for heart-rate "
     "variability, so the zone is not shown."
 )
-#: Gate reasons on a pulse sensor that fault the beat timing, not the heart rate: the
-#: arousal is then read from heart rate alone (see :class:`Regulator`).
-PULSE_TIMING_REASONS = frozenset({REASON_PULSE_IRREGULAR, REASON_IMPLAUSIBLE})
+REASON_SETTLING_HRV = "Settling in: measuring heart-rate variability's resting reference."
+#: Gate reasons that fault the beat timing or rhythm, not the window heart rate: the arousal
+#: is then read from heart rate alone, on any source (see :class:`Regulator`).
+TIMING_REASONS = frozenset(
+    {REASON_PULSE_IRREGULAR, REASON_IMPLAUSIBLE, REASON_IRREGULAR, REASON_ECTOPIC}
+)
 
 #: Bluetooth body sensor location codes of pulse (optical) sensors: wrist, finger, hand,
 #: ear lobe (Heart Rate Service, org.bluetooth.characteristic.body_sensor_location).
@@ -517,8 +546,8 @@ class RegulationTrace:
         Beat times (s).
     arousal, z_hr, z_vagal : ndarray
         Indicator and its components (baseline-spread units); NaN while calibrating or
-        where inputs are invalid. From a pulse sensor whose timing spoils HRV, the arousal
-        is heart rate alone (``z_hr``) and ``z_vagal`` NaN (``reason`` says so).
+        where inputs are invalid. Where the beat timing or rhythm spoils HRV, the arousal
+        is heart rate alone (``z_hr``) and ``z_vagal`` NaN (``reason`` says why).
     lowness : ndarray
         Low-side evidence (:func:`lowness_indicator`).
     zone : ndarray of int8
@@ -681,8 +710,9 @@ class Regulator:
         UNKNOWN meanwhile.
     pulse_source : bool
         The beats come from a pulse (optical) sensor: a stricter plausibility limit on RMSSD,
-        and where the pulse timing spoils HRV the arousal is read from heart rate alone
-        (zone UNKNOWN, reason :data:`REASON_HR_ONLY`; see the module docs).
+        and where the pulse timing spoils HRV the reason is :data:`REASON_HR_ONLY`. On any
+        source, where the timing or rhythm spoils HRV the arousal is read from heart rate
+        alone, zone UNKNOWN, and a baseline without HRV is completed later (module docs).
     """
 
     def __init__(
@@ -696,6 +726,8 @@ class Regulator:
         self.pulse_source = pulse_source
         self._tracker = ZoneTracker(params)
         self._calibrator = Calibrator(params.baseline)
+        # Completes a baseline found without HRV from later plausible values.
+        self._hrv_calibrator = Calibrator(params.baseline)
         self._use_resp = False
         self._has_hrv = False
         self._beats = 0
@@ -772,8 +804,10 @@ class Regulator:
         gate = quality_reason(
             hr_bpm, rmssd_ms, rhythm, artifact_share, pulse_source=self.pulse_source, params=p
         )
-        # A pulse sensor's timing noise spoils HRV, not the heart rate (a window mean).
-        hr_only = self.pulse_source and gate in PULSE_TIMING_REASONS and hr_bpm > 0
+        # Timing noise or an irregular rhythm spoils HRV, not the heart rate (a window mean).
+        hr_only = gate in TIMING_REASONS and hr_bpm > 0
+        if hr_only and self.pulse_source:
+            gate = REASON_HR_ONLY
         if self._baseline is None:
             if gate and not hr_only:
                 return self._calibrating(time_s, gate)
@@ -784,14 +818,28 @@ class Regulator:
                 return self._calibrating(time_s, "")
             self._set_baseline(found)
             self.calibration_end_index = index
+        elif not gate and not self._has_hrv:
+            # A baseline without HRV: the plausible values that follow calibrate by the same
+            # rules, and give its HRV part; its heart-rate part stays, so the arousal keeps
+            # one scale through the session (see the module docs).
+            found = self._hrv_calibrator.push(time_s, hr_bpm, rmssd_ms, resp_rate_per_min)
+            if found is not None and self._baseline is not None:
+                self._set_baseline(dataclasses.replace(
+                    self._baseline, ln_rmssd=found.ln_rmssd, ln_rmssd_spread=found.ln_rmssd_spread
+                ))
         if not gate and not self._has_hrv:
-            hr_only = True  # plausible HRV now, but no HRV reference to measure it against
+            # Plausible HRV now, but no HRV reference to measure it against yet.
+            hr_only = True
+            cal = self._hrv_calibrator
+            gate = REASON_SETTLING_HRV
+            if cal.problem:
+                gate = f"{REASON_SETTLING_HRV[:-1]}, as {cal.problem}."
         if hr_only:
             # The weighted mean without its vagal term: heart rate alone. No zone from it:
             # the Low side needs HRV, and the zone is never read from half the picture.
             clip = p.z_clip
             z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
-            arousal, lowness, z_v, gate = z_hr, math.nan, math.nan, REASON_HR_ONLY
+            arousal, lowness, z_v = z_hr, math.nan, math.nan
         elif not gate:
             clip = p.z_clip
             z_hr = min(max((hr_bpm - self._hr_c) / self._hr_s, -clip), clip)
