@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
+
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.source import Source
 from skills.flow import FlowEvent, FlowState, PracticeFlow
@@ -73,6 +75,9 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
+    #: The baseline is kept but the windows are filling again (after a pause or a gap in
+    #: the beats): ``arousal``, ``lowness`` and ``zone`` are the last known ones, held.
+    settling: bool = False
 
 
 class PracticeAction(StrEnum):
@@ -645,6 +650,17 @@ class SessionController:
         if h.metrics.size:
             for key in values:
                 values[key] = float(h.metrics[key][-1])
+        settling = False
+        if not math.isfinite(values["arousal"]) and session.regulator.baseline is not None:
+            # The baseline stays through a pause or a gap; only the windows refill (about
+            # a minute). Until then the last known place is held, never "finding a baseline".
+            known = np.flatnonzero(np.isfinite(h.metrics["arousal"]))
+            if known.size:
+                index = int(known[-1])
+                for key in ("arousal", "lowness", "zone"):
+                    values[key] = float(h.metrics[key][index])
+                values["tentative"] = 1.0
+                settling = True
         hr = values["HR_20s"]
         if not math.isfinite(hr) and h.beats.size and h.beats["label"][-1] == NORMAL:
             hr = float(h.beats["hr_bpm"][-1])
@@ -670,6 +686,7 @@ class SessionController:
             link=link,
             paused=self.paused,
             rhythm=rhythm,
+            settling=settling,
         )
 
     @property

@@ -101,7 +101,8 @@ class ClientWindow(QWidget):
 
     def __init__(self, scale: theme.TextScale, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("trm-bio: for you")
+        # Qt adds the app's name to a title that does not end with it: said once here.
+        self.setWindowTitle("For you — trm-bio")
         self.setStyleSheet(f"background: {theme.BACKGROUND};")
         self.numbers_visible = False
         self.state = ClientState()

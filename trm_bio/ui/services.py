@@ -110,6 +110,10 @@ class AppServices(Protocol):
         """Write a person's trends report (HTML or PDF by the suffix); returns the path."""
         ...
 
+    def people(self) -> list[str]:
+        """The names (or codes) of the people in the library."""
+        ...
+
     def last_person(self) -> str | None:
         """The person of the newest session that has one (None when there is none)."""
         ...
