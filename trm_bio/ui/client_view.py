@@ -120,8 +120,10 @@ class ClientWindow(QWidget):
         self.heart = QLabel("")
         self.heart.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.heart.setObjectName("muted")
-        box.addWidget(self.prompt, 2)
-        box.addWidget(self.shape, 3)
+        # The prompt takes the height its wrapped words need, the shape the rest: a long
+        # prompt (a Help Now! strategy) is read whole, never cut off.
+        box.addWidget(self.prompt)
+        box.addWidget(self.shape, 1)
         box.addWidget(self.band)
         box.addWidget(self.heart)
         self.set_scale(scale)

@@ -193,8 +193,8 @@ class MainWindow(QMainWindow):
         # Whose session is chosen from the open library's people each time, never
         # remembered from an earlier launch (which may have been another library).
         self.person = PersonBox()
-        self.person.setMinimumWidth(100)
-        self.person.setMaximumWidth(220)
+        self.person.setMinimumWidth(140)
+        self.person.setMaximumWidth(260)
         self.person.set_people(self.services.people())
         self.settings.forget_person()
         self.notes = QLineEdit()
@@ -210,8 +210,6 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_session)
         self.mode_label = QLabel("")
         self.mode_label.setObjectName("muted")
-        self.mode_label.setWordWrap(True)
-        self.mode_label.setMaximumWidth(160)
         self.span = QComboBox()
         for label in SPANS:
             self.span.addItem(label)
@@ -225,8 +223,8 @@ class MainWindow(QMainWindow):
         for w in (self.device_button, self.device_label):
             bar.addWidget(w)
         bar.addSpacing(6)
-        bar.addWidget(self.person)
-        bar.addWidget(self.notes, 1)
+        bar.addWidget(self.person, 1)
+        bar.addWidget(self.notes, 2)
         for w in (self.start_button, self.pause_button, self.stop_button, self.mode_label):
             bar.addWidget(w)
         bar.addStretch(0)
@@ -266,7 +264,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([190, 540, 520])
+        splitter.setSizes([180, 520, 620])
         self.splitter = splitter
         outer.addWidget(splitter, 1)
         self.replay_bar = ReplayBar()
@@ -916,6 +914,10 @@ class MainWindow(QMainWindow):
                 return ""
             return prompt_at(self.analysis.events, status.position_s)
         state = self.controller.flow_state()
+        if state is not None and state.strategy is not None and not state.done:
+            # The client's screen: the chosen strategy and its invitation, in words large
+            # enough to read across a room (the main window adds how to try it).
+            return self.skills.strategy_text(state, with_how=False)
         return self.skills.prompt.text() if state is not None else ""
 
     def _update_panels(self, now_s: float) -> None:

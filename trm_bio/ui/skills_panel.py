@@ -30,7 +30,7 @@ from skills.model import HELP_NOW_ID
 from trm_bio.controller import PracticeAction, SessionController
 from trm_bio.ui import theme
 
-PROMPT_MIN_HEIGHT = 90  # px: about three lines; a longer prompt scrolls, never clips
+PROMPT_MIN_HEIGHT = 150  # px: about four lines; a longer prompt scrolls, never clips
 STRATEGIES_MAX_HEIGHT = 150  # px: Help Now!'s strategies scroll beyond this, never grow the window
 
 if TYPE_CHECKING:
@@ -292,16 +292,18 @@ class SkillsPanel(QGroupBox):
         for strategy_id, button in self.strategy_buttons.items():
             button.setChecked(state.strategy is not None and state.strategy.id == strategy_id)
 
-    def strategy_text(self, state: FlowState) -> str:
+    def strategy_text(self, state: FlowState, *, with_how: bool = True) -> str:
         """The chosen Help Now! strategy as the prompt: its name, what to do, and how.
 
-        The words are the skills': the strategy's own invitation, then (in the Help Now!
-        interrupt) the Help Now! skill's step for trying a strategy, or else the step the
-        person is on while practising Help Now! itself.
+        The words are the skills': the strategy's own invitation, then (``with_how``; in
+        the Help Now! interrupt) the Help Now! skill's step for trying a strategy, or else
+        the step the person is on while practising Help Now! itself.
         """
         strategy = state.strategy
         assert strategy is not None
-        if state.in_help_now:
+        if not with_how:
+            how = ""
+        elif state.in_help_now:
             skill = next((s for s in self.controller.skills if s.id == HELP_NOW_ID), None)
             steps = skill.steps if skill is not None else ()
             how = next((step.prompt for step in steps if step.id == "try"), "")
