@@ -318,7 +318,9 @@ def test_a_replay_offers_no_session_controls_and_keeps_its_details(qtbot, tmp_pa
     for name in ("start_session", "pause_session", "stop_session"):
         assert not window.shortcut_actions[name].isEnabled(), name
     assert not window.person.isEnabled() and window.notes.isReadOnly()
+    assert window.person.text() == "Sam"  # the recording's, shown
     window.back_to_live()
     assert window.shortcut_actions["start_session"].isEnabled()
     assert window.person.isEnabled() and not window.notes.isReadOnly()
+    assert window.person.text() == "" and window.notes.text() == ""
     window.close()

@@ -688,6 +688,9 @@ class MainWindow(QMainWindow):
         self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
         self.replay_bar.set_speed(speed)
         self._enter_mode(Mode.REPLAY)
+        # Whose session it was and its notes, shown read-only (see _show_mode).
+        self.person.setText(analysis.info.person_name or "")
+        self.notes.setText(analysis.info.notes or "")
         self.say(
             f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
         )
@@ -713,7 +716,11 @@ class MainWindow(QMainWindow):
 
     def _enter_mode(self, mode: Mode) -> None:
         """Show a new session (or none) in ``mode``: fresh markers, panels and buttons."""
+        was_replay = self.modes.enables.replay
         replay = self.modes.go(mode).replay
+        if was_replay:  # the replayed session's person and notes are not the next one's
+            self.person.setText("")
+            self.notes.clear()
         self._events_seen = self._shifts_seen = 0
         self._session_obj = None
         self._last_status = None
