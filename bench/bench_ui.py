@@ -136,6 +136,9 @@ def main() -> None:
         source.live = False
     beats_in_view = controller.session.history.beats.size
     window.redraw = original
+    # End the recording first: closing a window that records asks the person (a dialog).
+    controller.stop()
+    window._enter_mode(Mode.IDLE)
     window.close()
     library.close()
 
