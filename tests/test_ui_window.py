@@ -72,7 +72,7 @@ def test_the_window_fits_a_laptop_and_never_grows_by_itself(qtbot, tmp_path):
     assert first_size(QRect(0, 0, 2560, 1400)).size() == QSize(1400, 860)
     window.controller.start_skill("grounding")
     for large in (False, True):
-        window.large_text_action.setChecked(large)
+        window.set_large_text(large)  # the application's font and the window's, as the app
         for laptop in LAPTOPS:
             assert window.minimumSizeHint().boundedTo(laptop) == window.minimumSizeHint()
             window.resize(laptop)
@@ -101,7 +101,7 @@ def test_a_prompt_is_readable_whole_at_any_text_size(qtbot, tmp_path):
     window.controller.start_skill("grounding")  # its first prompt is its longest
     label, area = skills.prompt, skills.prompt_area
     for large in (False, True):
-        window.large_text_action.setChecked(large)
+        window.set_large_text(large)
         window.tick()
         assert "You can pause, skip or stop at any time." in skills.prompt.text()
         # Once laid out, the label is as wide as its area and as tall as its wrapped text:

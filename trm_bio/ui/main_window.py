@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_session)
         self.mode_label = QLabel("")
         self.mode_label.setObjectName("muted")
+        self.mode_label.setWordWrap(True)  # one line where there is room, two with large text
         self.span = QComboBox()
         for label in SPANS:
             self.span.addItem(label)
