@@ -75,8 +75,8 @@ class SkillsPanel(QGroupBox):
         self.prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.prompt.setStyleSheet(f"background: {theme.BACKGROUND}; padding: 10px;")
         # The prompt wraps to the panel's width and the area scrolls when the text is
-        # taller than the room left: a long prompt or large text is never cut off, and
-        # never pushes into the timer below or makes the window grow.
+        # taller than the room left: a long prompt or large text is never cut off, never
+        # covers the timer, and never makes the window grow.
         page = QWidget()
         page.setStyleSheet(f"background: {theme.BACKGROUND};")
         page_box = QVBoxLayout(page)
@@ -309,7 +309,7 @@ class SkillsPanel(QGroupBox):
             how = next((step.prompt for step in steps if step.id == "try"), "")
         else:
             how = state.prompt
-        return "\n\n".join(part for part in (f"{strategy.name}", strategy.prompt, how) if part)
+        return "\n\n".join(part for part in (strategy.name, strategy.prompt, how) if part)
 
     def _set_strategies(self, strategies: tuple[Strategy, ...]) -> None:
         ids = tuple(s.id for s in strategies)
