@@ -61,7 +61,7 @@ def _controls(window) -> dict[str, QWidget]:
 
 
 def test_the_window_fits_a_laptop_and_never_grows_by_itself(qtbot, tmp_path):
-    parts = open_app(qtbot, tmp_path)
+    parts = open_app(qtbot, tmp_path, speed=1.0)  # the practice runs at its own pace
     window = parts.window
     # First start: sized to the screen it opens on (offscreen: 800 x 800), not a fixed size
     # (no narrower than its minimum, which fits the laptops below).
@@ -94,7 +94,7 @@ def test_the_window_fits_a_laptop_and_never_grows_by_itself(qtbot, tmp_path):
 
 
 def test_a_prompt_is_readable_whole_at_any_text_size(qtbot, tmp_path):
-    parts = open_app(qtbot, tmp_path)
+    parts = open_app(qtbot, tmp_path, speed=1.0)  # the timed first step lasts while we look
     window = parts.window
     skills = window.skills
     window.resize(LAPTOPS[1])
@@ -125,7 +125,7 @@ def test_a_prompt_is_readable_whole_at_any_text_size(qtbot, tmp_path):
 
 
 def test_a_help_now_strategy_shows_its_guidance_on_both_screens(qtbot, tmp_path):
-    parts = open_app(qtbot, tmp_path)
+    parts = open_app(qtbot, tmp_path, speed=1.0)  # the practice runs at its own pace
     window = parts.window
     window.toggle_client_view()
     window.skills.select("skill", "grounding")
