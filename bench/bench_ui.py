@@ -140,6 +140,9 @@ def main() -> None:
     beats_in_view = controller.session.history.beats.size
     window.redraw = original
     pacer = pacer_case(window, run_for)
+    # End the recording first: closing a window that records asks the person (a dialog).
+    controller.stop()
+    window._enter_mode(Mode.IDLE)
     window.close()
     library.close()
 

@@ -30,6 +30,8 @@ from trm_bio.store.library import Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from devices.simulated import SimulatedStrap
     from devices.source import Source
     from trm_bio.history import SessionAnalysis
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from trm_bio.ui.settings import Settings
 
 log = logging.getLogger(__name__)
+
+APP_TITLE = "trm-bio"  # the name Qt shows in every window's title
 
 NO_DISPLAY = (
     "There is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
@@ -162,12 +166,12 @@ class Services:
 
         return save_trends_report(trends, path)
 
+    def people(self) -> list[str]:
+        return [person.name for person in self.library.list_people()]
+
     def last_person(self) -> str | None:
         named = [info.person_name for info in self.library.list_sessions() if info.person_name]
         return named[-1] if named else None
-
-    def people(self) -> list[str]:
-        return [person.name for person in self.library.list_people()]
 
     def recording_id(self) -> int | None:
         c = self.controller
@@ -291,6 +295,19 @@ def build(
     return AppParts(library, services, controller, window)
 
 
+def configure_application(app: QApplication) -> None:
+    """The application's names: its settings' place, and the name Qt adds to window titles.
+
+    Qt appends the display name to every window title that does not end with it, so the
+    windows' titles end with it (or are it) rather than repeat it.
+    """
+    from trm_bio.ui.settings import APPLICATION, ORGANISATION
+
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APP_TITLE)
+
+
 def run(
     library_file: Path,
     *,
@@ -312,7 +329,7 @@ def run(
     from PySide6.QtWidgets import QApplication
 
     from trm_bio.ui import theme
-    from trm_bio.ui.settings import APPLICATION, ORGANISATION, Settings
+    from trm_bio.ui.settings import Settings
 
     running = QApplication.instance()  # a QApplication already made (the tests make one)
     app = (
@@ -320,9 +337,7 @@ def run(
         if isinstance(running, QApplication)
         else QApplication([sys.argv[0] if sys.argv else "trm-bio"])
     )
-    app.setOrganizationName(ORGANISATION)
-    app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName("trm-bio")
+    configure_application(app)
     settings = Settings()
     theme.apply_theme(app, theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0))
     library = Library.open(library_file)

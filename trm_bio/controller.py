@@ -97,6 +97,9 @@ class Reading:
     respiration_source: str = ""
     #: The strap's ECG in words ("ECG clean", "ECG contact lost: ..."); "" without ECG.
     ecg_status: str = ""
+    #: The baseline is kept but the windows are filling again (after a pause or a gap in
+    #: the beats): ``arousal``, ``lowness`` and ``zone`` are the last known ones, held.
+    settling: bool = False
 
 
 class PracticeAction(StrEnum):
@@ -687,6 +690,17 @@ class SessionController:
         if h.metrics.size:
             for key in values:
                 values[key] = float(h.metrics[key][-1])
+        settling = False
+        if not math.isfinite(values["arousal"]) and session.regulator.baseline is not None:
+            # The baseline stays through a pause or a gap; only the windows refill (about
+            # a minute). Until then the last known place is held, never "finding a baseline".
+            known = np.flatnonzero(np.isfinite(h.metrics["arousal"]))
+            if known.size:
+                index = int(known[-1])
+                for key in ("arousal", "lowness", "zone"):
+                    values[key] = float(h.metrics[key][index])
+                values["tentative"] = 1.0
+                settling = True
         hr = values["HR_20s"]
         if not math.isfinite(hr) and h.beats.size and h.beats["label"][-1] == NORMAL:
             hr = float(h.beats["hr_bpm"][-1])
@@ -725,6 +739,7 @@ class SessionController:
             beat_source=session.beat_source,
             respiration_source=respiration_source,
             ecg_status=session.ecg_message,
+            settling=settling,
         )
 
     def baseline(self) -> Baseline | None:

@@ -111,7 +111,8 @@ class ClientWindow(QWidget):
 
     def __init__(self, scale: theme.TextScale, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("trm-bio: for you")
+        # Qt adds the app's name to a title that does not end with it: said once here.
+        self.setWindowTitle("For you — trm-bio")
         self.setStyleSheet(f"background: {theme.BACKGROUND};")
         self.numbers_visible = False
         self.state = ClientState()
@@ -138,9 +139,11 @@ class ClientWindow(QWidget):
         self.heart = QLabel("")
         self.heart.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.heart.setObjectName("muted")
-        box.addWidget(self.prompt, 2)
-        box.addWidget(self.settling, 1)
-        box.addWidget(self.shape, 3)
+        # The prompt takes the height its wrapped words need, the shape the rest: a long
+        # prompt (a Help Now! strategy) is read whole, never cut off.
+        box.addWidget(self.prompt)
+        box.addWidget(self.settling)
+        box.addWidget(self.shape, 1)
         box.addWidget(self.band)
         box.addWidget(self.zone_words)
         box.addWidget(self.heart)

@@ -63,6 +63,17 @@ METRIC_UNITS = {
     "HFpeak": "Hz",
 }
 
+#: The least span a trend's axis shows, in the metric's unit: the measurement's own noise
+#: (a few ms of RMSSD, a bpm or two) must not fill the plot and look like a change.
+MIN_SPANS = {
+    "RMSSD": 20.0,
+    "SDNN": 20.0,
+    "MeanNN": 50.0,
+    "pNN50": 10.0,
+    "HR": 10.0,
+    "HR_20s": 10.0,
+}
+
 
 @dataclass(frozen=True)
 class Marker:
@@ -293,7 +304,9 @@ class LivePlots(QWidget):
             t = t[view]
             for name, curve in self.trend_curves.items():
                 curve.setData(t, metrics[name][view], connect="finite")
-                self._fit_y(self.trend_plots[name], metrics[name][view])
+                self._fit_y(
+                    self.trend_plots[name], metrics[name][view], min_span=MIN_SPANS.get(name, 0.0)
+                )
             # Where each reading sits, as the zone indicator and the report place it; far
             # readings rest at the edge of the view rather than leaving it.
             position = zone_positions(
@@ -334,16 +347,28 @@ class LivePlots(QWidget):
             return 0
         return visible_slice(columns["time_s"], start_s).start
 
-    def _fit_y(self, plot: pg.PlotItem, values: np.ndarray, step: float | None = None) -> None:
+    def _fit_y(
+        self,
+        plot: pg.PlotItem,
+        values: np.ndarray,
+        step: float | None = None,
+        min_span: float = 0.0,
+    ) -> None:
         """Keep the y range while the data fits it, so the axis is not redrawn every frame.
 
         The range changes only when the data leaves it or fills less than half of it, and
         then to round steps (``step``, or a tenth of the data's extent in round numbers).
+        It spans at least ``min_span`` (the values' unit), centred on the data.
         """
         finite = values[np.isfinite(values)]
         if finite.size == 0:
             return
         lo, hi = float(finite.min()), float(finite.max())
+        if hi - lo < min_span:
+            middle = (lo + hi) / 2
+            lo, hi = middle - min_span / 2, middle + min_span / 2
+            if float(finite.min()) >= 0 > lo:  # a measure that is never negative
+                lo, hi = 0.0, min_span
         (y0, y1) = plot.vb.viewRange()[1]
         if y0 <= lo and hi <= y1 and (hi - lo) >= 0.5 * (y1 - y0):
             return

@@ -17,7 +17,7 @@ import logging
 import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -46,6 +48,7 @@ from trm_bio.ui.live_plots import LivePlots, Marker
 from trm_bio.ui.markers import markers_for, prompt_at, shift_markers
 from trm_bio.ui.modes import Mode, ModeMachine
 from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
+from trm_bio.ui.person_box import PersonBox
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
@@ -65,6 +68,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DESIGN_SIZE = QSize(1400, 860)  # px: the window's size where the screen has room for it
+FRAME_MARGIN = QSize(16, 48)  # px: room left on the screen for the frame and title bar
+COLUMN_MIN_HEIGHT = 120  # px: a side column scrolls rather than ask for more
 TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
 SLIDE_MS = 200  # without new data, the time axis slides this often
 MAX_TRENDS = 3
@@ -84,6 +90,37 @@ _CALM_CAUSES = {
     "The gap will show on the plots.",
     "failed attempt": "Connecting to the strap did not work this time; trying again on its own.",
 }
+
+
+class _Column(QScrollArea):
+    """A side column: as wide as its content needs, as tall as there is room, scrolling
+    down beyond (so its content never sets the window's height)."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:
+        content = self.widget()
+        width = content.minimumSizeHint().width() if content is not None else 0
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(width + bar, COLUMN_MIN_HEIGHT)
+
+
+def first_size(available: QRect) -> QRect:
+    """The window's place at first start on a screen's ``available`` geometry (px).
+
+    As large as the design size (1400 x 860) where the screen has room, else the screen's
+    room less a margin for the window frame and title bar.
+    """
+    width = min(DESIGN_SIZE.width(), available.width() - FRAME_MARGIN.width())
+    height = min(DESIGN_SIZE.height(), available.height() - FRAME_MARGIN.height())
+    x = available.x() + (available.width() - width) // 2
+    y = available.y() + max(0, (available.height() - height - FRAME_MARGIN.height()) // 2)
+    return QRect(x, y, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -114,6 +151,8 @@ class MainWindow(QMainWindow):
         self._session_obj: Session | None = None
         self._dirty = True
         self._last_status: LinkState | None = None
+        self._interrupted = False  # the strap's beats stopped after they had come
+        self._streamed = False  # the strap's beats have come (since it was connected)
         self._shown_error: str | None = None
         self.scale = theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0)
         self.setWindowTitle("trm-bio")
@@ -122,10 +161,9 @@ class MainWindow(QMainWindow):
         install_pacer_actions(self)
         self.apply_display_settings()
         geometry = settings.geometry("main")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 860)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.setGeometry(first_size(self.screen().availableGeometry()))
+        self.fit_to_screen()
         self.tick_timer = QTimer(self)
         self.tick_timer.setInterval(tick_ms)
         self.tick_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -134,6 +172,12 @@ class MainWindow(QMainWindow):
         self._slide = QElapsedTimer()
         self._slide.start()
         self.last_redraw_ms = math.nan
+
+    def fit_to_screen(self) -> None:
+        """Shrink the window to its screen's room (a geometry kept from a larger screen)."""
+        room = self.screen().availableGeometry()
+        if self.width() > room.width() or self.height() > room.height():
+            self.setGeometry(first_size(room))
 
     @property
     def mode(self) -> Mode:
@@ -148,12 +192,19 @@ class MainWindow(QMainWindow):
         bar = QHBoxLayout()
         self.device_label = QLabel("No strap")
         self.device_label.setObjectName("muted")
+        # Long words (a strap's name, a mode) wrap rather than widen the window.
+        self.device_label.setMaximumWidth(160)
+        self.device_label.setWordWrap(True)
         self.device_button = QPushButton("Strap…")
         self.device_button.setToolTip("Scan for straps and connect (Ctrl+D)")
         self.device_button.clicked.connect(self.choose_device)
-        self.person = QLineEdit(self.settings.person)
-        self.person.setPlaceholderText("person (name or code)")
-        self.person.setMaximumWidth(200)
+        # Whose session is chosen from the open library's people each time, never
+        # remembered from an earlier launch (which may have been another library).
+        self.person = PersonBox()
+        self.person.setMinimumWidth(140)
+        self.person.setMaximumWidth(260)
+        self.person.set_people(self.services.people())
+        self.settings.forget_person()
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("notes for this session")
         self.start_button = QPushButton("Start session")
@@ -167,17 +218,22 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_session)
         self.mode_label = QLabel("")
         self.mode_label.setObjectName("muted")
+        self.mode_label.setWordWrap(True)  # one line where there is room, two with large text
         self.span = QComboBox()
         for label in SPANS:
             self.span.addItem(label)
         self.span.setCurrentText(self.settings.span)
         self.span.currentTextChanged.connect(self.set_span)
         self.span.setToolTip("How much time the plots show (Ctrl+1 … Ctrl+4)")
+        self.span.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.span.setMinimumContentsLength(6)
         for w in (self.device_button, self.device_label):
             bar.addWidget(w)
-        bar.addSpacing(12)
-        bar.addWidget(self.person)
-        bar.addWidget(self.notes, 1)
+        bar.addSpacing(6)
+        bar.addWidget(self.person, 1)
+        bar.addWidget(self.notes, 2)
         for w in (self.start_button, self.pause_button, self.stop_button, self.mode_label):
             bar.addWidget(w)
         bar.addStretch(0)
@@ -185,7 +241,11 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.span)
         outer.addLayout(bar)
 
+        # The side columns scroll rather than set the window's minimum: the window fits a
+        # laptop screen (1366 x 768, or 1920 x 1080 at 150 %) whatever they show, and
+        # grows by itself never (Help Now!'s strategies, large text).
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
         left = QWidget()
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
@@ -228,13 +288,16 @@ class MainWindow(QMainWindow):
         self.tracking = TrackingPanel(c, self.scale)
         right_box.addWidget(self.skills, 3)
         right_box.addWidget(self.tracking, 2)
-        splitter.addWidget(left)
+        self.left_column = _Column(left)
+        self.right_column = _Column(right)
+        splitter.addWidget(self.left_column)
         splitter.addWidget(middle)
-        splitter.addWidget(right)
+        splitter.addWidget(self.right_column)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([230, 700, 470])
+        splitter.setSizes([180, 520, 620])
+        self.splitter = splitter
         outer.addWidget(splitter, 1)
         self.replay_bar = ReplayBar()
         self.replay_bar.play_toggled.connect(self.toggle_play)
@@ -495,7 +558,15 @@ class MainWindow(QMainWindow):
     # -- devices and sessions -------------------------------------------------------------------
     def choose_device(self) -> None:
         dialog = DevicesDialog(self.services, self.device, self)
-        if dialog.exec() and dialog.choice is not None:
+        if (
+            dialog.exec()
+            and dialog.choice is not None
+            and self.may_end_recording(
+                "A session is being recorded. End it and save it to connect another strap?",
+                "End, save and connect",
+                "Cancel",
+            )
+        ):
             self.connect_device(dialog.choice)
 
     def connect_device(self, choice: DeviceChoice) -> None:
@@ -509,6 +580,12 @@ class MainWindow(QMainWindow):
         self.say(f"Connecting to the {choice.label}. Nothing is recorded until a session starts.")
 
     def disconnect_strap(self) -> None:
+        if not self.may_end_recording(
+            "A session is being recorded. End it and save it to disconnect the strap?",
+            "End, save and disconnect",
+            "Cancel",
+        ):
+            return
         self._end_current()
         self._enter_mode(Mode.IDLE)
         self.say("Disconnected. Choose a strap (Ctrl+D) to connect again.")
@@ -521,7 +598,6 @@ class MainWindow(QMainWindow):
             self.device = DeviceChoice("simulated")
         self._end_current()
         person = self.person.text().strip() or None
-        self.settings.person = person or ""
         self.pacer.use_person(getattr(self.services, "person_resonance_rate", None), person)
         self.services.start_live(
             self.device,
@@ -591,21 +667,51 @@ class MainWindow(QMainWindow):
             )
         self._dirty = True
 
-    def stop_session(self) -> int | None:
-        """End the recorded session, show its summary, and keep the strap showing live."""
+    def stop_session(self, *, reconnect: bool = True) -> int | None:
+        """End the recorded session, show its summary, and keep the strap showing live.
+
+        The next session starts clean: its notes and whose it is are chosen afresh.
+        """
         if not self.modes.enables.stop:
             return None
         self.tracking.commit()
         session_id = self.controller.stop()
         error = self.controller.error  # e.g. no heartbeat arrived, so nothing was kept
         self._enter_mode(Mode.IDLE)
+        self.notes.clear()
+        self.person.set_people(self.services.people())
+        self.person.setText("")
         if session_id is not None:
             self.reports.show_summary(session_id, just_ended=True)
-        if self.device is not None:
+        if reconnect and self.device is not None:
             self.connect_device(self.device)
         if error:
             self.say(error)  # after the reconnection's own sentence, which it would hide
         return session_id
+
+    def may_end_recording(self, question: str, end_words: str, keep_words: str) -> bool:
+        """Ask before anything ends a recorded session; True when it may go on.
+
+        Not recording: True at once. Otherwise the person chooses: ``end_words`` ends
+        and saves the session (its summary shows) and returns True; ``keep_words`` (or
+        Escape) keeps recording and returns False.
+        """
+        if not self.modes.enables.recording:
+            return True
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("End the session?")
+        box.setText(question)
+        end = box.addButton(end_words, QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(keep_words, QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        if box.clickedButton() is not end:
+            self.say("The session goes on recording.")
+            return False
+        self.stop_session(reconnect=False)
+        return True
 
     def make_browser(self) -> SessionBrowser:
         """The session library dialog, wired to replay, summary and report."""
@@ -619,6 +725,12 @@ class MainWindow(QMainWindow):
         self.make_browser().exec()
 
     def open_replay(self, session_id: int, speed: float = 1.0) -> None:
+        if not self.may_end_recording(
+            "A session is being recorded. End it and save it to open the replay?",
+            "End, save and replay",
+            "Cancel",
+        ):
+            return
         self._end_current()
         try:
             self.analysis = analysis = self.services.analyse(session_id)
@@ -634,6 +746,9 @@ class MainWindow(QMainWindow):
         self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
         self.replay_bar.set_speed(speed)
         self._enter_mode(Mode.REPLAY)
+        # Whose session it was and its notes, shown read-only (see _show_mode).
+        self.person.setText(analysis.info.person_name or "")
+        self.notes.setText(analysis.info.notes or "")
         self.say(
             f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
         )
@@ -659,9 +774,15 @@ class MainWindow(QMainWindow):
 
     def _enter_mode(self, mode: Mode) -> None:
         """Show a new session (or none) in ``mode``: fresh markers, panels and buttons."""
+        was_replay = self.modes.enables.replay
         replay = self.modes.go(mode).replay
+        if was_replay:  # the replayed session's person and notes are not the next one's
+            self.person.setText("")
+            self.notes.clear()
         self._events_seen = self._shifts_seen = 0
         self._session_obj = None
+        self._last_status = None
+        self._streamed = self._interrupted = False  # a new source: nothing came yet
         self._paused_at_s = None
         self._replay_note = ""
         self._dirty = True
@@ -693,6 +814,13 @@ class MainWindow(QMainWindow):
         self.pause_button.setText(offers.pause_words)
         self.stop_button.setEnabled(offers.stop)
         self.mode_label.setText(offers.label)
+        # The menus and keys offer what the buttons offer (none of it during a replay).
+        self.shortcut_actions["start_session"].setEnabled(offers.start)
+        self.shortcut_actions["pause_session"].setEnabled(offers.pause)
+        self.shortcut_actions["stop_session"].setEnabled(offers.stop)
+        # A replayed session's person and notes are the recording's: shown, not edited.
+        self.person.setEnabled(not offers.replay)
+        self.notes.setReadOnly(offers.replay)
 
     def _all_markers(self) -> list[Marker]:
         if self.modes.enables.replay:
@@ -811,12 +939,14 @@ class MainWindow(QMainWindow):
             self.say(_CALM_CAUSES[cause])
         elif state in _CALM_STATUS:
             self.say(_CALM_STATUS[state])
-        elif state is LinkState.STREAMING and self._last_status in (
-            LinkState.RECONNECTING,
-            LinkState.CONNECTED,
-            LinkState.CONTACT_LOST,
-        ):
+        elif state is LinkState.STREAMING and self._interrupted:
+            # "again" only after beats had come and stopped, never at a fresh start.
             self.say("Beats are arriving again.")
+        if state is LinkState.STREAMING:
+            self._interrupted = False
+        elif state in _CALM_STATUS:
+            self._interrupted = self._interrupted or self._streamed
+        self._streamed = self._streamed or state is LinkState.STREAMING
         self._last_status = state
 
     def readings_of(self, reading: Reading) -> Readings:
@@ -832,6 +962,7 @@ class MainWindow(QMainWindow):
             paused=reading.paused,
             zone=self.zone_of(reading),
             rhythm=reading.rhythm,
+            settling=reading.settling,
         )
 
     def zone_of(self, reading: Reading) -> ZoneShown:
@@ -873,6 +1004,10 @@ class MainWindow(QMainWindow):
                 return ""
             return prompt_at(self.analysis.events, status.position_s)
         state = self.controller.flow_state()
+        if state is not None and state.strategy is not None and not state.done:
+            # The client's screen: the chosen strategy and its invitation, in words large
+            # enough to read across a room (the main window adds how to try it).
+            return self.skills.strategy_text(state, with_how=False)
         return self.skills.prompt.text() if state is not None else ""
 
     def _update_panels(self, now_s: float) -> None:
@@ -933,7 +1068,21 @@ class MainWindow(QMainWindow):
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        # A recorded session is ended and kept: closing never loses what was recorded.
+        # Closing while recording asks first (Alt+F4, Ctrl+Q, the title bar's button);
+        # an ended session's summary shows before the window goes.
+        recording = self.modes.enables.recording
+        if not self.may_end_recording(
+            "A session is being recorded. End it and save it before closing?",
+            "End and save",
+            "Keep going",
+        ):
+            event.ignore()
+            return
+        summary = self.reports.summary_dialog
+        if recording and summary is not None and summary.isVisible():
+            summary.hide()  # shown again as a modal dialog: the window waits for it
+            summary.exec()
+        # Whatever still runs (a preview, a replay) ends; a recording was kept above.
         self.tick_timer.stop()
         self._end_current()
         self.settings.set_geometry("main", self.saveGeometry())

@@ -116,12 +116,12 @@ class AppServices(Protocol):
         """Write a person's trends report (HTML or PDF by the suffix); returns the path."""
         ...
 
-    def last_person(self) -> str | None:
-        """The person of the newest session that has one (None when there is none)."""
+    def people(self) -> list[str]:
+        """The names (or codes) of the people in the library."""
         ...
 
-    def people(self) -> list[str]:
-        """Everyone in the library, by name."""
+    def last_person(self) -> str | None:
+        """The person of the newest session that has one (None when there is none)."""
         ...
 
     def recording_id(self) -> int | None:
