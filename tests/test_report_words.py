@@ -31,36 +31,40 @@ LONG_NOTE = (
     "then slowly eased, like standing in the sun after a swim 🌊 and nothing else mattered"
 )
 LONG_RESOURCE = "grandmother's garden with the old apple tree and the bench by the pond 🍎"
-#: Logged out of time order, as a clinician adds what the person said afterwards.
+#: Logged out of time order, as a clinician adds what the person said afterwards. The stress
+#: scenario changes at 360 s, after the zone's calibration (its first zone about 5:00): the
+#: zone leaves the resilient zone at about 7:10 and the heart recovers from 10:30.
 EVENTS = [
-    (420.0, "sensation", {"valence": "unpleasant", "words": ["tight"]}),
-    (200.0, "flow", {"kind": "skill_started", "skill_id": "grounding", "detail": "Grounding"}),
-    (250.0, "sensation", {"valence": "pleasant", "words": ["warm", "settled"],
+    (570.0, "sensation", {"valence": "unpleasant", "words": ["tight"]}),
+    (350.0, "flow", {"kind": "skill_started", "skill_id": "grounding", "detail": "Grounding"}),
+    (400.0, "sensation", {"valence": "pleasant", "words": ["warm", "settled"],
                           "location": "upper_chest", "intensity": 3, "note": LONG_NOTE}),
-    (299.7, "sensation", {"valence": "neutral", "words": []}),  # no words chosen
-    (300.0, "zone_rating", {"zone": "high", "note": ""}),
-    (320.0, "flow", {"kind": "helpnow_strategy", "detail": "push_wall", "prompt": "Push"}),
-    (340.0, "resource", {"text": LONG_RESOURCE}),
+    (449.7, "sensation", {"valence": "neutral", "words": []}),  # no words chosen
+    (450.0, "zone_rating", {"zone": "high", "note": ""}),
+    (470.0, "flow", {"kind": "helpnow_strategy", "detail": "push_wall", "prompt": "Push"}),
+    (490.0, "resource", {"text": LONG_RESOURCE}),
+    # During recovery: followed by a move toward the band, so "What helped" lists it.
+    (640.0, "flow", {"kind": "skill_started", "skill_id": "tracking", "detail": "Tracking"}),
 ]
 
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """A 10-minute session in a library file that leaves the resilient zone at about 4:40."""
+    """A 15-minute session in a library file that leaves the resilient zone at about 7:10."""
     folder = tmp_path_factory.mktemp("words")
     path = folder / "library.sqlite3"
     with Library.open(path) as library:
         person = library.add_person("P-11")
         session_id = library.create_session(person, "simulated", "sim", start_ns=START_NS)
         session = Session(START_NS, recorder=Recorder(library, session_id))
-        items = list(simulate("stress", seed=4, duration_s=600.0, start_ns=START_NS))
+        items = list(simulate("stress", seed=4, duration_s=900.0, start_ns=START_NS))
         for i in range(0, len(items), 60):
             session.process(items[i : i + 60])
             session.tick(items[min(i + 59, len(items) - 1)].host_ns)
         for t, kind, payload in EVENTS:
             session.log(kind, payload, START_NS + int(t * 1e9), time_s=t)
         session.close()
-        library.finish_session(session_id, duration_s=600.0)
+        library.finish_session(session_id, duration_s=900.0)
         analysis = analyse_session(library, session_id)
     html = save_session_report(analysis, folder / "report.html").read_text(encoding="utf-8")
     return {"analysis": analysis, "html": html, "folder": folder}
@@ -111,14 +115,14 @@ def test_the_dialog_and_the_report_agree_in_time_order(qtbot, stored) -> None:
     sensations = _cells(view.sensations_table)
     times = [row[0] for row in sensations]
     # Three sensations, in time order, and the person's zone rating not among them.
-    assert times == ["4:10", "4:59", "7:00"]
+    assert times == ["6:40", "7:29", "9:30"]
     assert [row[1] for row in sensations] == ["pleasant", "neutral", "unpleasant"]
     ratings = _cells(view.ratings_table)
-    assert [(row[0], row[2]) for row in ratings] == [("5:00", "high")]
-    # The report reads the same times, the same way (299.7 s is 4:59 in both).
+    assert [(row[0], row[2]) for row in ratings] == [("7:30", "high")]
+    # The report reads the same times, the same way (449.7 s is 7:29 in both).
     reported = _html_rows(html, "sensation")
     assert [row[0] for row in reported] == times
-    assert [row[0] for row in _html_rows(html, "rating")] == ["5:00"]
+    assert [row[0] for row in _html_rows(html, "rating")] == ["7:30"]
     # No words chosen: the words column stays empty instead of repeating the valence.
     assert sensations[1][2] == "" and reported[1][3] == ""
     assert reported[0][2] == "pleasant" and reported[0][3] == "warm, settled"
@@ -155,15 +159,17 @@ def test_zone_indicator_then_is_the_zone_on_screen() -> None:
 def test_what_helped_never_lists_a_move_away(qtbot, stored) -> None:
     analysis = stored["analysis"]
     reg = analysis.regulation
-    # The stress scenario leaves the resilient zone within two minutes of 4:10.
-    assert zone_at(reg.times_s, reg.zone, 250.0) == "resilient"
-    assert moved_away(reg.times_s, reg.zone, 250.0)
+    # The stress scenario leaves the resilient zone within two minutes of 6:40.
+    assert zone_at(reg.times_s, reg.zone, 400.0) == "resilient"
+    assert moved_away(reg.times_s, reg.zone, 400.0)
     report = build_report(analysis)
     away = {
         (e.kind, e.label) for e, _ in analysis.effects.shifts
         if moved_away(reg.times_s, reg.zone, e.time_s)
     }
     assert ("sensation", "warm, settled") in away
+    # The skill used as the heart recovers is listed, so the dialog has something to agree on.
+    assert "Tracking" in {h.label for h in report.helped}
     for helped in report.helped:
         assert not any(moved_away(reg.times_s, reg.zone, t) for t in helped.times_s)
     dialog = SummaryDialog(analysis)

@@ -335,7 +335,8 @@ TREND_LABELS = {
     "baseline_rmssd_ms": ("resting RMSSD at the session start", "ms"),
     "hr_bpm": ("heart rate over the whole session", "bpm"),
     "rmssd_ms": ("RMSSD over the whole session", "ms"),
-    "resilient_share": ("time in the resilient band (by time)", "%"),
+    # "Time in" says the share is by time; "(by time)" in a sentence would say it twice.
+    "resilient_share": ("time in the resilient band", "%"),
 }
 
 
