@@ -319,7 +319,7 @@ def session_html(report: SessionReport) -> str:
         f"<li>Heart rate over the session: {escape(fmt_number(metrics.get('HR'), 3))} bpm on "
         f"average; RMSSD {escape(fmt_number(metrics.get('RMSSD'), 3))} ms.</li>",
         f"<li>Resting reference (baseline): {baseline_text}.</li>",
-        f"<li>Time in each zone, by the indicator (by time): {zone_text}.</li>",
+        f"<li>Time in each zone, by the indicator (in seconds, not beats): {zone_text}.</li>",
         f"<li>The person's own zone ratings: {rating_text}.</li>",
         *(
             [f"<li>Resonance breathing rate: {escape(resonance_words(info['resonance']))}."

@@ -142,7 +142,7 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
         page.line(f"Heart rate {fmt_number(m.get('HR'), 3)} bpm on average; "
                   f"RMSSD {fmt_number(m.get('RMSSD'), 3)} ms.")
         zones = shares_words(s.get("zone_seconds") or {})
-        page.line(f"Time in each zone, by the indicator (by time): {zones}.")
+        page.line(f"Time in each zone, by the indicator (in seconds, not beats): {zones}.")
         ratings = ", ".join(
             f"{r.rating} at {fmt_clock(r.time_s)}" for r in report.ratings if r.rating
         )
