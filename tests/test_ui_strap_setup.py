@@ -24,6 +24,9 @@ from trm_bio.ui.strap_status import StrapSetup
 
 WAIT_MS = 15000  # generous bound on one awaited change; the rig answers in milliseconds
 
+# A modal Strap… dialog would block the test for good: fail it instead.
+pytestmark = pytest.mark.timeout(90, method="thread")
+
 
 @pytest.fixture(scope="module")
 def recording():

@@ -156,7 +156,8 @@ class DevicesDialog(QDialog):
         # The panel is ready before the source starts, so that it sees every step.
         self.setup.begin(self.choice.label)
         self.setup.show()
-        self.resize(self.width(), max(self.height(), 620))
+        self.list.setMaximumHeight(120)  # the set-up is what matters now
+        self.resize(self.width(), max(self.height(), 560))
         self._connect(self.choice)
 
     def show_status(self, status: StatusEvent, offers: frozenset[str] = frozenset()) -> None:

@@ -56,9 +56,9 @@ RAW_HINTS = {
 
 CAPABILITY_WORDS = {
     "HR": "Heart rate",
-    "RR": "RR intervals",
-    "ECG": "ECG",
-    "ACC": "Accelerometer",
+    "RR": "Beat-to-beat intervals",
+    "ECG": "Electrocardiogram",
+    "ACC": "Chest movement (breathing)",
 }
 
 #: Badge colours: calm ones throughout (a strap's trouble is never drawn as an alarm).
