@@ -655,11 +655,12 @@ class BleStrap(Source):
                 self._heard_ns = time.monotonic_ns()
                 self._heard_count = 0
                 await client.start_notify(hrm, self._on_notification)
-            # In the same step as the subscription: no packet can come before this event.
-            self._details["step"] = "waiting for beats"
-            self._set_state(
-                LinkState.STREAMING, "Streaming; waiting for beats.", details=self._details
-            )
+            # In the same step as the subscription. A beat can still have come before it:
+            # the strap may notify before the CCCD write's answer reaches bleak, and then
+            # the set-up is past waiting (it must not go back to it for the whole link).
+            waiting = "beats arriving" if self._beats_arriving else "waiting for beats"
+            self._details["step"] = waiting
+            self._set_state(LinkState.STREAMING, f"Streaming; {waiting}.", details=self._details)
             return hrm
 
         try:

@@ -516,6 +516,8 @@ class SimulatedStrap(ThreadedSource):
         self._link_drops = _check_stretches(link_drops, "link drop")
         self.start_ns: int | None = None
         self.h10 = h10
+        # What the strap dialog shows it offers: a heart-rate strap, or an H10's raw streams too.
+        self.offers = frozenset({"HR", "RR", "ECG", "ACC"} if h10 else {"HR", "RR"})
 
     def start(self) -> None:
         """Start streaming on a new thread; returns at once (a second call does nothing)."""

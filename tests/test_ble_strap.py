@@ -236,6 +236,33 @@ def test_nothing_arrives_before_the_cccd_is_written(air, central, strap):
     assert asyncio.run(exchange()) == [beat(2)]
 
 
+def test_a_beat_with_the_subscription_leaves_the_set_up_at_beats_arriving(central, strap):
+    # The strap notifies the moment its CCCD is written, so the beat can be taken in before
+    # the subscription's own answer: the set-up must not go back to waiting for it.
+    strap.beat_on_subscribe(beat(1))
+    source = make_source(central)
+    source.start()
+    try:
+        items = collect_until(source, LinkState.STREAMING, step="beats arriving")
+        assert packets(items) and packets(items)[0].payload == beat(1)
+        # The subscription's own event (STREAMING) says the step reached, not waiting.
+        assert [s for s in steps(items) if s] == [
+            "connected",
+            "services read",
+            "beats arriving",
+            "beats arriving",
+        ]
+        assert source.offers == {"HR", "RR"}
+        assert strap.notify(beat(2))
+        assert next_packet(source).payload == beat(2)
+        assert not any(
+            isinstance(i, StatusEvent) and i.details.get("step") == SUBSCRIBED
+            for i in source.drain()
+        )
+    finally:
+        source.stop()
+
+
 # -- the stream ------------------------------------------------------------------------
 STREAM_CASES = [
     # (heart rate bpm, RR raw 1/1024 s, contact, energy kJ, force uint16 HR)

@@ -119,7 +119,8 @@ class Services:
     def scan(self, timeout_s: float) -> list[DeviceChoice]:
         from devices.ble import scan
 
-        return [DeviceChoice("ble", f.address, f.name, rssi=f.rssi) for f in scan(timeout_s)]
+        found = scan(timeout_s, scanner_backend=self.ble_options.get("scanner_backend"))
+        return [DeviceChoice("ble", f.address, f.name, rssi=f.rssi) for f in found]
 
     def make_source(self, choice: DeviceChoice) -> Source:
         """A new, unstarted source for ``choice``; the clock follows a sped-up one."""

@@ -93,6 +93,7 @@ class EmulatedStrap:
         self._drop_at: str | None = None  # the point where the current link will be dropped
         self._muted = False
         self._present = True
+        self._beat_on_subscribe: bytes | None = None
         self._connection: Connection | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self.device: Device
@@ -240,6 +241,11 @@ class EmulatedStrap:
         if characteristic is self.hrm_characteristic:
             if notify:
                 self.subscribed.set()
+                payload, self._beat_on_subscribe = self._beat_on_subscribe, None
+                if payload is not None:
+                    self._spawn(
+                        self.device.notify_subscriber(_connection, self.hrm_characteristic, payload)
+                    )
             else:
                 self.subscribed.clear()
         self._subscription_changed(characteristic, notify, indicate)
@@ -264,6 +270,15 @@ class EmulatedStrap:
             return True
 
         return self.air.run(send())
+
+    def beat_on_subscribe(self, payload: bytes) -> None:
+        """Notify ``payload`` the moment the next subscription is written (a strap already
+        beating may: the beat can reach the central before the CCCD write's answer)."""
+
+        async def set_payload() -> None:
+            self._beat_on_subscribe = bytes(payload)
+
+        self.air.run(set_payload())
 
     def drop_link(self) -> bool:
         """Drop the current link (as if the strap went out of reach for a moment).

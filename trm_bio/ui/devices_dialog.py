@@ -1,12 +1,16 @@
 """Choose a strap: the simulated strap is always offered; Bluetooth straps after a scan.
 
 The scan runs on a worker thread (it blocks for its whole timeout) and reports back through
-a queued signal; a scan that fails says why in one sentence.
+a queued signal; a scan that fails says why in one sentence. Given a way to connect, the
+dialog stays open after Connect and shows the connection step by step, with what the strap
+offers (:class:`~trm_bio.ui.strap_status.StrapStatusPanel`), fed by :meth:`DevicesDialog.
+show_status`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from devices.packet import StatusEvent
 from trm_bio.ui.services import AppServices, DeviceChoice
+from trm_bio.ui.strap_status import StrapStatusPanel
 
 SCAN_TIMEOUT_S = 5.0
 
@@ -32,15 +38,27 @@ class _ScanReport(QObject):
 
 
 class DevicesDialog(QDialog):
-    """Scan, pick, connect."""
+    """Scan, pick, connect.
+
+    Without ``connect``, Connect closes the dialog with :attr:`choice` set. With it, Connect
+    calls ``connect(choice)`` and the dialog stays open, showing the connection's steps
+    from the status events passed to :meth:`show_status`.
+    """
 
     def __init__(
-        self, services: AppServices, current: DeviceChoice | None, parent: QWidget | None = None
+        self,
+        services: AppServices,
+        current: DeviceChoice | None,
+        parent: QWidget | None = None,
+        *,
+        connect: Callable[[DeviceChoice], None] | None = None,
     ):
         super().__init__(parent)
         self.setWindowTitle("Choose a strap")
         self.services = services
         self.choice: DeviceChoice | None = None
+        self._connect = connect
+        self.scan_timeout_s = SCAN_TIMEOUT_S  # how long a scan listens (s)
         box = QVBoxLayout(self)
         intro = QLabel(
             "The simulated strap is always here for practice. To use a real chest strap, "
@@ -68,10 +86,15 @@ class DevicesDialog(QDialog):
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         box.addWidget(self.status)
+        self.setup = StrapStatusPanel()
+        self.setup.hide()  # until a strap is being connected
+        box.addWidget(self.setup)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Connect")
+        if connect is not None:
+            buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
@@ -95,12 +118,13 @@ class DevicesDialog(QDialog):
 
     def scan(self) -> None:
         self.scan_button.setEnabled(False)
-        self.status.setText(f"Listening for straps for {SCAN_TIMEOUT_S:.0f} seconds…")
+        self.status.setText(f"Listening for straps for {self.scan_timeout_s:g} seconds…")
         report = self._report
+        timeout_s = self.scan_timeout_s
 
         def work() -> None:
             try:
-                found = self.services.scan(SCAN_TIMEOUT_S)
+                found = self.services.scan(timeout_s)
             except Exception as exc:  # DeviceError and OS errors: one sentence
                 report.done.emit([], str(exc) or type(exc).__name__)
             else:
@@ -126,4 +150,17 @@ class DevicesDialog(QDialog):
     def accept(self) -> None:
         item = self.list.currentItem()
         self.choice = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        super().accept()
+        if self._connect is None or self.choice is None:
+            super().accept()
+            return
+        # The panel is ready before the source starts, so that it sees every step.
+        self.setup.begin(self.choice.label)
+        self.setup.show()
+        self.list.setMaximumHeight(120)  # the set-up is what matters now
+        self.resize(self.width(), max(self.height(), 560))
+        self._connect(self.choice)
+
+    def show_status(self, status: StatusEvent, offers: frozenset[str] = frozenset()) -> None:
+        """Show one status event of the strap being connected (``offers``: the source's)."""
+        if not self.setup.isHidden():
+            self.setup.show_status(status, offers)

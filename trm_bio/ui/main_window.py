@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.reports = ReportDialogs(services, self, self.say)
         self.start_rating: SelfRatingDialog | None = None
         self.device: DeviceChoice | None = None
+        self.devices_dialog: DevicesDialog | None = None  # open: shows the strap's set-up
         self.analysis: SessionAnalysis | None = None  # the replayed session's analysis
         self.replay_markers: list[Marker] = []
         self._paused_at_s: float | None = None  # the frozen plot time while paused
@@ -557,17 +558,22 @@ class MainWindow(QMainWindow):
 
     # -- devices and sessions -------------------------------------------------------------------
     def choose_device(self) -> None:
-        dialog = DevicesDialog(self.services, self.device, self)
-        if (
-            dialog.exec()
-            and dialog.choice is not None
-            and self.may_end_recording(
-                "A session is being recorded. End it and save it to connect another strap?",
-                "End, save and connect",
-                "Cancel",
-            )
+        # Not modal: it stays open after Connect, showing the set-up step by step.
+        if self.devices_dialog is not None:
+            self.devices_dialog.close()
+        self.devices_dialog = DevicesDialog(
+            self.services, self.device, self, connect=self._connect_chosen
+        )
+        self.devices_dialog.show()
+
+    def _connect_chosen(self, choice: DeviceChoice) -> None:
+        """Connect the strap chosen in the dialog, asking first while a session records."""
+        if self.may_end_recording(
+            "A session is being recorded. End it and save it to connect another strap?",
+            "End, save and connect",
+            "Cancel",
         ):
-            self.connect_device(dialog.choice)
+            self.connect_device(choice)
 
     def connect_device(self, choice: DeviceChoice) -> None:
         """Show a strap live without recording (a preview)."""
@@ -934,6 +940,10 @@ class MainWindow(QMainWindow):
             return
         if status.source_id == SESSION_SOURCE:
             return  # the session's own pause: said when the button was pressed
+        if self.devices_dialog is not None and self.devices_dialog.isVisible():
+            source = self.controller.source
+            offers = source.offers if source is not None else frozenset()
+            self.devices_dialog.show_status(status, offers)
         cause = status.details.get("cause")
         if state is LinkState.RECONNECTING and cause in _CALM_CAUSES:
             self.say(_CALM_CAUSES[cause])
