@@ -163,7 +163,7 @@ def test_delete_asks_first_and_never_takes_a_recording(qtbot, tmp_path, two_peop
     assert browser.message.text().startswith(f"Session {recording} is being recorded")
     assert recording in {s.id for s in library.list_sessions()}
     browser.close()
-    window.stop_session_quietly()
+    window.stop_session(reconnect=False)  # the window then closes without asking
     window.close()
 
 
