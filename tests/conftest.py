@@ -67,3 +67,42 @@ def lsl_on_this_machine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not lsl_available():
         pytest.skip("liblsl cannot load here")
     return config
+
+
+#: How long a modal box may wait for an answer in a test before it is closed and the test
+#: fails (a box that nobody answers would otherwise hold the whole run until CI's limit).
+MODAL_PATIENCE_S = 30.0
+
+
+@pytest.fixture(autouse=True)
+def no_unanswered_modal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail, rather than hang, a Qt test that leaves a modal dialog waiting for an answer."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    opened: dict[int, float] = {}
+    left: list[str] = []
+    timer = QTimer()
+    timer.setInterval(250)
+
+    def look() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:
+            opened.clear()
+            return
+        since = opened.setdefault(id(box), time.monotonic())
+        if time.monotonic() - since > MODAL_PATIENCE_S and isinstance(box, QDialog):
+            words = box.text() if isinstance(box, QMessageBox) else box.windowTitle()
+            left.append(words)
+            box.done(QDialog.DialogCode.Rejected)
+
+    timer.timeout.connect(look)
+    timer.start()
+    yield
+    timer.stop()
+    assert not left, f"a modal dialog was left waiting for an answer: {left}"

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from tests.ui_app import open_app, record_session
+from tests.ui_app import close_window, open_app, record_session
 from trm_bio.exporting import EXPORT_FORMATS, EXPORT_SUFFIXES
 from trm_bio.report.text import local_time
 from trm_bio.store.library import Library
@@ -74,7 +74,7 @@ def test_an_empty_library_says_so_and_its_buttons_say_why(qtbot, tmp_path) -> No
                    browser.delete_button, browser.export_button, browser.edit_button):
         assert not button.isEnabled()
         assert "no sessions yet" in button.toolTip()
-    parts.window.close()
+    close_window(parts.window)
 
 
 def test_find_by_person_and_text_with_local_times_and_names_elided(
@@ -122,7 +122,7 @@ def test_find_by_person_and_text_with_local_times_and_names_elided(
     assert browser.stack.currentWidget() is browser.empty
     assert "No session matches" in browser.empty.text()
     assert not browser.delete_button.isEnabled()
-    parts.window.close()
+    close_window(parts.window)
 
 
 def _answer(qtbot, browser, text: str) -> None:
@@ -164,7 +164,7 @@ def test_delete_asks_first_and_never_takes_a_recording(qtbot, tmp_path, two_peop
     assert recording in {s.id for s in library.list_sessions()}
     browser.close()
     window.stop_session(reconnect=False)  # the window then closes without asking
-    window.close()
+    close_window(window)
 
 
 def test_export_every_format_from_the_app_into_private_files(
@@ -193,4 +193,4 @@ def test_export_every_format_from_the_app_into_private_files(
         message = browser.message.text()
         assert message.startswith("The session was not exported: ") and "\n" not in message
     assert not (out / "elsewhere.csv").exists()
-    parts.window.close()
+    close_window(parts.window)

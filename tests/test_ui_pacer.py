@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui_app import open_app, settings_in
+from tests.ui_app import close_window, open_app
 from trm_bio.core.pacer import breath_shape
 from trm_bio.store.library import Library
 from trm_bio.store.person_resonance import add_assessment
@@ -36,7 +36,7 @@ def test_one_key_starts_and_stops_the_guide_which_is_off_by_default(qtbot, tmp_p
     qtbot.keyClick(window, Qt.Key.Key_B, CTRL)
     assert not pacer.on and not pacer.frame.isActive()
     assert len(pacer.track.stretches) == 1 and math.isfinite(pacer.track.stretches[0].end_s)
-    window.close()
+    close_window(window)
 
 
 def test_rate_steps_and_ratio_while_on(qtbot, tmp_path):
@@ -60,7 +60,7 @@ def test_rate_steps_and_ratio_while_on(qtbot, tmp_path):
     # Remembered for the next time the window opens.
     assert float(window.settings.q.value("pacer/rate")) == 10.0
     assert window.settings.q.value("pacer/ratio") == "2:3"
-    window.close()
+    close_window(window)
 
 
 def test_client_view_shape_follows_the_guide(qtbot, tmp_path):
@@ -79,7 +79,7 @@ def test_client_view_shape_follows_the_guide(qtbot, tmp_path):
         assert client.shape.swell() == pytest.approx(expected, abs=0.08)
         qtbot.wait(37)
     qtbot.waitUntil(lambda: words.text() in ("in …", "… and out"), timeout=2000)
-    window.close()
+    close_window(window)
 
 
 def test_the_simulated_person_breathes_along_and_the_swing_shows(qtbot, tmp_path):
@@ -96,18 +96,17 @@ def test_the_simulated_person_breathes_along_and_the_swing_shows(qtbot, tmp_path
     # Coherence as a level in words, never a raw decimal.
     assert re.fullmatch(r"Coherence: (level [1-4] of 4: [a-z ]+|not clear yet)",
                         pacer.coherence.text())
-    window.close()
+    close_window(window)
 
 
-def test_the_remembered_persons_resonance_rate_is_where_the_guide_starts(qtbot, tmp_path):
+def test_the_chosen_persons_resonance_rate_is_where_the_guide_starts(qtbot, tmp_path):
     with Library.open(tmp_path / "lib.sqlite3") as library:
         add_assessment(library, library.ensure_person("Kim"), {"resonance_rate": 4.5})
-    settings = settings_in(tmp_path / "settings")
-    settings.person = "Kim"
-    settings.sync()
     parts = open_app(qtbot, tmp_path, scenario="calm")
+    assert "Kim" in parts.window.person.people()
+    parts.window.person.setText("Kim")
     assert parts.window.pacer.rate_per_min == 4.5
-    parts.window.close()
+    close_window(parts.window)
 
 
 def test_a_stored_resonance_rate_is_the_default_pacer_rate(qtbot, tmp_path):
@@ -117,7 +116,7 @@ def test_a_stored_resonance_rate_is_the_default_pacer_rate(qtbot, tmp_path):
     window.person.setText("Sam")
     window.start_session()
     assert window.pacer.rate_per_min == 5.5
-    window.close()
+    close_window(window)
 
 
 def test_sound_is_off_by_default_and_says_once_without_an_audio_device(qtbot, tmp_path):
@@ -136,4 +135,4 @@ def test_sound_is_off_by_default_and_says_once_without_an_audio_device(qtbot, tm
     qtbot.waitUntil(lambda: parts.controller.now_s() - start > 25, timeout=10000)
     assert said == [NO_AUDIO]
     assert np.isfinite(start)
-    window.close()
+    close_window(window)

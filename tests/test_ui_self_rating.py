@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from tests.ui_app import open_app
+from tests.ui_app import close_window, open_app
 from trm_bio.core.events import ZoneRatingPayload
 from trm_bio.report import save_session_report
 
@@ -55,7 +55,7 @@ def test_ratings_at_the_start_and_the_end_are_kept_and_shown(qtbot, tmp_path) ->
     text = html.read_text(encoding="utf-8")
     assert text.count('data-moment="start"') == 1 and text.count('data-moment="end"') == 1
     assert "distress 6 at the start, 3 at the end" in text
-    window.close()
+    close_window(window)
 
 
 def test_the_start_rating_can_be_skipped(qtbot, tmp_path) -> None:
@@ -73,4 +73,4 @@ def test_the_start_rating_can_be_skipped(qtbot, tmp_path) -> None:
     assert view.self_ratings.text().startswith("No rating of their own was given")
     qtbot.mouseClick(view.after_form.skip_button, Qt.MouseButton.LeftButton)
     assert _ratings(parts.library, session_id) == []
-    window.close()
+    close_window(window)

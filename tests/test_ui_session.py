@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from devices.physiology import SCENARIOS
-from tests.ui_app import open_app
+from tests.ui_app import close_window, open_app
 from trm_bio.report.data import what_helped
 
 
@@ -84,7 +84,7 @@ def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
     assert any(e.kind == "flow" and e.payload.get("kind") == "helpnow" for e in events)
     # The strap keeps showing live after the session ended, without recording.
     assert window.mode == "preview"
-    window.close()
+    close_window(window)
 
 
 def test_live_shifts_are_marked_where_they_happened_and_match_the_summary(qtbot, tmp_path):
@@ -111,4 +111,4 @@ def test_live_shifts_are_marked_where_they_happened_and_match_the_summary(qtbot,
     analysis = parts.services.analyse(session_id)
     after = [s for e, s in analysis.effects.shifts if e.kind == "sensation"]
     assert after and after[0].direction == "away"
-    window.close()
+    close_window(window)

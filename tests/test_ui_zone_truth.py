@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QLabel
 
-from tests.ui_app import open_app, record_session
+from tests.ui_app import close_window, open_app, record_session
 from trm_bio.controller import Reading
 from trm_bio.core.regulation import DEFAULT_PARAMS, Zone
 from trm_bio.history import analyse_session
@@ -98,7 +98,7 @@ def test_low_arousal_shows_low_on_the_low_side_on_every_screen_and_in_the_report
     low_s = sum(b - a for a, b, code in s.zone_runs if code == int(Zone.LOW))
     assert low_s == pytest.approx(analysis.zone_time().seconds["low"]) and low_s > 0
     assert not any(code == int(Zone.HIGH) for _, _, code in s.zone_runs)
-    window.close()
+    close_window(window)
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_the_dot_sits_in_the_part_of_the_band_its_label_names(
     assert window.readouts.zone.text() == words
     assert dot_zone(window.zone_band) == zone
     assert dot_zone(window.client.band) == zone
-    window.close()
+    close_window(window)
 
 
 def test_unknown_is_grey_with_its_reason_and_the_client_hears_something_calm(qtbot, tmp_path):
@@ -151,7 +151,7 @@ def test_unknown_is_grey_with_its_reason_and_the_client_hears_something_calm(qtb
     client = window.client
     assert dot_zone(client.band) == Zone.UNKNOWN
     assert client.zone_words.text() and "signal" not in client.zone_words.text()
-    window.close()
+    close_window(window)
 
 
 def test_a_pause_is_a_gap_and_the_shares_count_time_without_it(qtbot, tmp_path):
@@ -206,7 +206,7 @@ def test_a_pause_is_a_gap_and_the_shares_count_time_without_it(qtbot, tmp_path):
     assert gap_end - gap_start > 59.0
     for a, b, _ in report.series.zone_runs:
         assert b <= gap_start or a >= gap_end
-    window.close()
+    close_window(window)
 
 
 def test_settling_in_is_invited_with_the_time_left_then_gives_way(qtbot, tmp_path):
@@ -237,7 +237,7 @@ def test_settling_in_is_invited_with_the_time_left_then_gives_way(qtbot, tmp_pat
     qtbot.waitUntil(lambda: not client.settling.isVisibleTo(client), timeout=3000)
     assert controller.reading().baseline_source == "session-start"
     assert window.baseline_panel.own["hr"].text().endswith("bpm")
-    window.close()
+    close_window(window)
 
 
 def test_a_baseline_from_earlier_sessions_needs_no_settling(qtbot, tmp_path):
@@ -257,7 +257,7 @@ def test_a_baseline_from_earlier_sessions_needs_no_settling(qtbot, tmp_path):
     assert "no settling" in window.settling.text()
     assert "earlier sessions" in window.client.settling.text()
     assert "earlier sessions" in window.baseline_panel.title.text()
-    window.close()
+    close_window(window)
 
 
 def test_population_values_stand_beside_the_own_baseline_on_the_clinician_side_only(
@@ -291,7 +291,7 @@ def test_population_values_stand_beside_the_own_baseline_on_the_clinician_side_o
     assert "Nunan" in panel.norms_note.toolTip()
     client_texts = " ".join(label.text() for label in window.client.findChildren(QLabel))
     assert "opulation" not in client_texts and "58" not in client_texts
-    window.close()
+    close_window(window)
 
 
 class _TableCells(HTMLParser):

@@ -116,3 +116,14 @@ def close_modal_dialog(qtbot) -> list[str]:
     timers.append(timer)
     qtbot._answer_timers = timers
     return closed
+
+
+def close_window(window) -> None:
+    """Close the main window as a person who ends their session first would.
+
+    Closing while a session records asks a question (a modal box); a test that only wants
+    the window gone ends the recording (its summary opens, not modal) and then closes.
+    """
+    if window.modes.enables.recording:
+        window.stop_session(reconnect=False)
+    window.close()

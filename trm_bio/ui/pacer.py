@@ -620,9 +620,12 @@ def install_pacer_actions(window: Any) -> None:
     from PySide6.QtGui import QAction, QKeySequence
 
     pacer: PacerPanel = window.pacer
-    # The remembered person's resonance rate, if they have one, is where the guide starts.
-    pacer.use_person(getattr(window.services, "person_resonance_rate", None),
-                     window.person.text().strip())
+    # The chosen person's resonance rate, if they have one, is where the guide starts.
+    lookup = getattr(window.services, "person_resonance_rate", None)
+    pacer.use_person(lookup, window.person.text().strip())
+    window.person.currentTextChanged.connect(
+        lambda name: pacer.use_person(lookup, name.strip())
+    )
     menu = window.menuBar().addMenu("&Breathing")
     items: list[tuple[str, str, Callable[[], None]]] = [
         ("Breathing guide on or off", PACER_KEY, pacer.toggle),
