@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([180, 520, 620])
+        splitter.setSizes([235, 500, 585])  # the readouts whole beside a scroll bar
         self.splitter = splitter
         outer.addWidget(splitter, 1)
         self.replay_bar = ReplayBar()
