@@ -12,14 +12,16 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QRadialGradient
+from PySide6.QtCore import QPointF, QRect, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen, QRadialGradient
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from trm_bio.ui import theme
+from trm_bio.ui.same import same
 from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading
 
 DEFAULT_BREATH_PER_MIN = 6.0  # a slow, easy rhythm when no breathing rate is known
+FRAME_MS = 100  # the breathing shape's frame interval (ms)
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,12 @@ class BreathShape(QWidget):
         self.colour = QColor(theme.BAND)
         self._t0 = time.monotonic()
         self.frame = QTimer(self)
-        self.frame.setInterval(40)
-        self.frame.timeout.connect(self.update)
+        # 10 frames a second are smooth for a breath of several seconds, and the frame
+        # repaints only the shape's square, itself painting its background (opaque), so
+        # the window behind it is not repainted each frame: the client view stays cheap.
+        self.frame.setInterval(FRAME_MS)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.frame.timeout.connect(self._next_frame)
         self.setAccessibleName("Breathing shape")
 
     def set_pace(self, per_min: float) -> None:
@@ -70,6 +76,16 @@ class BreathShape(QWidget):
         else:
             self.frame.start()
 
+    def _shape_rect(self) -> QRect:
+        """The square the shape fills at its largest (px), with its edge."""
+        side = min(self.width(), self.height())
+        radius = math.ceil(side * 0.42) + 3
+        cx, cy = self.width() // 2, self.height() // 2
+        return QRect(cx - radius, cy - radius, 2 * radius, 2 * radius)
+
+    def _next_frame(self) -> None:
+        self.update(self._shape_rect())
+
     def swell(self) -> float:
         """0..1: how far the shape is swollen now (0.5 when motion is reduced)."""
         if self.reduced_motion:
@@ -77,8 +93,9 @@ class BreathShape(QWidget):
         phase = (time.monotonic() - self._t0) * self.per_min / 60.0
         return 0.5 - 0.5 * math.cos(2 * math.pi * phase)
 
-    def paintEvent(self, event: object) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
+        p.fillRect(event.rect(), QColor(theme.BACKGROUND))  # opaque: see __init__
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         side = min(self.width(), self.height())
         radius = side * (0.30 + 0.12 * self.swell())
@@ -142,7 +159,7 @@ class ClientWindow(QWidget):
         self.show_state(self.state, force=True)
 
     def show_state(self, state: ClientState, *, force: bool = False) -> None:
-        if state == self.state and not force:
+        if same(state, self.state) and not force:
             return
         self.state = state
         if self.prompt.text() != state.prompt:

@@ -36,16 +36,18 @@ from devices.packet import LinkState
 from trm_bio.controller import PracticeAction, Reading, SessionController, SessionOptions
 from trm_bio.core.events import SESSION_SOURCE
 from trm_bio.errors import TrmBioError
-from trm_bio.ui import theme
+from trm_bio.ui import client_screen, theme
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
+from trm_bio.ui.event_list import EventListDock
 from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
 from trm_bio.ui.live_plots import LivePlots, Marker
-from trm_bio.ui.markers import markers_for, prompt_at, shift_markers
+from trm_bio.ui.markers import markers_for, prompt_at, replay_markers, shift_markers
 from trm_bio.ui.modes import Mode, ModeMachine
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
+from trm_bio.ui.same import same
 from trm_bio.ui.services import AppServices, DeviceChoice
 from trm_bio.ui.session_browser import SessionBrowser
 from trm_bio.ui.settings import SPANS, TREND_CHOICES, Settings
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
 SLIDE_MS = 200  # without new data, the time axis slides this often
+PANELS_MS = 200  # without new data, the panels (step timer, readouts) refresh this often
 MAX_TRENDS = 3
 
 _CALM_STATUS = {
@@ -112,6 +115,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("trm-bio")
         self._build()
         self._bind_actions()
+        self.event_list = EventListDock.attach(self)
+        self.client_placement = client_screen.attach(self)  # the client view's screen
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is not None:
@@ -125,6 +130,8 @@ class MainWindow(QMainWindow):
         self.tick_timer.start()
         self._slide = QElapsedTimer()
         self._slide.start()
+        self._panels = QElapsedTimer()
+        self._panels.start()
         self.last_redraw_ms = math.nan
 
     @property
@@ -441,7 +448,7 @@ class MainWindow(QMainWindow):
         if self.client.isVisible():
             self.client.hide()
         else:
-            self.client.show()
+            self.client_placement.show()
             self._update_client()
 
     def show_help(self) -> None:
@@ -569,9 +576,7 @@ class MainWindow(QMainWindow):
             self.say(sentence(str(exc)))
             return
         self.controller.open_replay(session_id, speed)
-        events = markers_for(analysis.events)
-        shifts = shift_markers(analysis.effects.shifts)
-        self.replay_markers = sorted(events + shifts, key=lambda m: m.time_s)
+        self.replay_markers = replay_markers(analysis)
         status = self.controller.replay_status()
         assert status is not None  # the replay was opened just above
         self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
@@ -580,6 +585,24 @@ class MainWindow(QMainWindow):
         self.say(
             f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
         )
+
+    def events_corrected(self, session_id: int) -> None:
+        """A stored session's events were corrected: a replay of it shows them anew."""
+        if self.mode is not Mode.REPLAY or self.analysis is None:
+            return
+        if self.analysis.info.id != session_id:
+            return
+        try:
+            self.analysis = analysis = self.services.analyse(session_id)
+        except TrmBioError as exc:
+            self.say(sentence(str(exc)))
+            return
+        self.replay_markers = replay_markers(analysis)
+        status = self.controller.replay_status()
+        if status is not None:
+            self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
+        self.plots.set_markers(self.replay_markers)
+        self._dirty = True
 
     def back_to_live(self) -> None:
         if self.mode is not Mode.REPLAY:
@@ -719,9 +742,14 @@ class MainWindow(QMainWindow):
             self._shown_error = c.error
             self.say(c.error)
         now_s = c.now_s() if self._paused_at_s is None else self._paused_at_s
-        if self._dirty or self._slide.elapsed() >= SLIDE_MS:
+        changed = self._dirty
+        if changed or self._slide.elapsed() >= SLIDE_MS:
             self.redraw(now_s)
-        self._update_panels(now_s)
+        # Most ticks bring nothing new (beats come about once a second): the panels then
+        # refresh only a few times a second, which keeps the app's CPU low.
+        if changed or self._panels.elapsed() >= PANELS_MS:
+            self._panels.restart()
+            self._update_panels(now_s)
 
     def redraw(self, now_s: float) -> None:
         session = self.controller.session
@@ -796,7 +824,7 @@ class MainWindow(QMainWindow):
     def _update_panels(self, now_s: float) -> None:
         reading = self.controller.reading()
         readings = self.readings_of(reading)
-        if readings != self.readouts.readings:
+        if not same(readings, self.readouts.readings):
             self.readouts.set_readings(readings)
         in_replay = self.modes.enables.replay
         link = readings.link_state

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
+from trm_bio.ui.same import same
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class ZoneBandWidget(QWidget):
         self.update()
 
     def set_reading(self, reading: ZoneReading) -> None:
-        if reading == self.reading:
+        if same(reading, self.reading):
             return
         self.reading = reading
         target = reading.position
