@@ -1,9 +1,9 @@
 """The client view: a calm second window for the screen the client sees.
 
 Only calm visuals: the resilient band with where they are, a softly breathing shape, and
-the current prompt. No numbers unless the clinician turns them on; with reduced motion the
-shape holds still. It follows the main window, which hands it a :class:`ClientState` each
-frame.
+the current prompt in one or two sentences. No numbers unless the clinician turns them on;
+with reduced motion the shape holds still. It follows the main window, which hands it a
+:class:`ClientState` each frame.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, QRect, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen, QRadialGradient
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from skills.model import shorten
 from trm_bio.ui import theme
 from trm_bio.ui.same import same
 from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading
@@ -122,6 +123,7 @@ class ClientWindow(QWidget):
         self.setStyleSheet(f"background: {theme.BACKGROUND};")
         self.numbers_visible = False
         self.state = ClientState()
+        self.short_prompts: dict[str, str] = {}
         box = QVBoxLayout(self)
         box.setContentsMargins(40, 30, 40, 30)
         box.setSpacing(20)
@@ -143,6 +145,15 @@ class ClientWindow(QWidget):
         self.set_scale(scale)
         self.resize(900, 700)
 
+    def set_short_prompts(self, short: dict[str, str]) -> None:
+        """The skills' prompts to their short forms (see :meth:`client_prompt`)."""
+        self.short_prompts = dict(short)
+
+    def client_prompt(self, prompt: str) -> str:
+        """A prompt as the client reads it: one or two sentences (the clinician's view
+        keeps the whole text). A step's own short form, else the prompt shortened by rule."""
+        return self.short_prompts.get(prompt) or shorten(prompt)
+
     def set_scale(self, scale: theme.TextScale) -> None:
         self.prompt.setFont(theme.font(22, scale))
         self.heart.setFont(theme.font(16, scale))
@@ -162,8 +173,9 @@ class ClientWindow(QWidget):
         if same(state, self.state) and not force:
             return
         self.state = state
-        if self.prompt.text() != state.prompt:
-            self.prompt.setText(state.prompt)
+        prompt = self.client_prompt(state.prompt)
+        if self.prompt.text() != prompt:
+            self.prompt.setText(prompt)
         self.band.set_reading(state.reading)
         self.shape.set_pace(state.respiration_bpm)
         self.shape.colour = QColor(theme.ZONE_COLOURS.get(state.reading.zone, theme.BAND))

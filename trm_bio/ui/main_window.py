@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         self.zone_band.set_band(*band)
         self.plots.set_band(*band)
         self.client = ClientWindow(self.scale)
+        self.client.set_short_prompts(c.skills.client_prompts())
         self.client.set_band(*band)
         self.plots.set_span(SPANS[self.settings.span])
 
