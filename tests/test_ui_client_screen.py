@@ -93,3 +93,31 @@ def test_an_unchanged_reading_with_missing_values_is_not_shown_again(qtbot, tmp_
         QApplication.processEvents()
     assert styled.n == 0 and painted.n == 0
     window.close()
+
+
+def test_the_guide_shows_at_the_first_launch_only_and_again_from_help(qtbot, tmp_path):
+    from trm_bio.ui import first_run
+
+    parts = open_app(qtbot, tmp_path)
+    window = parts.window
+    guide = first_run.offer(window)
+    assert guide is not None and guide.isVisible()
+    assert not guide.isModal()  # the live screen goes on behind it
+    texts = []
+    while guide.isVisible():
+        texts.append(guide.page_text())
+        guide.next_button.click()
+    assert 3 <= len(texts) <= 6
+    whole = " ".join(texts)
+    assert "indicators, not a diagnosis" in whole
+    for skill in parts.controller.skills.all_skills:  # the nine skills, each named
+        assert skill.name in whole
+    assert "client view" in whole.lower() and "clinician" in whole.lower()
+    assert first_run.offer(window) is None  # remembered: not again at the next launch
+    window.close()
+    again = open_app(qtbot, tmp_path).window
+    assert first_run.offer(again) is None
+    again.guide_action.trigger()  # Help > Guide
+    shown = [w for w in again.findChildren(first_run.GuideDialog) if w.isVisible()]
+    assert len(shown) == 1 and shown[0].where.text().startswith("1 of")
+    again.close()

@@ -265,6 +265,9 @@ def run(
             lsl_name=lsl_name,
         )
         parts.window.show()
+        from trm_bio.ui import first_run
+
+        first_run.offer(parts.window)  # the guide, at the first launch only
         return int(app.exec())
     finally:
         library.close()

@@ -36,7 +36,7 @@ from devices.packet import LinkState
 from trm_bio.controller import PracticeAction, Reading, SessionController, SessionOptions
 from trm_bio.core.events import SESSION_SOURCE
 from trm_bio.errors import TrmBioError
-from trm_bio.ui import client_screen, theme
+from trm_bio.ui import client_screen, first_run, theme
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.event_list import EventListDock
@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self._bind_actions()
         self.event_list = EventListDock.attach(self)
         self.client_placement = client_screen.attach(self)  # the client view's screen
+        self.guide_action = first_run.attach(self)  # Help > Guide
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is not None:
