@@ -13,7 +13,14 @@ import time
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRect, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen, QRadialGradient
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QRadialGradient,
+)
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from skills.model import shorten
@@ -22,7 +29,7 @@ from trm_bio.ui.same import same
 from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading
 
 DEFAULT_BREATH_PER_MIN = 6.0  # a slow, easy rhythm when no breathing rate is known
-FRAME_MS = 100  # the breathing shape's frame interval (ms)
+FRAME_MS = 125  # the breathing shape's frame interval (ms)
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,20 @@ class BreathShape(QWidget):
         self.colour = QColor(theme.BAND)
         self._t0 = time.monotonic()
         self.frame = QTimer(self)
-        # 10 frames a second are smooth for a breath of several seconds, and the frame
-        # repaints only the shape's square, itself painting its background (opaque), so
-        # the window behind it is not repainted each frame: the client view stays cheap.
+        # 8 frames a second are smooth for a breath of several seconds; a frame repaints
+        # the shape's square only, by the shape itself (opaque: the window behind is not
+        # repainted), which keeps the client view cheap.
         self.frame.setInterval(FRAME_MS)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.frame.timeout.connect(self._next_frame)
+        self._swell_now: float | None = None  # the swell the next paint draws (frame time)
+        self._drawn_radius: float | None = None  # the radius last painted (px)
         self.setAccessibleName("Breathing shape")
+
+    def set_colour(self, colour: QColor) -> None:
+        if colour != self.colour:
+            self.colour = QColor(colour)
+            self.update()
 
     def set_pace(self, per_min: float) -> None:
         # Pace follows breathing within a gentle range; otherwise a slow default.
@@ -77,15 +91,23 @@ class BreathShape(QWidget):
         else:
             self.frame.start()
 
-    def _shape_rect(self) -> QRect:
-        """The square the shape fills at its largest (px), with its edge."""
-        side = min(self.width(), self.height())
-        radius = math.ceil(side * 0.42) + 3
-        cx, cy = self.width() // 2, self.height() // 2
-        return QRect(cx - radius, cy - radius, 2 * radius, 2 * radius)
+    def radius(self, swell: float) -> float:
+        """The circle's radius (px) at ``swell`` (0..1)."""
+        return min(self.width(), self.height()) * (0.30 + 0.12 * swell)
 
     def _next_frame(self) -> None:
-        self.update(self._shape_rect())
+        self._swell_now = self.swell()
+        new, old = self.radius(self._swell_now), self._drawn_radius
+        if old is None:
+            self.update()
+        elif abs(new - old) >= 0.25:  # a quarter pixel: below that nothing shows
+            # The square about the larger circle: a ring-shaped region would make the
+            # painter clip to a complex shape, which costs more than the pixels it saves.
+            r = max(new, old) + 4
+            cx, cy = self.width() / 2, self.height() / 2
+            self.update(
+                QRect(math.floor(cx - r), math.floor(cy - r), math.ceil(2 * r), math.ceil(2 * r))
+            )
 
     def swell(self) -> float:
         """0..1: how far the shape is swollen now (0.5 when motion is reduced)."""
@@ -95,11 +117,8 @@ class BreathShape(QWidget):
         return 0.5 - 0.5 * math.cos(2 * math.pi * phase)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.fillRect(event.rect(), QColor(theme.BACKGROUND))  # opaque: see __init__
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        side = min(self.width(), self.height())
-        radius = side * (0.30 + 0.12 * self.swell())
+        swell = self.swell() if self._swell_now is None or self.reduced_motion else self._swell_now
+        radius = self.radius(swell)
         centre = QPointF(self.width() / 2, self.height() / 2)
         gradient = QRadialGradient(centre, radius)
         inner = QColor(self.colour)
@@ -108,10 +127,19 @@ class BreathShape(QWidget):
         outer.setAlpha(60)
         gradient.setColorAt(0.0, inner)
         gradient.setColorAt(1.0, outer)
-        p.setPen(QPen(theme.colour(theme.BAND_EDGE, 80), 2))
+        p = QPainter(self)
+        p.fillRect(event.rect(), QColor(theme.BACKGROUND))  # opaque: see __init__
+        # The shading needs no smoothing (its edge fades out anyway); the edge is smoothed.
+        p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QBrush(gradient))
         p.drawEllipse(centre, radius, radius)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(theme.colour(theme.BAND_EDGE, 80), 2))
+        p.drawEllipse(centre, radius, radius)
         p.end()
+        self._drawn_radius = radius
+
 
 
 class ClientWindow(QWidget):
@@ -178,7 +206,7 @@ class ClientWindow(QWidget):
             self.prompt.setText(prompt)
         self.band.set_reading(state.reading)
         self.shape.set_pace(state.respiration_bpm)
-        self.shape.colour = QColor(theme.ZONE_COLOURS.get(state.reading.zone, theme.BAND))
+        self.shape.set_colour(QColor(theme.ZONE_COLOURS.get(state.reading.zone, theme.BAND)))
         if self.numbers_visible and math.isfinite(state.hr_bpm):
             self.heart.setText(f"{state.hr_bpm:.0f} beats per minute")
         else:

@@ -19,6 +19,8 @@ from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
 from trm_bio.ui.same import same
 
+GLIDE_MS = 50
+
 
 @dataclass(frozen=True)
 class ZoneReading:
@@ -64,7 +66,9 @@ class ZoneBandWidget(QWidget):
         self.show_labels = True
         self._shown_position = math.nan
         self._glide = QTimer(self)
-        self._glide.setInterval(33)
+        # The dot glides to a new reading in about half a second, 20 frames a second: a
+        # reading comes with each beat, and a faster glide repaints the band for nothing.
+        self._glide.setInterval(GLIDE_MS)
         self._glide.timeout.connect(self._step_glide)
         if horizontal:
             self.setMinimumSize(240, 70)
@@ -101,11 +105,11 @@ class ZoneBandWidget(QWidget):
             self._glide.stop()
             return
         delta = target - self._shown_position
-        if abs(delta) < 0.01:
+        if abs(delta) < 0.02:
             self._shown_position = target
             self._glide.stop()
         else:
-            self._shown_position += 0.2 * delta
+            self._shown_position += 0.35 * delta
         self.update()
 
     # -- drawing -------------------------------------------------------------------------
