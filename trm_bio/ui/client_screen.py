@@ -17,6 +17,8 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeyEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import QMenu
 
+from trm_bio.ui.menus import find_menu
+
 if TYPE_CHECKING:
     from trm_bio.ui.main_window import MainWindow
 
@@ -156,10 +158,9 @@ class ClientPlacement(QObject):
 def attach(window: MainWindow) -> ClientPlacement:
     """Add the client view's placement to ``window`` and its entries to the View menu."""
     placement = ClientPlacement(window)
-    for entry in window.menuBar().actions():
-        menu = entry.menu()
-        if entry.text().replace("&", "") == "View" and menu is not None:
-            menu.addSeparator()
-            menu.addMenu(placement.menu)
-            menu.addAction(placement.full_action)
+    menu = find_menu(window, "View")
+    if menu is not None:
+        menu.addSeparator()
+        menu.addMenu(placement.menu)
+        menu.addAction(placement.full_action)
     return placement

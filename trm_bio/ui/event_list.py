@@ -51,6 +51,7 @@ from trm_bio.errors import TrmBioError
 from trm_bio.ui import theme
 from trm_bio.ui.marker_legend import clock, kind_words
 from trm_bio.ui.markers import marker_for
+from trm_bio.ui.menus import find_menu
 
 if TYPE_CHECKING:
     from trm_bio.store.library import Library
@@ -128,7 +129,7 @@ class EventEditDialog(QDialog):
     def __init__(self, event: Event, end_s: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Correct an event")
-        self.event = event
+        self.entry = event
         self.end_s = end_s
         self.values: tuple[float, str, str, str] | None = None
         form = QFormLayout(self)
@@ -172,7 +173,7 @@ class EventEditDialog(QDialog):
         if time_s > self.end_s:
             self.problem.setText(f"The session lasted {clock(self.end_s)}; pick a time within it.")
             return
-        if self.event.kind == EventKind.ZONE_RATING:
+        if self.entry.kind == EventKind.ZONE_RATING:
             kind, tone = str(EventKind.ZONE_RATING), ""
         else:
             _, kind, tone = EDIT_KINDS[self.kind.currentIndex()]
@@ -388,7 +389,7 @@ class EventListDock(QDockWidget):
         super().__init__("Events", window)
         self.setObjectName("event_list")
         self.window_ = window
-        self.panel = EventListPanel(window.services.library, self)
+        self.panel = EventListPanel(window.controller.library, self)
         self.panel.say = window.say
         self.panel.changed = self._changed
         self.setWidget(self.panel)
@@ -416,9 +417,9 @@ class EventListDock(QDockWidget):
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(action)
         window.client.addAction(action)
-        for entry in window.menuBar().actions():
-            if entry.text().replace("&", "") == "View" and entry.menu() is not None:
-                entry.menu().addAction(action)
+        menu = find_menu(window, "View")
+        if menu is not None:
+            menu.addAction(action)
         dock.menu_action = action
         shown = window.settings.q.value("event_list/visible", False) in (True, "true")
         dock.setVisible(bool(shown))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from trm_bio.ui import theme
+from trm_bio.ui.menus import find_menu
 
 if TYPE_CHECKING:
     from skills.model import Skill
@@ -165,8 +166,7 @@ def attach(window: MainWindow) -> QAction:
     """Add Help > Guide to ``window``; returns its action."""
     action = QAction("Guide: the zones, the skills, the two windows", window)
     action.triggered.connect(lambda: show_guide(window))
-    for entry in window.menuBar().actions():
-        menu = entry.menu()
-        if entry.text().replace("&", "") == "Help" and menu is not None:
-            menu.addAction(action)
+    menu = find_menu(window, "Help")
+    if menu is not None:
+        menu.addAction(action)
     return action
