@@ -210,8 +210,10 @@ class EventListPanel(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self.table.setColumnWidth(1, 130)  # a kind's words may run under the next column
+        self.setMinimumWidth(340)
         self.table.doubleClicked.connect(lambda _: self.edit_selected())
         self.table.itemSelectionChanged.connect(self._sync_buttons)
         self.table.setAccessibleName("Events of the session")
@@ -411,6 +413,9 @@ class EventListDock(QDockWidget):
         View menu entry (Ctrl+J)."""
         dock = cls(window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.visibilityChanged.connect(
+            lambda visible: visible and window.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
+        )
         action: QAction = dock.toggleViewAction()
         action.setText("Event list")
         action.setShortcut(QKeySequence("Ctrl+J"))

@@ -48,8 +48,9 @@ def marker_for(event: Event) -> Marker | None:
             return None  # the next step's start marks the same moment
         if flow_kind.startswith("helpnow"):
             label = _FLOW_WORDS.get(flow_kind, flow_kind)
-            if flow_kind == "helpnow_strategy" and details.detail:
-                label = details.detail
+            if flow_kind == "helpnow_strategy" and (details.prompt or details.detail):
+                # The strategy's own words: its id (e.g. push_wall) is no name for a person.
+                label = _first_words(details.prompt or details.detail.replace("_", " "))
             return Marker(t, HELP_NOW, label)
         label = _FLOW_WORDS.get(flow_kind, flow_kind)
         if flow_kind == "skill_started" and details.detail:
