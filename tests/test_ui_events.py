@@ -4,7 +4,7 @@ list: live while recording, correctable after the session and in a replay (issue
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
 from tests.ui_app import open_app, record_session
@@ -101,8 +101,8 @@ def test_the_event_list_follows_the_session_and_corrects_it_afterwards(qtbot, tm
     parts = open_app(qtbot, tmp_path, scenario="calm")
     window, controller = parts.window, parts.controller
     dock = window.event_list
-    window.event_list.menu_action.trigger()
-    assert dock.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)
+    assert dock.isVisible() and window.event_list.menu_action.isChecked()
     window.start_session()
     qtbot.waitUntil(lambda: controller.session.received_beats, timeout=10000)
     window.tracking.notice("unpleasant")

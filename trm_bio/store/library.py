@@ -847,8 +847,8 @@ class Library:
     def delete_event(self, session_id: int, seq: int) -> None:
         """Delete a logged event after the session (e.g. a key pressed by mistake).
 
-        Its sequence number is not given again; the cached summary is dropped as in
-        :meth:`update_event`. LibraryError for no such event or a session being recorded.
+        The cached summary is dropped as in :meth:`update_event`. LibraryError for no such
+        event or a session being recorded.
         """
         self._refuse_while_recording(session_id, "correcting its events")
         with self._transaction("deleting an event") as db:

@@ -4,7 +4,7 @@ A clinician puts the client view on the screen the client faces (a second monito
 projector), full screen. The View menu lists the screens connected now; the choice and
 full screen are kept in the settings and used again at the next launch, as long as that
 screen is there (else the client view opens on the main window's screen). Esc on the
-client view leaves full screen; F11 there, or the menu, enters it again. With one screen
+client view leaves full screen; F11, or the menu, enters it again. With one screen
 all of this still works: the client view then covers that screen until Esc or Ctrl+K.
 """
 
@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeyEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import QMenu
 
+from trm_bio.ui.help_dialog import SHORTCUTS
 from trm_bio.ui.menus import find_menu
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 SCREEN_KEY = "client/screen"  # the chosen screen's name
 FULL_KEY = "client/full_screen"
-FULL_SCREEN_KEY = "F11"
 
 
 def screen_words(screen: QScreen, index: int) -> str:
@@ -49,12 +49,11 @@ class ClientPlacement(QObject):
         self.full_action = QAction("Client view full screen", window)
         self.full_action.setCheckable(True)
         self.full_action.setChecked(self.full_screen)
-        self.full_action.setShortcut(QKeySequence(FULL_SCREEN_KEY))
-        self.full_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        # The key itself is the window's (help_dialog.SHORTCUTS); here it is only named.
+        self.full_action.setShortcut(QKeySequence(SHORTCUTS["client_full_screen"][0]))
+        self.full_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.full_action.setToolTip("Show the client view full screen (Esc on it leaves)")
         self.full_action.toggled.connect(self.set_full_screen)
-        window.addAction(self.full_action)
-        self.client.addAction(self.full_action)
         self.client.installEventFilter(self)
         self.fill_menu()
         app = QGuiApplication.instance()

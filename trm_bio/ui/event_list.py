@@ -49,6 +49,7 @@ from trm_bio.core.events import (
 )
 from trm_bio.errors import TrmBioError
 from trm_bio.ui import theme
+from trm_bio.ui.help_dialog import SHORTCUTS
 from trm_bio.ui.marker_legend import clock, kind_words
 from trm_bio.ui.markers import marker_for
 from trm_bio.ui.menus import find_menu
@@ -418,10 +419,9 @@ class EventListDock(QDockWidget):
         )
         action: QAction = dock.toggleViewAction()
         action.setText("Event list")
-        action.setShortcut(QKeySequence("Ctrl+J"))
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        window.addAction(action)
-        window.client.addAction(action)
+        # The key itself is the window's (help_dialog.SHORTCUTS); here it is only named.
+        action.setShortcut(QKeySequence(SHORTCUTS["event_list"][0]))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         menu = find_menu(window, "View")
         if menu is not None:
             menu.addAction(action)

@@ -258,6 +258,8 @@ class MainWindow(QMainWindow):
             "library": self.open_library,
             "history": lambda: self.reports.show_history(self.person.text()),
             "client_view": self.toggle_client_view,
+            "client_full_screen": lambda: self.client_placement.full_action.toggle(),
+            "event_list": lambda: self.event_list.toggleViewAction().trigger(),
             "span_1": lambda: self.span.setCurrentText("1 min"),
             "span_5": lambda: self.span.setCurrentText("5 min"),
             "span_15": lambda: self.span.setCurrentText("15 min"),
