@@ -53,6 +53,7 @@ from trm_bio.ui.help_dialog import SHORTCUTS
 from trm_bio.ui.marker_legend import clock, kind_words
 from trm_bio.ui.markers import marker_for
 from trm_bio.ui.menus import find_menu
+from trm_bio.ui.reports import sentence
 
 if TYPE_CHECKING:
     from trm_bio.store.library import Library
@@ -340,7 +341,7 @@ class EventListPanel(QWidget):
                 payload=edited_payload(event, kind, tone, text),
             )
         except TrmBioError as exc:
-            self.say(_sentence(str(exc)))
+            self.say(sentence(str(exc)))
             return False
         self._reload(f"The entry at {clock(time_s)} was corrected.")
         return True
@@ -364,7 +365,7 @@ class EventListPanel(QWidget):
         try:
             self.library.delete_event(self.session_id, event.seq)
         except TrmBioError as exc:
-            self.say(_sentence(str(exc)))
+            self.say(sentence(str(exc)))
             return False
         self._reload(f"The entry at {clock(event.time_s)} was deleted.")
         return True
@@ -377,12 +378,6 @@ class EventListPanel(QWidget):
         self.select_row(min(row, self.table.rowCount() - 1))
         self.say(words)
         self.changed(session_id)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 class EventListDock(QDockWidget):
