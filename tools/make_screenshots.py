@@ -3,10 +3,11 @@
 Run from the repository root: ``.venv/bin/python tools/make_screenshots.py [--out docs]``.
 It drives the real app on a simulated strap (sped up) and a throw-away library and settings
 folder, so nothing of the user's own is touched, and saves in ``--out``: the first-run
-guide (guide.png), the live screen (live.png), Help Now! with a strategy's guidance
-(helpnow.png), the client view (client.png), the summary (summary.png), the event list
-with a correction (events.png), the session report's first two pages (report.png,
-report-plots.png), the library (library.png) and a replay (replay.png).
+guide (guide.png), the live screen (live.png), Help Now! with a strategy's guidance on
+both screens (helpnow.png, helpnow-client.png), the client view (client.png), the
+summary (summary.png), the event list with a correction (events.png), the session
+report's first two pages (report.png, report-plots.png), the library (library.png) and a
+replay (replay.png).
 
 Without a display it starts its own X server of 1366x768 (Debian's ``xvfb``, plus
 ``libxcb-icccm4`` and ``libxcb-keysyms1`` for Qt); with ``DISPLAY`` set it draws there.
@@ -170,6 +171,7 @@ def make_screenshots(out: Path) -> None:
             window.skills.choose_strategy(push[0] if push else state.strategies[0].id)
             run_for(0.5)
             save(window, "helpnow.png")
+            save(window.client, "helpnow-client.png")
         if in_help_now and now_s >= HELP_NOW_S[1] and controller.flow_state().in_help_now:
             window.skills.act(PracticeAction.RETURN_FROM_HELP_NOW)
             in_help_now, helped = False, True
