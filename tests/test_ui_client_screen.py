@@ -4,6 +4,7 @@ nothing to show (issue 18: client view, performance)."""
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
@@ -121,3 +122,16 @@ def test_the_guide_shows_at_the_first_launch_only_and_again_from_help(qtbot, tmp
     shown = [w for w in again.findChildren(first_run.GuideDialog) if w.isVisible()]
     assert len(shown) == 1 and shown[0].where.text().startswith("1 of")
     again.close()
+
+
+def test_the_simulated_strap_starts_while_the_window_is_built(qtbot, tmp_path):
+    # Start to the first beat on screen: the strap's first packet (a second after it
+    # starts, as a real strap's) comes while the window is being built, not after.
+    started_ns = time.monotonic_ns()
+    parts = open_app(qtbot, tmp_path, speed=1.0)
+    source = parts.controller.source
+    assert parts.services.warm is None  # taken by the preview
+    assert started_ns <= source.start_ns < parts.window.built_ns
+    assert parts.controller.session.start_ns == source.start_ns  # one beat clock
+    qtbot.waitUntil(lambda: parts.controller.session.history.beats.size > 0, timeout=5000)
+    parts.window.close()

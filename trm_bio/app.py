@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,8 @@ class Services:
     )
     #: Extra :class:`devices.ble.BleStrap` arguments: bleak backends and bounds (the tests').
     ble_options: dict[str, Any] = field(default_factory=dict)
+    #: A simulated strap started ahead of the window, for its first preview (see warm_up).
+    warm: tuple[DeviceChoice, Source] | None = None
 
     def scan(self, timeout_s: float) -> list[DeviceChoice]:
         from devices.ble import scan
@@ -117,7 +119,25 @@ class Services:
         return source
 
     def start_live(self, choice: DeviceChoice, options: SessionOptions) -> None:
-        self.controller.start_live(self.make_source(choice), options)
+        warm, self.warm = self.warm, None
+        if warm is not None and warm[0] == choice and not options.record:
+            # The strap started while the window was being built: its beat clock began then.
+            source = warm[1]
+            options = replace(options, start_ns=getattr(source, "start_ns", None))
+        else:
+            if warm is not None:
+                warm[1].stop()
+            source = self.make_source(choice)
+        self.controller.start_live(source, options)
+
+    def warm_up(self, choice: DeviceChoice) -> None:
+        """Start ``choice``'s simulated strap now, for the preview :meth:`start_live` opens
+        next: its first packet (a second after it starts, as a strap's) then comes while the
+        window is still being built, and the first beat is on the screen sooner."""
+        if choice.kind == "simulated":
+            source = self.make_source(choice)
+            source.start()
+            self.warm = (choice, source)
 
     def list_sessions(self) -> list[SessionInfo]:
         return self.library.list_sessions()
@@ -189,7 +209,6 @@ def build(
     lsl_name : str, optional
         The published streams' name (default trm-bio).
     """
-    from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
 
     check_scenario(scenario)
@@ -206,6 +225,11 @@ def build(
     services = Services(
         library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops)
     )
+    simulated = DeviceChoice("simulated", scenario=scenario)
+    if connect and replay is None and not device:
+        services.warm_up(simulated)  # its first second passes while the window is built
+    from trm_bio.ui.main_window import MainWindow
+
     window = MainWindow(controller, services, settings)
     if connect:
         if replay is not None:
@@ -214,7 +238,7 @@ def build(
         elif device:
             window.connect_device(DeviceChoice("ble", device, device))
         else:
-            window.connect_device(DeviceChoice("simulated", scenario=scenario))
+            window.connect_device(simulated)
     return AppParts(library, services, controller, window)
 
 

@@ -409,9 +409,12 @@ class EventListDock(QDockWidget):
         View menu entry (Ctrl+J)."""
         dock = cls(window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        dock.visibilityChanged.connect(
-            lambda visible: visible and window.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
-        )
+
+        def widen(visible: bool) -> None:
+            if visible:
+                window.resizeDocks([dock], [380], Qt.Orientation.Horizontal)
+
+        dock.visibilityChanged.connect(widen)
         action: QAction = dock.toggleViewAction()
         action.setText("Event list")
         # The key itself is the window's (help_dialog.SHORTCUTS); here it is only named.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         tick_ms: int = TICK_MS,
     ) -> None:
         super().__init__()
+        self.built_ns = time.monotonic_ns()  # when the window began to be built
         self.controller = controller
         self.services = services
         self.settings = settings
