@@ -4,8 +4,9 @@ list: live while recording, correctable after the session and in a replay (issue
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from tests.ui_app import open_app, record_session
 from trm_bio.core.events import EventKind
@@ -90,8 +91,14 @@ def test_markers_are_coloured_by_kind_and_valence_with_a_legend_and_a_hover_labe
     text = plots.hover.text_at(at)
     assert text.startswith(f"{clock(unpleasant.time_s)} · unpleasant sensation")
     assert "tight" in text
-    plots.layout_widget.scene().sigMouseMoved.emit(at)
-    assert plots.hover.shown == text
+    view = plots.layout_widget
+    where = QPointF(view.mapFromScene(at))
+    move = QMouseEvent(
+        QEvent.Type.MouseMove, where, QPointF(view.viewport().mapToGlobal(where.toPoint())),
+        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(view.viewport(), move)  # the pointer rests on the line
+    qtbot.waitUntil(lambda: plots.hover.shown == text, timeout=2000)
     far = vb.mapViewToScene(QPointF(unpleasant.time_s + 60.0, y))
     assert "unpleasant" not in plots.hover.text_at(far)
     window.close()
