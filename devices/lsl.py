@@ -9,7 +9,8 @@ the session downstream cannot tell it from a strap.
 Two kinds of stream are understood:
 
 * ``HeartRateMeasurement`` (what trm-bio publishes, see ``trm_bio.lsl_outlets``): one
-  string sample per strap packet or link change, JSON ``{"t_ns": ..., "hrm": "<hex>"}`` or
+  string sample per strap packet, PMD frame (a Polar strap's ECG or accelerometer) or link
+  change, JSON ``{"t_ns": ..., "hrm": "<hex>"}``, ``{"t_ns": ..., "pmd": "<hex>"}`` or
   ``{"t_ns": ..., "state": ...}``, where ``t_ns`` is the host arrival time in ns from the
   publisher's session start. The stream's ``desc/trm_bio/session_start_lsl`` is that start
   on the publisher's LSL clock. The source re-emits the very same bytes and link changes at
@@ -513,6 +514,16 @@ class LslSource(ThreadedSource):
                 log.warning("ignored a malformed heart-rate packet from LSL: %.80s", text)
                 return
             self._emit(packet)
+            return
+        if "pmd" in record:
+            from devices.pmd import PmdFrame  # numpy: not loaded to build the command line
+
+            try:
+                payload = bytes.fromhex(record["pmd"])
+            except (ValueError, TypeError):
+                log.warning("ignored a malformed PMD frame from LSL: %.80s", text)
+                return
+            self._put(PmdFrame(host_ns, self.source_id, payload))
             return
         try:
             state = LinkState(record["state"])

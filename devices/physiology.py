@@ -46,6 +46,12 @@ Mayer 15 ms, noise 8 ms), so a regulation model has its personal baseline to com
 The mean heart rate comes out about 1 % above the scripted one (RR is the harmonic mean of
 the period). Paced breathing's RMSSD barely rises although its SDNN triples: RMSSD weighs
 fast changes, and a 10 s breath changes RR slowly.
+
+A person with a resonance rate (``--resonance-rate R``): :class:`ResonantHeartModel` with a
+:class:`ResonanceResponse` makes the breathing part of the period depend on the breathing
+rate (largest, and in phase with the breath, at ``R``), and follows a
+:class:`BreathingGuide` (the app's pacer, the resonance assessment's protocol) while it is
+on. Without one it breathes as the scenario says, all but unchanged at ordinary rates.
 """
 
 from __future__ import annotations
@@ -53,12 +59,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, TypedDict, TypeVar
+from typing import Literal, Protocol, TypedDict, TypeVar
 
 import numpy as np
 
 GRID_DT_S = 0.05
 RMSSD_TOLERANCE = 0.20
+#: A steady phase's windows stay within this many standard deviations of the slow wander.
+WANDER_SIGMAS = 2.5
 RR_FLOOR_MS = 250.0
 RR_CEIL_MS = 2500.0
 
@@ -112,6 +120,15 @@ def _steps(
     return Profile(tuple(t for t, _ in knots), tuple(float(v) for _, v in knots), shape)
 
 
+#: The slow wander of a resting heart, set so that the calm scenario's zone indicator moves
+#: as much as it does on real rest (see tests/test_simulated_strap.py): with a 20 s HR and a
+#: 60 s RMSSD window against a 2-minute calibration, real rest (drivedb drive06, MIT-BIH 100,
+#: 105) gives an arousal p95 of about 0.8-1.3 and a p99 of 1.0-1.6; the calm scenario gives
+#: 1.15 and 1.54 (seeds 0-11, 15 minutes each).
+REST_HR_WANDER_BPM = 2.7
+REST_RSA_WANDER = 0.2
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A scripted stretch of physiology, as data.
@@ -141,6 +158,16 @@ class Scenario:
         Relative standard deviation of breath-to-breath depth (time constant 8 s).
     mayer_hz : float
         Centre frequency of the Mayer wave (Hz).
+    hr_wander_bpm : float
+        Standard deviation of the slow wander of the heart rate (bpm, time constant
+        ``wander_tau_s``): a resting heart moves by a few bpm from minute to minute. The
+        built-in scenarios use ``REST_HR_WANDER_BPM``; 0 (the default) leaves a scripted
+        scenario exactly as scripted.
+    rsa_wander : float
+        Standard deviation of the slow wander of ln RSA amplitude (natural-log units, same
+        time constant): resting RMSSD moves by a fifth or so from minute to minute.
+    wander_tau_s : float
+        Time constant of both wanders (s).
     events : mapping of str to float
         Scripted event times (s): ``onset`` (the change starts), ``peak`` (it is complete),
         ``recovery`` (the return starts; for ``helpnow`` the moment a Help Now! strategy is
@@ -161,6 +188,9 @@ class Scenario:
     breathing_jitter: float = 0.04
     depth_jitter: float = 0.1
     mayer_hz: float = 0.1
+    hr_wander_bpm: float = 0.0
+    rsa_wander: float = 0.0
+    wander_tau_s: float = 90.0
     events: MappingProxyType[str, float] = field(default_factory=lambda: MappingProxyType({}))
     phases: MappingProxyType[str, tuple[float, float]] = field(
         default_factory=lambda: MappingProxyType({})
@@ -241,99 +271,117 @@ LOW_VARIABLE = {"hr": 52.0, "br": 10.0, "rsa": 80.0, "mayer": 25.0, "noise": 12.
 DISTRESS = {"hr": 100.0, "br": 22.0, "rsa": 8.0, "mayer": 6.0, "noise": 4.0}
 PACED = {"hr": 68.0, "br": 6.0, "rsa": 90.0, "mayer": 0.0, "noise": 6.0}
 
+#: Every built-in scenario's heart wanders as a real resting heart does.
 SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType(
     {
         "calm": Scenario(
             name="calm",
-            description="Steady rest: 65 bpm, 12 breaths/min, healthy RMSSD.",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
+            description=(
+                "Steady rest: 65 bpm, 12 breaths/min, healthy RMSSD, wandering as much as a "
+                "real resting heart does."
+            ),
             duration_s=600.0,
             **_baseline_then([]),
             phases=_frozen(rest=(0.0, 600.0)),
         ),
         "stress": Scenario(
             name="stress",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
-                "Calm for 4 minutes, then over 90 s heart rate rises 25 bpm with fast shallow "
+                "Calm for 6 minutes, then over 90 s heart rate rises 25 bpm with fast shallow "
                 "breathing and little RSA, held 3 minutes, then recovery over 5 minutes."
             ),
-            duration_s=1020.0,
+            duration_s=1140.0,
             **_baseline_then(
                 [
-                    (240.0, CALM),
-                    (330.0, STRESSED),
-                    (510.0, STRESSED),
-                    (810.0, {"hr": 68.0, "br": 13.0, "rsa": 40.0, "mayer": 14.0, "noise": 7.0}),
+                    (360.0, CALM),
+                    (450.0, STRESSED),
+                    (630.0, STRESSED),
+                    (930.0, {"hr": 68.0, "br": 13.0, "rsa": 40.0, "mayer": 14.0, "noise": 7.0}),
                 ]
             ),
-            events=_frozen(onset=240.0, peak=330.0, recovery=510.0, recovered=810.0),
-            phases=_frozen(baseline=(0.0, 240.0), stress=(330.0, 510.0), recovered=(810.0, 1020.0)),
+            events=_frozen(onset=360.0, peak=450.0, recovery=630.0, recovered=930.0),
+            phases=_frozen(baseline=(0.0, 360.0), stress=(450.0, 630.0), recovered=(930.0, 1140.0)),
         ),
         "paced-breathing": Scenario(
             name="paced-breathing",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
-                "Two minutes of calm, then breathing at 6 breaths/min: large RSA at 0.1 Hz, "
+                "Six minutes of calm, then breathing at 6 breaths/min: large RSA at 0.1 Hz, "
                 "high coherence."
             ),
-            duration_s=720.0,
-            **_baseline_then([(120.0, CALM), (150.0, PACED)]),
+            duration_s=960.0,
+            **_baseline_then([(360.0, CALM), (390.0, PACED)]),
             breathing_jitter=0.015,
-            events=_frozen(onset=120.0, peak=150.0),
-            phases=_frozen(baseline=(0.0, 120.0), paced=(150.0, 720.0)),
+            events=_frozen(onset=360.0, peak=390.0),
+            phases=_frozen(baseline=(0.0, 360.0), paced=(390.0, 960.0)),
         ),
         "high-arousal": Scenario(
             name="high-arousal",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
-                "Three minutes of calm, then within a minute a racing heart (95 bpm), fast "
+                "Six minutes of calm, then within a minute a racing heart (95 bpm), fast "
                 "shallow breathing and flat variability that stays (stuck on high)."
             ),
-            duration_s=900.0,
-            **_baseline_then([(180.0, CALM), (240.0, HIGH)]),
-            events=_frozen(onset=180.0, peak=240.0),
-            phases=_frozen(baseline=(0.0, 180.0), high=(240.0, 900.0)),
+            duration_s=1080.0,
+            **_baseline_then([(360.0, CALM), (420.0, HIGH)]),
+            events=_frozen(onset=360.0, peak=420.0),
+            phases=_frozen(baseline=(0.0, 360.0), high=(420.0, 1080.0)),
         ),
         "low-arousal": Scenario(
             name="low-arousal",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
-                "Three minutes of calm, then over two minutes a slow heart (54 bpm), slow "
+                "Six minutes of calm, then over two minutes a slow heart (54 bpm), slow "
                 "breathing and flat variability: the numb, shut-down picture."
             ),
-            duration_s=900.0,
-            **_baseline_then([(180.0, CALM), (300.0, LOW_FLAT)]),
+            duration_s=1080.0,
+            **_baseline_then([(360.0, CALM), (480.0, LOW_FLAT)]),
             vlf_ms=5.0,
-            events=_frozen(onset=180.0, peak=300.0),
-            phases=_frozen(baseline=(0.0, 180.0), low=(300.0, 900.0)),
+            events=_frozen(onset=360.0, peak=480.0),
+            phases=_frozen(baseline=(0.0, 360.0), low=(480.0, 1080.0)),
         ),
         "low-arousal-variable": Scenario(
             name="low-arousal-variable",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
-                "Three minutes of calm, then over two minutes a slow heart (52 bpm) with high "
+                "Six minutes of calm, then over two minutes a slow heart (52 bpm) with high "
                 "variability: the low zone's other face."
             ),
-            duration_s=900.0,
-            **_baseline_then([(180.0, CALM), (300.0, LOW_VARIABLE)]),
-            events=_frozen(onset=180.0, peak=300.0),
-            phases=_frozen(baseline=(0.0, 180.0), low=(300.0, 900.0)),
+            duration_s=1080.0,
+            **_baseline_then([(360.0, CALM), (480.0, LOW_VARIABLE)]),
+            events=_frozen(onset=360.0, peak=480.0),
+            phases=_frozen(baseline=(0.0, 360.0), low=(480.0, 1080.0)),
         ),
         "helpnow": Scenario(
             name="helpnow",
+            hr_wander_bpm=REST_HR_WANDER_BPM,
+            rsa_wander=REST_RSA_WANDER,
             description=(
-                "Three minutes of calm, a distress rise over one minute to 100 bpm, held; at "
-                "7 minutes a Help Now! strategy is used and the body settles over 3 minutes."
+                "Six minutes of calm, a distress rise over one minute to 100 bpm, held; at "
+                "10 minutes a Help Now! strategy is used and the body settles over 3 minutes."
             ),
-            duration_s=900.0,
+            duration_s=1080.0,
             **_baseline_then(
                 [
-                    (180.0, CALM),
-                    (240.0, DISTRESS),
+                    (360.0, CALM),
                     (420.0, DISTRESS),
-                    (600.0, {"hr": 70.0, "br": 13.0, "rsa": 38.0, "mayer": 14.0, "noise": 7.0}),
+                    (600.0, DISTRESS),
+                    (780.0, {"hr": 70.0, "br": 13.0, "rsa": 38.0, "mayer": 14.0, "noise": 7.0}),
                 ]
             ),
             events=_frozen(
-                onset=180.0, peak=240.0, recovery=420.0, helpnow=420.0, recovered=600.0
+                onset=360.0, peak=420.0, recovery=600.0, helpnow=600.0, recovered=780.0
             ),
             phases=_frozen(
-                baseline=(0.0, 180.0), distress=(240.0, 420.0), recovered=(600.0, 900.0)
+                baseline=(0.0, 360.0), distress=(420.0, 600.0), recovered=(780.0, 1080.0)
             ),
         ),
     }
@@ -371,18 +419,20 @@ def expected_rmssd_ms(
     *,
     mayer_hz: float = 0.1,
     depth_jitter: float = 0.0,
+    rsa_wander: float = 0.0,
 ) -> float:
     """RMSSD (ms) the model produces in a steady state with these parameters.
 
     Each sinusoid of peak amplitude ``a`` at ``f`` Hz, seen through IPFM (amplitude times
     ``sinc(f T)``) and differenced every beat ``T = 60 / HR`` s, contributes
     ``2 a^2 sin^2(pi f T)`` to the mean squared successive difference; white noise contributes
-    ``2 noise^2``; random breath depth multiplies the RSA term by ``1 + depth_jitter^2``.
+    ``2 noise^2``; random breath depth multiplies the RSA term by ``1 + depth_jitter^2``, and
+    the slow log-normal wander of its amplitude by ``exp(2 rsa_wander^2)`` (on average).
     """
     period_s = 60.0 / heart_rate_bpm
     msd = 2.0 * noise_ms**2
     for amp, freq, gain in (
-        (rsa_ms, breaths_per_min / 60.0, 1.0 + depth_jitter**2),
+        (rsa_ms, breaths_per_min / 60.0, (1.0 + depth_jitter**2) * math.exp(2 * rsa_wander**2)),
         (mayer_ms, mayer_hz, 1.0),
     ):
         effective = amp * np.sinc(freq * period_s)
@@ -397,17 +447,20 @@ def scenario_expected_rmssd_ms(scenario: str | Scenario, phase: str) -> float:
     p = sc.at(0.5 * (start_s + end_s))
     return expected_rmssd_ms(
         p["heart_rate_bpm"], p["breaths_per_min"], p["rsa_ms"], p["mayer_ms"], p["noise_ms"],
-        mayer_hz=sc.mayer_hz, depth_jitter=sc.depth_jitter,
+        mayer_hz=sc.mayer_hz, depth_jitter=sc.depth_jitter, rsa_wander=sc.rsa_wander,
     )
 
 
 def rmssd_range_ms(scenario: str | Scenario, phase: str) -> tuple[float, float]:
-    """The documented RMSSD range (ms) of a steady phase: expected value ± ``RMSSD_TOLERANCE``.
+    """The documented RMSSD range (ms) of a steady phase: expected value ± ``RMSSD_TOLERANCE``,
+    widened by ``WANDER_SIGMAS`` standard deviations of the RSA amplitude's slow wander.
 
     Holds for windows of at least 60 s inside the phase (checked over seeded runs).
     """
-    centre = scenario_expected_rmssd_ms(scenario, phase)
-    return centre * (1.0 - RMSSD_TOLERANCE), centre * (1.0 + RMSSD_TOLERANCE)
+    sc = get_scenario(scenario)
+    centre = scenario_expected_rmssd_ms(sc, phase)
+    wander = math.exp(WANDER_SIGMAS * sc.rsa_wander)
+    return centre * (1.0 - RMSSD_TOLERANCE) / wander, centre * (1.0 + RMSSD_TOLERANCE) * wander
 
 
 # -- the generator -------------------------------------------------------------------------
@@ -462,7 +515,7 @@ class HeartModel:
         streams = [
             np.random.default_rng(s)
             for s in (seed if isinstance(seed, np.random.SeedSequence)
-                      else np.random.SeedSequence(seed)).spawn(6)
+                      else np.random.SeedSequence(seed)).spawn(8)
         ]
         start_rng, beat_noise_rng = streams[0], streams[1]
         self._start_s = start_s
@@ -476,8 +529,40 @@ class HeartModel:
         self._mayer_wander = _OrnsteinUhlenbeck(0.05, 30.0, streams[3])
         self._depth = _OrnsteinUhlenbeck(scenario.depth_jitter, 8.0, streams[4])
         self._vlf = _OrnsteinUhlenbeck(scenario.vlf_ms, 40.0, streams[5])
+        # Spawned after the first six, so those streams (and the beats without wander) stay.
+        self._hr_wander = _OrnsteinUhlenbeck(scenario.hr_wander_bpm, scenario.wander_tau_s,
+                                             streams[6])
+        self._rsa_wander = _OrnsteinUhlenbeck(scenario.rsa_wander, scenario.wander_tau_s,
+                                              streams[7])
         self._last_ipfm_beat_s: float | None = None
         self._last_beat_s: float | None = None
+
+    def _breath_phase(self, t: np.ndarray) -> np.ndarray:
+        """The person's own breathing phase (rad) on the grid times ``t``, carried across calls."""
+        n = t.size
+        breath_hz = self.scenario.breaths_per_min(t) / 60.0 * (1.0 + self._breath_wander.next(n))
+        theta_resp = self._theta_resp + 2 * math.pi * GRID_DT_S * np.cumsum(breath_hz)
+        self._theta_resp = float(theta_resp[-1] % (2 * math.pi))
+        out: np.ndarray = theta_resp
+        return out
+
+    def _mayer_amplitude_ms(self, t: np.ndarray) -> np.ndarray:
+        """Peak amplitude (ms) of the Mayer wave on the grid times ``t``."""
+        out: np.ndarray = self.scenario.mayer_ms(t)
+        return out
+
+    def _respiratory_ms(self, t: np.ndarray) -> np.ndarray:
+        """The breathing's part of the heart period (ms) on the grid times ``t``: inspiration
+        (sin > 0) shortens it."""
+        theta_resp = self._breath_phase(t)
+        out: np.ndarray = -self.scenario.rsa_ms(t) * self._rsa_depth(t.size) * np.sin(theta_resp)
+        return out
+
+    def _rsa_depth(self, n: int) -> np.ndarray:
+        """Relative depth of the breathing's swing for the next ``n`` grid steps: breath to
+        breath jitter times the slow wander of vagal tone that real rest shows."""
+        out: np.ndarray = (1.0 + self._depth.next(n)) * np.exp(self._rsa_wander.next(n))
+        return out
 
     def beats_until(self, end_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Beats after the previous call, up to model time ``end_s``.
@@ -496,14 +581,12 @@ class HeartModel:
             return np.empty(0), np.empty(0)
         t = self._start_s + GRID_DT_S * np.arange(self._grid_index + 1, last_index + 1)
         self._grid_index = last_index
-        breath_hz = sc.breaths_per_min(t) / 60.0 * (1.0 + self._breath_wander.next(n))
         mayer_hz = sc.mayer_hz * (1.0 + self._mayer_wander.next(n))
-        theta_resp = self._theta_resp + 2 * math.pi * GRID_DT_S * np.cumsum(breath_hz)
         theta_mayer = self._theta_mayer + 2 * math.pi * GRID_DT_S * np.cumsum(mayer_hz)
         period_ms = (
-            60000.0 / sc.heart_rate_bpm(t)
-            - sc.rsa_ms(t) * (1.0 + self._depth.next(n)) * np.sin(theta_resp)
-            + sc.mayer_ms(t) * np.sin(theta_mayer)
+            60000.0 / np.maximum(sc.heart_rate_bpm(t) + self._hr_wander.next(n), 20.0)
+            + self._respiratory_ms(t)
+            + self._mayer_amplitude_ms(t) * np.sin(theta_mayer)
             + self._vlf.next(n)
         )
         period_ms = np.clip(period_ms, RR_FLOOR_MS, RR_CEIL_MS)
@@ -515,7 +598,6 @@ class HeartModel:
         ipfm_times = np.interp(crossings, grid_phase, grid_t)
 
         self._t_s = float(t[-1])
-        self._theta_resp = float(theta_resp[-1] % (2 * math.pi))
         self._theta_mayer = float(theta_mayer[-1] % (2 * math.pi))
         self._beat_phase = float(phase[-1] - math.floor(phase[-1]))
         if ipfm_times.size == 0:
@@ -554,3 +636,125 @@ def model_beats(
     """
     return HeartModel(get_scenario(scenario), seed, start_s).beats_until(duration_s)
 
+
+
+# -- a person with a resonance frequency ---------------------------------------------------
+
+
+class BreathingGuide(Protocol):
+    """A breathing guide the simulated person follows (e.g. ``trm_bio.core.pacer.PacerTrack``)."""
+
+    def guide(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rate (breaths/min) and breath shape (0 emptied .. 1 full) at session times ``t_s``
+        (s); NaN where the guide is off."""
+        ...
+
+
+@dataclass(frozen=True)
+class ResonanceResponse:
+    """How a person's heart-rate swing answers the breathing rate: a resonance at ``rate_per_min``.
+
+    The cardiovascular system resonates (Vaschillo et al. 2002; Lehrer et al. 2000): the
+    baroreflex loop's delay makes the heart-rate oscillation driven by breathing largest, and
+    in phase with the breath (heart rate highest as the lungs are fullest), at one rate,
+    typically 4.5-6.5 /min in adults. Modelled as a second-order band-pass at the resonance
+    rate ``R`` with quality ``q``: ``H(f) = 1 / (1 + j q (f/R - R/f))``. The RSA amplitude is
+    the scenario's times ``1 + (peak_gain - 1) |H|^2`` (so ordinary breathing at 12 /min is
+    all but unchanged, and breathing at ``R`` swings ``peak_gain`` times as much), and the
+    heart-rate oscillation leads the breath by ``arg H`` (ahead below ``R``, behind above it,
+    0 at ``R``).
+
+    Parameters
+    ----------
+    rate_per_min : float
+        The resonance rate (breaths/min).
+    q : float
+        Sharpness; 2.5 puts the swing 0.5 /min away from a 5 /min resonance 10-12 % lower and
+        its phase 25-28 degrees off.
+    peak_gain : float
+        RSA at resonance over the scenario's RSA (about 2.2: paced breathing at resonance
+        raises the swing to 15-20 bpm peak to trough, Lehrer et al. 2000).
+    """
+
+    rate_per_min: float
+    q: float = 2.5
+    peak_gain: float = 2.2
+
+    def __post_init__(self) -> None:
+        if not 2.0 <= self.rate_per_min <= 12.0:
+            raise ValueError("A simulated resonance rate must be between 2 and 12 breaths/min.")
+
+    def _h(self, rate_per_min: np.ndarray) -> np.ndarray:
+        x = np.maximum(np.asarray(rate_per_min, dtype=np.float64), 1e-3) / self.rate_per_min
+        out: np.ndarray = 1.0 / (1.0 + 1j * self.q * (x - 1.0 / x))
+        return out
+
+    def gain(self, rate_per_min: np.ndarray | float) -> np.ndarray:
+        """RSA amplitude multiplier at breathing rate(s) ``rate_per_min``."""
+        h = self._h(np.asarray(rate_per_min))
+        out: np.ndarray = 1.0 + (self.peak_gain - 1.0) * np.abs(h) ** 2
+        return out
+
+    def phase_rad(self, rate_per_min: np.ndarray | float) -> np.ndarray:
+        """How far (rad) the heart-rate oscillation leads the breath at ``rate_per_min``."""
+        out: np.ndarray = np.angle(self._h(np.asarray(rate_per_min)))
+        return out
+
+
+class ResonantHeartModel(HeartModel):
+    """A :class:`HeartModel` whose breathing rate sets the RSA's size and phase
+    (:class:`ResonanceResponse`), and who breathes along with ``guide`` while it is on.
+
+    On its own the person breathes at the scenario's rate; while the guide is on they follow
+    its rate and its breath shape exactly, their Mayer wave entrained (left out). The heart
+    period's breathing part is ``-A g(f) (2 v(t + phi / (2 pi f)) - 1)`` with ``v`` the breath
+    shape (0..1; a raised cosine of the own phase when unguided), ``g`` the gain and ``phi``
+    the lead: the heart period is shortest (heart rate highest) as the lungs are fullest at
+    resonance.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | np.random.SeedSequence,
+        start_s: float = -5.0,
+        *,
+        resonance: ResonanceResponse,
+        guide: BreathingGuide | None = None,
+    ) -> None:
+        super().__init__(scenario, seed, start_s)
+        self.resonance = resonance
+        self.guide = guide
+
+    def _mayer_amplitude_ms(self, t: np.ndarray) -> np.ndarray:
+        # Slow paced breathing entrains the ~0.1 Hz blood-pressure rhythm: while the guide is
+        # on, the Mayer wave is part of the resonance, not a rhythm of its own.
+        amplitude = super()._mayer_amplitude_ms(t)
+        if self.guide is None:
+            return amplitude
+        out: np.ndarray = np.where(np.isfinite(self.guide.guide(t)[0]), 0.0, amplitude)
+        return out
+
+    def _respiratory_ms(self, t: np.ndarray) -> np.ndarray:
+        own_phase = self._breath_phase(t)
+        own_rate = self.scenario.breaths_per_min(t)
+        amplitude = self.scenario.rsa_ms(t) * self._rsa_depth(t.size)
+        rate = own_rate
+        lead = self.resonance.phase_rad(own_rate)
+        # Breath shape (-1 emptied .. 1 full) ahead by the lead: the heart's response.
+        shape = -np.cos(own_phase + lead)
+        if self.guide is not None:
+            guided_rate, _ = self.guide.guide(t)
+            on = np.isfinite(guided_rate)
+            if on.any():
+                rate = np.where(on, guided_rate, own_rate)
+                lead_s = self.resonance.phase_rad(guided_rate[on]) / (
+                    2 * math.pi * guided_rate[on] / 60.0
+                )
+                _, ahead = self.guide.guide(t[on] + lead_s)
+                # A guide turned off within the lead keeps the last shape: hold it.
+                ahead = np.where(np.isfinite(ahead), ahead, 0.5)
+                shape = shape.copy()
+                shape[on] = 2.0 * ahead - 1.0
+        out: np.ndarray = -amplitude * self.resonance.gain(rate) * shape
+        return out

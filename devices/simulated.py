@@ -23,14 +23,23 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from devices.hrm import encode_hrm, packet_from_payload, rr_ms_to_raw
 from devices.packet import LinkState, Packet, SensorContact, StatusEvent
-from devices.physiology import SCENARIOS, HeartModel, Scenario, get_scenario
+from devices.physiology import (
+    SCENARIOS,
+    BreathingGuide,
+    HeartModel,
+    ResonanceResponse,
+    ResonantHeartModel,
+    Scenario,
+    get_scenario,
+)
+from devices.pmd import PmdFrame
 from devices.source import ThreadedSource
 
 __all__ = [
@@ -54,6 +63,7 @@ LATENCY_RANGE_S = (0.005, 0.045)
 HR_AVERAGE_BEATS = 4
 MODEL_START_S = -5.0
 STREAM_RESUME_S = 0.05  # from reconnection to the first notification being enabled again
+GUIDED_CHUNK_S = 2.0  # a person following a guide answers a change within this (s)
 
 
 class BeatLabel(enum.IntEnum):
@@ -214,15 +224,25 @@ def _beat_chunks(
     duration_s: float | None,
     artifacts: Artifacts,
     contact_loss: Stretches,
+    resonance: ResonanceResponse | None = None,
+    guide: BreathingGuide | None = None,
 ) -> Iterator[tuple[float, float, BeatSeries, BeatSeries]]:
     """(chunk start, chunk end, true beats, reported beats) for consecutive chunks."""
     heart_seed, strap_seed, _ = _seeds(seed)
-    heart = HeartModel(scenario, heart_seed, MODEL_START_S)
+    heart = (
+        HeartModel(scenario, heart_seed, MODEL_START_S)
+        if resonance is None
+        else ResonantHeartModel(
+            scenario, heart_seed, MODEL_START_S, resonance=resonance, guide=guide
+        )
+    )
+    # A person following a live guide is made a little at a time, so they follow it soon.
+    chunk_s = GUIDED_CHUNK_S if guide is not None else CHUNK_S
     detector = _StrapDetector(artifacts, contact_loss, strap_seed)
     heart.beats_until(0.0)  # beats before streaming began are never reported
     chunk_start_s = 0.0
     while duration_s is None or chunk_start_s < duration_s:
-        chunk_end_s = chunk_start_s + CHUNK_S
+        chunk_end_s = chunk_start_s + chunk_s
         if duration_s is not None:
             chunk_end_s = min(chunk_end_s, duration_s)
         times_s, rr_ms = heart.beats_until(chunk_end_s)
@@ -244,7 +264,12 @@ def _concat(parts: list[BeatSeries], end_s: float) -> BeatSeries:
 
 
 def true_beats(
-    scenario: str | Scenario = "calm", *, seed: int = 0, duration_s: float
+    scenario: str | Scenario = "calm",
+    *,
+    seed: int = 0,
+    duration_s: float,
+    resonance: ResonanceResponse | None = None,
+    guide: BreathingGuide | None = None,
 ) -> BeatSeries:
     """The heart's own beats from session time 0 to ``duration_s`` (s), as :func:`simulate` uses.
 
@@ -255,7 +280,8 @@ def true_beats(
         labelled NORMAL.
     """
     sc = get_scenario(scenario)
-    parts = [true for _, _, true, _ in _beat_chunks(sc, seed, duration_s, Artifacts(), ())]
+    chunks = _beat_chunks(sc, seed, duration_s, Artifacts(), (), resonance, guide)
+    parts = [true for _, _, true, _ in chunks]
     return _concat(parts, duration_s)
 
 
@@ -290,6 +316,8 @@ def simulate(
     link_drops: Stretches = (),
     battery_percent: int | None = 100,
     body_location: int | None = 1,
+    resonance: ResonanceResponse | None = None,
+    guide: BreathingGuide | None = None,
 ) -> Iterator[Packet | StatusEvent]:
     """Packets and status events of a simulated strap, in time order, with virtual host times.
 
@@ -315,6 +343,10 @@ def simulate(
         notices (after min(2 s, half the drop)), CONNECTED at the end, STREAMING 50 ms later.
     battery_percent, body_location : int or None
         Device facts carried on status events (Body Sensor Location 1 is chest).
+    resonance : ResonanceResponse or None
+        A person with a resonance rate (:class:`devices.physiology.ResonantHeartModel`).
+    guide : BreathingGuide or None
+        With ``resonance``: a breathing guide the person follows while it is on.
 
     Yields
     ------
@@ -371,7 +403,9 @@ def simulate(
     drift = 1.0 + art.clock_drift_ppm * 1e-6
     fallback_hr = round(float(sc.heart_rate_bpm(0.0)))
 
-    for _, chunk_end_s, _, reported in _beat_chunks(sc, seed, duration_s, art, loss):
+    for _, chunk_end_s, _, reported in _beat_chunks(
+        sc, seed, duration_s, art, loss, resonance, guide
+    ):
         buffer_t = np.concatenate((buffer_t, reported.times_s))
         buffer_rr = np.concatenate((buffer_rr, reported.rr_ms))
         items: list[tuple[int, int, Packet | StatusEvent]] = []
@@ -437,6 +471,11 @@ class SimulatedStrap(ThreadedSource):
         As for :func:`simulate`.
     battery_percent, body_location : int or None
         Device facts reported on status events (100 %, 1 = chest).
+    resonance, guide
+        As for :func:`simulate`: a person with a resonance rate, following a breathing guide.
+    h10 : bool
+        Act as a Polar H10: stream ECG and accelerometer PMD frames too
+        (:func:`devices.simulated_h10.simulate_h10`).
 
     Items carry virtual host times: ``start_ns`` (``time.monotonic_ns()`` at :meth:`start`)
     plus the virtual time elapsed, so at speed 1 ``host_ns`` is the real arrival time.
@@ -455,8 +494,13 @@ class SimulatedStrap(ThreadedSource):
         link_drops: Stretches = (),
         battery_percent: int | None = 100,
         body_location: int | None = 1,
+        resonance: ResonanceResponse | None = None,
+        guide: BreathingGuide | None = None,
+        h10: bool = False,
     ) -> None:
         self.scenario = get_scenario(scenario)
+        self.resonance = resonance
+        self.guide = guide
         if not speed > 0:
             raise ValueError("The simulated strap's speed must be above 0.")
         if math.isinf(speed) and duration_s is None:
@@ -471,6 +515,7 @@ class SimulatedStrap(ThreadedSource):
         self._contact_loss = _check_stretches(contact_loss, "contact loss")
         self._link_drops = _check_stretches(link_drops, "link drop")
         self.start_ns: int | None = None
+        self.h10 = h10
 
     def start(self) -> None:
         """Start streaming on a new thread; returns at once (a second call does nothing)."""
@@ -481,8 +526,13 @@ class SimulatedStrap(ThreadedSource):
     def _run(self, start_ns: int) -> None:
         started_s = time.monotonic()
         last_ns = start_ns
+        generate: Callable[..., Iterator[Packet | StatusEvent | PmdFrame]] = simulate
+        if self.h10:
+            from devices.simulated_h10 import simulate_h10
+
+            generate = simulate_h10
         try:
-            for item in simulate(
+            for item in generate(
                 self.scenario,
                 seed=self.seed,
                 duration_s=self.duration_s,
@@ -493,6 +543,8 @@ class SimulatedStrap(ThreadedSource):
                 artifacts=self._artifacts,
                 contact_loss=self._contact_loss,
                 link_drops=self._link_drops,
+                resonance=self.resonance,
+                guide=self.guide,
             ):
                 if self._stop_event.is_set():
                     break
@@ -505,6 +557,8 @@ class SimulatedStrap(ThreadedSource):
                 last_ns = item.host_ns
                 if isinstance(item, StatusEvent):
                     self._set_state(item.state, item.message, host_ns=item.host_ns)
+                elif isinstance(item, PmdFrame):
+                    self._put(item)
                 else:
                     self._emit(item)
         except Exception as error:  # the thread must not die silently

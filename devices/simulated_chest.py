@@ -37,7 +37,7 @@ start of an inhale), so a test can ask for the true mean rate between any two ti
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +139,7 @@ def simulate_chest_acc(
     step_mg: float = 300.0,
     fs_hz: float = ACC_RATE_HZ,
     seed: int = 0,
+    fullness: Callable[[FloatArray], FloatArray] | None = None,
 ) -> ChestAccSimulation:
     """Simulate a chest strap's accelerometer (see the module docstring for the model).
 
@@ -159,6 +160,9 @@ def simulate_chest_acc(
     walking_s, step_mg : (start, end) times of walking, s, and the size of each step, mg.
     fs_hz : sample rate, Hz.
     seed : random seed; the same arguments and seed give the same signal.
+    fullness : optional, the lungs' fullness (0 emptied .. 1 full) at the signal's times (s
+        from its start), NaN where the person breathes on their own: a person breathing
+        along with a pacer (the resonant person of :mod:`devices.physiology`).
     """
     if duration_s <= 0 or fs_hz <= 0:
         raise ValueError("the duration and the sample rate must be above zero")
@@ -183,7 +187,11 @@ def simulate_chest_acc(
     phase = phase + 2 * math.pi * 0.7
 
     depth = 1.0 + 0.15 * _smooth_noise(rng, n, fs_hz, 0.05)
-    breathing = amplitude_mg * depth * breath_shape(phase, inhale_fraction)
+    shape = breath_shape(phase, inhale_fraction)
+    if fullness is not None:
+        guided = 2.0 * np.asarray(fullness(t), dtype=np.float64) - 1.0
+        shape = np.where(np.isfinite(guided), guided, shape)
+    breathing = amplitude_mg * depth * shape
 
     # Sensor frame: "down" for an upright chest is -x (the H10 lies with x along the body);
     # breathing moves mostly along z (front-back tilt), a little along y.

@@ -106,7 +106,8 @@ class FlowState:
     ``remaining_s`` is the time left in a timed step (None for a manual step or when no step is
     current); ``elapsed_s`` is how long the current step has run (frozen time excluded).
     ``strategies`` holds the Help Now! strategies while in Help Now! (or the current skill's own
-    strategies when practising Help Now! itself).
+    strategies when practising Help Now! itself); ``strategy`` is the one of them the person
+    chose last (None before a choice, and once they leave Help Now!).
     """
 
     status: FlowStatus
@@ -120,6 +121,7 @@ class FlowState:
     strategies: tuple[Strategy, ...]
     plan_id: str | None
     skill_count: int
+    strategy: Strategy | None = None
 
     @property
     def prompt(self) -> str:
@@ -176,6 +178,7 @@ class PracticeFlow:
         self._status: Literal["ready", "active", "finished", "stopped"] = "ready"
         self._paused = False
         self._in_help_now = False
+        self._strategy: Strategy | None = None  # the strategy chosen last (see FlowState)
         self._position = 0
         self._step_index = 0
         self._elapsed_before_s = 0.0  # step run time accumulated before the timer last started
@@ -241,6 +244,8 @@ class PracticeFlow:
             strategies=strategies,
             plan_id=self._plan.id if self._plan else None,
             skill_count=len(self._skills),
+            # A strategy chosen in another skill's Help Now! is not this one's.
+            strategy=self._strategy if self._strategy in strategies else None,
         )
 
     # -- transitions -----------------------------------------------------------------------
@@ -358,6 +363,7 @@ class PracticeFlow:
         if chosen is None:
             known = ", ".join(s.id for s in strategies)
             raise FlowError(f"there is no strategy {strategy_id!r}; the strategies are {known}")
+        self._strategy = chosen
         if self._status == "active":
             self._emit_step(
                 events, now_s, "helpnow_strategy", detail=chosen.id, prompt=chosen.prompt
@@ -371,6 +377,7 @@ class PracticeFlow:
         events = self._begin_call(now_s)
         if self._in_help_now:
             self._in_help_now = False
+            self._strategy = None
             self._thaw(now_s)
             if self._status == "active":
                 self._emit_step(events, now_s, "helpnow_returned")
@@ -400,6 +407,7 @@ class PracticeFlow:
         self._require_active(action)
         if self._in_help_now:
             self._in_help_now = False
+            self._strategy = None
             self._emit_step(events, now_s, "helpnow_returned")
         if self._paused:
             self._paused = False

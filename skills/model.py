@@ -64,8 +64,9 @@ class Step:
         return self.short or shorten(self.prompt)
 
 
-#: The client view's prompts keep to this many characters when shortened by rule.
-SHORT_PROMPT_CHARS = 140
+#: The client view's prompts keep to this many characters when shortened by rule (two
+#: sentences of a Help Now! strategy's invitation fit, its "only as firmly as feels good").
+SHORT_PROMPT_CHARS = 200
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“'‘(])")
 
 

@@ -11,6 +11,9 @@ at a known moment and check that nothing committed is gone:
 - ``during``: starts recording, opens (and closes) the library a second time mid-recording,
   prints ``ready``, and on ``go`` goes on recording, printing ``committed ID N`` after each
   commit; it never ends the session.
+- ``frames``: starts recording a Polar strap's PMD frames through the session pipeline,
+  prints ``ready``, and on ``go`` takes frame after frame (:func:`frame_item`, four a
+  second of host time), printing ``sent N`` after the N-th; it never ends the session.
 - ``commands``: holds the library open and runs each further argument as a ``trm-bio``
   command line in this process, printing ``done RC`` after each.
 
@@ -54,6 +57,18 @@ def _packet(i: int):
         heart_rate_bpm=70 + i % 20,
         rr_ms=tuple(r * 1000 / 1024 for r in raw),
     )
+
+
+def frame_item(i: int):
+    """The i-th PMD frame of the ``frames`` scenario: an ECG frame, a quarter second apart."""
+    import numpy as np
+
+    from devices.pmd import PmdFrame, PmdStream, encode_frame
+
+    samples = (np.arange(73) * 37 + i * 11) % 4001 - 2000
+    strap_ns = 10**17 + i * 561_538_462
+    payload = encode_frame(PmdStream.ECG, strap_ns, samples)
+    return PmdFrame(5_000 * SECOND_NS + i * SECOND_NS // 4, "AA:BB:CC:DD:EE:FF", payload)
 
 
 def _say(line: str) -> None:
@@ -107,6 +122,19 @@ def main(argv: list[str]) -> int:
         if sys.stdin.readline().strip() != "go":
             return 1
         _record_commits(recorder, i, 12)
+    elif scenario == "frames":
+        from trm_bio.session import Session
+
+        session_id = library.create_session(None, "ble", "AA", start_ns=5_000 * SECOND_NS)
+        session = Session(5_000 * SECOND_NS, recorder=Recorder(library, session_id))
+        _say("ready")
+        if sys.stdin.readline().strip() != "go":
+            return 1
+        for i in range(1_000_000):
+            frame = frame_item(i)
+            session.process([frame])
+            session.tick(frame.host_ns)
+            _say(f"sent {i + 1}")
     elif scenario == "commands":
         import shlex
 

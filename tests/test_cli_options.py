@@ -46,20 +46,26 @@ def test_shared_options_mean_the_same_on_every_command() -> None:
     for name in publishing:
         assert _option(commands[name], "--lsl").nargs == "?", name  # --lsl [NAME]
     subscribing = {name for name, p in commands.items() if _option(p, "--lsl-source")}
-    assert subscribing == {"record", "practice", "stream"}
+    assert subscribing == {"record", "practice", "stream", "resonance"}
     for name in subscribing:  # one source group: the same choices, the same simulation
         for flag in ("--device", "--simulate", "--scenario", "--seed", "--speed"):
             assert _option(commands[name], flag) is not None, (name, flag)
     speeds = {name for name, p in commands.items() if _option(p, "--speed")}
-    assert speeds == {"record", "practice", "stream", "replay", "app"}
+    assert speeds == {"record", "practice", "stream", "replay", "app", "resonance"}
     assert {_option(commands[name], "--speed").type for name in speeds} == {options.speed}
     for name in ("sessions", "show"):
         assert _option(commands[name], "--format").choices == ("table", "json")
     libraries = {name for name, p in commands.items() if _option(p, "--library")}
     assert libraries == {
         "app", "record", "practice", "sessions", "show", "replay", "import", "export",
-        "delete", "report", "trends",
+        "delete", "report", "trends", "resonance",
     }  # fmt: skip
+    # Every command with the simulated strap can make a person with a resonance rate.
+    resonant = {name for name, p in commands.items() if _option(p, "--resonance-rate")}
+    assert resonant == {"record", "practice", "stream", "app", "resonance"}
+    assert {_option(commands[n], "--resonance-rate").type for n in resonant} == {
+        options.resonance_rate
+    }
     for name in ("export", "report", "trends"):
         assert _option(commands[name], "-o") is _option(commands[name], "--output")
         assert _option(commands[name], "--force") is not None

@@ -68,6 +68,9 @@ def test_the_reading_is_the_newest_settled_beat(controller: SessionController) -
     assert (reading.arousal, reading.lowness) == (m["arousal"][-1], m["lowness"][-1])
     assert reading.zone is Zone(int(m["zone"][-1])) and reading.zone is not Zone.UNKNOWN
     assert reading.tentative == (m["tentative"][-1] > 0)
+    # The zone is shown against this session's own settled start: no reason, no settling.
+    assert reading.zone_reason == "" and not reading.calibrating
+    assert reading.baseline_source == "session-start" and math.isnan(reading.calibration_left_s)
     assert reading.link is controller.session.link_state is not None
 
 

@@ -38,7 +38,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Library.open(path) as lib:
         assert record_session(lib, seed=1) == RECORDED
         assert record_session(lib, seed=2) == DAMAGED
-        rr = 800 + 40 * np.sin(np.arange(300) / 3)
+        # 8 minutes: long enough for the zone's session-start reference (about 5 minutes),
+        # so the imported session has a cached baseline to damage.
+        rr = 800 + 40 * np.sin(np.arange(600) / 3)
         recording = RRRecording(rr, np.cumsum(rr) / 1000, "csv", "ms", "header", "rr.csv")
         assert import_rr_recording(lib, recording, PERSON) == IMPORTED
     return path

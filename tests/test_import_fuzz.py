@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from devices.hrm import encode_hrm
 from devices.packet import LinkState
+from devices.pmd import PmdStream, encode_frame
 from tests.library_commands import assert_clear, record_session, run, run_every_read_command
 from trm_bio.store.json_format import record_from_json, record_to_json
 from trm_bio.store.library import Library
@@ -357,6 +358,18 @@ def accepted_documents(draw) -> dict[str, Any]:
         times = draw(st.none() | st.lists(beat_clock_s, min_size=len(rr), max_size=len(rr)))
         imported = {"rr_ms": rr, "times_s": times, "info": {}}
     started = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    frames = []  # a Polar strap's PMD frames: well formed (any strap time) or any bytes
+    for _ in range(draw(st.integers(0, 4))):
+        if draw(st.booleans()):
+            stream = draw(st.sampled_from([PmdStream.ECG, PmdStream.ACC]))
+            limit = 2**23 if stream is PmdStream.ECG else 2**15
+            shape = st.integers(-limit, limit - 1)
+            samples = draw(st.lists(shape, min_size=0, max_size=6))
+            samples = samples[: len(samples) // 3 * 3] if stream is PmdStream.ACC else samples
+            frames.append(encode_frame(stream, draw(st.integers(0, 2**64 - 1)), samples))
+        else:
+            frames.append(draw(st.binary(max_size=24)))
+    frame_host_ns = [start_ns + draw(offsets_ns) for _ in frames]
     return {
         "format": "trm-bio-session",
         "version": 1,
@@ -372,6 +385,11 @@ def accepted_documents(draw) -> dict[str, Any]:
         },
         "events": events,
         "imported_rr": imported,
+        "pmd_frames": {
+            "host_ns": frame_host_ns, "source_ids": ["AA:BB"],
+            "source_index": [0] * len(frames),
+            "payload_b64": [base64.b64encode(p).decode() for p in frames],
+        },
     }
 
 

@@ -205,6 +205,56 @@ def test_inlet_takes_a_plain_rr_stream_and_maps_its_clock() -> None:
     del outlet
 
 
+def test_a_polar_straps_frames_travel_so_the_receiver_gets_the_ecg_beats() -> None:
+    import pylsl
+
+    from devices.lsl import LslSource
+    from devices.pmd import PmdFrame
+    from devices.simulated_h10 import simulate_h10
+    from trm_bio.core.beat_source import ECG_SOURCE
+    from trm_bio.lsl_outlets import LslPublisher
+    from trm_bio.session import Session
+
+    name = unique("h10")
+    start_ns = time.monotonic_ns()
+    items = list(simulate_h10("calm", seed=5, duration_s=40.0, start_ns=start_ns))
+    sender = Session(start_ns)
+    publisher = LslPublisher(
+        name, session_start_ns=start_ns, start_lsl=pylsl.local_clock(),
+        strap_source_id="sim", metric_names=sender.engine.names,
+    )  # fmt: skip
+    source = LslSource(name, resolve_timeout_s=20)
+    source.resolve()
+    source.start()
+    try:
+        assert publisher.wait_for_consumers(20)
+        sent = []
+        for item in items:
+            update = sender.process([item])
+            publisher.publish(update, sender, [item])
+            sent.extend(update.beats)
+        assert sender.beat_source == ECG_SOURCE
+        assert source.origin_ns is not None
+        receiver = Session(source.origin_ns)
+        got, frames = [], 0
+        expected_frames = sum(isinstance(i, PmdFrame) for i in items)
+        deadline = time.monotonic() + 30
+        while frames < expected_frames and time.monotonic() < deadline:
+            item = source.get(0.5)
+            if item is None:
+                continue
+            frames += isinstance(item, PmdFrame)
+            got.extend(receiver.process([item]).beats)
+        assert frames == expected_frames
+        # The receiver chose the same beats from the same frames and packets, bit for bit.
+        assert receiver.beat_source == ECG_SOURCE
+        assert [b.beat.time_s for b in got] == [b.beat.time_s for b in sent][: len(got)]
+        assert len(got) >= len(sent) - 2  # the last packet may still be on its way
+    finally:
+        source.stop()
+        publisher.close()
+
+
 # -- two processes: a simulated session published, a session recorded from it ----------------
 class Process:
     """A trm-bio subprocess whose output lines arrive on a queue."""

@@ -12,7 +12,7 @@ import pytest
 from trm_bio.core.baseline import (
     Baseline,
     BaselineParams,
-    calibration_end,
+    Calibrator,
     combine_baselines,
     session_start_baseline,
 )
@@ -64,7 +64,8 @@ def test_baseline_comes_from_the_first_minutes_of_valid_values() -> None:
     rmssd[times <= 60.0] = np.nan  # the 60 s RMSSD window is not full yet
     hr[times > 400.0] += 25.0  # later stress must not leak into the baseline
     params = BaselineParams(
-        duration_s=180.0, min_beats=120, min_hr_spread_bpm=1.0, min_ln_rmssd_spread=0.05
+        duration_s=180.0, min_beats=120, min_hr_spread_bpm=1.0, min_ln_rmssd_spread=0.05,
+        hr_spread_factor=1.0, ln_rmssd_spread_factor=1.0,
     )
     baseline, end = session_start_baseline(times, hr, rmssd, params=params)
     assert baseline is not None and baseline.source == "session-start"
@@ -86,11 +87,6 @@ def test_baseline_spread_has_a_floor_and_short_sessions_give_none() -> None:
     assert baseline.ln_rmssd_spread == BaselineParams().min_ln_rmssd_spread
     short = beat_clock(100.0)
     assert session_start_baseline(short, flat[: short.size], flat[: short.size]) == (None, -1)
-    # A start broken by invalid values keeps calibrating until enough valid beats exist.
-    rmssd = np.full(times.size, 50.0)
-    rmssd[::2] = np.nan
-    end = calibration_end(times, flat, rmssd, params=BaselineParams(duration_s=60, min_beats=100))
-    assert np.count_nonzero(np.isfinite(rmssd[: end + 1])) == 100
 
 
 def test_previous_sessions_combine_by_median_and_pooled_spread() -> None:
@@ -107,12 +103,45 @@ def test_previous_sessions_combine_by_median_and_pooled_spread() -> None:
     assert combined.n_sessions == 3  # the derived baseline is not fed back in
     assert combined.hr_bpm == 64.0
     assert combined.ln_rmssd == pytest.approx(math.log(40.0))
-    assert combined.hr_spread_bpm == pytest.approx(math.sqrt((9 + 16 + 25) / 3))
+    # Within-session spreads pooled, plus the centres' day-to-day spread (MAD 4 bpm).
+    between = 4.0 * 1.482602218505602
+    assert combined.hr_spread_bpm == pytest.approx(math.sqrt((9 + 16 + 25) / 3 + between**2))
     assert combined.n_beats == 3 * 181
     record = json.loads(json.dumps(combined.to_dict(), allow_nan=False))
     assert Baseline.from_dict(record) == combined
     with pytest.raises(TrmBioError):
         Baseline.from_dict({"hr_bpm": 60})
+
+
+def test_beats_without_plausible_hrv_calibrate_the_heart_rate_alone() -> None:
+    # A pulse sensor: every beat has a heart rate, RMSSD is plausible at some beats only.
+    rng = np.random.default_rng(5)
+    times = beat_clock(400.0, 0.8)
+    hr = 72.0 + rng.normal(0.0, 1.0, times.size)
+    rmssd = np.exp(math.log(35.0) + rng.normal(0.0, 0.1, times.size))
+
+    def calibrate(plausible: np.ndarray) -> Baseline | None:
+        calibrator = Calibrator()
+        for t, h, r, ok in zip(times, hr, rmssd, plausible, strict=True):
+            found = calibrator.push(float(t), float(h), float(r) if ok else math.nan)
+            if found is not None:
+                return found
+        return None
+
+    half = calibrate(np.arange(times.size) % 2 == 0)  # HRV at half the beats: too few
+    assert half is not None and not half.has_hrv and math.isnan(half.ln_rmssd)
+    assert half.hr_bpm == pytest.approx(72.0, abs=0.5)
+    most = calibrate(np.arange(times.size) % 10 != 0)  # 90 %: an HRV reference from those
+    assert most is not None and most.has_hrv
+    assert most.ln_rmssd == pytest.approx(math.log(35.0), abs=0.05)
+    # Stored and pooled: a heart-rate-only baseline adds its heart rate only.
+    assert Baseline.from_dict(json.loads(json.dumps(half.to_dict(), allow_nan=False))).hr_bpm \
+        == half.hr_bpm
+    pooled = combine_baselines([half, most, most])
+    assert pooled is not None and pooled.n_sessions == 3
+    assert pooled.ln_rmssd == pytest.approx(most.ln_rmssd)
+    hr_only = combine_baselines([half] * 3)
+    assert hr_only is not None and not hr_only.has_hrv
 
 
 # --- arousal indicator -----------------------------------------------------------------
@@ -210,16 +239,16 @@ def test_invalid_values_show_unknown_and_the_zone_is_held_through_short_gaps() -
     params = RegulationParams(hold_unknown_s=60.0)
     times = beat_clock(400.0)
     arousal = np.full(times.size, 0.0)
-    arousal[(times > 50) & (times <= 400)] = 1.0  # between exit and enter thresholds
+    arousal[(times > 50) & (times <= 400)] = 1.5  # between exit and enter thresholds
     arousal[(times > 50) & (times <= 100)] = 3.0  # enter high
     arousal[(times > 100) & (times <= 130)] = np.nan  # short gap: zone remembered
     arousal[(times > 200) & (times <= 300)] = np.nan  # long gap: zone forgotten
     zone = zones_for(times, arousal, params)
     assert (zone[np.isnan(arousal)] == Zone.UNKNOWN).all()
     after_short = zone[(times > 130) & (times <= 200)]
-    assert (after_short == Zone.HIGH).all()  # 1.0 is above high_exit: still high
+    assert (after_short == Zone.HIGH).all()  # 1.5 is above high_exit: still high
     after_long = zone[times > 300]
-    assert (after_long == Zone.RESILIENT).all()  # 1.0 is below high_enter: a fresh start
+    assert (after_long == Zone.RESILIENT).all()  # 1.5 is below high_enter: a fresh start
     hr, rmssd = inputs_for(arousal)
     trace = regulate(times, hr, rmssd, baseline=BASE, params=params)
     assert np.isnan(trace.arousal[np.isnan(arousal)]).all()
@@ -352,20 +381,33 @@ def test_session_and_cross_session_effects_rank_skills_by_movement_toward_the_ba
 SEEDS = range(5)
 
 
-def scenario_inputs(name: str, seed: int):
-    """Beat times, HR and RMSSD from the simulated strap's packets, as the app computes them."""
+def scenario_inputs(name: str, seed: int, duration_s: float | None = None):
+    """Beat times, HR and RMSSD from the simulated strap's packets, as the app computes them
+    for the zone indicator (its HR and RMSSD windows)."""
     simulated = pytest.importorskip("devices.simulated")
     from devices.packet import Packet
     from trm_bio.core.regulation import HR_WINDOW_S, RMSSD_WINDOW_S
     from trm_bio.core.time_domain import time_domain
 
     scenario = simulated.SCENARIOS[name]
-    items = simulated.simulate(name, seed=seed, duration_s=scenario.duration_s)
+    items = simulated.simulate(name, seed=seed, duration_s=duration_s or scenario.duration_s)
     rr_ms = np.array([rr for p in items if isinstance(p, Packet) for rr in p.rr_ms])
     times = np.cumsum(rr_ms) / 1000.0
     hr = time_domain(rr_ms, times, window_s=HR_WINDOW_S)["HR"]
     rmssd = time_domain(rr_ms, times, window_s=RMSSD_WINDOW_S)["RMSSD"]
     return scenario, times, hr, rmssd
+
+
+def shown_rmssd(times: np.ndarray, name: str, seed: int) -> np.ndarray:
+    """The 60 s RMSSD the app shows and measures shifts with."""
+    from trm_bio.core.time_domain import time_domain
+
+    simulated = pytest.importorskip("devices.simulated")
+    from devices.packet import Packet
+
+    items = simulated.simulate(name, seed=seed, duration_s=simulated.SCENARIOS[name].duration_s)
+    rr_ms = np.array([rr for p in items if isinstance(p, Packet) for rr in p.rr_ms])
+    return time_domain(rr_ms, times, window_s=60.0)["RMSSD"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -374,7 +416,10 @@ def test_stress_rise_is_marked_high_within_a_minute_and_returns_after_recovery(s
     trace = regulate(times, hr, rmssd)
     assert trace.baseline is not None and times[trace.calibration_end_index] < scenario.onset_s
     high = times[trace.zone == Zone.HIGH]
-    assert high.size and scenario.onset_s < high[0] <= scenario.onset_s + 60.0
+    # The rise is slow (90 s, onset to peak); the model, tuned on real rest and city driving
+    # to confirm a change for 20 s at 2 spreads, marks it by 30 s after the rise completes
+    # (real city driving: within 45 s of its start, bench/bench_regulation.py).
+    assert high.size and scenario.onset_s < high[0] <= scenario.peak_s + 30.0
     assert not trace.tentative[trace.zone == Zone.HIGH].any()  # HR and HRV agree
     back = times[(trace.zone == Zone.RESILIENT) & (times > scenario.recovery_s)]
     assert back.size and back[0] > scenario.recovery_s
@@ -384,10 +429,13 @@ def test_stress_rise_is_marked_high_within_a_minute_and_returns_after_recovery(s
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_calm_scenario_never_leaves_the_band(seed: int) -> None:
-    _, times, hr, rmssd = scenario_inputs("calm", seed)
+    # 20 minutes of a resting heart that wanders as much as real rest does: arousal p95/p99
+    # about 1.15/1.5 against the old 2-minute calibration and windows, which the old model
+    # (enter at 1.25 spreads after 3 s) turned into false High.
+    _, times, hr, rmssd = scenario_inputs("calm", seed, duration_s=1200.0)
     trace = regulate(times, hr, rmssd)
     shown = trace.zone[trace.zone != Zone.UNKNOWN]
-    assert shown.size > 0.6 * times.size
+    assert shown.size > 0.7 * times.size
     assert (shown == Zone.RESILIENT).all()
     live = Regulator()
     states = [live.update(*v) for v in zip(times, hr, rmssd, strict=True)]
@@ -400,13 +448,17 @@ def test_recovery_after_help_now_is_a_shift_toward_the_band(seed: int) -> None:
     trace = regulate(times, hr, rmssd)
     help_now_s = scenario.events["helpnow"]
     summary = summarize_session(
-        times, hr, rmssd, trace, [EffectEvent(help_now_s, "skill", "Help Now!")]
+        times, hr, shown_rmssd(times, "helpnow", seed), trace,
+        [EffectEvent(help_now_s, "skill", "Help Now!")],
     )
     (item,) = summary.items
     (_, shift) = summary.shifts[0]
     assert shift.direction == "toward" and item.n_toward == 1
     assert shift.zone_before == "high"
-    assert shift.movement >= 2 * ShiftParams().min_movement
+    # Movement is in units of the High enter threshold (2 spreads since the retuning on real
+    # recordings, 1.25 before): still well past the least movement that counts.
+    assert shift.movement >= ShiftParams().min_movement
+    assert shift.changes["d_arousal"] < -0.5
     # Its size: heart rate down by several bpm (over two baseline spreads), vagal HRV up.
     assert shift.changes["d_hr_bpm"] < -5.0 and shift.changes["d_hr_effect"] < -2.0
     assert shift.changes["d_ln_rmssd_effect"] > 1.0

@@ -12,17 +12,21 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from devices.simulated import Artifacts, simulate
 from tests.cli_run import Outcome, run, run_process
+from trm_bio.core.regulation import RMSSD_WINDOW_S
 from trm_bio.errors import InputFileError
 from trm_bio.history import analyse_session
 from trm_bio.report import save_session_report
 from trm_bio.report.data import build_report
+from trm_bio.report.plots import session_figure
 from trm_bio.session import Session
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
+from trm_bio.zone_display import ZoneScale, zone_positions
 
 START_NS = 1_000_000_000_000
 TRICKY_NOTE = 'felt "odd" <script>alert(1)</script> & <img src=https://example.com/x.png>'
@@ -141,6 +145,43 @@ def test_report_numbers_equal_the_library(recorded) -> None:
     assert html.count('data-kind="sensation"') == 2 and html.count('data-kind="rating"') == 2
 
 
+def test_report_counts_zone_time_and_leaves_the_link_drop_blank(recorded) -> None:
+    """Zone shares by time with the gap and unknown time left out and said; the strip and
+    the trace leave the 15 s link drop empty; the trace is the app's own positions."""
+    shown = recorded["shown"]
+    seconds = shown["zone_seconds"]
+    assert 14.0 < seconds["gaps"] < 20.0  # the link drop at 450-465 s
+    known = seconds["low"] + seconds["resilient"] + seconds["high"]
+    for zone, share in shown["zones"].items():
+        assert share == pytest.approx(seconds[zone] / known)
+    html = Path(recorded["html"]).read_text(encoding="utf-8")
+    assert "with a reading; not counted:" in html and "paused or without a signal" in html
+    assert "no measurable change" in html and "no clear change" not in html
+    with Library.open(recorded["library"]) as library:
+        result = analyse_session(library, recorded["session"], cache=False)
+    report = build_report(result)
+    s = report.series
+    (gap_start, gap_end), = s.gaps
+    assert gap_end - gap_start > 14.0
+    assert all(b <= gap_start or a >= gap_end for a, b, _ in s.zone_runs)
+    # The strip's runs add up to the time shares exactly.
+    for code, name in ((1, "high"), (0, "resilient"), (-1, "low")):
+        painted = sum(b - a for a, b, c in s.zone_runs if c == code)
+        assert painted == pytest.approx(seconds[name])
+    reg = result.regulation
+    expected = zone_positions(
+        reg.arousal, reg.lowness, reg.zone, ZoneScale(-report.low_enter, report.high_enter)
+    )
+    assert np.array_equal(s.position, expected, equal_nan=True)
+    fig = session_figure(report)
+    lines = fig.axes[2].get_lines()
+    drawn = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in lines[1:]])
+    assert np.nanmax(drawn) <= ZoneScale().view[1] and np.isfinite(drawn).any()
+    # Every Low beat is drawn below the band, never above it.
+    low = s.zone == -1
+    assert np.all(s.position[low] < -report.low_enter)
+
+
 def test_report_is_self_contained_and_escapes_everything(recorded) -> None:
     html = Path(recorded["html"]).read_text(encoding="utf-8")
     page = parse(html)
@@ -149,6 +190,13 @@ def test_report_is_self_contained_and_escapes_everything(recorded) -> None:
     assert not re.search(r"url\(\s*['\"]?(?!data:)", html)
     assert "<img src=https" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Content-Security-Policy" in html
+
+
+def test_report_says_which_rmssd_window_each_display_uses(recorded) -> None:
+    text = re.sub(r"\s+", " ", Path(recorded["html"]).read_text(encoding="utf-8"))
+    # The plot shows the 60 s RMSSD; the zone indicator reads the model's own 120 s window.
+    assert "RMSSD on the plot uses a 60 s window" in text
+    assert f"RMSSD over {RMSSD_WINDOW_S:.0f} s" in text and RMSSD_WINDOW_S == 120.0
 
 
 def _chromium() -> str | None:

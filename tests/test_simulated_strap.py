@@ -99,23 +99,28 @@ def test_each_steady_phase_stays_in_its_documented_rmssd_range(name, phase):
         for window_end_s in np.arange(start_s + window_s, end_s + 1e-9, window_s):
             inside = (beats.times_s > window_end_s - window_s) & (beats.times_s <= window_end_s)
             assert low <= rmssd(beats.rr_ms[inside]) <= high, (seed, window_end_s)
-        # The mean heart rate follows the script too.
+        # The mean heart rate follows the script too, within the model's 3 % and three
+        # standard deviations of the slow wander's mean over the phase.
         inside = (beats.times_s > start_s) & (beats.times_s <= end_s)
         scripted = scenario.at(0.5 * (start_s + end_s))
         mean_hr = 60000.0 / beats.rr_ms[inside].mean()
-        assert mean_hr == pytest.approx(scripted["heart_rate_bpm"], rel=0.03)
+        span_s = end_s - start_s
+        wander = 3 * scenario.hr_wander_bpm * math.sqrt(2 * scenario.wander_tau_s / span_s)
+        expected = scripted["heart_rate_bpm"]
+        assert mean_hr == pytest.approx(expected, abs=0.03 * expected + wander)
 
 
 def test_scenarios_expose_their_event_times():
     stress = SCENARIOS["stress"]
     assert (stress.onset_s, stress.peak_s, stress.recovery_s, stress.recovered_s) == (
-        240.0, 330.0, 510.0, 810.0,
+        360.0, 450.0, 630.0, 930.0,
     )
     helpnow = SCENARIOS["helpnow"]
-    assert helpnow.events["helpnow"] == helpnow.recovery_s == 420.0
+    assert helpnow.events["helpnow"] == helpnow.recovery_s == 600.0
     assert SCENARIOS["calm"].onset_s is None
     paced = SCENARIOS["paced-breathing"]
     assert paced.at(400.0)["breaths_per_min"] == 6.0
+    assert paced.at(300.0)["breaths_per_min"] == 12.0  # calm while the baseline settles
     for scenario in SCENARIOS.values():
         times = [t for t in scenario.events.values()]
         assert all(0 < t < scenario.duration_s for t in times)
@@ -205,10 +210,13 @@ def test_stress_raises_heart_rate_after_onset_and_recovers():
         return rmssd(rr[(rr_t > a) & (rr_t <= b)])
 
     baseline = mean_hr(60, scenario.onset_s)
-    assert mean_hr(scenario.onset_s - 60, scenario.onset_s) == pytest.approx(baseline, abs=2)
+    # Calm up to the onset: the last minute is within the resting heart's slow wander.
+    calm_band = 2 * scenario.hr_wander_bpm
+    last_minute = mean_hr(scenario.onset_s - 60, scenario.onset_s)
+    assert last_minute == pytest.approx(baseline, abs=calm_band)
     assert 20 <= mean_hr(scenario.peak_s, scenario.recovery_s) - baseline <= 30
-    assert rmssd_between(scenario.peak_s, scenario.recovery_s) < 0.4 * rmssd_between(60, 240)
-    assert mean_hr(scenario.recovered_s, scenario.duration_s) - baseline < 5
+    assert rmssd_between(scenario.peak_s, scenario.recovery_s) < 0.4 * rmssd_between(60, 360)
+    assert mean_hr(scenario.recovered_s, scenario.duration_s) - baseline < 3 + calm_band
     # The rise has begun a minute after onset, and has not before it.
     assert mean_hr(scenario.onset_s + 30, scenario.onset_s + 60) > baseline + 5
 

@@ -187,16 +187,20 @@ def test_help_now_interrupts_and_returns() -> None:
     state = flow.state(3.0)
     assert state.in_help_now and [s.id for s in state.strategies] == ["water", "walk"]
     assert state.prompt == "a0"  # the interrupted step stays current underneath
+    assert state.strategy is None  # none chosen yet
     assert flow.help_now(4.0) == []
     assert flow.tick(500.0) == []  # the step timer is frozen in Help Now!
     chosen = flow.choose_strategy(501.0, "walk")
     assert kinds(chosen) == ["helpnow_strategy"]
     assert chosen[0].detail == "walk" and chosen[0].prompt == "Walk, noticing your feet."
+    assert flow.state(501.0).strategy.id == "walk"  # the chosen one, for the screens
     with pytest.raises(FlowError, match="there is no strategy 'swim'"):
         flow.choose_strategy(502.0, "swim")
+    assert flow.state(502.0).strategy.id == "walk"
     returned = flow.return_from_help_now(600.0)
     assert kinds(returned) == ["helpnow_returned"] and returned[0].time_s == 600.0
     assert not flow.state(600.0).in_help_now
+    assert flow.state(600.0).strategy is None  # left behind with Help Now!
     assert flow.return_from_help_now(601.0) == []
     assert [e.time_s for e in flow.tick(607.0)] == [607.0, 607.0]  # 3 s ran + 7 s after
 

@@ -6,7 +6,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trm_bio.core.timeline import NS_PER_S, Beats, Timeline, beats_from_packets, beats_from_rr
+from trm_bio.core.timeline import (
+    NS_PER_S,
+    Beats,
+    Timeline,
+    beats_from_packets,
+    beats_from_rr,
+    beats_pinned_to_arrivals,
+)
 
 START_NS = 5_000_000_000_000
 
@@ -175,3 +182,27 @@ def test_beats_from_rr_properties(values) -> None:
     assert breaks.tolist() == expected
     if beats.segment.size:
         assert beats.segment[0] == 0
+
+
+def test_a_finished_recording_puts_its_beats_on_the_host_clock():
+    # Beats every 0.8-1.1 s, sent once a second; the first packet is 0.45 s late, later ones
+    # 0-0.9 s. Live, the clock anchors at the late first packet and keeps the error (within
+    # the ahead bound); afterwards each stretch is pinned by its least-late packet.
+    rng = np.random.default_rng(5)
+    beat_s = np.cumsum(rng.uniform(0.8, 1.1, 400))
+    rr = np.diff(beat_s) * 1000.0
+    beat_s = beat_s[1:]
+    sends = np.arange(beat_s[0] + 0.45, beat_s[-1] + 1.0, 1.0)
+    host_ns, packets, done = [], [], 0
+    for send in sends:
+        upto = int(np.searchsorted(beat_s, send, side="right"))
+        if upto > done:
+            host_ns.append(round(float(send) * NS_PER_S))
+            packets.append(rr[done:upto].tolist())
+            done = upto
+    live = beats_from_packets(0, host_ns, packets)
+    pinned = beats_pinned_to_arrivals(0, host_ns, packets)
+    np.testing.assert_array_equal(pinned.rr_ms, live.rr_ms)
+    truth = beat_s[: live.times_s.size]
+    assert np.abs(live.times_s - truth).max() > 0.3
+    assert np.abs(pinned.times_s - truth).max() < 0.05

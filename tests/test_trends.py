@@ -14,6 +14,7 @@ import pytest
 from devices.physiology import Profile, Scenario
 from devices.simulated import simulate
 from tests.cli_run import Outcome, one_sentence_error, run
+from trm_bio.history import analyse_session
 from trm_bio.report import save_trends_report
 from trm_bio.report.trends import person_trends, trends_table
 from trm_bio.session import Session
@@ -22,7 +23,7 @@ from trm_bio.store.recorder import Recorder
 
 START_NS = 1_000_000_000_000
 N_SESSIONS = 12
-DURATION_S = 480.0
+DURATION_S = 600.0
 HR_STEP_BPM = -0.6  # scripted change of resting heart rate per session
 FIRST = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -32,7 +33,8 @@ def improving_scenario(k: int) -> Scenario:
     rest_hr = 72.0 + HR_STEP_BPM * k
     rest_rsa = 28.0 + 2.0 * k
     bump = 1.0 - k / (N_SESSIONS - 1)  # 1 in the first session, 0 in the last
-    knots = (0.0, 220.0, 280.0, 340.0, 420.0)
+    # The stress rise starts after the 5 minutes the session-start reference takes.
+    knots = (0.0, 340.0, 400.0, 460.0, 540.0)
 
     def profile(rest: float, stressed: float) -> Profile:
         peak = rest + bump * (stressed - rest)
@@ -59,9 +61,9 @@ def record(library: Library, person_id: int, k: int) -> int:
     items = list(simulate(improving_scenario(k), seed=k, duration_s=DURATION_S,
                           start_ns=START_NS))
     events = [
-        (200.0, "flow", {"kind": "skill_started", "skill_id": "grounding", "detail": "Grounding"}),
-        (360.0, "resource", {"text": "the sea at dawn"}),
-        (400.0, "zone_rating", {"zone": "resilient" if k > 5 else "high", "note": ""}),
+        (320.0, "flow", {"kind": "skill_started", "skill_id": "grounding", "detail": "Grounding"}),
+        (480.0, "resource", {"text": "the sea at dawn"}),
+        (520.0, "zone_rating", {"zone": "resilient" if k > 5 else "high", "note": ""}),
     ]
     chunk = 60
     for i in range(0, len(items), chunk):
@@ -116,6 +118,26 @@ def test_trends_use_the_cache_and_match_a_recompute(improving_library) -> None:
         cached = person_trends(library, "C-12").as_dict()
         fresh = person_trends(library, "C-12", recompute=True).as_dict()
     assert cached == fresh
+
+
+def test_trends_count_time_in_the_band_and_refresh_a_summary_cached_by_beats(
+    improving_library,
+) -> None:
+    path, ids = improving_library
+    with Library.open(path) as library:
+        analysis = analyse_session(library, ids[0])
+        by_time = analysis.zone_time().shares()["resilient"]
+        assert person_trends(library, "C-12").sessions[0].resilient_share == pytest.approx(
+            by_time
+        )
+        # A summary cached before shares were counted by time (no "zone_seconds") is not
+        # trusted: the session is analysed again.
+        stale = analysis.as_dict()
+        del stale["zone_seconds"]
+        stale["zones"] = {"low": 0.0, "resilient": 0.125, "high": 0.875}
+        library.store_summary(ids[0], stale)
+        again = person_trends(library, "C-12").sessions[0].resilient_share
+    assert again == pytest.approx(by_time) and again != 0.125
 
 
 def test_trends_command_json_and_html(improving_library, tmp_path) -> None:

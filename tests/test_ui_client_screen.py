@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.ui_app import open_app
 from trm_bio.ui.same import same
-from trm_bio.ui.zone_widget import ZoneReading
+from trm_bio.zone_display import ZoneShown
 
 
 def test_the_client_view_goes_full_screen_on_the_chosen_screen_and_remembers_it(
@@ -73,9 +73,9 @@ class _Count(QObject):
 def test_an_unchanged_reading_with_missing_values_is_not_shown_again(qtbot, tmp_path):
     # A missing value is NaN, unequal to itself: each frame once restyled the readouts and
     # repainted the zone indicator although nothing had changed (most of the app's CPU).
-    a, b = ZoneReading(position=float("nan")), ZoneReading(position=float("nan"))
+    a, b = ZoneShown(position=float("nan")), ZoneShown(position=float("nan"))
     assert same(a, b) and a != b
-    assert not same(ZoneReading(position=1.0), ZoneReading())
+    assert not same(ZoneShown(position=1.0), ZoneShown())
     parts = open_app(qtbot, tmp_path, speed=5.0)  # a minute of beats takes 12 s
     window, controller = parts.window, parts.controller
     qtbot.waitUntil(lambda: controller.session.history.beats.size > 2, timeout=5000)

@@ -10,7 +10,7 @@ from devices.packet import SensorContact
 from tests.support.bleak_bumble_backend import BumbleCentral
 from tests.support.bumble_air import Air
 from tests.support.bumble_strap import EmulatedStrap
-from tests.ui_app import open_app
+from tests.ui_app import answer_dialog, open_app
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.services import DeviceChoice
 
@@ -41,13 +41,15 @@ def test_a_link_drop_is_shown_as_a_gap_and_recovered(qtbot, tmp_path):
     assert {m.label for m in connection} >= {"disconnected", "reconnecting", "streaming"}
     # The link state is never drawn in an alarm colour.
     assert "red" not in readouts.link.styleSheet()
-    # Disconnect and connect again, by key and through the dialog's choice.
+    # Disconnect and connect again, by key and through the dialog's choice (ending the
+    # recording asks first).
+    asked = answer_dialog(qtbot, "End, save and disconnect")
     qtbot.keyClick(
         window,
         Qt.Key.Key_D,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
-    assert window.mode == "idle" and controller.session is None
+    assert asked and window.mode == "idle" and controller.session is None
     assert parts.library.list_sessions()[0].status == "complete"
     window.connect_device(DeviceChoice("simulated", scenario="stress"))
     assert window.mode == "preview" and "stress" in window.device_label.text()

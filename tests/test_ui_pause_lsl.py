@@ -86,6 +86,7 @@ def test_lsl_setting_toggles_the_publishers_and_is_remembered(qtbot, tmp_path, l
     window.lsl_action.setChecked(False)
     assert not controller.lsl_enabled and not _lsl_publishers(controller)
     window.lsl_action.setChecked(True)
+    window.stop_session()
     window.close()
     parts.library.close()
     assert settings_in(tmp_path / "settings").lsl

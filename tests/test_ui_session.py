@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from devices.physiology import SCENARIOS
 from tests.ui_app import open_app
+from trm_bio.report.data import what_helped
 
 
 def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
@@ -75,8 +77,9 @@ def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
     assert view.sensations_table.rowCount() == 3
     assert view.sensations_table.item(0, 1).text() == "pleasant"
     assert view.sensations_table.item(0, 2).text() == "warm"
-    skills = [view.effects_table.item(r, 1).text() for r in range(view.effects_table.rowCount())]
-    assert any("Tracking" in s or "tracking" in s for s in skills)
+    # "What helped": only what was followed by a move toward the band, never away.
+    helped = [view.effects_table.item(r, 1).text() for r in range(view.effects_table.rowCount())]
+    assert helped == [h.label for h in what_helped(view.analysis)]
     assert view.metrics_table.item(3, 1).text().endswith("ms")  # RMSSD of the session
     stored = parts.library.list_sessions()
     assert len(stored) == 1 and stored[0].person_name == "Alex"
@@ -92,9 +95,11 @@ def test_live_shifts_are_marked_where_they_happened_and_match_the_summary(qtbot,
     parts = open_app(qtbot, tmp_path, scenario="stress")
     window, controller = parts.window, parts.controller
     window.start_session()
-    # The stress scenario's heart rate starts rising at 240 s; a sensation logged then is
-    # followed by a move away from the band, measurable two minutes later.
-    qtbot.waitUntil(lambda: controller.now_s() >= 250.0, timeout=20000)
+    # The stress scenario's heart rate starts rising at its onset (after the 5 minutes the
+    # zone's reference takes); a sensation logged then is followed by a move away from the
+    # band, measurable two minutes later.
+    onset_s = SCENARIOS["stress"].onset_s
+    qtbot.waitUntil(lambda: controller.now_s() >= onset_s + 10.0, timeout=30000)
     qtbot.keyClick(window, Qt.Key.Key_3)
     qtbot.keyClick(window, Qt.Key.Key_Return)
     (logged,) = [e for e in controller.session.events if e.kind == "sensation"]

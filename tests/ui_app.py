@@ -64,3 +64,55 @@ def record_session(
     session_id = controller.stop()
     assert session_id is not None
     return session_id
+
+
+def answer_dialog(qtbot, button_text: str) -> list[str]:
+    """Click ``button_text`` on the next modal message box as soon as it opens.
+
+    Returns a list that receives the box's text when it was answered (empty until then).
+    """
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    asked: list[str] = []
+    timer = QTimer()
+    timer.setInterval(20)
+
+    def look() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            timer.stop()
+            asked.append(box.text())
+            button = next(b for b in box.buttons() if b.text() == button_text)
+            button.click()
+
+    timer.timeout.connect(look)
+    timer.start()
+    timers = getattr(qtbot, "_answer_timers", [])
+    timers.append(timer)  # kept alive until the test ends
+    qtbot._answer_timers = timers
+    return asked
+
+
+def close_modal_dialog(qtbot) -> list[str]:
+    """Close the next modal dialog (not a message box) once it opens; returns its titles."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    closed: list[str] = []
+    timer = QTimer()
+    timer.setInterval(20)
+
+    def look() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QDialog) and not isinstance(dialog, QMessageBox):
+            timer.stop()
+            closed.append(dialog.windowTitle())
+            dialog.reject()
+
+    timer.timeout.connect(look)
+    timer.start()
+    timers = getattr(qtbot, "_answer_timers", [])
+    timers.append(timer)
+    qtbot._answer_timers = timers
+    return closed

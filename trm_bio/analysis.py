@@ -15,9 +15,19 @@ from typing import Any
 import numpy as np
 
 from trm_bio.core import artifacts
-from trm_bio.core.engine import BeatAnalysis, analyse_beats
+from trm_bio.core.baseline import Baseline
+from trm_bio.core.engine import BeatAnalysis, analyse_beats, recent_artifact_share
 from trm_bio.core.frequency_domain import frequency_domain
 from trm_bio.core.json_safe import json_safe
+from trm_bio.core.regulation import (
+    DEFAULT_PARAMS,
+    HR_METRIC,
+    VAGAL_METRIC,
+    RegulationParams,
+    RegulationTrace,
+    regulate,
+    rhythm_words,
+)
 from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS, PACED_BAND_MS
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
@@ -199,6 +209,35 @@ def validity_reason(
         f"a sustained ectopic rhythm (such as bigeminy) runs through {ectopic_share:.0%} of "
         "the beats; artifact correction cannot restore it, so heart-rate variability is "
         "not valid for this recording"
+    )
+
+
+def regulation_trace(
+    analysis: BeatAnalysis,
+    baseline: Baseline | None = None,
+    *,
+    params: RegulationParams = DEFAULT_PARAMS,
+    pulse_source: bool = False,
+) -> RegulationTrace:
+    """The zone indicator at every beat, exactly as the live session computes it.
+
+    The live :class:`~trm_bio.core.regulation.Regulator` is fed the engine's values at
+    each beat (the indicator's heart rate and RMSSD, respiration, the rhythm check and the
+    last minute's share of corrected beats), with the session-start calibration when no
+    ``baseline`` is given.
+    """
+    m = analysis.metrics
+    times = analysis.beats.times_s
+    return regulate(
+        times,
+        m[HR_METRIC],
+        m[VAGAL_METRIC],
+        m["RespirationRate"],
+        baseline=baseline,
+        params=params,
+        rhythm=rhythm_words(analysis.rhythm_ok, analysis.irregular),
+        artifact_share=recent_artifact_share(times, analysis.labels),
+        pulse_source=pulse_source,
     )
 
 

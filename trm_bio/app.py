@@ -15,19 +15,23 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devices.physiology import SCENARIOS
 from trm_bio.controller import SessionController, SessionOptions
+from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
-from trm_bio.errors import TrmBioError
+from trm_bio.errors import InputFileError, LibraryError, TrmBioError
 from trm_bio.sources import check_scenario, open_source
 from trm_bio.store.library import Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from devices.simulated import SimulatedStrap
     from devices.source import Source
     from trm_bio.history import SessionAnalysis
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
     from trm_bio.ui.settings import Settings
 
 log = logging.getLogger(__name__)
+
+APP_TITLE = "trm-bio"  # the name Qt shows in every window's title
 
 NO_DISPLAY = (
     "There is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
@@ -90,6 +96,7 @@ class Services:
     speed: float = 1.0
     seed: int = 0
     link_drops: tuple[tuple[float, float], ...] = ()
+    h10: bool = False  # the simulated strap acts as a Polar H10 (ECG and accelerometer)
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     band: tuple[float, float] = field(
         default_factory=lambda: (-RegulationParams().low_enter, RegulationParams().high_enter)
@@ -98,6 +105,18 @@ class Services:
     ble_options: dict[str, Any] = field(default_factory=dict)
     #: A simulated strap started ahead of the window, for its first preview (see warm_up).
     warm: tuple[DeviceChoice, Source] | None = None
+    #: The simulated person's resonance rate (breaths/min; None: an ordinary simulated heart).
+    resonance_rate: float | None = None
+    #: The breathing guide's record: the window's pacer writes it, a simulated person with a
+    #: resonance rate breathes along with it.
+    pacer_track: PacerTrack = field(default_factory=PacerTrack)
+
+    def person_resonance_rate(self, name: str) -> float | None:
+        """The person's stored resonance rate (breaths/min), or None."""
+        from trm_bio.store.person_resonance import resonance_rate
+
+        person = self.library.find_person(name)
+        return resonance_rate(self.library, person.id) if person is not None else None
 
     def scan(self, timeout_s: float) -> list[DeviceChoice]:
         from devices.ble import scan
@@ -114,6 +133,9 @@ class Services:
             speed=self.speed,
             link_drops=self.link_drops,
             ble_options=self.ble_options,
+            resonance_rate=self.resonance_rate,
+            guide=self.pacer_track,
+            h10=self.h10,
         )
         self.clock.follow(source)
         return source
@@ -149,8 +171,10 @@ class Services:
 
     def save_session_report(self, analysis: SessionAnalysis, path: str | Path) -> Path:
         from trm_bio.report import save_session_report
+        from trm_bio.store.person_resonance import latest_for_name
 
-        return save_session_report(analysis, path)
+        resonance = latest_for_name(self.library, analysis.info.person_name)
+        return save_session_report(analysis, path, None, resonance)
 
     def person_trends(self, person: str) -> Trends:
         from trm_bio.report.trends import person_trends
@@ -162,9 +186,53 @@ class Services:
 
         return save_trends_report(trends, path)
 
+    def people(self) -> list[str]:
+        return [person.name for person in self.library.list_people()]
+
     def last_person(self) -> str | None:
         named = [info.person_name for info in self.library.list_sessions() if info.person_name]
         return named[-1] if named else None
+
+    def recording_id(self) -> int | None:
+        c = self.controller
+        return c.session_id if c.recorder is not None else None
+
+    def delete_session(self, session_id: int) -> None:
+        if session_id == self.recording_id():
+            # This program's own recorder may delete its session (the library allows it);
+            # from the library dialog that would pull the session out from under it.
+            raise LibraryError(
+                f"session {session_id} is being recorded right now; end the session before "
+                "deleting it"
+            )
+        self.library.delete_session(session_id)
+
+    def add_self_rating(
+        self, session_id: int, moment: str, distress: float | None, zone: str | None
+    ) -> None:
+        from trm_bio.core.events import self_rating
+
+        try:
+            payload = self_rating(moment, distress, zone)
+        except ValueError as exc:
+            raise TrmBioError(str(exc)) from None
+        info = self.library.get_session(session_id)
+        self.library.add_event(session_id, info.duration_s or 0.0, "zone_rating",
+                               payload.to_json())
+
+    def edit_session(self, session_id: int, notes: str, tags: Sequence[str]) -> None:
+        self.library.update_session(session_id, notes=notes, tags=list(tags))
+
+    def export_session(self, session_id: int, fmt: str, path: str | Path) -> list[Path]:
+        from trm_bio.exporting import export_session
+        from trm_bio.store.library import is_library_file
+        from trm_bio.store.paths import refuse_symlink
+
+        path = Path(path)
+        if is_library_file(path, self.library.path):
+            raise InputFileError(f"{path} is the session library itself; choose another name")
+        refuse_symlink(path)
+        return export_session(self.library, session_id, fmt, path)
 
 
 @dataclass
@@ -186,9 +254,11 @@ def build(
     clinician: bool | None = None,
     seed: int = 0,
     link_drops: tuple[tuple[float, float], ...] = (),
+    h10: bool = False,
     connect: bool = True,
     lsl: bool | None = None,
     lsl_name: str | None = None,
+    resonance_rate: float | None = None,
 ) -> AppParts:
     """Wire the app on an open library (a QApplication must exist).
 
@@ -200,6 +270,8 @@ def build(
         A stored session to open for replay.
     scenario, speed, seed, link_drops
         The simulated strap's scenario, pace (1 is real time), seed and link drops (s).
+    h10 : bool
+        The simulated strap acts as a Polar H10 (ECG and accelerometer frames too).
     clinician : bool, optional
         Clinician mode (default: as remembered).
     connect : bool
@@ -208,6 +280,9 @@ def build(
         Publish on Lab Streaming Layer (default: as remembered; the window's setting).
     lsl_name : str, optional
         The published streams' name (default trm-bio).
+    resonance_rate : float, optional
+        The simulated person's resonance rate (breaths/min): they breathe along with the
+        breathing guide.
     """
     from trm_bio.ui.settings import Settings
 
@@ -223,7 +298,9 @@ def build(
     if lsl_name:
         controller.lsl_name = lsl_name
     services = Services(
-        library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops)
+        library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops),
+        resonance_rate=resonance_rate,
+        h10=h10,
     )
     simulated = DeviceChoice("simulated", scenario=scenario)
     if connect and replay is None and not device:
@@ -242,6 +319,19 @@ def build(
     return AppParts(library, services, controller, window)
 
 
+def configure_application(app: QApplication) -> None:
+    """The application's names: its settings' place, and the name Qt adds to window titles.
+
+    Qt appends the display name to every window title that does not end with it, so the
+    windows' titles end with it (or are it) rather than repeat it.
+    """
+    from trm_bio.ui.settings import APPLICATION, ORGANISATION
+
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APP_TITLE)
+
+
 def run(
     library_file: Path,
     *,
@@ -250,9 +340,11 @@ def run(
     scenario: str = "calm",
     speed: float = 1.0,
     seed: int = 0,
+    h10: bool = False,
     clinician: bool | None = None,
     lsl: bool | None = None,
     lsl_name: str | None = None,
+    resonance_rate: float | None = None,
 ) -> int:
     """Open the app on its window until it is closed; returns the exit code."""
     problem = display_problem()
@@ -261,7 +353,7 @@ def run(
     from PySide6.QtWidgets import QApplication
 
     from trm_bio.ui import theme
-    from trm_bio.ui.settings import APPLICATION, ORGANISATION, Settings
+    from trm_bio.ui.settings import Settings
 
     running = QApplication.instance()  # a QApplication already made (the tests make one)
     app = (
@@ -269,9 +361,7 @@ def run(
         if isinstance(running, QApplication)
         else QApplication([sys.argv[0] if sys.argv else "trm-bio"])
     )
-    app.setOrganizationName(ORGANISATION)
-    app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName("trm-bio")
+    configure_application(app)
     settings = Settings()
     theme.apply_theme(app, theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0))
     library = Library.open(library_file)
@@ -284,9 +374,11 @@ def run(
             scenario=scenario,
             speed=speed,
             seed=seed,
+            h10=h10,
             clinician=clinician,
             lsl=lsl,
             lsl_name=lsl_name,
+            resonance_rate=resonance_rate,
         )
         parts.window.show()
         from trm_bio.ui import first_run

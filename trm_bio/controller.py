@@ -19,15 +19,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
+
 from devices.packet import LinkState, Packet, StatusEvent
+from devices.pmd import PmdFrame
 from devices.source import Source
 from skills.flow import FlowEvent, FlowState, PracticeFlow
 from skills.loader import load_plans, load_skills
 from skills.model import PlanLibrary, SkillLibrary
 from skills.sensations import SensationLog, Valence, Zone, ZoneRating
 from trm_bio.core.artifacts import NORMAL
-from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload
+from trm_bio.core.baseline import Baseline
+from trm_bio.core.events import SESSION_SOURCE, Event, EventKind, TextPayload, self_rating
 from trm_bio.core.regulation import Zone as ZoneCode
+from trm_bio.core.timeline import Beats
 from trm_bio.errors import LibraryError, TrmBioError
 from trm_bio.lsl_outlets import DEFAULT_STREAM_NAME
 from trm_bio.session import Session, SessionUpdate
@@ -36,6 +41,9 @@ from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, ReplaySource, packets_before
 
 log = logging.getLogger(__name__)
+
+#: What a strap streams and a pause lets go: heart-rate packets and PMD (ECG, ACC) frames.
+_STREAMED = (Packet, PmdFrame)
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,25 @@ class Reading:
     paused: bool = False
     #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
     rhythm: str = ""
+    #: Why the zone is UNKNOWN, in a plain sentence ("" when a zone is shown): settling in,
+    #: a rejected calibration, an irregular rhythm, too many corrected beats, implausible HRV.
+    zone_reason: str = ""
+    #: The session-start calibration is running (the person is settling in).
+    calibrating: bool = False
+    #: Seconds of settling left (NaN when not calibrating, or while it is extended).
+    calibration_left_s: float = math.nan
+    #: The reference in use: "session-start", "previous-sessions" or "" (none yet).
+    baseline_source: str = ""
+    #: Where the beats come from: "ECG" (a Polar strap's ECG), "strap RR", "" (none yet).
+    beat_source: str = ""
+    #: Where ``respiration_bpm`` comes from: "chest movement" (the strap's accelerometer),
+    #: "heart rhythm" (the estimate from RSA), "" (unknown).
+    respiration_source: str = ""
+    #: The strap's ECG in words ("ECG clean", "ECG contact lost: ..."); "" without ECG.
+    ecg_status: str = ""
+    #: The baseline is kept but the windows are filling again (after a pause or a gap in
+    #: the beats): ``arousal``, ``lowness`` and ``zone`` are the last known ones, held.
+    settling: bool = False
 
 
 class PracticeAction(StrEnum):
@@ -234,12 +261,14 @@ class SessionController:
         if self.paused:
             # Paused: the strap keeps streaming but nothing is recorded or shown; link
             # changes still pass so the screen knows the strap's state.
-            items = [i for i in items if not isinstance(i, Packet)]
+            items = [i for i in items if not isinstance(i, _STREAMED)]
         elif self._resumed_ns is not None:
             # A packet can reach the queue after the resume's last drain yet be stamped
             # before the resume: it came during the pause and is let go like the others.
             items = [
-                i for i in items if not (isinstance(i, Packet) and i.host_ns < self._resumed_ns)
+                i
+                for i in items
+                if not (isinstance(i, _STREAMED) and i.host_ns < self._resumed_ns)
             ]
             if any(isinstance(i, Packet) for i in items):
                 self._resumed_ns = None  # the strap's packets come in order: all later now
@@ -337,7 +366,9 @@ class SessionController:
             except LibraryError as exc:
                 self.error = str(exc)
         if session_id is not None:
-            self._cache_analysis(session_id)
+            # A strap's ECG: the live beats, which the stored frames would give again slowly.
+            with_ecg = self.session.signals is not None
+            self._cache_analysis(session_id, self.session.chosen_beats() if with_ecg else None)
         self.source = self.session = self.recorder = self.flow = self.replay = None
         self._paused = False
         self._resumed_ns = None
@@ -369,7 +400,7 @@ class SessionController:
             cause += "."
         self.error = f"{cause} {nothing}" if cause else nothing
 
-    def _cache_analysis(self, session_id: int) -> None:
+    def _cache_analysis(self, session_id: int, beats: Beats | None = None) -> None:
         """Analyse the finished session once and keep the result in the library.
 
         Later openings (summary, replay overview, reports) then load it in milliseconds,
@@ -378,7 +409,7 @@ class SessionController:
         from trm_bio.history import analyse_session
 
         try:
-            analyse_session(self.library, session_id)
+            analyse_session(self.library, session_id, beats=beats)
         except TrmBioError as exc:
             log.error("the finished session %d could not be analysed: %s", session_id, exc)
 
@@ -400,6 +431,7 @@ class SessionController:
             recorded_events=lambda index: [
                 item.event for item in replay.items[:index] if isinstance(item, RecordedEvent)
             ],
+            history_items=lambda index: replay.items[:index],
         )
         self.replay = replay
         self.source = replay
@@ -614,6 +646,19 @@ class SessionController:
         rating = ZoneRating(time_s=self.now_s(), zone=Zone(zone), note=note)
         return self._log(EventKind.ZONE_RATING, rating.to_dict())
 
+    def log_self_rating(
+        self, moment: str, distress: float | None, zone: str | None
+    ) -> Event:
+        """The person's own distress (0-10) and zone at the start or the end of the session.
+
+        Raises TrmBioError with one sentence for a value out of range or nothing given.
+        """
+        try:
+            payload = self_rating(moment, distress, zone)
+        except ValueError as exc:
+            raise TrmBioError(str(exc)) from None
+        return self._log(EventKind.ZONE_RATING, payload.to_json())
+
     def log_marker(self, text: str = "") -> Event:
         return self._log(EventKind.MARKER, TextPayload(text).to_json())
 
@@ -645,6 +690,17 @@ class SessionController:
         if h.metrics.size:
             for key in values:
                 values[key] = float(h.metrics[key][-1])
+        settling = False
+        if not math.isfinite(values["arousal"]) and session.regulator.baseline is not None:
+            # The baseline stays through a pause or a gap; only the windows refill (about
+            # a minute). Until then the last known place is held, never "finding a baseline".
+            known = np.flatnonzero(np.isfinite(h.metrics["arousal"]))
+            if known.size:
+                index = int(known[-1])
+                for key in ("arousal", "lowness", "zone"):
+                    values[key] = float(h.metrics[key][index])
+                values["tentative"] = 1.0
+                settling = True
         hr = values["HR_20s"]
         if not math.isfinite(hr) and h.beats.size and h.beats["label"][-1] == NORMAL:
             hr = float(h.beats["hr_bpm"][-1])
@@ -656,10 +712,16 @@ class SessionController:
         rhythm = ""
         if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
             rhythm = "irregular" if last.beat.irregular else "ectopic"
+        state = session.last_regulation
+        # Breathing measured from chest movement replaces the estimate from heart rhythm.
+        respiration, respiration_source = session.breathing_rate_per_min, "chest movement"
+        if not math.isfinite(respiration):
+            respiration = values["RespirationRate"]
+            respiration_source = "heart rhythm" if math.isfinite(respiration) else ""
         return Reading(
             hr_bpm=hr,
             rmssd_ms=values["RMSSD"],
-            respiration_bpm=values["RespirationRate"],
+            respiration_bpm=respiration,
             coherence=values["Coherence"],
             artifact_rate=last.beat.artifact_rate if last is not None else math.nan,
             arousal=values["arousal"],
@@ -670,7 +732,35 @@ class SessionController:
             link=link,
             paused=self.paused,
             rhythm=rhythm,
+            zone_reason=state.reason if state is not None else "",
+            calibrating=state.calibrating if state is not None else False,
+            calibration_left_s=state.calibration_left_s if state is not None else math.nan,
+            baseline_source=state.baseline_source if state is not None else "",
+            beat_source=session.beat_source,
+            respiration_source=respiration_source,
+            ecg_status=session.ecg_message,
+            settling=settling,
         )
+
+    def baseline(self) -> Baseline | None:
+        """The baseline the running session measures against (None while it is found)."""
+        return self.session.regulator.baseline if self.session is not None else None
+
+    def ecg_window(self, seconds: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``seconds`` of the strap's ECG: beat-clock times (s) and mV (empty
+        arrays without ECG), for the clinician's ECG strip."""
+        signals = self.session.signals if self.session is not None else None
+        if signals is None:
+            return np.empty(0), np.empty(0)
+        return signals.ecg_window(seconds)
+
+    def breathing_window(self, seconds: float = 60.0) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``seconds`` of the breathing trace from chest movement: beat-clock times
+        (s) and mg, NaN where breathing is unknown (empty arrays without an accelerometer)."""
+        signals = self.session.signals if self.session is not None else None
+        if signals is None:
+            return np.empty(0), np.empty(0)
+        return signals.breathing_window(seconds)
 
     @property
     def link_state(self) -> LinkState | None:

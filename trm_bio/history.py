@@ -14,14 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from devices.pmd import PmdFrame
 from trm_bio import __version__
-from trm_bio.analysis import RecordingSummary, summarize
+from trm_bio.analysis import RecordingSummary, regulation_trace, summarize
 from trm_bio.core import artifacts, effects
 from trm_bio.core.baseline import Baseline, combine_baselines
 from trm_bio.core.engine import BeatAnalysis, analyse_beats, metric_names
 from trm_bio.core.events import Event
-from trm_bio.core.regulation import RegulationTrace, Zone, regulate
+from trm_bio.core.regulation import RegulationTrace
 from trm_bio.core.timeline import Beats, beats_from_packets, beats_from_rr
+from trm_bio.core.zone_time import ZoneTime, zone_time
 from trm_bio.errors import TrmBioError
 from trm_bio.store.library import Library, SessionInfo
 from trm_bio.store.replay import load_items, packets_before
@@ -40,13 +42,18 @@ def session_beats(library: Library, info: SessionInfo) -> Beats:
     if imported is not None:
         return beats_from_rr(imported.rr_ms, imported.times_s)
     _, items = load_items(library, info.id)
+    if any(isinstance(item, PmdFrame) for item in items):
+        # A Polar strap's ECG: the beats the live session chose between ECG and RR.
+        from trm_bio.session import beats_from_items
+
+        return beats_from_items(info.start_ns, items)
     packets, breaks = packets_before(items, len(items))
     host_ns = [p.host_ns for p in packets]
     return beats_from_packets(info.start_ns, host_ns, [p.rr_ms for p in packets], breaks)
 
 
 #: Bump when the analysis computes something different, so cached arrays are recomputed.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 5  # 5: beats from a Polar strap's ECG
 
 
 def _cache_key(info: SessionInfo) -> str:
@@ -106,11 +113,15 @@ def _unpack(arrays: dict[str, np.ndarray]) -> BeatAnalysis:
     )
 
 
-def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True) -> BeatAnalysis:
+def session_analysis(
+    library: Library, info: SessionInfo, *, cache: bool = True, beats: Beats | None = None
+) -> BeatAnalysis:
     """Every beat of a stored session analysed, from the library's cache when it is current.
 
     The per-beat series of a 24 h session take seconds to compute and milliseconds to
     load; they are derived data, recomputed whenever the session or the code changed.
+    ``beats``: the session's beats when the caller has them (the live session that just
+    ended: :func:`session_beats` gives the same, from the stored frames and packets).
     """
     key = _cache_key(info)
     if cache:
@@ -120,7 +131,7 @@ def session_analysis(library: Library, info: SessionInfo, *, cache: bool = True)
                 return _unpack(cached)
             except ValueError as exc:  # derived data: recomputed (and replaced) below
                 log.warning("session %d: the cached analysis is damaged (%s)", info.id, exc)
-    analysis = analyse_beats(session_beats(library, info))
+    analysis = analyse_beats(beats if beats is not None else session_beats(library, info))
     if cache and not library.readonly and info.status != "recording":
         library.store_arrays(info.id, "analysis", key, _pack(analysis))
     return analysis
@@ -141,21 +152,19 @@ class SessionAnalysis:
     def beats(self) -> Beats:
         return self.analysis.beats
 
+    def zone_time(self) -> ZoneTime:
+        """Seconds in each zone, without a reading, and in gaps (see ``zone_time``)."""
+        beats = self.analysis.beats
+        return zone_time(beats.times_s, self.regulation.zone, beats.segment)
+
     def zone_shares(self) -> dict[str, float]:
-        """Share of the beats with a zone reading spent in each zone."""
-        zone = self.regulation.zone
-        known = zone != int(Zone.UNKNOWN)
-        total = int(known.sum())
-        if total == 0:
-            return {z.label: math.nan for z in (Zone.LOW, Zone.RESILIENT, Zone.HIGH)}
-        return {
-            z.label: float(np.sum(zone == int(z)) / total)
-            for z in (Zone.LOW, Zone.RESILIENT, Zone.HIGH)
-        }
+        """Share of the time with a zone reading spent in each zone (by time, not beats)."""
+        return self.zone_time().shares()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (NaN as None)."""
         baseline = self.regulation.baseline
+        time = self.zone_time()
         return {
             "session": self.info.id,
             "person": self.info.person_name,
@@ -164,14 +173,20 @@ class SessionAnalysis:
             "status": self.info.status,
             **self.summary.as_dict(),
             "baseline": baseline.to_dict() if baseline is not None else None,
-            "zones": {k: (None if math.isnan(v) else v) for k, v in self.zone_shares().items()},
+            "zones": {k: (None if math.isnan(v) else v) for k, v in time.shares().items()},
+            "zone_seconds": time.to_dict(),
             "effects": self.effects.to_dict(),
             "events": len(self.events),
         }
 
 
 def analyse_session(
-    library: Library, session_id: int, *, baseline: Baseline | None = None, cache: bool = True
+    library: Library,
+    session_id: int,
+    *,
+    baseline: Baseline | None = None,
+    cache: bool = True,
+    beats: Beats | None = None,
 ) -> SessionAnalysis:
     """Analyse a stored session; caches its summary and session-start baseline.
 
@@ -185,9 +200,11 @@ def analyse_session(
         The person's baseline (default: from their earlier sessions, else this session's start).
     cache : bool
         Store the summary and the baseline in the library (skipped on a read-only library).
+    beats : Beats, optional
+        The session's beats when the caller has them (see :func:`session_analysis`).
     """
     info = library.get_session(session_id)
-    analysis = session_analysis(library, info, cache=cache)
+    analysis = session_analysis(library, info, cache=cache, beats=beats)
     beats = analysis.beats
     key = _cache_key(info)
     summary = _cached_summary(library, session_id, key) if cache else None
@@ -197,8 +214,7 @@ def analyse_session(
     if baseline is None and info.person_id is not None:
         baseline = person_baseline(library, info.person_id, before_session=session_id)
     m = analysis.metrics
-    series = (beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"])
-    trace = regulate(*series, baseline=baseline)
+    trace = regulation_trace(analysis, baseline)
     events = library.session_events(session_id)
     session_effects = effects.summarize_session(
         beats.times_s, m["HR_20s"], m["RMSSD"], trace, effects.effect_events(events)
@@ -207,7 +223,8 @@ def analyse_session(
     if cache and not library.readonly:
         # The session's own start baseline joins the person's history (computed once).
         if fresh:
-            own = trace if baseline is None else regulate(*series)
+            # Only a calibration that passed its quality check is kept (never a rejected one).
+            own = trace if baseline is None else regulation_trace(analysis)
             if own.baseline is not None:
                 library.store_derived(session_id, "baseline", own.baseline.to_dict())
             library.store_derived(
@@ -248,8 +265,11 @@ def person_baseline(
 ) -> Baseline | None:
     """The person's baseline from their earlier sessions' cached session-start baselines.
 
-    None when there are fewer than the regulation model's minimum (then the session
-    calibrates on its own first minutes).
+    Used by default for a new session (live, replay and reports) once the person has
+    ``BaselineParams.min_sessions`` (3) earlier sessions whose calibration passed its quality
+    check (a rejected calibration stores no baseline); the session then needs no settling
+    calibration. None when there are fewer (then the session calibrates on its own first
+    minutes).
     """
     stored = []
     for info in library.list_sessions(person_id):

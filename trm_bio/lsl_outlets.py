@@ -12,8 +12,10 @@ type                      channels    one sample per
 ``Markers``               1 string    session event (skill steps, sensations, Help Now!,
                                       markers, notes, link changes) as JSON text
                                       ``{"kind", "time_s", "payload"}``
-``HeartRateMeasurement``  1 string    strap packet or link change, JSON ``{"t_ns", "hrm"}``
-                                      or ``{"t_ns", "state", ...}``: the raw ground truth,
+``HeartRateMeasurement``  1 string    strap packet, PMD frame or link change, JSON
+                                      ``{"t_ns", "hrm"}``, ``{"t_ns", "pmd"}`` (a Polar
+                                      strap's ECG or accelerometer frame) or
+                                      ``{"t_ns", "state", ...}``: the raw ground truth,
                                       so another trm-bio (``devices.lsl.LslSource``) can
                                       rebuild the session bit for bit
 ========================  ==========  ====================================================
@@ -41,6 +43,7 @@ from typing import Any
 
 from devices.lsl import HRM_STREAM_TYPE, load_pylsl
 from devices.packet import Packet, StatusEvent
+from devices.pmd import PmdFrame
 from trm_bio import __version__
 
 log = logging.getLogger(__name__)
@@ -161,6 +164,8 @@ class LslPublisher:
             record: dict[str, Any] | None = None
             if isinstance(item, Packet):
                 record = {"t_ns": item.host_ns - self.session_start_ns, "hrm": item.payload.hex()}
+            elif isinstance(item, PmdFrame):
+                record = {"t_ns": item.host_ns - self.session_start_ns, "pmd": item.payload.hex()}
             elif isinstance(item, StatusEvent):
                 record = {
                     "t_ns": item.host_ns - self.session_start_ns,

@@ -23,26 +23,76 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from devices.errors import MalformedPacketError
 from devices.packet import LinkState, Packet, StatusEvent
+from devices.pmd import PmdFrame, PmdStream, decode_frame
 from trm_bio.core import effects
 from trm_bio.core.baseline import Baseline
-from trm_bio.core.engine import BeatUpdate, StreamingEngine, analyse_beats
-from trm_bio.core.events import BREAKING_STATES, ConnectionPayload, Event, EventKind
+from trm_bio.core.beat_source import (
+    ECG_STOPPED,
+    RR_SOURCE,
+    BeatSourceSelector,
+    SelectorOutput,
+)
+from trm_bio.core.engine import (
+    BeatUpdate,
+    StreamingEngine,
+    analyse_beats,
+    recent_artifact_share,
+)
+from trm_bio.core.events import (
+    BREAKING_STATES,
+    ConnectionPayload,
+    Event,
+    EventKind,
+    beat_source_payload,
+)
 from trm_bio.core.growing import GrowingArray
-from trm_bio.core.regulation import RegulationParams, RegulationState, Regulator
+from trm_bio.core.regulation import (
+    HR_METRIC,
+    PULSE_LOCATIONS,
+    VAGAL_METRIC,
+    RegulationParams,
+    RegulationState,
+    Regulator,
+    rhythm_words,
+)
 from trm_bio.core.shifts import Shift, ShiftWatch
+from trm_bio.core.strap_signals import StrapSignals
 from trm_bio.core.timeline import (
     NS_PER_S,
+    Beats,
     Timeline,
     TimelineConfig,
     host_ns_at,
     timeline_after,
 )
 from trm_bio.errors import LibraryError
+from trm_bio.store.pmd_signals import NOMINAL_RATE_HZ
 from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, SeekMarker
 
 log = logging.getLogger(__name__)
+
+def regulate_beat(
+    regulator: Regulator, beat: BeatUpdate, respiration: float = math.nan
+) -> RegulationState:
+    """The regulation model at one settled beat of the engine: the live path's one call.
+
+    Its inputs are the engine's at that beat: the indicator's heart rate and RMSSD windows,
+    respiration, the rhythm check and the last minute's share of corrected beats.
+    ``respiration`` (/min), when known, is the rate measured from chest movement, which
+    replaces the engine's estimate from heart rhythm.
+    """
+    m = beat.metrics
+    rhythm = "" if beat.rhythm_ok else ("irregular" if beat.irregular else "ectopic")
+    if not math.isfinite(respiration):
+        respiration = m["RespirationRate"]
+    return regulator.update(
+        beat.settled_time_s, m[HR_METRIC], m[VAGAL_METRIC], respiration,
+        rhythm=rhythm, artifact_share=beat.artifact_rate,
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class BeatState:
@@ -60,6 +110,20 @@ class FoundShift(NamedTuple):
     due_s: float  # beat-clock time of the settled beat it was measured at (s)
 
 
+class PmdSamples(NamedTuple):
+    """The samples of one PMD data frame, for the steps that read the ECG or the chest.
+
+    ``strap_time_s``: each sample's time on the strap's clock (s since 2000-01-01, float64;
+    the last one is the frame's timestamp, the others 1/rate apart before it). ``values``:
+    ECG in mV, shape (n,); ACC x/y/z in mg, shape (n, 3); float64. ``host_ns``: host
+    arrival of the frame (ns), which maps the strap's clock onto the session's.
+    """
+
+    strap_time_s: np.ndarray
+    values: np.ndarray
+    host_ns: int
+
+
 @dataclass
 class SessionUpdate:
     """What one drain produced, in order. ``seeked`` is True when a replay jumped: the
@@ -71,10 +135,15 @@ class SessionUpdate:
     shifts: list[FoundShift] = field(default_factory=list)
     packets: int = 0
     seeked: bool = False
+    #: Decoded PMD samples, one entry per frame, in arrival order (see :class:`PmdSamples`).
+    ecg: list[PmdSamples] = field(default_factory=list)
+    acc: list[PmdSamples] = field(default_factory=list)
+    frames: int = 0  # PMD frames taken (stored), decodable or not
 
     def __bool__(self) -> bool:
         return bool(
             self.beats or self.events or self.status or self.shifts or self.packets or self.seeked
+            or self.frames
         )
 
 
@@ -124,6 +193,10 @@ class Session:
     recorded_events : callable, optional
         For replay: ``recorded_events(index)`` gives the stored events before item ``index``,
         so that a seek re-arms shift detection with them.
+    history_items : callable, optional
+        For replay: ``history_items(index)`` gives the source's items before item ``index``;
+        a seek in a session with PMD frames runs them again (beats from the ECG depend on
+        every frame before).
     timeline_config : TimelineConfig, optional
         Re-anchoring and gap bounds.
     analyse_live : bool
@@ -140,6 +213,7 @@ class Session:
         baseline: Baseline | None = None,
         history: Callable[[int], tuple[list[Packet], list[int]]] | None = None,
         recorded_events: Callable[[int], Iterable[Event]] | None = None,
+        history_items: Callable[[int], list[Any]] | None = None,
         timeline_config: TimelineConfig | None = None,
         analyse_live: bool = True,
     ) -> None:
@@ -151,10 +225,15 @@ class Session:
         self.initial_baseline = baseline
         self._history_source = history
         self._recorded_events = recorded_events
+        self._history_items = history_items
         self._timeline_config = timeline_config
         self.timeline = Timeline(self.start_ns, timeline_config)
         self.engine = StreamingEngine()
+        #: The sensor's body location code (Heart Rate Service), once the source told it.
+        self.body_location: int | None = None
         self.regulator = Regulator(self.regulation_params, baseline)
+        #: The regulation model at the newest settled beat (None before the first).
+        self.last_regulation: RegulationState | None = None
         self.history = SessionHistory(self.engine.names)
         self.link_state: LinkState | None = None
         self.battery_percent: int | None = None
@@ -165,6 +244,19 @@ class Session:
         self.shifts: list[FoundShift] = []  # in the order they were measured
         self.packets_seen = 0
         self.malformed = 0  # packets whose bytes could not be decoded (kept in the library)
+        self.frames_seen = 0  # PMD frames (ECG, accelerometer) taken and stored
+        # A Polar strap's ECG and accelerometer (made at the first frame) and the choice of
+        # beats between its ECG and its RR (see trm_bio.core.beat_source).
+        self.signals: StrapSignals | None = None
+        self.selector = BeatSourceSelector()
+        self.beat_source = ""  # where the newest beats come from ("" before any)
+        self.ecg_message = ""  # the ECG's state in words ("" without ECG)
+        # Every beat chosen, and the measured breathing rate when each was (see
+        # _run_again); whether breathing is wanted (not for the beats alone).
+        self._chosen: list[Beats] = []
+        self._chosen_resp: list[float] = []
+        self._breathing = True
+        self.frames_malformed = 0  # of which could not be decoded (kept in the library)
         self.recording_error: str | None = None
         self.failure: str | None = None  # the source's last FAILED message (one sentence)
 
@@ -191,6 +283,8 @@ class Session:
                 self._on_packet(item, update)
             elif isinstance(item, StatusEvent):
                 self._on_status(item, update)
+            elif isinstance(item, PmdFrame):
+                self._on_pmd_frame(item, update)
             elif isinstance(item, RecordedEvent):
                 self.events.append(item.event)
                 self._watch(item.event)
@@ -212,29 +306,109 @@ class Session:
         if packet.error is not None:
             self.malformed += 1  # stored above; replay skips it too, so both stay equal
             return
-        beats = self.timeline.push(packet.host_ns, packet.rr_ms)
+        rr_beats = self.timeline.push(packet.host_ns, packet.rr_ms)
+        chosen = self.selector.push_rr(rr_beats, self.time_at(packet.host_ns))
+        self._take_beats(chosen, update)
+
+    def _take_beats(self, chosen: SelectorOutput, update: SessionUpdate) -> None:
+        """Beats the source choice gave: analysed, and any change of source logged."""
+        for change in chosen.changes:
+            self.beat_source = change.source
+            if change.reason == ECG_STOPPED:
+                self.ecg_message = change.reason  # no frame says so: none is coming
+            if self._history_source is None:  # live: record it; replay: a stored event
+                update.events.append(
+                    self.log(
+                        EventKind.MARKER,
+                        beat_source_payload(change.source, change.reason),
+                        time_s=change.time_s,
+                        host_ns=self.host_ns_at(change.time_s),
+                    )
+                )
+        beats = chosen.beats
+        if len(beats) and not self.beat_source:
+            self.beat_source = RR_SOURCE
         self.beats_seen += len(beats)
+        if len(beats):
+            self._chosen.append(beats)
+            self._chosen_resp.extend([self.breathing_rate_per_min] * len(beats))
         if not self.analyse_live:
             return
         for beat in self.engine.push(beats):
             state = None
             if beat.settled_index >= 0:
-                m = beat.metrics
-                state = self.regulator.update(
-                    beat.settled_time_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]
+                state = regulate_beat(
+                    self.regulator, beat, respiration=self.breathing_rate_per_min
                 )
+                self.last_regulation = state
             beat_state = BeatState(beat, state)
             self.history.add(beat_state)
             update.beats.append(beat_state)
             self.last = beat_state
+
+    def _on_pmd_frame(self, frame: PmdFrame, update: SessionUpdate) -> None:
+        """Store a PMD frame first, then hand its decoded samples on."""
+        self._record(lambda r: r.add_pmd_frame(frame))  # ground truth first
+        update.frames += 1
+        self.frames_seen += 1
+        self.last_host_ns = max(self.last_host_ns, frame.host_ns)
+        try:
+            decoded = decode_frame(frame.payload)
+        except MalformedPacketError as exc:
+            self.frames_malformed += 1  # stored above; replay feeds it again, so both agree
+            if self.frames_malformed == 1:
+                log.warning(
+                    "A PMD frame from %s could not be decoded; it is kept in the library as "
+                    "received and skipped, as any like it will be (%s)",
+                    frame.source_id,
+                    exc,
+                )
+            return
+        # Seconds directly, not DecodedFrame.sample_times_ns: a strap time is any 64-bit
+        # value, beyond int64 in a damaged or crafted frame.
+        n = decoded.n_samples
+        strap_s = decoded.strap_ns / NS_PER_S + (np.arange(n) - (n - 1)) / NOMINAL_RATE_HZ[
+            decoded.stream
+        ]
+        if decoded.stream is PmdStream.ECG:
+            update.ecg.append(PmdSamples(strap_s, decoded.samples / 1000.0, frame.host_ns))
+        else:
+            update.acc.append(
+                PmdSamples(strap_s, decoded.samples.astype(np.float64), frame.host_ns)
+            )
+        if self.signals is None:
+            self.signals = StrapSignals(self.start_ns, breathing=self._breathing)
+        chunk = self.signals.take(frame.host_ns, decoded)
+        if chunk is not None:
+            self.ecg_message = chunk.message
+            chosen = self.selector.push_ecg(
+                chunk.beats_s, chunk.ok, chunk.message, chunk.until_s, self.time_at(frame.host_ns)
+            )
+            self._take_beats(chosen, update)
+
+    def chosen_beats(self) -> Beats:
+        """Every beat the session gave the analysis so far (from the ECG or the RR)."""
+        if len(self._chosen) > 1:
+            self._chosen = [Beats.concatenate(self._chosen)]
+        return self._chosen[0] if self._chosen else Beats.empty()
+
+    @property
+    def breathing_rate_per_min(self) -> float:
+        """The breathing rate measured from chest movement (/min; NaN when unknown)."""
+        return self.signals.breathing_rate_per_min if self.signals is not None else math.nan
 
     def _on_status(self, status: StatusEvent, update: SessionUpdate) -> None:
         update.status.append(status)
         self.last_host_ns = max(self.last_host_ns, status.host_ns)
         if status.battery_percent is not None:
             self.battery_percent = status.battery_percent
+        if status.body_location is not None:
+            # A pulse sensor's timing jitter adds to RMSSD: the quality gate is stricter.
+            self.body_location = status.body_location
+            self.regulator.pulse_source = status.body_location in PULSE_LOCATIONS
         if status.state in BREAKING_STATES:
             self.timeline.break_segment()
+            self.selector.break_segment()
         if status.state is LinkState.FAILED and status.message:
             self.failure = status.message
         if status.state is self.link_state:
@@ -248,12 +422,45 @@ class Session:
     def _seek(self, marker: SeekMarker) -> None:
         if self._history_source is None:
             raise RuntimeError("a live session cannot seek")
-        packets, breaks = self._history_source(marker.index)
-        self.prime(packets, breaks)
+        before = self._history_items(marker.index) if self._history_items is not None else None
+        if before is not None and any(isinstance(item, PmdFrame) for item in before):
+            self._run_again(before)
+        else:
+            packets, breaks = self._history_source(marker.index)
+            self.prime(packets, breaks)
         if self._recorded_events is not None:
             for event in self._recorded_events(marker.index):
                 self._watch(event)
         self.last_host_ns = marker.host_ns
+
+    def _run_again(self, items: list[Any]) -> None:
+        """Rebuild every state from the items before a point: their beats again, then the
+        analysis primed with the batch functions (as :meth:`prime`).
+
+        Beats from the ECG depend on every frame before them (the detector's levels, the
+        strap's clock, the choice of source), so a seek in a session with PMD frames runs
+        the beat path over them all again, without the per-beat analysis; the regulation
+        model gets the breathing rate each beat was settled with live.
+        """
+        fresh = Session(
+            self.start_ns,
+            history=self._history_source,
+            timeline_config=self._timeline_config,
+            analyse_live=False,
+        )
+        fresh.process([i for i in items if not isinstance(i, (RecordedEvent, SeekMarker))])
+        for name in (
+            "timeline", "selector", "signals", "beat_source", "ecg_message", "link_state",
+            "battery_percent", "body_location", "packets_seen", "frames_seen", "malformed",
+            "frames_malformed", "last_host_ns",
+        ):
+            setattr(self, name, getattr(fresh, name))
+        beats = fresh.chosen_beats()
+        self._chosen, self._chosen_resp = [beats], fresh._chosen_resp
+        # The live engine settles beat j when beat j + lookahead arrives, with the rate then.
+        lookahead = self.engine.lookahead
+        measured = np.asarray(fresh._chosen_resp[lookahead:], dtype=np.float64)
+        self._prime_analysis(beats, measured)
 
     def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
         """Rebuild every state from the packets before a point, with the batch functions.
@@ -270,28 +477,54 @@ class Session:
             self._timeline_config,
         )
         self.timeline = timeline
+        self.selector = BeatSourceSelector()
+        self.selector.prime_rr(beats)
+        self._chosen, self._chosen_resp = [beats], [math.nan] * len(beats)
+        self.signals = None
+        self.beat_source = RR_SOURCE if len(beats) else ""
+        self.packets_seen = len(packets)
+        self._prime_analysis(beats)
+        if packets:
+            self.last_host_ns = packets[-1].host_ns
+
+    def _prime_analysis(self, beats: Beats, measured_resp: np.ndarray | None = None) -> None:
+        """Bring the engine, the regulation model and the history to their state after
+        ``beats``; ``measured_resp`` (/min, NaN where unknown): the breathing rate from chest
+        movement at each settled beat, in place of the RSA estimate."""
+        self.beats_seen = len(beats)
         self.engine = StreamingEngine(self.engine.windows)
         self.engine.prime(beats)
-        self.regulator = Regulator(self.regulation_params, self.initial_baseline)
+        self.regulator = Regulator(
+            self.regulation_params, self.initial_baseline,
+            pulse_source=self.body_location in PULSE_LOCATIONS,
+        )
+        self.last_regulation = None
         self.history = SessionHistory(self.engine.names)
         self.shift_watch.reset()  # the caller re-adds the events before this point
         self.shifts = []
-        self.packets_seen = len(packets)
         self.last = None
         if len(beats):
             analysis = analyse_beats(beats)
             settled = max(0, len(beats) - self.engine.lookahead)
             m = {k: v[:settled] for k, v in analysis.metrics.items()}
+            resp = m["RespirationRate"]
+            if measured_resp is not None:
+                resp = np.where(np.isfinite(measured_resp), measured_resp, resp)
+            words = rhythm_words(analysis.rhythm_ok, analysis.irregular)[:settled]
+            share = recent_artifact_share(beats.times_s, analysis.labels)[:settled]
             regulation = [
-                self.regulator.update(t, h, r, q)
-                for t, h, r, q in zip(
+                self.regulator.update(t, h, r, q, rhythm=w, artifact_share=a)
+                for t, h, r, q, w, a in zip(
                     beats.times_s[:settled].tolist(),
-                    m["HR_20s"].tolist(),
-                    m["RMSSD"].tolist(),
-                    m["RespirationRate"].tolist(),
+                    m[HR_METRIC].tolist(),
+                    m[VAGAL_METRIC].tolist(),
+                    resp.tolist(),
+                    words,
+                    share.tolist(),
                     strict=True,
                 )
             ]
+            self.last_regulation = regulation[-1] if regulation else None
             hr = 60_000.0 / beats.rr_ms
             self.history.beats.extend(
                 {
@@ -313,8 +546,6 @@ class Session:
                         "tentative": np.array([float(r.tentative) for r in regulation]),
                     }
                 )
-        if packets:
-            self.last_host_ns = packets[-1].host_ns
 
     # -- events from the person or the practice flow ----------------------------------
     def log(
@@ -388,3 +619,28 @@ class Session:
     def close(self) -> None:
         """Commit everything still buffered."""
         self._record(lambda r: r.flush())
+
+
+def beats_from_items(start_ns: int, items: Iterable[Any]) -> Beats:
+    """The beats a session gives for a source's items (packets, PMD frames, link changes in
+    arrival order), without the analysis: the beats of a stored session with ECG, exactly
+    as the live pipeline chose and timed them.
+
+    Parameters
+    ----------
+    start_ns : int
+        Host monotonic time of the session start (ns).
+    items : iterable
+        The items, as a replay loads them.
+    """
+    session = Session(start_ns, history=lambda index: ([], []), analyse_live=False)
+    session._breathing = False  # the beats need the accelerometer's clock, not its breaths
+    batch: list[Any] = []
+    for item in items:  # in batches: an update holds its frames' samples until dropped
+        if not isinstance(item, RecordedEvent):
+            batch.append(item)
+        if len(batch) >= 1000:
+            session.process(batch)
+            batch = []
+    session.process(batch)
+    return session.chosen_beats()

@@ -49,6 +49,9 @@ def open_source(
     link_drops: tuple[tuple[float, float], ...] = (),
     lsl_wait_s: float = 30.0,
     ble_options: Mapping[str, Any] | None = None,
+    resonance_rate: float | None = None,
+    guide: Any = None,
+    h10: bool = False,
 ) -> Source:
     """A new, unstarted source for one choice.
 
@@ -65,6 +68,13 @@ def open_source(
         How long an LSL source waits for its stream when resolved (s).
     ble_options : mapping, optional
         Extra :class:`devices.ble.BleStrap` arguments (bleak backends and bounds).
+    resonance_rate : float, optional
+        The simulated person's resonance rate (breaths/min; :mod:`devices.physiology`).
+    guide : optional
+        With ``resonance_rate``: a breathing guide (``trm_bio.core.pacer.PacerTrack``) the
+        simulated person breathes along with while it is on.
+    h10 : bool
+        The simulated strap acts as a Polar H10 (ECG and accelerometer frames too).
 
     Raises
     ------
@@ -72,11 +82,15 @@ def open_source(
         One sentence for an unknown scenario or speed, or when LSL is not available here.
     """
     if kind == "simulated":
+        from devices.physiology import ResonanceResponse
         from devices.simulated import SimulatedStrap
 
         try:
+            resonance = None if resonance_rate is None else ResonanceResponse(resonance_rate)
             return SimulatedStrap(
-                scenario, seed=seed, speed=speed, duration_s=duration_s, link_drops=link_drops
+                scenario, seed=seed, speed=speed, duration_s=duration_s, link_drops=link_drops,
+                resonance=resonance, guide=guide if resonance is not None else None,
+                h10=h10,
             )
         except ValueError as exc:  # an unknown scenario or speed: the message lists what works
             raise TrmBioError(str(exc).rstrip(".")) from exc

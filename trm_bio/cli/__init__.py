@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "trm_bio.cli.lsl_cmd",
     "trm_bio.cli.app_cmd",
     "trm_bio.cli.report_cmd",
+    "trm_bio.cli.resonance_cmd",
 ]
 
 

@@ -92,7 +92,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--series",
         type=Path,
         metavar="FILE.csv",
-        help="also write the sliding-window series, one row per beat (one file only)",
+        help=(
+            "also write the sliding-window series and the zone indicator (Arousal, Zone, as "
+            "the live app computes them), one row per beat (one file only)"
+        ),
+    )
+    p.add_argument(
+        "--pulse-sensor",
+        action="store_true",
+        help=(
+            "--series: the beats come from a pulse (optical) sensor on the wrist, finger or "
+            "ear, as the live app treats one: a stricter HRV gate (with or without it, where "
+            "the beat timing is too noisy for HRV, Arousal is from heart rate alone and Zone "
+            "unknown)"
+        ),
     )
     p.add_argument(
         "--beats",
@@ -154,7 +167,7 @@ def run_single(args: argparse.Namespace) -> int:
     analysis, summary = analyse_recording(beats, progress)
     if args.series:
         progress(f"writing {args.series.name}")
-        write_series(args.series, analysis)
+        write_series(args.series, analysis, pulse_source=args.pulse_sensor)
     progress.done()
     document = {"recording": info, **summary.as_dict()}
     if args.format == "json":
@@ -294,12 +307,16 @@ def summary_csv(document: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def write_series(path: Path, analysis: BeatAnalysis) -> None:
+def write_series(path: Path, analysis: BeatAnalysis, *, pulse_source: bool = False) -> None:
     """Per-beat series: time, RR, artifact label, rhythm check, every sliding-window metric,
     then whether the rhythm is irregular (``rhythm_ok`` is False there too) and whether it is
-    fixed-rate (as from a pacemaker)."""
+    fixed-rate (as from a pacemaker), then the zone indicator (``Arousal``, in baseline
+    spreads, and ``Zone``: low, resilient, high or unknown) exactly as the live app computes
+    it with its session-start calibration on this file (``pulse_source``: from a pulse
+    sensor, see :class:`~trm_bio.core.regulation.Regulator`)."""
     import numpy as np
 
+    from trm_bio.analysis import regulation_trace
     from trm_bio.core import artifacts
 
     beats = analysis.beats
@@ -315,6 +332,9 @@ def write_series(path: Path, analysis: BeatAnalysis) -> None:
         columns["irregular_rhythm"] = analysis.irregular
     if analysis.paced is not None:
         columns["paced_rhythm"] = analysis.paced
+    trace = regulation_trace(analysis, pulse_source=pulse_source)
+    columns["Arousal"] = trace.arousal
+    columns["Zone"] = np.asarray(trace.zone_labels(), dtype=object)
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

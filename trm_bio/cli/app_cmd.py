@@ -39,7 +39,9 @@ def _app(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         speed=args.speed,
         seed=args.seed,
+        h10=args.h10,
         clinician=args.clinician,
         lsl=True if args.lsl is not None else None,
         lsl_name=args.lsl or None,
+        resonance_rate=args.resonance_rate,
     )

@@ -30,7 +30,6 @@ from trm_bio.store.paths import library_path, refuse_symlink
 
 if TYPE_CHECKING:  # the library loads numpy: only when a command runs (see cli/__init__.py)
     from trm_bio.core.events import Event
-    from trm_bio.store.exports import Column
     from trm_bio.store.library import Library
 
 
@@ -177,24 +176,30 @@ def describe_event(event: Event) -> str:
         SensationPayload,
         ZoneRatingPayload,
     )
+    from trm_bio.report.text import display_name, place_name
 
     d = event.details
     if isinstance(d, FlowPayload):
         what = d.kind.replace("_", " ")
         short = (d.prompt[:60] + "…") if len(d.prompt) > 60 else d.prompt
+        detail = display_name("helpnow", d.detail) if d.kind == "helpnow_strategy" else d.detail
         return (
             f"[practice] {what}"
-            + (f": {d.detail}" if d.detail else "")
+            + (f": {detail}" if detail else "")
             + (f" — {short}" if short and what.startswith("step started") else "")
         )
     if isinstance(d, SensationPayload):
         parts = [d.valence, ", ".join(d.words)]
         if d.location:
-            parts.append(f"in the {d.location}")
+            parts.append(f"in the {place_name(d.location)}")
         if d.intensity is not None:
             parts.append(f"strength {d.intensity}")
         return "[sensation] " + " · ".join(p for p in parts if p)
     if isinstance(d, ZoneRatingPayload):
+        if d.moment:
+            distress = "" if d.distress is None else f"distress {d.distress:g} of 10"
+            own = " · ".join(p for p in (distress, d.zone) if p)
+            return f"[own rating at the {d.moment}] {own}"
         return f"[own zone rating] {d.zone}"
     if isinstance(d, ConnectionPayload):
         return f"[link] {d.state.value}: {d.message}".rstrip(": ")
@@ -288,25 +293,52 @@ def _sessions(args: argparse.Namespace) -> int:
                 raise TrmBioError(f"no person called {args.person!r} in the library")
             person_id = person.id
         sessions, damaged = library.sessions_and_damaged(person_id)
+        streams = {s.id: library.pmd_streams(s.id) for s in sessions}
     for exc in damaged:  # the others are listed all the same
         print(f"trm-bio: {exc}; skipped", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([_session_dict(s) for s in sessions], indent=2))
+        print(json.dumps([_session_dict(s, streams[s.id]) for s in sessions], indent=2))
         return 0
     if not sessions:
         print("The library holds no other sessions." if damaged else NO_SESSIONS)
         return 0
-    print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} PERSON")
+    # The column of raw signals only when a session has any: most lists stay as they were.
+    signals = {s.id: strap_streams_text(streams[s.id]) for s in sessions}
+    width = max(len(text) for text in signals.values())
+    extra = f"{'SIGNALS':<{width}} " if width else ""
+    print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} "
+          f"{extra}PERSON")
     for s in sessions:
         minutes = f"{s.duration_s / 60:6.1f}" if s.duration_s is not None else "     –"
+        extra = f"{signals[s.id]:<{width}} " if width else ""
         print(
             f"{s.id:>4}  {s.started_utc:<25} {minutes}  {s.status:<11} {s.source_kind:<10} "
-            f"{s.person_name or ''}"
+            f"{extra}{s.person_name or ''}"
         )
     return 0
 
 
-def _session_dict(s: Any) -> dict[str, Any]:
+def signal_seconds(streams: dict[int, Any]) -> dict[str, float]:
+    """Seconds of each raw signal a session holds, e.g. ``{"ecg_s": 600.0, "acc_s": 600.0}``
+    (from :meth:`Library.pmd_streams`; streams without a readable sample left out)."""
+    from devices.pmd import PmdStream
+
+    return {
+        f"{PmdStream(stream).name.lower()}_s": span.seconds
+        for stream, span in sorted(streams.items())
+        if span.samples and stream in PmdStream._value2member_map_
+    }
+
+
+def strap_streams_text(streams: dict[int, Any]) -> str:
+    """The raw signals a session holds, in words: ``"ECG 10.0 min, ACC 10.0 min"``."""
+    return ", ".join(
+        f"{name.removesuffix('_s').upper()} {seconds / 60:.1f} min"
+        for name, seconds in signal_seconds(streams).items()
+    )
+
+
+def _session_dict(s: Any, streams: dict[int, Any] | None = None) -> dict[str, Any]:
     return {
         "id": s.id,
         "person": s.person_name,
@@ -321,15 +353,21 @@ def _session_dict(s: Any) -> dict[str, Any]:
         "tags": list(s.tags),
         "packets": s.packet_count,
         "events": s.event_count,
+        **signal_seconds(streams or {}),
     }
 
 
 def _show(args: argparse.Namespace) -> int:
     from trm_bio.history import analyse_session
+    from trm_bio.zone_display import shares_words
 
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
+        streams = library.pmd_streams(result.info.id)
+    signals = strap_streams_text(streams)
     document = result.as_dict()
+    if signals:
+        document["signals"] = signal_seconds(streams)
     if args.format == "json":
         print(json.dumps(document, indent=2))
         return 0
@@ -339,22 +377,27 @@ def _show(args: argparse.Namespace) -> int:
     title = (
         f"Session {info.id}{who}: {info.started_utc}, {minutes}, {info.source_kind}, {info.status}"
     )
+    if signals:
+        title += f"; {signals}"
     print(summary_table(document, title))
     zones = document["zones"]
     if any(v is not None for v in zones.values()):
         print(
             "\n  Time in zones (indicator, not a diagnosis): "
-            + ", ".join(f"{k} {100 * v:.0f} %" for k, v in zones.items() if v is not None)
+            + shares_words(document.get("zone_seconds") or {})
         )
     items = result.effects.items
     if items:
+        from trm_bio.report.text import display_name
+
         print("\n  What came before a move toward the resilient band (most first):")
         for item in items[:10]:
             d = item.to_dict()
             change = d["mean_d_hr_bpm"]
             change_text = f"HR {change:+.1f} bpm" if change is not None else "not measurable"
             print(
-                f"    {d['kind']:<10} {d['label'][:36]:<36} toward in {d['n_toward']} of "
+                f"    {d['kind']:<10} {display_name(d['kind'], d['label'])[:36]:<36} toward in "
+                f"{d['n_toward']} of "
                 f"{d['n_measured']} measured, {change_text}"
             )
     return 0
@@ -448,54 +491,14 @@ def _looks_like_session_json(path: Path) -> bool:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trm_bio.core import artifacts
-    from trm_bio.core.regulation import Zone
-    from trm_bio.history import analyse_session
-    from trm_bio.store import exports
-    from trm_bio.store.json_format import export_json
+    from trm_bio.exporting import EXPORT_SUFFIXES, export_session
 
-    suffix = {"csv": ".csv", "kubios": ".txt", "edf": ".edf", "json": ".json"}[args.format]
-    out = args.output or Path(f"session-{args.session}{suffix}")
+    out = args.output or Path(f"session-{args.session}{EXPORT_SUFFIXES[args.format]}")
     refuse_the_library(out, args)
     refuse_overwrite(out, args.force)
     with open_library(args) as library:
         info = _session(library, args.session)
-        try:
-            if args.format == "json":
-                export_json(out, library.session_record(info.id))
-                written = [out]
-            else:
-                result = analyse_session(library, info.id)
-                beats = result.beats
-                events = [e.to_json() for e in result.events]
-                if args.format == "kubios":
-                    written = [exports.export_kubios_rr(out, beats.rr_ms)]
-                elif args.format == "edf":
-                    written = [
-                        exports.export_edf(
-                            out,
-                            beats.times_s,
-                            beats.rr_ms,
-                            segment=beats.segment,
-                            events=events,
-                            start_utc=info.started_utc,
-                            patient_code=(info.person_name or "X").replace(" ", "_"),
-                        )
-                    ]
-                else:
-                    a = result.analysis
-                    columns: dict[str, Column] = {
-                        "time_s": beats.times_s,
-                        "rr_ms": beats.rr_ms,
-                        "segment": beats.segment,
-                        "artifact": [artifacts.LABEL_NAMES[k] for k in a.labels],
-                        "rhythm_ok": a.rhythm_ok,
-                        "zone": [Zone(int(z)).label for z in result.regulation.zone],
-                        "arousal": result.regulation.arousal,
-                    }
-                    written = exports.export_csv(out, columns, a.metrics, events)
-        except OSError as exc:
-            raise InputFileError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        written = export_session(library, info.id, args.format, out)
     for path in written:
         print(f"Wrote {path}")
     return 0

@@ -53,6 +53,19 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def resonance_rate(text: str) -> float:
+    """An argparse type: a simulated person's resonance rate, 2-12 breaths/min."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 2.0 <= value <= 12.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"the resonance rate must be a number of breaths per minute from 2 to 12, not {text!r}"
+        )
+    return value
+
+
 def _parent() -> argparse.ArgumentParser:
     return argparse.ArgumentParser(add_help=False)
 
@@ -83,6 +96,19 @@ def simulation_options() -> argparse.ArgumentParser:
         default=1.0,
         metavar="X",
         help=f"the simulated strap runs X times real time (default 1, at most {MAX_SPEED:g})",
+    )
+    parent.add_argument(
+        "--resonance-rate",
+        type=resonance_rate,
+        default=None,
+        metavar="R",
+        help="the simulated person has a resonance rate of R breaths/min: their heart-rate "
+        "swing is largest when they breathe at R, and they breathe along with the pacer",
+    )
+    parent.add_argument(
+        "--h10",
+        action="store_true",
+        help="the simulated strap acts as a Polar H10: it streams its ECG and accelerometer too",
     )
     return parent
 
@@ -164,8 +190,11 @@ def refuse_old_spelling(
     parser.add_argument(old, nargs="?" if takes_value else 0, action=Refuse, help=argparse.SUPPRESS)
 
 
-def source_from_args(args: argparse.Namespace, duration_s: float | None) -> tuple[Source, str]:
-    """The source :func:`source_options` name, and its kind ("simulated", "ble" or "lsl")."""
+def source_from_args(
+    args: argparse.Namespace, duration_s: float | None, guide: Any = None
+) -> tuple[Source, str]:
+    """The source :func:`source_options` name, and its kind ("simulated", "ble" or "lsl");
+    a simulated person with ``--resonance-rate`` breathes along with ``guide`` (a pacer)."""
     from trm_bio.sources import open_source
 
     kind: SourceKind
@@ -183,6 +212,9 @@ def source_from_args(args: argparse.Namespace, duration_s: float | None) -> tupl
         speed=args.speed,
         duration_s=duration_s,
         lsl_wait_s=args.lsl_source_wait,
+        resonance_rate=getattr(args, "resonance_rate", None),
+        guide=guide,
+        h10=getattr(args, "h10", False),
     )
     return source, kind
 

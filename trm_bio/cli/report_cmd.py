@@ -60,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     from trm_bio.history import analyse_session
     from trm_bio.report import report_format, save_session_report
+    from trm_bio.store.person_resonance import latest_for_name
 
     out = args.output or Path(f"session-{args.session}-report.{args.format or 'html'}")
     refuse_the_library(out, args)
@@ -67,7 +68,8 @@ def _report(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         library.get_session(args.session)  # one sentence when it is not there
         result = analyse_session(library, args.session)
-    written = save_session_report(result, out, report_format(out, args.format))
+        resonance = latest_for_name(library, result.info.person_name)
+    written = save_session_report(result, out, report_format(out, args.format), resonance)
     print(f"Wrote {written}")
     return 0
 

@@ -67,11 +67,13 @@ class MetricWindow:
 #: Why these windows: RMSSD is valid from about 30-60 s of beats, so the fast feedback
 #: metrics (HR, RMSSD, SDNN, pNN50) and the breathing/coherence estimates (HeartMath uses a
 #: 64 s window) use 60 s; LF reaches down to 0.04 Hz and needs at least 2 minutes, so the
-#: spectral powers use the standard 5-minute window. ``HR_20s`` is the regulation model's
-#: heart rate: quick enough to mark a stress rise within a minute, smooth enough at rest.
+#: spectral powers use the standard 5-minute window. ``HR_20s`` and ``RMSSD_120s`` are the
+#: regulation model's inputs (trm_bio.core.regulation: quick enough to mark a stress rise
+#: within a minute, steady enough at rest, as measured on real recordings).
 DEFAULT_WINDOWS: tuple[MetricWindow, ...] = (
     MetricWindow("time", 60.0, ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR")),
     MetricWindow("time", 20.0, ("HR",), suffix="_20s"),
+    MetricWindow("time", 120.0, ("RMSSD",), suffix="_120s"),
     MetricWindow("frequency", 60.0, ("RespirationRate", "Coherence", "HFpeak")),
     MetricWindow("frequency", 300.0, ("VLF", "LF", "HF", "LFHF")),
 )
@@ -85,6 +87,25 @@ def metric_names(windows: tuple[MetricWindow, ...] = DEFAULT_WINDOWS) -> tuple[s
 #: Metrics that stay meaningful during sustained ectopy or an irregular rhythm (the beat
 #: rate); every other metric (variability, spectrum) is NaN where the rhythm check fails.
 RHYTHM_INDEPENDENT = frozenset({"MeanNN", "HR", "MinNN", "MaxNN"})
+
+#: The span of settled beats whose share of flagged (corrected) beats is ``artifact_rate``.
+ARTIFACT_WINDOW_S = 60.0
+
+
+def recent_artifact_share(
+    times_s: np.ndarray, labels: np.ndarray, window_s: float = ARTIFACT_WINDOW_S
+) -> np.ndarray:
+    """Per beat, the share of flagged beats among the beats of the last ``window_s`` (0-1).
+
+    The batch form of :attr:`BeatUpdate.artifact_rate`: beats later than ``t - window_s``
+    up to and including the beat at ``t``.
+    """
+    times = np.asarray(times_s, dtype=np.float64)
+    flagged = np.concatenate(([0], np.cumsum(np.asarray(labels) != artifacts.NORMAL)))
+    first = np.searchsorted(times, times - window_s, side="right")
+    stop = np.arange(1, times.size + 1)
+    share: np.ndarray = (flagged[stop] - flagged[first]) / (stop - first)
+    return share
 
 
 @dataclass(frozen=True)
@@ -424,7 +445,9 @@ class StreamingEngine:
             computed = _compute(self.windows, nn, nn_times, nn_seg, ends, ok)
             for name, values in computed.items():
                 metrics[name] = float(values[0])
-            recent_from = int(np.searchsorted(times[: pos + 1], settled_time - 60.0, "right"))
+            recent_from = int(
+                np.searchsorted(times[: pos + 1], settled_time - ARTIFACT_WINDOW_S, "right")
+            )
             recent = labels[recent_from:]
             artifact_rate = float(np.count_nonzero(recent)) / recent.size
             self._trim(settled_time)

@@ -43,6 +43,10 @@ BREAKING_STATES: Final = frozenset(
     {LinkState.DISCONNECTED, LinkState.RECONNECTING, LinkState.FAILED}
 )
 
+#: The key of a marker's payload saying which source the beats come from from then on
+#: (``"ECG"`` or ``"strap RR"``, see trm_bio.core.beat_source); ``reason`` says why.
+BEAT_SOURCE_KEY: Final = "beat_source"
+
 #: Source id of the session's own link changes (a pause is "disconnected", going on
 #: "streaming"), told apart from the strap's.
 SESSION_SOURCE: Final = "session"
@@ -117,10 +121,50 @@ class SensationPayload(_Payload):
 
 @dataclass(frozen=True, slots=True)
 class ZoneRatingPayload(_Payload):
-    """The person's own sense of their zone ("high", "resilient", "low")."""
+    """The person's own sense of their zone ("high", "resilient", "low"; "" when not given).
+
+    A self-rating at the start or the end of a session has ``moment`` "start" or "end"
+    and may carry ``distress``, the person's own 0-10 rating of how distressed they feel.
+    """
 
     zone: str = ""
     note: str = ""
+    distress: float | None = None
+    moment: str = ""
+
+
+#: The person's own zones a self-rating may name.
+OWN_ZONES: Final = ("high", "resilient", "low")
+
+
+def self_rating(moment: str, distress: float | None, zone: str | None) -> ZoneRatingPayload:
+    """The person's own rating at the ``moment`` ("start" or "end") of a session.
+
+    Parameters
+    ----------
+    moment : {"start", "end"}
+        When in the session it was given.
+    distress : float or None
+        How distressed they feel, 0 (not at all) to 10 (the most); None: not given.
+    zone : {"high", "resilient", "low"} or None
+        Their own sense of their zone; None: not given.
+
+    Raises
+    ------
+    ValueError
+        With one sentence: a value out of range, or nothing given at all.
+    """
+    if moment not in ("start", "end"):
+        raise ValueError(f"a self-rating is given at the start or the end, not {moment!r}")
+    if distress is not None and not (0.0 <= float(distress) <= 10.0):
+        raise ValueError(f"distress is rated from 0 to 10, not {distress!r}")
+    if zone is not None and zone not in OWN_ZONES:
+        raise ValueError(f"the own zone is high, resilient or low, not {zone!r}")
+    if distress is None and zone is None:
+        raise ValueError("a self-rating needs a distress rating or the person's own zone")
+    return ZoneRatingPayload(
+        zone=zone or "", distress=None if distress is None else float(distress), moment=moment
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,3 +233,10 @@ class Event:
     def host_time_ns(self, start_ns: int) -> int:
         """Host time (ns): the stored one, else the beat-clock time after ``start_ns`` (ns)."""
         return self.host_ns if self.host_ns is not None else host_ns_at(start_ns, self.time_s)
+
+
+def beat_source_payload(source: str, reason: str = "") -> dict[str, Any]:
+    """A marker's payload for a change of beat source: its words and the source, kept apart
+    so that readers need not parse the words."""
+    text = f"beat source: {source}" + (f" ({reason})" if reason else "")
+    return {"text": text, BEAT_SOURCE_KEY: source, "reason": reason}

@@ -24,6 +24,7 @@ functions below apply it to whole recordings so batch and live share one code pa
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -309,3 +310,49 @@ def beats_from_rr(
     if seg.size:
         seg = np.cumsum(np.r_[0, np.diff(seg) > 0])
     return Beats(times[keep], rr[keep], seg.astype(np.int64))
+
+
+def beats_pinned_to_arrivals(
+    start_ns: int,
+    host_ns: Sequence[int],
+    rr_ms: Sequence[Sequence[float]],
+    config: TimelineConfig | None = None,
+) -> Beats:
+    """Time a finished recording as :func:`beats_from_packets` does, then move each stretch of
+    one beat clock (a segment, between re-anchors) so that its beats lie as late as they can
+    while no beat comes after the packet that carried it.
+
+    Live, a stretch is anchored at its first packet, which can arrive up to a second after
+    its last beat, and the clock may run up to ``ahead_bound_s`` ahead before it is pulled
+    back: beats can sit half a second or more off the host clock. Afterwards every packet
+    of the stretch is known, and the smallest lag between a packet and its last beat is the
+    best estimate of where the beats really were: what a comparison with something timed on
+    the host clock (a pacer) needs.
+    """
+    timeline = Timeline(start_ns, config)
+    parts: list[Beats] = []
+    pieces: list[np.ndarray] = []
+    lags: dict[tuple[int, int], float] = {}
+    for packet_ns, rr in zip(host_ns, rr_ms, strict=True):
+        beats = timeline.push(packet_ns, rr)
+        if beats.times_s.size == 0:
+            continue
+        # Beats pushed after a re-anchor belong to the new stretch of the clock.
+        piece = (int(beats.segment[-1]), timeline.reanchors)
+        arrival_s = (int(packet_ns) - timeline.start_ns) / NS_PER_S
+        lags[piece] = min(lags.get(piece, math.inf), arrival_s - float(beats.times_s[-1]))
+        parts.append(beats)
+        pieces.append(np.full(beats.times_s.size, len(lags) - 1))
+    if not parts:
+        return Beats.empty()
+    beats = Beats.concatenate(parts)
+    piece_of = np.concatenate(pieces)
+    times = beats.times_s.copy()
+    floor_s = -math.inf
+    for index, shift in enumerate(lags.values()):
+        inside = piece_of == index
+        moved = times[inside] + shift
+        if moved[0] > floor_s:  # never before the previous stretch's last beat
+            times[inside] = moved
+        floor_s = float(times[inside][-1])
+    return Beats(times, beats.rr_ms, beats.segment)

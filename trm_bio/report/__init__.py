@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trm_bio.errors import InputFileError
 from trm_bio.store.paths import private_output, write_private_text
@@ -49,7 +49,10 @@ def _save(
 
 
 def save_session_report(
-    analysis: SessionAnalysis, path: str | Path, fmt: str | None = None
+    analysis: SessionAnalysis,
+    path: str | Path,
+    fmt: str | None = None,
+    resonance: dict[str, Any] | None = None,
 ) -> Path:
     """Write a session's report as HTML or PDF (by ``fmt``, else by the suffix of ``path``).
 
@@ -61,12 +64,14 @@ def save_session_report(
         The file to write.
     fmt : {"html", "pdf"}, optional
         Overrides the suffix.
+    resonance : dict, optional
+        The person's newest resonance assessment, shown in the report.
     """
     from trm_bio.report.data import build_report
     from trm_bio.report.html import session_html
     from trm_bio.report.pdf import write_session_pdf
 
-    report = build_report(analysis)
+    report = build_report(analysis, resonance)
     return _save(path, fmt, lambda p: write_session_pdf(report, p), lambda: session_html(report))
 
 

@@ -14,9 +14,13 @@ import math
 from html import escape
 from typing import Any
 
+from trm_bio.core.regulation import HR_WINDOW_S, RMSSD_WINDOW_S, Zone
 from trm_bio.report.data import Marker, SessionReport
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.text import display_name, fmt_clock, local_time
+from trm_bio.report.trends import TREND_KEYS, Trends, change_sentence, resonance_text
+from trm_bio.store.person_resonance import resonance_words
+from trm_bio.zone_display import SHIFT_WORDS, STRONG_COLOURS, shares_words
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -78,16 +82,6 @@ def fmt_number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def fmt_clock(seconds: float | None) -> str:
-    """Seconds as m:ss (or h:mm:ss)."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    total = round(seconds)
-    h, rest = divmod(max(total, 0), 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def _json_block(data: dict[str, Any]) -> str:
     text = json.dumps(data, allow_nan=False, ensure_ascii=True)
     # Inside <script>, "</script>" ends the element and "<!--" changes how the rest is
@@ -129,7 +123,8 @@ HOW_TO_READ = (
     "<ul>"
     "<li>The plots show the heart across the session: heart rate (beats per minute, averaged "
     "over 20 s), RMSSD (the beat-to-beat variability that rises as the body settles and the "
-    "breath slows, over 60 s), and the zone indicator.</li>"
+    "breath slows, over 60 s), and the zone indicator, which reads RMSSD over "
+    f"{RMSSD_WINDOW_S:.0f} s, steadier at rest.</li>"
     "<li>The zone indicator compares heart rate and RMSSD with this person's own resting "
     "values (their baseline). The shaded band is the resilient zone: inside it, the body is "
     "close to its own usual rest. Above it the heart is faster and less variable than usual "
@@ -147,14 +142,18 @@ HOW_TO_READ = (
 
 def _legend() -> str:
     items = [
-        (OKABE_ITO["green"], "resilient zone"),
-        (OKABE_ITO["orange"], "high zone"),
-        (OKABE_ITO["sky"], "low zone"),
-        ("#E4E4E4", "no reading yet (settling in) or a gap"),
+        (STRONG_COLOURS[Zone.RESILIENT], "resilient zone"),
+        (STRONG_COLOURS[Zone.HIGH], "high zone"),
+        (STRONG_COLOURS[Zone.LOW], "low zone (tentative: the least certain reading)"),
+        (STRONG_COLOURS[Zone.UNKNOWN], "no zone reading (settling in, or the signal unclear)"),
     ]
     swatches = "".join(
         f'<span><i class="swatch" style="background:{c}"></i>{escape(t)}</span>'
         for c, t in items
+    )
+    swatches += (
+        '<span><i class="swatch" style="background: repeating-linear-gradient(45deg, '
+        '#fff 0 3px, #999 3px 4px)"></i>paused or no signal (a gap, not a zone)</span>'
     )
     marks = (
         "<span>dashed blue line: a skill starts</span>"
@@ -188,7 +187,8 @@ def _effects_table(items: list[dict[str, Any]]) -> str:
     out = [
         "<table>",
         "<tr><th>what</th><th>name</th><th>times</th><th>measured</th>"
-        "<th>toward the band</th><th>no clear change</th><th>away</th>"
+        f"<th>{SHIFT_WORDS['toward']}</th><th>{SHIFT_WORDS['none']}</th>"
+        f"<th>{SHIFT_WORDS['away']}</th>"
         "<th>heart rate change</th><th>RMSSD change</th><th>movement</th></tr>",
     ]
     for it in items:
@@ -201,7 +201,8 @@ def _effects_table(items: list[dict[str, Any]]) -> str:
         move = it.get("mean_movement")
         out.append(
             "<tr>"
-            f"<td>{escape(str(it['kind']))}</td><td>{escape(str(it['label']))}</td>"
+            f"<td>{escape(str(it['kind']))}</td>"
+            f"<td>{escape(display_name(str(it['kind']), str(it['label'])))}</td>"
             f'<td class="num">{it["n_events"]}</td><td class="num">{it["n_measured"]}</td>'
             f'<td class="num">{it["n_toward"]}</td><td class="num">{it["n_none"]}</td>'
             f'<td class="num">{it["n_away"]}</td>'
@@ -220,8 +221,8 @@ def _effects_table(items: list[dict[str, Any]]) -> str:
 
 
 def _timeline(markers: list[Marker]) -> str:
-    shown = [m for m in markers if m.kind in ("sensation", "rating", "resource", "skill",
-                                              "helpnow", "marker", "note")]
+    shown = [m for m in markers if m.kind in ("sensation", "resource", "skill", "helpnow",
+                                              "marker", "note")]
     if not shown:
         return "<p>Nothing was logged during this session.</p>"
     out = [
@@ -230,16 +231,54 @@ def _timeline(markers: list[Marker]) -> str:
         "<th>zone indicator then</th></tr>",
     ]
     for m in shown:
-        kind = {"rating": "own zone rating", "helpnow": "Help Now!"}.get(m.kind, m.kind)
-        felt = m.valence or (m.rating or "")
-        label = m.label if m.kind not in ("helpnow", "rating") else ""
+        kind = {"helpnow": "Help Now!"}.get(m.kind, m.kind)
+        label = "" if m.kind == "helpnow" and m.label == "Help Now!" else m.label
         out.append(
             f'<tr data-kind="{escape(m.kind)}"><td class="num">{fmt_clock(m.time_s)}</td>'
-            f"<td>{escape(kind)}</td><td>{escape(felt)}</td><td>{escape(label)}</td>"
+            f"<td>{escape(kind)}</td><td>{escape(m.valence or '')}</td><td>{escape(label)}</td>"
             f"<td>{escape(m.detail)}</td><td>{_zone_span(m.indicator)}</td></tr>"
         )
     out.append("</table>")
     return "\n".join(out)
+
+
+def _distress(value: float | None) -> str:
+    return "–" if value is None else f"{value:g} of 10"
+
+
+def _own_ratings(report: SessionReport) -> str:
+    """The person's own ratings: at the start and end, and their zone ratings between."""
+    rows = [*report.self_ratings, *report.ratings]
+    if not rows:
+        return "<p>The person gave no rating of their own in this session.</p>"
+    out = [
+        "<table>",
+        "<tr><th>time</th><th>when</th><th>their own zone</th><th>distress (0-10)</th>"
+        "<th>note</th><th>zone indicator then</th></tr>",
+    ]
+    moments = {"start": "at the start", "end": "at the end", "": "during the session"}
+    for m in sorted(rows, key=lambda r: r.time_s):
+        out.append(
+            f'<tr data-kind="rating" data-moment="{escape(m.moment)}">'
+            f'<td class="num">{fmt_clock(m.time_s)}</td><td>{moments[m.moment]}</td>'
+            f"<td>{_zone_span(m.rating)}</td>"
+            f'<td class="num">{escape(_distress(m.distress))}</td><td>{escape(m.detail)}</td>'
+            f"<td>{_zone_span(m.indicator)}</td></tr>"
+        )
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _helped(report: SessionReport) -> str:
+    if not report.helped:
+        return ("<p>Nothing logged in this session was followed by a move toward the "
+                "resilient band.</p>")
+    items = "".join(
+        f"<li>{escape(h.label)} ({escape(h.kind)}): at "
+        f"{escape(', '.join(fmt_clock(t) for t in h.times_s))}</li>"
+        for h in report.helped
+    )
+    return f"<ul>{items}</ul>"
 
 
 def session_html(report: SessionReport) -> str:
@@ -247,11 +286,8 @@ def session_html(report: SessionReport) -> str:
     s, info, q = report.summary, report.info, report.summary["quality"]
     who = info["person"] or "no person recorded"
     title = f"Session {info['session']} — {who}"
-    zones = s["zones"]
-    zone_text = ", ".join(
-        f"{_zone_span(k)} {100 * v:.0f} %" for k, v in zones.items() if v is not None
-    ) or "no zone reading (the session was too short to calibrate)"
-    ratings = report.ratings
+    zone_text = shares_words(s.get("zone_seconds") or {}, _zone_span)
+    ratings = [r for r in report.ratings if r.rating]
     rating_text = (
         ", ".join(f"{escape(r.rating or '')} at {fmt_clock(r.time_s)}" for r in ratings)
         if ratings else "none given"
@@ -269,8 +305,9 @@ def session_html(report: SessionReport) -> str:
     device = f" · {escape(info['device_name'])}" if info["device_name"] else ""
     body = [
         f"<h1>Session report: {escape(who)}</h1>",
-        f'<p class="meta">Session {info["session"]} · started {escape(info["started_utc"])} '
-        f"(UTC) · {escape(fmt_clock(info['duration_s'] or q['duration_s']))} · "
+        f'<p class="meta">Session {info["session"]} · started '
+        f"{escape(local_time(info['started_utc']))} (local time) · "
+        f"{escape(fmt_clock(info['duration_s'] or q['duration_s']))} · "
         f"{escape(info['source_kind'])}{device} · {escape(info['status'])}</p>",
     ]
     if info["notes"]:
@@ -282,8 +319,14 @@ def session_html(report: SessionReport) -> str:
         f"<li>Heart rate over the session: {escape(fmt_number(metrics.get('HR'), 3))} bpm on "
         f"average; RMSSD {escape(fmt_number(metrics.get('RMSSD'), 3))} ms.</li>",
         f"<li>Resting reference (baseline): {baseline_text}.</li>",
-        f"<li>Time in each zone, by the indicator: {zone_text}.</li>",
+        f"<li>Time in each zone, by the indicator (by time): {zone_text}.</li>",
         f"<li>The person's own zone ratings: {rating_text}.</li>",
+        *(
+            [f"<li>Resonance breathing rate: {escape(resonance_words(info['resonance']))}."
+             "</li>"]
+            if info.get("resonance") else []
+        ),
+        f"<li>{escape(report.self_rating_sentence())}</li>",
         "</ul>",
         "<h2>Signal quality</h2>",
         f"<p>{q['beats']} beats over {fmt_clock(q['duration_s'])}"
@@ -310,9 +353,16 @@ def session_html(report: SessionReport) -> str:
         f'<img alt="Heart rate, RMSSD and zone indicator across the session, with skills and '
         f'sensations marked" src="data:image/png;base64,{image}">',
         _legend(),
+        "<h2>What helped</h2>",
+        "<p>What was followed by a move toward the resilient band, and never by the zone "
+        "indicator moving away from the resilient zone in the two minutes after it. "
+        "Co-occurrence, not proof of cause.</p>",
+        _helped(report),
+        "<h2>The person's own ratings</h2>",
+        _own_ratings(report),
         "<h2>What followed each skill, resource and sensation</h2>",
         _effects_table(report.effects),
-        "<h2>Timeline of sensations and skills</h2>",
+        "<h2>Timeline of sensations and skills (in time order)</h2>",
         _timeline(list(report.markers)),
         "<h2>Whole-session measures</h2>",
         "<p>Computed on the corrected beats of the whole session. Frequency measures are "
@@ -327,7 +377,9 @@ def session_html(report: SessionReport) -> str:
         "<h2>For the clinician: about these numbers</h2>",
         "<p>Metric names follow neurokit2 and the HRV literature. RMSSD on the plot uses a "
         "60 s window (valid from about 30-60 s of beats); heart rate a 20 s window. The zone "
-        "indicator is a weighted mean of how far heart rate and log RMSSD sit from the "
+        f"indicator reads heart rate over {HR_WINDOW_S:.0f} s and RMSSD over "
+        f"{RMSSD_WINDOW_S:.0f} s (half as jumpy at rest as the 60 s one); it is a weighted "
+        "mean of how far heart rate and log RMSSD sit from the "
         "person's baseline, in units of their usual spread; the band's upper edge is at "
         f"{report.high_enter:g} and the low side needs {report.low_enter:g}. Made by trm-bio.</p>",
     ]
@@ -339,43 +391,38 @@ def trends_html(trends: Trends) -> str:
     title = f"Progress — {trends.person}"
     rows = [
         "<table>",
-        "<tr><th>session</th><th>started (UTC)</th><th>minutes</th><th>resting HR (bpm)</th>"
-        "<th>resting RMSSD (ms)</th><th>HR (bpm)</th><th>RMSSD (ms)</th>"
-        "<th>time in the resilient band</th></tr>",
+        "<tr><th>session</th><th>started (local time)</th><th>minutes</th>"
+        "<th>resting HR (bpm)</th><th>resting RMSSD (ms)</th><th>HR (bpm)</th>"
+        "<th>RMSSD (ms)</th><th>time in the resilient band (share of the time with a reading; "
+        "pauses left out)</th>"
+        "<th>own distress before → after (0-10)</th></tr>",
     ]
     for p in trends.sessions:
         share = "–" if p.resilient_share is None else f"{100 * p.resilient_share:.0f} %"
         minutes = "–" if p.duration_s is None else f"{p.duration_s / 60:.1f}"
+        distress = f"{fmt_number(p.distress_before, 2)} → {fmt_number(p.distress_after, 2)}"
         rows.append(
             f'<tr data-session="{p.session}"><td class="num">{p.session}</td>'
-            f"<td>{escape(p.started_utc[:19])}</td><td class=\"num\">{minutes}</td>"
+            f"<td>{escape(p.started_local)}</td><td class=\"num\">{minutes}</td>"
             f'<td class="num">{fmt_number(p.baseline_hr_bpm, 3)}</td>'
             f'<td class="num">{fmt_number(p.baseline_rmssd_ms, 3)}</td>'
             f'<td class="num">{fmt_number(p.hr_bpm, 3)}</td>'
-            f'<td class="num">{fmt_number(p.rmssd_ms, 3)}</td><td class="num">{share}</td></tr>'
+            f'<td class="num">{fmt_number(p.rmssd_ms, 3)}</td><td class="num">{share}</td>'
+            f'<td class="num">{escape(distress)}</td></tr>'
         )
     rows.append("</table>")
-    trend_rows = ["<table>", "<tr><th>measure</th><th>change per session</th>"
-                  "<th>first sessions</th><th>latest sessions</th></tr>"]
-    for key, t in trends.trends.items():
-        label, unit = TREND_LABELS[key]
-        scale = 100.0 if unit == "%" else 1.0
-        unit_text = " points" if unit == "%" else f" {unit}"
-        first = f"{scale * t.first_mean:.1f}{' %' if unit == '%' else ' ' + unit}"
-        last = f"{scale * t.last_mean:.1f}{' %' if unit == '%' else ' ' + unit}"
-        trend_rows.append(
-            f'<tr data-trend="{escape(key)}"><td>{escape(label)}</td>'
-            f'<td class="num">{scale * t.slope_per_session:+.2f}{escape(unit_text)}</td>'
-            f'<td class="num">{escape(first)}</td><td class="num">{escape(last)}</td></tr>'
-        )
-    trend_rows.append("</table>")
+    trend_rows = ["<ul>"] + [
+        f'<li data-trend="{escape(key)}">'
+        f"{escape(change_sentence(key, trends.trends.get(key), trends.measured(key)))}.</li>"
+        for key in TREND_KEYS
+    ] + ["</ul>"]
     helper_rows = ["<p>No skills or resources were logged yet.</p>"]
     if trends.helpers:
         helper_rows = ["<table>", "<tr><th>what</th><th>name</th><th>sessions</th>"
                        "<th>moved toward the band</th><th>of measured</th></tr>"]
         for h in trends.helpers[:15]:
             helper_rows.append(
-                f"<tr><td>{escape(h.kind)}</td><td>{escape(h.label)}</td>"
+                f"<tr><td>{escape(h.kind)}</td><td>{escape(display_name(h.kind, h.label))}</td>"
                 f'<td class="num">{h.n_sessions}</td><td class="num">{h.n_toward}</td>'
                 f'<td class="num">{h.n_measured}</td></tr>'
             )
@@ -388,13 +435,21 @@ def trends_html(trends: Trends) -> str:
         "<p>Resting heart rate and RMSSD are taken from the first calm minutes of each session, "
         "before any skill. A slowly falling resting heart rate and a rising RMSSD often come "
         "with regular practice, but day-to-day life moves them too. Time in the resilient band "
-        "is measured by the zone indicator, which is an indicator, not a diagnosis. Each change "
-        "per session is the median of the slopes between every pair of sessions, so one "
-        "unusual day does not tilt it.</p>",
+        "is measured by the zone indicator, which is an indicator, not a diagnosis. A change "
+        "compares the first sessions with the latest; a steady change per session is the "
+        "median of the slopes between every pair of sessions, so one unusual day does not "
+        "tilt it. Sessions are numbered as in the library.</p>",
         f'<img alt="Resting heart rate, resting RMSSD and time in the resilient band by '
         f'session" src="data:image/png;base64,{image}">',
         "<h2>Trends</h2>",
         *trend_rows,
+        *(
+            ["<h2>Resonance breathing rate</h2>",
+             f'<p data-resonance="{trends.resonance[-1]["resonance_rate"]}">'
+             f"{escape(resonance_text(trends))}. The rate where this person's heart rate "
+             "swung most evenly with their breath; the breathing guide starts there.</p>"]
+            if trends.resonance else []
+        ),
         "<h2>Sessions</h2>",
         *rows,
         "<h2>What most often came before a move toward the band</h2>",

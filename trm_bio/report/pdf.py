@@ -1,7 +1,11 @@
 """The session report and the trends as multi-page PDF (matplotlib's PdfPages, headless).
 
 The same content as the HTML: a text page (who, when, how to read it, the numbers), the
-plots, then the effect table and the timeline, paginated.
+plots with their legend, then the effect table and the timeline, paginated. Every line is
+wrapped to the page at its own font size and table cells wrap inside their column, so a
+long name or a person's own words are never cut off. The fonts are matplotlib's DejaVu,
+which have no emoji: :func:`trm_bio.report.text.printable` writes each one as its name in
+brackets ("[slightly smiling face]") instead of an empty box.
 """
 
 from __future__ import annotations
@@ -15,16 +19,28 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from trm_bio.core.regulation import RMSSD_WINDOW_S
 from trm_bio.report.data import SessionReport
-from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_clock, fmt_number
+from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_number
 from trm_bio.report.plots import session_figure, trends_figure
-from trm_bio.report.trends import TREND_LABELS, Trends
+from trm_bio.report.text import display_name, fmt_clock, local_time, printable
+from trm_bio.report.trends import TREND_KEYS, Trends, change_sentence, resonance_text
+from trm_bio.store.person_resonance import resonance_words
+from trm_bio.zone_display import shares_words
 
 A4_IN = (8.27, 11.69)
+LEFT = 0.07  # of the page width
+#: Width of the text column (points) and the average advance of a character (of the size):
+#: DejaVu Sans averages about 0.52 em in English text (bold about an eighth more), DejaVu
+#: Sans Mono is exactly 0.602 em.
+TEXT_WIDTH_PT = (1 - 2 * LEFT) * A4_IN[0] * 72
+ADVANCE_EM = {"sans-serif": 0.52, "monospace": 0.602}
+BOLD_WIDER = 1.15
 
 HOW_TO_READ = (
     "Heart rate is averaged over 20 s and RMSSD (beat-to-beat variability, which rises as the "
-    "body settles) over 60 s. The zone indicator compares them with this person's own "
+    "body settles) over 60 s on the plots. The zone indicator, with RMSSD over "
+    f"{RMSSD_WINDOW_S:.0f} s (steadier at rest), compares them with this person's own "
     "resting values: the shaded band is the resilient zone. The indicator is an indicator, "
     "not a diagnosis: it says nothing about how someone feels, and their own zone ratings "
     "are shown beside it. What followed a skill or resource is an observation of what "
@@ -48,12 +64,24 @@ class _TextPage:
             self.y = 0.95
         return self.fig
 
-    def line(self, text: str, size: float = 9.5, weight: str = "normal", width: int = 100,
+    def line(self, text: str, size: float = 9.5, weight: str = "normal",
              family: str = "sans-serif") -> None:
-        for part in textwrap.wrap(text, width) or [""]:
+        """``text`` wrapped to the page at its size (a long word is broken, never cut)."""
+        width = int(chars_per_line(size, family) / (BOLD_WIDER if weight == "bold" else 1.0))
+        parts = [p for raw in printable(text).split("\n") for p in textwrap.wrap(raw, width)]
+        for part in parts or [""]:
             fig = self._ensure(size / 560)
             # Names and notes are the person's words: "$" is a dollar, never mathtext.
-            fig.text(0.07, self.y, part, fontsize=size, weight=weight, family=family, va="top",
+            fig.text(LEFT, self.y, part, fontsize=size, weight=weight, family=family, va="top",
+                     parse_math=False)
+            self.y -= size / 520
+        self.y -= 0.004
+
+    def rows(self, lines: list[str], size: float = 8.5) -> None:
+        """Table lines (already fitted to the page), in the monospace font."""
+        for text in lines:
+            fig = self._ensure(size / 560)
+            fig.text(LEFT, self.y, text, fontsize=size, family="monospace", va="top",
                      parse_math=False)
             self.y -= size / 520
         self.y -= 0.004
@@ -68,12 +96,26 @@ class _TextPage:
             self.fig = None
 
 
-def _table_lines(header: list[str], rows: list[list[str]], widths: list[int]) -> list[str]:
-    def fit(cell: str, w: int) -> str:
-        return (cell if len(cell) <= w else cell[: w - 1] + "…").ljust(w)
+def chars_per_line(size: float, family: str = "sans-serif") -> int:
+    """How many characters of ``size`` points fit across the text column."""
+    return max(10, int(TEXT_WIDTH_PT / (ADVANCE_EM[family] * size)))
 
-    lines = ["  ".join(fit(h, w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(fit(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
+
+def _table_lines(header: list[str], rows: list[list[str]], widths: list[int]) -> list[str]:
+    """A monospace table whose cells wrap inside their column: nothing is cut off.
+
+    Each row takes as many lines as its tallest cell; the columns stay aligned.
+    """
+    def cell_lines(cell: str, w: int) -> list[str]:
+        return textwrap.wrap(printable(cell), w) or [""]
+
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell_lines(c, w) for c, w in zip(row, widths, strict=True)]
+        for k in range(max(len(c) for c in cells)):
+            lines.append("  ".join(
+                (c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths, strict=True)
+            ).rstrip())
     return lines
 
 
@@ -86,7 +128,8 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
         page = _TextPage(pdf)
         page.line(f"Session report: {who}", size=17, weight="bold")
         page.line(
-            f"Session {info['session']} · started {info['started_utc']} (UTC) · "
+            f"Session {info['session']} · started {local_time(info['started_utc'])} "
+            "(local time) · "
             f"{fmt_clock(info['duration_s'] or q['duration_s'])} · {info['source_kind']} · "
             f"{info['status']}"
         )
@@ -98,10 +141,15 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
         m = s["metrics"]
         page.line(f"Heart rate {fmt_number(m.get('HR'), 3)} bpm on average; "
                   f"RMSSD {fmt_number(m.get('RMSSD'), 3)} ms.")
-        zones = ", ".join(f"{k} {100 * v:.0f} %" for k, v in s["zones"].items() if v is not None)
-        page.line(f"Time in each zone, by the indicator: {zones or 'no zone reading'}.")
-        ratings = ", ".join(f"{r.rating} at {fmt_clock(r.time_s)}" for r in report.ratings)
+        zones = shares_words(s.get("zone_seconds") or {})
+        page.line(f"Time in each zone, by the indicator (by time): {zones}.")
+        ratings = ", ".join(
+            f"{r.rating} at {fmt_clock(r.time_s)}" for r in report.ratings if r.rating
+        )
         page.line(f"Own zone ratings: {ratings or 'none given'}.")
+        page.line(report.self_rating_sentence())
+        if info.get("resonance"):
+            page.line(f"Resonance breathing rate: {resonance_words(info['resonance'])}.")
         page.heading("Signal quality")
         page.line(
             f"{q['beats']} beats over {fmt_clock(q['duration_s'])} in {q['segments']} unbroken "
@@ -113,15 +161,31 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
         page.heading("Whole-session measures")
         rows = [[k, fmt_number(m.get(k)), u] for k, u, _ in METRIC_ROWS if k in m]
         rows += [[k, fmt_number(report.nonlinear.get(k)), u] for k, u, _ in NONLINEAR_ROWS]
-        for text in _table_lines(["measure", "value", "unit"], rows, [14, 12, 6]):
-            page.line(text, family="monospace", size=9)
+        page.rows(_table_lines(["measure", "value", "unit"], rows, [14, 12, 6]), size=9)
         page.line("; ".join(report.methods) + ".", size=8)
         page.flush()
         pdf.savefig(session_figure(report))
         page = _TextPage(pdf)
+        page.heading("What helped")
+        page.line("What was followed by a move toward the resilient band, and never by the zone "
+                  "indicator moving away from the resilient zone in the two minutes after it. "
+                  "Co-occurrence, not proof of cause.", size=8.5)
+        helped = [[h.kind, h.label, ", ".join(fmt_clock(t) for t in h.times_s)]
+                  for h in report.helped]
+        page.rows(_table_lines(["what", "name", "at"], helped, [10, 44, 40]) if helped else
+                  ["Nothing logged was followed by a move toward the band."])
+        page.heading("The person's own ratings")
+        moments = {"start": "start", "end": "end", "": "during"}
+        own = [
+            [fmt_clock(r.time_s), moments[r.moment], r.rating or "–",
+             "–" if r.distress is None else f"{r.distress:g}", r.detail, r.indicator or "–"]
+            for r in sorted([*report.self_ratings, *report.ratings], key=lambda r: r.time_s)
+        ]
+        page.rows(_table_lines(["time", "when", "own zone", "distress", "note", "indicator"],
+                               own, [7, 7, 10, 8, 38, 10]) if own else ["None given."])
         page.heading("What followed each skill, resource and sensation")
         effect_rows = [
-            [str(it["kind"]), str(it["label"]), str(it["n_events"]),
+            [str(it["kind"]), display_name(str(it["kind"]), str(it["label"])), str(it["n_events"]),
              f"{it['n_toward']}/{it['n_measured']}",
              "–" if it.get("mean_d_hr_bpm") is None else f"{it['mean_d_hr_bpm']:+.1f}",
              "–" if it.get("mean_d_ln_rmssd") is None
@@ -129,21 +193,18 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
             for it in report.effects
         ]
         header = ["what", "name", "times", "toward", "HR bpm", "RMSSD"]
-        for text in _table_lines(header, effect_rows, [10, 30, 6, 7, 7, 7]) if effect_rows else [
-            "Nothing was logged."
-        ]:
-            page.line(text, family="monospace", size=8.5, width=120)
-        page.heading("Timeline of sensations and skills")
+        page.rows(_table_lines(header, effect_rows, [10, 36, 6, 7, 7, 7]) if effect_rows
+                  else ["Nothing was logged."])
+        page.heading("Timeline of sensations and skills (in time order)")
         timeline = [
-            [fmt_clock(mk.time_s), mk.kind, mk.valence or mk.rating or "", mk.label, mk.detail,
+            [fmt_clock(mk.time_s), mk.kind, mk.valence or "",
+             "" if mk.kind == "helpnow" and mk.label == "Help Now!" else mk.label, mk.detail,
              mk.indicator or "–"]
-            for mk in report.markers if mk.kind != "step"
+            for mk in report.markers if mk.kind not in ("step", "rating")
         ]
         header = ["time", "what", "felt as", "words", "details", "zone"]
-        for text in _table_lines(header, timeline, [7, 9, 10, 26, 22, 9]) if timeline else [
-            "Nothing was logged."
-        ]:
-            page.line(text, family="monospace", size=8.5, width=120)
+        page.rows(_table_lines(header, timeline, [7, 9, 10, 28, 26, 9]) if timeline
+                  else ["Nothing was logged."])
         page.flush()
     return path
 
@@ -156,22 +217,26 @@ def write_trends_pdf(trends: Trends, path: str | Path) -> Path:
         page = _TextPage(pdf)
         page.line(f"Progress over time: {trends.person}", size=17, weight="bold")
         page.line(f"{len(trends.sessions)} session(s), oldest first.")
-        page.heading("Trends (change per session)")
-        rows: list[list[str]] = []
-        for key, t in trends.trends.items():
-            label, unit = TREND_LABELS[key]
-            scale = 100.0 if unit == "%" else 1.0
-            rows.append([label, f"{scale * t.slope_per_session:+.2f}",
-                         f"{scale * t.first_mean:.1f}", f"{scale * t.last_mean:.1f}", unit])
-        for text in _table_lines(["measure", "per session", "first", "latest", "unit"], rows,
-                                 [42, 11, 7, 7, 5]):
-            page.line(text, family="monospace", size=8.5, width=120)
+        page.heading("Across the sessions")
+        for key in TREND_KEYS:
+            page.line(change_sentence(key, trends.trends.get(key), trends.measured(key)) + ".")
+        page.heading("Sessions")
+        rows: list[list[str]] = [
+            [str(p.session), p.started_local, fmt_number(p.baseline_hr_bpm, 3),
+             fmt_number(p.baseline_rmssd_ms, 3),
+             "–" if p.resilient_share is None else f"{100 * p.resilient_share:.0f} %",
+             f"{fmt_number(p.distress_before, 2)} → {fmt_number(p.distress_after, 2)}"]
+            for p in trends.sessions
+        ]
+        page.rows(_table_lines(["session", "started (local)", "rest HR", "rest RMSSD",
+                                "resilient", "distress"], rows, [8, 17, 8, 11, 10, 12]))
+        if trends.resonance:
+            page.heading("Resonance breathing rate")
+            page.line(resonance_text(trends))
         page.heading("What most often came before a move toward the band")
-        helpers: list[Any] = [[h.kind, h.label, str(h.n_sessions), f"{h.n_toward}/{h.n_measured}"]
-                              for h in trends.helpers[:15]]
-        for text in _table_lines(["what", "name", "sessions", "toward"], helpers,
-                                 [10, 36, 8, 8]):
-            page.line(text, family="monospace", size=8.5, width=120)
+        helpers: list[Any] = [[h.kind, display_name(h.kind, h.label), str(h.n_sessions),
+                               f"{h.n_toward}/{h.n_measured}"] for h in trends.helpers[:15]]
+        page.rows(_table_lines(["what", "name", "sessions", "toward"], helpers, [10, 44, 8, 8]))
         page.flush()
         pdf.savefig(trends_figure(trends))
     return path

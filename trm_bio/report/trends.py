@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy.stats import theilslopes
 
+from trm_bio.analysis import regulation_trace
 from trm_bio.core import effects
+from trm_bio.core.events import Event, ZoneRatingPayload
 from trm_bio.core.json_safe import json_safe
-from trm_bio.core.regulation import regulate
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.history import analyse_session, read_baseline
+from trm_bio.report.text import display_name, local_time
 from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.person_resonance import assessments, resonance_words
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,11 @@ log = logging.getLogger(__name__)
 HELPER_KINDS = (effects.EffectKind.SKILL, effects.EffectKind.RESOURCE, effects.EffectKind.HELPNOW)
 TREND_KEYS = ("baseline_hr_bpm", "baseline_rmssd_ms", "hr_bpm", "rmssd_ms", "resilient_share")
 EDGE_SESSIONS = 3
+#: Fewest sessions with a value before a change across sessions is put into words.
+MIN_TREND_SESSIONS = 4
+#: The smallest change between the first and the latest sessions called a rise or a fall,
+#: by unit: about the day-to-day spread of each measure at rest (bpm, ms, share 0-1).
+MEANINGFUL_CHANGE = {"bpm": 2.0, "ms": 3.0, "%": 0.10}
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,19 @@ class SessionPoint:
     baseline_rmssd_ms: float | None
     hr_bpm: float | None  # whole session
     rmssd_ms: float | None
-    resilient_share: float | None  # of beats with a zone reading, 0-1
+    resilient_share: float | None  # of the time with a zone reading (pauses left out), 0-1
     high_share: float | None
     low_share: float | None
     hrv_valid: bool
+    distress_before: float | None = None  # the person's own 0-10 rating at the start
+    distress_after: float | None = None  # ... and at the end
+    zone_before: str | None = None  # their own zone at the start ("high", "resilient", "low")
+    zone_after: str | None = None  # ... and at the end
+
+    @property
+    def started_local(self) -> str:
+        """When the session started, in the computer's local time."""
+        return local_time(self.started_utc)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,13 @@ class Trends:
     helpers: tuple[effects.CrossSessionEffect, ...] = field(default=())
     #: A sentence for each session left out because it is damaged.
     skipped: tuple[str, ...] = field(default=())
+    #: The person's resonance-frequency assessments, oldest first
+    #: (``{"resonance_rate", "assessed_utc"}``; see :mod:`trm_bio.store.person_resonance`).
+    resonance: tuple[dict[str, Any], ...] = field(default=())
+
+    def measured(self, key: str) -> int:
+        """How many sessions have a value of the measure ``key``."""
+        return sum(getattr(p, key) is not None for p in self.sessions)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
@@ -88,6 +112,7 @@ class Trends:
                     k: {**asdict(t), "change": t.change} for k, t in self.trends.items()
                 },
                 "helpers": [h.to_dict() for h in self.helpers],
+                "resonance": list(self.resonance),
             }
         )
 
@@ -109,6 +134,24 @@ def fit_trend(values: list[float | None]) -> Trend | None:
         first_mean=float(np.mean(finite[:edge])),
         last_mean=float(np.mean(finite[-edge:])),
     )
+
+
+def self_ratings(events: list[Event]) -> dict[str, Any]:
+    """The person's own start and end ratings among a session's events (the last of each).
+
+    Returns ``distress_before``, ``distress_after`` (0-10 or None), ``zone_before`` and
+    ``zone_after`` (their own zone or None).
+    """
+    out: dict[str, Any] = {}
+    for event in events:
+        d = event.details
+        if isinstance(d, ZoneRatingPayload) and d.moment in ("start", "end"):
+            side = "before" if d.moment == "start" else "after"
+            if d.distress is not None:
+                out[f"distress_{side}"] = float(d.distress)
+            if d.zone:
+                out[f"zone_{side}"] = d.zone
+    return out
 
 
 def _point(session: int, started_utc: str, duration_s: float | None,
@@ -145,6 +188,8 @@ def _from_cache(
 ) -> tuple[SessionPoint | None, dict[str, Any]] | None:
     """The session's point and effects from its cached summary; None when the cache is
     damaged (derived data: the session is then analysed again)."""
+    if isinstance(summary, dict) and "zone_seconds" not in summary:
+        return None  # cached before zone shares were counted by time: analysed again
     try:
         point = _point(info.id, info.started_utc, info.duration_s, summary, own)
         session_effects = summary.get("effects") or {"items": []}
@@ -197,6 +242,9 @@ def person_trends(
         point, items = cached
         if point is None:
             continue  # no heartbeats
+        own = self_ratings(library.session_events(info.id, kinds=["zone_rating"]))
+        if own:
+            point = replace(point, **own)
         points.append(point)
         session_effects.append(items)
     if not points:
@@ -210,7 +258,12 @@ def person_trends(
     helpers = [
         h for h in effects.summarize_across_sessions(session_effects) if h.kind in HELPER_KINDS
     ]
-    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped))
+    resonance = tuple(
+        {"resonance_rate": a["resonance_rate"], "assessed_utc": a.get("assessed_utc")}
+        for a in assessments(library, found.id)
+        if isinstance(a.get("resonance_rate"), int | float)
+    )
+    return Trends(found.name, tuple(points), trends, tuple(helpers), tuple(skipped), resonance)
 
 
 def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None, dict[str, Any]]:
@@ -226,8 +279,7 @@ def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None,
             log.warning("session %d: the cached baseline is damaged (%s); recomputed", info.id, exc)
             own, damaged = None, True
     if own is None:
-        m = result.analysis.metrics
-        b = regulate(result.beats.times_s, m["HR_20s"], m["RMSSD"], m["RespirationRate"]).baseline
+        b = regulation_trace(result.analysis).baseline  # the session-start calibration
         own = b.to_dict() if b is not None else None
         if damaged and own is not None:
             library.store_derived(info.id, "baseline", own)
@@ -237,12 +289,53 @@ def _analysed(library: Library, info: SessionInfo) -> tuple[SessionPoint | None,
     return _point(info.id, info.started_utc, info.duration_s, summary, own), session_effects
 
 
+#: Smallest span of each plotted measure's axis, in its shown unit: a day-to-day wobble of
+#: 0.2 bpm drawn over the whole height would look like a peak.
+MIN_AXIS_SPAN = {
+    "baseline_hr_bpm": 10.0,  # bpm
+    "baseline_rmssd_ms": 20.0,  # ms
+    "hr_bpm": 10.0,
+    "rmssd_ms": 20.0,
+    "resilient_share": 100.0,  # % (the whole 0-100 scale)
+    "distress": 10.0,  # the whole 0-10 scale
+}
+#: Where each axis may not go below (none of these measures is negative).
+AXIS_FLOOR = 0.0
+
+
+def axis_range(values: Any, key: str) -> tuple[float, float]:
+    """The y range to plot ``values`` of measure ``key`` (shown units): the data with a
+    little room, and never narrower than :data:`MIN_AXIS_SPAN`."""
+    y = np.asarray(values, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    span = MIN_AXIS_SPAN[key]
+    if key in ("resilient_share", "distress"):
+        return AXIS_FLOOR, span  # a fixed scale
+    if y.size == 0:
+        return AXIS_FLOOR, span
+    lo, hi = float(y.min()), float(y.max())
+    pad = 0.1 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    if hi - lo < span:
+        centre = (lo + hi) / 2
+        lo, hi = centre - span / 2, centre + span / 2
+    if lo < AXIS_FLOOR:
+        lo, hi = AXIS_FLOOR, hi - lo + AXIS_FLOOR
+    return lo, hi
+
+
+def session_ticks(trends: Trends) -> list[tuple[int, str]]:
+    """One tick per session at 1, 2, ... labelled with the session's number in the library
+    (the same number the library dialog, the reports and ``trm-bio sessions`` show)."""
+    return [(k, str(p.session)) for k, p in enumerate(trends.sessions, start=1)]
+
+
 TREND_LABELS = {
     "baseline_hr_bpm": ("resting heart rate at the session start", "bpm"),
     "baseline_rmssd_ms": ("resting RMSSD at the session start", "ms"),
     "hr_bpm": ("heart rate over the whole session", "bpm"),
     "rmssd_ms": ("RMSSD over the whole session", "ms"),
-    "resilient_share": ("time in the resilient band", "%"),
+    "resilient_share": ("time in the resilient band (by time)", "%"),
 }
 
 
@@ -252,6 +345,54 @@ def _fmt(value: float | None, unit: str) -> str:
     if unit == "%":
         return f"{100 * value:.0f} %"
     return f"{value:.1f} {unit}"
+
+
+def resonance_text(trends: Trends) -> str:
+    """The newest resonance rate in words, with the earlier ones (empty when none)."""
+    if not trends.resonance:
+        return ""
+    *earlier, newest = trends.resonance
+    text = resonance_words(newest)
+    if earlier:
+        text += "; earlier " + ", ".join(resonance_words(e) for e in earlier)
+    return text
+
+
+def _value(value: float, unit: str) -> str:
+    return f"{100 * value:.0f} %" if unit == "%" else f"{value:.1f} {unit}"
+
+
+def change_sentence(key: str, trend: Trend | None, n_sessions: int) -> str:
+    """How a measure changed across the sessions, in words a person can weigh.
+
+    With fewer than :data:`MIN_TREND_SESSIONS` sessions it says there are too few. Else it
+    compares the first and the latest sessions (the mean of up to :data:`EDGE_SESSIONS` at
+    each end): a difference under :data:`MEANINGFUL_CHANGE` is "about the same". The steady
+    per-session change (the Theil-Sen slope) is added only when it adds up, over the
+    sessions, to a meaningful change: "+0.00 per session" beside "70 % → 100 %" would
+    contradict itself.
+    """
+    label, unit = TREND_LABELS[key]
+    label = label[:1].upper() + label[1:]
+    n = trend.n_sessions if trend is not None else n_sessions
+    if trend is None or n < MIN_TREND_SESSIONS:
+        return (f"{label}: too few sessions for a trend yet ({n} of the "
+                f"{MIN_TREND_SESSIONS} needed)")
+    edge = min(EDGE_SESSIONS, max(1, n // 2))
+    first, last = _value(trend.first_mean, unit), _value(trend.last_mean, unit)
+    span = f"{first} in the first {edge} sessions, {last} in the latest {edge}"
+    meaningful = MEANINGFUL_CHANGE[unit]
+    change = trend.last_mean - trend.first_mean
+    if abs(change) < meaningful:
+        words = f"{label} stayed about the same ({span})"
+    else:
+        words = f"{label} {'rose' if change > 0 else 'fell'} ({span})"
+    steady = trend.slope_per_session * (n - 1)
+    if abs(change) >= meaningful and abs(steady) >= meaningful and (steady > 0) == (change > 0):
+        per = (f"{100 * trend.slope_per_session:+.1f} points" if unit == "%"
+               else f"{trend.slope_per_session:+.1f} {unit}")
+        words += f", a steady {per} per session"
+    return words
 
 
 def trends_table(trends: Trends) -> str:
@@ -267,21 +408,18 @@ def trends_table(trends: Trends) -> str:
             f"{_fmt(p.hr_bpm, ''):>6} {_fmt(p.rmssd_ms, ''):>7} "
             f"{_fmt(p.resilient_share, '%'):>9}"
         )
-    lines += ["", "  Trends (Theil-Sen slope per session; mean of the first and last sessions):"]
-    for key, trend in trends.trends.items():
-        label, unit = TREND_LABELS[key]
-        per = (f"{100 * trend.slope_per_session:+.1f} points" if unit == "%"
-               else f"{trend.slope_per_session:+.2f} {unit}")
-        lines.append(
-            f"    {label:<42} {per} per session  ({_fmt(trend.first_mean, unit)} → "
-            f"{_fmt(trend.last_mean, unit)})"
-        )
+    lines += ["", "  Across the sessions (the first ones against the latest):"]
+    for key in TREND_KEYS:
+        lines.append(f"    {change_sentence(key, trends.trends.get(key), trends.measured(key))}.")
+    if trends.resonance:
+        lines += ["", f"  Resonance breathing rate: {resonance_text(trends)}"]
     if trends.helpers:
         lines += ["", "  What most often came before a move toward the resilient band "
                   "(co-occurrence, not proof of cause):"]
         for h in trends.helpers[:10]:
             lines.append(
-                f"    {h.kind:<9} {h.label[:40]:<40} toward {h.n_toward} of {h.n_measured} "
+                f"    {h.kind:<9} {display_name(h.kind, h.label)[:40]:<40} toward {h.n_toward} of "
+                f"{h.n_measured} "
                 f"measured, in {h.n_sessions} session(s)"
             )
     return "\n".join(lines)

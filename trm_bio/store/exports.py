@@ -11,13 +11,23 @@ CSV (for spreadsheets)
     ``s12_events.csv`` has one row per event (``time_s``, ``kind``, ``host_ns``, one column
     per payload key, and ``payload_json`` holding the exact payload). Two files rather than
     sections in one, because spreadsheets and ``pandas.read_csv`` read one table per file.
+    A session with a Polar strap's ECG or accelerometer adds ``s12_ecg.csv`` (``time_s``,
+    ``run``, ``ecg_uv``) and ``s12_acc.csv`` (``time_s``, ``run``, ``acc_x_mg``,
+    ``acc_y_mg``, ``acc_z_mg``): one row per sample as the strap sent it, not resampled,
+    ``time_s`` on the session's clock; ``run`` changes where frames were lost (the time
+    jumps there: no row is made up).
 Kubios RR text
     One RR interval per line in seconds, nothing else: what Kubios HRV imports as "RR
     interval data" (and :func:`trm_bio.store.rr_files.read_rr_file` reads back).
 EDF+
     Two signals resampled at 4 Hz on the beat clock, ``RR`` (ms) and ``HR`` (bpm), linear
     between beats; 0 where there is no data (before a segment starts after a gap), with a
-    ``signal gap`` annotation over each gap; every event as an EDF+ annotation.
+    ``signal gap`` annotation over each gap; every event as an EDF+ annotation. A session
+    with a Polar strap's ECG adds ``ECG`` (µV, 130 Hz), and with its accelerometer
+    ``ACC X``, ``ACC Y``, ``ACC Z`` (mg, 200 Hz), on the same clock (time 0 is the session
+    start): linear between the strap's samples inside a run, 0 where there is no data
+    (before the stream started, frames lost, after it stopped) with an ``ECG gap`` or
+    ``ACC gap`` annotation over each such stretch.
 """
 
 from __future__ import annotations
@@ -33,13 +43,18 @@ from typing import Any
 
 import numpy as np
 
+from devices.pmd import PmdStream
 from trm_bio.errors import TrmBioError
 from trm_bio.store.paths import open_private_output, private_output, write_private_text
+from trm_bio.store.pmd_signals import StrapSignal, on_grid
 
 #: One column of a table: a value per beat.
 Column = Sequence[Any] | np.ndarray
 
 _FIRST_BEAT_COLUMNS = ("time_s", "rr_ms")
+#: Longest EDF+ export with a strap's ECG and accelerometer (s): their channels are built
+#: in memory at 730 samples a second (a day: about 0.5 GB).
+MAX_EDF_STRAP_S = 24 * 3600
 _EDF_ANNOTATION_CHARS = 80
 
 
@@ -49,11 +64,18 @@ def events_csv_path(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}_events{path.suffix or '.csv'}")
 
 
+def signal_csv_path(path: str | Path, stream: PmdStream) -> Path:
+    """Where :func:`export_csv` writes a PMD stream's samples beside ``path``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_{stream.name.lower()}{path.suffix or '.csv'}")
+
+
 def export_csv(
     path: str | Path,
     beats: Mapping[str, Column],
     metrics: Mapping[str, Column] | None = None,
     events: Sequence[Mapping[str, Any]] | None = None,
+    signals: Sequence[StrapSignal] = (),
 ) -> list[Path]:
     """Write the beats (and per-beat metrics) table and the events table.
 
@@ -69,6 +91,9 @@ def export_csv(
     events : list of dict or None
         Each with ``time_s``, ``kind``, optional ``host_ns`` and ``payload`` (dict). None
         writes no events file.
+    signals : list of StrapSignal
+        A Polar strap's ECG and accelerometer samples (see
+        :mod:`trm_bio.store.pmd_signals`): one ``<stem>_ecg.csv`` or ``<stem>_acc.csv`` each.
 
     Returns
     -------
@@ -87,10 +112,25 @@ def export_csv(
         writer = csv.writer(handle)
         writer.writerow(list(columns))
         writer.writerows(zip(*cells, strict=True) if cells else [() for _ in range(n_rows)])
-        if events is None:
-            return [path]
-        events_path = _write_events_csv(events_csv_path(path), events)
-    return [path, events_path]
+        written = []
+        if events is not None:
+            written.append(_write_events_csv(events_csv_path(path), events))
+        for signal in signals:
+            written.append(_write_signal_csv(signal_csv_path(path, signal.stream), signal))
+    return [path, *written]
+
+
+def _write_signal_csv(path: Path, signal: StrapSignal) -> Path:
+    columns: dict[str, np.ndarray] = {
+        "time_s": signal.time_s,
+        "run": signal.run,
+        **signal.column_values(),
+    }
+    with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(columns))
+        writer.writerows(zip(*(_cells(values) for values in columns.values()), strict=True))
+    return path
 
 
 def _columns(
@@ -217,6 +257,7 @@ def export_edf(
     patient_code: str = "X",
     recording_note: str = "trm-bio",
     sample_rate_hz: int = 4,
+    signals: Sequence[StrapSignal] = (),
 ) -> Path:
     """Write an EDF+ file: RR and HR tachograms at ``sample_rate_hz`` and event annotations.
 
@@ -236,6 +277,9 @@ def export_edf(
         A pseudonymous code (EDF+ patient field; ASCII).
     sample_rate_hz : int
         Rate of the resampled signals (Hz).
+    signals : list of StrapSignal
+        A Polar strap's ECG (channel ``ECG``, µV) and accelerometer (``ACC X/Y/Z``, mg) on
+        the session's clock, each at its nominal rate (see the module's notes).
     """
     import pyedflib
 
@@ -253,7 +297,8 @@ def export_edf(
     event_end = max(
         (float(e["time_s"]) + float(e.get("duration_s") or 0.0) for e in events), default=0.0
     )
-    n_records = max(1, math.ceil(max(float(times[-1]), event_end) + 1e-9))
+    signal_end = max((float(s.time_s.max()) for s in signals if len(s)), default=0.0)
+    n_records = max(1, math.ceil(max(float(times[-1]), event_end, signal_end) + 1e-9))
     sample_times = np.arange(n_records * sample_rate_hz) / sample_rate_hz
     rr_signal, gaps = _tachogram(sample_times, times, rr, segments)
     hr_signal = np.where(rr_signal > 0, 60000.0 / np.where(rr_signal > 0, rr_signal, 1.0), 0.0)
@@ -264,6 +309,20 @@ def export_edf(
         _signal_header("RR", "ms", sample_rate_hz, rr_max),
         _signal_header("HR", "bpm", sample_rate_hz, hr_max),
     ]
+    if signals and n_records > MAX_EDF_STRAP_S:
+        raise TrmBioError(
+            f"the session spans {n_records / 3600:.1f} h, longer than the "
+            f"{MAX_EDF_STRAP_S // 3600} h of ECG and accelerometer one EDF+ export holds; "
+            "export it as CSV, which holds them whole"
+        )
+    samples = [rr_signal, hr_signal]
+    annotations = [(start, end - start, "signal gap") for start, end in gaps]
+    for strap in signals:
+        channels, headers_of, strap_gaps = _strap_channels(strap, n_records)
+        samples += channels
+        headers += headers_of
+        name = strap.stream.name
+        annotations += [(start, end - start, f"{name} gap") for start, end in strap_gaps]
     path = Path(path)
     with private_output(path) as temporary:  # pyedflib writes by name: a temporary one
         writer = pyedflib.EdfWriter(
@@ -276,9 +335,9 @@ def export_edf(
             start = _start_datetime(start_utc)
             if start is not None:
                 writer.setStartdatetime(start)
-            writer.writeSamples([rr_signal, hr_signal])
-            for gap_start, gap_end in gaps:
-                writer.writeAnnotation(gap_start, gap_end - gap_start, "signal gap")
+            writer.writeSamples(samples)
+            for onset_s, duration_s, text in annotations:
+                writer.writeAnnotation(onset_s, duration_s, text)
             for event in events:
                 writer.writeAnnotation(
                     float(event["time_s"]),
@@ -299,18 +358,54 @@ def _check_edf_whole(pyedflib: Any, path: Path) -> None:
         raise OSError(errno.EIO, "the EDF file came out incomplete (is the disk full?)") from exc
 
 
-def _signal_header(label: str, unit: str, rate_hz: int, physical_max: float) -> dict[str, Any]:
+def _signal_header(
+    label: str,
+    unit: str,
+    rate_hz: int,
+    physical_max: float,
+    *,
+    physical_min: float = 0.0,
+    transducer: str = "chest strap RR",
+) -> dict[str, Any]:
     return {
         "label": label,
         "dimension": unit,
         "sample_frequency": rate_hz,
-        "physical_min": 0.0,
+        "physical_min": physical_min,
         "physical_max": physical_max,
         "digital_min": -32768,
         "digital_max": 32767,
-        "transducer": "chest strap RR",
+        "transducer": transducer,
         "prefilter": "linear interpolation",
     }
+
+
+#: EDF+ label, unit, transducer and smallest physical range (±) of each PMD stream.
+_STRAP_CHANNELS = {
+    PmdStream.ECG: (("ECG",), "uV", "chest strap ECG electrodes", 1000),
+    PmdStream.ACC: (("ACC X", "ACC Y", "ACC Z"), "mg", "chest strap accelerometer", 2000),
+}
+
+
+def _strap_channels(
+    strap: StrapSignal, n_records: int
+) -> tuple[list[np.ndarray], list[dict[str, Any]], list[tuple[float, float]]]:
+    """A PMD stream's channels on 1 s records: samples, headers and the gaps (s)."""
+    labels, unit, transducer, least = _STRAP_CHANNELS[strap.stream]
+    rate_hz = int(strap.rate_hz)
+    values, gaps = on_grid(strap, n_records * rate_hz)
+    columns = values.reshape(values.shape[0], -1)
+    # Symmetric range, rounded up to a hundred: values are never clipped.
+    peak = float(np.abs(columns).max(initial=0.0))
+    # Whole numbers: EDF holds 8 characters, and "-419400.0" would be cut.
+    limit = int(max(least, 100 * math.ceil(peak / 100.0)))
+    headers = [
+        _signal_header(
+            label, unit, rate_hz, limit, physical_min=-limit, transducer=transducer
+        )
+        for label in labels
+    ]
+    return [np.ascontiguousarray(columns[:, i]) for i in range(columns.shape[1])], headers, gaps
 
 
 def _tachogram(

@@ -1,6 +1,6 @@
 """Whole-session JSON: everything a round trip needs, so export then import gives the same session.
 
-Layout (``format`` = ``"trm-bio-session"``, ``version`` = 1)::
+Layout (``format`` = ``"trm-bio-session"``, ``version`` = 1, or 2 with PMD frames)::
 
     {"format": "trm-bio-session", "version": 1,
      "session": {started_utc, start_ns, ended_utc, duration_s, source_kind, source_id,
@@ -13,8 +13,22 @@ Layout (``format`` = ``"trm-bio-session"``, ``version`` = 1)::
      "imported_rr": {"rr_ms": [...], "times_s": [...] | null, "info": {...}} | null,
      "derived": {"summary": {...}, ...}}
 
+A session that holds a Polar strap's PMD frames (ECG, accelerometer) is written as
+version 2, with two more members (a session without them is written exactly as before,
+version 1, which older trm-bio read)::
+
+     "pmd_frames": {same layout as "packets": the raw frames as received},
+     "signals": {"ecg": {"time_s": [...], "run": [...], "ecg_uv": [...]},
+                 "acc": {"time_s": [...], "run": [...], "acc_x_mg": [...], "acc_y_mg": [...],
+                         "acc_z_mg": [...]}}
+
+``signals`` is the frames decoded, every sample on the session's clock (s from its start;
+``run`` numbers the stretches without a lost frame; see :mod:`trm_bio.store.pmd_signals`),
+for readers without a PMD decoder; an import reads the frames and ignores ``signals``,
+which are derived from them.
+
 Floats are written with Python's shortest exact representation, so they read back
-bit for bit; packet bytes are base64.
+bit for bit; packet and frame bytes are base64.
 """
 
 from __future__ import annotations
@@ -31,30 +45,61 @@ from trm_bio.errors import InputFileError
 from trm_bio.store import schema
 from trm_bio.store.library import ImportedRR, PacketBatch, SessionRecord, check_record
 from trm_bio.store.paths import open_private_output
+from trm_bio.store.pmd_signals import strap_signals
 
 FORMAT_NAME = "trm-bio-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The version of a file without PMD frames: nothing in it is new since version 1.
+_PLAIN_VERSION = 1
 #: Deepest nesting of a whole document: its free-form parts sit a few levels down.
 _MAX_DOCUMENT_DEPTH = schema.MAX_JSON_DEPTH + 4
 
 
+def _batch_to_json(batch: PacketBatch) -> dict[str, Any]:
+    source_ids = list(dict.fromkeys(batch.source_ids))
+    index = {source: i for i, source in enumerate(source_ids)}
+    return {
+        "host_ns": batch.host_ns.tolist(),
+        "source_ids": source_ids,
+        "source_index": [index[s] for s in batch.source_ids],
+        "payload_b64": [base64.b64encode(p).decode("ascii") for p in batch.payloads],
+    }
+
+
+def _batch_from_json(model: schema.PacketsModel) -> PacketBatch:
+    return PacketBatch(
+        np.asarray(model.host_ns, dtype=np.int64),
+        [base64.b64decode(p) for p in model.payload_b64],
+        [model.source_ids[i] for i in model.source_index],
+    )
+
+
+def signals_to_json(record: SessionRecord) -> dict[str, Any]:
+    """The session's PMD frames decoded, as arrays on the session's clock (see above)."""
+    frames = record.pmd_frames
+    out: dict[str, Any] = {}
+    signals = strap_signals(
+        frames.host_ns, frames.payloads, frames.source_ids, int(record.session["start_ns"])
+    )
+    for stream, signal in sorted(signals.items()):
+        out[stream.name.lower()] = {
+            "time_s": signal.time_s.tolist(),
+            "run": signal.run.tolist(),
+            **{name: column.tolist() for name, column in signal.column_values().items()},
+        }
+    return out
+
+
 def record_to_json(record: SessionRecord) -> dict[str, Any]:
     """The JSON-ready dict of a session record."""
-    packets = record.packets
-    source_ids = list(dict.fromkeys(packets.source_ids))
-    index = {source: i for i, source in enumerate(source_ids)}
     imported = record.imported_rr
-    return {
+    has_frames = len(record.pmd_frames) > 0
+    document = {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": FORMAT_VERSION if has_frames else _PLAIN_VERSION,
         "session": record.session,
         "person": record.person_name,
-        "packets": {
-            "host_ns": packets.host_ns.tolist(),
-            "source_ids": source_ids,
-            "source_index": [index[s] for s in packets.source_ids],
-            "payload_b64": [base64.b64encode(p).decode("ascii") for p in packets.payloads],
-        },
+        "packets": _batch_to_json(record.packets),
         "events": [e.to_json() for e in record.events],
         "imported_rr": None
         if imported is None
@@ -65,6 +110,10 @@ def record_to_json(record: SessionRecord) -> dict[str, Any]:
         },
         "derived": record.derived,
     }
+    if has_frames:
+        document["pmd_frames"] = _batch_to_json(record.pmd_frames)
+        document["signals"] = signals_to_json(record)
+    return document
 
 
 def export_json(path: str | Path, record: SessionRecord) -> Path:
@@ -132,16 +181,11 @@ def record_from_json(data: dict[str, Any]) -> SessionRecord:
     except ValueError as exc:
         raise ValueError(f"the file: {exc}") from None
     document = schema.validate_document(data)
-    packets = document.packets
     imported = document.imported_rr
     record = SessionRecord(
         session=document.session.model_dump(),
         person_name=document.person,
-        packets=PacketBatch(
-            np.asarray(packets.host_ns, dtype=np.int64),
-            [base64.b64decode(p) for p in packets.payload_b64],
-            [packets.source_ids[i] for i in packets.source_index],
-        ),
+        packets=_batch_from_json(document.packets),
         events=[Event(e.time_s, e.kind, e.payload, e.host_ns, e.seq) for e in document.events],
         imported_rr=None
         if imported is None
@@ -150,6 +194,9 @@ def record_from_json(data: dict[str, Any]) -> SessionRecord:
             None if imported.times_s is None else np.asarray(imported.times_s, np.float64),
             dict(imported.info),
         ),
+        pmd_frames=PacketBatch.empty()
+        if document.pmd_frames is None
+        else _batch_from_json(document.pmd_frames),
     )
     check_record(record)  # what spans fields: times against the start, unique seq numbers
     return record

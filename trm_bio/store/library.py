@@ -1,7 +1,8 @@
 """The session library: one SQLite file holding people, sessions, raw packets and events.
 
-Ground truth is the raw packets (bytes as received, with host arrival time) and the events
-on the beat clock; everything else (summaries, baselines) is derived and can be recomputed.
+Ground truth is the raw packets (bytes as received, with host arrival time), a Polar
+strap's raw PMD frames (ECG, accelerometer; likewise) and the events on the beat clock;
+everything else (summaries, baselines) is derived and can be recomputed.
 The file is created with mode 0600 in a 0700 folder because it holds health data, runs in
 WAL mode with foreign keys on, and is marked with ``PRAGMA application_id`` so that a file
 that is not ours is refused and never written to.
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from devices.pmd import ACC_SETTINGS, ECG_SETTINGS, PmdSetting, PmdStream
 from trm_bio.core.events import Event
 from trm_bio.errors import DamagedSessionError, LibraryError
 from trm_bio.store import locks, schema
@@ -54,6 +56,15 @@ _UNWRITABLE = (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN)
 
 PacketRow = tuple[int, int, int, str, bytes]  # session_id, seq, host_ns, source_id, payload
 EventRow = tuple[int, int, float, int | None, str, str]  # session_id, seq, time_s, ns, kind, json
+FrameRow = tuple[int, int, int, str, int, bytes]  # session_id, seq, host_ns, source, stream, bytes
+# PMD frame layout, for counting samples without decoding (see devices.pmd): a 10-byte
+# header, then per (stream, frame-type byte in hex) the bytes of one sample.
+_PMD_HEADER_BYTES = 10
+_PMD_SAMPLE_BYTES = {(0, "00"): 3, (2, "00"): 3, (2, "01"): 6, (2, "02"): 9}
+_PMD_RATES_HZ = {  # the rates trm-bio asks the strap for
+    int(PmdStream.ECG): float(ECG_SETTINGS[PmdSetting.SAMPLE_RATE]),
+    int(PmdStream.ACC): float(ACC_SETTINGS[PmdSetting.SAMPLE_RATE]),
+}
 #: Where derived data is cached, by whose it is: the table and its owner's id column.
 _DERIVED_TABLES = {
     "session": ("session_derived", "session_id"),
@@ -99,14 +110,14 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class PacketBatch:
-    """A session's raw packets in arrival order.
+    """A session's raw packets (or raw PMD frames) in arrival order.
 
     Attributes
     ----------
     host_ns : numpy.ndarray
         Host monotonic arrival times (ns, int64).
     payloads : list of bytes
-        Raw Heart Rate Measurement bytes, exactly as received.
+        Raw Heart Rate Measurement bytes (or PMD data frames), exactly as received.
     source_ids : list of str
         Source of each packet (one session may see a strap reconnect).
     """
@@ -117,6 +128,30 @@ class PacketBatch:
 
     def __len__(self) -> int:
         return len(self.payloads)
+
+    @classmethod
+    def empty(cls) -> PacketBatch:
+        """A batch of nothing."""
+        return cls(np.zeros(0, dtype=np.int64), [], [])
+
+
+@dataclass(frozen=True)
+class StreamSpan:
+    """What a session holds of one PMD stream (see :meth:`Library.pmd_streams`).
+
+    Attributes
+    ----------
+    frames : int
+        Frames stored, decodable or not.
+    samples : int
+        Samples in the frames whose layout is a known one (ECG 3 bytes; ACC 3 axes).
+    seconds : float
+        ``samples`` at the stream's nominal rate (ECG 130 Hz, ACC 200 Hz): the time covered.
+    """
+
+    frames: int
+    samples: int
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -138,6 +173,8 @@ class SessionRecord:
     events: list[Event]
     imported_rr: ImportedRR | None = None
     derived: dict[str, Any] = field(default_factory=dict)
+    #: Raw Polar PMD data frames (ECG, accelerometer) as received; empty for most sessions.
+    pmd_frames: PacketBatch = field(default_factory=PacketBatch.empty)
 
 
 class _SharedFile:
@@ -658,8 +695,9 @@ class Library:
     def _span_s(self, session_id: int, start_ns: int) -> float:
         last = self._query(
             "SELECT max(m) FROM (SELECT max(host_ns) AS m FROM packets WHERE session_id = ?"
-            " UNION ALL SELECT max(host_ns) FROM events WHERE session_id = ?)",
-            (session_id, session_id),
+            " UNION ALL SELECT max(host_ns) FROM events WHERE session_id = ?"
+            " UNION ALL SELECT max(host_ns) FROM pmd_frames WHERE session_id = ?)",
+            (session_id, session_id, session_id),
         )[0][0]
         if type(start_ns) is not int or not isinstance(last, int | None):
             raise DamagedSessionError(session_id, "its start or a packet time is not a time")
@@ -720,9 +758,22 @@ class Library:
         if end_ns is not None:
             sql += " AND host_ns < ?"
             params.append(int(end_ns))
-        rows = self._query(sql + " ORDER BY seq", params)
+        return self._batch(session_id, self._query(sql + " ORDER BY seq", params), "packet")
+
+    def session_pmd_frames(self, session_id: int) -> PacketBatch:
+        """A session's raw PMD data frames (ECG, accelerometer) in arrival order, exactly
+        as received (undecodable ones too); an empty batch for a session without any."""
+        rows = self._query(
+            "SELECT host_ns, payload, source_id FROM pmd_frames WHERE session_id = ?"
+            " ORDER BY seq",
+            (session_id,),
+        )
+        return self._batch(session_id, rows, "PMD frame")
+
+    def _batch(self, session_id: int, rows: list[Any], what_row: str) -> PacketBatch:
+        """Rows of (host_ns, payload, source_id) checked; DamagedSessionError naming the row."""
         if not rows:
-            return PacketBatch(np.zeros(0, dtype=np.int64), [], [])
+            return PacketBatch.empty()
         host_ns, payloads, source_ids = zip(*rows, strict=True)
         for values, wanted, what in (
             (host_ns, int, "host time"),
@@ -732,14 +783,43 @@ class Library:
             bad = next((i for i, v in enumerate(values) if type(v) is not wanted), None)
             if bad is not None:
                 raise DamagedSessionError(
-                    session_id, f"packet {bad + 1} has {values[bad]!r:.40} as its {what}"
+                    session_id, f"{what_row} {bad + 1} has {values[bad]!r:.40} as its {what}"
                 )
         times = np.fromiter(host_ns, dtype=np.int64, count=len(rows))
         try:
-            schema.check_span(self._start_ns(session_id), times, "a packet")
+            schema.check_span(self._start_ns(session_id), times, f"a {what_row}")
         except ValueError as exc:
             raise DamagedSessionError(session_id, str(exc)) from None
         return PacketBatch(times, list(payloads), list(source_ids))
+
+    def pmd_streams(self, session_id: int) -> dict[int, StreamSpan]:
+        """What a session holds of each PMD stream, by stream type (0 ECG, 2 ACC...).
+
+        Counted from the frames' lengths and frame-type bytes, without decoding them; an
+        empty dict for a session without PMD frames. A damaged row is left out of the count
+        (:meth:`session_pmd_frames` names it).
+        """
+        rows = self._query(
+            "SELECT stream, hex(substr(payload, 10, 1)), length(payload), count(*)"
+            " FROM pmd_frames WHERE session_id = ? GROUP BY 1, 2, 3",
+            (session_id,),
+        )
+        frames: dict[int, int] = {}
+        samples: dict[int, int] = {}
+        for stream, frame_type, length, count in rows:
+            if type(stream) is not int or type(length) is not int:
+                continue  # a damaged row: the readers of the frames name it, a count skips it
+            frames[stream] = frames.get(stream, 0) + int(count)
+            width = _PMD_SAMPLE_BYTES.get((stream, str(frame_type)))
+            body = length - _PMD_HEADER_BYTES
+            if width is not None and body >= 0 and body % width == 0:
+                samples[stream] = samples.get(stream, 0) + int(count) * (body // width)
+        return {
+            stream: StreamSpan(
+                n, samples.get(stream, 0), samples.get(stream, 0) / _PMD_RATES_HZ.get(stream, 1.0)
+            )
+            for stream, n in sorted(frames.items())
+        }
 
     def _start_ns(self, session_id: int) -> int:
         """The session's beat-clock zero (ns), read without the rest of its row."""
@@ -871,6 +951,13 @@ class Library:
                 raise LibraryError(
                     f"session {session_id} is being recorded right now; end it before {doing}"
                 )
+    def next_frame_seq(self, session_id: int) -> int:
+        """The next free PMD frame sequence number of a session."""
+        row = self._query(
+            "SELECT coalesce(max(seq) + 1, 0) FROM pmd_frames WHERE session_id = ?",
+            (session_id,),
+        )[0]
+        return int(row[0])
 
     def next_sequence_numbers(self, session_id: int) -> tuple[int, int]:
         """The next free packet and event sequence numbers of a session."""
@@ -881,10 +968,40 @@ class Library:
         )[0]
         return int(row[0]), int(row[1])
 
-    def write_rows(self, packet_rows: Sequence[PacketRow], event_rows: Sequence[EventRow]) -> None:
-        """Insert packets and events in one transaction (the recorder's commit)."""
+    def write_rows(
+        self,
+        packet_rows: Sequence[PacketRow],
+        event_rows: Sequence[EventRow],
+        frame_rows: Sequence[FrameRow] = (),
+    ) -> None:
+        """Insert packets, events and PMD frames in one transaction (the recorder's commit)."""
         with self._transaction("recording") as db:
-            _insert_rows(db, packet_rows, event_rows)
+            _insert_rows(db, packet_rows, event_rows, frame_rows)
+
+    def add_event(
+        self, session_id: int, time_s: float, kind: str, payload: dict[str, Any]
+    ) -> Event:
+        """Add one event to a finished session (e.g. the person's rating given after it).
+
+        Checked as an import checks events; a session still being recorded is refused (its
+        recorder numbers its events). Raises LibraryError with one sentence.
+        """
+        info = self.get_session(session_id)
+        if info.status == "recording":
+            raise LibraryError(
+                f"session {session_id} is still being recorded; log the event in the session"
+            )
+        _, seq = self.next_sequence_numbers(session_id)
+        try:
+            event = _checked_event(
+                {"seq": seq, "time_s": float(time_s), "host_ns": None, "kind": str(kind)},
+                payload, info.start_ns,
+            )
+        except ValueError as exc:
+            raise LibraryError(f"the {kind} event cannot be stored ({exc})") from None
+        with self._transaction("adding an event") as db:
+            _insert_rows(db, (), [_event_row(session_id, event)])
+        return event
 
     def hold_recording_lock(self, session_id: int) -> None:
         """Hold the session's recording lock until it is finished or this handle closed.
@@ -1057,6 +1174,7 @@ class Library:
             events=self.session_events(session_id),
             imported_rr=self.imported_rr(session_id),
             derived=derived,
+            pmd_frames=self.session_pmd_frames(session_id),
         )
 
     def add_session_record(self, record: SessionRecord) -> int:
@@ -1098,6 +1216,17 @@ class Library:
                     )
                 ),
                 (_event_row(session_id, e) for e in events),
+                (
+                    frame_row(session_id, seq, ns, source, payload)
+                    for seq, (ns, source, payload) in enumerate(
+                        zip(
+                            record.pmd_frames.host_ns.tolist(),
+                            record.pmd_frames.source_ids,
+                            record.pmd_frames.payloads,
+                            strict=True,
+                        )
+                    )
+                ),
             )
             if rr is not None:
                 db.execute(
@@ -1192,10 +1321,18 @@ def _insert_session(
     )
 
 
+def frame_row(session_id: int, seq: int, host_ns: int, source_id: str, payload: bytes) -> FrameRow:
+    """The row of a PMD frame: its stream type (first byte, -1 when empty) beside its bytes."""
+    return (session_id, seq, host_ns, source_id, payload[0] if payload else -1, payload)
+
+
 def _insert_rows(
-    db: sqlite3.Connection, packet_rows: Iterable[PacketRow], event_rows: Iterable[EventRow]
+    db: sqlite3.Connection,
+    packet_rows: Iterable[PacketRow],
+    event_rows: Iterable[EventRow],
+    frame_rows: Iterable[FrameRow] = (),
 ) -> None:
-    """Write packets and events (inside a transaction)."""
+    """Write packets, events and PMD frames (inside a transaction)."""
     db.executemany(
         "INSERT INTO packets (session_id, seq, host_ns, source_id, payload) VALUES (?,?,?,?,?)",
         packet_rows,
@@ -1204,6 +1341,11 @@ def _insert_rows(
         "INSERT INTO events (session_id, seq, time_s, host_ns, kind, payload)"
         " VALUES (?,?,?,?,?,?)",
         event_rows,
+    )
+    db.executemany(
+        "INSERT INTO pmd_frames (session_id, seq, host_ns, source_id, stream, payload)"
+        " VALUES (?,?,?,?,?,?)",
+        frame_rows,
     )
 
 
@@ -1221,22 +1363,8 @@ def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]
             schema.check_json_value(name)
         except ValueError as exc:
             raise ValueError(f"person: {exc}") from None
-    packets = record.packets
-    host_ns = np.asarray(packets.host_ns)
-    n = len(packets.payloads)
-    if host_ns.shape != (n,) or len(packets.source_ids) != n:
-        raise ValueError("packets: host_ns, sources and payloads differ in length")
-    if n and host_ns.dtype.kind not in "iu":
-        raise ValueError("packets.host_ns are not whole numbers")
-    if not all(type(p) is bytes for p in packets.payloads):
-        raise ValueError("packets: a payload is not bytes")
-    if not all(isinstance(x, str) for x in packets.source_ids):
-        raise ValueError("packets: a source id is not text")
-    try:
-        schema.check_json_value(list(dict.fromkeys(packets.source_ids)))
-    except ValueError as exc:
-        raise ValueError(f"packets.source_ids: {exc}") from None
-    schema.check_span(meta.start_ns, host_ns.astype(np.int64), "packets.host_ns")
+    _check_batch(record.packets, "packets", meta.start_ns)
+    _check_batch(record.pmd_frames, "pmd_frames", meta.start_ns)
     events = []
     for i, e in enumerate(record.events):
         values = {"seq": e.seq, "time_s": e.time_s, "host_ns": e.host_ns, "kind": str(e.kind)}
@@ -1262,6 +1390,25 @@ def check_record(record: SessionRecord) -> tuple[schema.SessionMeta, list[Event]
         except ValueError as exc:
             raise ValueError(f"imported_rr.{exc}") from None
     return meta, events
+
+
+def _check_batch(batch: PacketBatch, name: str, start_ns: int) -> None:
+    """ValueError naming what is wrong in a record's packets or PMD frames."""
+    host_ns = np.asarray(batch.host_ns)
+    n = len(batch.payloads)
+    if host_ns.shape != (n,) or len(batch.source_ids) != n:
+        raise ValueError(f"{name}: host_ns, sources and payloads differ in length")
+    if n and host_ns.dtype.kind not in "iu":
+        raise ValueError(f"{name}.host_ns are not whole numbers")
+    if not all(type(p) is bytes for p in batch.payloads):
+        raise ValueError(f"{name}: a payload is not bytes")
+    if not all(isinstance(x, str) for x in batch.source_ids):
+        raise ValueError(f"{name}: a source id is not text")
+    try:
+        schema.check_json_value(list(dict.fromkeys(batch.source_ids)))
+    except ValueError as exc:
+        raise ValueError(f"{name}.source_ids: {exc}") from None
+    schema.check_span(start_ns, host_ns.astype(np.int64), f"{name}.host_ns")
 
 
 def _checked_event(values: dict[str, Any], payload: Any, start_ns: int) -> Event:

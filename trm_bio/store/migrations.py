@@ -108,7 +108,24 @@ CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT RO
 INSERT INTO counters (name, value) SELECT 'session', COALESCE(MAX(id), 0) FROM sessions;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+_V4 = """
+-- Polar PMD data frames (ECG, accelerometer) as received: ground truth beside the packets,
+-- kept even when they cannot be decoded. ``stream`` is the frame's first byte (PMD stream
+-- type: 0 ECG, 2 ACC; -1 for an empty payload), so a session's streams are found without
+-- reading the blobs.
+CREATE TABLE pmd_frames (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    host_ns INTEGER NOT NULL,
+    source_id TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX pmd_frames_by_stream ON pmd_frames (session_id, stream);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,10 +1,11 @@
 """The recorder: writes a session's raw packets and events as they come, losing at most 1 s.
 
-Packets and events are buffered in memory and committed together in one transaction when
-the oldest buffered item is one second old (measured on the host clock the caller passes
-in: packet arrival times, event host times, or ``maybe_flush(now_ns)``). No thread, no
-timer: the session pipeline calls :meth:`Recorder.maybe_flush` from its drain tick, so a
-crash or ``kill -9`` loses at most the last second.
+Packets, PMD frames (a Polar strap's ECG and accelerometer) and events are buffered in
+memory and committed together in one transaction when the oldest buffered item is one
+second old (measured on the host clock the caller passes in: packet and frame arrival
+times, event host times, or ``maybe_flush(now_ns)``). No thread, no timer: the session
+pipeline calls :meth:`Recorder.maybe_flush` from its drain tick, so a crash or ``kill -9``
+loses at most the last second.
 
 A write that fails (disk full, library read-only, disk gone) stops the recording: the
 recorder raises :class:`~trm_bio.errors.LibraryError` with one sentence, keeps the reason in
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from trm_bio.core.events import EventKind
 from trm_bio.errors import LibraryError
-from trm_bio.store.library import EventRow, Library, PacketRow
+from trm_bio.store.library import EventRow, FrameRow, Library, PacketRow, frame_row
 
 if TYPE_CHECKING:
     from devices.packet import Packet
+    from devices.pmd import PmdFrame
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ FLUSH_INTERVAL_NS = 1_000_000_000
 
 
 class Recorder:
-    """Writes one session's packets and events to the library.
+    """Writes one session's packets, PMD frames and events to the library.
 
     Parameters
     ----------
@@ -52,19 +54,22 @@ class Recorder:
         info = library.get_session(self.session_id)
         self.start_ns = info.start_ns
         self._next_packet_seq, self._next_event_seq = library.next_sequence_numbers(session_id)
+        self._next_frame_seq = library.next_frame_seq(session_id)
         self._packets: list[PacketRow] = []
         self._events: list[EventRow] = []
+        self._frames: list[FrameRow] = []
         self._oldest_ns: int | None = None
         self._last_ns: int | None = None
         self.failure: str | None = None
         self.packets_written = 0
         self.events_written = 0
+        self.frames_written = 0
         library.hold_recording_lock(self.session_id)
 
     @property
     def pending(self) -> int:
         """Items buffered and not yet committed."""
-        return len(self._packets) + len(self._events)
+        return len(self._packets) + len(self._events) + len(self._frames)
 
     @property
     def failed(self) -> bool:
@@ -98,6 +103,21 @@ class Recorder:
         )
         self._next_packet_seq += 1
         self._note_time(int(packet.host_ns))
+
+    def add_pmd_frame(self, frame: PmdFrame) -> None:
+        """Buffer one raw PMD data frame (bytes as received, decodable or not), as a packet."""
+        self._check_running()
+        self._frames.append(
+            frame_row(
+                self.session_id,
+                self._next_frame_seq,
+                int(frame.host_ns),
+                frame.source_id,
+                bytes(frame.payload),
+            )
+        )
+        self._next_frame_seq += 1
+        self._note_time(int(frame.host_ns))
 
     def add_event(
         self,
@@ -161,19 +181,20 @@ class Recorder:
         self._check_running()
         if not self.pending:
             return
-        packets, events = self._packets, self._events
+        packets, events, frames = self._packets, self._events, self._frames
         try:
-            self.library.write_rows(packets, events)
+            self.library.write_rows(packets, events, frames)
         except LibraryError as exc:
             self.failure = f"recording stopped: {exc}"
-            lost = len(packets) + len(events)
+            lost = len(packets) + len(events) + len(frames)
             log.error("%s (%d unsaved item(s) dropped)", self.failure, lost)
-            self._packets, self._events = [], []
+            self._packets, self._events, self._frames = [], [], []
             self.library.release_recording_lock(self.session_id)
             raise LibraryError(self.failure) from exc
         self.packets_written += len(packets)
         self.events_written += len(events)
-        self._packets, self._events = [], []
+        self.frames_written += len(frames)
+        self._packets, self._events, self._frames = [], [], []
         self._oldest_ns = None
 
     def finish(

@@ -1,8 +1,9 @@
-"""A stored session as a source: its packets and events again, with their stored times.
+"""A stored session as a source: its packets, PMD frames and events again, with their times.
 
 :class:`ReplaySource` implements the devices' source interface, so the session pipeline
-cannot tell a replay from a live strap (the mne-lsl model): the same packets, the same
-connection changes at the same host times, hence the same beats and metrics bit for bit.
+cannot tell a replay from a live strap (the mne-lsl model): the same packets and PMD frames
+(a Polar strap's ECG and accelerometer, byte for byte), the same connection changes at the
+same host times, hence the same beats and metrics bit for bit.
 Other events (skill steps, sensation logs...) come back as :class:`RecordedEvent` items at
 their times. Play at 1x to 16x or as fast as possible, pause, and seek.
 
@@ -25,6 +26,7 @@ import numpy as np
 from devices.errors import MalformedPacketError
 from devices.hrm import packet_from_payload
 from devices.packet import LinkState, Packet, StatusEvent
+from devices.pmd import PmdFrame
 from devices.source import Source
 from trm_bio.core.events import BREAKING_STATES, ConnectionPayload, Event, EventKind
 from trm_bio.core.timeline import NS_PER_S, host_ns_at
@@ -62,11 +64,16 @@ def status_from_event(event: Event, start_ns: int) -> StatusEvent:
     return StatusEvent(event.host_time_ns(start_ns), link.source, link.state, link.message)
 
 
-def load_items(library: Library, session_id: int) -> tuple[SessionInfo, list[Any]]:
-    """A stored session's packets and events as source items, in host-time order.
+def load_items(
+    library: Library, session_id: int, *, frames: bool = True
+) -> tuple[SessionInfo, list[Any]]:
+    """A stored session's packets, PMD frames and events as source items, in host-time order.
 
     Packets whose bytes cannot be decoded (kept in the library since nothing is thrown
-    away) are skipped here, as the live path skipped them.
+    away) are skipped here, as the live path skipped them. PMD frames all come back,
+    undecodable ones too (the session counts and skips them as it did live); ``frames``
+    False leaves them out (for the beats alone). At equal host times, connection changes
+    come first, then packets, then frames, then other events.
     """
     info = library.get_session(session_id)
     batch = library.session_packets(session_id)
@@ -79,13 +86,19 @@ def load_items(library: Library, session_id: int) -> tuple[SessionInfo, list[Any
         except MalformedPacketError:
             continue
         items.append((int(host_ns), 1, seq, packet))
+    if frames:
+        stored = library.session_pmd_frames(session_id)
+        for seq, (host_ns, payload, source_id) in enumerate(
+            zip(stored.host_ns.tolist(), stored.payloads, stored.source_ids, strict=True)
+        ):
+            items.append((host_ns, 2, seq, PmdFrame(host_ns, source_id, payload)))
     for order, event in enumerate(library.session_events(session_id)):  # in seq order
         host_ns = event.host_time_ns(info.start_ns)
         if event.kind is EventKind.CONNECTION:
             # Status changes were logged when they happened, before the packets that follow.
             items.append((host_ns, 0, order, status_from_event(event, info.start_ns)))
         else:
-            items.append((host_ns, 2, order, RecordedEvent(host_ns, event)))
+            items.append((host_ns, 3, order, RecordedEvent(host_ns, event)))
     items.sort(key=lambda item: item[:3])
     return info, [item[3] for item in items]
 

@@ -186,6 +186,8 @@ class _SensationPayload(_Payload):
 class _RatingPayload(_Payload):
     zone: Text | None = None
     note: Text | None = None
+    distress: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] | None = None
+    moment: Literal["start", "end"] | None = None
 
 
 class _TextPayload(_Payload):
@@ -271,6 +273,8 @@ class SessionDocument(_Strict):
     packets: PacketsModel
     events: list[EventModel]
     imported_rr: ImportedRRModel | None = None
+    #: A Polar strap's raw PMD frames (format version 2), laid out as the packets are.
+    pmd_frames: PacketsModel | None = None
 
 
 # ---- checks shared with the library's row readers ------------------------------------------

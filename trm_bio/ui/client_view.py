@@ -1,8 +1,10 @@
 """The client view: a calm second window for the screen the client sees.
 
 Only calm visuals: the resilient band with where they are, a softly breathing shape, and
-the current prompt in one or two sentences. No numbers unless the clinician turns them on;
-with reduced motion the shape holds still. It follows the main window, which hands it a
+the current prompt in one or two sentences; during the settling-in at the start of a
+session, an invitation to settle with the time left. No numbers unless the clinician turns
+them on; with reduced motion the shape holds still. With no zone reading the band is grey
+and a calm sentence says so. It follows the main window, which hands it a
 :class:`ClientState` each frame.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRect, Qt, QTimer
@@ -24,9 +27,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from skills.model import shorten
+from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
 from trm_bio.ui.same import same
-from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading
+from trm_bio.ui.zone_widget import ZoneBandWidget
+from trm_bio.zone_display import CLIENT_UNKNOWN_WORDS, ZoneShown
 
 DEFAULT_BREATH_PER_MIN = 6.0  # a slow, easy rhythm when no breathing rate is known
 FRAME_MS = 125  # the breathing shape's frame interval (ms)
@@ -34,10 +39,11 @@ FRAME_MS = 125  # the breathing shape's frame interval (ms)
 
 @dataclass(frozen=True)
 class ClientState:
-    """What the client sees: zone reading, prompt, breathing pace, heart rate (if shown)."""
+    """What the client sees: zone reading, prompt, settling-in, breathing pace, heart rate."""
 
-    reading: ZoneReading = field(default_factory=ZoneReading)
+    reading: ZoneShown = field(default_factory=ZoneShown)
     prompt: str = ""
+    settling: str = ""  # the settling-in invitation ("" when there is none)
     respiration_bpm: float = math.nan
     hr_bpm: float = math.nan
 
@@ -51,6 +57,8 @@ class BreathShape(QWidget):
         self.reduced_motion = False
         self.per_min = DEFAULT_BREATH_PER_MIN
         self.colour = QColor(theme.BAND)
+        #: The breathing guide's swell (0..1), None while it is off: the shape follows it.
+        self.guide: Callable[[], float | None] | None = None
         self._t0 = time.monotonic()
         self.frame = QTimer(self)
         # 8 frames a second are smooth for a breath of several seconds; a frame repaints
@@ -113,6 +121,9 @@ class BreathShape(QWidget):
         """0..1: how far the shape is swollen now (0.5 when motion is reduced)."""
         if self.reduced_motion:
             return 0.5
+        guided = self.guide() if self.guide is not None else None
+        if guided is not None:
+            return guided
         phase = (time.monotonic() - self._t0) * self.per_min / 60.0
         return 0.5 - 0.5 * math.cos(2 * math.pi * phase)
 
@@ -147,7 +158,8 @@ class ClientWindow(QWidget):
 
     def __init__(self, scale: theme.TextScale, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("trm-bio: for you")
+        # Qt adds the app's name to a title that does not end with it: said once here.
+        self.setWindowTitle("For you — trm-bio")
         self.setStyleSheet(f"background: {theme.BACKGROUND};")
         self.numbers_visible = False
         self.state = ClientState()
@@ -160,15 +172,28 @@ class ClientWindow(QWidget):
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prompt.setStyleSheet(f"color: {theme.TEXT};")
         self.prompt.setAccessibleName("Prompt")
+        self.settling = QLabel("")
+        self.settling.setWordWrap(True)
+        self.settling.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.settling.setStyleSheet(f"color: {theme.TEXT};")
+        self.settling.setAccessibleName("Settling in")
+        self.settling.setVisible(False)
         self.shape = BreathShape()
         self.band = ZoneBandWidget(horizontal=True)
         self.band.setMinimumHeight(80)
+        self.zone_words = QLabel("")
+        self.zone_words.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.zone_words.setObjectName("muted")
         self.heart = QLabel("")
         self.heart.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.heart.setObjectName("muted")
-        box.addWidget(self.prompt, 2)
-        box.addWidget(self.shape, 3)
+        # The prompt takes the height its wrapped words need, the shape the rest: a long
+        # prompt (a Help Now! strategy) is read whole, never cut off.
+        box.addWidget(self.prompt)
+        box.addWidget(self.settling)
+        box.addWidget(self.shape, 1)
         box.addWidget(self.band)
+        box.addWidget(self.zone_words)
         box.addWidget(self.heart)
         self.set_scale(scale)
         self.resize(900, 700)
@@ -179,11 +204,15 @@ class ClientWindow(QWidget):
 
     def client_prompt(self, prompt: str) -> str:
         """A prompt as the client reads it: one or two sentences (the clinician's view
-        keeps the whole text). A step's own short form, else the prompt shortened by rule."""
-        return self.short_prompts.get(prompt) or shorten(prompt)
+        keeps the whole text). A step's own short form, else the prompt shortened by rule;
+        each paragraph on its own (a Help Now! strategy's name, then its invitation)."""
+        parts = [part.strip() for part in prompt.split("\n\n") if part.strip()]
+        return "\n\n".join(self.short_prompts.get(part) or shorten(part) for part in parts)
 
     def set_scale(self, scale: theme.TextScale) -> None:
         self.prompt.setFont(theme.font(22, scale))
+        self.settling.setFont(theme.font(18, scale))
+        self.zone_words.setFont(theme.font(14, scale))
         self.heart.setFont(theme.font(16, scale))
 
     def set_band(self, low_edge: float, high_edge: float) -> None:
@@ -204,9 +233,15 @@ class ClientWindow(QWidget):
         prompt = self.client_prompt(state.prompt)
         if self.prompt.text() != prompt:
             self.prompt.setText(prompt)
+        if self.settling.text() != state.settling:
+            self.settling.setText(state.settling)
+        self.settling.setVisible(bool(state.settling))
         self.band.set_reading(state.reading)
+        unknown = state.reading.zone == Zone.UNKNOWN
+        # While settling in, the invitation says it all; otherwise a calm word for "no reading".
+        self.zone_words.setText(CLIENT_UNKNOWN_WORDS if unknown and not state.settling else "")
         self.shape.set_pace(state.respiration_bpm)
-        self.shape.set_colour(QColor(theme.ZONE_COLOURS.get(state.reading.zone, theme.BAND)))
+        self.shape.set_colour(QColor(theme.BAND if unknown else state.reading.colour))
         if self.numbers_visible and math.isfinite(state.hr_bpm):
             self.heart.setText(f"{state.hr_bpm:.0f} beats per minute")
         else:

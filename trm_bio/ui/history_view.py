@@ -18,23 +18,41 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from trm_bio.report.text import display_name
+from trm_bio.report.trends import (
+    TREND_KEYS,
+    axis_range,
+    change_sentence,
+    session_ticks,
+)
+
 if TYPE_CHECKING:
     from trm_bio.report.trends import Trends
 
 # Okabe-Ito: colour-blind-safe; no alarm red for a person's state.
-_BLUE, _GREEN, _GREY = "#0072B2", "#009E73", "#999999"
+_BLUE, _GREEN, _GREY, _ORANGE = "#0072B2", "#009E73", "#999999", "#E69F00"
+
+#: Height of each plot (px): enough for its axis numbers to stand apart.
+PLOT_HEIGHT_PX = 170
 
 #: (attribute of SessionPoint, title, unit, scale, colour)
 PLOTS = (
     ("baseline_hr_bpm", "Resting heart rate (session start)", "bpm", 1.0, _BLUE),
     ("baseline_rmssd_ms", "Resting RMSSD (session start)", "ms", 1.0, _GREEN),
-    ("resilient_share", "Time in the resilient band (indicator)", "%", 100.0, _GREEN),
+    (
+        "resilient_share",
+        "Time in the resilient band (share of the time with a reading; pauses left out)",
+        "%",
+        100.0,
+        _GREEN,
+    ),
 )
 
 
@@ -61,15 +79,28 @@ class HistoryView(QWidget):
         self.plots: dict[str, pg.PlotWidget] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.trend_lines: dict[str, pg.PlotDataItem] = {}
+        self.changes = QLabel(
+            "<br>".join(
+                _plain(change_sentence(key, trends.trends.get(key), trends.measured(key))) + "."
+                for key in TREND_KEYS
+            )
+        )
+        self.changes.setWordWrap(True)
+        layout.addWidget(self.changes)
+        # The plots scroll (each keeps a readable height) so the view fits a small screen.
+        plots = QWidget()
+        plots_box = QVBoxLayout(plots)
+        plots_box.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(plots)
+        layout.addWidget(scroll, 3)
         x = np.arange(1, len(trends.sessions) + 1, dtype=np.float64)
+        self.ticks = session_ticks(trends)
         for key, title, unit, scale, colour in PLOTS:
-            plot = pg.PlotWidget(background="w")
-            plot.setTitle(title, color="#222222", size="10pt")
-            plot.setLabel("left", unit)
-            plot.setLabel("bottom", "session")
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.setMouseEnabled(x=False, y=False)
+            plot = self._plot(title, unit)
             y = np.array([_num(getattr(p, key)) * scale for p in trends.sessions], dtype=np.float64)
+            plot.setYRange(*axis_range(y, key), padding=0)
             self.curves[key] = plot.plot(
                 x,
                 y,
@@ -85,7 +116,20 @@ class HistoryView(QWidget):
                     x, fitted, pen=pg.mkPen(_GREY, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
                 )
             self.plots[key] = plot
-            layout.addWidget(plot, 1)
+            plots_box.addWidget(plot)
+        plot = self._plot("Own distress at the start and the end (0-10)", "0-10")
+        plot.addLegend(offset=(-10, 5), labelTextColor="#222222", brush="#FFFFFFCC")
+        plot.setYRange(*axis_range([], "distress"), padding=0)
+        for attr, colour, shape, name in (
+            ("distress_before", _ORANGE, "o", "at the start"),
+            ("distress_after", _BLUE, "s", "at the end"),
+        ):
+            y = np.array([_num(getattr(p, attr)) for p in trends.sessions], dtype=np.float64)
+            given = np.isfinite(y)  # only the sessions where the person gave one
+            self.curves[attr] = plot.plot(x[given], y[given], pen=None, symbol=shape,
+                                          symbolBrush=colour, name=name)
+        self.plots["distress"] = plot
+        plots_box.addWidget(plot)
         layout.addWidget(
             QLabel("What most often came before a move toward the band (co-occurrence, not proof):")
         )
@@ -93,11 +137,26 @@ class HistoryView(QWidget):
         self.helpers.setHorizontalHeaderLabels(["what", "name", "sessions", "toward / measured"])
         for row, h in enumerate(trends.helpers):
             for col, text in enumerate(
-                (h.kind, h.label, str(h.n_sessions), f"{h.n_toward} / {h.n_measured}")
+                (h.kind, display_name(h.kind, h.label), str(h.n_sessions),
+                 f"{h.n_toward} / {h.n_measured}")
             ):
                 self.helpers.setItem(row, col, QTableWidgetItem(text))
         self.helpers.resizeColumnsToContents()
         layout.addWidget(self.helpers, 1)
+        self.helpers.setMaximumHeight(140)
+
+    def _plot(self, title: str, unit: str) -> pg.PlotWidget:
+        """A plot over the sessions: one tick per session, labelled with its library number."""
+        plot = pg.PlotWidget(background="w")
+        plot.setTitle(title, color="#222222", size="10pt")
+        plot.setLabel("left", unit)
+        plot.setLabel("bottom", "session (its number in the library)")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.setMinimumHeight(PLOT_HEIGHT_PX)
+        plot.getAxis("bottom").setTicks([[(float(t), label) for t, label in self.ticks]])
+        plot.setXRange(0.5, max(len(self.ticks), 1) + 0.5, padding=0)
+        return plot
 
 
 def _num(value: float | None) -> float:

@@ -12,8 +12,10 @@ nothing here computes a metric. Drawing choices:
   ``connect="finite"``;
 - events are vertical markers, one curve per kind (``connect="pairs"``), kept out of the
   autorange; detected shifts are dashed markers;
-- the zone row shows the person's own resilient band and where they were; tentative
-  readings are lighter.
+- the zone row shows the person's own resilient band and where they were, at the positions
+  every screen and the report use (:func:`trm_bio.zone_display.zone_positions`): a Low
+  reading below the band, never above it; tentative readings are lighter; no zone reading
+  and a pause or lost link are gaps, never painted as a zone.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
 from trm_bio.ui.marker_legend import MarkerHover, MarkerLegend
+from trm_bio.ui.strap_plots import StrapPlots
+from trm_bio.zone_display import ZoneScale, with_gaps, zone_positions
 
 pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.MUTED_TEXT)
 
@@ -40,8 +45,8 @@ _MARKER_Y = 1e6
 #: Once on, it keeps about PEAK_POINTS_PER_PIXEL points per pixel column.
 DOWNSAMPLE_ABOVE = 2000
 PEAK_POINTS_PER_PIXEL = 1.0
+LEFT_AXIS_WIDTH = 64  # px: at least this, the same on every plot (see LivePlots.set_band)
 VIEW_STEPS = 30  # the time range moves in steps of about 1/30 of the view (see view_range)
-ZONE_VIEW = (-4.0, 3.0)  # the zone row's span, in baseline spreads (as the zone indicator)
 
 METRIC_UNITS = {
     "RMSSD": "ms",
@@ -59,6 +64,17 @@ METRIC_UNITS = {
     "HFpeak": "Hz",
 }
 
+#: The least span a trend's axis shows, in the metric's unit: the measurement's own noise
+#: (a few ms of RMSSD, a bpm or two) must not fill the plot and look like a change.
+MIN_SPANS = {
+    "RMSSD": 20.0,
+    "SDNN": 20.0,
+    "MeanNN": 50.0,
+    "pNN50": 10.0,
+    "HR": 10.0,
+    "HR_20s": 10.0,
+}
+
 
 @dataclass(frozen=True)
 class Marker:
@@ -73,19 +89,6 @@ class Marker:
     def style_key(self) -> str:
         """Its key of :data:`theme.MARKER_STYLES` (its colour and legend words)."""
         return theme.marker_key(self.kind, self.tone)
-
-
-def with_gaps(
-    times_s: np.ndarray, values: np.ndarray, segment: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays ready for ``connect="finite"``: a NaN point between segments."""
-    if segment is None or times_s.size < 2:
-        return times_s, values
-    breaks = np.flatnonzero(np.diff(segment) != 0) + 1
-    if breaks.size == 0:
-        return times_s, values
-    mid = 0.5 * (times_s[breaks - 1] + times_s[breaks])
-    return np.insert(times_s, breaks, mid), np.insert(values, breaks, np.nan)
 
 
 def visible_slice(times_s: np.ndarray, start_s: float) -> slice:
@@ -106,7 +109,7 @@ def _new_plot(layout: pg.GraphicsLayoutWidget, row: int, title: str) -> pg.PlotI
     for side in ("left", "bottom", "right", "top"):
         # No SI prefixes: they would re-typeset the axis label at every range change.
         plot.getAxis(side).enableAutoSIPrefix(False)
-    plot.getAxis("left").setWidth(64)
+    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     return plot
 
 
@@ -120,13 +123,17 @@ class LivePlots(QWidget):
         self.layout_widget.ci.setSpacing(4)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.layout_widget)
+        box.addWidget(self.layout_widget, 3)
         self.legend = MarkerLegend()
         box.addWidget(self.legend)
+        # A Polar strap's ECG strip and breathing trace, under the heart plots (hidden
+        # without one; the client's window has none).
+        self.strap = StrapPlots()
+        box.addWidget(self.strap, 2)
         self.history: Any = None
         self.span_s: float | None = 300.0
         self.markers: list[Marker] = []
-        self.low_edge, self.high_edge = -2.5, 1.25
+        self.scale = ZoneScale()
         self._markers_dirty = True
         self._numbers_visible = True
         self._build(tuple(trends))
@@ -162,14 +169,10 @@ class LivePlots(QWidget):
             self.trend_plots[name], self.trend_curves[name] = plot, curve
         self.zone_plot = _new_plot(self.layout_widget, len(trends) + 1, "zone")
         self.zone_plot.setXLink(self.rr_plot)
-        self.zone_plot.setYRange(*ZONE_VIEW, padding=0.02)
         self.zone_plot.enableAutoRange(axis="y", enable=False)
-        self.zone_plot.getAxis("left").setTicks([[(-2.5, "low"), (0, "baseline"), (1.25, "high")]])
         # A plain rectangle (in data units, spanning all time) paints far faster than a
         # LinearRegionItem.
-        self.band = QGraphicsRectItem(
-            QRectF(-1e7, self.low_edge, 2e7, self.high_edge - self.low_edge)
-        )
+        self.band = QGraphicsRectItem()
         self.band.setBrush(pg.mkBrush(theme.colour(theme.BAND, 150)))
         self.band.setPen(pg.mkPen(None))
         self.zone_plot.vb.addItem(self.band, ignoreBounds=True)
@@ -194,6 +197,7 @@ class LivePlots(QWidget):
         self._x_range: tuple[float, float] | None = None
         self._markers_dirty = True
         self.set_numbers_visible(self._numbers_visible)
+        self.set_band(self.scale.low_edge, self.scale.high_edge)
 
     @property
     def all_plots(self) -> list[pg.PlotItem]:
@@ -203,12 +207,28 @@ class LivePlots(QWidget):
         if tuple(trends) != self.trends:
             self._build(tuple(trends))
 
+    @property
+    def low_edge(self) -> float:
+        return self.scale.low_edge
+
+    @property
+    def high_edge(self) -> float:
+        return self.scale.high_edge
+
     def set_band(self, low_edge: float, high_edge: float) -> None:
-        self.low_edge, self.high_edge = low_edge, high_edge
+        self.scale = ZoneScale(low_edge, high_edge)
         self.band.setRect(QRectF(-1e7, low_edge, 2e7, high_edge - low_edge))
-        self.zone_plot.getAxis("left").setTicks(
-            [[(low_edge, "low"), (0, "baseline"), (high_edge, "high")]]
-        )
+        self.zone_plot.setYRange(*self.scale.view, padding=0.02)
+        axis = self.zone_plot.getAxis("left")
+        ticks = [(low_edge, "low"), (0.0, "baseline"), (high_edge, "high")]
+        axis.setTicks([ticks])
+        # Room for the longest tick text beside the axis title (else "baseline" ran into
+        # "zone"), on every plot so their time axes stay aligned.
+        metrics = QFontMetricsF(axis.style["tickFont"] or axis.font())
+        text_w = max(metrics.horizontalAdvance(text) for _, text in ticks)
+        width = max(LEFT_AXIS_WIDTH, math.ceil(text_w + 2 * metrics.height() + 12))
+        for plot in self.all_plots:
+            plot.getAxis("left").setWidth(width)
 
     def set_span(self, span_s: float | None) -> None:
         self.span_s = span_s
@@ -294,17 +314,23 @@ class LivePlots(QWidget):
             t = t[view]
             for name, curve in self.trend_curves.items():
                 curve.setData(t, metrics[name][view], connect="finite")
-                self._fit_y(self.trend_plots[name], metrics[name][view])
-            position = np.where(
-                metrics["arousal"][view] >= 0, metrics["arousal"][view], -metrics["lowness"][view]
+                self._fit_y(
+                    self.trend_plots[name], metrics[name][view], min_span=MIN_SPANS.get(name, 0.0)
+                )
+            # Where each reading sits, as the zone indicator and the report place it; far
+            # readings rest at the edge of the view rather than leaving it.
+            position = zone_positions(
+                metrics["arousal"][view], metrics["lowness"][view], metrics["zone"][view],
+                self.scale,
             )
-            # Far readings rest at the edge of the view rather than leaving it.
-            position = np.clip(position, *ZONE_VIEW)
             tentative = metrics["tentative"][view] > 0
-            self.zone_curve.setData(t, np.where(tentative, np.nan, position), connect="finite")
+            segment = self._segments_of(h, t)
+            firm_t, firm = with_gaps(t, np.where(tentative, np.nan, position), segment)
+            self.zone_curve.setData(firm_t, firm, connect="finite")
             # Tentative stretches are drawn lighter, joined to their firm neighbours.
             light = tentative | np.roll(tentative, 1) | np.roll(tentative, -1)
-            self.zone_tentative.setData(t, np.where(light, position, np.nan), connect="finite")
+            light_t, lighter = with_gaps(t, np.where(light, position, np.nan), segment)
+            self.zone_tentative.setData(light_t, lighter, connect="finite")
         else:
             for curve in (*self.trend_curves.values(), self.zone_curve, self.zone_tentative):
                 curve.setData([], [])
@@ -316,22 +342,43 @@ class LivePlots(QWidget):
             self.rr_plot.setXRange(x0, x1, padding=0)
 
     @staticmethod
+    def _segments_of(h: Any, times_s: np.ndarray) -> np.ndarray | None:
+        """The segment of each settled beat (its beat's), so a pause breaks the zone line."""
+        beats = h.beats
+        if not beats.size or not times_s.size:
+            return None
+        index = np.searchsorted(beats["time_s"], times_s, side="left")
+        return np.asarray(beats["segment"][np.minimum(index, beats.size - 1)])
+
+    @staticmethod
     def _first_visible(h: Any, group: str, start_s: float) -> int:
         columns = getattr(h, group)
         if not columns.size:
             return 0
         return visible_slice(columns["time_s"], start_s).start
 
-    def _fit_y(self, plot: pg.PlotItem, values: np.ndarray, step: float | None = None) -> None:
+    def _fit_y(
+        self,
+        plot: pg.PlotItem,
+        values: np.ndarray,
+        step: float | None = None,
+        min_span: float = 0.0,
+    ) -> None:
         """Keep the y range while the data fits it, so the axis is not redrawn every frame.
 
         The range changes only when the data leaves it or fills less than half of it, and
         then to round steps (``step``, or a tenth of the data's extent in round numbers).
+        It spans at least ``min_span`` (the values' unit), centred on the data.
         """
         finite = values[np.isfinite(values)]
         if finite.size == 0:
             return
         lo, hi = float(finite.min()), float(finite.max())
+        if hi - lo < min_span:
+            middle = (lo + hi) / 2
+            lo, hi = middle - min_span / 2, middle + min_span / 2
+            if float(finite.min()) >= 0 > lo:  # a measure that is never negative
+                lo, hi = 0.0, min_span
         (y0, y1) = plot.vb.viewRange()[1]
         if y0 <= lo and hi <= y1 and (hi - lo) >= 0.5 * (y1 - y0):
             return

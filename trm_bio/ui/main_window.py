@@ -18,7 +18,7 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -36,8 +38,10 @@ from PySide6.QtWidgets import (
 from devices.packet import LinkState
 from trm_bio.controller import PracticeAction, Reading, SessionController, SessionOptions
 from trm_bio.core.events import SESSION_SOURCE
+from trm_bio.core.norms import resting_norms
 from trm_bio.errors import TrmBioError
 from trm_bio.ui import client_screen, first_run, theme
+from trm_bio.ui.baseline_panel import BaselinePanel, PopulationNorms, norms_from
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
 from trm_bio.ui.event_list import EventListDock
@@ -45,16 +49,20 @@ from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
 from trm_bio.ui.live_plots import LivePlots, Marker
 from trm_bio.ui.markers import markers_for, prompt_at, replay_markers, shift_markers
 from trm_bio.ui.modes import Mode, ModeMachine
+from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
+from trm_bio.ui.person_box import PersonBox
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
 from trm_bio.ui.same import same
+from trm_bio.ui.self_rating import SelfRatingDialog
 from trm_bio.ui.services import AppServices, DeviceChoice
 from trm_bio.ui.session_browser import SessionBrowser
 from trm_bio.ui.settings import SPANS, TREND_CHOICES, Settings
 from trm_bio.ui.skills_panel import SkillsPanel
 from trm_bio.ui.tracking_panel import TrackingPanel
-from trm_bio.ui.zone_widget import ZoneBandWidget, ZoneReading, display_position
+from trm_bio.ui.zone_widget import ZoneBandWidget
+from trm_bio.zone_display import ZoneShown, settling_words, show_zone
 
 if TYPE_CHECKING:
     from devices.packet import StatusEvent
@@ -63,10 +71,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DESIGN_SIZE = QSize(1400, 860)  # px: the window's size where the screen has room for it
+FRAME_MARGIN = QSize(16, 48)  # px: room left on the screen for the frame and title bar
+COLUMN_MIN_HEIGHT = 120  # px: a side column scrolls rather than ask for more
 TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
 SLIDE_MS = 200  # without new data, the time axis slides this often
 PANELS_MS = 200  # without new data, the panels (step timer, readouts) refresh this often
 MAX_TRENDS = 3
+SETTLED_NOTE_S = 60.0  # how long a session says its baseline comes from earlier sessions (s)
 
 _CALM_STATUS = {
     LinkState.RECONNECTING: "The strap's link dropped; reconnecting on its own. The gap will "
@@ -82,6 +94,37 @@ _CALM_CAUSES = {
     "The gap will show on the plots.",
     "failed attempt": "Connecting to the strap did not work this time; trying again on its own.",
 }
+
+
+class _Column(QScrollArea):
+    """A side column: as wide as its content needs, as tall as there is room, scrolling
+    down beyond (so its content never sets the window's height)."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:
+        content = self.widget()
+        width = content.minimumSizeHint().width() if content is not None else 0
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(width + bar, COLUMN_MIN_HEIGHT)
+
+
+def first_size(available: QRect) -> QRect:
+    """The window's place at first start on a screen's ``available`` geometry (px).
+
+    As large as the design size (1400 x 860) where the screen has room, else the screen's
+    room less a margin for the window frame and title bar.
+    """
+    width = min(DESIGN_SIZE.width(), available.width() - FRAME_MARGIN.width())
+    height = min(DESIGN_SIZE.height(), available.height() - FRAME_MARGIN.height())
+    x = available.x() + (available.width() - width) // 2
+    y = available.y() + max(0, (available.height() - height - FRAME_MARGIN.height()) // 2)
+    return QRect(x, y, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -102,6 +145,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.modes = ModeMachine()
         self.reports = ReportDialogs(services, self, self.say)
+        self.start_rating: SelfRatingDialog | None = None
         self.device: DeviceChoice | None = None
         self.analysis: SessionAnalysis | None = None  # the replayed session's analysis
         self.replay_markers: list[Marker] = []
@@ -112,20 +156,22 @@ class MainWindow(QMainWindow):
         self._session_obj: Session | None = None
         self._dirty = True
         self._last_status: LinkState | None = None
+        self._interrupted = False  # the strap's beats stopped after they had come
+        self._streamed = False  # the strap's beats have come (since it was connected)
         self._shown_error: str | None = None
         self.scale = theme.TextScale(theme.LARGE_TEXT_FACTOR if settings.large_text else 1.0)
         self.setWindowTitle("trm-bio")
         self._build()
         self._bind_actions()
+        install_pacer_actions(self)
         self.event_list = EventListDock.attach(self)
         self.client_placement = client_screen.attach(self)  # the client view's screen
         self.guide_action = first_run.attach(self)  # Help > Guide
         self.apply_display_settings()
         geometry = settings.geometry("main")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 860)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.setGeometry(first_size(self.screen().availableGeometry()))
+        self.fit_to_screen()
         self.tick_timer = QTimer(self)
         self.tick_timer.setInterval(tick_ms)
         self.tick_timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -136,6 +182,12 @@ class MainWindow(QMainWindow):
         self._panels = QElapsedTimer()
         self._panels.start()
         self.last_redraw_ms = math.nan
+
+    def fit_to_screen(self) -> None:
+        """Shrink the window to its screen's room (a geometry kept from a larger screen)."""
+        room = self.screen().availableGeometry()
+        if self.width() > room.width() or self.height() > room.height():
+            self.setGeometry(first_size(room))
 
     @property
     def mode(self) -> Mode:
@@ -150,12 +202,19 @@ class MainWindow(QMainWindow):
         bar = QHBoxLayout()
         self.device_label = QLabel("No strap")
         self.device_label.setObjectName("muted")
+        # Long words (a strap's name, a mode) wrap rather than widen the window.
+        self.device_label.setMaximumWidth(160)
+        self.device_label.setWordWrap(True)
         self.device_button = QPushButton("Strap…")
         self.device_button.setToolTip("Scan for straps and connect (Ctrl+D)")
         self.device_button.clicked.connect(self.choose_device)
-        self.person = QLineEdit(self.settings.person)
-        self.person.setPlaceholderText("person (name or code)")
-        self.person.setMaximumWidth(200)
+        # Whose session is chosen from the open library's people each time, never
+        # remembered from an earlier launch (which may have been another library).
+        self.person = PersonBox()
+        self.person.setMinimumWidth(140)
+        self.person.setMaximumWidth(260)
+        self.person.set_people(self.services.people())
+        self.settings.forget_person()
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("notes for this session")
         self.start_button = QPushButton("Start session")
@@ -169,17 +228,22 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_session)
         self.mode_label = QLabel("")
         self.mode_label.setObjectName("muted")
+        self.mode_label.setWordWrap(True)  # one line where there is room, two with large text
         self.span = QComboBox()
         for label in SPANS:
             self.span.addItem(label)
         self.span.setCurrentText(self.settings.span)
         self.span.currentTextChanged.connect(self.set_span)
         self.span.setToolTip("How much time the plots show (Ctrl+1 … Ctrl+4)")
+        self.span.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.span.setMinimumContentsLength(6)
         for w in (self.device_button, self.device_label):
             bar.addWidget(w)
-        bar.addSpacing(12)
-        bar.addWidget(self.person)
-        bar.addWidget(self.notes, 1)
+        bar.addSpacing(6)
+        bar.addWidget(self.person, 1)
+        bar.addWidget(self.notes, 2)
         for w in (self.start_button, self.pause_button, self.stop_button, self.mode_label):
             bar.addWidget(w)
         bar.addStretch(0)
@@ -187,19 +251,46 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.span)
         outer.addLayout(bar)
 
+        # The side columns scroll rather than set the window's minimum: the window fits a
+        # laptop screen (1366 x 768, or 1920 x 1080 at 150 %) whatever they show, and
+        # grows by itself never (Help Now!'s strategies, large text).
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
         left = QWidget()
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
         self.readouts = ReadoutPanel(self.scale)
+        self.pacer = PacerPanel(
+            c.now_s, self.say, track=getattr(self.services, "pacer_track", None),
+            settings=self.settings.q,
+        )
         self.zone_band = ZoneBandWidget()
         band_row = QHBoxLayout()
         band_row.addStretch(1)
         band_row.addWidget(self.zone_band)
         band_row.addStretch(1)
+        band_row.addWidget(self.pacer.guide_view, 6)  # the breathing guide, while it is on
+        self.baseline_panel = BaselinePanel()
+        self.baseline_panel.set_norms(norms_from(resting_norms()))
         left_box.addWidget(self.readouts)
         left_box.addLayout(band_row, 1)
+        left_box.addWidget(self.pacer)
+        left_box.addWidget(self.baseline_panel)
         self.plots = LivePlots(self.settings.trends)
+        # The settling-in invitation at the start of a session, above the plots (hidden
+        # otherwise; the plots give it room, so the window needs no more height for it).
+        self.settling = QLabel("")
+        self.settling.setWordWrap(True)
+        self.settling.setAccessibleName("Settling in")
+        self.settling.setStyleSheet(
+            f"background: {theme.BAND}; border-radius: 8px; padding: 6px 10px;"
+        )
+        self.settling.setVisible(False)
+        middle = QWidget()
+        middle_box = QVBoxLayout(middle)
+        middle_box.setContentsMargins(0, 0, 0, 0)
+        middle_box.addWidget(self.settling)
+        middle_box.addWidget(self.plots, 1)
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
@@ -207,13 +298,16 @@ class MainWindow(QMainWindow):
         self.tracking = TrackingPanel(c, self.scale)
         right_box.addWidget(self.skills, 3)
         right_box.addWidget(self.tracking, 2)
-        splitter.addWidget(left)
-        splitter.addWidget(self.plots)
-        splitter.addWidget(right)
+        self.left_column = _Column(left)
+        self.right_column = _Column(right)
+        splitter.addWidget(self.left_column)
+        splitter.addWidget(middle)
+        splitter.addWidget(self.right_column)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([230, 700, 470])
+        splitter.setSizes([180, 520, 620])
+        self.splitter = splitter
         outer.addWidget(splitter, 1)
         self.replay_bar = ReplayBar()
         self.replay_bar.play_toggled.connect(self.toggle_play)
@@ -233,6 +327,7 @@ class MainWindow(QMainWindow):
         self.client = ClientWindow(self.scale)
         self.client.set_short_prompts(c.skills.client_prompts())
         self.client.set_band(*band)
+        self.client.shape.guide = self.pacer.swell  # the client's shape follows the pacer
         self.plots.set_span(SPANS[self.settings.span])
 
     def _bind_actions(self) -> None:
@@ -476,7 +571,15 @@ class MainWindow(QMainWindow):
     # -- devices and sessions -------------------------------------------------------------------
     def choose_device(self) -> None:
         dialog = DevicesDialog(self.services, self.device, self)
-        if dialog.exec() and dialog.choice is not None:
+        if (
+            dialog.exec()
+            and dialog.choice is not None
+            and self.may_end_recording(
+                "A session is being recorded. End it and save it to connect another strap?",
+                "End, save and connect",
+                "Cancel",
+            )
+        ):
             self.connect_device(dialog.choice)
 
     def connect_device(self, choice: DeviceChoice) -> None:
@@ -490,6 +593,12 @@ class MainWindow(QMainWindow):
         self.say(f"Connecting to the {choice.label}. Nothing is recorded until a session starts.")
 
     def disconnect_strap(self) -> None:
+        if not self.may_end_recording(
+            "A session is being recorded. End it and save it to disconnect the strap?",
+            "End, save and disconnect",
+            "Cancel",
+        ):
+            return
         self._end_current()
         self._enter_mode(Mode.IDLE)
         self.say("Disconnected. Choose a strap (Ctrl+D) to connect again.")
@@ -502,7 +611,7 @@ class MainWindow(QMainWindow):
             self.device = DeviceChoice("simulated")
         self._end_current()
         person = self.person.text().strip() or None
-        self.settings.person = person or ""
+        self.pacer.use_person(getattr(self.services, "person_resonance_rate", None), person)
         self.services.start_live(
             self.device,
             SessionOptions(
@@ -517,6 +626,30 @@ class MainWindow(QMainWindow):
         self.say(
             "Session started and recording. Tracking keys: 1 pleasant, 2 neutral, 3 unpleasant."
         )
+        self.ask_start_rating()
+
+    def ask_start_rating(self) -> SelfRatingDialog:
+        """Invite the person's own rating at the start (beside the window; skippable)."""
+        if self.start_rating is not None:
+            self.start_rating.close()
+        dialog = self.start_rating = SelfRatingDialog("start", self)
+        dialog.form.saved.connect(lambda distress, zone: self._log_start_rating(distress, zone))
+        dialog.show()  # a transient window: it stays above this one
+        self.activateWindow()  # the keyboard stays with the session (tracking keys, shortcuts)
+        return dialog
+
+    def _log_start_rating(self, distress: float | None, zone: str | None) -> None:
+        dialog = self.start_rating
+        try:
+            self.controller.log_self_rating("start", distress, zone)
+        except TrmBioError as exc:  # e.g. the session already ended
+            if dialog is not None:
+                dialog.form.message.setText(f"The rating was not saved: {sentence(str(exc))}")
+            return
+        self._dirty = True
+        if dialog is not None:
+            dialog.accept()
+        self.say("Your rating at the start is saved with the session.")
 
     def pause_session(self) -> None:
         """Pause or resume the recorded session (see ``SessionController.pause_session``).
@@ -547,21 +680,51 @@ class MainWindow(QMainWindow):
             )
         self._dirty = True
 
-    def stop_session(self) -> int | None:
-        """End the recorded session, show its summary, and keep the strap showing live."""
+    def stop_session(self, *, reconnect: bool = True) -> int | None:
+        """End the recorded session, show its summary, and keep the strap showing live.
+
+        The next session starts clean: its notes and whose it is are chosen afresh.
+        """
         if not self.modes.enables.stop:
             return None
         self.tracking.commit()
         session_id = self.controller.stop()
         error = self.controller.error  # e.g. no heartbeat arrived, so nothing was kept
         self._enter_mode(Mode.IDLE)
+        self.notes.clear()
+        self.person.set_people(self.services.people())
+        self.person.setText("")
         if session_id is not None:
-            self.reports.show_summary(session_id)
-        if self.device is not None:
+            self.reports.show_summary(session_id, just_ended=True)
+        if reconnect and self.device is not None:
             self.connect_device(self.device)
         if error:
             self.say(error)  # after the reconnection's own sentence, which it would hide
         return session_id
+
+    def may_end_recording(self, question: str, end_words: str, keep_words: str) -> bool:
+        """Ask before anything ends a recorded session; True when it may go on.
+
+        Not recording: True at once. Otherwise the person chooses: ``end_words`` ends
+        and saves the session (its summary shows) and returns True; ``keep_words`` (or
+        Escape) keeps recording and returns False.
+        """
+        if not self.modes.enables.recording:
+            return True
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("End the session?")
+        box.setText(question)
+        end = box.addButton(end_words, QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(keep_words, QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        if box.clickedButton() is not end:
+            self.say("The session goes on recording.")
+            return False
+        self.stop_session(reconnect=False)
+        return True
 
     def make_browser(self) -> SessionBrowser:
         """The session library dialog, wired to replay, summary and report."""
@@ -575,6 +738,12 @@ class MainWindow(QMainWindow):
         self.make_browser().exec()
 
     def open_replay(self, session_id: int, speed: float = 1.0) -> None:
+        if not self.may_end_recording(
+            "A session is being recorded. End it and save it to open the replay?",
+            "End, save and replay",
+            "Cancel",
+        ):
+            return
         self._end_current()
         try:
             self.analysis = analysis = self.services.analyse(session_id)
@@ -588,6 +757,9 @@ class MainWindow(QMainWindow):
         self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
         self.replay_bar.set_speed(speed)
         self._enter_mode(Mode.REPLAY)
+        # Whose session it was and its notes, shown read-only (see _show_mode).
+        self.person.setText(analysis.info.person_name or "")
+        self.notes.setText(analysis.info.notes or "")
         self.say(
             f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
         )
@@ -631,9 +803,15 @@ class MainWindow(QMainWindow):
 
     def _enter_mode(self, mode: Mode) -> None:
         """Show a new session (or none) in ``mode``: fresh markers, panels and buttons."""
+        was_replay = self.modes.enables.replay
         replay = self.modes.go(mode).replay
+        if was_replay:  # the replayed session's person and notes are not the next one's
+            self.person.setText("")
+            self.notes.clear()
         self._events_seen = self._shifts_seen = 0
         self._session_obj = None
+        self._last_status = None
+        self._streamed = self._interrupted = False  # a new source: nothing came yet
         self._paused_at_s = None
         self._replay_note = ""
         self._dirty = True
@@ -653,7 +831,8 @@ class MainWindow(QMainWindow):
         self.skills.show_flow(None)
         if mode is Mode.IDLE:
             self.readouts.set_readings(Readings())
-            self.zone_band.set_reading(ZoneReading())
+            self.zone_band.set_reading(ZoneShown())
+            self.settling.setVisible(False)
             self.plots.redraw(0.0)
 
     def _show_mode(self) -> None:
@@ -664,6 +843,13 @@ class MainWindow(QMainWindow):
         self.pause_button.setText(offers.pause_words)
         self.stop_button.setEnabled(offers.stop)
         self.mode_label.setText(offers.label)
+        # The menus and keys offer what the buttons offer (none of it during a replay).
+        self.shortcut_actions["start_session"].setEnabled(offers.start)
+        self.shortcut_actions["pause_session"].setEnabled(offers.pause)
+        self.shortcut_actions["stop_session"].setEnabled(offers.stop)
+        # A replayed session's person and notes are the recording's: shown, not edited.
+        self.person.setEnabled(not offers.replay)
+        self.notes.setReadOnly(offers.replay)
 
     def _all_markers(self) -> list[Marker]:
         if self.modes.enables.replay:
@@ -765,6 +951,8 @@ class MainWindow(QMainWindow):
         timer.start()
         self.plots.set_history(session.history)
         self.plots.redraw(now_s)
+        c = self.controller
+        self.plots.strap.show_signals(c.ecg_window(10.0), c.breathing_window(60.0))
         self._dirty = False
         self._slide.restart()
         self.last_redraw_ms = timer.nsecsElapsed() / 1e6
@@ -785,16 +973,17 @@ class MainWindow(QMainWindow):
             self.say(_CALM_CAUSES[cause])
         elif state in _CALM_STATUS:
             self.say(_CALM_STATUS[state])
-        elif state is LinkState.STREAMING and self._last_status in (
-            LinkState.RECONNECTING,
-            LinkState.CONNECTED,
-            LinkState.CONTACT_LOST,
-        ):
+        elif state is LinkState.STREAMING and self._interrupted:
+            # "again" only after beats had come and stopped, never at a fresh start.
             self.say("Beats are arriving again.")
+        if state is LinkState.STREAMING:
+            self._interrupted = False
+        elif state in _CALM_STATUS:
+            self._interrupted = self._interrupted or self._streamed
+        self._streamed = self._streamed or state is LinkState.STREAMING
         self._last_status = state
 
-    @staticmethod
-    def readings_of(reading: Reading) -> Readings:
+    def readings_of(self, reading: Reading) -> Readings:
         """What the readout panel shows of the controller's reading."""
         return Readings(
             hr_bpm=reading.hr_bpm,
@@ -805,17 +994,41 @@ class MainWindow(QMainWindow):
             battery_percent=reading.battery_percent,
             link_state=reading.link,
             paused=reading.paused,
-            zone=reading.zone,
+            zone=self.zone_of(reading),
             rhythm=reading.rhythm,
+            settling=reading.settling,
         )
 
-    @staticmethod
-    def zone_of(reading: Reading) -> ZoneReading:
-        """What the zone indicator shows of the controller's reading."""
-        return ZoneReading(
-            position=display_position(reading.arousal, reading.lowness),
-            zone=reading.zone,
+    def zone_of(self, reading: Reading) -> ZoneShown:
+        """The zone as every screen shows it (the indicator, the label, the client's bar)."""
+        reason = reading.zone_reason
+        if not reason and not reading.calibrating and self.controller.session is not None:
+            reason = "There is no zone reading just now."
+        return show_zone(
+            reading.zone,
+            arousal=reading.arousal,
+            lowness=reading.lowness,
             tentative=reading.tentative,
+            reason=reason,
+            calibrating=reading.calibrating,
+            scale=self.zone_band.scale,
+        )
+
+    def set_population_norms(self, norms: PopulationNorms | None) -> None:
+        """Population values shown beside the own baseline, for orientation (None: none)."""
+        self.baseline_panel.set_norms(norms)
+
+    def settling_of(self, reading: Reading, *, for_client: bool) -> str:
+        """The settling-in words for now ("" outside a recorded session's start)."""
+        if not self.modes.enables.recording:
+            return ""
+        if not reading.calibrating and self.controller.now_s() > SETTLED_NOTE_S:
+            return ""  # the note on a baseline from earlier sessions stays a minute
+        return settling_words(
+            reading.calibrating,
+            reading.calibration_left_s,
+            reading.baseline_source,
+            for_client=for_client,
         )
 
     def current_prompt(self) -> str:
@@ -825,6 +1038,10 @@ class MainWindow(QMainWindow):
                 return ""
             return prompt_at(self.analysis.events, status.position_s)
         state = self.controller.flow_state()
+        if state is not None and state.strategy is not None and not state.done:
+            # The client's screen: the chosen strategy and its invitation, in words large
+            # enough to read across a room (the main window adds how to try it).
+            return self.skills.strategy_text(state, with_how=False)
         return self.skills.prompt.text() if state is not None else ""
 
     def _update_panels(self, now_s: float) -> None:
@@ -837,7 +1054,12 @@ class MainWindow(QMainWindow):
         broken = link is LinkState.RECONNECTING or link is LinkState.DISCONNECTED
         if link is not None and broken and not readings.paused and not in_replay:
             self.readouts.link.setText(LINK_WORDS[link])
-        self.zone_band.set_reading(self.zone_of(reading))
+        self.zone_band.set_reading(readings.zone)
+        settling = self.settling_of(reading, for_client=False)
+        if settling != self.settling.text():
+            self.settling.setText(settling)
+        self.settling.setVisible(bool(settling))
+        self._show_baseline(reading)
         replay = self.controller.replay_status() if in_replay else None
         if replay is not None:
             prompt = self.current_prompt()
@@ -850,16 +1072,29 @@ class MainWindow(QMainWindow):
             self.readouts.link.setText(note or "Replaying a recorded session")
         else:
             self.skills.show_flow(self.controller.flow_state())
-        self._update_client()
+        self.pacer.follow_session(self, now_s, reading)
+        self._update_client(reading)
 
-    def _update_client(self) -> None:
+    def _show_baseline(self, reading: Reading) -> None:
+        baseline = self.controller.baseline()
+        if baseline is None:
+            self.baseline_panel.show_baseline(math.nan, math.nan, "")
+        else:
+            self.baseline_panel.show_baseline(
+                baseline.hr_bpm, baseline.rmssd_ms, reading.baseline_source or baseline.source
+            )
+
+    def _update_client(self, reading: Reading | None = None) -> None:
         if not self.client.isVisible():
             return
         readings = self.readouts.readings
+        if reading is None:
+            reading = self.controller.reading()
         self.client.show_state(
             ClientState(
                 reading=self.zone_band.reading,
                 prompt=self.current_prompt(),
+                settling=self.settling_of(reading, for_client=True),
                 respiration_bpm=readings.respiration_bpm,
                 hr_bpm=readings.hr_bpm,
             )
@@ -867,7 +1102,21 @@ class MainWindow(QMainWindow):
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        # A recorded session is ended and kept: closing never loses what was recorded.
+        # Closing while recording asks first (Alt+F4, Ctrl+Q, the title bar's button);
+        # an ended session's summary shows before the window goes.
+        recording = self.modes.enables.recording
+        if not self.may_end_recording(
+            "A session is being recorded. End it and save it before closing?",
+            "End and save",
+            "Keep going",
+        ):
+            event.ignore()
+            return
+        summary = self.reports.summary_dialog
+        if recording and summary is not None and summary.isVisible():
+            summary.hide()  # shown again as a modal dialog: the window waits for it
+            summary.exec()
+        # Whatever still runs (a preview, a replay) ends; a recording was kept above.
         self.tick_timer.stop()
         self._end_current()
         self.settings.set_geometry("main", self.saveGeometry())

@@ -18,6 +18,7 @@ from trm_bio.core.events import (
 )
 from trm_bio.ui.live_plots import Marker
 from trm_bio.ui.theme import HELP_NOW, SHIFT
+from trm_bio.zone_display import SHIFT_WORDS
 
 if TYPE_CHECKING:
     from trm_bio.core.effects import EffectEvent
@@ -62,7 +63,7 @@ def marker_for(event: Event) -> Marker | None:
     if isinstance(details, SensationPayload):
         return Marker(t, EventKind.SENSATION, sensation_words(details), details.valence)
     if isinstance(details, ZoneRatingPayload):
-        return Marker(t, EventKind.ZONE_RATING, f"feels {details.zone}")
+        return Marker(t, EventKind.ZONE_RATING, f"feels {details.zone or 'rated'}")
     if isinstance(details, ConnectionPayload):
         state = details.state
         if state in (LinkState.CONNECTING, LinkState.CONNECTED):
@@ -103,7 +104,7 @@ def shift_markers(shifts: Iterable[tuple[EffectEvent, Shift]]) -> list[Marker]:
     out = []
     for event, shift in shifts:
         if shift.direction in ("toward", "away"):
-            words = "toward the band" if shift.direction == "toward" else "away from the band"
+            words = SHIFT_WORDS[shift.direction]
             out.append(Marker(float(shift.event_time_s), SHIFT, f"{event.label}: {words}"))
     return out
 

@@ -8,14 +8,14 @@ is a heart rhythm whose variability means nothing (irregular, or many extra beat
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from devices.packet import LinkState
-from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
+from trm_bio.zone_display import ZoneShown
 
 LINK_WORDS = {
     LinkState.SCANNING: "Looking for the strap…",
@@ -28,6 +28,15 @@ LINK_WORDS = {
     LinkState.FAILED: "The strap could not be reached",
 }
 PAUSED_WORDS = "Paused: nothing is recorded just now"
+#: Beside the last known zone while the windows fill again after a pause or a gap.
+SETTLING_WORDS = "(settling again after the break)"
+
+#: With numbers hidden, these values are shown as shapes (see :func:`meter`): the range
+#: from one dot to five, in the value's unit. RMSSD in ms (a typical adult's range at rest),
+#: breathing in breaths a minute, coherence as HeartMath's ratio.
+METER_RANGES = {"rmssd": (10.0, 80.0), "respiration": (4.0, 20.0), "coherence": (0.0, 3.0)}
+METER_DOTS = 5
+METER_TIP = "Shown as a shape instead of a number: more filled dots, a higher value."
 
 #: Why heart-rate variability is not shown just now, in plain, calm words.
 RHYTHM_WORDS = {
@@ -50,8 +59,9 @@ class Readings:
     link_state: LinkState | None = None
     paused: bool = False  # the session is paused: said instead of the link
     link_message: str = ""
-    zone: Zone = Zone.UNKNOWN
+    zone: ZoneShown = field(default_factory=ZoneShown)  # as every screen shows it
     rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
+    settling: bool = False  # the baseline is kept; the zone is the last known one, held
 
 
 class ReadoutPanel(QWidget):
@@ -68,12 +78,20 @@ class ReadoutPanel(QWidget):
         self.hr_unit = QLabel("beats per minute")
         self.hr_unit.setObjectName("muted")
         self.hr_unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.zone = QLabel(theme.ZONE_WORDS[Zone.UNKNOWN])
+        self.zone = QLabel(ZoneShown().label)
         self.zone.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.zone.setWordWrap(True)
+        self.zone.setAccessibleName("Zone")
+        # Why no zone is shown, in plain words, under the grey label.
+        self.zone_reason = QLabel("")
+        self.zone_reason.setObjectName("muted")
+        self.zone_reason.setWordWrap(True)
+        self.zone_reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.zone_reason.setVisible(False)
         box.addWidget(self.hr)
         box.addWidget(self.hr_unit)
         box.addWidget(self.zone)
+        box.addWidget(self.zone_reason)
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
         for row, (key, title) in enumerate(
@@ -120,24 +138,31 @@ class ReadoutPanel(QWidget):
         self.hr.setText(_fmt(r.hr_bpm, "{:.0f}") if numbers else "♥")
         self.hr_unit.setVisible(numbers)
         self.hr.setStyleSheet(f"color: {theme.HEART};")
-        self.zone.setText(theme.ZONE_WORDS.get(r.zone, ""))
+        label = r.zone.label
+        self.zone.setText(f"{label}\n{SETTLING_WORDS}" if r.settling else label)
         self.zone.setStyleSheet(
-            f"background: {theme.ZONE_COLOURS.get(r.zone)}; border-radius: 8px; padding: 4px;"
+            f"background: {r.zone.colour}; border-radius: 8px; padding: 4px;"
         )
-        hidden = "shown as shapes"
+        self.zone_reason.setText(r.zone.reason)
+        self.zone_reason.setVisible(bool(r.zone.reason))
         not_meaningful = r.rhythm in RHYTHM_WORDS
         self.values["rmssd"].setText(
             "not shown" if not_meaningful
-            else _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers else hidden
+            else _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers
+            else meter(r.rmssd_ms, *METER_RANGES["rmssd"], "settling…")
         )
         self.rhythm.setText(RHYTHM_WORDS.get(r.rhythm, ""))
         self.rhythm.setVisible(not_meaningful)
         self.values["respiration"].setText(
-            _fmt(r.respiration_bpm, "{:.1f} /min", "not clear yet") if numbers else hidden
+            _fmt(r.respiration_bpm, "{:.1f} /min", "not clear yet") if numbers
+            else meter(r.respiration_bpm, *METER_RANGES["respiration"], "not clear yet")
         )
         self.values["coherence"].setText(
-            _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers else hidden
+            _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers
+            else meter(r.coherence, *METER_RANGES["coherence"], "not clear yet")
         )
+        for key in METER_RANGES:
+            self.values[key].setToolTip("" if numbers else METER_TIP)
         self.values["artifacts"].setText(_fmt(100 * r.artifact_rate, "{:.0f} %", "–"))
         self.values["battery"].setText(
             f"{r.battery_percent} %" if r.battery_percent is not None else "–"
@@ -145,6 +170,18 @@ class ReadoutPanel(QWidget):
         link = LINK_WORDS[r.link_state or LinkState.DISCONNECTED]
         self.link.setText(PAUSED_WORDS if r.paused else link)
         self.link.setToolTip(r.link_message)
+
+
+def meter(value: float, low: float, high: float, missing: str = "–") -> str:
+    """``value`` as a shape instead of a number: filled dots out of five, on ``low``..``high``.
+
+    One dot at or below ``low``, five at or above ``high`` (in the value's own unit).
+    """
+    if value is None or not math.isfinite(value):
+        return missing
+    share = min(max((value - low) / (high - low), 0.0), 1.0)
+    filled = 1 + round(share * (METER_DOTS - 1))
+    return "●" * filled + "○" * (METER_DOTS - filled)
 
 
 def _fmt(value: float, pattern: str, missing: str = "–") -> str:

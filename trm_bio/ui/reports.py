@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QVBoxLayout, QWidget
 
 from trm_bio.errors import TrmBioError
+from trm_bio.report.data import markers_from_events
 from trm_bio.ui.history_view import HistoryView
 from trm_bio.ui.services import AppServices
 from trm_bio.ui.summary_view import SummaryDialog
@@ -35,7 +36,7 @@ class HistoryDialog(QDialog):
         box = QVBoxLayout(self)
         self.view = HistoryView(trends)
         box.addWidget(self.view)
-        self.resize(760, 820)
+        self.resize(820, 700)  # fits a 1366×768 screen
 
 
 class ReportDialogs:
@@ -58,14 +59,33 @@ class ReportDialogs:
         self.summary_dialog: SummaryDialog | None = None
         self.history_dialog: HistoryDialog | None = None
 
-    def show_summary(self, session_id: int) -> None:
-        """A finished session's summary, with "Save report…"."""
+    def show_summary(self, session_id: int, *, just_ended: bool = False) -> None:
+        """A finished session's summary, with "Save report…"; after a session that just
+        ended, it invites the person's own rating at its end."""
         analysis = self.services.analyse(session_id)
-        self.summary_dialog = SummaryDialog(analysis, self.parent)
-        self.summary_dialog.view.report_requested.connect(
-            lambda: self.save_session_report(analysis)
-        )
+        self.summary_dialog = SummaryDialog(analysis, self.parent, ask_after=just_ended)
+        view = self.summary_dialog.view
+        view.report_requested.connect(lambda: self.save_session_report(analysis))
+        if view.after_form is not None:
+            view.after_form.saved.connect(
+                lambda distress, zone: self.save_after_rating(session_id, distress, zone)
+            )
         self.summary_dialog.show()
+
+    def save_after_rating(self, session_id: int, distress: float | None, zone: str | None) -> None:
+        """Store the rating given after the session, and show it in the summary."""
+        dialog = self.summary_dialog
+        form = dialog.view.after_form if dialog is not None else None
+        try:
+            self.services.add_self_rating(session_id, "end", distress, zone)
+            analysis = self.services.analyse(session_id)
+        except TrmBioError as exc:
+            if form is not None:
+                form.message.setText(f"The rating was not saved: {sentence(str(exc))}")
+            return
+        if dialog is not None and form is not None:
+            form.done("Thank you: your rating is saved with the session.")
+            dialog.view.show_ratings(markers_from_events(analysis))
 
     def show_history(self, person: str) -> None:
         """A person's progress across their sessions ("": the newest session's person)."""

@@ -61,6 +61,12 @@ class StoredSession(Protocol):
     @property
     def notes(self) -> str: ...
 
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+    @property
+    def status(self) -> str: ...  # "recording", "complete" or "interrupted"
+
 
 class AppServices(Protocol):
     """The composition root's offer to the windows."""
@@ -110,6 +116,41 @@ class AppServices(Protocol):
         """Write a person's trends report (HTML or PDF by the suffix); returns the path."""
         ...
 
+    def people(self) -> list[str]:
+        """The names (or codes) of the people in the library."""
+        ...
+
     def last_person(self) -> str | None:
         """The person of the newest session that has one (None when there is none)."""
+        ...
+
+    def recording_id(self) -> int | None:
+        """The session this program is recording now (None when it is not recording)."""
+        ...
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete a stored session and everything recorded in it.
+
+        Raises ``TrmBioError`` with one sentence when it is being recorded (here or by
+        another program) or cannot be deleted.
+        """
+        ...
+
+    def add_self_rating(
+        self, session_id: int, moment: str, distress: float | None, zone: str | None
+    ) -> None:
+        """Store the person's own rating given after the session ``session_id`` ended (at
+        its end), e.g. from the summary; ``TrmBioError`` with one sentence."""
+        ...
+
+    def edit_session(self, session_id: int, notes: str, tags: Sequence[str]) -> None:
+        """Replace a session's notes and tags (``TrmBioError``: one sentence)."""
+        ...
+
+    def export_session(self, session_id: int, fmt: str, path: str) -> list[Path]:
+        """Export a session as ``fmt`` ("csv", "kubios", "edf", "json") into private files.
+
+        Raises ``TrmBioError`` with one sentence (the library itself, a symbolic link, a
+        file that cannot be written).
+        """
         ...

@@ -123,6 +123,11 @@ class Settings:
     def trends(self, value: list[str]) -> None:
         self._set("trends", list(value))
 
+    def forget_person(self) -> None:
+        """Drop a person's name an earlier version kept (it must not reach another library)."""
+        if self.q.contains("person"):
+            self.q.remove("person")
+
     def geometry(self, name: str) -> QByteArray | None:
         value = self.q.value(f"geometry/{name}")
         return value if isinstance(value, QByteArray) else None

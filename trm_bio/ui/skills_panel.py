@@ -20,12 +20,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from skills.model import HELP_NOW_ID
 from trm_bio.controller import PracticeAction, SessionController
 from trm_bio.ui import theme
+
+PROMPT_MIN_HEIGHT = 150  # px: about four lines; a longer prompt scrolls, never clips
+STRATEGIES_MAX_HEIGHT = 150  # px: Help Now!'s strategies scroll beyond this, never grow the window
 
 if TYPE_CHECKING:
     from skills.flow import FlowState
@@ -57,21 +63,40 @@ class SkillsPanel(QGroupBox):
         self.where = QLabel("Choose a skill or a plan when you are ready.")
         self.where.setObjectName("muted")
         self.where.setWordWrap(True)
-        box.addWidget(self.where)
+        # Where the practice is and the step's time share a row above the prompt: the
+        # prompt keeps the room, and the timer is never under it.
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.where, 1)
+        box.addLayout(status_row)
         self.prompt = QLabel("")
         self.prompt.setWordWrap(True)
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.prompt.setMinimumHeight(140)
         self.prompt.setAccessibleName("Prompt")
         self.prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.prompt.setStyleSheet(
-            f"background: {theme.BACKGROUND}; border-radius: 10px; padding: 12px;"
+        self.prompt.setStyleSheet(f"background: {theme.BACKGROUND}; padding: 10px;")
+        # The prompt wraps to the panel's width and the area scrolls when the text is
+        # taller than the room left: a long prompt or large text is never cut off, never
+        # covers the timer, and never makes the window grow.
+        page = QWidget()
+        page.setStyleSheet(f"background: {theme.BACKGROUND};")
+        page_box = QVBoxLayout(page)
+        page_box.setContentsMargins(0, 0, 0, 0)
+        page_box.addWidget(self.prompt)
+        page_box.addStretch(1)
+        self.prompt_area = QScrollArea()
+        self.prompt_area.setWidget(page)
+        self.prompt_area.setWidgetResizable(True)
+        self.prompt_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.prompt_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.prompt_area.setMinimumHeight(PROMPT_MIN_HEIGHT)
+        self.prompt_area.setStyleSheet(
+            f"QScrollArea {{ background: {theme.BACKGROUND}; border-radius: 10px; }}"
         )
-        box.addWidget(self.prompt, 1)
+        box.addWidget(self.prompt_area, 1)
         self.timer = QLabel("")
         self.timer.setObjectName("muted")
-        self.timer.setAlignment(Qt.AlignmentFlag.AlignRight)
-        box.addWidget(self.timer)
+        self.timer.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        status_row.addWidget(self.timer)
         grid = QGridLayout()
         self.buttons: dict[PracticeAction, QPushButton] = {}
         for index, (action, text, tip) in enumerate(
@@ -95,11 +120,21 @@ class SkillsPanel(QGroupBox):
         self.helpnow.setToolTip("Quick sensory strategies for a hard moment (H)")
         self.helpnow.clicked.connect(self.help_now)
         box.addWidget(self.helpnow)
-        self.strategy_box = QWidget()
-        self.strategy_layout = QGridLayout(self.strategy_box)
+        strategy_page = QWidget()
+        self.strategy_layout = QGridLayout(strategy_page)
         self.strategy_layout.setContentsMargins(0, 0, 0, 0)
+        # Twelve strategies would make the panel, and so the window, taller than a laptop
+        # screen: they scroll within a bounded area instead.
+        self.strategy_box = QScrollArea()
+        self.strategy_box.setWidget(strategy_page)
+        self.strategy_box.setWidgetResizable(True)
+        self.strategy_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strategy_box.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.strategy_box.setMaximumHeight(STRATEGIES_MAX_HEIGHT)
+        self.strategy_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         box.addWidget(self.strategy_box)
         self.strategy_box.hide()
+        self.strategy_buttons: dict[str, QPushButton] = {}
         self._strategy_ids: tuple[str, ...] = ()
         self._shown: tuple[Any, ...] = ()
         self.set_scale(scale)
@@ -209,6 +244,7 @@ class SkillsPanel(QGroupBox):
                 state.in_help_now,
                 None if remaining is None else math.ceil(remaining),
                 len(state.strategies),
+                state.strategy.id if state.strategy is not None else None,
             )
         if key == self._shown:
             return
@@ -236,6 +272,8 @@ class SkillsPanel(QGroupBox):
         self.where.setText(f"{skill.name}{of_skills}{step}{status}")
         if state.done:
             self.prompt.setText("Thank you. You might take a moment to notice how you are now.")
+        elif state.strategy is not None:
+            self.prompt.setText(self.strategy_text(state))
         elif state.in_help_now:
             self.prompt.setText(
                 "Help Now!  Choose anything that might help right now. There is no hurry."
@@ -251,6 +289,27 @@ class SkillsPanel(QGroupBox):
             self.timer.setText("")
         self.buttons[PracticeAction.PAUSE].setText("Resume" if state.paused else "Pause")
         self._set_strategies(state.strategies if (state.in_help_now or skill.strategies) else ())
+        for strategy_id, button in self.strategy_buttons.items():
+            button.setChecked(state.strategy is not None and state.strategy.id == strategy_id)
+
+    def strategy_text(self, state: FlowState, *, with_how: bool = True) -> str:
+        """The chosen Help Now! strategy as the prompt: its name, what to do, and how.
+
+        The words are the skills': the strategy's own invitation, then (``with_how``; in
+        the Help Now! interrupt) the Help Now! skill's step for trying a strategy, or else
+        the step the person is on while practising Help Now! itself.
+        """
+        strategy = state.strategy
+        assert strategy is not None
+        if not with_how:
+            how = ""
+        elif state.in_help_now:
+            skill = next((s for s in self.controller.skills if s.id == HELP_NOW_ID), None)
+            steps = skill.steps if skill is not None else ()
+            how = next((step.prompt for step in steps if step.id == "try"), "")
+        else:
+            how = state.prompt
+        return "\n\n".join(part for part in (strategy.name, strategy.prompt, how) if part)
 
     def _set_strategies(self, strategies: tuple[Strategy, ...]) -> None:
         ids = tuple(s.id for s in strategies)
@@ -262,11 +321,14 @@ class SkillsPanel(QGroupBox):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
+        self.strategy_buttons = {}
         for index, strategy in enumerate(strategies):
             button = QPushButton(strategy.name)
             button.setToolTip(strategy.prompt)
+            button.setCheckable(True)
             button.clicked.connect(lambda _=False, s=strategy.id: self.choose_strategy(s))
             self.strategy_layout.addWidget(button, index // 2, index % 2)
+            self.strategy_buttons[strategy.id] = button
         if strategies:
             back = QPushButton("Back to where I was")
             back.clicked.connect(self._back_from_help_now)

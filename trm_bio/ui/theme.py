@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from trm_bio.core.events import EventKind
 from trm_bio.core.regulation import Zone
+from trm_bio.zone_display import SOFT_COLOURS
+from trm_bio.zone_display import ZONE_WORDS as BASE_ZONE_WORDS
 
 #: Okabe-Ito colours (hex), by name.
 OKABE_ITO = {
@@ -37,10 +39,11 @@ GRID = "#E8E1D8"
 HEART = OKABE_ITO["blue"]
 RR = OKABE_ITO["blue"]
 REJECTED = "#B8B0A6"
-BAND = "#BFE3D6"  # the resilient band: a soft bluish green
+BAND = SOFT_COLOURS[Zone.RESILIENT]  # the resilient band: a soft bluish green
 BAND_EDGE = OKABE_ITO["bluish_green"]
-HIGH_SIDE = "#F8E3BF"  # soft orange
-LOW_SIDE = "#CFE6F5"  # soft sky blue
+HIGH_SIDE = SOFT_COLOURS[Zone.HIGH]  # soft orange
+LOW_SIDE = SOFT_COLOURS[Zone.LOW]  # soft sky blue
+UNKNOWN_ZONE = SOFT_COLOURS[Zone.UNKNOWN]  # grey: no zone is shown
 POSITION = "#1F4E79"  # the dot: deep blue, readable on every band colour
 
 #: Trend colours per metric: distinct under colour blindness.
@@ -112,19 +115,10 @@ def marker_colour(kind: str, tone: str = "") -> str:
     return MARKER_STYLES.get(marker_key(kind, tone), (MUTED_TEXT, ""))[0]
 
 
-#: Zone codes (trm_bio.core.regulation.Zone values) to words and colours.
-ZONE_WORDS = {
-    Zone.LOW: "Low Zone",
-    Zone.RESILIENT: "Resilient Zone",
-    Zone.HIGH: "High Zone",
-    Zone.UNKNOWN: "Finding your baseline",
-}
-ZONE_COLOURS = {
-    Zone.LOW: LOW_SIDE,
-    Zone.RESILIENT: BAND,
-    Zone.HIGH: HIGH_SIDE,
-    Zone.UNKNOWN: "#EEE9E2",
-}
+#: Zone codes (trm_bio.core.regulation.Zone values) to words and colours: the shared ones
+#: of trm_bio.zone_display, so every screen and report says and paints a zone alike.
+ZONE_WORDS = BASE_ZONE_WORDS
+ZONE_COLOURS = SOFT_COLOURS
 
 
 @dataclass(frozen=True)

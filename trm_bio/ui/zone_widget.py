@@ -1,15 +1,16 @@
 """The zone indicator: the person's own resilient band, with where they are now as a dot.
 
 The band's edges are the regulation model's thresholds, in units of the person's baseline
-spread (so the band is personal). The dot glides toward each new reading unless motion is
-reduced; a tentative reading (every Low one) is drawn lighter. Nothing here is red, and
-nothing is labelled good or bad.
+spread (so the band is personal). What it shows is a :class:`~trm_bio.zone_display.ZoneShown`
+(:func:`~trm_bio.zone_display.show_zone`), the same one the label, the client view and the
+plots use. The dot glides toward each new reading unless motion is reduced; a tentative
+reading (every Low one) is drawn lighter; with no zone reading the band turns grey and has no
+dot. Nothing here is red, and nothing is labelled good or bad.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
@@ -18,50 +19,26 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
 from trm_bio.ui.same import same
+from trm_bio.zone_display import ZoneScale, ZoneShown
 
 GLIDE_MS = 50
-
-
-@dataclass(frozen=True)
-class ZoneReading:
-    """What the indicator shows: the position in baseline spreads and the zone code.
-
-    ``position`` is the arousal indicator on the High side and minus the low-side evidence
-    below the baseline (NaN while calibrating); ``zone`` is the regulation model's zone.
-    """
-
-    position: float = math.nan
-    zone: Zone = Zone.UNKNOWN
-    tentative: bool = False
-
-
-def display_position(arousal: float, lowness: float) -> float:
-    """Where the dot sits: arousal above the baseline, minus the low-side evidence below."""
-    if math.isnan(arousal):
-        return -lowness if not math.isnan(lowness) else math.nan
-    if arousal >= 0 or math.isnan(lowness):
-        return arousal
-    return -lowness
 
 
 class ZoneBandWidget(QWidget):
     """Vertical (High on top) or horizontal (High on the right) band with a dot."""
 
-    RANGE = (-4.0, 3.0)  # shown span of the position axis (baseline spreads)
-
     def __init__(
         self,
         *,
         horizontal: bool = False,
-        low_edge: float = -2.5,
-        high_edge: float = 1.25,
+        low_edge: float = ZoneScale.low_edge,  # the model's thresholds unless set_band
+        high_edge: float = ZoneScale.high_edge,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.horizontal = horizontal
-        self.low_edge = low_edge
-        self.high_edge = high_edge
-        self.reading = ZoneReading()
+        self.scale = ZoneScale(low_edge, high_edge)
+        self.reading = ZoneShown()
         self.reduced_motion = False
         self.show_labels = True
         self._shown_position = math.nan
@@ -78,11 +55,19 @@ class ZoneBandWidget(QWidget):
             self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Zone indicator")
 
+    @property
+    def low_edge(self) -> float:
+        return self.scale.low_edge
+
+    @property
+    def high_edge(self) -> float:
+        return self.scale.high_edge
+
     def set_band(self, low_edge: float, high_edge: float) -> None:
-        self.low_edge, self.high_edge = low_edge, high_edge
+        self.scale = ZoneScale(low_edge, high_edge)
         self.update()
 
-    def set_reading(self, reading: ZoneReading) -> None:
+    def set_reading(self, reading: ZoneShown) -> None:
         if same(reading, self.reading):
             return
         self.reading = reading
@@ -92,7 +77,8 @@ class ZoneBandWidget(QWidget):
             self._glide.stop()
         else:
             self._glide.start()
-        self.setToolTip(theme.ZONE_WORDS.get(reading.zone, ""))
+        self.setToolTip(f"{reading.label}. {reading.reason}" if reading.reason else reading.label)
+        self.setAccessibleDescription(reading.label)
         self.update()
 
     @property
@@ -114,7 +100,7 @@ class ZoneBandWidget(QWidget):
 
     # -- drawing -------------------------------------------------------------------------
     def _fraction(self, value: float) -> float:
-        lo, hi = self.RANGE
+        lo, hi = self.scale.view
         return (min(max(value, lo), hi) - lo) / (hi - lo)
 
     def _strip(self) -> QRectF:
@@ -122,7 +108,8 @@ class ZoneBandWidget(QWidget):
         r = QRectF(self.rect()).adjusted(20, 20, -20, -20)
         if self.horizontal:
             return QRectF(r.left(), r.center().y() - 16, r.width(), 32)
-        return QRectF(r.center().x() - 18, r.top(), 36, r.height())
+        # Vertical: set left of centre, leaving room for the labels beside it.
+        return QRectF(r.center().x() - 28, r.top(), 36, r.height())
 
     def _point(self, strip: QRectF, value: float) -> QPointF:
         f = self._fraction(value)
@@ -136,17 +123,39 @@ class ZoneBandWidget(QWidget):
             return QRectF(pa.x(), strip.top(), pb.x() - pa.x(), strip.height())
         return QRectF(strip.left(), pb.y(), strip.width(), pa.y() - pb.y())
 
+    def dot_centre(self) -> QPointF | None:
+        """Where the dot is drawn now (widget pixels; None when there is no dot)."""
+        if math.isnan(self._shown_position):
+            return None
+        return self._point(self._strip(), self._shown_position)
+
+    def part_of(self, zone: Zone) -> QRectF:
+        """The band's part for ``zone`` (widget pixels)."""
+        lo, hi = self.scale.view
+        a, b = {
+            Zone.LOW: (lo, self.low_edge),
+            Zone.RESILIENT: (self.low_edge, self.high_edge),
+            Zone.HIGH: (self.high_edge, hi),
+        }[zone]
+        return self._part(self._strip(), a, b)
+
     def paintEvent(self, event: object) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         strip = self._strip()
-        lo, hi = self.RANGE
+        lo, hi = self.scale.view
         clip = QPainterPath()
         clip.addRoundedRect(strip, 14, 14)
         p.setClipPath(clip)
-        p.fillRect(self._part(strip, lo, self.low_edge), QColor(theme.LOW_SIDE))
-        p.fillRect(self._part(strip, self.low_edge, self.high_edge), QColor(theme.BAND))
-        p.fillRect(self._part(strip, self.high_edge, hi), QColor(theme.HIGH_SIDE))
+        unknown = self.reading.zone == Zone.UNKNOWN
+        for a, b, zone in (
+            (lo, self.low_edge, Zone.LOW),
+            (self.low_edge, self.high_edge, Zone.RESILIENT),
+            (self.high_edge, hi, Zone.HIGH),
+        ):
+            # No reading: the band is grey, so no segment seems to hold the person.
+            fill = theme.colour(theme.ZONE_COLOURS[zone], 90 if unknown else 255)
+            p.fillRect(self._part(strip, a, b), fill)
         p.setClipping(False)
         p.setPen(QPen(theme.colour(theme.BAND_EDGE, 120), 1.5))
         p.setBrush(Qt.BrushStyle.NoBrush)
@@ -163,12 +172,12 @@ class ZoneBandWidget(QWidget):
             p.drawEllipse(centre, radius, radius)
         p.end()
 
-    def _labels(self, p: QPainter, strip: QRectF) -> None:
-        f = QFont(self.font())
-        f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
-        p.setFont(f)
-        p.setPen(QColor(theme.MUTED_TEXT))
-        lo, hi = self.RANGE
+    def label_boxes(self) -> dict[str, QRectF]:
+        """Where each part's label is written (widget pixels): below the strip when
+        horizontal, beside it when vertical, so the dot never covers a label."""
+        strip = self._strip()
+        lo, hi = self.scale.view
+        boxes = {}
         for text, a, b in (
             ("high", self.high_edge, hi),
             ("resilient", self.low_edge, self.high_edge),
@@ -176,14 +185,26 @@ class ZoneBandWidget(QWidget):
         ):
             part = self._part(strip, a, b)
             if self.horizontal:
-                box = QRectF(part.left(), strip.bottom() + 2, part.width(), 18)
+                boxes[text] = QRectF(part.left(), strip.bottom() + 2, part.width(), 18)
+            else:
+                boxes[text] = QRectF(strip.right() + 2, part.top(), 18, part.height())
+        return boxes
+
+    def _labels(self, p: QPainter, strip: QRectF) -> None:
+        f = QFont(self.font())
+        f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
+        p.setFont(f)
+        p.setPen(QColor(theme.MUTED_TEXT))
+        for text, box in self.label_boxes().items():
+            if self.horizontal:
                 p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
             else:
+                # Written upwards beside the strip, in the box's height.
                 p.save()
-                p.translate(part.center())
+                p.translate(box.center())
                 p.rotate(-90)
                 p.drawText(
-                    QRectF(-part.height() / 2, -10, part.height(), 20),
+                    QRectF(-box.height() / 2, -box.width() / 2, box.height(), box.width()),
                     Qt.AlignmentFlag.AlignCenter,
                     text,
                 )
