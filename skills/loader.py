@@ -25,6 +25,7 @@ A skill file::
     duration_s = 45                 # optional: the step advances by itself after 45 s
     invites_tracking = true         # optional: the step invites logging a sensation
     id = "support"                  # optional
+    short = "Notice what holds you up."  # optional: the client view's one or two sentences
 
     [[strategies]]                  # optional; Help Now! must have at least one
     id = "water"
@@ -76,7 +77,7 @@ MAX_FILE_BYTES = 256 * 1024
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _SKILL_FIELDS = ("number", "id", "name", "kind", "purpose", "steps", "strategies")
-_STEP_FIELDS = ("prompt", "duration_s", "invites_tracking", "id")
+_STEP_FIELDS = ("prompt", "duration_s", "invites_tracking", "id", "short")
 _STRATEGY_FIELDS = ("id", "name", "prompt")
 _PLAN_FIELDS = ("id", "name", "description", "skills")
 #: Names the user skills folder, as ``TRM_BIO_LIBRARY`` names the library (tests use it too).
@@ -373,6 +374,7 @@ def parse_skill(table: object, where: str) -> Skill:
                 duration_s=item.positive_seconds("duration_s"),
                 invites_tracking=item.flag("invites_tracking"),
                 id=item.ident("id", required=False),
+                short=item.text("short", required=False),
             )
         )
     _unique_ids(step_fields, [step.id for step in steps], "steps")

@@ -5,6 +5,7 @@ The records are built by :mod:`skills.loader` from TOML files and never change a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -46,12 +47,40 @@ class Step:
         Whether the step invites the person to log a sensation.
     id : str or None
         Optional stable name of the step within its skill.
+    short : str
+        The prompt in one or two sentences, for the client's screen ("" when the file
+        gives none: :attr:`client_prompt` then shortens the prompt by :func:`shorten`).
     """
 
     prompt: str
     duration_s: float | None = None
     invites_tracking: bool = False
     id: str | None = None
+    short: str = ""
+
+    @property
+    def client_prompt(self) -> str:
+        """The prompt as the client view shows it: the short form, else the prompt shortened."""
+        return self.short or shorten(self.prompt)
+
+
+#: The client view's prompts keep to this many characters when shortened by rule (two
+#: sentences of a Help Now! strategy's invitation fit, its "only as firmly as feels good").
+SHORT_PROMPT_CHARS = 200
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“'‘(])")
+
+
+def shorten(prompt: str, most_chars: int = SHORT_PROMPT_CHARS) -> str:
+    """A prompt in one or two sentences: the fallback when a step has no short form.
+
+    The first sentence, and the second too when both together keep within
+    ``most_chars`` characters. A first sentence longer than that is kept whole: cut
+    mid-sentence, an invitation could read as an instruction.
+    """
+    sentences = _SENTENCE_END.split(" ".join(prompt.split()))
+    if len(sentences) > 1 and len(sentences[0]) + 1 + len(sentences[1]) <= most_chars:
+        return f"{sentences[0]} {sentences[1]}"
+    return sentences[0]
 
 
 @dataclass(frozen=True)
@@ -128,6 +157,10 @@ class SkillLibrary:
         if self.clinician_mode:
             return self._all
         return tuple(skill for skill in self._all if not skill.clinician_only)
+
+    def client_prompts(self) -> dict[str, str]:
+        """Every step's prompt (in every mode) to its short form for the client's screen."""
+        return {step.prompt: step.client_prompt for skill in self._all for step in skill.steps}
 
     @property
     def all_skills(self) -> tuple[Skill, ...]:

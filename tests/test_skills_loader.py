@@ -198,7 +198,7 @@ BROKEN = [
      "steps[0].invites_tracking must be true or false, got 'yes'"),
     (skill_table(steps=[{"prompt": "Notice.", "durration_s": 5}]),
      "steps[0].durration_s is not a known field (known fields: prompt, duration_s, "
-     "invites_tracking, id)"),
+     "invites_tracking, id, short)"),
     (skill_table(steps=[{"prompt": "One.", "id": "a"}, {"prompt": "Two.", "id": "a"}]),
      "steps[1].id 'a' is already used by steps[0]"),
     (skill_table(steps=[{"prompt": "One.", "id": "Step 1"}]),

@@ -63,7 +63,11 @@ def test_session_from_start_to_summary_with_sensations_by_key(qtbot, tmp_path):
         } <= kinds and not window.plots._markers_dirty
 
     qtbot.waitUntil(all_marked, timeout=3000)
-    x, _ = window.plots._marker_curves[(0, "sensation")].getData()
+    # One line per sensation, in the colour of its valence (tests/test_ui_events.py).
+    x = np.concatenate([
+        curve.getData()[0] for (row, key), curve in window.plots._marker_curves.items()
+        if row == 0 and key.startswith("sensation")
+    ])
     assert np.allclose(np.unique(x), sorted(e.time_s for e in sensations))
 
     qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +103,8 @@ class Services:
     )
     #: Extra :class:`devices.ble.BleStrap` arguments: bleak backends and bounds (the tests').
     ble_options: dict[str, Any] = field(default_factory=dict)
+    #: A simulated strap started ahead of the window, for its first preview (see warm_up).
+    warm: tuple[DeviceChoice, Source] | None = None
     #: The simulated person's resonance rate (breaths/min; None: an ordinary simulated heart).
     resonance_rate: float | None = None
     #: The breathing guide's record: the window's pacer writes it, a simulated person with a
@@ -140,7 +142,25 @@ class Services:
         return source
 
     def start_live(self, choice: DeviceChoice, options: SessionOptions) -> None:
-        self.controller.start_live(self.make_source(choice), options)
+        warm, self.warm = self.warm, None
+        if warm is not None and warm[0] == choice and not options.record:
+            # The strap started while the window was being built: its beat clock began then.
+            source = warm[1]
+            options = replace(options, start_ns=getattr(source, "start_ns", None))
+        else:
+            if warm is not None:
+                warm[1].stop()
+            source = self.make_source(choice)
+        self.controller.start_live(source, options)
+
+    def warm_up(self, choice: DeviceChoice) -> None:
+        """Start ``choice``'s simulated strap now, for the preview :meth:`start_live` opens
+        next: its first packet (a second after it starts, as a strap's) then comes while the
+        window is still being built, and the first beat is on the screen sooner."""
+        if choice.kind == "simulated":
+            source = self.make_source(choice)
+            source.start()
+            self.warm = (choice, source)
 
     def list_sessions(self) -> list[SessionInfo]:
         return self.library.list_sessions()
@@ -265,7 +285,6 @@ def build(
         The simulated person's resonance rate (breaths/min): they breathe along with the
         breathing guide.
     """
-    from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
 
     check_scenario(scenario)
@@ -284,6 +303,11 @@ def build(
         resonance_rate=resonance_rate,
         h10=h10,
     )
+    simulated = DeviceChoice("simulated", scenario=scenario)
+    if connect and replay is None and not device:
+        services.warm_up(simulated)  # its first second passes while the window is built
+    from trm_bio.ui.main_window import MainWindow
+
     window = MainWindow(controller, services, settings)
     if connect:
         if replay is not None:
@@ -292,7 +316,7 @@ def build(
         elif device:
             window.connect_device(DeviceChoice("ble", device, device))
         else:
-            window.connect_device(DeviceChoice("simulated", scenario=scenario))
+            window.connect_device(simulated)
     return AppParts(library, services, controller, window)
 
 
@@ -358,6 +382,9 @@ def run(
             resonance_rate=resonance_rate,
         )
         parts.window.show()
+        from trm_bio.ui import first_run
+
+        first_run.offer(parts.window)  # the guide, at the first launch only
         return int(app.exec())
     finally:
         library.close()

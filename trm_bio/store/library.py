@@ -856,6 +856,101 @@ class Library:
                 raise DamagedSessionError(session_id, f"event {seq!r:.20}: {exc}") from None
         return events
 
+    def update_event(
+        self,
+        session_id: int,
+        seq: int,
+        *,
+        time_s: float | None = None,
+        kind: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Event:
+        """Correct a logged event after the session: its time, kind or payload.
+
+        ``time_s`` is on the beat clock (s from the session's start), within the session;
+        the event's host time, when stored, moves with it by the same amount. The session's
+        cached summary (whose effects and "what helped" come from the events) is dropped,
+        to be computed again. Arguments left out stay as they are.
+
+        Returns
+        -------
+        Event
+            The event as it is stored now.
+
+        Raises
+        ------
+        LibraryError
+            No such session or event, a session still being recorded, a time outside the
+            session, or a kind or payload that an event of that kind cannot hold (the
+            message names the field).
+        """
+        self._refuse_while_recording(session_id, "correcting its events")
+        info = self.get_session(session_id)
+        old = [e for e in self.session_events(session_id) if e.seq == seq]
+        if not old:
+            raise LibraryError(f"session {session_id} has no event {seq}")
+        event = old[0]
+        new_time = event.time_s if time_s is None else float(time_s)
+        end_s = max(info.duration_s or 0.0, event.time_s)
+        if not 0.0 <= new_time <= end_s:
+            raise LibraryError(
+                f"an event of session {session_id} must lie within the session, from 0 to "
+                f"{end_s:.0f} s; {new_time:g} s does not"
+            )
+        host_ns = event.host_ns
+        if host_ns is not None:
+            host_ns += round((new_time - event.time_s) * 1e9)
+        values = {
+            "seq": seq,
+            "time_s": new_time,
+            "host_ns": host_ns,
+            "kind": str(event.kind if kind is None else kind),
+        }
+        data = event.payload if payload is None else payload
+        try:
+            changed = _checked_event(values, data, info.start_ns)
+        except ValueError as exc:
+            raise LibraryError(f"the event cannot be changed so: {exc}") from None
+        row = _event_row(session_id, changed)
+        with self._transaction("correcting an event") as db:
+            db.execute(
+                "UPDATE events SET time_s = ?, host_ns = ?, kind = ?, payload = ?"
+                " WHERE session_id = ? AND seq = ?",
+                (*row[2:], session_id, seq),
+            )
+            db.execute(
+                "DELETE FROM session_derived WHERE session_id = ? AND name = 'summary'",
+                (session_id,),
+            )
+        return changed
+
+    def delete_event(self, session_id: int, seq: int) -> None:
+        """Delete a logged event after the session (e.g. a key pressed by mistake).
+
+        The cached summary is dropped as in :meth:`update_event`. LibraryError for no such
+        event or a session being recorded.
+        """
+        self._refuse_while_recording(session_id, "correcting its events")
+        with self._transaction("deleting an event") as db:
+            gone = db.execute(
+                "DELETE FROM events WHERE session_id = ? AND seq = ?", (session_id, seq)
+            ).rowcount
+            db.execute(
+                "DELETE FROM session_derived WHERE session_id = ? AND name = 'summary'",
+                (session_id,),
+            )
+        if not gone:
+            raise LibraryError(f"session {session_id} has no event {seq}")
+
+    def _refuse_while_recording(self, session_id: int, doing: str) -> None:
+        """LibraryError when the session is being recorded, here or by another program."""
+        with self._shared.mutex:
+            if session_id in self._shared.recording or locks.recording_is_alive(
+                self._shared.path, session_id
+            ):
+                raise LibraryError(
+                    f"session {session_id} is being recorded right now; end it before {doing}"
+                )
     def next_frame_seq(self, session_id: int) -> int:
         """The next free PMD frame sequence number of a session."""
         row = self._query(

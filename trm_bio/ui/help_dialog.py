@@ -29,6 +29,8 @@ SHORTCUTS: dict[str, tuple[str, str]] = {
     "library": ("Ctrl+L", "Session library"),
     "history": ("Ctrl+Shift+H", "Progress across this person's sessions"),
     "client_view": ("Ctrl+K", "Show or hide the client view"),
+    "client_full_screen": ("F11", "Client view full screen on or off (Esc on it leaves)"),
+    "event_list": ("Ctrl+J", "Show or hide the event list"),
     "span_1": ("Ctrl+1", "Show the last minute"),
     "span_5": ("Ctrl+2", "Show the last 5 minutes"),
     "span_15": ("Ctrl+3", "Show the last 15 minutes"),

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
+from trm_bio.ui.marker_legend import MarkerHover, MarkerLegend
 from trm_bio.ui.strap_plots import StrapPlots
 from trm_bio.zone_display import ZoneScale, with_gaps, zone_positions
 
@@ -80,8 +81,14 @@ class Marker:
     """One thing to mark on the plots at ``time_s`` (s on the beat clock)."""
 
     time_s: float
-    kind: str  # a key of theme.EVENT_COLOURS (an EventKind, theme.HELP_NOW, theme.SHIFT)
+    kind: str  # an EventKind, theme.HELP_NOW or theme.SHIFT
     label: str = ""
+    tone: str = ""  # a sensation's valence, "skill" for a skill's start (see theme.marker_key)
+
+    @property
+    def style_key(self) -> str:
+        """Its key of :data:`theme.MARKER_STYLES` (its colour and legend words)."""
+        return theme.marker_key(self.kind, self.tone)
 
 
 def visible_slice(times_s: np.ndarray, start_s: float) -> slice:
@@ -117,6 +124,8 @@ class LivePlots(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.layout_widget, 3)
+        self.legend = MarkerLegend()
+        box.addWidget(self.legend)
         # A Polar strap's ECG strip and breathing trace, under the heart plots (hidden
         # without one; the client's window has none).
         self.strap = StrapPlots()
@@ -129,6 +138,7 @@ class LivePlots(QWidget):
         self._numbers_visible = True
         self._build(tuple(trends))
         self.setAccessibleName("Heart plots")
+        self.hover = MarkerHover(self)
 
     # -- structure ---------------------------------------------------------------------
     def _build(self, trends: tuple[str, ...]) -> None:
@@ -392,30 +402,33 @@ class LivePlots(QWidget):
 
     def _draw_markers(self) -> None:
         self._markers_dirty = False
-        by_kind: dict[str, list[float]] = {}
+        by_key: dict[str, list[float]] = {}
         for m in self.markers:
-            by_kind.setdefault(m.kind, []).append(m.time_s)
+            by_key.setdefault(m.style_key, []).append(m.time_s)
         for index, plot in enumerate(self.all_plots):
-            for kind in set(by_kind) | {k for (i, k) in self._marker_curves if i == index}:
-                key = (index, kind)
-                times = np.asarray(by_kind.get(kind, []), dtype=float)
-                curve = self._marker_curves.get(key)
+            for key in set(by_key) | {k for (i, k) in self._marker_curves if i == index}:
+                times = np.asarray(by_key.get(key, []), dtype=float)
+                curve = self._marker_curves.get((index, key))
                 if curve is None:
-                    style = Qt.PenStyle.DashLine if kind == theme.SHIFT else Qt.PenStyle.SolidLine
+                    style = Qt.PenStyle.DashLine if key == theme.SHIFT else Qt.PenStyle.SolidLine
+                    faint = key in (EventKind.FLOW, EventKind.CONNECTION)
+                    colour = theme.MARKER_STYLES.get(key, (theme.MUTED_TEXT, ""))[0]
                     pen = pg.mkPen(
-                        theme.colour(
-                            theme.EVENT_COLOURS.get(kind, theme.MUTED_TEXT),
-                            90 if kind in (EventKind.FLOW, EventKind.CONNECTION) else 200,
-                        ),
-                        width=1,
+                        theme.colour(colour, 110 if faint else 220),
+                        width=1 if faint else 2,
                         style=style,
                     )
                     curve = pg.PlotDataItem(pen=pen)
                     plot.vb.addItem(curve, ignoreBounds=True)
-                    self._marker_curves[key] = curve
+                    self._marker_curves[(index, key)] = curve
                 x = np.repeat(times, 2)
                 y = np.tile([-_MARKER_Y, _MARKER_Y], times.size)
                 curve.setData(x, y, connect="pairs")
+
+    def marker_near(self, time_s: float, within_s: float) -> list[Marker]:
+        """The markers within ``within_s`` of ``time_s`` (s), nearest first."""
+        near = [m for m in self.markers if abs(m.time_s - time_s) <= within_s]
+        return sorted(near, key=lambda m: abs(m.time_s - time_s))
 
 
 def _nice_step(rough_s: float) -> float:

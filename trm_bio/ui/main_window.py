@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, QRect, QSize, Qt, QTimer
@@ -39,19 +40,21 @@ from trm_bio.controller import PracticeAction, Reading, SessionController, Sessi
 from trm_bio.core.events import SESSION_SOURCE
 from trm_bio.core.norms import resting_norms
 from trm_bio.errors import TrmBioError
-from trm_bio.ui import theme
+from trm_bio.ui import client_screen, first_run, theme
 from trm_bio.ui.baseline_panel import BaselinePanel, PopulationNorms, norms_from
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
+from trm_bio.ui.event_list import EventListDock
 from trm_bio.ui.help_dialog import SHORTCUTS, HelpDialog
 from trm_bio.ui.live_plots import LivePlots, Marker
-from trm_bio.ui.markers import markers_for, prompt_at, shift_markers
+from trm_bio.ui.markers import markers_for, prompt_at, replay_markers, shift_markers
 from trm_bio.ui.modes import Mode, ModeMachine
 from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
 from trm_bio.ui.person_box import PersonBox
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
+from trm_bio.ui.same import same
 from trm_bio.ui.self_rating import SelfRatingDialog
 from trm_bio.ui.services import AppServices, DeviceChoice
 from trm_bio.ui.session_browser import SessionBrowser
@@ -73,6 +76,7 @@ FRAME_MARGIN = QSize(16, 48)  # px: room left on the screen for the frame and ti
 COLUMN_MIN_HEIGHT = 120  # px: a side column scrolls rather than ask for more
 TICK_MS = 25  # drain + redraw cadence: a beat reaches the screen within about one tick
 SLIDE_MS = 200  # without new data, the time axis slides this often
+PANELS_MS = 200  # without new data, the panels (step timer, readouts) refresh this often
 MAX_TRENDS = 3
 SETTLED_NOTE_S = 60.0  # how long a session says its baseline comes from earlier sessions (s)
 
@@ -135,6 +139,7 @@ class MainWindow(QMainWindow):
         tick_ms: int = TICK_MS,
     ) -> None:
         super().__init__()
+        self.built_ns = time.monotonic_ns()  # when the window began to be built
         self.controller = controller
         self.services = services
         self.settings = settings
@@ -160,6 +165,9 @@ class MainWindow(QMainWindow):
         self._build()
         self._bind_actions()
         install_pacer_actions(self)
+        self.event_list = EventListDock.attach(self)
+        self.client_placement = client_screen.attach(self)  # the client view's screen
+        self.guide_action = first_run.attach(self)  # Help > Guide
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is None or not self.restoreGeometry(geometry):
@@ -172,6 +180,8 @@ class MainWindow(QMainWindow):
         self.tick_timer.start()
         self._slide = QElapsedTimer()
         self._slide.start()
+        self._panels = QElapsedTimer()
+        self._panels.start()
         self.last_redraw_ms = math.nan
 
     def fit_to_screen(self) -> None:
@@ -316,6 +326,7 @@ class MainWindow(QMainWindow):
         self.zone_band.set_band(*band)
         self.plots.set_band(*band)
         self.client = ClientWindow(self.scale)
+        self.client.set_short_prompts(c.skills.client_prompts())
         self.client.set_band(*band)
         self.client.shape.guide = self.pacer.swell  # the client's shape follows the pacer
         self.plots.set_span(SPANS[self.settings.span])
@@ -345,6 +356,8 @@ class MainWindow(QMainWindow):
             "library": self.open_library,
             "history": lambda: self.reports.show_history(self.person.text()),
             "client_view": self.toggle_client_view,
+            "client_full_screen": lambda: self.client_placement.full_action.toggle(),
+            "event_list": lambda: self.event_list.toggleViewAction().trigger(),
             "span_1": lambda: self.span.setCurrentText("1 min"),
             "span_5": lambda: self.span.setCurrentText("5 min"),
             "span_15": lambda: self.span.setCurrentText("15 min"),
@@ -537,7 +550,7 @@ class MainWindow(QMainWindow):
         if self.client.isVisible():
             self.client.hide()
         else:
-            self.client.show()
+            self.client_placement.show()
             self._update_client()
 
     def show_help(self) -> None:
@@ -744,9 +757,7 @@ class MainWindow(QMainWindow):
             self.say(sentence(str(exc)))
             return
         self.controller.open_replay(session_id, speed)
-        events = markers_for(analysis.events)
-        shifts = shift_markers(analysis.effects.shifts)
-        self.replay_markers = sorted(events + shifts, key=lambda m: m.time_s)
+        self.replay_markers = replay_markers(analysis)
         status = self.controller.replay_status()
         assert status is not None  # the replay was opened just above
         self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
@@ -758,6 +769,24 @@ class MainWindow(QMainWindow):
         self.say(
             f"Replaying session {session_id}. Space plays or pauses; ] jumps to the next event."
         )
+
+    def events_corrected(self, session_id: int) -> None:
+        """A stored session's events were corrected: a replay of it shows them anew."""
+        if self.mode is not Mode.REPLAY or self.analysis is None:
+            return
+        if self.analysis.info.id != session_id:
+            return
+        try:
+            self.analysis = analysis = self.services.analyse(session_id)
+        except TrmBioError as exc:
+            self.say(sentence(str(exc)))
+            return
+        self.replay_markers = replay_markers(analysis)
+        status = self.controller.replay_status()
+        if status is not None:
+            self.replay_bar.timeline.set_markers(self.replay_markers, status.end_s)
+        self.plots.set_markers(self.replay_markers)
+        self._dirty = True
 
     def back_to_live(self) -> None:
         if self.mode is not Mode.REPLAY:
@@ -911,9 +940,14 @@ class MainWindow(QMainWindow):
             self._shown_error = c.error
             self.say(c.error)
         now_s = c.now_s() if self._paused_at_s is None else self._paused_at_s
-        if self._dirty or self._slide.elapsed() >= SLIDE_MS:
+        changed = self._dirty
+        if changed or self._slide.elapsed() >= SLIDE_MS:
             self.redraw(now_s)
-        self._update_panels(now_s)
+        # Most ticks bring nothing new (beats come about once a second): the panels then
+        # refresh only a few times a second, which keeps the app's CPU low.
+        if changed or self._panels.elapsed() >= PANELS_MS:
+            self._panels.restart()
+            self._update_panels(now_s)
 
     def redraw(self, now_s: float) -> None:
         session = self.controller.session
@@ -1023,7 +1057,7 @@ class MainWindow(QMainWindow):
     def _update_panels(self, now_s: float) -> None:
         reading = self.controller.reading()
         readings = self.readings_of(reading)
-        if readings != self.readouts.readings:
+        if not same(readings, self.readouts.readings):
             self.readouts.set_readings(readings)
         in_replay = self.modes.enables.replay
         link = readings.link_state

@@ -95,7 +95,7 @@ class TimelineWidget(QWidget):
             x = self._x(m.time_s)
             tall = m.kind in (theme.SHIFT, EventKind.SENSATION, theme.HELP_NOW)
             h = 16 if tall else 9
-            pen = QPen(theme.colour(theme.EVENT_COLOURS.get(m.kind, theme.MUTED_TEXT), 200), 2)
+            pen = QPen(theme.colour(theme.marker_colour(m.kind, m.tone), 200), 2)
             if m.kind == theme.SHIFT:
                 pen.setStyle(Qt.PenStyle.DashLine)
             p.setPen(pen)

@@ -65,24 +65,55 @@ METRIC_COLOURS = {
 HELP_NOW = "helpnow"
 SHIFT = "shift"
 
-#: Event markers on the plots, by kind.
-EVENT_COLOURS: dict[str, str] = {
-    EventKind.FLOW: "#8C7B6B",
-    EventKind.SENSATION: OKABE_ITO["reddish_purple"],
-    EventKind.ZONE_RATING: OKABE_ITO["sky_blue"],
-    HELP_NOW: OKABE_ITO["orange"],
-    EventKind.MARKER: MUTED_TEXT,
-    EventKind.NOTE: MUTED_TEXT,
-    EventKind.RESOURCE: OKABE_ITO["bluish_green"],
-    EventKind.CONNECTION: "#A89F94",
-    SHIFT: OKABE_ITO["blue"],
-}
-
 VALENCE_COLOURS = {
     "pleasant": OKABE_ITO["bluish_green"],
     "neutral": "#8C8C8C",
     "unpleasant": OKABE_ITO["orange"],
 }
+
+#: Event markers on the plots, the replay timeline and the event list, by their key (see
+#: :func:`marker_key`): a kind, or a kind and its tone (a sensation's valence, a practice
+#: event's skill or step). Each with the words of the legend.
+MARKER_STYLES: dict[str, tuple[str, str]] = {
+    f"{EventKind.SENSATION}:pleasant": (VALENCE_COLOURS["pleasant"], "pleasant sensation"),
+    f"{EventKind.SENSATION}:neutral": (VALENCE_COLOURS["neutral"], "neutral sensation"),
+    f"{EventKind.SENSATION}:unpleasant": (VALENCE_COLOURS["unpleasant"], "unpleasant sensation"),
+    EventKind.SENSATION: ("#A59C92", "sensation"),
+    HELP_NOW: (OKABE_ITO["reddish_purple"], "Help Now!"),
+    f"{EventKind.FLOW}:skill": ("#7A6A5A", "skill"),
+    EventKind.FLOW: ("#B3A797", "skill step"),
+    EventKind.ZONE_RATING: (OKABE_ITO["sky_blue"], "own zone rating"),
+    EventKind.RESOURCE: ("#A08C00", "resource"),
+    EventKind.MARKER: (TEXT, "marker"),
+    EventKind.NOTE: (MUTED_TEXT, "note"),
+    EventKind.CONNECTION: ("#CFC6BA", "strap link or pause"),
+    SHIFT: (OKABE_ITO["blue"], "shift (dashed)"),
+}
+#: The legend's entries, in its order (the rarer link changes are left out).
+LEGEND_KEYS = (
+    f"{EventKind.SENSATION}:pleasant",
+    f"{EventKind.SENSATION}:neutral",
+    f"{EventKind.SENSATION}:unpleasant",
+    HELP_NOW,
+    f"{EventKind.FLOW}:skill",
+    EventKind.FLOW,
+    EventKind.ZONE_RATING,
+    EventKind.MARKER,
+    EventKind.NOTE,
+    SHIFT,
+)
+
+
+def marker_key(kind: str, tone: str = "") -> str:
+    """The key of :data:`MARKER_STYLES` for an event of ``kind`` with ``tone``."""
+    toned = f"{kind}:{tone}"
+    return toned if tone and toned in MARKER_STYLES else str(kind)
+
+
+def marker_colour(kind: str, tone: str = "") -> str:
+    """The colour (hex) of a marker of ``kind`` with ``tone``."""
+    return MARKER_STYLES.get(marker_key(kind, tone), (MUTED_TEXT, ""))[0]
+
 
 #: Zone codes (trm_bio.core.regulation.Zone values) to words and colours: the shared ones
 #: of trm_bio.zone_display, so every screen and report says and paints a zone alike.

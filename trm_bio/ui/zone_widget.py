@@ -18,7 +18,10 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from trm_bio.core.regulation import Zone
 from trm_bio.ui import theme
+from trm_bio.ui.same import same
 from trm_bio.zone_display import ZoneScale, ZoneShown
+
+GLIDE_MS = 50
 
 
 class ZoneBandWidget(QWidget):
@@ -40,7 +43,9 @@ class ZoneBandWidget(QWidget):
         self.show_labels = True
         self._shown_position = math.nan
         self._glide = QTimer(self)
-        self._glide.setInterval(33)
+        # The dot glides to a new reading in about half a second, 20 frames a second: a
+        # reading comes with each beat, and a faster glide repaints the band for nothing.
+        self._glide.setInterval(GLIDE_MS)
         self._glide.timeout.connect(self._step_glide)
         if horizontal:
             self.setMinimumSize(240, 70)
@@ -63,7 +68,7 @@ class ZoneBandWidget(QWidget):
         self.update()
 
     def set_reading(self, reading: ZoneShown) -> None:
-        if reading == self.reading:
+        if same(reading, self.reading):
             return
         self.reading = reading
         target = reading.position
@@ -86,11 +91,11 @@ class ZoneBandWidget(QWidget):
             self._glide.stop()
             return
         delta = target - self._shown_position
-        if abs(delta) < 0.01:
+        if abs(delta) < 0.02:
             self._shown_position = target
             self._glide.stop()
         else:
-            self._shown_position += 0.2 * delta
+            self._shown_position += 0.35 * delta
         self.update()
 
     # -- drawing -------------------------------------------------------------------------
