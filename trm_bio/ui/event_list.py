@@ -56,8 +56,8 @@ from trm_bio.ui.menus import find_menu
 from trm_bio.ui.reports import sentence
 
 if TYPE_CHECKING:
-    from trm_bio.store.library import Library
     from trm_bio.ui.main_window import MainWindow
+    from trm_bio.ui.services import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class EventListPanel(QWidget):
 
     COLUMNS = ("Time", "Kind", "What")
 
-    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+    def __init__(self, library: EventStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.session_id: int | None = None  # the stored session shown (None: live or none)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from trm_bio.controller import SessionOptions
+    from trm_bio.core.events import Event
     from trm_bio.history import SessionAnalysis
     from trm_bio.report.trends import Trends
 
@@ -66,6 +67,26 @@ class StoredSession(Protocol):
 
     @property
     def status(self) -> str: ...  # "recording", "complete" or "interrupted"
+
+
+class EventStore(Protocol):
+    """The library as the event list corrects it: a stored session's events, after it."""
+
+    def get_session(self, session_id: int) -> StoredSession: ...
+
+    def session_events(self, session_id: int) -> list[Event]: ...
+
+    def update_event(
+        self,
+        session_id: int,
+        seq: int,
+        *,
+        time_s: float | None = None,
+        kind: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Event: ...
+
+    def delete_event(self, session_id: int, seq: int) -> None: ...
 
 
 class AppServices(Protocol):
