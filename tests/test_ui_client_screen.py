@@ -95,7 +95,9 @@ def test_an_unchanged_reading_with_missing_values_is_not_shown_again(qtbot, tmp_
     for _ in range(20):
         window._update_panels(now_s)  # the same reading: the controller was not polled
         QApplication.processEvents()
-    assert styled.n == 0 and painted.n == 0
+    # The old code restyled and repainted on every one of the 20 updates; one repaint may
+    # still come from the window system (an expose of the offscreen window in a long run).
+    assert styled.n == 0 and painted.n <= 1
     window.close()
 
 
