@@ -139,6 +139,15 @@ class SessionOptions:
     #: Host monotonic time (ns) of beat-clock zero; default: now. An LSL source fed by
     #: another trm-bio passes its publisher's session start so both share one beat clock.
     start_ns: int | None = None
+    #: A group session's participant: the group (``Library.create_group``) and their place.
+    group_id: int | None = None
+    group_seat: int | None = None
+
+
+def _load_catalogue(skills_dir: Any, clinician_mode: bool) -> tuple[SkillLibrary, PlanLibrary]:
+    """The shipped and the clinician's own skills and plans."""
+    skills = load_skills(skills_dir, clinician_mode=clinician_mode)
+    return skills, load_plans(skills_dir, clinician_mode=clinician_mode, skills=skills)
 
 
 class SessionController:
@@ -154,6 +163,8 @@ class SessionController:
         The clinician's own skills folder (default: the user data folder).
     clock_ns : callable
         Host monotonic clock (ns); tests may pass their own.
+    catalogue : (SkillLibrary, PlanLibrary), optional
+        Skills and plans already read (default: read them from ``skills_dir``).
     """
 
     def __init__(
@@ -163,15 +174,16 @@ class SessionController:
         clinician_mode: bool = False,
         skills_dir: Any = None,
         clock_ns: Callable[[], int] = time.monotonic_ns,
+        catalogue: tuple[SkillLibrary, PlanLibrary] | None = None,
     ) -> None:
         self.library = library
         self.clock_ns = clock_ns
         self.skills_dir = skills_dir
         self.clinician_mode = clinician_mode
-        self.skills: SkillLibrary = load_skills(skills_dir, clinician_mode=clinician_mode)
-        self.plans: PlanLibrary = load_plans(
-            skills_dir, clinician_mode=clinician_mode, skills=self.skills
-        )
+        if catalogue is None:  # a group's participants share one reading of the skills
+            catalogue = _load_catalogue(skills_dir, clinician_mode)
+        self.skills: SkillLibrary = catalogue[0]
+        self.plans: PlanLibrary = catalogue[1]
         self.source: Source | None = None
         self.session: Session | None = None
         self.session_id: int | None = None
@@ -242,6 +254,8 @@ class SessionController:
                 started_utc=datetime.now(UTC).isoformat(timespec="seconds"),
                 notes=options.notes,
                 tags=options.tags,
+                group_id=options.group_id,
+                group_seat=options.group_seat,
             )
             self.recorder = Recorder(self.library, self.session_id)
         self.session = Session(

@@ -19,6 +19,7 @@ written opens read-only: everything reads, nothing is written, not even cached a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -106,6 +107,24 @@ class SessionInfo:
     settings: dict[str, Any]
     packet_count: int
     event_count: int
+    #: The group session it belongs to (None: recorded alone) and its participant's place
+    #: in that group (0-based; see :meth:`Library.create_group`).
+    group_id: int | None = None
+    group_seat: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """A group session: several participants recorded at once, a session each.
+
+    ``session_ids`` are in seat order (the participants' places), ``started_utc`` UTC ISO 8601.
+    """
+
+    id: int
+    name: str
+    started_utc: str
+    notes: str
+    session_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -470,6 +489,8 @@ class Library:
         tags: Iterable[str] = (),
         settings: dict[str, Any] | None = None,
         status: str = "recording",
+        group_id: int | None = None,
+        group_seat: int | None = None,
     ) -> int:
         """Create a session and return its id.
 
@@ -490,6 +511,9 @@ class Library:
         status : str
             ``"recording"`` (default) while a recorder writes it: this handle then holds
             the session's recording lock until it is finished (see :meth:`finish_session`).
+        group_id, group_seat : int or None
+            The group session it belongs to (:meth:`create_group`) and the participant's
+            place in it (0-based).
         """
         if status not in SESSION_STATUSES:
             raise LibraryError(f"unknown session status {status!r}")
@@ -506,6 +530,8 @@ class Library:
             with self._transaction("creating a session") as db:
                 session_id = _next_session_id(db)
                 _insert_session(db, session_id, person_id, meta, status)
+                if group_id is not None:
+                    self._join_group(db, session_id, group_id, group_seat)
                 if status == "recording":
                     # Locked before the row is committed: no other program ever sees the
                     # session "recording" without its lock and takes it for a crashed one.
@@ -521,7 +547,7 @@ class Library:
         " s.started_utc AS started_utc, s.start_ns AS start_ns, s.ended_utc AS ended_utc,"
         " s.duration_s AS duration_s, s.source_kind AS source_kind, s.source_id AS source_id,"
         " s.device_name AS device_name, s.notes AS notes, s.tags AS tags, s.status AS status,"
-        " s.settings AS settings,"
+        " s.settings AS settings, s.group_id AS group_id, s.group_seat AS group_seat,"
         " (SELECT count(*) FROM packets k WHERE k.session_id = s.id) AS packet_count,"
         " (SELECT count(*) FROM events e WHERE e.session_id = s.id) AS event_count"
         " FROM sessions s LEFT JOIN people p ON p.id = s.person_id"
@@ -538,6 +564,9 @@ class Library:
             meta = schema.validate_session_meta(values)
             if not isinstance(row["person_id"], int | None):
                 raise ValueError(f"person_id is {row['person_id']!r}, not a person's id")
+            for column in ("group_id", "group_seat"):
+                if not isinstance(row[column], int | None) or (row[column] or 0) < 0:
+                    raise ValueError(f"{column} is {row[column]!r}, not a group's number")
         except ValueError as exc:
             raise DamagedSessionError(session_id, str(exc)) from None
         name = row["person_name"]
@@ -558,6 +587,8 @@ class Library:
             settings=dict(meta.settings),
             packet_count=int(row["packet_count"]),
             event_count=int(row["event_count"]),
+            group_id=row["group_id"],
+            group_seat=row["group_seat"],
         )
 
     def sessions_and_damaged(
@@ -602,6 +633,116 @@ class Library:
         if not rows:
             raise LibraryError(f"there is no session {session_id} in the library")
         return self._session_from_row(rows[0])
+
+    # ---- group sessions -----------------------------------------------------------------
+
+    def create_group(
+        self, name: str = "", *, started_utc: str | None = None, notes: str = ""
+    ) -> int:
+        """Create a group session (its participants' sessions join it) and return its id.
+
+        Parameters
+        ----------
+        name : str
+            What the facilitator calls the group (may be empty).
+        started_utc : str or None
+            Wall-clock start (UTC ISO 8601); now when None.
+        notes : str
+            Free text about the group as a whole.
+        """
+        started_utc = started_utc or datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            meta = schema.validate_session_meta(
+                {"started_utc": started_utc, "start_ns": 0, "source_kind": "group",
+                 "notes": notes, "device_name": name}
+            )
+        except ValueError as exc:
+            raise LibraryError(f"the group cannot be stored: {exc}") from None
+        with self._transaction("creating a group") as db:
+            cursor = db.execute(
+                "INSERT INTO session_groups (name, started_utc, notes) VALUES (?,?,?)",
+                (meta.device_name, meta.started_utc, meta.notes),
+            )
+            return int(cursor.lastrowid or 0)
+
+    @staticmethod
+    def _join_group(
+        db: sqlite3.Connection, session_id: int, group_id: int, seat: int | None
+    ) -> None:
+        if not db.execute("SELECT 1 FROM session_groups WHERE id = ?", (group_id,)).fetchone():
+            raise LibraryError(f"there is no group {group_id} in the library")
+        if seat is not None and seat < 0:
+            raise LibraryError(f"a participant's place in a group cannot be {seat}")
+        db.execute(
+            "UPDATE sessions SET group_id = ?, group_seat = ? WHERE id = ?",
+            (group_id, seat, session_id),
+        )
+
+    def set_session_group(
+        self, session_id: int, group_id: int | None, seat: int | None = None
+    ) -> None:
+        """Put a session into a group at ``seat`` (None for ``group_id``: take it out)."""
+        self.get_session(session_id)
+        with self._transaction("changing a session's group") as db:
+            if group_id is None:
+                db.execute(
+                    "UPDATE sessions SET group_id = NULL, group_seat = NULL WHERE id = ?",
+                    (session_id,),
+                )
+            else:
+                self._join_group(db, session_id, group_id, seat)
+
+    def list_groups(self) -> list[GroupInfo]:
+        """Every group session, oldest first, each with its sessions in seat order."""
+        rows = self._query(
+            "SELECT g.id, g.name, g.started_utc, g.notes, s.id FROM session_groups g"
+            " LEFT JOIN sessions s ON s.group_id = g.id"
+            " ORDER BY g.started_utc, g.id, s.group_seat, s.id"
+        )
+        groups: dict[int, GroupInfo] = {}
+        for group_id, name, started_utc, notes, session_id in rows:
+            group = groups.get(group_id) or GroupInfo(
+                int(group_id), str(name), str(started_utc), str(notes), ()
+            )
+            if session_id is not None:
+                group = dataclasses.replace(
+                    group, session_ids=(*group.session_ids, int(session_id))
+                )
+            groups[group_id] = group
+        return list(groups.values())
+
+    def get_group(self, group_id: int) -> GroupInfo:
+        """One group session.
+
+        Raises
+        ------
+        LibraryError
+            There is no such group.
+        """
+        for group in self.list_groups():
+            if group.id == group_id:
+                return group
+        raise LibraryError(f"there is no group {group_id} in the library")
+
+    def delete_group(self, group_id: int) -> None:
+        """Remove a group; its sessions stay in the library, each on its own."""
+        self.get_group(group_id)
+        with self._transaction("deleting a group") as db:
+            db.execute(
+                "UPDATE sessions SET group_id = NULL, group_seat = NULL WHERE group_id = ?",
+                (group_id,),
+            )
+            db.execute("DELETE FROM session_groups WHERE id = ?", (group_id,))
+
+    def group_sessions(self, group_id: int) -> list[SessionInfo]:
+        """A group's sessions in seat order (damaged ones left out with a warning)."""
+        sessions = []
+        for session_id in self.get_group(group_id).session_ids:
+            try:
+                sessions.append(self.get_session(session_id))
+            except DamagedSessionError as exc:
+                log.warning("%s; skipped", exc)
+        return sessions
 
     def update_session(
         self,

@@ -125,7 +125,24 @@ CREATE TABLE pmd_frames (
 CREATE INDEX pmd_frames_by_stream ON pmd_frames (session_id, stream);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+_V5 = """
+-- Group sessions: several participants recorded at once (one strap each), one session each.
+-- A group links its sessions; deleting a session leaves the group and the others as they are.
+-- AUTOINCREMENT: a group's id is never given twice (as with sessions, see _V3).
+CREATE TABLE session_groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL DEFAULT '',
+    started_utc TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT ''
+);
+ALTER TABLE sessions ADD COLUMN group_id INTEGER
+    REFERENCES session_groups(id) ON DELETE SET NULL;
+-- The participant's place in the group (0-based), so tiles and reports keep one order.
+ALTER TABLE sessions ADD COLUMN group_seat INTEGER;
+CREATE INDEX sessions_by_group ON sessions (group_id, group_seat);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
