@@ -11,7 +11,7 @@ Nothing heavy loads on import: each source's module loads when one is made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from trm_bio.errors import TrmBioError
@@ -128,3 +128,70 @@ def resolve_start_ns(source: Source) -> int | None:
         return None
     source.resolve()
     return source.origin_ns
+
+
+def open_group_sources(
+    kind: SourceKind,
+    targets: Sequence[str] = (),
+    *,
+    people: int | None = None,
+    scenario: str = "calm",
+    seed: int = 0,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    link_drops: tuple[tuple[float, float], ...] = (),
+    ble_options: Mapping[str, Any] | None = None,
+    h10: bool = False,
+) -> tuple[list[Source], Callable[[], None] | None]:
+    """New, unstarted sources for a group session: one per participant, in seat order.
+
+    Parameters
+    ----------
+    kind : {"simulated", "ble"}
+        Simulated people (``people`` of them, each with their own physiology and seed) or
+        Bluetooth straps (``targets``: addresses or names, one per participant).
+    targets : sequence of str
+        The straps (``ble``).
+    people : int, optional
+        How many simulated participants (``simulated``; 1 to 8).
+    scenario, seed, speed, duration_s, link_drops, h10
+        As for :func:`open_source`; each simulated participant's seed derives from ``seed``.
+    ble_options : mapping, optional
+        Extra :class:`devices.ble.BleStrap` arguments.
+
+    Returns
+    -------
+    sources : list of Source
+        One per participant.
+    on_stop : callable or None
+        To call once after every source has stopped (ends a shared device loop).
+
+    Raises
+    ------
+    TrmBioError
+        One sentence for a group size outside 1-8, a strap named twice, or a bad choice.
+    """
+    from trm_bio.group import check_people
+
+    if kind == "simulated":
+        count = people if people is not None else len(targets)
+        check_people(count)
+        sources = [
+            open_source(
+                "simulated", scenario=scenario, seed=seed * 1000 + seat, speed=speed,
+                duration_s=duration_s, link_drops=link_drops, h10=h10,
+            )
+            for seat in range(count)
+        ]
+        for seat, source in enumerate(sources):
+            source.source_id = f"simulated-{seat + 1}"
+        return sources, None
+    if kind == "ble":
+        check_people(len(targets))
+        doubled = sorted({t for t in targets if list(targets).count(t) > 1})
+        if doubled:
+            raise TrmBioError(
+                f"the strap {doubled[0]} is named twice; give each participant their own strap"
+            )
+        return [open_source("ble", target, ble_options=ble_options) for target in targets], None
+    raise TrmBioError(f"a group session cannot use {kind} sources; use straps or --simulate")
