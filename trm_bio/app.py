@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,9 +25,10 @@ from trm_bio.controller import SessionController, SessionOptions
 from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import InputFileError, LibraryError, TrmBioError
-from trm_bio.sources import check_scenario, open_source
+from trm_bio.group import GroupController, Participant
+from trm_bio.sources import check_scenario, open_group_sources, open_source
 from trm_bio.store.library import Library, SessionInfo
-from trm_bio.ui.services import DeviceChoice
+from trm_bio.ui.services import DeviceChoice, GroupChoice
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from devices.source import Source
     from trm_bio.history import SessionAnalysis
     from trm_bio.report.trends import Trends
+    from trm_bio.ui.group_window import GroupWindow
     from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
 
@@ -110,6 +112,16 @@ class Services:
     #: The breathing guide's record: the window's pacer writes it, a simulated person with a
     #: resonance rate breathes along with it.
     pacer_track: PacerTrack = field(default_factory=PacerTrack)
+    #: The group session (its own clock: its simulated people run beside the main window's).
+    group: GroupController | None = None
+    group_clock: SimulationClock = field(default_factory=SimulationClock)
+    settings: Settings | None = None  # the windows' settings (the group window's too)
+    group_window: GroupWindow | None = None  # made when a group session first opens
+    #: Shows an ended group session's summary (by its group id): the group summary once the
+    #: app has one to wire here; tests put a recorder of the calls.
+    group_summary: Callable[[int], None] | None = None
+    _group_choice: GroupChoice | None = None
+    _group_stops: list[Callable[[], None]] = field(default_factory=list)
 
     def person_resonance_rate(self, name: str) -> float | None:
         """The person's stored resonance rate (breaths/min), or None."""
@@ -164,6 +176,116 @@ class Services:
 
     def list_sessions(self) -> list[SessionInfo]:
         return self.library.list_sessions()
+
+    # -- group sessions ----------------------------------------------------------------------
+    def _group(self) -> GroupController:
+        if self.group is None:
+            self.group = GroupController(
+                self.library, clinician_mode=self.controller.clinician_mode,
+                clock_ns=self.group_clock,
+            )
+        return self.group
+
+    def open_group_window(self) -> GroupWindow:
+        """The group window (made the first time), shown and raised."""
+        if self.group_window is None:
+            from trm_bio.ui.group_window import GroupWindow
+            from trm_bio.ui.settings import Settings
+
+            self.settings = self.settings or Settings()
+            self.group_window = GroupWindow(self._group(), self, self.settings)
+        window = self.group_window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def start_group(
+        self, choice: GroupChoice, sources: Sequence[Source] | None = None
+    ) -> int | None:
+        """Start a recorded group session for ``choice`` (one source per participant, made
+        by :func:`~trm_bio.sources.open_group_sources` unless given); its group id."""
+        group = self._group()
+        if group.running and not group.is_replay:
+            raise TrmBioError("a group session is already running; end it first")
+        on_stop: Callable[[], None] | None = None
+        if sources is None:
+            sources, on_stop = open_group_sources(
+                "simulated" if choice.kind == "simulated" else "ble",
+                choice.targets,
+                people=len(choice.labels) if choice.kind == "simulated" else None,
+                scenario=choice.scenario,
+                seed=self.seed,
+                speed=self.speed,
+                link_drops=self.link_drops,
+                ble_options=self.ble_options,
+                h10=self.h10,
+            )
+        self._group_stops = [on_stop] if on_stop is not None else []
+        self._group_choice = choice
+        if sources:
+            self.group_clock.follow(sources[0])  # the simulated people share one pace
+        from trm_bio.group import default_group_name
+
+        return group.start_live(
+            list(sources),
+            [Participant(label) for label in choice.labels],
+            name=choice.name or default_group_name(),
+            source_kind=choice.kind,
+            on_stop=self._group_stopped,
+        )
+
+    def _group_stopped(self) -> None:
+        stops, self._group_stops = self._group_stops, []
+        for stop in stops:
+            stop()
+
+    def open_group(self, choice: GroupChoice, sources: Sequence[Source] | None = None) -> None:
+        """Start a group session and show it in the group window (see :meth:`start_group`)."""
+        window = self.group_window
+        if window is not None and not window.may_end_recording(
+            "A group session is being recorded. End it and save it to start another?",
+            "End, save and start", "Cancel",
+        ):
+            return
+        if window is not None and window.group.running:
+            window.group.stop()  # a replay
+        self.start_group(choice, sources)
+        self.open_group_window().show_live(choice.name)
+
+    def open_group_replay(self, group_id: int, speed: float = 1.0) -> None:
+        self.library.get_group(group_id)  # a clear sentence if there is no such group
+        self.open_group_window().open_replay(group_id, speed)
+
+    def reconnect_seat(self, seat: int) -> None:
+        """A new source for participant ``seat``, of the kind and strap they had."""
+        group, choice = self._group(), self._group_choice
+        if choice is None or not group.running or group.is_replay:
+            raise TrmBioError("only a live group session can take another strap")
+        if not 0 <= seat < len(choice.labels):
+            raise TrmBioError(f"there is no participant {seat + 1} in this group")
+        if choice.kind == "simulated":
+            made, on_stop = open_group_sources(
+                "simulated", people=seat + 1, scenario=choice.scenario, seed=self.seed,
+                speed=self.speed, h10=self.h10,
+            )
+            source = made[seat]
+        else:
+            made, on_stop = open_group_sources(
+                "ble", [choice.targets[seat]], ble_options=self.ble_options
+            )
+            source = made[0]
+        if on_stop is not None:
+            self._group_stops.append(on_stop)
+        group.replace_source(seat, source)
+
+    def show_group_summary(self, group_id: int) -> None:
+        if self.group_summary is not None:
+            self.group_summary(group_id)
+        elif self.group_window is not None:
+            self.group_window.say(
+                f"Every participant's session is saved in the library as group {group_id}."
+            )
 
     def analyse(self, session_id: int) -> SessionAnalysis:
         from trm_bio.history import analyse_session
@@ -260,6 +382,8 @@ def build(
     lsl: bool | None = None,
     lsl_name: str | None = None,
     resonance_rate: float | None = None,
+    group: GroupChoice | None = None,
+    replay_group: int | None = None,
 ) -> AppParts:
     """Wire the app on an open library (a QApplication must exist).
 
@@ -284,6 +408,10 @@ def build(
     resonance_rate : float, optional
         The simulated person's resonance rate (breaths/min): they breathe along with the
         breathing guide.
+    group : GroupChoice, optional
+        Start this group session in the group window (the main window waits, not shown).
+    replay_group : int, optional
+        A stored group session to open for replay in the group window.
     """
     from trm_bio.ui.settings import Settings
 
@@ -302,8 +430,14 @@ def build(
         library, clock, controller, speed=speed, seed=seed, link_drops=tuple(link_drops),
         resonance_rate=resonance_rate,
         h10=h10,
+        settings=settings,
     )
     simulated = DeviceChoice("simulated", scenario=scenario)
+    grouped = group is not None or replay_group is not None
+    if grouped:
+        connect = False  # the group window is the app's window this time
+        if replay_group is not None:
+            library.get_group(replay_group)  # a clear sentence if there is no such group
     if connect and replay is None and not device:
         services.warm_up(simulated)  # its first second passes while the window is built
     from trm_bio.ui.main_window import MainWindow
@@ -317,7 +451,12 @@ def build(
             window.connect_device(DeviceChoice("ble", device, device))
         else:
             window.connect_device(simulated)
+    if group is not None:
+        services.open_group(group)
+    elif replay_group is not None:
+        services.open_group_replay(replay_group)
     return AppParts(library, services, controller, window)
+
 
 
 def configure_application(app: QApplication) -> None:
@@ -346,8 +485,13 @@ def run(
     lsl: bool | None = None,
     lsl_name: str | None = None,
     resonance_rate: float | None = None,
+    group: GroupChoice | None = None,
+    replay_group: int | None = None,
 ) -> int:
-    """Open the app on its window until it is closed; returns the exit code."""
+    """Open the app on its window until it is closed; returns the exit code.
+
+    With ``group`` or ``replay_group`` the group window opens instead of the main window.
+    """
     problem = display_problem()
     if problem:
         raise TrmBioError(problem)
@@ -380,11 +524,14 @@ def run(
             lsl=lsl,
             lsl_name=lsl_name,
             resonance_rate=resonance_rate,
+            group=group,
+            replay_group=replay_group,
         )
-        parts.window.show()
-        from trm_bio.ui import first_run
+        if group is None and replay_group is None:
+            parts.window.show()
+            from trm_bio.ui import first_run
 
-        first_run.offer(parts.window)  # the guide, at the first launch only
+            first_run.offer(parts.window)  # the guide, at the first launch only
         return int(app.exec())
     finally:
         library.close()

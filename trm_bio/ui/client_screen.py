@@ -21,6 +21,7 @@ from trm_bio.ui.help_dialog import SHORTCUTS
 from trm_bio.ui.menus import find_menu
 
 if TYPE_CHECKING:
+    from trm_bio.ui.group_window import GroupWindow
     from trm_bio.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,10 @@ def screen_words(screen: QScreen, index: int) -> str:
 
 
 class ClientPlacement(QObject):
-    """Puts the main window's client view on its screen; see module doc."""
+    """Puts a window's client view (the main window's, the group window's) on its screen;
+    see module doc."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow | GroupWindow) -> None:
         super().__init__(window)
         self.window = window
         self.client = window.client
@@ -154,7 +156,7 @@ class ClientPlacement(QObject):
         return False
 
 
-def attach(window: MainWindow) -> ClientPlacement:
+def attach(window: MainWindow | GroupWindow) -> ClientPlacement:
     """Add the client view's placement to ``window`` and its entries to the View menu."""
     placement = ClientPlacement(window)
     menu = find_menu(window, "View")

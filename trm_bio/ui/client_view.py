@@ -37,6 +37,14 @@ DEFAULT_BREATH_PER_MIN = 6.0  # a slow, easy rhythm when no breathing rate is kn
 FRAME_MS = 125  # the breathing shape's frame interval (ms)
 
 
+def client_prompt(prompt: str, short_prompts: dict[str, str]) -> str:
+    """A prompt as the client reads it: one or two sentences (the clinician's view keeps
+    the whole text). A step's own short form (``short_prompts``), else the prompt shortened
+    by rule; each paragraph on its own (a Help Now! strategy's name, then its invitation)."""
+    parts = [part.strip() for part in prompt.split("\n\n") if part.strip()]
+    return "\n\n".join(short_prompts.get(part) or shorten(part) for part in parts)
+
+
 @dataclass(frozen=True)
 class ClientState:
     """What the client sees: zone reading, prompt, settling-in, breathing pace, heart rate."""
@@ -203,11 +211,8 @@ class ClientWindow(QWidget):
         self.short_prompts = dict(short)
 
     def client_prompt(self, prompt: str) -> str:
-        """A prompt as the client reads it: one or two sentences (the clinician's view
-        keeps the whole text). A step's own short form, else the prompt shortened by rule;
-        each paragraph on its own (a Help Now! strategy's name, then its invitation)."""
-        parts = [part.strip() for part in prompt.split("\n\n") if part.strip()]
-        return "\n\n".join(self.short_prompts.get(part) or shorten(part) for part in parts)
+        """A prompt as the client reads it (see :func:`client_prompt`)."""
+        return client_prompt(prompt, self.short_prompts)
 
     def set_scale(self, scale: theme.TextScale) -> None:
         self.prompt.setFont(theme.font(22, scale))

@@ -33,8 +33,25 @@ from trm_bio.ui.strap_status import StrapStatusPanel
 SCAN_TIMEOUT_S = 5.0
 
 
-class _ScanReport(QObject):
+class ScanReport(QObject):
+    """A scan's answer, delivered on the thread that made the report (the UI's)."""
+
     done = Signal(object, str)  # list[DeviceChoice], error sentence ("" when fine)
+
+
+def scan_in_background(services: AppServices, timeout_s: float, report: ScanReport) -> None:
+    """Scan for straps on a worker thread (a scan blocks for its whole timeout); the
+    answer comes through ``report.done``, connected queued by its owner."""
+
+    def work() -> None:
+        try:
+            found = services.scan(timeout_s)
+        except Exception as exc:  # DeviceError and OS errors: one sentence
+            report.done.emit([], str(exc) or type(exc).__name__)
+        else:
+            report.done.emit(found, "")
+
+    threading.Thread(target=work, name="strap-scan", daemon=True).start()
 
 
 class DevicesDialog(QDialog):
@@ -98,7 +115,7 @@ class DevicesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
-        self._report = _ScanReport()
+        self._report = ScanReport()
         self._report.done.connect(self._scanned, Qt.ConnectionType.QueuedConnection)
         self._refresh_simulated()
         self.resize(480, 360)
@@ -119,18 +136,7 @@ class DevicesDialog(QDialog):
     def scan(self) -> None:
         self.scan_button.setEnabled(False)
         self.status.setText(f"Listening for straps for {self.scan_timeout_s:g} seconds…")
-        report = self._report
-        timeout_s = self.scan_timeout_s
-
-        def work() -> None:
-            try:
-                found = self.services.scan(timeout_s)
-            except Exception as exc:  # DeviceError and OS errors: one sentence
-                report.done.emit([], str(exc) or type(exc).__name__)
-            else:
-                report.done.emit(found, "")
-
-        threading.Thread(target=work, name="strap-scan", daemon=True).start()
+        scan_in_background(self.services, self.scan_timeout_s, self._report)
 
     def _scanned(self, found: list[DeviceChoice], error: str) -> None:
         self.scan_button.setEnabled(True)

@@ -40,7 +40,7 @@ from trm_bio.controller import PracticeAction, Reading, SessionController, Sessi
 from trm_bio.core.events import SESSION_SOURCE
 from trm_bio.core.norms import resting_norms
 from trm_bio.errors import TrmBioError
-from trm_bio.ui import client_screen, first_run, theme
+from trm_bio.ui import client_screen, first_run, group_dialog, theme
 from trm_bio.ui.baseline_panel import BaselinePanel, PopulationNorms, norms_from
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         self.event_list = EventListDock.attach(self)
         self.client_placement = client_screen.attach(self)  # the client view's screen
         self.guide_action = first_run.attach(self)  # Help > Guide
+        self.group_action = group_dialog.attach(self)  # Session > New group session…
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is None or not self.restoreGeometry(geometry):

@@ -38,6 +38,22 @@ class DeviceChoice:
         return f"{self.name or 'Heart-rate strap'} [{self.target}{signal}]"
 
 
+@dataclass(frozen=True)
+class GroupChoice:
+    """A group session the facilitator set up: simulated participants or straps, and labels.
+
+    ``labels`` are what the facilitator calls each participant on the screen (a name or
+    initials), in seat order; with straps, ``targets`` holds one strap (address or name)
+    per participant, in the same order.
+    """
+
+    kind: str  # "simulated" or "ble"
+    labels: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    name: str = ""
+    scenario: str = "calm"
+
+
 class StoredSession(Protocol):
     """What the windows read of a stored session's metadata (the store's ``SessionInfo``)."""
 
@@ -174,4 +190,37 @@ class AppServices(Protocol):
         Raises ``TrmBioError`` with one sentence (the library itself, a symbolic link, a
         file that cannot be written).
         """
+        ...
+
+    def open_group(self, choice: GroupChoice) -> None:
+        """Start a recorded group session for ``choice`` and show it in the group window.
+
+        Raises ``TrmBioError`` with one sentence (a strap named twice, 1 to 8 participants).
+        """
+        ...
+
+    def open_group_replay(self, group_id: int, speed: float = 1.0) -> None:
+        """Replay a stored group session in the group window (``TrmBioError``: one sentence)."""
+        ...
+
+
+class GroupServices(Protocol):
+    """What the group window may ask of the rest of the app, beside the group controller."""
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """The regulation model's Low and High thresholds (baseline spreads)."""
+        ...
+
+    def reconnect_seat(self, seat: int) -> None:
+        """Give participant ``seat`` (0-based) a new source of the same kind and strap, in
+        place of the one they had (their session goes on); ``TrmBioError``: one sentence."""
+        ...
+
+    def show_group_summary(self, group_id: int) -> None:
+        """Show the summary of the group session ``group_id`` that has just ended."""
+        ...
+
+    def analyse(self, session_id: int) -> SessionAnalysis:
+        """The stored session analysed (``TrmBioError``: one sentence)."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,15 +27,42 @@ from PySide6.QtWidgets import (
 )
 
 from skills.model import HELP_NOW_ID
-from trm_bio.controller import PracticeAction, SessionController
+from trm_bio.controller import PracticeAction
 from trm_bio.ui import theme
 
 PROMPT_MIN_HEIGHT = 150  # px: about four lines; a longer prompt scrolls, never clips
 STRATEGIES_MAX_HEIGHT = 150  # px: Help Now!'s strategies scroll beyond this, never grow the window
 
 if TYPE_CHECKING:
-    from skills.flow import FlowState
-    from skills.model import Strategy
+    from skills.flow import FlowEvent, FlowState
+    from skills.model import PlanLibrary, SkillLibrary, Strategy
+
+
+class Practice(Protocol):
+    """What the panel drives: one session's practice (the session controller), or a
+    group's, kept in step across the participants (:class:`trm_bio.group.GroupController`
+    through the group window)."""
+
+    @property
+    def session(self) -> object | None: ...  # None while nothing runs
+
+    @property
+    def skills(self) -> SkillLibrary: ...
+
+    @property
+    def plans(self) -> PlanLibrary: ...
+
+    def start_skill(self, key: int | str) -> list[FlowEvent]: ...
+
+    def start_plan(self, plan_id: str) -> list[FlowEvent]: ...
+
+    def flow_action(self, action: PracticeAction | str, *args: str) -> list[FlowEvent]: ...
+
+    def choose_strategy(self, strategy_id: str) -> list[FlowEvent]: ...
+
+    def help_now(self) -> list[FlowEvent]: ...
+
+    def flow_state(self) -> FlowState | None: ...
 
 
 class SkillsPanel(QGroupBox):
@@ -45,7 +72,7 @@ class SkillsPanel(QGroupBox):
     flow_changed = Signal()
 
     def __init__(
-        self, controller: SessionController, scale: theme.TextScale, parent: QWidget | None = None
+        self, controller: Practice, scale: theme.TextScale, parent: QWidget | None = None
     ):
         super().__init__("Practice", parent)
         self.controller = controller
