@@ -69,6 +69,20 @@ def open_group(qtbot, tmp_path, count: int, *, drop_seat: int | None = None):
     return parts, window, summaries
 
 
+def _zone_coloured_pixels(band) -> int:
+    """How many of the band's pixels have a colour at all (a zone's hue, however faint):
+    the greys of an unknown band and its muted labels differ by under 20 between their
+    red, green and blue; a zone's fill or edge by more."""
+    band.repaint()
+    image = band.grab().toImage()
+    found = 0
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            rgb = image.pixelColor(x, y).getRgb()[:3]
+            found += max(rgb) - min(rgb) > 20
+    return found
+
+
 def _zones_shown(window) -> bool:
     return bool(window.tiles) and all(
         t.state is not None and t.state.shows_zone and t.state.zone.zone != Zone.UNKNOWN
@@ -94,6 +108,8 @@ def test_each_tile_shows_its_own_zone_and_a_drop_only_on_its_tile(qtbot, tmp_pat
     assert dropped.band.reading.zone == Zone.UNKNOWN  # grey band, never a zone colour
     assert math.isnan(dropped.band.shown_position)  # and no dot
     assert dropped._look == (True, False)  # greyed
+    assert _zone_coloured_pixels(dropped.band) == 0
+    assert _zone_coloured_pixels(window.tiles[0].band) > 100  # a live band is coloured
     for seat in (0, 2):
         assert window.tiles[seat].state.connection is Connection.LIVE
         assert window.tiles[seat].state.zone.zone != Zone.UNKNOWN

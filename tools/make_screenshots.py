@@ -7,7 +7,9 @@ guide (guide.png), the live screen (live.png), Help Now! with a strategy's guida
 both screens (helpnow.png, helpnow-client.png), the client view (client.png), the
 summary (summary.png), the event list with a correction (events.png), the session
 report's first two pages (report.png, report-plots.png), the library (library.png) and a
-replay (replay.png).
+replay (replay.png); then a group session of 8 simulated participants, one of whose straps
+drops: the group window (group.png) and the group's client view (group-client.png).
+``--group`` makes the last two only.
 
 Without a display it starts its own X server of 1366x768 (Debian's ``xvfb``, plus
 ``libxcb-icccm4`` and ``libxcb-keysyms1`` for Qt); with ``DISPLAY`` set it draws there.
@@ -229,6 +231,73 @@ def make_screenshots(out: Path) -> None:
     print(f"saved {', '.join(saved)} in {out}")
 
 
+GROUP_NAMES = ("Ana Lima", "Ben Okafor", "Chloé Martin", "Dev Patel", "Eve Stone",
+               "Femi Ade", "Gus Ho", "Hana Sato")
+GROUP_UNTIL_S = 560.0  # how far into the group session its screenshots are taken
+GROUP_DROP = (540.0, 620.0)  # participant 6's strap is away then (it shows "reconnecting")
+
+
+def make_group_screenshots(out: Path) -> None:
+    """The group window and its client view at 1366x768, 8 simulated participants."""
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from devices.simulated import SimulatedStrap
+    from trm_bio.app import build
+    from trm_bio.store.library import Library
+    from trm_bio.ui import theme
+    from trm_bio.ui.services import GroupChoice
+    from trm_bio.ui.settings import Settings, use_settings_folder
+
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="trm-bio-shots-group-"))
+    use_settings_folder(scratch)
+    app = QApplication.instance() or QApplication(["trm-bio"])
+    theme.apply_theme(app, theme.TextScale())  # type: ignore[arg-type]
+    library = Library.open(scratch / "lib.sqlite3")
+    settings = Settings(QSettings(str(scratch / "trm-bio.ini"), QSettings.Format.IniFormat))
+    parts = build(library, settings=settings, speed=40, connect=False)
+    scenarios = ("calm", "stress", "calm", "helpnow", "calm", "stress", "calm", "stress")
+    straps = [
+        SimulatedStrap(scenario, seed=30 + seat, speed=40,
+                       link_drops=(GROUP_DROP,) if seat == 5 else ())
+        for seat, scenario in enumerate(scenarios)
+    ]
+    parts.services.open_group(
+        GroupChoice("simulated", GROUP_NAMES, name="Tuesday resiliency group"), sources=straps
+    )
+    window = parts.services.group_window
+    assert window is not None
+    window.resize(*SCREEN)
+    window.move(0, 0)
+    loop = QEventLoop()
+
+    def run_for(seconds: float) -> None:
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+
+    window.skills.select("skill", "grounding")
+    window.skills.begin()
+    window.client.resize(*SCREEN)
+    window.toggle_client_view()
+    window.client.move(0, 0)
+    while window.group.now_s() < GROUP_UNTIL_S:
+        run_for(0.1)
+    window.select(2)  # the next log is for participant 3 alone
+    window.refresh()
+    run_for(0.6)  # the dots' glide ends
+    for widget, name in ((window, "group.png"), (window.client, "group-client.png")):
+        if not widget.grab().save(str(out / name)):
+            raise SystemExit(f"could not save {out / name}")
+    window.stop_session()
+    window.client.hide()
+    window.close()
+    library.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    print(f"saved group.png, group-client.png in {out}")
+
+
 def report_pages(services: object, session_id: int, out: Path, saved: list[str]) -> None:
     """The session report's first two pages as png (by pdftoppm, when it is there)."""
     if shutil.which("pdftoppm") is None:
@@ -251,12 +320,15 @@ def report_pages(services: object, session_id: int, out: Path, saved: list[str])
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder (default docs)")
+    parser.add_argument("--group", action="store_true", help="the group screenshots only")
     args = parser.parse_args(argv)
     server = None
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         server = start_x_server()
     try:
-        make_screenshots(args.out.resolve())
+        if not args.group:
+            make_screenshots(args.out.resolve())
+        make_group_screenshots(args.out.resolve())
     finally:
         if server is not None:
             server.terminate()

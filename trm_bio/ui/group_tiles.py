@@ -126,6 +126,7 @@ class _Tile(QFrame):
         if self._look == (greyed, selected):
             return  # a style sheet polishes the whole tile again: only on a change
         self._look = (greyed, selected)
+        self.band.set_greyed(greyed)
         border = f"3px solid {theme.POSITION}" if selected else "1px solid #E3DBD0"
         background = _GREY_TILE if greyed else theme.SURFACE
         self.setStyleSheet(

@@ -41,6 +41,8 @@ class ZoneBandWidget(QWidget):
         self.reading = ZoneShown()
         self.reduced_motion = False
         self.show_labels = True
+        #: Drawn all grey, band and edge (a group tile whose strap is away): no zone colour.
+        self.greyed = False
         self._shown_position = math.nan
         self._glide = QTimer(self)
         # The dot glides to a new reading in about half a second, 20 frames a second: a
@@ -80,6 +82,12 @@ class ZoneBandWidget(QWidget):
         self.setToolTip(f"{reading.label}. {reading.reason}" if reading.reason else reading.label)
         self.setAccessibleDescription(reading.label)
         self.update()
+
+    def set_greyed(self, greyed: bool) -> None:
+        """Draw the whole band grey (no zone colour at all) or in its zones' colours."""
+        if greyed != self.greyed:
+            self.greyed = greyed
+            self.update()
 
     @property
     def shown_position(self) -> float:
@@ -155,9 +163,14 @@ class ZoneBandWidget(QWidget):
         ):
             # No reading: the band is grey, so no segment seems to hold the person.
             fill = theme.colour(theme.ZONE_COLOURS[zone], 90 if unknown else 255)
+            if self.greyed:
+                fill = QColor(theme.UNKNOWN_ZONE)
             p.fillRect(self._part(strip, a, b), fill)
         p.setClipping(False)
-        p.setPen(QPen(theme.colour(theme.BAND_EDGE, 120), 1.5))
+        edge = theme.colour(theme.MUTED_TEXT, 90) if self.greyed else theme.colour(
+            theme.BAND_EDGE, 120
+        )
+        p.setPen(QPen(edge, 1.5))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRoundedRect(strip, 14, 14)
         if self.show_labels:
