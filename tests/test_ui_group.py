@@ -12,7 +12,14 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from devices.simulated import SimulatedStrap
-from tests.ui_app import SPEED, activate, answer_dialog, open_app, settings_in
+from tests.ui_app import (
+    SPEED,
+    activate,
+    answer_dialog,
+    close_modal_dialog,
+    open_app,
+    settings_in,
+)
 from trm_bio.app import build
 from trm_bio.cli import build_parser
 from trm_bio.cli.app_cmd import _group_of
@@ -22,6 +29,8 @@ from trm_bio.errors import TrmBioError
 from trm_bio.group import Connection, GroupController, Participant
 from trm_bio.store.library import Library
 from trm_bio.ui.group_dialog import NewGroupDialog
+from trm_bio.ui.group_window import GROUP_SHORTCUTS
+from trm_bio.ui.help_dialog import HelpDialog
 from trm_bio.ui.services import GroupChoice
 
 #: The window's room on a 1366 x 768 screen, and on 1920 x 1080 at 150 % (1280 x 720 logical
@@ -139,6 +148,13 @@ def test_one_key_logs_for_the_whole_group_or_for_one(qtbot, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_6)  # there is no participant 6: said, nothing chosen
     assert window.selected is None
     assert "no participant 6" in window.statusBar().currentMessage()
+    # F1 lists the group window's own keys.
+    closed = close_modal_dialog(qtbot)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert closed == ["Keyboard shortcuts"]
+    table = HelpDialog(window, GROUP_SHORTCUTS).table
+    keys = {table.item(row, 0).text() for row in range(table.rowCount())}
+    assert {"M", "Ctrl+1", "Esc", "1", "8", "Ctrl+E"} <= keys
     group_id = window.group_id
     kept = window.stop_session()
     assert summaries == [group_id]

@@ -45,6 +45,7 @@ from trm_bio.group import Connection, GroupController
 from trm_bio.ui import client_screen, theme
 from trm_bio.ui.group_client import GroupClientWindow
 from trm_bio.ui.group_tiles import CLIENT_LABELS, ParticipantTile, TileState, lay_out, tile_state
+from trm_bio.ui.help_dialog import HelpDialog
 from trm_bio.ui.live_plots import Marker
 from trm_bio.ui.main_window import _Column, first_size
 from trm_bio.ui.markers import prompt_at, replay_markers
@@ -97,6 +98,7 @@ GROUP_SHORTCUTS: dict[str, tuple[str, str]] = {
     "faster": ("+", "Replay: faster"),
     "slower": ("-", "Replay: slower"),
     "close": ("Ctrl+W", "Close the group window"),
+    "help": ("F1", "This list"),
 }
 
 
@@ -299,6 +301,7 @@ class GroupWindow(QMainWindow):
             "faster": lambda: self._step_speed(1),
             "slower": lambda: self._step_speed(-1),
             "close": self.close,
+            "help": lambda: HelpDialog(self, GROUP_SHORTCUTS).exec(),
         }
         self.shortcut_actions: dict[str, QAction] = {}
         for name, (key, words) in GROUP_SHORTCUTS.items():
@@ -344,6 +347,7 @@ class GroupWindow(QMainWindow):
         replay = menu.addMenu("&Replay")
         for name in ("play", "faster", "slower"):
             replay.addAction(self.shortcut_actions[name])
+        menu.addMenu("&Help").addAction(self.shortcut_actions["help"])
 
     # -- starting --------------------------------------------------------------------------
     def show_live(self, name: str = "") -> None:

@@ -50,18 +50,23 @@ SHORTCUTS: dict[str, tuple[str, str]] = {
 
 
 class HelpDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """The keys of a window: the main window's (:data:`SHORTCUTS`) unless given others."""
+
+    def __init__(
+        self, parent: QWidget | None = None, shortcuts: dict[str, tuple[str, str]] | None = None
+    ) -> None:
+        shortcuts = SHORTCUTS if shortcuts is None else shortcuts
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         box = QVBoxLayout(self)
         intro = QLabel("Every frequent action has a key. Keys for tracking work at any time.")
         intro.setWordWrap(True)
         box.addWidget(intro)
-        self.table = QTableWidget(len(SHORTCUTS), 2)
+        self.table = QTableWidget(len(shortcuts), 2)
         self.table.setHorizontalHeaderLabels(("Key", "What it does"))
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for row, (key, words) in enumerate(SHORTCUTS.values()):
+        for row, (key, words) in enumerate(shortcuts.values()):
             self.table.setItem(row, 0, QTableWidgetItem(key))
             self.table.setItem(row, 1, QTableWidgetItem(words))
         self.table.horizontalHeader().setStretchLastSection(True)
