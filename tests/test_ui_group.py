@@ -109,9 +109,15 @@ def test_each_tile_shows_its_own_zone_and_a_drop_only_on_its_tile(qtbot, tmp_pat
         assert tile.band.reading.zone == view.reading.zone
         assert not math.isnan(tile.band.reading.position)
         assert tile.words.text() == tile.band.reading.label
+    window.toggle_client_view()  # the projector shows the drop alike
     qtbot.waitUntil(
         lambda: window.tiles[1].state.connection is Connection.RECONNECTING, timeout=20_000
     )
+    window.refresh()
+    client_tile = window.client.tiles[1]
+    assert client_tile.words.text() == "reconnecting"
+    assert client_tile._look == (True, False) and _zone_coloured_pixels(client_tile.band) == 0
+    assert [t.words.text() for t in window.client.tiles[::2]] == ["", ""]  # zone only
     dropped = window.tiles[1]
     assert dropped.words.text() == "reconnecting"
     assert dropped.band.reading.zone == Zone.UNKNOWN  # grey band, never a zone colour
@@ -303,8 +309,11 @@ def test_a_group_replays_in_the_same_tiles(qtbot, tmp_path):
     qtbot.addWidget(window)
     assert window.state == "replay" and window.replay_bar.isVisible()
     assert [t.name.text() for t in window.tiles] == list(NAMES[:3])
-    window.group.replay_set_speed(16.0)
-    window.seek(450.0)
+    bar = window.replay_bar
+    bar.speed.setCurrentIndex(bar.speed.findData(16.0))  # the bar's own controls
+    assert window.group.replay_status().speed == 16.0
+    bar.timeline.seek_requested.emit(450.0)
+    assert window.group.replay_status().position_s == pytest.approx(450.0, abs=5.0)
     qtbot.waitUntil(lambda: _zones_shown(window), timeout=20_000)
     assert all(t.state.connection is Connection.REPLAY for t in window.tiles)
     assert not any(t.reconnect.isVisible() for t in window.tiles)
