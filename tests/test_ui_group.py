@@ -11,7 +11,12 @@ import pytest
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
+from devices.hrm import encode_hrm
+from devices.packet import SensorContact
 from devices.simulated import SimulatedStrap
+from tests.support.bleak_bumble_backend import BumbleCentral
+from tests.support.bumble_air import Air
+from tests.support.bumble_strap import EmulatedStrap
 from tests.ui_app import (
     SPEED,
     activate,
@@ -377,3 +382,52 @@ def test_app_command_line_asks_for_a_group(argv, expected):
 def test_app_command_line_refuses_a_bad_group_in_one_sentence(argv, words):
     with pytest.raises(TrmBioError, match=words):
         _group_of(build_parser().parse_args(argv))
+
+
+def test_straps_found_by_a_scan_become_a_group_each_on_its_own_tile(qtbot, tmp_path):
+    # Two emulated straps on one air, through bleak's real front end: the dialog's scan finds
+    # both, the facilitator gives each to a participant (crossed over), and each tile shows
+    # its own participant's strap: only the one that sends beats shows a heart rate.
+    air = Air()
+    try:
+        central = BumbleCentral(air)
+        straps = [
+            EmulatedStrap(air, name=f"TRM Test Strap {n}", address=f"C0:11:22:33:44:5{n}")
+            for n in (1, 2)
+        ]
+        parts = open_app(qtbot, tmp_path, connect=False, speed=1.0)
+        parts.services.ble_options = {
+            "scanner_backend": central.scanner_backend,
+            "client_backend": central.client_backend,
+            "min_backoff_s": 0.01,
+        }
+        dialog = NewGroupDialog(parts.services, parts.window)
+        qtbot.addWidget(dialog)
+        dialog.straps.setChecked(True)
+        dialog.scan()
+        qtbot.waitUntil(lambda: dialog.scan_button.isEnabled(), timeout=15_000)
+        assert sorted(c.target for c in dialog.found) == [s.address for s in straps]
+        assert dialog.count.value() == 2 and len(dialog.strap_boxes) == 2
+        dialog.labels[0].setText("Ana")
+        dialog.labels[1].setText("Ben")
+        ana = dialog.strap_boxes[1].currentData()  # Ana wears the strap scanned second
+        dialog.strap_boxes[0].setCurrentIndex(1)
+        dialog.strap_boxes[1].setCurrentIndex(0)
+        dialog.accept()
+        window = parts.services.group_window
+        qtbot.addWidget(window, before_close_func=lambda w: w.stop_session())
+        assert [t.name.text() for t in window.tiles] == ["Ana", "Ben"]
+        anas = next(s for s in straps if s.address == ana)
+        # Two links set up at once on one adapter: one may need a second attempt.
+        qtbot.waitUntil(lambda: all(s.subscribed.is_set() for s in straps), timeout=30_000)
+        for _ in range(3):
+            assert anas.notify(encode_hrm(60, (1024,), contact=SensorContact.CONTACT))
+        window.set_numbers_visible(True)
+        qtbot.waitUntil(lambda: math.isfinite(window.tiles[0].state.hr_bpm), timeout=10_000)
+        assert "bpm" in window.tiles[0].numbers.text()
+        assert math.isnan(window.tiles[1].state.hr_bpm)  # Ben's strap sent no beat
+        assert window.group.members[1].session.history.beats.size == 0
+        window.stop_session()
+        window.close()
+    finally:
+        air.close()
