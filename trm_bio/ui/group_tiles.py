@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -35,7 +35,7 @@ from trm_bio.zone_display import ZoneScale, ZoneShown, show_zone
 
 #: The band's smallest size in a tile (px): eight tiles fit a 1366x768 laptop beside the
 #: practice column (the band's own minimum is for one person's screen).
-BAND_MIN = (150, 64)
+BAND_MIN = (120, 60)
 #: How a tile on the client's screen names its participant: by number unless the
 #: facilitator turns names (or initials) on.
 CLIENT_LABELS = ("numbers", "initials", "names")
@@ -102,11 +102,28 @@ def client_caption(state: TileState, labels: str) -> str:
     return str(state.seat + 1)
 
 
+class _Band(ZoneBandWidget):
+    """The zone indicator of a tile: its words (low, resilient, high) only where they fit
+    whole; a narrow tile (large text on a small screen) shows the band and the dot alone,
+    and the zone in words under it."""
+
+    LABELS_MIN = (150, 70)  # px: the band's size from which its words are written
+
+    def __init__(self) -> None:
+        super().__init__(horizontal=True)
+        self.setMinimumSize(*BAND_MIN)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        fits = self.width() >= self.LABELS_MIN[0] and self.height() >= self.LABELS_MIN[1]
+        if fits != self.show_labels:
+            self.show_labels = fits
+            self.update()
+        super().resizeEvent(event)
+
+
 def _band() -> ZoneBandWidget:
-    band = ZoneBandWidget(horizontal=True)
-    band.setMinimumSize(*BAND_MIN)
-    band.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-    return band
+    return _Band()
 
 
 class _Tile(QFrame):
@@ -169,6 +186,7 @@ class ParticipantTile(_Tile):
         self.numbers = QLabel("")
         self.numbers.setObjectName("muted")
         self.numbers.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.numbers.setWordWrap(True)  # large text wraps rather than widen the window
         self.numbers.setVisible(False)
         box.addWidget(self.numbers)
         box.addStretch(1)
@@ -189,6 +207,7 @@ class ParticipantTile(_Tile):
         self.number.setFont(theme.font(13, scale, bold=True))
         self.words.setFont(theme.font(12, scale))
         self.numbers.setFont(theme.font(10, scale))
+        self._fit_name()
 
     def show_state(
         self, state: TileState, *, selected: bool, numbers: bool, reconnect: bool
@@ -204,9 +223,9 @@ class ParticipantTile(_Tile):
         self.state, self.selected, self.numbers_visible = state, selected, numbers
         self.offer_reconnect = reconnect
         self.reconnect.setVisible(reconnect)
-        if self.name.text() != state.label:
-            self.name.setText(state.label)
+        if self.name.toolTip() != state.label:
             self.name.setToolTip(state.label)
+            self._fit_name()
         self.band.set_reading(state.zone)
         if self.words.text() != state.words:
             self.words.setText(state.words)
@@ -225,6 +244,19 @@ class ParticipantTile(_Tile):
         self._set_look(not state.shows_zone, selected)
         self.setAccessibleDescription(f"{state.label}: {state.words}")
         return True
+
+    def _fit_name(self) -> None:
+        """The label whole where it fits, else cut with an ellipsis (never mid-letter)."""
+        label = self.name.toolTip()
+        shown = self.name.fontMetrics().elidedText(
+            label, Qt.TextElideMode.ElideRight, max(self.name.width(), 20)
+        )
+        if self.name.text() != shown:
+            self.name.setText(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_name()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.clicked.emit(self.seat)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -92,6 +93,7 @@ GROUP_SHORTCUTS: dict[str, tuple[str, str]] = {
     "pause_session": ("Ctrl+P", "Pause or resume the group session"),
     "stop_session": ("Ctrl+E", "End the group session and see its summary"),
     "numbers": ("Ctrl+H", "Show or hide heart rate and RMSSD on the tiles"),
+    "large_text": ("Ctrl+T", "Large text on or off"),
     "client_view": ("Ctrl+K", "Show or hide the group's client view"),
     "client_full_screen": ("F11", "Client view full screen on or off (Esc on it leaves)"),
     "play": ("Space", "Replay: play or pause"),
@@ -266,13 +268,20 @@ class GroupWindow(QMainWindow):
         valences = QHBoxLayout()
         self.valence_buttons: dict[str, QPushButton] = {}
         for valence, key in VALENCE_KEYS:
-            button = QPushButton(f"{valence.capitalize()} (Ctrl+{key})")
+            button = QPushButton(valence.capitalize())
             button.setStyleSheet(f"border-left: 6px solid {theme.VALENCE_COLOURS[valence]};")
             button.setToolTip(f"Log a {valence} sensation now (Ctrl+{key})")
             button.clicked.connect(lambda _=False, v=valence: self.log_sensation(v))
             valences.addWidget(button)
             self.valence_buttons[valence] = button
         layout.addLayout(valences)
+        keys = QLabel(
+            "Keys: M a marker, Ctrl+1/2/3 a sensation, a participant's number first for them "
+            "alone, Esc for everyone; F1 lists them all."
+        )
+        keys.setObjectName("muted")
+        keys.setWordWrap(True)
+        layout.addWidget(keys)
         return box
 
     def _bind_actions(self) -> None:
@@ -312,6 +321,10 @@ class GroupWindow(QMainWindow):
                 action.setCheckable(True)
                 action.setChecked(self.numbers_visible)
                 action.toggled.connect(self.set_numbers_visible)
+            elif name == "large_text":
+                action.setCheckable(True)
+                action.setChecked(bool(self.settings.large_text))
+                action.toggled.connect(self.set_large_text)
             else:
                 action.triggered.connect(handlers[name])
             self.addAction(action)
@@ -330,6 +343,7 @@ class GroupWindow(QMainWindow):
             logging_menu.addAction(self.shortcut_actions[name])
         view = menu.addMenu("&View")
         view.addAction(self.shortcut_actions["numbers"])
+        view.addAction(self.shortcut_actions["large_text"])
         view.addAction(self.shortcut_actions["client_view"])
         names = view.addMenu("Client view names the participants by")
         self.client_label_actions: dict[str, QAction] = {}
@@ -721,6 +735,19 @@ class GroupWindow(QMainWindow):
         self.numbers_visible = visible
         self.settings.q.setValue(NUMBERS_KEY, bool(visible))
         self.show_tiles([t.state for t in self.tiles if t.state is not None])
+
+    def set_large_text(self, large: bool) -> None:
+        """Large text on or off, for the whole app as the main window does (remembered)."""
+        self.settings.large_text = large
+        self.scale = theme.TextScale(theme.LARGE_TEXT_FACTOR if large else 1.0)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply_theme(app, self.scale)
+        self.title.setFont(theme.font(13, self.scale, bold=True))
+        for tile in self.tiles:
+            tile.set_scale(self.scale)
+        self.skills.set_scale(self.scale)
+        self.client.set_scale(self.scale)
 
     def set_client_labels(self, labels: str) -> None:
         """How the client view names participants: numbers, initials or names (remembered)."""
