@@ -203,6 +203,19 @@ def test_the_client_view_names_nobody_unless_asked(qtbot, tmp_path):
     assert client.captions() == ["AL", "BO", "CM", "DP", "ES"]
     window.set_client_labels("names")
     assert client.captions() == list(NAMES[:5])
+    # On a chosen screen, full screen, as the client view of one person; Esc there leaves
+    # full screen (it is not the group window's "whole group" key), F11 enters it again.
+    window.client_placement.full_action.setChecked(True)
+    qtbot.waitUntil(client.isFullScreen, timeout=3000)
+    assert client.screen() is window.client_placement.chosen_screen()
+    window.select(1)
+    activate(qtbot, client)  # a key on the projector's window: it is the active one
+    qtbot.keyClick(client, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not client.isFullScreen(), timeout=3000)
+    assert window.selected == 1 and client.isVisible()
+    qtbot.keyClick(client, Qt.Key.Key_F11)
+    qtbot.waitUntil(client.isFullScreen, timeout=3000)
+    window.select(None)
     # The shared prompt, in its short form, and never a number on the projector.
     window.skills.select("skill", "grounding")
     window.skills.begin()

@@ -179,7 +179,10 @@ class GroupWindow(QMainWindow):
         self._build()
         self._bind_actions()
         self.client_placement = client_screen.attach(self)
-        self.client.addActions(list(self.shortcut_actions.values()))
+        # The projector's window takes the same keys, but Esc there leaves full screen.
+        self.client.addActions(
+            [a for name, a in self.shortcut_actions.items() if name != "whole_group"]
+        )
         geometry = settings.geometry("group")
         if geometry is None or not self.restoreGeometry(geometry):
             self.setGeometry(first_size(self.screen().availableGeometry()))
