@@ -308,6 +308,7 @@ class GroupController:
         """
         if not self.members:
             return []
+        replay = self.is_replay  # a replay keeps no session: its group is never removed
         kept: list[int] = []
         problems: list[str] = []
         for seat, member in enumerate(self.members):
@@ -321,7 +322,7 @@ class GroupController:
                 self._on_stop()
             except Exception:
                 log.exception("ending the group's device loop failed")
-        if self.group_id is not None and not kept:
+        if self.group_id is not None and not kept and not replay:
             try:
                 self.library.delete_group(self.group_id)
             except LibraryError as exc:

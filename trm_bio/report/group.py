@@ -432,20 +432,29 @@ def save_participant_report(
     )
 
 
+def participant_report_paths(
+    library: Library, group_id: int, folder: str | Path, fmt: str = "html"
+) -> list[tuple[int, Path]]:
+    """(session id, file) of each participant's own report in ``folder``: named by seat and
+    session, never by name (``seat-1-session-12-report.html``)."""
+    return [
+        (info.id, Path(folder) / f"seat-{seat + 1}-session-{info.id}-report.{fmt}")
+        for seat, info in _seats(library.group_sessions(group_id))
+    ]
+
+
 def save_participant_reports(
     library: Library, group_id: int, folder: str | Path, fmt: str = "html"
 ) -> list[Path]:
-    """Each participant's own report into ``folder`` (made, private, when absent), one file
-    per session named by seat and session, never by name: ``seat-1-session-12-report.html``.
-    """
+    """Each participant's own report into ``folder`` (made, private, when absent), named as
+    :func:`participant_report_paths` says."""
     folder = Path(folder)
     refuse_symlink(folder)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    written = []
-    for seat, info in _seats(library.group_sessions(group_id)):
-        out = folder / f"seat-{seat + 1}-session-{info.id}-report.{fmt}"
-        written.append(save_participant_report(library, info.id, out, fmt))
-    return written
+    return [
+        save_participant_report(library, session_id, out, fmt)
+        for session_id, out in participant_report_paths(library, group_id, folder, fmt)
+    ]
 
 
 __all__ = [
@@ -457,6 +466,7 @@ __all__ = [
     "group_summary",
     "moment_shifts",
     "participant_label",
+    "participant_report_paths",
     "participant_summary",
     "practice_events",
     "save_participant_report",
