@@ -115,14 +115,22 @@ def record_group(args: argparse.Namespace, library: Library) -> int:
         for person, session_id in zip(people, ids, strict=True):
             print(f"  session {session_id}: {person.label}", flush=True)
 
+    shown_s = [-math.inf] * len(people)
+
     def show(updates: list[Any]) -> None:
         if args.quiet:
             return
-        for person, update in zip(people, updates, strict=False):
+        for seat, (person, update) in enumerate(zip(people, updates, strict=False)):
             for state in update.beats:
                 print(f"[{person.label}] {format_beat(state)}", flush=True)
             for status in update.status:
                 print(f"[{person.label}] [{status.state.value}] {status.message}", flush=True)
+            session = group.members[seat].session if seat < len(group.members) else None
+            # Headless, beats are not analysed one by one: say every 10 s that they arrive.
+            if session is not None and session.beats_seen and session.now_s >= shown_s[seat] + 10:
+                shown_s[seat] = session.now_s
+                print(f"[{person.label}] {session.now_s:8.1f} s  {session.beats_seen} beats",
+                      flush=True)
 
     try:
         run_group(group, args.duration, show)
