@@ -38,9 +38,9 @@ def record_group(
         )
         assert group_id is not None
         plan = [
-            (300.0, lambda: group.start_skill(1)),
-            (650.0, lambda: group.log_sensation("pleasant", ("warm",), seat=1)),
-            (700.0, group.help_now),
+            (duration_s / 3, lambda: group.start_skill(1)),
+            (duration_s * 0.72, lambda: group.log_sensation("pleasant", ("warm",), seat=1)),
+            (duration_s * 0.78, group.help_now),
         ]
         while True:
             first = group.members[0].source

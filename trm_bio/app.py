@@ -26,7 +26,7 @@ from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import InputFileError, LibraryError, TrmBioError
 from trm_bio.sources import check_scenario, open_source
-from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.library import GroupInfo, Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from devices.simulated import SimulatedStrap
     from devices.source import Source
     from trm_bio.history import SessionAnalysis
+    from trm_bio.report.group import GroupSummary
     from trm_bio.report.trends import Trends
     from trm_bio.ui.main_window import MainWindow
     from trm_bio.ui.settings import Settings
@@ -234,6 +235,57 @@ class Services:
             raise InputFileError(f"{path} is the session library itself; choose another name")
         refuse_symlink(path)
         return export_session(self.library, session_id, fmt, path)
+
+    # -- stored group sessions (the library dialog, the group summary) -----------------------
+    def _refuse_the_library(self, path: Path) -> None:
+        from trm_bio.store.library import is_library_file
+        from trm_bio.store.paths import refuse_symlink
+
+        if is_library_file(path, self.library.path):
+            raise InputFileError(f"{path} is the session library itself; choose another name")
+        refuse_symlink(path)
+
+    def list_groups(self) -> list[GroupInfo]:
+        return self.library.list_groups()
+
+    def group_summary(self, group_id: int) -> GroupSummary:
+        from trm_bio.report.group import group_summary
+
+        return group_summary(self.library, group_id)
+
+    def save_group_report(self, group_id: int, path: str | Path, *, seats: bool = False) -> Path:
+        from trm_bio.report import save_group_report
+
+        path = Path(path)
+        self._refuse_the_library(path)
+        return save_group_report(self.group_summary(group_id), path, seats=seats)
+
+    def save_participant_report(self, session_id: int, path: str | Path) -> Path:
+        from trm_bio.report.group import save_participant_report
+
+        path = Path(path)
+        self._refuse_the_library(path)
+        return save_participant_report(self.library, session_id, path)
+
+    def save_participant_reports(self, group_id: int, folder: str | Path) -> list[Path]:
+        from trm_bio.report.group import save_participant_reports
+
+        return save_participant_reports(self.library, group_id, folder)
+
+    def export_group(self, group_id: int, fmt: str, path: str | Path) -> list[Path]:
+        from trm_bio.exporting import export_group
+
+        path = Path(path)
+        self._refuse_the_library(path)
+        return export_group(self.library, group_id, fmt, path)
+
+    def open_group_replay(self, group_id: int, speed: float = 1.0) -> None:
+        # The group window (issue 19) replaces this: until it is wired, say so in a sentence.
+        self.library.get_group(group_id)  # a clear sentence if there is no such group
+        raise TrmBioError(
+            f"group {group_id} can be replayed with `trm-bio replay --group {group_id}`; the "
+            "group window is not part of this version yet"
+        )
 
 
 @dataclass
