@@ -85,7 +85,7 @@ def test_replay_group_asks_the_services(qtbot, tmp_path, group_and_alone) -> Non
 
 
 def test_export_and_report_a_group_from_the_library(qtbot, tmp_path, group_and_alone) -> None:
-    source, group_id, kept, _ = group_and_alone
+    source, _group_id, kept, _ = group_and_alone
     parts, browser = _browser(qtbot, tmp_path, source)
     _select(browser, kept[2])
     folder = tmp_path / "export"
@@ -111,7 +111,7 @@ def test_export_and_report_a_group_from_the_library(qtbot, tmp_path, group_and_a
 def test_the_group_summary_shows_each_participant_and_writes_reports(
     qtbot, tmp_path, group_and_alone
 ) -> None:
-    source, group_id, kept, _ = group_and_alone
+    source, _group_id, kept, _ = group_and_alone
     parts, browser = _browser(qtbot, tmp_path, source)
     _select(browser, kept[0])
     qtbot.mouseClick(browser.group_summary_button, Qt.MouseButton.LeftButton)
@@ -148,7 +148,7 @@ def test_the_group_summary_shows_each_participant_and_writes_reports(
 
 def test_a_group_that_is_gone_says_so(qtbot, tmp_path, group_and_alone) -> None:
     source, *_ = group_and_alone
-    parts, browser = _browser(qtbot, tmp_path, source)
+    parts, _ = _browser(qtbot, tmp_path, source)
     dialog = show_group_summary(parts.window, parts.services, 99)
     qtbot.addWidget(dialog)
     assert "cannot be shown" in dialog.heading.text() and "no group 99" in dialog.heading.text()
