@@ -438,7 +438,8 @@ def _show(args: argparse.Namespace) -> int:
     document = result.as_dict()
     if signals:
         document["signals"] = signal_seconds(streams)
-    document["group"] = group
+    if group is not None:  # only then: alone, the document is the report's own summary
+        document["group"] = group
     if args.format == "json":
         print(json.dumps(document, indent=2))
         return 0
