@@ -95,6 +95,9 @@ def test_the_group_report_names_nobody(group_library, tmp_path) -> None:
         for part in name.split():
             assert part not in html
     assert "Tuesday evening" in html  # the group's own name
+    # Participant 2's own sensation helped them; its words stay in their own report.
+    assert ("sensation", "warm") in {(h.kind, h.label) for h in summary.participants[1].helped}
+    assert "warm" not in html
     assert "participant 3" in html  # the seat rows asked for, without names
     data = html.split('id="trm-bio-data">')[1].split("</script>")[0]
     document = json.loads(data)

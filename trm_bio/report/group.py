@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The practice moments the group shares (the facilitator starts them for everyone).
-PRACTICE_KINDS = ("skill", "step", "helpnow")
+#: What a group's "what helped" may list: the practice the group shares, never one
+#: participant's own words (a sensation, a resource).
+SHARED_HELP = ("skill", "helpnow")
 
 
 def seat_label(seat: int | None) -> str:
@@ -210,10 +211,14 @@ class GroupSummary:
         return sorted(figures, key=lambda f: f.time_s)
 
     def helped_counts(self) -> list[tuple[str, str, int]]:
-        """(kind, name, how many participants it helped), most first: no one named."""
+        """(kind, name, how many participants it helped), most first: no one named.
+
+        Only what the group practised together (skills, Help Now!): a sensation's or a
+        resource's words are one participant's own, and stay in their own report.
+        """
         counts: dict[tuple[str, str], int] = {}
         for p in self.measured:
-            for h in {(h.kind, h.label) for h in p.helped}:
+            for h in {(str(h.kind), h.label) for h in p.helped if h.kind in SHARED_HELP}:
                 counts[h] = counts.get(h, 0) + 1
         return sorted(
             ((kind, label, n) for (kind, label), n in counts.items()), key=lambda t: (-t[2], t[1])
