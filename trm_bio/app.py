@@ -248,7 +248,7 @@ class Services:
     def list_groups(self) -> list[GroupInfo]:
         return self.library.list_groups()
 
-    def group_summary(self, group_id: int) -> GroupSummary:
+    def summarise_group(self, group_id: int) -> GroupSummary:
         from trm_bio.report.group import group_summary
 
         return group_summary(self.library, group_id)
@@ -258,7 +258,7 @@ class Services:
 
         path = Path(path)
         self._refuse_the_library(path)
-        return save_group_report(self.group_summary(group_id), path, seats=seats)
+        return save_group_report(self.summarise_group(group_id), path, seats=seats)
 
     def save_participant_report(self, session_id: int, path: str | Path) -> Path:
         from trm_bio.report.group import save_participant_report

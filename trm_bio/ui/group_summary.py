@@ -77,7 +77,7 @@ class GroupSummaryDialog(QDialog):
         self.figures.setWordWrap(True)
         box.addWidget(self.figures)
         try:
-            self.summary = services.group_summary(group_id)
+            self.summary = services.summarise_group(group_id)
         except TrmBioError as exc:
             self.heading.setText(f"This group's summary cannot be shown: {sentence(str(exc))}")
         summary = self.summary

@@ -119,7 +119,7 @@ class GroupLibraryServices(Protocol):
         """The library's group sessions, oldest first."""
         ...
 
-    def group_summary(self, group_id: int) -> GroupSummary:
+    def summarise_group(self, group_id: int) -> GroupSummary:
         """A stored group session's summary (``TrmBioError``: one sentence)."""
         ...
 
