@@ -142,6 +142,11 @@ def test_the_group_summary_shows_each_participant_and_writes_reports(
     qtbot.mouseClick(dialog.everyone_button, Qt.MouseButton.LeftButton)
     assert len(list(folder.iterdir())) == 3
     assert dialog.message.text().startswith("3 reports were saved")
+    # The app's own "Save report…" of a participant's session says so too.
+    saved = parts.services.save_session_report(
+        parts.services.analyse(kept[2]), str(tmp_path / "chi.html")
+    )
+    assert "part of a group session (with 2 other participants)" in saved.read_text()
     dialog.close()
     close_window(parts.window)
 

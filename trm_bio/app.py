@@ -175,8 +175,11 @@ class Services:
         from trm_bio.report import save_session_report
         from trm_bio.store.person_resonance import latest_for_name
 
+        from trm_bio.report.group import group_sentence
+
         resonance = latest_for_name(self.library, analysis.info.person_name)
-        return save_session_report(analysis, path, None, resonance)
+        group = group_sentence(self.library, analysis.info)  # a group's participant: says so
+        return save_session_report(analysis, path, None, resonance, group)
 
     def person_trends(self, person: str) -> Trends:
         from trm_bio.report.trends import person_trends
