@@ -173,9 +173,8 @@ class Services:
 
     def save_session_report(self, analysis: SessionAnalysis, path: str | Path) -> Path:
         from trm_bio.report import save_session_report
-        from trm_bio.store.person_resonance import latest_for_name
-
         from trm_bio.report.group import group_sentence
+        from trm_bio.store.person_resonance import latest_for_name
 
         resonance = latest_for_name(self.library, analysis.info.person_name)
         group = group_sentence(self.library, analysis.info)  # a group's participant: says so
