@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_run import ROOT, Outcome, one_sentence_error, run, run_process
+from tests.test_cli_devices import no_bluetooth
 from trm_bio.store.library import Library
 
 NAMES = ("Ana Lima", "Ben Okafor", "Chi Wu")
@@ -74,6 +75,19 @@ def test_a_different_number_of_names_is_one_sentence_and_exit_2(tmp_path) -> Non
         library=tmp_path / "library.sqlite3",
     )
     assert straps.code == 2 and "2 participants but 1 name" in one_sentence_error(straps)
+
+
+@no_bluetooth
+def test_straps_without_bluetooth_are_one_sentence_and_leave_no_group(tmp_path) -> None:
+    library = tmp_path / "library.sqlite3"
+    out = trm("record", "--device", "C0:11:22:33:44:55", "--device", "C0:11:22:33:44:66",
+              "--person", "A", "--person", "B", "--duration", "5", library=library,
+              check=False)
+    assert out.code == 1
+    line = one_sentence_error(out)
+    assert line.startswith("trm-bio: A: ") and " B: " in line and "Bluetooth" in line
+    with Library.open(library, readonly=True) as lib:
+        assert lib.list_groups() == [] and lib.list_sessions() == []
 
 
 def test_sessions_json_shows_each_sessions_group(recorded) -> None:

@@ -136,10 +136,10 @@ def record_group(args: argparse.Namespace, library: Library) -> int:
         run_group(group, args.duration, show)
     finally:
         kept = group.stop()  # every participant's session ends; a beatless one is dropped
-    if group.error:
+    if not kept:  # one line: each participant's reason
+        raise TrmBioError(group.error or "no participant's session was kept")
+    if group.error:  # those kept are saved all the same
         print(f"trm-bio: {group.error}", file=sys.stderr)
-    if not kept:
-        raise TrmBioError("no participant's session was kept: no strap sent a heartbeat")
     if args.quiet:
         print(group_id)
         for session_id in kept:
