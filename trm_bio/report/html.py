@@ -466,8 +466,9 @@ def trends_html(trends: Trends) -> str:
 GROUP_HOW_TO_READ = (
     "<h2>How to read this</h2>"
     "<ul>"
-    "<li>This report shows the group as a whole: no participant is named, and no one's own "
-    "figures are shown. Each participant's own report is theirs alone.</li>"
+    "<li>This report shows the group as a whole: no participant is named (a row per seat, "
+    "when asked for, says \"participant N\", never a name). Each participant's own report "
+    "is theirs alone.</li>"
     "<li>Each participant's zone indicator compares their heart rate and RMSSD with their "
     "own resting values; the resilient band is close to their own usual rest. It is an "
     "indicator, not a diagnosis, and being outside the band is not good or bad.</li>"

@@ -276,9 +276,9 @@ def write_group_pdf(summary: GroupSummary, path: str | Path, *, seats: bool = Fa
 
 
 GROUP_HOW_TO_READ = (
-    "This report shows the group as a whole: no participant is named and no one's own figures "
-    "are shown. Each zone indicator compares a participant's heart with their own resting "
-    "values; it is an indicator, not a diagnosis. Settled after a moment: the heart moved "
-    "toward the band in the two minutes after it, and the indicator did not move away from "
-    "the resilient zone. What happened together, not proof of cause."
+    "This report shows the group as a whole: no participant is named (a row per seat, when "
+    "asked for, says \"participant N\"). Each zone indicator compares a participant's heart "
+    "with their own resting values; it is an indicator, not a diagnosis. Settled after a "
+    "moment: the heart moved toward the band in the two minutes after it, and the indicator "
+    "did not move away from the resilient zone. What happened together, not proof of cause."
 )

@@ -9,6 +9,7 @@ opens it for a stored group.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,7 @@ class GroupSummaryDialog(QDialog):
             name = summary.name or f"Group session {group_id}"
             self.setWindowTitle(f"{name}: summary")
             self.heading.setText(
-                f"<b>{name}</b>: {len(summary.participants)} participants. The zone "
+                f"<b>{escape(name)}</b>: {len(summary.participants)} participants. The zone "
                 "indicator is an indicator, not a diagnosis; what followed a moment happened "
                 "together with it, which is not proof that it caused a change."
             )
