@@ -196,3 +196,32 @@ def test_a_library_of_the_previous_schema_gains_groups_and_keeps_its_sessions(
         assert upgraded.get_group(group_id).session_ids == (1,)
         upgraded.delete_group(group_id)
         assert upgraded.get_session(1).group_id is None and upgraded.list_groups() == []
+
+
+def test_two_programs_upgrading_one_library_at_once_apply_each_migration_once(
+    tmp_path: Path,
+) -> None:
+    from trm_bio.store.migrations import migrate
+
+    path = tmp_path / "v4.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as raw:
+        raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for number, script in enumerate(MIGRATIONS[:4]):
+            raw.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
+    this = sqlite3.connect(path, isolation_level=None, timeout=5)
+    other = sqlite3.connect(path, isolation_level=None, timeout=5)
+    upgraded_by_other: list[int] = []
+
+    def other_program_first(sql: str) -> None:
+        # The other program upgrades after this one read the old version, before it writes.
+        if not upgraded_by_other and sql.startswith("BEGIN"):
+            upgraded_by_other.append(migrate(other))
+
+    this.set_trace_callback(other_program_first)
+    try:
+        assert migrate(this) == 0  # nothing left to do, and no "already exists" error
+        assert upgraded_by_other == [1]
+        assert this.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        this.close()
+        other.close()

@@ -53,6 +53,17 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def wait_seconds(text: str) -> float:
+    """An argparse type: how long to wait, 0 (not at all) or more seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"the wait must be 0 seconds or more, not {text}")
+    return value
+
+
 def resonance_rate(text: str) -> float:
     """An argparse type: a simulated person's resonance rate, 2-12 breaths/min."""
     try:
@@ -185,7 +196,7 @@ def publish_options(*, wait: bool = True) -> argparse.ArgumentParser:
         return parent
     parent.add_argument(
         "--lsl-wait",
-        type=float,
+        type=wait_seconds,
         default=0.0,
         metavar="S",
         help="with --lsl: wait up to S seconds for a subscriber before the session starts",
