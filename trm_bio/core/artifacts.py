@@ -83,12 +83,13 @@ Other deviations, all documented where they are made:
   while the heart slows (expiration) or turns at the shortest interval of a breath, the
   rhythm's own rise takes up to 60 % of a 10 % displacement out of the drop into i or out
   of i+1 to i+2 (RR swinging by +/-5 % every 5-6 beats; at 5.5 % every such beat was
-  missed). The sum's limit (PAIR_SUM_FRACTION, 10 %) holds the sinus swings this lets in;
-  curvature (a beat early at the very peak or trough of a fast swing) still hides some.
-  Beat i is labelled ECTOPIC when it is otherwise NORMAL, the interval before it
-  is normal, and the rule did not fire in the PAIR_RUN_BEATS before it: in bigeminy and
-  trigeminy only a run's first premature beat is labelled (the rhythm check judges the
-  run; correcting every beat would leave no normal interval to correct from).
+  missed). The sum's limit (PAIR_SUM_FRACTION, 10 %) holds the sinus swings this lets in.
+  A beat early right after the steepest fall of a 5-beat swing (the pair around its
+  trough) still passes: the line through the neighbours misses the curve. Beat i is
+  labelled ECTOPIC when it is otherwise NORMAL, the interval before it is normal, and the
+  rule did not fire in the PAIR_RUN_BEATS before it: in bigeminy and trigeminy only a
+  run's first premature beat is labelled (the rhythm check judges the run; correcting
+  every beat would leave no normal interval to correct from).
 * The interval right after an EXTRA one is labelled NORMAL: merging the extra interval into
   it is its correction.
 * The thresholds have a floor relative to the running RR level:
