@@ -11,13 +11,14 @@ Nothing heavy loads on import: each source's module loads when one is made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from trm_bio.errors import TrmBioError
 
 if TYPE_CHECKING:
     from devices.source import Source
+    from devices.strap_group import StrapGroup
 
 SourceKind = Literal["simulated", "ble", "lsl"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("simulated", "ble", "lsl")
@@ -104,6 +105,114 @@ def open_source(
 
         return BleStrap(target, **(ble_options or {}))
     raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(SOURCE_KINDS)}")
+
+
+class GroupSources(list["Source"]):
+    """A group session's sources, one per participant in order, and what they share.
+
+    A plain list of unstarted sources (start each, or all with :meth:`start`), plus
+    :meth:`stop`, which stops them all and, for Bluetooth straps, then ends the event loop
+    they share (:class:`devices.strap_group.StrapGroup`): stop a group through it, not
+    only source by source. :meth:`restart` reconnects one participant's strap and puts the
+    new source in its place.
+    """
+
+    def __init__(self, sources: Sequence[Source], strap_group: StrapGroup | None = None) -> None:
+        super().__init__(sources)
+        #: The straps' shared loop and their owner (None for simulated people).
+        self.strap_group = strap_group
+
+    def start(self) -> None:
+        """Start every source; returns at once."""
+        for source in self:
+            source.start()
+
+    def restart(self, index: int) -> Source:
+        """Reconnect participant ``index``'s strap alone and return its new source.
+
+        Raises
+        ------
+        TrmBioError
+            For simulated people: only a Bluetooth strap is reconnected.
+        """
+        if self.strap_group is None:
+            raise TrmBioError("Only a Bluetooth strap can be reconnected")
+        self[index] = new = self.strap_group.restart(index)
+        return new
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop every source, then the shared Bluetooth loop; idempotent."""
+        if self.strap_group is not None:
+            self.strap_group.stop(timeout_s)  # the straps it made, restarted ones included
+        for source in self:
+            source.stop(timeout_s)
+
+
+def open_group_sources(
+    kind: SourceKind,
+    targets: Sequence[str] = (),
+    *,
+    people: int | None = None,
+    scenario: str = "calm",
+    seed: int = 0,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    link_drops: tuple[tuple[float, float], ...] = (),
+    ble_options: Mapping[str, Any] | None = None,
+    h10: bool = False,
+) -> GroupSources:
+    """New, unstarted sources for a group session, one per participant, in order.
+
+    Parameters
+    ----------
+    kind : {"simulated", "ble"}
+        Simulated people, or Bluetooth straps on one adapter and one shared loop.
+    targets : sequence of str
+        The straps' addresses or names (``ble``), one per participant, none twice.
+    people : int, optional
+        How many simulated people (``simulated``); each has their own seed and physiology
+        (:func:`devices.simulated.simulated_group`, source ids ``simulated-1`` ...).
+    scenario, seed, speed, duration_s, link_drops, h10
+        As for :func:`open_source`, for every simulated person (``seed`` is the group's).
+    ble_options : mapping, optional
+        Extra :class:`devices.ble.BleStrap` arguments for every strap.
+
+    Returns
+    -------
+    GroupSources
+        The sources, a list; stop them with its :meth:`GroupSources.stop`.
+
+    Raises
+    ------
+    TrmBioError
+        One sentence for a group of fewer than 1 or more than 8, a strap given twice, an
+        unknown scenario, or a kind that has no group (LSL).
+    """
+    from devices.source import GROUP_SIZE_MAX
+
+    if kind == "simulated":
+        from devices.simulated import simulated_group
+
+        if people is None:
+            raise TrmBioError(f"Say how many simulated people, 1 to {GROUP_SIZE_MAX}")
+        try:
+            return GroupSources(
+                simulated_group(
+                    people, scenario, seed=seed, speed=speed, duration_s=duration_s,
+                    link_drops=link_drops, h10=h10,
+                )
+            )
+        except ValueError as exc:  # the group's size, the scenario or the speed
+            raise TrmBioError(str(exc).rstrip(".")) from exc
+    if kind == "ble":
+        from devices.strap_group import StrapGroup
+
+        try:
+            group = StrapGroup(list(targets), **(ble_options or {}))
+        except ValueError as exc:  # the group's size, or a strap given twice
+            raise TrmBioError(str(exc).rstrip(".")) from exc
+        return GroupSources(group.straps, group)
+    raise TrmBioError("A group session takes simulated people or Bluetooth straps")
 
 
 def check_scenario(scenario: str) -> None:
