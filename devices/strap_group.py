@@ -105,7 +105,7 @@ class StrapGroup:
 
         The new :class:`~devices.ble.BleStrap` (same target and options, same loop) replaces
         the old one in the group and is returned, so the caller swaps its source; the other
-        straps stream on untouched. It is started when the group was.
+        straps stream on untouched. It is started when the group or the old strap was.
 
         Parameters
         ----------
@@ -117,10 +117,11 @@ class StrapGroup:
         if self._stopped:
             raise RuntimeError("a stopped strap group cannot restart a strap")
         old = self._straps[index]
+        was_started = self._started or old._loop_thread is not None
         old.stop(timeout_s)
         new = self._new_strap(old.target)
         self._straps[index] = new
-        if self._started:
+        if was_started:
             new.start()
         logger.info("strap %d (%s) restarted", index, old.target)
         return new

@@ -19,7 +19,10 @@ from devices.packet import LinkState, Packet, StatusEvent
 from devices.strap_group import StrapGroup
 from tests.support.bleak_bumble_backend import BumbleCentral
 from tests.support.bumble_air import Air
+from tests.support.bumble_strap import EmulatedStrap
 from tests.support.group_rig import DROP_KINDS, GroupRig
+from trm_bio.errors import TrmBioError
+from trm_bio.sources import GroupSources, open_group_sources
 
 WAIT_S = 10.0
 
@@ -149,3 +152,47 @@ def test_a_group_refuses_the_same_strap_twice_and_a_wrong_size(air):
         StrapGroup([], **options)
     with pytest.raises(ValueError, match="1 to 8 straps, not 9"):
         StrapGroup([f"C0:00:00:00:00:{i:02X}" for i in range(9)], **options)
+
+
+def test_open_group_sources_puts_the_straps_on_one_loop_and_stops_it(air):
+    straps = [
+        EmulatedStrap(air, name=f"Strap {i}", address=f"C0:00:00:00:02:0{i}") for i in (1, 2)
+    ]
+    central = BumbleCentral(air)
+    options = {
+        "scanner_backend": central.scanner_backend,
+        "client_backend": central.client_backend,
+        "min_backoff_s": 0.01,
+    }
+    sources = open_group_sources("ble", [s.address for s in straps], ble_options=options)
+    assert isinstance(sources, GroupSources) and len(sources) == 2
+    group = sources.strap_group
+    assert group is not None and list(sources) == group.straps
+    sources.start()
+    try:
+        for source, strap in zip(sources, straps, strict=True):
+            assert strap.subscribed.wait(WAIT_S)
+            assert source._loop_thread is group.loop_thread
+        new = sources.restart(1)
+        assert sources[1] is new and group.strap(1) is new
+        assert new.get(WAIT_S) is not None  # the new strap is at work on the shared loop
+    finally:
+        sources.stop()
+    assert not group.loop_thread.thread.is_alive()
+    for strap in straps:
+        assert strap.idle.wait(WAIT_S)
+
+
+@pytest.mark.parametrize(
+    ("targets", "words"),
+    [
+        (["C0:00:00:00:02:01", "c0:00:00:00:02:01"], "given twice"),
+        (["Strap A", "Strap A"], "given twice"),
+        ([], "1 to 8 straps, not 0"),
+        ([f"Strap {i}" for i in range(9)], "1 to 8 straps, not 9"),
+    ],
+)
+def test_a_bad_strap_group_is_one_sentence(targets, words):
+    with pytest.raises(TrmBioError) as caught:
+        open_group_sources("ble", targets)
+    assert words in str(caught.value) and "\n" not in str(caught.value)

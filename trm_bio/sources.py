@@ -124,8 +124,10 @@ class GroupSources(list["Source"]):
 
     def start(self) -> None:
         """Start every source; returns at once."""
+        if self.strap_group is not None:
+            self.strap_group.start()
         for source in self:
-            source.start()
+            source.start()  # a second start does nothing
 
     def restart(self, index: int) -> Source:
         """Reconnect participant ``index``'s strap alone and return its new source.

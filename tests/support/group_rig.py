@@ -36,8 +36,6 @@ DROP_KINDS = ("drop_link", "go_away", "refuse", "setup_drop")
 #: fast for a test and still far inside a strap's RR band however long a reconnection takes.
 ROUND_S = 0.02
 
-#: The STREAMING event that starts a stream (tests/test_ble_strap.py: SUBSCRIBED).
-SUBSCRIBED = "waiting for beats"
 
 
 def strap_address(index: int) -> str:
@@ -60,7 +58,8 @@ class Track:
     sent: list[int] = field(default_factory=list)  # RR raw notified on a subscribed link
     packets: list[Packet] = field(default_factory=list)
     events: list[StatusEvent] = field(default_factory=list)
-    subscriptions: int = 0  # STREAMING "waiting for beats" events seen
+    subscriptions: int = 0  # STREAMING events right after CONNECTED: a new subscription
+    subscribed_ns: int = 0  # host time of the latest of them
     reconnects: int = 0  # RECONNECTING events seen
     drops: int = 0
     #: (start, end) host monotonic ns of each drop: from the drop to the new subscription.
@@ -161,11 +160,15 @@ class GroupRig:
         if isinstance(item, Packet):
             track.packets.append(item)
         elif isinstance(item, StatusEvent):
+            # The subscription's own STREAMING event says "waiting for beats", or "beats
+            # arriving" when a beat came with the subscription: it is the one after CONNECTED.
+            after_connected = bool(track.events) and track.events[-1].state == LinkState.CONNECTED
             track.events.append(item)
             if item.state == LinkState.RECONNECTING:
                 track.reconnects += 1
-            elif item.state == LinkState.STREAMING and item.details.get("step") == SUBSCRIBED:
+            elif item.state == LinkState.STREAMING and after_connected:
                 track.subscriptions += 1
+                track.subscribed_ns = item.host_ns
 
     def drain(self, index: int) -> list[object]:
         """Take every waiting item of strap ``index``'s source into its track."""
@@ -234,11 +237,7 @@ class GroupRig:
             assert not failed, failed[0].message
             self.paced_round(index)
         assert track.reconnects > reconnects, f"strap {index + 1}: the drop was not seen"
-        back_ns = next(
-            e.host_ns
-            for e in reversed(track.events)
-            if e.state == LinkState.STREAMING and e.details.get("step") == SUBSCRIBED
-        )
+        back_ns = track.subscribed_ns
         track.drops += 1
         track.windows.append((start_ns, back_ns))
         track.reconnect_s.append(max(0.0, (back_ns - reachable_ns) / 1e9))
