@@ -36,7 +36,7 @@ def air() -> Iterator[Air]:
 
 @pytest.fixture
 def rig(air: Air) -> Iterator[GroupRig]:
-    rig = GroupRig(air, count=4, connect_timeout_s=1.0, scan_timeout_s=5.0)
+    rig = GroupRig(air, count=4, connect_timeout_s=5.0, scan_timeout_s=5.0)
     yield rig
     rig.close()
 

@@ -104,6 +104,7 @@ class BumbleCentral:
 
         self.device: Device = air.run(create())
         self._connect_lock = asyncio.Lock()  # bound to the air loop on first use
+        self._scan_switch = asyncio.Lock()  # scanning turned on and off one at a time (air loop)
         central = self
 
         class ScannerBackend(BumbleBleakScanner):
@@ -161,14 +162,18 @@ class BumbleCentral:
     async def scan_start(self, listener: Callable[[Advertisement], None]) -> None:
         self._listeners.add(listener)
         self._scan_users += 1
-        if not self.device.is_scanning:
-            await self.device.start_scanning(filter_duplicates=False)
+        # Serialised with stops: a start that came while the last user's stop was under way
+        # would find the radio still scanning, and be left with a radio that stopped.
+        async with self._scan_switch:
+            if self._scan_users > 0 and not self.device.is_scanning:
+                await self.device.start_scanning(filter_duplicates=False)
 
     async def scan_stop(self, listener: Callable[[Advertisement], None]) -> None:
         self._listeners.discard(listener)
         self._scan_users = max(0, self._scan_users - 1)
-        if self._scan_users == 0 and self.device.is_scanning:
-            await self.device.stop_scanning()
+        async with self._scan_switch:
+            if self._scan_users == 0 and self.device.is_scanning:
+                await self.device.stop_scanning()
 
     async def wait_advertising(self, address: str, timeout_s: float) -> hci.Address:
         """The typed address of ``address`` once it advertises (scanning meanwhile).
