@@ -26,8 +26,8 @@ SourceItem: TypeAlias = "Packet | StatusEvent | PmdFrame"
 
 log = logging.getLogger(__name__)
 
-#: The most sources one group session takes: 8 participants, each with a strap (one
-#: Bluetooth adapter holds that many LE links; many hold few more).
+#: The most sources one group session takes: 8 participants, each with a strap (about as
+#: many LE links as a common Bluetooth adapter holds at once).
 GROUP_SIZE_MAX = 8
 
 

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 import pytest
 
 from devices.ble import BleStrap
-from devices.packet import LinkState, Packet, StatusEvent
+from devices.hrm import encode_hrm, packet_from_payload
+from devices.packet import LinkState, Packet, SensorContact, StatusEvent
 from devices.strap_group import StrapGroup
 from tests.support.bleak_bumble_backend import BumbleCentral
 from tests.support.bumble_air import Air
 from tests.support.bumble_strap import EmulatedStrap
-from tests.support.group_rig import DROP_KINDS, GroupRig
+from tests.support.group_rig import DROP_KINDS, RR_BAND, GroupRig
 from trm_bio.errors import TrmBioError
 from trm_bio.sources import GroupSources, open_group_sources
 
@@ -196,3 +197,18 @@ def test_a_bad_strap_group_is_one_sentence(targets, words):
     with pytest.raises(TrmBioError) as caught:
         open_group_sources("ble", targets)
     assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_rig_would_see_a_crossed_and_a_lost_beat(rig):
+    # The bookkeeping the group tests and the benchmark rely on can fail.
+    track = rig.tracks[0]
+    own, other = RR_BAND * 1 + 7, RR_BAND * 2 + 7  # strap 1's band, strap 2's band
+    payload = encode_hrm(60, (own, other), contact=SensorContact.CONTACT)
+    track.packets.append(packet_from_payload(payload, 1, track.address))
+    track.sent.extend([own, own + 1])
+    assert track.crossed() == 1 and track.lost() == 1
+    with pytest.raises(AssertionError):
+        rig.assert_no_crossed_and_no_lost()
+    stranger = packet_from_payload(encode_hrm(60, (own + 1,)), 2, rig.tracks[1].address)
+    track.packets.append(stranger)  # strap 1's value, but another strap's id
+    assert track.crossed() == 2
