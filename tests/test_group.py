@@ -50,10 +50,9 @@ def all_ended(group: GroupController) -> bool:
 
 
 def simulated(count: int, duration_s: float = 120.0, **kwargs: object) -> list[Source]:
-    sources, on_stop = open_group_sources(
+    sources, _ = open_group_sources(
         "simulated", people=count, speed=SPEED, duration_s=duration_s, **kwargs  # type: ignore[arg-type]
     )
-    assert on_stop is None
     return sources
 
 
@@ -159,9 +158,9 @@ def test_group_sizes_and_counts_are_checked_with_one_sentence(library: Library) 
     group = GroupController(library)
     with pytest.raises(TrmBioError, match="one strap per participant"):
         group.start_live(simulated(2), PEOPLE)
-    with pytest.raises(TrmBioError, match="1 to 8 participants, not 9"):
+    with pytest.raises(TrmBioError, match="1 to 8 people, not 9"):
         open_group_sources("simulated", people=9)
-    with pytest.raises(TrmBioError, match="named twice"):
+    with pytest.raises(TrmBioError, match="given twice"):
         open_group_sources("ble", ["AA:BB", "CC:DD", "AA:BB"])
     with pytest.raises(TrmBioError, match="no group session is running"):
         group.log_marker()
@@ -225,3 +224,13 @@ def test_two_programs_upgrading_one_library_at_once_apply_each_migration_once(
     finally:
         this.close()
         other.close()
+
+
+def test_a_group_that_cannot_start_leaves_no_group_and_ends_the_device_loop(
+    library: Library,
+) -> None:
+    ended: list[bool] = []
+    group = GroupController(library)
+    with pytest.raises(TrmBioError, match="one strap per participant"):
+        group.start_live(simulated(2), PEOPLE, on_stop=lambda: ended.append(True))
+    assert ended == [True] and library.list_groups() == [] and not group.running
