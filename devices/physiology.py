@@ -63,6 +63,7 @@ faster the heart, as in real rest. :meth:`PersonProfile.apply` makes a scenario 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -600,14 +601,13 @@ class _OrnsteinUhlenbeck:
     def next(self, n: int) -> np.ndarray:
         if self._gain == 0.0:
             return np.zeros(n)
-        # Imported here: scipy.signal takes about a second to load, and listing the scenarios
-        # (the app's menus, the command line) must not wait for it.
-        from scipy.signal import lfilter
-
-        out: np.ndarray  # scipy has no type information
-        out, _ = lfilter(
-            [self._gain], [1.0, -self._alpha], self._rng.standard_normal(n),
-            zi=[self._alpha * self._state],
+        # y[i] = gain * x[i] + alpha * y[i-1]: scipy.signal.lfilter([gain], [1, -alpha]) bit
+        # for bit, written out because scipy.signal takes most of a second to load and the
+        # simulated strap's first beat (the app's first screen) must not wait for it.
+        alpha = self._alpha
+        driven = (self._gain * self._rng.standard_normal(n)).tolist()
+        out = np.array(
+            list(itertools.accumulate(driven, lambda y, x: x + alpha * y, initial=self._state))[1:]
         )
         self._state = float(out[-1])
         return out

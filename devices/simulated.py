@@ -526,35 +526,55 @@ class SimulatedStrap(ThreadedSource):
         # What the strap dialog shows it offers: a heart-rate strap, or an H10's raw streams too.
         self.offers = frozenset({"HR", "RR", "ECG", "ACC"} if h10 else {"HR", "RR"})
 
-    def start(self) -> None:
-        """Start streaming on a new thread; returns at once (a second call does nothing)."""
+    def start(self, *, worn: bool = False) -> None:
+        """Start streaming on a new thread; returns at once (a second call does nothing).
+
+        ``worn``: the strap was on the chest, beating, before this call (the app's first
+        preview): its session time 0 is set back so that its first notification carrying a
+        beat is due at once, as a strap already worn answers the subscription within a
+        second, rather than the person looking at an empty screen for that second.
+        """
         if self._thread is None:
-            self.start_ns = time.monotonic_ns()
+            now_ns = time.monotonic_ns()
+            lead_s = self._first_beat_s() if worn and not math.isinf(self.speed) else 0.0
+            self.start_ns = now_ns - round(lead_s / self.speed * 1e9)
             self._start_thread(self._run, self.start_ns)
 
-    def _run(self, start_ns: int) -> None:
-        started_s = time.monotonic()
-        last_ns = start_ns
+    def _items(self, start_ns: int) -> Iterator[Packet | StatusEvent | PmdFrame]:
+        """The strap's items in time order, session time 0 at host time ``start_ns``."""
         generate: Callable[..., Iterator[Packet | StatusEvent | PmdFrame]] = simulate
         if self.h10:
             from devices.simulated_h10 import simulate_h10
 
             generate = simulate_h10
+        return generate(
+            self.scenario,
+            seed=self.seed,
+            duration_s=self.duration_s,
+            start_ns=start_ns,
+            source_id=self.source_id,
+            battery_percent=self.battery_percent,
+            body_location=self.body_location,
+            artifacts=self._artifacts,
+            contact_loss=self._contact_loss,
+            link_drops=self._link_drops,
+            resonance=self.resonance,
+            guide=self.guide,
+        )
+
+    def _first_beat_s(self) -> float:
+        """Session time (s) of the first notification that carries a beat (a few ms to find:
+        the same seed gives the same items)."""
+        for item in self._items(0):
+            if isinstance(item, Packet) and item.rr_ms:
+                return item.host_ns / 1e9
+        return 0.0
+
+    def _run(self, start_ns: int) -> None:
+        started_s = start_ns / 1e9  # time.monotonic() of session time 0
+        last_ns = start_ns
         try:
-            for item in generate(
-                self.scenario,
-                seed=self.seed,
-                duration_s=self.duration_s,
-                start_ns=start_ns,
-                source_id=self.source_id,
-                battery_percent=self.battery_percent,
-                body_location=self.body_location,
-                artifacts=self._artifacts,
-                contact_loss=self._contact_loss,
-                link_drops=self._link_drops,
-                resonance=self.resonance,
-                guide=self.guide,
-            ):
+            for item in self._items(start_ns):
                 if self._stop_event.is_set():
                     break
                 if not math.isinf(self.speed):

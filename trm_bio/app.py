@@ -156,11 +156,17 @@ class Services:
 
     def warm_up(self, choice: DeviceChoice) -> None:
         """Start ``choice``'s simulated strap now, for the preview :meth:`start_live` opens
-        next: its first packet (a second after it starts, as a strap's) then comes while the
-        window is still being built, and the first beat is on the screen sooner."""
+        next: it starts as a strap already worn, whose first beat is sent at once, so the beat
+        waits in the queue while the window is still being built and is drawn on its first
+        tick."""
         if choice.kind == "simulated":
+            from devices.simulated import SimulatedStrap
+
             source = self.make_source(choice)
-            source.start()
+            if isinstance(source, SimulatedStrap):
+                source.start(worn=True)
+            else:
+                source.start()
             self.warm = (choice, source)
 
     def list_sessions(self) -> list[SessionInfo]:

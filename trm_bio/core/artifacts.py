@@ -197,7 +197,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import ndimage
 
 from trm_bio.core.errors import TrmBioError
 
@@ -342,6 +341,10 @@ def windowed_order_statistics(
         results = [np.full(n, np.nan) for _ in fractions]
         rows = np.arange(min(rows_from, n), n)
     else:
+        # Imported here: scipy.ndimage takes a quarter of a second to load, and the live
+        # engine's lean path (rows_from > 0) and the app's first screen do without it.
+        from scipy import ndimage
+
         filled = np.where(np.isfinite(values), values, 0.0)
         lag = max(-ahead, 0)  # ndimage's origin cannot put the window wholly before j: shift
         results = []
