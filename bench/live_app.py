@@ -78,6 +78,9 @@ def cpu(seconds: float, client: bool) -> dict[str, float]:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     run_for(seconds)
     cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
+    # End the recording first: closing while recording asks the person (a modal question
+    # nobody answers here).
+    window.stop_session(reconnect=False)
     window.close()
     library.close()
     return {

@@ -26,6 +26,7 @@ import enum
 import logging
 import re
 import time
+import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -267,6 +268,24 @@ _OFFER_NAME = {PmdStream.ECG: "ECG", PmdStream.ACC: "ACC"}
 _FRAMES_NAME = {PmdStream.ECG: "ECG", PmdStream.ACC: "Accelerometer"}
 
 
+# bleak keeps one BlueZ manager, so one D-Bus client, per event loop, and BlueZ lets each
+# client run one discovery at a time (a second StartDiscovery is answered InProgress): straps
+# that share a loop take turns to scan.
+_SCAN_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _scan_turn() -> asyncio.Lock:
+    """The running loop's scan lock (one scan at a time per loop; FIFO, so every strap gets
+    its turn)."""
+    loop = asyncio.get_running_loop()
+    lock = _SCAN_TURNS.get(loop)
+    if lock is None:
+        lock = _SCAN_TURNS[loop] = asyncio.Lock()
+    return lock
+
+
 def _sentence_start(name: str) -> str:
     return name[:1].upper() + name[1:]
 
@@ -346,6 +365,11 @@ class BleStrap(Source):
         How long the PMD control point may take to answer one command (s).
     raw_silence_s : float
         How long a raw stream that was arriving may send nothing before that is said (s).
+    loop_thread : LoopThread or None
+        A loop shared with other straps (one Bluetooth adapter, one event loop: see
+        :class:`devices.strap_group.StrapGroup`): the strap runs its tasks on it and never
+        stops it, its owner does. None: the strap runs on a loop thread of its own, made by
+        :meth:`start` and ended by :meth:`stop`.
     """
 
     def __init__(
@@ -363,6 +387,7 @@ class BleStrap(Source):
         raw_streams: bool = True,
         pmd_timeout_s: float = PMD_RESPONSE_TIMEOUT_S,
         raw_silence_s: float = RAW_SILENCE_S,
+        loop_thread: LoopThread | None = None,
     ) -> None:
         super().__init__(source_id=target)
         self.target = target
@@ -380,7 +405,8 @@ class BleStrap(Source):
         self.connection_count = 0  # successful connections, the first one included
         self._scanner_backend = scanner_backend
         self._client_backend = client_backend
-        self._loop_thread: LoopThread | None = None
+        self._shared_loop = loop_thread  # not ours to stop
+        self._loop_thread: LoopThread | None = None  # set by start()
         self._main: concurrent.futures.Future[None] | None = None  # the main task
         self._stop_requested: asyncio.Event | None = None
         self._stopped = False
@@ -402,11 +428,15 @@ class BleStrap(Source):
             return
         # asyncio.Event binds to a loop on first use, so it can be made here.
         self._stop_requested = asyncio.Event()
-        self._loop_thread = LoopThread(name=f"devices-ble-{self.target}")
+        self._loop_thread = self._shared_loop or LoopThread(name=f"devices-ble-{self.target}")
         self._main = self._loop_thread.submit(self._run())
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Unsubscribe, disconnect, stop and join the loop thread; any thread, idempotent."""
+        """Unsubscribe, disconnect and end this strap's task; any thread, idempotent.
+
+        A loop of the strap's own is stopped and its thread joined too; a shared loop is
+        left running (only this strap's task and link end).
+        """
         loop_thread = self._loop_thread
         if loop_thread is None or self._stopped:
             return
@@ -423,9 +453,14 @@ class BleStrap(Source):
         if self._main is not None:
             try:
                 self._main.result(timeout_s)
+            except concurrent.futures.TimeoutError:
+                # Cancelled, so that a shared loop does not keep a task nobody waits for.
+                logger.warning("the strap %s did not stop within %.1f s", self.target, timeout_s)
+                self._main.cancel()
             except Exception:  # the task reports its own failures as status events
                 logger.debug("BleStrap main task ended with an error", exc_info=True)
-        loop_thread.stop(timeout_s)
+        if self._shared_loop is None:
+            loop_thread.stop(timeout_s)
 
     def _request_stop(self) -> None:
         if self._stop_requested is not None:
@@ -485,11 +520,12 @@ class BleStrap(Source):
                 or device.name == self.target
             )
 
-        device = await BleakScanner.find_device_by_filter(
-            matches,
-            timeout=self.scan_timeout_s,
-            backend=self._scanner_backend,  # type: ignore[arg-type]
-        )
+        async with _scan_turn():
+            device = await BleakScanner.find_device_by_filter(
+                matches,
+                timeout=self.scan_timeout_s,
+                backend=self._scanner_backend,  # type: ignore[arg-type]
+            )
         if device is None:
             kind = "address" if is_address(self.target) else "name"
             raise DeviceNotFoundError(

@@ -52,12 +52,20 @@ A person with a resonance rate (``--resonance-rate R``): :class:`ResonantHeartMo
 rate (largest, and in phase with the breath, at ``R``), and follows a
 :class:`BreathingGuide` (the app's pacer, the resonance assessment's protocol) while it is
 on. Without one it breathes as the scenario says, all but unchanged at ordinary rates.
+
+A person of a simulated group (:class:`PersonProfile`): their own resting heart rate, resting
+RMSSD (the level of their variability), breathing swing (RSA depth) and reactivity (how far
+a scenario's changes move them), drawn from a seed within the ranges of healthy resting
+adults (resting heart rate 55-85 bpm; short-term resting RMSSD 20-70 ms, about the normal
+range of Nunan et al., Pacing Clin Electrophysiol 33(11), 2010: 19-75 ms), RMSSD lower the
+faster the heart, as in real rest. :meth:`PersonProfile.apply` makes a scenario theirs.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, Protocol, TypedDict, TypeVar
 
@@ -463,6 +471,121 @@ def rmssd_range_ms(scenario: str | Scenario, phase: str) -> tuple[float, float]:
     return centre * (1.0 - RMSSD_TOLERANCE) / wander, centre * (1.0 + RMSSD_TOLERANCE) * wander
 
 
+# -- a person of a group -------------------------------------------------------------------
+
+#: Ranges a :class:`PersonProfile` is drawn from: resting heart rate (bpm) and resting RMSSD
+#: (ms) of healthy adults at rest, and the relative RSA depth and reactivity.
+PERSON_REST_HR_BPM = (55.0, 85.0)
+PERSON_REST_RMSSD_MS = (20.0, 70.0)
+PERSON_RSA_DEPTH = (0.7, 1.3)
+PERSON_REACTIVITY = (0.6, 1.4)
+#: How much of a drawn person's RMSSD quantile follows their heart rate's (inversely): real
+#: resting RMSSD falls as the heart rate rises (correlation about -0.5 across adults).
+_RMSSD_FOLLOWS_HR = 0.4
+
+
+@dataclass(frozen=True)
+class PersonProfile:
+    """One simulated person's own physiology, laid over any scenario by :meth:`apply`.
+
+    Parameters
+    ----------
+    resting_hr_bpm : float
+        Heart rate at rest (bpm); the scenario's changes are moved onto it.
+    rest_rmssd_ms : float
+        RMSSD at rest (ms), the person's level of variability: every variability amplitude
+        (RSA, Mayer wave, beat-to-beat noise, slow drift) is scaled so that the scenario's
+        resting state has this expected RMSSD (:func:`expected_rmssd_ms`).
+    rsa_depth : float
+        How deep the breathing's swing is against the rest of the variability (1: the
+        scenario's own share).
+    reactivity : float
+        How far the scenario's changes move this person (1: as scripted; 1.4: 40 % further):
+        heart-rate changes are scaled, variability amplitudes change by the scripted ratio to
+        this power.
+    """
+
+    resting_hr_bpm: float
+    rest_rmssd_ms: float
+    rsa_depth: float = 1.0
+    reactivity: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 30.0 <= self.resting_hr_bpm <= 120.0:
+            raise ValueError("A person's resting heart rate must be between 30 and 120 bpm.")
+        if not 5.0 <= self.rest_rmssd_ms <= 200.0:
+            raise ValueError("A person's resting RMSSD must be between 5 and 200 ms.")
+        if not (self.rsa_depth > 0 and self.reactivity >= 0):
+            raise ValueError("A person's RSA depth must be above 0 and reactivity at least 0.")
+
+    @classmethod
+    def draw(cls, seed: int | np.random.SeedSequence) -> PersonProfile:
+        """A person drawn from the ranges of healthy resting adults (``PERSON_*``).
+
+        Resting heart rate uniform in ``PERSON_REST_HR_BPM``; resting RMSSD log-uniform in
+        ``PERSON_REST_RMSSD_MS``, its quantile partly the heart rate's reversed (a faster
+        heart, a lower RMSSD); RSA depth and reactivity uniform in their ranges.
+        """
+        rng = np.random.default_rng(seed)
+        u_hr, u_own, u_depth, u_react = rng.random(4)
+        u_rmssd = _RMSSD_FOLLOWS_HR * (1.0 - u_hr) + (1.0 - _RMSSD_FOLLOWS_HR) * u_own
+        (hr_lo, hr_hi), (rm_lo, rm_hi) = PERSON_REST_HR_BPM, PERSON_REST_RMSSD_MS
+        return cls(
+            resting_hr_bpm=round(float(hr_lo + u_hr * (hr_hi - hr_lo)), 1),
+            rest_rmssd_ms=round(float(rm_lo * (rm_hi / rm_lo) ** u_rmssd), 1),
+            rsa_depth=round(float(np.interp(u_depth, (0, 1), PERSON_RSA_DEPTH)), 3),
+            reactivity=round(float(np.interp(u_react, (0, 1), PERSON_REACTIVITY)), 3),
+        )
+
+    def variability_scale(self, scenario: str | Scenario) -> float:
+        """The factor on every variability amplitude that gives ``rest_rmssd_ms`` at rest."""
+        sc = get_scenario(scenario)
+        rest = sc.at(0.0)
+        own = expected_rmssd_ms(
+            self.resting_hr_bpm,
+            rest["breaths_per_min"],
+            rest["rsa_ms"] * self.rsa_depth,
+            rest["mayer_ms"],
+            rest["noise_ms"],
+            mayer_hz=sc.mayer_hz,
+            depth_jitter=sc.depth_jitter,
+            rsa_wander=sc.rsa_wander,
+        )
+        return self.rest_rmssd_ms / own
+
+    def apply(self, scenario: str | Scenario) -> Scenario:
+        """The scenario as this person lives it (same name, events and phases).
+
+        The scenario's resting state is its state at time 0 (every built-in scenario starts
+        at rest). Heart rate: ``resting_hr_bpm + reactivity (HR(t) - HR(0))``. Each
+        variability amplitude ``a``: ``scale a(0) (a(t) / a(0)) ** reactivity`` (RSA also
+        times ``rsa_depth``), with ``scale`` from :meth:`variability_scale`. The breathing
+        rate is the scenario's.
+        """
+        sc = get_scenario(scenario)
+        scale = self.variability_scale(sc)
+
+        def moved(profile: Profile, gain: float, ratio: bool) -> Profile:
+            values = np.asarray(profile.values, dtype=np.float64)
+            base = values[0]
+            if not ratio:
+                new = gain + self.reactivity * (values - base)
+            elif base > 0:
+                new = gain * base * (np.maximum(values, 0.0) / base) ** self.reactivity
+            else:
+                new = gain * values
+            return Profile(profile.times_s, tuple(float(v) for v in new), profile.shape)
+
+        return replace(
+            sc,
+            heart_rate_bpm=moved(sc.heart_rate_bpm, self.resting_hr_bpm, ratio=False),
+            rsa_ms=moved(sc.rsa_ms, scale * self.rsa_depth, ratio=True),
+            mayer_ms=moved(sc.mayer_ms, scale, ratio=True),
+            noise_ms=moved(sc.noise_ms, scale, ratio=True),
+            vlf_ms=sc.vlf_ms * scale,
+        )
+
+
 # -- the generator -------------------------------------------------------------------------
 
 
@@ -478,14 +601,13 @@ class _OrnsteinUhlenbeck:
     def next(self, n: int) -> np.ndarray:
         if self._gain == 0.0:
             return np.zeros(n)
-        # Imported here: scipy.signal takes about a second to load, and listing the scenarios
-        # (the app's menus, the command line) must not wait for it.
-        from scipy.signal import lfilter
-
-        out: np.ndarray  # scipy has no type information
-        out, _ = lfilter(
-            [self._gain], [1.0, -self._alpha], self._rng.standard_normal(n),
-            zi=[self._alpha * self._state],
+        # y[i] = gain * x[i] + alpha * y[i-1]: scipy.signal.lfilter([gain], [1, -alpha]) bit
+        # for bit, written out because scipy.signal takes most of a second to load and the
+        # simulated strap's first beat (the app's first screen) must not wait for it.
+        alpha = self._alpha
+        driven = (self._gain * self._rng.standard_normal(n)).tolist()
+        out = np.array(
+            list(itertools.accumulate(driven, lambda y, x: x + alpha * y, initial=self._state))[1:]
         )
         self._state = float(out[-1])
         return out

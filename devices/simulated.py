@@ -34,13 +34,14 @@ from devices.physiology import (
     SCENARIOS,
     BreathingGuide,
     HeartModel,
+    PersonProfile,
     ResonanceResponse,
     ResonantHeartModel,
     Scenario,
     get_scenario,
 )
 from devices.pmd import PmdFrame
-from devices.source import ThreadedSource
+from devices.source import GROUP_SIZE_MAX, ThreadedSource
 
 __all__ = [
     "SCENARIOS",
@@ -50,6 +51,7 @@ __all__ = [
     "Scenario",
     "SimulatedStrap",
     "simulate",
+    "simulated_group",
     "strap_beats",
     "true_beats",
 ]
@@ -476,6 +478,9 @@ class SimulatedStrap(ThreadedSource):
     h10 : bool
         Act as a Polar H10: stream ECG and accelerometer PMD frames too
         (:func:`devices.simulated_h10.simulate_h10`).
+    profile : PersonProfile or None
+        A person of their own (:meth:`devices.physiology.PersonProfile.apply` makes the
+        scenario theirs); None plays the scenario as scripted.
 
     Items carry virtual host times: ``start_ns`` (``time.monotonic_ns()`` at :meth:`start`)
     plus the virtual time elapsed, so at speed 1 ``host_ns`` is the real arrival time.
@@ -497,8 +502,10 @@ class SimulatedStrap(ThreadedSource):
         resonance: ResonanceResponse | None = None,
         guide: BreathingGuide | None = None,
         h10: bool = False,
+        profile: PersonProfile | None = None,
     ) -> None:
-        self.scenario = get_scenario(scenario)
+        self.profile = profile
+        self.scenario = get_scenario(scenario) if profile is None else profile.apply(scenario)
         self.resonance = resonance
         self.guide = guide
         if not speed > 0:
@@ -519,35 +526,55 @@ class SimulatedStrap(ThreadedSource):
         # What the strap dialog shows it offers: a heart-rate strap, or an H10's raw streams too.
         self.offers = frozenset({"HR", "RR", "ECG", "ACC"} if h10 else {"HR", "RR"})
 
-    def start(self) -> None:
-        """Start streaming on a new thread; returns at once (a second call does nothing)."""
+    def start(self, *, worn: bool = False) -> None:
+        """Start streaming on a new thread; returns at once (a second call does nothing).
+
+        ``worn``: the strap was on the chest, beating, before this call (the app's first
+        preview): its session time 0 is set back so that its first notification carrying a
+        beat is due at once, as a strap already worn answers the subscription within a
+        second, rather than the person looking at an empty screen for that second.
+        """
         if self._thread is None:
-            self.start_ns = time.monotonic_ns()
+            now_ns = time.monotonic_ns()
+            lead_s = self._first_beat_s() if worn and not math.isinf(self.speed) else 0.0
+            self.start_ns = now_ns - round(lead_s / self.speed * 1e9)
             self._start_thread(self._run, self.start_ns)
 
-    def _run(self, start_ns: int) -> None:
-        started_s = time.monotonic()
-        last_ns = start_ns
+    def _items(self, start_ns: int) -> Iterator[Packet | StatusEvent | PmdFrame]:
+        """The strap's items in time order, session time 0 at host time ``start_ns``."""
         generate: Callable[..., Iterator[Packet | StatusEvent | PmdFrame]] = simulate
         if self.h10:
             from devices.simulated_h10 import simulate_h10
 
             generate = simulate_h10
+        return generate(
+            self.scenario,
+            seed=self.seed,
+            duration_s=self.duration_s,
+            start_ns=start_ns,
+            source_id=self.source_id,
+            battery_percent=self.battery_percent,
+            body_location=self.body_location,
+            artifacts=self._artifacts,
+            contact_loss=self._contact_loss,
+            link_drops=self._link_drops,
+            resonance=self.resonance,
+            guide=self.guide,
+        )
+
+    def _first_beat_s(self) -> float:
+        """Session time (s) of the first notification that carries a beat (a few ms to find:
+        the same seed gives the same items)."""
+        for item in self._items(0):
+            if isinstance(item, Packet) and item.rr_ms:
+                return item.host_ns / 1e9
+        return 0.0
+
+    def _run(self, start_ns: int) -> None:
+        started_s = start_ns / 1e9  # time.monotonic() of session time 0
+        last_ns = start_ns
         try:
-            for item in generate(
-                self.scenario,
-                seed=self.seed,
-                duration_s=self.duration_s,
-                start_ns=start_ns,
-                source_id=self.source_id,
-                battery_percent=self.battery_percent,
-                body_location=self.body_location,
-                artifacts=self._artifacts,
-                contact_loss=self._contact_loss,
-                link_drops=self._link_drops,
-                resonance=self.resonance,
-                guide=self.guide,
-            ):
+            for item in self._items(start_ns):
                 if self._stop_event.is_set():
                     break
                 if not math.isinf(self.speed):
@@ -571,3 +598,55 @@ class SimulatedStrap(ThreadedSource):
             elapsed_ns = round((time.monotonic() - started_s) * self.speed * 1e9)
             now_ns = last_ns if math.isinf(self.speed) else max(last_ns, start_ns + elapsed_ns)
             self._set_state(LinkState.DISCONNECTED, "The simulated strap was stopped.", now_ns)
+
+
+def simulated_group(
+    n: int,
+    scenario: str | Scenario = "calm",
+    *,
+    seed: int = 0,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    link_drops: Stretches = (),
+    h10: bool = False,
+) -> list[SimulatedStrap]:
+    """A simulated group: ``n`` people, each with their own strap, seed and physiology.
+
+    Person ``i`` (0-based) has the source id ``"simulated-<i + 1>"``, a seed and a
+    :class:`~devices.physiology.PersonProfile` drawn from the ``i``-th child of ``seed``'s
+    ``numpy.random.SeedSequence``, so a person is the same whatever the group's size.
+
+    Parameters
+    ----------
+    n : int
+        People (1 to ``GROUP_SIZE_MAX``).
+    scenario, speed, duration_s, h10
+        As for :class:`SimulatedStrap`; the same for everyone.
+    seed : int
+        The group's seed.
+    link_drops : sequence of (start_s, end_s)
+        Link drops, the same for every strap.
+
+    Raises
+    ------
+    ValueError
+        One sentence for ``n`` outside 1 to ``GROUP_SIZE_MAX`` or an unknown scenario.
+    """
+    if not 1 <= n <= GROUP_SIZE_MAX:
+        raise ValueError(f"A simulated group has 1 to {GROUP_SIZE_MAX} people, not {n}.")
+    people = []
+    for index, person in enumerate(np.random.SeedSequence(seed).spawn(n)):
+        heart, body = person.spawn(2)
+        people.append(
+            SimulatedStrap(
+                scenario,
+                seed=int(heart.generate_state(1)[0]),
+                speed=speed,
+                duration_s=duration_s,
+                source_id=f"simulated-{index + 1}",
+                link_drops=link_drops,
+                h10=h10,
+                profile=PersonProfile.draw(body),
+            )
+        )
+    return people

@@ -26,6 +26,10 @@ SourceItem: TypeAlias = "Packet | StatusEvent | PmdFrame"
 
 log = logging.getLogger(__name__)
 
+#: The most sources one group session takes: 8 participants, each with a strap (about as
+#: many LE links as a common Bluetooth adapter holds at once).
+GROUP_SIZE_MAX = 8
+
 
 class Source(ABC):
     """Base class: owns the output queue and the latest known device facts.

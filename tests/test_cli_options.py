@@ -144,3 +144,16 @@ def test_import_reads_any_json_document_as_a_session_export(tmp_path: Path) -> N
     assert "not a trm-bio session" in message
     with Library.open(library) as opened:
         assert opened.list_sessions() == []
+
+
+def test_a_wait_for_lsl_subscribers_is_zero_or_more_seconds(tmp_path: Path) -> None:
+    library = ("--library", str(tmp_path / "lib.sqlite3"))
+    for bad in ("-1", "nan", "inf", "soon"):
+        outcome = run("record", "--simulate", "--lsl", "--lsl-wait", bad, *library)
+        assert outcome.code == 2, (bad, outcome)
+        assert "argument --lsl-wait:" in outcome.err.splitlines()[-1]
+    assert not (tmp_path / "lib.sqlite3").exists()
+    parser = build_parser()
+    for good in ("0", "2.5"):
+        args = parser.parse_args(["record", "--simulate", "--lsl-wait", good])
+        assert args.lsl_wait == float(good)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,70 @@ def test_scenario_names_are_listed_without_scipy() -> None:
     """The app and the command line list the simulated scenarios; scipy loads when one runs."""
     code = "from devices.simulated import SCENARIOS\nassert 'calm' in SCENARIOS\n"
     assert "scipy" not in _heavy_modules_after(code)
+
+
+# What the window's first screen must not wait for (DESIGN.md; issue 18, start to first beat):
+# scipy alone costs most of a second, the reports' and other commands' packages as much again.
+FIRST_SCREEN_HEAVY = ("scipy", "pandas", "matplotlib", "neurokit2", "wfdb", "pyedflib", "bleak",
+                      "pylsl", "sounddevice")
+FIRST_SCREEN_MODULES = ("trm_bio.report.pdf", "trm_bio.report.html", "trm_bio.report.plots",
+                        "trm_bio.core.ecg_peaks", "trm_bio.core.accel_breathing")
+
+#: Builds the app as ``trm-bio app`` does (offscreen, a scratch library and settings), ticks the
+#: window by hand until the first beat is drawn, and prints what was loaded by then; then one
+#: more tick, which starts loading the analysis' later modules, and whether they came.
+_FIRST_SCREEN = """
+import sys, tempfile, time
+from pathlib import Path
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from trm_bio.app import build
+from trm_bio.store.library import Library
+from trm_bio.ui.settings import Settings, use_settings_folder
+
+scratch = Path(tempfile.mkdtemp())
+use_settings_folder(scratch / "settings")
+app = QApplication(["trm-bio"])
+library = Library.open(scratch / "lib.sqlite3")
+settings = Settings(QSettings(str(scratch / "trm-bio.ini"), QSettings.Format.IniFormat))
+window = build(library, settings=settings).window
+window.tick_timer.stop()
+window.show()
+loop = QEventLoop()
+
+def drawn():
+    data = window.plots.rr_curve.xData
+    return data is not None and len(data) > 0
+
+deadline = time.monotonic() + 30
+while not drawn() and time.monotonic() < deadline:
+    QTimer.singleShot(10, loop.quit)
+    loop.exec()
+    window.tick()
+assert drawn(), "no beat was drawn in 30 s"
+heavy = {m.split(".")[0] for m in sys.modules} & set(HEAVY)
+print("loaded=" + ",".join(sorted(heavy | {m for m in sys.modules if m.startswith(MODULES)})))
+from trm_bio.controller import LATER_MODULES
+
+window.tick()
+while not all(m in sys.modules for m in LATER_MODULES) and time.monotonic() < deadline:
+    time.sleep(0.01)
+print("missing=" + ",".join(m for m in LATER_MODULES if m not in sys.modules))
+window.close()
+library.close()
+"""
+
+
+def test_the_windows_first_screen_loads_no_heavy_module(tmp_path: Path) -> None:
+    """`trm-bio app` draws its first beat without scipy, the reports or the other commands'
+    packages (each costs 0.1-1 s of the start); the analysis' later modules load after it."""
+    code = f"HEAVY = {FIRST_SCREEN_HEAVY!r}\nMODULES = {FIRST_SCREEN_MODULES!r}\n{_FIRST_SCREEN}"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120)
+    said = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    assert "loaded" in said, out.stderr
+    assert said["loaded"] == "", f"the first screen loaded {said['loaded']}"
+    assert out.returncode == 0, out.stderr
+    assert said["missing"] == "", f"{said['missing']} did not load after the first beat"

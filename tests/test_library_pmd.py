@@ -163,7 +163,7 @@ def test_a_library_of_the_previous_schema_is_upgraded_keeping_its_sessions(
         )
         raw.execute("UPDATE counters SET value = 1 WHERE name = 'session'")
     with Library.open(path) as upgraded:
-        assert upgraded.schema_version == SCHEMA_VERSION == 4
+        assert upgraded.schema_version == SCHEMA_VERSION
         (info,) = upgraded.list_sessions()
         assert (info.id, info.status, info.packet_count) == (1, "complete", 3)
         assert upgraded.session_packets(1).payloads == [bytes((16, 60 + i, 0, 3)) for i in range(3)]

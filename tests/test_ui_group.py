@@ -35,6 +35,7 @@ from trm_bio.errors import TrmBioError
 from trm_bio.group import Connection, GroupController, Participant
 from trm_bio.store.library import Library
 from trm_bio.ui.group_dialog import NewGroupDialog
+from trm_bio.ui.group_summary import GroupSummaryDialog
 from trm_bio.ui.group_window import GROUP_SHORTCUTS
 from trm_bio.ui.help_dialog import HelpDialog
 from trm_bio.ui.services import GroupChoice
@@ -62,15 +63,19 @@ def _straps(count: int, drop_seat: int | None = None) -> list[SimulatedStrap]:
     return straps
 
 
-def open_group(qtbot, tmp_path, count: int, *, drop_seat: int | None = None):
+def open_group(
+    qtbot, tmp_path, count: int, *, drop_seat: int | None = None, record_summaries=True
+):
     """The app (composition root) with a live group of ``count`` in its group window; the
-    group summary hook records the groups it was asked to show."""
+    group summary hook records the groups it was asked to show (else the app's own group
+    summary shows)."""
     library = Library.open(tmp_path / "lib.sqlite3")
     parts = build(library, settings=settings_in(tmp_path / "settings"), speed=SPEED,
                   connect=False)
     services = parts.services
     summaries: list[int] = []
-    services.group_summary = summaries.append
+    if record_summaries:
+        services.group_summary = summaries.append
     services.open_group(
         GroupChoice("simulated", NAMES[:count], name="Tuesday group"),
         sources=_straps(count, drop_seat),
@@ -284,6 +289,16 @@ def test_ending_and_closing_ask_first_then_the_summary(qtbot, tmp_path):
     assert [t.state.connection for t in window.tiles] == [Connection.ENDED] * 2
     window.close()  # nothing records: closes without a question
     assert not window.isVisible()
+
+
+def test_an_ended_group_shows_the_apps_group_summary(qtbot, tmp_path):
+    _, window, _ = open_group(qtbot, tmp_path, 2, record_summaries=False)
+    qtbot.waitUntil(lambda: all(t.state.shows_zone for t in window.tiles), timeout=20_000)
+    window.stop_session()
+    dialog = next(d for d in window.findChildren(GroupSummaryDialog) if d.isVisible())
+    assert dialog.group_id == window.group_id
+    dialog.close()
+    window.close()
 
 
 def test_a_tile_reconnects_its_own_strap_and_the_session_goes_on(qtbot, tmp_path):

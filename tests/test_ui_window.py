@@ -93,6 +93,31 @@ def test_the_window_fits_a_laptop_and_never_grows_by_itself(qtbot, tmp_path):
     window.close()
 
 
+def test_the_right_column_fits_a_laptop_unscrolled(qtbot, tmp_path):
+    """Practice and tracking whole at 1366 x 768 and at 1920 x 1080 at 150 %: Log and the
+    person's own zone rating are in view without scrolling the column."""
+    window = open_app(qtbot, tmp_path, speed=1.0).window
+    window.set_large_text(False)  # the application's theme, as the app applies it
+    window.controller.start_skill("grounding")  # its first prompt is its longest
+    window.tick()
+    column = window.right_column
+    for laptop in LAPTOPS:
+        window.resize(laptop)
+        QApplication.processEvents()
+        window.tracking.notice("neutral")  # the details a sensation may take, enabled
+        QApplication.processEvents()
+        view = column.viewport().rect()
+        assert column.verticalScrollBar().maximum() == 0, laptop
+        for name, button in (
+            ("log", window.tracking.log_button),
+            *((f"zone {z}", b) for z, b in window.tracking.zone_buttons.items()),
+        ):
+            top_left = button.mapTo(column.viewport(), button.rect().topLeft())
+            assert view.contains(QRect(top_left, button.size())), (name, laptop)
+        window.tracking.commit()
+    window.close()
+
+
 def test_a_prompt_is_readable_whole_at_any_text_size(qtbot, tmp_path):
     parts = open_app(qtbot, tmp_path, speed=1.0)  # the timed first step lasts while we look
     window = parts.window

@@ -27,7 +27,7 @@ from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import InputFileError, LibraryError, TrmBioError
 from trm_bio.group import GroupController, Participant
 from trm_bio.sources import check_scenario, open_group_sources, open_source
-from trm_bio.store.library import Library, SessionInfo
+from trm_bio.store.library import GroupInfo, Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice, GroupChoice
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from devices.simulated import SimulatedStrap
     from devices.source import Source
     from trm_bio.history import SessionAnalysis
+    from trm_bio.report.group import GroupSummary
     from trm_bio.report.trends import Trends
     from trm_bio.ui.group_window import GroupWindow
     from trm_bio.ui.main_window import MainWindow
@@ -117,8 +118,8 @@ class Services:
     group_clock: SimulationClock = field(default_factory=SimulationClock)
     settings: Settings | None = None  # the windows' settings (the group window's too)
     group_window: GroupWindow | None = None  # made when a group session first opens
-    #: Shows an ended group session's summary (by its group id): the group summary once the
-    #: app has one to wire here; tests put a recorder of the calls.
+    #: Shows an ended group session's summary (by its group id) instead of the group summary
+    #: dialog (tests put a recorder of the calls here).
     group_summary: Callable[[int], None] | None = None
     _group_choice: GroupChoice | None = None
     _group_stops: list[Callable[[], None]] = field(default_factory=list)
@@ -167,11 +168,17 @@ class Services:
 
     def warm_up(self, choice: DeviceChoice) -> None:
         """Start ``choice``'s simulated strap now, for the preview :meth:`start_live` opens
-        next: its first packet (a second after it starts, as a strap's) then comes while the
-        window is still being built, and the first beat is on the screen sooner."""
+        next: it starts as a strap already worn, whose first beat is sent at once, so the beat
+        waits in the queue while the window is still being built and is drawn on its first
+        tick."""
         if choice.kind == "simulated":
+            from devices.simulated import SimulatedStrap
+
             source = self.make_source(choice)
-            source.start()
+            if isinstance(source, SimulatedStrap):
+                source.start(worn=True)
+            else:
+                source.start()
             self.warm = (choice, source)
 
     def list_sessions(self) -> list[SessionInfo]:
@@ -282,10 +289,10 @@ class Services:
     def show_group_summary(self, group_id: int) -> None:
         if self.group_summary is not None:
             self.group_summary(group_id)
-        elif self.group_window is not None:
-            self.group_window.say(
-                f"Every participant's session is saved in the library as group {group_id}."
-            )
+            return
+        from trm_bio.ui.group_summary import show_group_summary
+
+        show_group_summary(self.group_window, self, group_id)
 
     def analyse(self, session_id: int) -> SessionAnalysis:
         from trm_bio.history import analyse_session
@@ -294,10 +301,12 @@ class Services:
 
     def save_session_report(self, analysis: SessionAnalysis, path: str | Path) -> Path:
         from trm_bio.report import save_session_report
+        from trm_bio.report.group import group_sentence
         from trm_bio.store.person_resonance import latest_for_name
 
         resonance = latest_for_name(self.library, analysis.info.person_name)
-        return save_session_report(analysis, path, None, resonance)
+        group = group_sentence(self.library, analysis.info)  # a group's participant: says so
+        return save_session_report(analysis, path, None, resonance, group)
 
     def person_trends(self, person: str) -> Trends:
         from trm_bio.report.trends import person_trends
@@ -357,6 +366,48 @@ class Services:
         refuse_symlink(path)
         return export_session(self.library, session_id, fmt, path)
 
+    # -- stored group sessions (the library dialog, the group summary) -----------------------
+    def _refuse_the_library(self, path: Path) -> None:
+        from trm_bio.store.library import is_library_file
+        from trm_bio.store.paths import refuse_symlink
+
+        if is_library_file(path, self.library.path):
+            raise InputFileError(f"{path} is the session library itself; choose another name")
+        refuse_symlink(path)
+
+    def list_groups(self) -> list[GroupInfo]:
+        return self.library.list_groups()
+
+    def summarise_group(self, group_id: int) -> GroupSummary:
+        from trm_bio.report.group import group_summary
+
+        return group_summary(self.library, group_id)
+
+    def save_group_report(self, group_id: int, path: str | Path, *, seats: bool = False) -> Path:
+        from trm_bio.report import save_group_report
+
+        path = Path(path)
+        self._refuse_the_library(path)
+        return save_group_report(self.summarise_group(group_id), path, seats=seats)
+
+    def save_participant_report(self, session_id: int, path: str | Path) -> Path:
+        from trm_bio.report.group import save_participant_report
+
+        path = Path(path)
+        self._refuse_the_library(path)
+        return save_participant_report(self.library, session_id, path)
+
+    def save_participant_reports(self, group_id: int, folder: str | Path) -> list[Path]:
+        from trm_bio.report.group import save_participant_reports
+
+        return save_participant_reports(self.library, group_id, folder)
+
+    def export_group(self, group_id: int, fmt: str, path: str | Path) -> list[Path]:
+        from trm_bio.exporting import export_group
+
+        path = Path(path)
+        self._refuse_the_library(path)
+        return export_group(self.library, group_id, fmt, path)
 
 @dataclass
 class AppParts:

@@ -10,8 +10,10 @@ so that the session and the flow do not have to. No Qt here: the window drives
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,23 @@ from trm_bio.store.recorder import Recorder
 from trm_bio.store.replay import RecordedEvent, ReplaySource, packets_before
 
 log = logging.getLogger(__name__)
+
+#: What the live analysis loads at a session's second beat (scipy.ndimage: a quarter of a
+#: second): loaded on a thread of its own once the first beat is on the screen, so that
+#: neither the first screen nor a later beat waits for it.
+LATER_MODULES = ("scipy.ndimage",)
+
+
+def load_later_modules() -> threading.Thread:
+    """Import :data:`LATER_MODULES` on a daemon thread (started; returned for the tests)."""
+
+    def load() -> None:
+        for name in LATER_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="trm-bio later modules", daemon=True)
+    thread.start()
+    return thread
 
 #: What a strap streams and a pause lets go: heart-rate packets and PMD (ECG, ACC) frames.
 _STREAMED = (Packet, PmdFrame)
@@ -193,6 +212,7 @@ class SessionController:
         self.error: str | None = None  # the last failure, as a sentence
         self._paused = False
         self._resumed_ns: int | None = None  # host time of the last resume (see poll)
+        self._later_modules: bool | None = False  # None: due at the next poll
         # Lab Streaming Layer: publishers get every drain (publish(update, session, items))
         # and close() at the end; enable_lsl() adds the LSL one to each new session.
         self.publishers: list[Publisher] = []
@@ -271,6 +291,9 @@ class SessionController:
         """Drain the source into the session; call from a timer (e.g. 20-60 times a second)."""
         if self.session is None or self.source is None:
             return SessionUpdate()
+        if self._later_modules is None:  # the poll after the first beats (drawn by now)
+            self._later_modules = True
+            load_later_modules()
         items = self.source.drain()
         if self.paused:
             # Paused: the strap keeps streaming but nothing is recorded or shown; link
@@ -287,6 +310,8 @@ class SessionController:
             if any(isinstance(i, Packet) for i in items):
                 self._resumed_ns = None  # the strap's packets come in order: all later now
         update = self.session.process(items)
+        if update.beats and self._later_modules is False:
+            self._later_modules = None
         self._publish(update, items)
         now_ns = self.clock_ns()
         if self.flow is not None and self.replay is None:

@@ -234,19 +234,19 @@ class GroupController:
         int or None
             The group's id in the library (None when not recording).
         """
-        if len(sources) != len(participants):
-            raise TrmBioError(
-                f"{len(sources)} straps for {len(participants)} participants; "
-                "give one strap per participant"
-            )
-        check_people(len(sources))
         self.stop()
-        start_ns = self.clock_ns()  # one beat clock for the whole group
-        self.group_id = self.library.create_group(name, notes=notes) if record else None
-        self.participants = list(participants)
         self._on_stop = on_stop
         self.error = None
         try:
+            if len(sources) != len(participants):
+                raise TrmBioError(
+                    f"{len(sources)} straps for {len(participants)} participants; "
+                    "give one strap per participant"
+                )
+            check_people(len(sources))
+            start_ns = self.clock_ns()  # one beat clock for the whole group
+            self.group_id = self.library.create_group(name, notes=notes) if record else None
+            self.participants = list(participants)
             for seat, (source, participant) in enumerate(zip(sources, participants, strict=True)):
                 member = self._new_member()
                 self.members.append(member)
@@ -264,7 +264,8 @@ class GroupController:
                     analyse_live=analyse_live,
                 )
         except BaseException:
-            self.stop()
+            # Nothing half-started stays behind: sessions, the group row, a device loop.
+            self._end(replay=False)
             raise
         return self.group_id
 
@@ -308,6 +309,9 @@ class GroupController:
         """
         if not self.members:
             return []
+        return self._end(replay=self.is_replay)
+
+    def _end(self, *, replay: bool) -> list[int]:
         kept: list[int] = []
         problems: list[str] = []
         for seat, member in enumerate(self.members):
@@ -321,7 +325,9 @@ class GroupController:
                 self._on_stop()
             except Exception:
                 log.exception("ending the group's device loop failed")
-        if self.group_id is not None and not kept:
+        if self.group_id is not None and not kept and not replay:
+            # A replay keeps no new session (its group stays); a live group in which
+            # nobody's session was kept holds nothing and is removed again.
             try:
                 self.library.delete_group(self.group_id)
             except LibraryError as exc:

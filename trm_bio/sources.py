@@ -18,6 +18,7 @@ from trm_bio.errors import TrmBioError
 
 if TYPE_CHECKING:
     from devices.source import Source
+    from devices.strap_group import StrapGroup
 
 SourceKind = Literal["simulated", "ble", "lsl"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("simulated", "ble", "lsl")
@@ -106,6 +107,121 @@ def open_source(
     raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(SOURCE_KINDS)}")
 
 
+class GroupSources(list["Source"]):
+    """A group session's sources, one per participant in order, and what they share.
+
+    A plain list of unstarted sources (start each, or all with :meth:`start`), plus
+    :meth:`stop`, which stops them all and, for Bluetooth straps, then ends the event loop
+    they share (:class:`devices.strap_group.StrapGroup`): stop a group through it, not
+    only source by source. :meth:`restart` reconnects one participant's strap and puts the
+    new source in its place.
+    """
+
+    def __init__(self, sources: Sequence[Source], strap_group: StrapGroup | None = None) -> None:
+        super().__init__(sources)
+        #: The straps' shared loop and their owner (None for simulated people).
+        self.strap_group = strap_group
+
+    def start(self) -> None:
+        """Start every source; returns at once."""
+        if self.strap_group is not None:
+            self.strap_group.start()
+        for source in self:
+            source.start()  # a second start does nothing
+
+    def restart(self, index: int) -> Source:
+        """Reconnect participant ``index``'s strap alone and return its new source.
+
+        Raises
+        ------
+        TrmBioError
+            For simulated people: only a Bluetooth strap is reconnected.
+        """
+        if self.strap_group is None:
+            raise TrmBioError("Only a Bluetooth strap can be reconnected")
+        self[index] = new = self.strap_group.restart(index)
+        return new
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop every source, then the shared Bluetooth loop; idempotent."""
+        if self.strap_group is not None:
+            self.strap_group.stop(timeout_s)  # the straps it made, restarted ones included
+        for source in self:
+            source.stop(timeout_s)
+
+
+def open_group_sources(
+    kind: SourceKind,
+    targets: Sequence[str] = (),
+    *,
+    people: int | None = None,
+    scenario: str = "calm",
+    seed: int = 0,
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    link_drops: tuple[tuple[float, float], ...] = (),
+    ble_options: Mapping[str, Any] | None = None,
+    h10: bool = False,
+) -> tuple[GroupSources, Callable[[], None]]:
+    """New, unstarted sources for a group session, one per participant, in order.
+
+    Parameters
+    ----------
+    kind : {"simulated", "ble"}
+        Simulated people, or Bluetooth straps on one adapter and one shared loop.
+    targets : sequence of str
+        The straps' addresses or names (``ble``), one per participant, none twice.
+    people : int, optional
+        How many simulated people (``simulated``); each has their own seed and physiology
+        (:func:`devices.simulated.simulated_group`, source ids ``simulated-1`` ...).
+    scenario, seed, speed, duration_s, link_drops, h10
+        As for :func:`open_source`, for every simulated person (``seed`` is the group's).
+    ble_options : mapping, optional
+        Extra :class:`devices.ble.BleStrap` arguments for every strap.
+
+    Returns
+    -------
+    sources : GroupSources
+        The sources, a list (:meth:`GroupSources.restart` reconnects one strap alone).
+    on_stop : callable
+        To call once after the sources have stopped (each by its session): it ends the
+        straps' shared loop (:meth:`GroupSources.stop`; idempotent).
+
+    Raises
+    ------
+    TrmBioError
+        One sentence for a group of fewer than 1 or more than 8, a strap given twice, an
+        unknown scenario, or a kind that has no group (LSL).
+    """
+    from devices.source import GROUP_SIZE_MAX
+
+    if kind == "simulated":
+        from devices.simulated import simulated_group
+
+        if people is None:
+            raise TrmBioError(f"Say how many simulated people, 1 to {GROUP_SIZE_MAX}")
+        try:
+            sources = GroupSources(
+                simulated_group(
+                    people, scenario, seed=seed, speed=speed, duration_s=duration_s,
+                    link_drops=link_drops, h10=h10,
+                )
+            )
+        except ValueError as exc:  # the group's size, the scenario or the speed
+            raise TrmBioError(str(exc).rstrip(".")) from exc
+        return sources, sources.stop
+    if kind == "ble":
+        from devices.strap_group import StrapGroup
+
+        try:
+            group = StrapGroup(list(targets), **(ble_options or {}))
+        except ValueError as exc:  # the group's size, or a strap given twice
+            raise TrmBioError(str(exc).rstrip(".")) from exc
+        sources = GroupSources(group.straps, group)
+        return sources, sources.stop
+    raise TrmBioError("A group session takes simulated people or Bluetooth straps")
+
+
 def check_scenario(scenario: str) -> None:
     """Raise TrmBioError with one sentence (naming the known ones) for an unknown scenario."""
     from devices.physiology import get_scenario
@@ -129,69 +245,3 @@ def resolve_start_ns(source: Source) -> int | None:
     source.resolve()
     return source.origin_ns
 
-
-def open_group_sources(
-    kind: SourceKind,
-    targets: Sequence[str] = (),
-    *,
-    people: int | None = None,
-    scenario: str = "calm",
-    seed: int = 0,
-    speed: float = 1.0,
-    duration_s: float | None = None,
-    link_drops: tuple[tuple[float, float], ...] = (),
-    ble_options: Mapping[str, Any] | None = None,
-    h10: bool = False,
-) -> tuple[list[Source], Callable[[], None] | None]:
-    """New, unstarted sources for a group session: one per participant, in seat order.
-
-    Parameters
-    ----------
-    kind : {"simulated", "ble"}
-        Simulated people (``people`` of them, each with their own physiology and seed) or
-        Bluetooth straps (``targets``: addresses or names, one per participant).
-    targets : sequence of str
-        The straps (``ble``).
-    people : int, optional
-        How many simulated participants (``simulated``; 1 to 8).
-    scenario, seed, speed, duration_s, link_drops, h10
-        As for :func:`open_source`; each simulated participant's seed derives from ``seed``.
-    ble_options : mapping, optional
-        Extra :class:`devices.ble.BleStrap` arguments.
-
-    Returns
-    -------
-    sources : list of Source
-        One per participant.
-    on_stop : callable or None
-        To call once after every source has stopped (ends a shared device loop).
-
-    Raises
-    ------
-    TrmBioError
-        One sentence for a group size outside 1-8, a strap named twice, or a bad choice.
-    """
-    from trm_bio.group import check_people
-
-    if kind == "simulated":
-        count = people if people is not None else len(targets)
-        check_people(count)
-        sources = [
-            open_source(
-                "simulated", scenario=scenario, seed=seed * 1000 + seat, speed=speed,
-                duration_s=duration_s, link_drops=link_drops, h10=h10,
-            )
-            for seat in range(count)
-        ]
-        for seat, source in enumerate(sources):
-            source.source_id = f"simulated-{seat + 1}"
-        return sources, None
-    if kind == "ble":
-        check_people(len(targets))
-        doubled = sorted({t for t in targets if list(targets).count(t) > 1})
-        if doubled:
-            raise TrmBioError(
-                f"the strap {doubled[0]} is named twice; give each participant their own strap"
-            )
-        return [open_source("ble", target, ble_options=ble_options) for target in targets], None
-    raise TrmBioError(f"a group session cannot use {kind} sources; use straps or --simulate")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
-from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
+from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 from bumble import att, core, hci
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
@@ -37,6 +38,15 @@ logger = logging.getLogger(__name__)
 
 #: The ATT MTU BlueZ asks for right after connecting (its default; the peer may offer less).
 BLUEZ_ATT_MTU = 517
+
+#: What BlueZ answers a second StartDiscovery from the same D-Bus client, or a Connect while
+#: another connection is being made (btd_error_busy).
+BLUEZ_IN_PROGRESS = "org.bluez.Error.InProgress"
+
+
+def in_progress_error() -> BleakDBusError:
+    """The error bleak raises when BlueZ answers InProgress."""
+    return BleakDBusError(BLUEZ_IN_PROGRESS, ["Operation already in progress"])
 
 _PROPERTY_NAMES = {
     Characteristic.Properties.BROADCAST: "broadcast",
@@ -54,6 +64,10 @@ class BumbleCentral:
     """The host's side of the emulated radio: one bumble Device scanning and connecting.
 
     ``scanner_backend`` and ``client_backend`` are bleak backend classes bound to it.
+
+    ``one_scan_per_loop`` keeps BlueZ's rule that one D-Bus client runs one discovery at a
+    time: bleak keeps one client per event loop, so a scanner started on a loop where another
+    one scans raises ``InProgress`` (:func:`in_progress_error`), as bluetoothd answers.
     """
 
     def __init__(
@@ -63,8 +77,15 @@ class BumbleCentral:
         name: str = "trm-bio host",
         address: str = "D0:00:00:00:00:01",
         att_mtu: int = BLUEZ_ATT_MTU,
+        one_scan_per_loop: bool = True,
     ):
         self.air = air
+        self.one_scan_per_loop = one_scan_per_loop
+        # Loops (bleak's D-Bus clients) with a scanner running; touched on each scanner's loop.
+        self._scanning_loops: set[asyncio.AbstractEventLoop] = set()
+        self._busy_lock = threading.Lock()
+        self._busy_next = 0  # connections still to be answered InProgress
+        self.in_progress_answers = 0  # InProgress answers given (scans and connections)
         # The ATT MTU asked for on every link, as BlueZ does by itself right after connecting;
         # the link gets the smaller of this and the peripheral's own maximum.
         self.att_mtu = att_mtu
@@ -83,6 +104,7 @@ class BumbleCentral:
 
         self.device: Device = air.run(create())
         self._connect_lock = asyncio.Lock()  # bound to the air loop on first use
+        self._scan_switch = asyncio.Lock()  # scanning turned on and off one at a time (air loop)
         central = self
 
         class ScannerBackend(BumbleBleakScanner):
@@ -93,6 +115,30 @@ class BumbleCentral:
 
         self.scanner_backend: type[BaseBleakScanner] = ScannerBackend
         self.client_backend: type[BaseBleakClient] = ClientBackend
+
+    def answer_in_progress(self, count: int) -> None:
+        """Answer the next ``count`` connections with ``InProgress`` (call from any thread).
+
+        What BlueZ answers a Connect while another connection is being made on the adapter.
+        """
+        with self._busy_lock:
+            self._busy_next = count
+
+    def _take_busy(self) -> bool:
+        with self._busy_lock:
+            if self._busy_next <= 0:
+                return False
+            self._busy_next -= 1
+            self.in_progress_answers += 1
+            return True
+
+    def _begin_scan(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A scanner starts on ``loop`` (that loop's thread); InProgress if one runs there."""
+        if self.one_scan_per_loop and loop in self._scanning_loops:
+            with self._busy_lock:
+                self.in_progress_answers += 1
+            raise in_progress_error()
+        self._scanning_loops.add(loop)
 
     # -- air loop ------------------------------------------------------------------
     def _on_advertisement(self, advertisement: Advertisement) -> None:
@@ -116,14 +162,18 @@ class BumbleCentral:
     async def scan_start(self, listener: Callable[[Advertisement], None]) -> None:
         self._listeners.add(listener)
         self._scan_users += 1
-        if not self.device.is_scanning:
-            await self.device.start_scanning(filter_duplicates=False)
+        # Serialised with stops: a start that came while the last user's stop was under way
+        # would find the radio still scanning, and be left with a radio that stopped.
+        async with self._scan_switch:
+            if self._scan_users > 0 and not self.device.is_scanning:
+                await self.device.start_scanning(filter_duplicates=False)
 
     async def scan_stop(self, listener: Callable[[Advertisement], None]) -> None:
         self._listeners.discard(listener)
         self._scan_users = max(0, self._scan_users - 1)
-        if self._scan_users == 0 and self.device.is_scanning:
-            await self.device.stop_scanning()
+        async with self._scan_switch:
+            if self._scan_users == 0 and self.device.is_scanning:
+                await self.device.stop_scanning()
 
     async def wait_advertising(self, address: str, timeout_s: float) -> hci.Address:
         """The typed address of ``address`` once it advertises (scanning meanwhile).
@@ -178,6 +228,7 @@ class BumbleBleakScanner(BaseBleakScanner):
     ) -> None:
         super().__init__(detection_callback, service_uuids)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._discovering = False  # this scanner holds its loop's one discovery
 
     def _on_air(self, advertisement: Advertisement) -> None:
         # Air loop: copy the plain fields and hop to the scanner's loop.
@@ -204,10 +255,24 @@ class BumbleBleakScanner(BaseBleakScanner):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.seen_devices = {}
-        await self._central.air.call(self._central.scan_start(self._on_air))
+        self._central._begin_scan(self._loop)
+        self._discovering = True
+        try:
+            await self._central.air.call(self._central.scan_start(self._on_air))
+        except BaseException:
+            self._end_discovery()
+            raise
 
     async def stop(self) -> None:
-        await self._central.air.call(self._central.scan_stop(self._on_air))
+        try:
+            await self._central.air.call(self._central.scan_stop(self._on_air))
+        finally:
+            self._end_discovery()
+
+    def _end_discovery(self) -> None:
+        if self._discovering and self._loop is not None:
+            self._discovering = False
+            self._central._scanning_loops.discard(self._loop)
 
 
 class BumbleBleakClient(BaseBleakClient):
@@ -261,6 +326,8 @@ class BumbleBleakClient(BaseBleakClient):
         self._loop = asyncio.get_running_loop()
         self._closing = False
         central = self._central
+        if central._take_busy():
+            raise in_progress_error()
         # A timeout raises TimeoutError, as bleak's BlueZ backend does.
         async with asyncio.timeout(self._timeout):
             await central.air.call(self._connect_on_air())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,18 +62,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "record",
         parents=[
-            source_options(),
-            person_options("whose session it is (a name or a pseudonymous code)"),
+            source_options(several=True),
+            person_options(
+                "whose session it is (a name or a pseudonymous code); in a group session, "
+                "once per participant in the order of the straps",
+                several=True,
+            ),
             publish_options(),
             library,
         ],
-        help="record a session without the window",
+        help="record a session (or a group session) without the window",
         description="Record a session from a strap, the simulated strap or a Lab Streaming "
-        "Layer stream into the library.",
+        "Layer stream into the library. A group session: --simulate --people N, or --device "
+        "once per participant (with --person once each, in the same order); each participant "
+        "gets their own session, linked as one group.",
     )
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
     p.add_argument("--notes", default="", help="notes kept with the session")
-    p.add_argument("--quiet", action="store_true", help="print only the session id")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the session id (a group: the group id, then each session id)",
+    )
     p.set_defaults(func=_record)
 
     p = subparsers.add_parser(
@@ -80,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list the sessions in the library",
     )
     _format_option(p)
+    p.add_argument(
+        "--groups", action="store_true", help="list the group sessions, each with its sessions"
+    )
     p.set_defaults(func=_sessions)
 
     p = subparsers.add_parser("show", parents=[library], help="print a session's summary")
@@ -92,7 +107,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parents=[publish_options(), library],
         help="print a session's beats and events as they replay",
     )
-    p.add_argument("session", type=int)
+    p.add_argument("session", type=int, nargs="?")
+    p.add_argument(
+        "--group", type=int, metavar="G",
+        help="replay every session of group G together (each line with its participant)",
+    )
     pace = p.add_mutually_exclusive_group()
     pace.add_argument(
         "--speed",
@@ -125,12 +144,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export",
         parents=[
-            output_options("the file to write (default session-ID.csv, .txt, .edf or .json)"),
+            output_options(
+                "the file to write (default session-ID.csv, .txt, .edf or .json); with "
+                "--group a folder, or a .zip (default group-G)"
+            ),
             library,
         ],
-        help="export a session",
+        help="export a session, or every session of a group",
     )
-    p.add_argument("session", type=int)
+    p.add_argument("session", type=int, nargs="?")
+    p.add_argument(
+        "--group", type=int, metavar="G",
+        help="export every session of group G, with a group.json linking them",
+    )
     p.add_argument("--format", choices=("csv", "kubios", "edf", "json"), required=True)
     p.set_defaults(func=_export)
 
@@ -207,8 +233,10 @@ def describe_event(event: Event) -> str:
     return f"[{event.kind}] {text}" if text else f"[{event.kind}] {json.dumps(event.payload)}"
 
 
-def run_session(controller: Any, duration_s: float | None, on_update: Any) -> None:
-    """Drive a controller's session until the source ends, ``duration_s`` or Ctrl-C/SIGTERM."""
+@contextlib.contextmanager
+def stop_requests() -> Iterator[Callable[[], bool]]:
+    """While the block runs, SIGTERM asks it to stop (the callable yielded turns True) and
+    Ctrl-C ends it quietly: what was recorded is kept either way."""
     stopping = False
 
     def ask_stop(signum: int, frame: Any) -> None:
@@ -217,8 +245,18 @@ def run_session(controller: Any, duration_s: float | None, on_update: Any) -> No
 
     previous = signal.signal(signal.SIGTERM, ask_stop)
     try:
+        yield lambda: stopping
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_session(controller: Any, duration_s: float | None, on_update: Any) -> None:
+    """Drive a controller's session until the source ends, ``duration_s`` or Ctrl-C/SIGTERM."""
+    with stop_requests() as stopping:
         source = controller.source
-        while not stopping:
+        while not stopping():
             # Wake when items arrive (or a quarter second passes: the practice timer ticks).
             source.wait(0.25)
             update = controller.poll()
@@ -230,16 +268,26 @@ def run_session(controller: Any, duration_s: float | None, on_update: Any) -> No
             if not getattr(source, "running", True) and not source.pending:
                 on_update(controller.poll())  # the source ended: take what it left
                 break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _record(args: argparse.Namespace) -> int:
+    from trm_bio.cli.group_cmd import UsageError, is_group_record, record_group
     from trm_bio.controller import SessionController, SessionOptions
     from trm_bio.sources import resolve_start_ns
 
+    try:
+        if is_group_record(args):
+            with open_library(args) as library:
+                return record_group(args, library)
+        if len(args.person or ()) > 1:
+            raise UsageError(
+                f"one strap but {len(args.person)} names: give --person once, or one "
+                "--device per participant"
+            )
+    except UsageError as exc:
+        print(f"trm-bio: {exc}", file=sys.stderr)
+        return 2
+    args.person = args.person[0] if args.person else None
     with open_library(args) as library:
         controller = SessionController(library)
         source, kind = source_from_args(args, args.duration)
@@ -284,8 +332,13 @@ NO_SESSIONS = "The library holds no sessions yet."
 
 
 def _sessions(args: argparse.Namespace) -> int:
+    from trm_bio.cli.group_cmd import group_fields, list_groups
+
     # Opened writable so that a recording a crash left open is found and marked interrupted.
     with open_library(args) as library:
+        if args.groups:
+            return list_groups(args, library)
+        groups = group_fields(library)
         person_id = None
         if args.person:
             person = library.find_person(args.person)
@@ -297,7 +350,10 @@ def _sessions(args: argparse.Namespace) -> int:
     for exc in damaged:  # the others are listed all the same
         print(f"trm-bio: {exc}; skipped", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([_session_dict(s, streams[s.id]) for s in sessions], indent=2))
+        print(json.dumps(
+            [{**_session_dict(s, streams[s.id]), "group": groups.get(s.id)} for s in sessions],
+            indent=2,
+        ))
         return 0
     if not sessions:
         print("The library holds no other sessions." if damaged else NO_SESSIONS)
@@ -306,11 +362,22 @@ def _sessions(args: argparse.Namespace) -> int:
     signals = {s.id: strap_streams_text(streams[s.id]) for s in sessions}
     width = max(len(text) for text in signals.values())
     extra = f"{'SIGNALS':<{width}} " if width else ""
+    # A group column only when a session is in a group: "G3/2" is group 3, participant 2.
+    marks = {
+        s.id: f"G{groups[s.id]['id']}/{groups[s.id]['seat']}" if s.id in groups else ""
+        for s in sessions
+    }
+    group_width = max(len(mark) for mark in marks.values())
+    if group_width:
+        group_width = max(group_width, len("GROUP"))
+        extra += f"{'GROUP':<{group_width}} "
     print(f"{'ID':>4}  {'STARTED (UTC)':<25} {'MIN':>6}  {'STATUS':<11} {'SOURCE':<10} "
           f"{extra}PERSON")
     for s in sessions:
         minutes = f"{s.duration_s / 60:6.1f}" if s.duration_s is not None else "     –"
         extra = f"{signals[s.id]:<{width}} " if width else ""
+        if group_width:
+            extra += f"{marks[s.id]:<{group_width}} "
         print(
             f"{s.id:>4}  {s.started_utc:<25} {minutes}  {s.status:<11} {s.source_kind:<10} "
             f"{extra}{s.person_name or ''}"
@@ -358,16 +425,21 @@ def _session_dict(s: Any, streams: dict[int, Any] | None = None) -> dict[str, An
 
 
 def _show(args: argparse.Namespace) -> int:
+    from trm_bio.cli.group_cmd import group_fields
     from trm_bio.history import analyse_session
     from trm_bio.zone_display import shares_words
 
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
         streams = library.pmd_streams(result.info.id)
+        group = group_fields(library).get(result.info.id)
+        size = len(library.get_group(group["id"]).session_ids) if group else 0
     signals = strap_streams_text(streams)
     document = result.as_dict()
     if signals:
         document["signals"] = signal_seconds(streams)
+    if group is not None:  # only then: alone, the document is the report's own summary
+        document["group"] = group
     if args.format == "json":
         print(json.dumps(document, indent=2))
         return 0
@@ -379,6 +451,12 @@ def _show(args: argparse.Namespace) -> int:
     )
     if signals:
         title += f"; {signals}"
+    if group is not None:
+        name = f" ({group['name']})" if group["name"] else ""
+        title += (
+            f"\n  Part of group session {group['id']}{name}: participant {group['seat']} of "
+            f"{size} (`trm-bio replay --group {group['id']}` replays them together)"
+        )
     print(summary_table(document, title))
     zones = document["zones"]
     if any(v is not None for v in zones.values()):
@@ -413,9 +491,23 @@ def _session(library: Library, session_id: int) -> Any:
 
 
 # -- replay -----------------------------------------------------------------------------------
+def _one_or_group(args: argparse.Namespace) -> None:
+    """A session id or ``--group G``: exactly one of them."""
+    if (args.session is None) == (args.group is None):
+        raise TrmBioError("give a session id or --group G (one of them)")
+
+
 def _replay(args: argparse.Namespace) -> int:
     from trm_bio.controller import SessionController
 
+    _one_or_group(args)
+    if args.group is not None:
+        from trm_bio.cli.group_cmd import replay_group
+
+        if args.lsl is not None:
+            raise TrmBioError("--lsl publishes one session; replay a group without it")
+        with open_library(args, readonly=True) as library:
+            return replay_group(args, library)
     with open_library(args, readonly=True) as library:
         controller = SessionController(library)
         _session(library, args.session)
@@ -493,6 +585,14 @@ def _looks_like_session_json(path: Path) -> bool:
 def _export(args: argparse.Namespace) -> int:
     from trm_bio.exporting import EXPORT_SUFFIXES, export_session
 
+    _one_or_group(args)
+    if args.group is not None:
+        from trm_bio.cli.group_cmd import export_group
+
+        if args.output is not None:
+            refuse_the_library(args.output, args)
+        with open_library(args) as library:
+            return export_group(args, library)
     out = args.output or Path(f"session-{args.session}{EXPORT_SUFFIXES[args.format]}")
     refuse_the_library(out, args)
     refuse_overwrite(out, args.force)

@@ -53,6 +53,17 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def wait_seconds(text: str) -> float:
+    """An argparse type: how long to wait, 0 (not at all) or more seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"the wait must be 0 seconds or more, not {text}")
+    return value
+
+
 def resonance_rate(text: str) -> float:
     """An argparse type: a simulated person's resonance rate, 2-12 breaths/min."""
     try:
@@ -113,12 +124,45 @@ def simulation_options() -> argparse.ArgumentParser:
     return parent
 
 
-def source_options() -> argparse.ArgumentParser:
+def people_count(text: str) -> int:
+    """An argparse type: how many participants a group session has (1 to 8)."""
+    from trm_bio.group import MAX_PEOPLE
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PEOPLE:
+        raise argparse.ArgumentTypeError(
+            f"a group session has 1 to {MAX_PEOPLE} participants, not {text!r}"
+        )
+    return value
+
+
+def source_options(*, several: bool = False) -> argparse.ArgumentParser:
     """Where the beats come from: ``--device``, ``--simulate`` or ``--lsl-source`` (one of
-    them), with the simulated strap's options and how long to wait for an LSL stream."""
+    them), with the simulated strap's options and how long to wait for an LSL stream.
+
+    ``several``: a group session may be recorded: ``--device`` may be given once per
+    participant, and ``--people N`` simulates N participants."""
     parent = argparse.ArgumentParser(add_help=False, parents=[simulation_options()])
     which = parent.add_mutually_exclusive_group(required=True)
-    which.add_argument("--device", metavar="ADDRESS|NAME", help="a Bluetooth strap")
+    if several:
+        which.add_argument(
+            "--device",
+            action="append",
+            metavar="ADDRESS|NAME",
+            help="a Bluetooth strap; give it once per participant for a group session",
+        )
+        parent.add_argument(
+            "--people",
+            type=people_count,
+            metavar="N",
+            help="with --simulate: a group session of N simulated participants (1-8), each "
+            "with their own physiology",
+        )
+    else:
+        which.add_argument("--device", metavar="ADDRESS|NAME", help="a Bluetooth strap")
     which.add_argument("--simulate", action="store_true", help="the simulated strap")
     which.add_argument(
         "--lsl-source",
@@ -152,7 +196,7 @@ def publish_options(*, wait: bool = True) -> argparse.ArgumentParser:
         return parent
     parent.add_argument(
         "--lsl-wait",
-        type=float,
+        type=wait_seconds,
         default=0.0,
         metavar="S",
         help="with --lsl: wait up to S seconds for a subscriber before the session starts",
@@ -160,10 +204,13 @@ def publish_options(*, wait: bool = True) -> argparse.ArgumentParser:
     return parent
 
 
-def person_options(help_text: str) -> argparse.ArgumentParser:
-    """``--person NAME``, worded for the command."""
+def person_options(help_text: str, *, several: bool = False) -> argparse.ArgumentParser:
+    """``--person NAME``, worded for the command; ``several``: once per participant of a
+    group session (a list, in the participants' order)."""
     parent = _parent()
-    parent.add_argument("--person", metavar="NAME", help=help_text)
+    parent.add_argument(
+        "--person", metavar="NAME", help=help_text, action="append" if several else "store"
+    )
     return parent
 
 
@@ -204,6 +251,8 @@ def source_from_args(
         kind, target = "lsl", args.lsl_source
     else:
         kind, target = "ble", args.device
+        if isinstance(target, list):  # a command that records a group takes several
+            target = target[0]
     source = open_source(
         kind,
         target,

@@ -30,8 +30,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "sensation timeline. The HTML needs nothing from the network."
         ),
     )
-    p.add_argument("session", type=int)
+    p.add_argument("session", type=int, nargs="?")
     p.add_argument("--format", choices=("html", "pdf"), help="override the file's suffix")
+    p.add_argument(
+        "--group", type=int, metavar="G",
+        help="the report of group session G: the group's figures, naming no participant "
+        "(default file group-G-report.html)",
+    )
+    p.add_argument(
+        "--per-participant", type=Path, metavar="DIR",
+        help="with --group: also each participant's own report, into the folder DIR",
+    )
+    p.add_argument(
+        "--seats", action="store_true",
+        help="with --group: a row per seat (\"participant 3\", never a name)",
+    )
     p.set_defaults(func=_report)
 
     p = subparsers.add_parser(
@@ -60,8 +73,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     from trm_bio.history import analyse_session
     from trm_bio.report import report_format, save_session_report
+    from trm_bio.report.group import group_sentence
     from trm_bio.store.person_resonance import latest_for_name
 
+    if (args.session is None) == (args.group is None):
+        raise TrmBioError("give a session id or --group G (one of them)")
+    if args.group is not None:
+        from trm_bio.cli.group_cmd import report_group
+
+        with open_library(args) as library:
+            return report_group(args, library)
+    if args.per_participant is not None or args.seats:
+        raise TrmBioError("--per-participant and --seats go with --group G")
     out = args.output or Path(f"session-{args.session}-report.{args.format or 'html'}")
     refuse_the_library(out, args)
     refuse_overwrite(out, args.force)
@@ -69,7 +92,10 @@ def _report(args: argparse.Namespace) -> int:
         library.get_session(args.session)  # one sentence when it is not there
         result = analyse_session(library, args.session)
         resonance = latest_for_name(library, result.info.person_name)
-    written = save_session_report(result, out, report_format(out, args.format), resonance)
+        group = group_sentence(library, result.info)
+    written = save_session_report(
+        result, out, report_format(out, args.format), resonance, group
+    )
     print(f"Wrote {written}")
     return 0
 

@@ -32,11 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.pmd import DecodedFrame, PmdStream
-from trm_bio.core.ecg_peaks import EcgBeatDetector
 from trm_bio.core.strap_clock import StrapClock
 
 if TYPE_CHECKING:
     from trm_bio.core.accel_breathing import AccBreathingStream
+    from trm_bio.core.ecg_peaks import EcgBeatDetector
 
 NS_PER_S = 1_000_000_000
 
@@ -173,6 +173,10 @@ class StrapSignals:
         strap_s = self._relative_s(frame, self._ecg_stamps)
         mv = frame.samples.astype(np.float64) / 1000.0
         if self.detector is None:
+            # Imported here: it needs scipy.signal (most of a second to load), and only
+            # a strap that streams ECG needs it, not the app's first screen.
+            from trm_bio.core.ecg_peaks import EcgBeatDetector
+
             self.detector = EcgBeatDetector(ECG_RATE_HZ)
         beats = self.detector.feed(strap_s, mv)
         status = self.detector.status()

@@ -15,6 +15,7 @@ from trm_bio.store.paths import private_output, write_private_text
 
 if TYPE_CHECKING:
     from trm_bio.history import SessionAnalysis
+    from trm_bio.report.group import GroupSummary
     from trm_bio.report.trends import Trends
 
 REPORT_FORMATS = ("html", "pdf")
@@ -53,6 +54,7 @@ def save_session_report(
     path: str | Path,
     fmt: str | None = None,
     resonance: dict[str, Any] | None = None,
+    group: str | None = None,
 ) -> Path:
     """Write a session's report as HTML or PDF (by ``fmt``, else by the suffix of ``path``).
 
@@ -66,13 +68,30 @@ def save_session_report(
         Overrides the suffix.
     resonance : dict, optional
         The person's newest resonance assessment, shown in the report.
+    group : str, optional
+        That the session was part of a group session, in a sentence naming no one else
+        (:func:`trm_bio.report.group.group_sentence`).
     """
     from trm_bio.report.data import build_report
     from trm_bio.report.html import session_html
     from trm_bio.report.pdf import write_session_pdf
 
-    report = build_report(analysis, resonance)
+    report = build_report(analysis, resonance, group)
     return _save(path, fmt, lambda p: write_session_pdf(report, p), lambda: session_html(report))
+
+
+def save_group_report(
+    summary: GroupSummary, path: str | Path, fmt: str | None = None, *, seats: bool = False
+) -> Path:
+    """Write a group session's report (HTML or PDF by ``fmt``, else by the suffix): the
+    group's figures, naming no participant (``seats``: a row per "participant N")."""
+    from trm_bio.report.html import group_html
+    from trm_bio.report.pdf import write_group_pdf
+
+    return _save(
+        path, fmt, lambda p: write_group_pdf(summary, p, seats=seats),
+        lambda: group_html(summary, seats=seats),
+    )
 
 
 def save_trends_report(trends: Trends, path: str | Path, fmt: str | None = None) -> Path:
@@ -83,4 +102,10 @@ def save_trends_report(trends: Trends, path: str | Path, fmt: str | None = None)
     return _save(path, fmt, lambda p: write_trends_pdf(trends, p), lambda: trends_html(trends))
 
 
-__all__ = ["REPORT_FORMATS", "report_format", "save_session_report", "save_trends_report"]
+__all__ = [
+    "REPORT_FORMATS",
+    "report_format",
+    "save_group_report",
+    "save_session_report",
+    "save_trends_report",
+]

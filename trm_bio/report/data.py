@@ -270,11 +270,12 @@ def markers_from_events(result: SessionAnalysis) -> list[Marker]:
 
 
 def build_report(
-    result: SessionAnalysis, resonance: dict[str, Any] | None = None
+    result: SessionAnalysis, resonance: dict[str, Any] | None = None, group: str | None = None
 ) -> SessionReport:
     """The report of one analysed session (see :func:`trm_bio.history.analyse_session`);
     ``resonance``: the person's newest resonance assessment
-    (:func:`trm_bio.store.person_resonance.latest`), shown with it."""
+    (:func:`trm_bio.store.person_resonance.latest`), shown with it; ``group``: the sentence
+    saying it was part of a group session (:func:`trm_bio.report.group.group_sentence`)."""
     summary = result.as_dict()
     corrected = result.analysis.corrected
     nonlinear = {
@@ -315,6 +316,7 @@ def build_report(
             "status": info.status,
             "notes": info.notes,
             "resonance": resonance,
+            "group": group,
         },
         series=series,
         markers=tuple(markers_from_events(result)),

@@ -16,6 +16,7 @@ from typing import Any
 
 from trm_bio.core.regulation import HR_WINDOW_S, RMSSD_WINDOW_S, Zone
 from trm_bio.report.data import Marker, SessionReport
+from trm_bio.report.group import GroupSummary
 from trm_bio.report.plots import OKABE_ITO, png_base64, session_figure, trends_figure
 from trm_bio.report.text import display_name, fmt_clock, local_time
 from trm_bio.report.trends import TREND_KEYS, Trends, change_sentence, resonance_text
@@ -310,6 +311,8 @@ def session_html(report: SessionReport) -> str:
         f"{escape(fmt_clock(info['duration_s'] or q['duration_s']))} · "
         f"{escape(info['source_kind'])}{device} · {escape(info['status'])}</p>",
     ]
+    if info.get("group"):
+        body.append(f'<p class="meta">{escape(info["group"])}</p>')
     if info["notes"]:
         body.append(f"<p>Notes: {escape(info['notes'])}</p>")
     body += [
@@ -458,3 +461,60 @@ def trends_html(trends: Trends) -> str:
         *helper_rows,
     ]
     return _page(title, body, {"format": "trm-bio trends", "version": 1, **trends.as_dict()})
+
+
+GROUP_HOW_TO_READ = (
+    "<h2>How to read this</h2>"
+    "<ul>"
+    "<li>This report shows the group as a whole: no participant is named (a row per seat, "
+    "when asked for, says \"participant N\", never a name). Each participant's own report "
+    "is theirs alone.</li>"
+    "<li>Each participant's zone indicator compares their heart rate and RMSSD with their "
+    "own resting values; the resilient band is close to their own usual rest. It is an "
+    "indicator, not a diagnosis, and being outside the band is not good or bad.</li>"
+    "<li>Settled after a moment: the heart moved toward the band in the two minutes after "
+    "it, and the indicator did not move away from the resilient zone. What happened "
+    "together, not proof that a skill caused a change.</li>"
+    "</ul>"
+)
+
+
+def _rows_table(header: list[str], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f"<p>{escape(empty)}</p>"
+    out = ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"]
+    out += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows]
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def group_html(summary: GroupSummary, *, seats: bool = False) -> str:
+    """The group report as one HTML document: the group's figures, naming nobody
+    (``seats``: also a row per "participant N", still without names)."""
+    title = f"Group session report: {summary.name}" if summary.name else "Group session report"
+    n, measured = len(summary.participants), len(summary.measured)
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">Started {escape(local_time(summary.started_utc))} (local time) · '
+        f"{n} participant{'s' if n != 1 else ''}"
+        + (f", {measured} with a readable session" if measured != n else "") + "</p>",
+        GROUP_HOW_TO_READ,
+        "<h2>Time in the resilient band</h2>",
+        f"<p>{escape(summary.band_sentence())}</p>",
+        "<h2>After each practice moment</h2>",
+        _rows_table(["time", "moment", "participants who settled", "moved away"],
+                    summary.moment_rows(), "No skill or Help Now! was practised together."),
+        "<h2>What helped</h2>",
+        "<p>How many participants each was followed by a move toward the band for (and never "
+        "by the indicator moving away).</p>",
+        _rows_table(["what", "name", "participants"], summary.helped_rows(),
+                    "Nothing logged was followed by a move toward the band."),
+    ]
+    if seats:
+        body += [
+            "<h2>Per seat (no names)</h2>",
+            _rows_table(["seat", "time in the band", "share of the time with a reading",
+                         "settled after"], summary.seat_rows(), "No participant."),
+        ]
+    body.append('<p class="meta">Made by trm-bio.</p>')
+    return _page(title, body, summary.group_dict(seats=seats))

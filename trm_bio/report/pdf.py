@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from trm_bio.core.regulation import RMSSD_WINDOW_S
 from trm_bio.report.data import SessionReport
+from trm_bio.report.group import GroupSummary
 from trm_bio.report.html import METRIC_ROWS, NONLINEAR_ROWS, fmt_number
 from trm_bio.report.plots import session_figure, trends_figure
 from trm_bio.report.text import display_name, fmt_clock, local_time, printable
@@ -133,6 +134,8 @@ def write_session_pdf(report: SessionReport, path: str | Path) -> Path:
             f"{fmt_clock(info['duration_s'] or q['duration_s'])} · {info['source_kind']} · "
             f"{info['status']}"
         )
+        if info.get("group"):
+            page.line(info["group"])
         if info["notes"]:
             page.line(f"Notes: {info['notes']}")
         page.heading("How to read this")
@@ -240,3 +243,42 @@ def write_trends_pdf(trends: Trends, path: str | Path) -> Path:
         page.flush()
         pdf.savefig(trends_figure(trends))
     return path
+
+
+def write_group_pdf(summary: GroupSummary, path: str | Path, *, seats: bool = False) -> Path:
+    """Write the group report as a PDF (the HTML's content, naming nobody); returns the path."""
+    path = Path(path)
+    title = f"Group session report: {summary.name}" if summary.name else "Group session report"
+    n = len(summary.participants)
+    with PdfPages(path, metadata={"Title": title, "Creator": "trm-bio"}) as pdf:
+        page = _TextPage(pdf)
+        page.line(title, size=17, weight="bold")
+        page.line(f"Started {local_time(summary.started_utc)} (local time) · {n} participant"
+                  f"{'s' if n != 1 else ''}")
+        page.heading("How to read this")
+        page.line(GROUP_HOW_TO_READ)
+        page.heading("Time in the resilient band")
+        page.line(summary.band_sentence())
+        page.heading("After each practice moment")
+        rows = summary.moment_rows()
+        page.rows(_table_lines(["time", "moment", "settled", "moved away"], rows, [8, 44, 16, 10])
+                  if rows else ["No skill or Help Now! was practised together."])
+        page.heading("What helped")
+        helped = summary.helped_rows()
+        page.rows(_table_lines(["what", "name", "participants"], helped, [10, 44, 14])
+                  if helped else ["Nothing logged was followed by a move toward the band."])
+        if seats:
+            page.heading("Per seat (no names)")
+            page.rows(_table_lines(["seat", "in the band", "share", "settled after"],
+                                   summary.seat_rows(), [16, 16, 10, 14]))
+        page.flush()
+    return path
+
+
+GROUP_HOW_TO_READ = (
+    "This report shows the group as a whole: no participant is named (a row per seat, when "
+    "asked for, says \"participant N\"). Each zone indicator compares a participant's heart "
+    "with their own resting values; it is an indicator, not a diagnosis. Settled after a "
+    "moment: the heart moved toward the band in the two minutes after it, and the indicator "
+    "did not move away from the resilient zone. What happened together, not proof of cause."
+)

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.stats import theilslopes
 
 from trm_bio.analysis import regulation_trace
 from trm_bio.core import effects
@@ -124,6 +123,8 @@ def fit_trend(values: list[float | None]) -> Trend | None:
     ok = np.isfinite(y)
     if ok.sum() < 3:
         return None
+    from scipy.stats import theilslopes  # a second to load: only when a trend is drawn
+
     slope, intercept, _, _ = theilslopes(y[ok], x[ok])
     finite = y[ok]
     edge = min(EDGE_SESSIONS, max(1, finite.size // 2))

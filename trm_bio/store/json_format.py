@@ -90,8 +90,12 @@ def signals_to_json(record: SessionRecord) -> dict[str, Any]:
     return out
 
 
-def record_to_json(record: SessionRecord) -> dict[str, Any]:
-    """The JSON-ready dict of a session record."""
+def record_to_json(
+    record: SessionRecord, group: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON-ready dict of a session record; ``group``: the group session it was part of
+    (``{"id", "name", "seat"}``), kept as metadata only: importing the file does not make a
+    group (the other participants' sessions are not in it)."""
     imported = record.imported_rr
     has_frames = len(record.pmd_frames) > 0
     document = {
@@ -110,17 +114,22 @@ def record_to_json(record: SessionRecord) -> dict[str, Any]:
         },
         "derived": record.derived,
     }
+    if group is not None:
+        document["group"] = group
     if has_frames:
         document["pmd_frames"] = _batch_to_json(record.pmd_frames)
         document["signals"] = signals_to_json(record)
     return document
 
 
-def export_json(path: str | Path, record: SessionRecord) -> Path:
-    """Write a session record (from ``Library.session_record``) as JSON."""
+def export_json(
+    path: str | Path, record: SessionRecord, group: dict[str, Any] | None = None
+) -> Path:
+    """Write a session record (from ``Library.session_record``) as JSON (``group``: see
+    :func:`record_to_json`)."""
     path = Path(path)
     with open_private_output(path, "w", encoding="utf-8") as handle:
-        json.dump(record_to_json(record), handle, ensure_ascii=False, allow_nan=True)
+        json.dump(record_to_json(record, group), handle, ensure_ascii=False, allow_nan=True)
     return path
 
 

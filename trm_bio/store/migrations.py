@@ -164,15 +164,37 @@ def migrate(connection: sqlite3.Connection) -> int:
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     applied = 0
     for number in range(version, SCHEMA_VERSION):
-        script = MIGRATIONS[number]
-        # executescript commits first; wrap the script so a failure leaves the old version.
+        # The version is read again inside the write lock: another program opening the same
+        # old library at the same moment may have applied this migration meanwhile, and a
+        # migration (ALTER TABLE) must never run twice.
+        connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
-            )
+            if connection.execute("PRAGMA user_version").fetchone()[0] > number:
+                connection.execute("COMMIT")
+                continue
+            for statement in _statements(MIGRATIONS[number]):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number + 1}")
+            connection.execute("COMMIT")
         except sqlite3.Error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
         applied += 1
     return applied
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's SQL statements, one by one (executescript would commit first)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise ValueError(f"a migration ends with an incomplete statement: {pending.strip()!r}")
+    return statements

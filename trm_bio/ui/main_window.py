@@ -298,8 +298,10 @@ class MainWindow(QMainWindow):
         right_box.setContentsMargins(0, 0, 0, 0)
         self.skills = SkillsPanel(c, self.scale)
         self.tracking = TrackingPanel(c, self.scale)
-        right_box.addWidget(self.skills, 3)
-        right_box.addWidget(self.tracking, 2)
+        # Equal shares, but the tracking takes no more than its rows use: the prompt gets the
+        # rest.
+        right_box.addWidget(self.skills, 1)
+        right_box.addWidget(self.tracking, 1)
         self.left_column = _Column(left)
         self.right_column = _Column(right)
         splitter.addWidget(self.left_column)

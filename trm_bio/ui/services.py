@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from trm_bio.controller import SessionOptions
     from trm_bio.core.events import Event
     from trm_bio.history import SessionAnalysis
+    from trm_bio.report.group import GroupSummary
     from trm_bio.report.trends import Trends
 
 
@@ -84,6 +85,28 @@ class StoredSession(Protocol):
     @property
     def status(self) -> str: ...  # "recording", "complete" or "interrupted"
 
+    @property
+    def group_id(self) -> int | None: ...  # the group session it was part of (None: alone)
+
+    @property
+    def group_seat(self) -> int | None: ...  # its participant's place in the group (0-based)
+
+
+class StoredGroup(Protocol):
+    """What the windows read of a stored group session (the store's ``GroupInfo``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def started_utc(self) -> str: ...  # ISO 8601, UTC
+
+    @property
+    def session_ids(self) -> tuple[int, ...]: ...  # in seat order
+
 
 class EventStore(Protocol):
     """The library as the event list corrects it: a stored session's events, after it."""
@@ -105,8 +128,45 @@ class EventStore(Protocol):
     def delete_event(self, session_id: int, seq: int) -> None: ...
 
 
-class AppServices(Protocol):
-    """The composition root's offer to the windows."""
+class GroupLibraryServices(Protocol):
+    """What the library dialog and the group summary ask of stored group sessions."""
+
+    def list_groups(self) -> Sequence[StoredGroup]:
+        """The library's group sessions, oldest first."""
+        ...
+
+    def summarise_group(self, group_id: int) -> GroupSummary:
+        """A stored group session's summary (``TrmBioError``: one sentence)."""
+        ...
+
+    def save_group_report(self, group_id: int, path: str, *, seats: bool = False) -> Path:
+        """Write the group report (HTML or PDF by the suffix), naming no participant;
+        ``seats``: a row per "participant N". ``TrmBioError``: one sentence."""
+        ...
+
+    def save_participant_report(self, session_id: int, path: str) -> Path:
+        """Write one participant's own report (their session's, with a line saying it was
+        part of a group session, naming no one else). ``TrmBioError``: one sentence."""
+        ...
+
+    def save_participant_reports(self, group_id: int, folder: str) -> list[Path]:
+        """Every participant's own report into ``folder``, named by seat and session."""
+        ...
+
+    def export_group(self, group_id: int, fmt: str, path: str) -> list[Path]:
+        """Export every session of a group as ``fmt`` into the folder (or .zip) ``path``,
+        with a group.json linking them (``TrmBioError``: one sentence)."""
+        ...
+
+    def open_group_replay(self, group_id: int, speed: float = 1.0) -> None:
+        """Replay a stored group session in the group window (``TrmBioError``: one
+        sentence)."""
+        ...
+
+
+
+class AppServices(GroupLibraryServices, Protocol):
+    """The composition root's offer to the windows (with stored group sessions)."""
 
     @property
     def scenarios(self) -> tuple[str, ...]: ...
@@ -199,9 +259,6 @@ class AppServices(Protocol):
         """
         ...
 
-    def open_group_replay(self, group_id: int, speed: float = 1.0) -> None:
-        """Replay a stored group session in the group window (``TrmBioError``: one sentence)."""
-        ...
 
 
 class GroupServices(Protocol):

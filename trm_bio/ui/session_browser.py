@@ -38,11 +38,15 @@ from PySide6.QtWidgets import (
 from trm_bio.errors import TrmBioError
 from trm_bio.exporting import EXPORT_DESCRIPTIONS, EXPORT_SUFFIXES
 from trm_bio.report.text import fmt_clock, local_time
-from trm_bio.ui.reports import sentence
-from trm_bio.ui.services import AppServices, StoredSession
+from trm_bio.ui.reports import REPORT_FILTERS, sentence
+from trm_bio.ui.services import AppServices, StoredGroup, StoredSession
 
-COLUMNS = ("Session", "Started (local time)", "Person", "Length", "Source", "Tags", "Notes")
+COLUMNS = (
+    "Session", "Started (local time)", "Person", "Group", "Length", "Source", "Tags", "Notes"
+)
 ALL_PEOPLE = "Everyone"
+ALL_GROUPS = "All sessions"
+NEEDS_GROUP = "Choose a session of a group session first."
 #: Widest a column may grow to fit its text (px); longer text is elided ("…").
 MAX_COLUMN_PX = 220
 EMPTY_LIBRARY = (
@@ -109,6 +113,8 @@ class SessionBrowser(QDialog):
         self.services = services
         self.sessions: list[StoredSession] = []
         self.shown: list[StoredSession] = []
+        self.groups: dict[int, StoredGroup] = {}
+        self.group_dialog: QWidget | None = None
         self.edit_dialog: EditSessionDialog | None = None
         self.confirm_box: QMessageBox | None = None
         box = QVBoxLayout(self)
@@ -121,6 +127,14 @@ class SessionBrowser(QDialog):
         self.person.setMinimumContentsLength(12)
         self.person.currentIndexChanged.connect(lambda _: self._show())
         filters.addWidget(self.person)
+        filters.addWidget(QLabel("Group"))
+        self.group = QComboBox()
+        self.group.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.group.setMinimumContentsLength(12)
+        self.group.currentIndexChanged.connect(lambda _: self._show())
+        filters.addWidget(self.group)
         filters.addWidget(QLabel("Search"))
         self.search = QLineEdit()
         self.search.setPlaceholderText("notes, tags, person, session number")
@@ -165,6 +179,23 @@ class SessionBrowser(QDialog):
         self.summary_button.clicked.connect(lambda: self._emit(self.summary_requested))
         self.report_button = QPushButton("Save report…")
         self.report_button.clicked.connect(lambda: self._emit(self.report_requested))
+        self.group_replay_button = QPushButton("Replay group")
+        self.group_replay_button.clicked.connect(self.replay_group)
+        self.group_export_button = QPushButton("Export group…")
+        self.group_export_button.clicked.connect(self.export_group)
+        self.group_report_button = QPushButton("Group report…")
+        self.group_report_button.clicked.connect(self.group_report)
+        self.group_summary_button = QPushButton("Group summary…")
+        self.group_summary_button.clicked.connect(self.show_group_summary)
+        self.group_buttons = {
+            self.group_replay_button: "Replay every session of the chosen session's group "
+            "together",
+            self.group_export_button: "Export every session of the group into one folder, "
+            "with a group.json linking them",
+            self.group_report_button: "Save the group's report, which names no participant",
+            self.group_summary_button: "Show the group's summary: each participant and the "
+            "group, with their reports",
+        }
         close = QPushButton("Close")
         close.clicked.connect(self.reject)
         self.session_buttons = {
@@ -181,6 +212,11 @@ class SessionBrowser(QDialog):
         for b in (self.export_button, self.report_button, self.summary_button,
                   self.replay_button, close):
             row.addWidget(b)
+        group_row = QHBoxLayout()
+        group_row.addStretch(1)
+        for b in self.group_buttons:
+            group_row.addWidget(b)
+        box.addLayout(group_row)
         box.addLayout(row)
         self.refresh()
         self.resize(900, 460)
@@ -198,16 +234,37 @@ class SessionBrowser(QDialog):
         index = self.person.findText(person)
         self.person.setCurrentIndex(max(index, 0))
         self.person.blockSignals(False)
+        self.groups = {g.id: g for g in self.services.list_groups()}
+        group = self.group.currentData()
+        self.group.blockSignals(True)
+        self.group.clear()
+        self.group.addItem(ALL_GROUPS, None)
+        for g in reversed(self.groups.values()):  # newest first, as the sessions
+            self.group.addItem(self.group_name(g.id), g.id)
+        self.group.setCurrentIndex(max(self.group.findData(group), 0))
+        self.group.blockSignals(False)
         self._show(chosen)
+
+    def group_name(self, group_id: int | None) -> str:
+        """A group's name as the list shows it ("" for a session recorded alone)."""
+        if group_id is None:
+            return ""
+        group = self.groups.get(group_id)
+        name = group.name if group is not None else ""
+        return name or f"Group {group_id}"
 
     def _matches(self, info: StoredSession) -> bool:
         person = self.person.currentText()
         if person not in ("", ALL_PEOPLE) and info.person_name != person:
             return False
+        group = self.group.currentData()
+        if group is not None and info.group_id != group:
+            return False
         words = self.search.text().casefold().split()
         text = " ".join(
             (str(info.id), info.person_name or "", info.notes, _tags_text(info.tags),
-             info.device_name or info.source_kind, local_time(info.started_utc))
+             info.device_name or info.source_kind, local_time(info.started_utc),
+             self.group_name(info.group_id))
         ).casefold()
         return all(word in text for word in words)
 
@@ -220,6 +277,7 @@ class SessionBrowser(QDialog):
                 str(info.id),
                 local_time(info.started_utc),
                 info.person_name or "–",
+                self.group_name(info.group_id),
                 _length(info.duration_s),
                 info.device_name or info.source_kind,
                 _tags_text(info.tags),
@@ -234,7 +292,7 @@ class SessionBrowser(QDialog):
         if not self.sessions:
             self.empty.setText(EMPTY_LIBRARY)
         elif not self.shown:
-            self.empty.setText("No session matches the chosen person and search.")
+            self.empty.setText("No session matches the chosen person, group and search.")
         self.stack.setCurrentWidget(self.table if self.shown else self.empty)
         ids = [info.id for info in self.shown]
         if ids:
@@ -263,6 +321,15 @@ class SessionBrowser(QDialog):
                     tip = f"{what}. This session is being recorded now: end it first."
             button.setEnabled(enabled)
             button.setToolTip(tip)
+        group_id = self.selected_group()
+        for button, what in self.group_buttons.items():
+            button.setEnabled(group_id is not None)
+            button.setToolTip(what if group_id is not None else f"{what}. {NEEDS_GROUP}")
+
+    def selected_group(self) -> int | None:
+        """The group of the chosen session (None: none chosen, or recorded alone)."""
+        info = self.selected()
+        return info.group_id if info is not None else None
 
     def say(self, sentence: str) -> None:
         self.message.setText(sentence)
@@ -366,3 +433,85 @@ class SessionBrowser(QDialog):
             return []
         self.say("Exported as " + " and ".join(str(p) for p in written) + ".")
         return written
+
+    # -- group sessions --------------------------------------------------------------------
+    def replay_group(self) -> bool:
+        """Replay the chosen session's whole group (in the group window); True when it
+        opened."""
+        group_id = self.selected_group()
+        if group_id is None:
+            return False
+        try:
+            self.services.open_group_replay(group_id)
+        except TrmBioError as exc:
+            self.say(sentence(str(exc)))
+            return False
+        self.accept()
+        return True
+
+    def choose_group_export(self, group_id: int) -> tuple[str, str] | None:
+        """Ask for the folder (or .zip) and the format of a group's export (tests replace
+        this); None: cancelled."""
+        filters = {
+            f"{text}, one folder (*)": fmt for fmt, text in EXPORT_DESCRIPTIONS.items()
+        }
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export the group session (a folder, or a name ending in .zip)",
+            str(Path.home() / f"trm-bio-group-{group_id}"), ";;".join(filters),
+        )
+        if not path:
+            return None
+        return path, filters.get(chosen, "csv")
+
+    def export_group(self) -> list[Path]:
+        """Export every session of the chosen session's group, with a group.json."""
+        group_id = self.selected_group()
+        if group_id is None:
+            return []
+        choice = self.choose_group_export(group_id)
+        if choice is None:
+            return []
+        path, fmt = choice
+        try:
+            written = self.services.export_group(group_id, fmt, path)
+        except TrmBioError as exc:
+            self.say(f"The group was not exported: {sentence(str(exc))}")
+            return []
+        self.say(f"The group's {len(self.groups[group_id].session_ids)} sessions were "
+                 f"exported into {path}.")
+        return written
+
+    def choose_group_report(self, group_id: int) -> str | None:
+        """Ask where to save a group's report (tests replace this); None: cancelled."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the group report",
+            str(Path.home() / f"trm-bio-group-{group_id}-report.html"),
+            REPORT_FILTERS,
+        )
+        return path or None
+
+    def group_report(self) -> Path | None:
+        """Save the chosen session's group report (naming no participant)."""
+        group_id = self.selected_group()
+        if group_id is None:
+            return None
+        path = self.choose_group_report(group_id)
+        if path is None:
+            return None
+        try:
+            written = self.services.save_group_report(group_id, path)
+        except TrmBioError as exc:
+            self.say(f"The group report was not saved: {sentence(str(exc))}")
+            return None
+        self.say(f"The group report was saved as {written}.")
+        return written
+
+    def show_group_summary(self) -> QWidget | None:
+        """Open the chosen session's group summary (each participant and the group)."""
+        from trm_bio.ui.group_summary import show_group_summary
+
+        group_id = self.selected_group()
+        if group_id is None:
+            return None
+        self.group_dialog = show_group_summary(self, self.services, group_id)
+        return self.group_dialog

@@ -30,7 +30,7 @@ from skills.model import HELP_NOW_ID
 from trm_bio.controller import PracticeAction
 from trm_bio.ui import theme
 
-PROMPT_MIN_HEIGHT = 150  # px: about four lines; a longer prompt scrolls, never clips
+PROMPT_MIN_HEIGHT = 130  # px: four lines; a longer prompt scrolls, never clips
 STRATEGIES_MAX_HEIGHT = 150  # px: Help Now!'s strategies scroll beyond this, never grow the window
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ class SkillsPanel(QGroupBox):
         self.controller = controller
         self.read_only = False
         box = QVBoxLayout(self)
+        theme.compact(box)
         row = QHBoxLayout()
         self.chooser = QComboBox()
         self.chooser.setAccessibleName("Skill or plan")
@@ -125,6 +126,7 @@ class SkillsPanel(QGroupBox):
         self.timer.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         status_row.addWidget(self.timer)
         grid = QGridLayout()
+        grid.setSpacing(theme.PANEL_SPACING)
         self.buttons: dict[PracticeAction, QPushButton] = {}
         for index, (action, text, tip) in enumerate(
             (
@@ -141,12 +143,16 @@ class SkillsPanel(QGroupBox):
             button.clicked.connect(lambda _=False, a=action: self.act(a))
             grid.addWidget(button, index // 3, index % 3)
             self.buttons[action] = button
-        box.addLayout(grid)
-        self.helpnow = QPushButton("Help Now!  (H)")
+        # Help Now! stands beside the step buttons, as tall as their two rows: as easy to
+        # find, and the row it had is the room that lets the tracking below fit a laptop
+        # screen unscrolled.
+        self.helpnow = QPushButton("Help Now!\n(H)")
         self.helpnow.setObjectName("helpnow")
         self.helpnow.setToolTip("Quick sensory strategies for a hard moment (H)")
         self.helpnow.clicked.connect(self.help_now)
-        box.addWidget(self.helpnow)
+        self.helpnow.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        grid.addWidget(self.helpnow, 0, 3, 2, 1)
+        box.addLayout(grid)
         strategy_page = QWidget()
         self.strategy_layout = QGridLayout(strategy_page)
         self.strategy_layout.setContentsMargins(0, 0, 0, 0)
@@ -311,7 +317,7 @@ class SkillsPanel(QGroupBox):
             total = math.ceil(state.remaining_s)
             self.timer.setText(f"{total // 60}:{total % 60:02d} left in this step")
         elif state.step is not None and not state.done:
-            self.timer.setText("Take your time; move on when you are ready.")
+            self.timer.setText("Move on when you are ready.")
         else:
             self.timer.setText("")
         self.buttons[PracticeAction.PAUSE].setText("Resume" if state.paused else "Pause")

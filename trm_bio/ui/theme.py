@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLayout
 
 from trm_bio.core.events import EventKind
 from trm_bio.core.regulation import Zone
@@ -145,6 +145,20 @@ def font(base_pt: float, scale: TextScale, *, bold: bool = False) -> QFont:
     f.setPointSize(scale.pt(base_pt))
     f.setBold(bold)
     return f
+
+
+#: The side panels' layout: margins (left, top, right, bottom) and spacing (px). Tighter than
+#: Qt's defaults so that the right column (practice and tracking) fits a 1366 x 768 screen,
+#: and 1920 x 1080 at 150 %, without scrolling.
+PANEL_MARGINS = (6, 2, 6, 4)
+PANEL_SPACING = 4
+
+
+def compact(layout: QLayout) -> QLayout:
+    """Give a side panel's ``layout`` the :data:`PANEL_MARGINS` and :data:`PANEL_SPACING`."""
+    layout.setContentsMargins(*PANEL_MARGINS)
+    layout.setSpacing(PANEL_SPACING)
+    return layout
 
 
 def apply_theme(app: QApplication, scale: TextScale) -> None:

@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -30,6 +32,8 @@ from trm_bio.ui import theme
 
 VALENCE_KEYS = (("pleasant", "1"), ("neutral", "2"), ("unpleasant", "3"))
 AUTO_LOG_MS = 30_000  # details left untouched this long are logged as they are
+WORDS_MIN_HEIGHT = 70  # px: three rows of the sensation words
+WORDS_MAX_HEIGHT = 110  # px: five rows
 
 
 class TrackingPanel(QGroupBox):
@@ -45,6 +49,10 @@ class TrackingPanel(QGroupBox):
         self.controller = controller
         self.pending: tuple[str, float] | None = None  # (valence, time_s noticed)
         box = QVBoxLayout(self)
+        theme.compact(box)
+        # As tall as its rows can use (the word list's five rows at most), never taller: the
+        # column's room beyond that goes to the prompt.
+        box.setSizeConstraint(QLayout.SizeConstraint.SetMinAndMaxSize)
         row = QHBoxLayout()
         self.valence_buttons: dict[str, QPushButton] = {}
         for valence, key in VALENCE_KEYS:
@@ -59,8 +67,12 @@ class TrackingPanel(QGroupBox):
         self.details = QWidget()
         d = QVBoxLayout(self.details)
         d.setContentsMargins(0, 0, 0, 0)
+        d.setSpacing(theme.PANEL_SPACING)
+        d.setSizeConstraint(QLayout.SizeConstraint.SetMinAndMaxSize)
+        # One short line (the fields below say what may be added): it neither wraps nor
+        # widens the column.
         self.pending_label = QLabel("")
-        self.pending_label.setWordWrap(True)
+        self.pending_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         d.addWidget(self.pending_label)
         self.words = QListWidget()
         self.words.setViewMode(QListView.ViewMode.IconMode)
@@ -69,7 +81,13 @@ class TrackingPanel(QGroupBox):
         self.words.setResizeMode(QListView.ResizeMode.Adjust)
         self.words.setMovement(QListView.Movement.Static)
         self.words.setSpacing(2)
-        self.words.setMaximumHeight(110)
+        # Three rows of words at least (the rest scroll), up to five where there is room: the
+        # list asks for no more than its minimum, so the column fits a laptop unscrolled.
+        self.words.setMinimumHeight(WORDS_MIN_HEIGHT)
+        self.words.setMaximumHeight(WORDS_MAX_HEIGHT)
+        policy = self.words.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+        self.words.setSizePolicy(policy)
         self.words.setAccessibleName("Sensation words")
         for word in SENSATION_WORDS:
             item = QListWidgetItem(word)
@@ -95,17 +113,17 @@ class TrackingPanel(QGroupBox):
         where.addWidget(self.location, 1)
         where.addWidget(self.intensity)
         d.addLayout(where)
+        # The note and Log share a row: Log is where Enter in the note would take it.
+        note_row = QHBoxLayout()
         self.note = QLineEdit()
         self.note.setPlaceholderText("In the person's own words (optional)")
         self.note.textEdited.connect(self._touched)
         self.note.returnPressed.connect(self.commit)
-        d.addWidget(self.note)
-        buttons = QHBoxLayout()
+        note_row.addWidget(self.note, 1)
         self.log_button = QPushButton("Log  (Enter)")
         self.log_button.clicked.connect(self.commit)
-        buttons.addStretch(1)
-        buttons.addWidget(self.log_button)
-        d.addLayout(buttons)
+        note_row.addWidget(self.log_button)
+        d.addLayout(note_row)
         box.addWidget(self.details)
         zone_row = QHBoxLayout()
         label = QLabel("Where do you sense you are?")
@@ -137,8 +155,11 @@ class TrackingPanel(QGroupBox):
         self.details.setEnabled(True)
         minutes, seconds = divmod(int(self.pending[1]), 60)
         self.pending_label.setText(
-            f"<b>{valence.capitalize()}</b>, noticed at {minutes}:{seconds:02d}. "
-            "You might add words, a place, a strength or a note; Enter logs it."
+            f"<b>{valence.capitalize()}</b>, noticed at {minutes}:{seconds:02d}; "
+            "details may follow, Enter logs it."
+        )
+        self.pending_label.setToolTip(
+            "You might add words, a place, a strength or a note; Enter or Log logs it."
         )
         self._quiet.start()
 
@@ -195,6 +216,7 @@ class TrackingPanel(QGroupBox):
             w.blockSignals(False)
         self.note.clear()
         self.pending_label.setText("Press 1, 2 or 3 when something is noticed.")
+        self.pending_label.setToolTip("")
         self.details.setEnabled(False)
 
     def set_read_only(self, read_only: bool) -> None:
