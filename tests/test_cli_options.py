@@ -74,8 +74,6 @@ def test_shared_options_mean_the_same_on_every_command() -> None:
 @pytest.mark.parametrize(
     ("argv", "sentence"),
     [
-        (("sessions", "--json"), "--json is now --format json"),
-        (("show", "1", "--json"), "--json is now --format json"),
         (
             ("import", "s.json", "--json"),
             "import recognises a trm-bio JSON export by itself: leave --json out",
@@ -157,3 +155,12 @@ def test_a_wait_for_lsl_subscribers_is_zero_or_more_seconds(tmp_path: Path) -> N
     for good in ("0", "2.5"):
         args = parser.parse_args(["record", "--simulate", "--lsl-wait", good])
         assert args.lsl_wait == float(good)
+
+
+def test_json_is_short_for_format_json_where_a_listing_is_printed(tmp_path: Path) -> None:
+    parser = build_parser()
+    assert parser.parse_args(["sessions", "--json"]).format == "json"
+    assert parser.parse_args(["show", "1", "--json"]).format == "json"
+    assert parser.parse_args(["sessions"]).format == "table"
+    outcome = run("sessions", "--json", "--library", str(tmp_path / "lib.sqlite3"))
+    assert outcome.code == 0 and outcome.out.strip() == "[]"

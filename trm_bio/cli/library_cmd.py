@@ -170,7 +170,10 @@ def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("table", "json"), default="table", help="what to print (default table)"
     )
-    refuse_old_spelling(parser, "--json", "--json is now --format json")
+    # The short spelling scripts and the group issue use: the same as --format json.
+    parser.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="--format json"
+    )
 
 
 # -- record ---------------------------------------------------------------------------------
