@@ -106,4 +106,4 @@ def test_no_beat_crosses_between_sessions_and_none_is_lost_while_linked(
             # Only this strap's beats, each once, in order, none missing.
             assert received == sent[index], index
             assert {p[1] for p in payloads} == {60 + index}  # its heart-rate byte
-            assert len(received) > 20
+            assert len(received) >= 10  # at least the beats after its last drop
