@@ -73,7 +73,12 @@ def run_group(group: GroupController, duration_s: float | None, on_updates: Any)
                 first.wait(0.25)
             on_updates(group.poll())
             sessions = [m.session for m in group.members if m.session is not None]
-            if duration_s is not None and max(s.now_s for s in sessions) >= duration_s:
+            times = [s.now_s for s in sessions]
+            # Everyone has reached the duration; a participant whose strap went silent
+            # holds the others at most a few seconds past it.
+            if duration_s is not None and (
+                min(times) >= duration_s or max(times) >= duration_s + 5.0
+            ):
                 break
             if all(m.link_state is LinkState.FAILED for m in group.members):
                 break
