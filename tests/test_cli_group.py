@@ -222,3 +222,39 @@ def test_ctrl_c_ends_every_participants_session_and_keeps_them(tmp_path, signum)
         infos = lib.group_sessions(1)
         assert [i.status for i in infos] == ["complete", "complete"]
         assert all(lib.session_packets(i.id).host_ns.size for i in infos)
+
+
+@pytest.fixture()
+def seat_left_empty(recorded, tmp_path) -> tuple[Path, int, list[int]]:
+    """The recorded group as it is when participant 2's strap sent no beat: their session is
+    not kept, so the stored seats are 0 and 2 (a copy of the library; sqlite3's backup)."""
+    import sqlite3
+
+    library, group_id, sessions = recorded
+    copy = tmp_path / "library.sqlite3"
+    with sqlite3.connect(library) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    copy.chmod(0o600)
+    with Library.open(copy) as lib:
+        lib.delete_session(sessions[1])
+        assert [lib.get_session(s).group_seat for s in (sessions[0], sessions[2])] == [0, 2]
+    return copy, group_id, [sessions[0], sessions[2]]
+
+
+def test_listings_number_participants_by_their_stored_seat(seat_left_empty, tmp_path) -> None:
+    # The exports and reports number the third participant 3; so does every listing.
+    library, group_id, (first, third) = seat_left_empty
+    listed = json.loads(trm("sessions", "--json", library=library).out)
+    assert {s["id"]: s["group"]["seat"] for s in listed if s["group"]} == {first: 1, third: 3}
+    assert f"G{group_id}/3" in trm("sessions", library=library).out
+    by_group = json.loads(trm("sessions", "--groups", "--json", library=library).out)
+    assert [(s["seat"], s["session"]) for s in by_group[0]["sessions"]] == [
+        (1, first), (3, third)
+    ]
+    assert json.loads(trm("show", str(third), "--json", library=library).out)["group"][
+        "seat"] == 3
+    assert "participant 3 of 3" in trm("show", str(third), library=library).out
+    out = tmp_path / "export"  # the export numbered them so already
+    trm("export", "--group", str(group_id), "--format", "csv", "-o", str(out), library=library)
+    link = json.loads((out / "group.json").read_text())
+    assert [(s["seat"], s["session"]) for s in link["sessions"]] == [(1, first), (3, third)]
