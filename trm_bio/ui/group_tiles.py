@@ -164,6 +164,7 @@ class ParticipantTile(_Tile):
         super().__init__(parent)
         self.seat = seat
         self.selected = False
+        self._number_selected: bool | None = None  # what the number's style shows
         self.numbers_visible = False
         self.offer_reconnect = True
         box = QVBoxLayout(self)
@@ -236,11 +237,13 @@ class ParticipantTile(_Tile):
                 f"RMSSD {state.rmssd_ms:.0f} ms" if math.isfinite(state.rmssd_ms) else "RMSSD –"
             )
             self.numbers.setText(f"{hr} · {rmssd}" if state.shows_zone else "")
-        self.number.setStyleSheet(
-            f"background: {theme.POSITION}; color: white; border-radius: 6px;"
-            if selected
-            else f"background: {theme.BAND}; border-radius: 6px;"
-        )
+        if selected != self._number_selected:  # a style sheet re-polishes: only on a change
+            self._number_selected = selected
+            self.number.setStyleSheet(
+                f"background: {theme.POSITION}; color: white; border-radius: 6px;"
+                if selected
+                else f"background: {theme.BAND}; border-radius: 6px;"
+            )
         self._set_look(not state.shows_zone, selected)
         self.setAccessibleDescription(f"{state.label}: {state.words}")
         return True
@@ -314,6 +317,11 @@ def lay_out(grid: QGridLayout, tiles: list[QWidget]) -> None:
         if widget is not None:
             widget.setParent(None)
             widget.deleteLater()
+    # A grid keeps its rows and columns: a bigger group's last ones would keep their share.
+    for column in range(grid.columnCount()):
+        grid.setColumnStretch(column, 0)
+    for row in range(grid.rowCount()):
+        grid.setRowStretch(row, 0)
     columns = columns_for(len(tiles))
     for index, tile in enumerate(tiles):
         grid.addWidget(tile, index // columns, index % columns)

