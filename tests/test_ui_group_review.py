@@ -5,10 +5,18 @@ Reconnect on Bluetooth straps staying on the group's one loop thread."""
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
+from devices.hrm import encode_hrm
+from devices.packet import SensorContact
+from tests.support.bleak_bumble_backend import BumbleCentral
+from tests.support.bumble_air import Air
+from tests.support.bumble_strap import EmulatedStrap
 from tests.test_ui_group import NAMES, _record_group, _straps, open_group
+from tests.ui_app import open_app
 from trm_bio.ui.services import GroupChoice
 
 
@@ -112,3 +120,57 @@ def test_a_tiles_number_is_restyled_only_when_its_selection_changes(qtbot, tmp_p
     assert changes.count > 0  # the chosen tile's number shows it (the count sees it)
     window.stop_session()
     window.close()
+
+
+def _ble_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("devices-ble"))
+
+
+def test_reconnect_restarts_a_strap_on_the_groups_own_loop(qtbot, tmp_path):
+    # Two emulated straps through bleak's real front end; Reconnect on Ben's tile twice:
+    # no new Bluetooth loop thread, Ben's new strap on the group's loop, and his beats
+    # arrive in his session through it.
+    air = Air()
+    try:
+        central = BumbleCentral(air)
+        straps = [
+            EmulatedStrap(air, name=f"TRM Test Strap {n}", address=f"C0:11:22:33:44:6{n}")
+            for n in (1, 2)
+        ]
+        parts = open_app(qtbot, tmp_path, connect=False, speed=1.0)
+        services = parts.services
+        services.ble_options = {
+            "scanner_backend": central.scanner_backend,
+            "client_backend": central.client_backend,
+            "min_backoff_s": 0.01,
+        }
+        services.open_group(GroupChoice(
+            "ble", ("Ana", "Ben"), targets=tuple(s.address for s in straps)
+        ))
+        window = services.group_window
+        qtbot.addWidget(window, before_close_func=lambda w: w.stop_session())
+        qtbot.waitUntil(lambda: all(s.subscribed.is_set() for s in straps), timeout=30_000)
+        threads = _ble_threads()
+        assert len(threads) == 1
+        group = window.group
+        ben = group.members[1]
+        loop = ben.source._shared_loop  # the group's, which Ana's strap shares
+        assert loop is not None and group.members[0].source._shared_loop is loop
+        for _ in range(2):
+            old = ben.source
+            window.tiles[1].reconnect.click()
+            assert ben.source is not old
+            assert _ble_threads() == threads
+            assert ben.source._shared_loop is loop
+            beats = ben.session.history.beats.size
+
+            def arrived(beats=beats) -> bool:
+                straps[1].notify(encode_hrm(60, (1024,), contact=SensorContact.CONTACT))
+                return ben.session.history.beats.size > beats
+
+            qtbot.waitUntil(arrived, timeout=30_000)
+        assert group.members[0].session.history.beats.size == 0  # none of Ben's crossed
+        window.stop_session()
+        window.close()
+    finally:
+        air.close()
