@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
 
 from devices.hrm import encode_hrm
@@ -16,7 +16,9 @@ from tests.support.bleak_bumble_backend import BumbleCentral
 from tests.support.bumble_air import Air
 from tests.support.bumble_strap import EmulatedStrap
 from tests.test_ui_group import NAMES, _record_group, _straps, open_group
-from tests.ui_app import open_app
+from tests.ui_app import SPEED, activate, open_app, settings_in
+from trm_bio.app import build
+from trm_bio.store.library import Library
 from trm_bio.ui.services import GroupChoice
 
 
@@ -174,3 +176,32 @@ def test_reconnect_restarts_a_strap_on_the_groups_own_loop(qtbot, tmp_path):
         window.close()
     finally:
         air.close()
+
+
+def test_a_replay_numbers_participants_by_their_stored_seat(qtbot, tmp_path):
+    # Chloé's strap sent no beat in the recording: her session was not kept, so the stored
+    # seats are 0 and 2 (as the exports and reports number them: 1 and 3).
+    library = Library.open(tmp_path / "lib.sqlite3")
+    group_id = _record_group(library, 3)
+    middle = library.get_group(group_id).session_ids[1]
+    library.delete_session(middle)
+    parts = build(library, settings=settings_in(tmp_path / "settings"), replay_group=group_id,
+                  speed=SPEED)
+    window = parts.services.group_window
+    qtbot.addWidget(window)
+    assert window.state == "replay"
+    assert [t.number.text() for t in window.tiles] == ["1", "3"]
+    window.toggle_client_view()
+    assert window.client.captions() == ["1", "3"]
+    activate(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_3)  # the key of the number shown
+    assert window.selected == 1 and "for 3 ·" in window.for_label.text()
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    assert window.selected == 1 and "no participant 2" in window.statusBar().currentMessage()
+    # A live group after it is numbered 1, 2 ... again, on the projector too.
+    window.services.open_group(GroupChoice("simulated", NAMES[:3]), sources=_straps(3))
+    assert [t.number.text() for t in window.tiles] == ["1", "2", "3"]
+    window.refresh()
+    assert window.client.captions() == ["1", "2", "3"]
+    window.stop_session()
+    window.close()

@@ -162,6 +162,8 @@ class GroupWindow(QMainWindow):
         self.group_id: int | None = None
         self.selected: int | None = None  # the seat the next log is for (None: everyone)
         self.tiles: list[ParticipantTile] = []
+        #: Each tile's participant number (a replay's: their stored seat + 1; keys select it)
+        self.seat_numbers: list[int] = []
         self.analysis: SessionAnalysis | None = None  # a replay's first session, analysed
         self.replay_markers: list[Marker] = []
         self._shown_errors: set[str] = set()
@@ -294,7 +296,7 @@ class GroupWindow(QMainWindow):
             "zone_resilient": lambda: self.rate_zone("resilient"),
             "zone_low": lambda: self.rate_zone("low"),
             "whole_group": lambda: self.select(None),
-            **{f"select_{n}": self._selector(n - 1) for n in range(1, 9)},
+            **{f"select_{n}": self._selector(n) for n in range(1, 9)},
             "begin": self.skills.begin,
             "next": lambda: self.skills.act(PracticeAction.NEXT),
             "previous": lambda: self.skills.act(PracticeAction.PREVIOUS),
@@ -398,7 +400,7 @@ class GroupWindow(QMainWindow):
             return False
         self.group_id = group_id
         self.state = "replay"
-        self._begin_tiles(len(self.group.members))
+        self._begin_tiles(len(self.group.members), self._stored_numbers())
         self.analysis = None
         self.replay_markers = []
         first = self.group.members[0].session_id if self.group.members else None
@@ -421,18 +423,39 @@ class GroupWindow(QMainWindow):
         self.say(f"Replaying group {group_id}. Space plays or pauses.")
         return True
 
-    def _begin_tiles(self, count: int) -> None:
+    def _stored_numbers(self) -> list[int]:
+        """A replay's participant numbers: each one's stored seat + 1, as the exports and
+        reports number them (a participant whose strap sent no beat left no session, so
+        the seats kept can be 1 and 3)."""
+        numbers = []
+        for place, member in enumerate(self.group.members):
+            seat = None
+            if member.session_id is not None:
+                try:
+                    seat = self.services.stored_seat(member.session_id)
+                except TrmBioError:
+                    seat = None  # numbered by place, as one stored without a seat
+            numbers.append((seat if seat is not None else place) + 1)
+        return numbers
+
+    def _begin_tiles(self, count: int, numbers: list[int] | None = None) -> None:
         self.selected = None
         self.set_client_labels(CLIENT_LABELS[0])  # a new group: no names on the projector
         self._shown_errors.clear()
-        self.tiles = [ParticipantTile(seat, self.scale) for seat in range(count)]
+        self.seat_numbers = numbers if numbers is not None else list(range(1, count + 1))
+        self.tiles = [
+            ParticipantTile(seat, self.scale, number=self.seat_numbers[seat])
+            for seat in range(count)
+        ]
         for tile in self.tiles:
             tile.band.set_band(self.zone_scale.low_edge, self.zone_scale.high_edge)
             tile.band.reduced_motion = bool(self.settings.reduced_motion)
             tile.clicked.connect(self._tile_clicked)
             tile.reconnect_requested.connect(self.reconnect)
         lay_out(self.grid, list(self.tiles))
-        self.client.set_count(count, (self.zone_scale.low_edge, self.zone_scale.high_edge))
+        self.client.set_count(
+            count, (self.zone_scale.low_edge, self.zone_scale.high_edge), self.seat_numbers
+        )
         self.client.set_reduced_motion(bool(self.settings.reduced_motion))
         self._show_selection()
 
@@ -517,15 +540,29 @@ class GroupWindow(QMainWindow):
         self.selected = seat
         self._show_selection()
 
-    def _selector(self, seat: int) -> Callable[[], None]:
-        return lambda: self.select(seat)
+    def _selector(self, number: int) -> Callable[[], None]:
+        """Key ``number`` selects the participant shown with that number."""
+
+        def select() -> None:
+            if number in self.seat_numbers:
+                self.select(self.seat_numbers.index(number))
+            else:
+                self.say(f"There is no participant {number} in this group.")
+
+        return select
 
     def _tile_clicked(self, seat: int) -> None:
         self.select(None if self.selected == seat else seat)
 
+    def _number(self, seat: int) -> int:
+        """The number tile ``seat`` shows."""
+        return self.seat_numbers[seat] if seat < len(self.seat_numbers) else seat + 1
+
     def _label(self, seat: int) -> str:
         participants = self.group.participants
-        return participants[seat].label if seat < len(participants) else f"Participant {seat + 1}"
+        if seat < len(participants):
+            return participants[seat].label
+        return f"Participant {self._number(seat)}"
 
     def _show_selection(self) -> None:
         seat = self.selected
@@ -534,8 +571,8 @@ class GroupWindow(QMainWindow):
             self.for_label.setStyleSheet("")
         else:
             self.for_label.setText(
-                f"The next log is for {seat + 1} · {self._label(seat)} only (Esc: the whole "
-                "group)."
+                f"The next log is for {self._number(seat)} · {self._label(seat)} only (Esc: "
+                "the whole group)."
             )
             self.for_label.setStyleSheet(
                 f"background: {theme.POSITION}; color: white; border-radius: 6px; padding: 4px;"
