@@ -234,3 +234,70 @@ def test_a_group_that_cannot_start_leaves_no_group_and_ends_the_device_loop(
     with pytest.raises(TrmBioError, match="one strap per participant"):
         group.start_live(simulated(2), PEOPLE, on_stop=lambda: ended.append(True))
     assert ended == [True] and library.list_groups() == [] and not group.running
+
+
+def test_placeholder_participants_share_no_history_across_groups(library: Library) -> None:
+    from trm_bio.group import participants_from_labels
+
+    for _ in range(2):
+        group = GroupController(library)
+        group.start_live(
+            simulated(2, 60.0), participants_from_labels(["", "Ana Lima"]), source_kind="simulated"
+        )
+        run_until(group, lambda g=group: all_ended(g))
+        group.stop()
+    infos = library.list_sessions()
+    assert [i.person_name for i in infos] == [None, "Ana Lima", None, "Ana Lima"]
+    assert [p.name for p in library.list_people()] == ["Ana Lima"]  # no "Participant 1"
+    assert participants_from_labels(["Participant 1", "Participant 1"])[1].person_name == (
+        "Participant 1"  # the default of another seat is a name someone chose
+    )
+
+
+def test_a_full_disk_keeps_each_participants_interrupted_session_in_the_group(
+    library: Library,
+) -> None:
+    clock = {"ns": 10**12}
+    group = GroupController(library, clock_ns=lambda: clock["ns"])
+    sources = [
+        SimulatedStrap("calm", seed=s, speed=math.inf, duration_s=1800.0, source_id=f"s{s}")
+        for s in range(2)
+    ]
+    group_id = group.start_live(sources, PEOPLE[:2], source_kind="simulated")
+    pages = library._db.execute("PRAGMA page_count").fetchone()[0]
+    library._db.execute(f"PRAGMA max_page_count = {pages + 8}")  # the disk fills up
+    while any(s.running or s.pending for s in sources):  # type: ignore[attr-defined]
+        clock["ns"] += 200_000_000
+        group.poll()
+    group.poll()
+    assert all(m.error and "full" in m.error for m in group.members)
+    kept = group.stop()
+    library._db.execute("PRAGMA max_page_count = 1073741823")  # space freed before the end
+    assert group_id is not None and len(kept) == 2
+    assert library.get_group(group_id).session_ids == tuple(kept)
+    assert [library.get_session(s).status for s in kept] == ["interrupted", "interrupted"]
+
+
+def test_a_group_replay_shows_a_recorded_drop_and_starts_everyone_together(
+    library: Library,
+) -> None:
+    sources = [
+        SimulatedStrap("calm", seed=seat, speed=SPEED, duration_s=200.0, source_id=f"s{seat}",
+                       link_drops=((90.0, 150.0),) if seat == 1 else ())
+        for seat in range(3)
+    ]
+    group = GroupController(library)
+    group_id = group.start_live(sources, PEOPLE, source_kind="simulated")
+    assert group_id is not None
+    run_until(group, lambda: all_ended(group))
+    group.stop()
+
+    group.open_replay(group_id, speed=1.0, paused=True)
+    positions = [m.replay.position_s for m in group.members if m.replay is not None]
+    assert positions == [0.0, 0.0, 0.0]  # nobody runs ahead while the others load
+    group.replay_seek(120.0)  # inside the drop: rebuilt from what came before
+    run_until(group, lambda: True)
+    views = group.views()
+    assert views[1].connection is Connection.RECONNECTING and not views[1].shows_zone
+    assert views[0].connection is Connection.REPLAY and views[2].connection is Connection.REPLAY
+    group.stop()

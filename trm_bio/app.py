@@ -25,7 +25,7 @@ from trm_bio.controller import SessionController, SessionOptions
 from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import InputFileError, LibraryError, TrmBioError
-from trm_bio.group import GroupController, Participant
+from trm_bio.group import GroupController, participants_from_labels
 from trm_bio.sources import GroupSources, check_scenario, open_group_sources, open_source
 from trm_bio.store.library import GroupInfo, Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice, GroupChoice
@@ -239,7 +239,7 @@ class Services:
 
         return group.start_live(
             list(sources),
-            [Participant(label) for label in choice.labels],
+            participants_from_labels(choice.labels),
             name=choice.name or default_group_name(),
             source_kind=choice.kind,
             on_stop=self._group_stopped,

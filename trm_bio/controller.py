@@ -769,7 +769,13 @@ class SessionController:
             tentative=values["tentative"] > 0,
             battery_percent=session.battery_percent,
             link=link,
-            paused=self.paused,
+            # In replay, a pause of the recorded session (its own link change) shows as one.
+            paused=self.paused
+            or (
+                self.replay is not None
+                and link is LinkState.DISCONNECTED
+                and session.link_source == SESSION_SOURCE
+            ),
             rhythm=rhythm,
             zone_reason=state.reason if state is not None else "",
             calibrating=state.calibrating if state is not None else False,

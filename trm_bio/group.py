@@ -59,15 +59,25 @@ class Participant:
     label : str
         What the facilitator calls them on the screen: a name or initials.
     person : str, optional
-        The library's person their session belongs to (default: ``label``).
+        The library's person their session belongs to (default: ``label``; ``""``: no
+        person, see :meth:`placeholder`).
     """
 
     label: str
     person: str | None = None
 
     @property
-    def person_name(self) -> str:
+    def person_name(self) -> str | None:
+        """The library's person; None for a placeholder ("" given as ``person``)."""
+        if self.person == "":
+            return None
         return self.person or self.label
+
+    @classmethod
+    def placeholder(cls, seat: int) -> Participant:
+        """"Participant N" with no library person: their session calibrates on its own,
+        never on the earlier sessions of another group's "Participant N"."""
+        return cls(f"Participant {seat + 1}", person="")
 
 
 class Connection(StrEnum):
@@ -97,12 +107,17 @@ _CONNECTION_OF_LINK = {
 
 
 def connection_of(reading: Reading, *, replay: bool) -> Connection:
-    """What a participant's tile says of their strap, from their newest reading."""
-    if replay:
-        return Connection.REPLAY
+    """What a participant's tile says of their strap, from their newest reading.
+
+    A replay shows the link as it was recorded: a strap that had dropped is
+    "reconnecting" there too, never a zone.
+    """
     if reading.paused:
         return Connection.PAUSED
-    return _CONNECTION_OF_LINK[reading.link]
+    connection = _CONNECTION_OF_LINK[reading.link]
+    if replay and connection in (Connection.LIVE, Connection.CONNECTING):
+        return Connection.REPLAY
+    return connection
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,21 @@ class ParticipantView:
     def shows_zone(self) -> bool:
         """Whether the zone may be shown: only while beats arrive (live) or in replay."""
         return self.connection in (Connection.LIVE, Connection.REPLAY)
+
+
+def participants_from_labels(labels: Sequence[str]) -> list[Participant]:
+    """The participants for the labels a facilitator gave, in seat order.
+
+    A blank label, or the default "Participant N" of its seat, is a placeholder with no
+    library person (:meth:`Participant.placeholder`): strangers in different groups never
+    share one person's history and baseline.
+    """
+    return [
+        Participant.placeholder(seat)
+        if not label.strip() or label.strip() == f"Participant {seat + 1}"
+        else Participant(label.strip())
+        for seat, label in enumerate(labels)
+    ]
 
 
 def check_people(count: int) -> None:
@@ -159,6 +189,8 @@ class GroupController:
         self.skills, self.plans = _load_catalogue(skills_dir, clinician_mode)
         self.members: list[SessionController] = []
         self.participants: list[Participant] = []
+        #: Each participant's place in the group (0-based), in the order of ``members``.
+        self.seats: list[int] = []
         self.group_id: int | None = None
         self.error: str | None = None  # the last failure, as a sentence
         self._on_stop: Callable[[], None] | None = None
@@ -247,6 +279,7 @@ class GroupController:
             start_ns = self.clock_ns()  # one beat clock for the whole group
             self.group_id = self.library.create_group(name, notes=notes) if record else None
             self.participants = list(participants)
+            self.seats = list(range(len(participants)))
             for seat, (source, participant) in enumerate(zip(sources, participants, strict=True)):
                 member = self._new_member()
                 self.members.append(member)
@@ -314,17 +347,28 @@ class GroupController:
     def _end(self, *, replay: bool) -> list[int]:
         kept: list[int] = []
         problems: list[str] = []
+        on_stop, self._on_stop = self._on_stop, None
+        try:
+            if on_stop is not None:
+                # Every strap stops together (a shared loop stops its straps in parallel);
+                # each member still drains what its source sent before it stopped.
+                on_stop()
+        except Exception:
+            log.exception("ending the group's device loop failed")
         for seat, member in enumerate(self.members):
-            session_id = member.stop()
+            recorded = None if replay else member.session_id
+            try:
+                session_id = member.stop()
+            except Exception as exc:  # one participant's failure must not strand the others
+                log.exception("ending participant %d's session failed", seat + 1)
+                problems.append(f"{self._label(seat)}: {exc}")
+                session_id = None
+            if session_id is None and recorded is not None and self._still_stored(recorded):
+                session_id = recorded  # kept as interrupted (e.g. the disk was full)
             if session_id is not None:
                 kept.append(session_id)
             if member.error:
                 problems.append(f"{self._label(seat)}: {member.error}")
-        if self._on_stop is not None:
-            try:
-                self._on_stop()
-            except Exception:
-                log.exception("ending the group's device loop failed")
         if self.group_id is not None and not kept and not replay:
             # A replay keeps no new session (its group stays); a live group in which
             # nobody's session was kept holds nothing and is removed again.
@@ -334,8 +378,14 @@ class GroupController:
                 log.error("%s", exc)
         self.error = " ".join(problems) or None
         self.members = []
-        self._on_stop = None
         return kept
+
+    def _still_stored(self, session_id: int) -> bool:
+        try:
+            self.library.get_session(session_id)
+        except LibraryError:
+            return False
+        return True
 
     def _label(self, seat: int) -> str:
         if seat < len(self.participants):
@@ -354,18 +404,32 @@ class GroupController:
         if not infos:
             raise TrmBioError(f"group {group_id} holds no session to replay")
         self.group_id = group.id
+        # Numbered by their stored seat: a seat left empty (no beats) keeps the numbers.
         self.participants = [
-            Participant(info.person_name or f"Participant {seat + 1}", info.person_name)
-            for seat, info in enumerate(infos)
+            Participant(
+                info.person_name or f"Participant {self._seat_of(info, index) + 1}",
+                info.person_name or "",
+            )
+            for index, info in enumerate(infos)
         ]
+        self.seats = [self._seat_of(info, index) for index, info in enumerate(infos)]
         try:
             for info in infos:
                 member = self._new_member()
                 self.members.append(member)
-                member.open_replay(info.id, speed, paused=paused)
+                # Opened paused and started together: no participant runs ahead.
+                member.open_replay(info.id, speed, paused=True)
         except BaseException:
             self.stop()
             raise
+        if not paused:
+            for member in self.members:
+                if member.replay is not None:
+                    member.replay.resume()
+
+    @staticmethod
+    def _seat_of(info: Any, index: int) -> int:
+        return int(info.group_seat) if info.group_seat is not None else index
 
     def replay_status(self) -> ReplayStatus | None:
         """Where the group replay is: the longest session sets the end."""
@@ -523,4 +587,5 @@ __all__ = [
     "connection_of",
     "default_group_name",
     "initials",
+    "participants_from_labels",
 ]

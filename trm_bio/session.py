@@ -236,6 +236,8 @@ class Session:
         self.last_regulation: RegulationState | None = None
         self.history = SessionHistory(self.engine.names)
         self.link_state: LinkState | None = None
+        #: Who set :attr:`link_state`: the strap's id, or ``"session"`` for a pause.
+        self.link_source = ""
         self.battery_percent: int | None = None
         self.last_host_ns = self.start_ns
         self.last: BeatState | None = None
@@ -414,6 +416,7 @@ class Session:
         if status.state is self.link_state:
             return
         self.link_state = status.state
+        self.link_source = status.source_id
         if self._history_source is None:  # live: record it; replay: it is a stored event
             payload = ConnectionPayload(status.state, status.message, status.source_id)
             update.events.append(self.log(EventKind.CONNECTION, payload.to_json(), status.host_ns))
@@ -428,6 +431,11 @@ class Session:
         else:
             packets, breaks = self._history_source(marker.index)
             self.prime(packets, breaks)
+            if before is not None:
+                # The link as it stood then: a replay shows a dropped strap as dropped.
+                links = [item for item in before if isinstance(item, StatusEvent)]
+                self.link_state = links[-1].state if links else None
+                self.link_source = links[-1].source_id if links else ""
         if self._recorded_events is not None:
             for event in self._recorded_events(marker.index):
                 self._watch(event)
@@ -451,6 +459,7 @@ class Session:
         fresh.process([i for i in items if not isinstance(i, (RecordedEvent, SeekMarker))])
         for name in (
             "timeline", "selector", "signals", "beat_source", "ecg_message", "link_state",
+            "link_source",
             "battery_percent", "body_location", "packets_seen", "frames_seen", "malformed",
             "frames_malformed", "last_host_ns",
         ):

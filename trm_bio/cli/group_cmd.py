@@ -34,7 +34,7 @@ def is_group_record(args: argparse.Namespace) -> bool:
 def participants(args: argparse.Namespace, count: int) -> list[Participant]:
     """One participant per strap, named by ``--person`` in the same order (default
     "Participant 1".. ); a different number of names is refused in one sentence."""
-    from trm_bio.group import Participant
+    from trm_bio.group import participants_from_labels
 
     names = list(args.person or [])
     if names and len(names) != count:
@@ -43,9 +43,7 @@ def participants(args: argparse.Namespace, count: int) -> list[Participant]:
             f"participant{'s' if count != 1 else ''} but {len(names)} name"
             f"{'s' if len(names) != 1 else ''}"
         )
-    if not names:
-        return [Participant(f"Participant {seat + 1}") for seat in range(count)]
-    return [Participant(name) for name in names]
+    return participants_from_labels(names or [""] * count)
 
 
 def _check_record(args: argparse.Namespace) -> None:
