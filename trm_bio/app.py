@@ -288,9 +288,6 @@ class Services:
         # The new strap joins the group's own loop thread (its stop ends it with the rest).
         group.replace_source(seat, sources.restart(seat))
 
-    def stored_seat(self, session_id: int) -> int | None:
-        return self.library.get_session(session_id).group_seat
-
     def show_group_summary(self, group_id: int) -> None:
         if self.group_summary is not None:
             self.group_summary(group_id)

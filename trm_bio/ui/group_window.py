@@ -400,7 +400,9 @@ class GroupWindow(QMainWindow):
             return False
         self.group_id = group_id
         self.state = "replay"
-        self._begin_tiles(len(self.group.members), self._stored_numbers())
+        # Numbered by their stored seats, as the exports and reports number them (a
+        # participant whose strap sent no beat left no session: the seats can be 0 and 2).
+        self._begin_tiles(len(self.group.members), [seat + 1 for seat in self.group.seats])
         self.analysis = None
         self.replay_markers = []
         first = self.group.members[0].session_id if self.group.members else None
@@ -423,26 +425,13 @@ class GroupWindow(QMainWindow):
         self.say(f"Replaying group {group_id}. Space plays or pauses.")
         return True
 
-    def _stored_numbers(self) -> list[int]:
-        """A replay's participant numbers: each one's stored seat + 1, as the exports and
-        reports number them (a participant whose strap sent no beat left no session, so
-        the seats kept can be 1 and 3)."""
-        numbers = []
-        for place, member in enumerate(self.group.members):
-            seat = None
-            if member.session_id is not None:
-                try:
-                    seat = self.services.stored_seat(member.session_id)
-                except TrmBioError:
-                    seat = None  # numbered by place, as one stored without a seat
-            numbers.append((seat if seat is not None else place) + 1)
-        return numbers
-
     def _begin_tiles(self, count: int, numbers: list[int] | None = None) -> None:
         self.selected = None
         self.set_client_labels(CLIENT_LABELS[0])  # a new group: no names on the projector
         self._shown_errors.clear()
-        self.seat_numbers = numbers if numbers is not None else list(range(1, count + 1))
+        if numbers is None or len(numbers) != count:
+            numbers = list(range(1, count + 1))
+        self.seat_numbers = numbers
         self.tiles = [
             ParticipantTile(seat, self.scale, number=self.seat_numbers[seat])
             for seat in range(count)

@@ -278,11 +278,6 @@ class GroupServices(Protocol):
         """Show the summary of the group session ``group_id`` that has just ended."""
         ...
 
-    def stored_seat(self, session_id: int) -> int | None:
-        """A stored session's participant place in its group (0-based; None: none stored),
-        which numbers the participant wherever they are shown."""
-        ...
-
     def analyse(self, session_id: int) -> SessionAnalysis:
         """The stored session analysed (``TrmBioError``: one sentence)."""
         ...
