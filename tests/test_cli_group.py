@@ -258,3 +258,14 @@ def test_listings_number_participants_by_their_stored_seat(seat_left_empty, tmp_
     trm("export", "--group", str(group_id), "--format", "csv", "-o", str(out), library=library)
     link = json.loads((out / "group.json").read_text())
     assert [(s["seat"], s["session"]) for s in link["sessions"]] == [(1, first), (3, third)]
+
+
+@pytest.mark.parametrize("people", ["0", "9"])
+def test_app_and_record_take_1_to_8_people_alike(tmp_path, people) -> None:
+    library = tmp_path / "library.sqlite3"
+    app = run("app", "--people", people, library=library)
+    record = run("record", "--simulate", "--people", people, library=library)
+    assert app.code == record.code == 2  # argparse's usage, then its one-line error
+    said = [out.err.strip().splitlines()[-1].split("error: ")[-1] for out in (app, record)]
+    assert said == [f"argument --people: a group session has 1 to 8 participants, "
+                    f"not '{people}'"] * 2
