@@ -222,3 +222,50 @@ def test_ctrl_c_ends_every_participants_session_and_keeps_them(tmp_path, signum)
         infos = lib.group_sessions(1)
         assert [i.status for i in infos] == ["complete", "complete"]
         assert all(lib.session_packets(i.id).host_ns.size for i in infos)
+
+
+@pytest.fixture()
+def seat_left_empty(recorded, tmp_path) -> tuple[Path, int, list[int]]:
+    """The recorded group as it is when participant 2's strap sent no beat: their session is
+    not kept, so the stored seats are 0 and 2 (a copy of the library; sqlite3's backup)."""
+    import sqlite3
+
+    library, group_id, sessions = recorded
+    copy = tmp_path / "library.sqlite3"
+    with sqlite3.connect(library) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    copy.chmod(0o600)
+    with Library.open(copy) as lib:
+        lib.delete_session(sessions[1])
+        assert [lib.get_session(s).group_seat for s in (sessions[0], sessions[2])] == [0, 2]
+    return copy, group_id, [sessions[0], sessions[2]]
+
+
+def test_listings_number_participants_by_their_stored_seat(seat_left_empty, tmp_path) -> None:
+    # The exports and reports number the third participant 3; so does every listing.
+    library, group_id, (first, third) = seat_left_empty
+    listed = json.loads(trm("sessions", "--json", library=library).out)
+    assert {s["id"]: s["group"]["seat"] for s in listed if s["group"]} == {first: 1, third: 3}
+    assert f"G{group_id}/3" in trm("sessions", library=library).out
+    by_group = json.loads(trm("sessions", "--groups", "--json", library=library).out)
+    assert [(s["seat"], s["session"]) for s in by_group[0]["sessions"]] == [
+        (1, first), (3, third)
+    ]
+    assert json.loads(trm("show", str(third), "--json", library=library).out)["group"][
+        "seat"] == 3
+    assert "participant 3 of 3" in trm("show", str(third), library=library).out
+    out = tmp_path / "export"  # the export numbered them so already
+    trm("export", "--group", str(group_id), "--format", "csv", "-o", str(out), library=library)
+    link = json.loads((out / "group.json").read_text())
+    assert [(s["seat"], s["session"]) for s in link["sessions"]] == [(1, first), (3, third)]
+
+
+@pytest.mark.parametrize("people", ["0", "9"])
+def test_app_and_record_take_1_to_8_people_alike(tmp_path, people) -> None:
+    library = tmp_path / "library.sqlite3"
+    app = run("app", "--people", people, library=library)
+    record = run("record", "--simulate", "--people", people, library=library)
+    assert app.code == record.code == 2  # argparse's usage, then its one-line error
+    said = [out.err.strip().splitlines()[-1].split("error: ")[-1] for out in (app, record)]
+    assert said == [f"argument --people: a group session has 1 to 8 participants, "
+                    f"not '{people}'"] * 2

@@ -393,6 +393,7 @@ def test_the_main_window_opens_a_group_beside_it(qtbot, tmp_path):
     [
         (["app"], None),
         (["app", "--device", "A"], None),
+        (["app", "--people", "1"], GroupChoice("simulated", ("Participant 1",))),
         (["app", "--people", "3"],
          GroupChoice("simulated", ("Participant 1", "Participant 2", "Participant 3"))),
         (["app", "--people", "2", "--person", "Ana", "--person", "Ben", "--scenario", "stress"],
@@ -408,7 +409,8 @@ def test_app_command_line_asks_for_a_group(argv, expected):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["app", "--people", "9"], "2 to 8 participants, not 9"),
+        (["app", *(arg for n in range(9) for arg in ("--device", f"S{n}"))],
+         "1 to 8 participants, not 9"),
         (["app", "--people", "2", "--person", "Ana"], "1 --person names for 2 participants"),
         (["app", "--person", "Ana"], "--person names group participants"),
     ],

@@ -26,7 +26,7 @@ from trm_bio.core.pacer import PacerTrack
 from trm_bio.core.regulation import RegulationParams
 from trm_bio.errors import InputFileError, LibraryError, TrmBioError
 from trm_bio.group import GroupController, participants_from_labels
-from trm_bio.sources import check_scenario, open_group_sources, open_source
+from trm_bio.sources import GroupSources, check_scenario, open_group_sources, open_source
 from trm_bio.store.library import GroupInfo, Library, SessionInfo
 from trm_bio.ui.services import DeviceChoice, GroupChoice
 
@@ -123,6 +123,8 @@ class Services:
     group_summary: Callable[[int], None] | None = None
     _group_choice: GroupChoice | None = None
     _group_stops: list[Callable[[], None]] = field(default_factory=list)
+    #: The live group's straps and their shared loop (Reconnect restarts one on it).
+    _group_sources: GroupSources | None = None
 
     def person_resonance_rate(self, name: str) -> float | None:
         """The person's stored resonance rate (breaths/min), or None."""
@@ -230,6 +232,7 @@ class Services:
             )
         self._group_stops = [on_stop] if on_stop is not None else []
         self._group_choice = choice
+        self._group_sources = sources if isinstance(sources, GroupSources) else None
         if sources:
             self.group_clock.follow(sources[0])  # the simulated people share one pace
         from trm_bio.group import default_group_name
@@ -271,20 +274,19 @@ class Services:
             raise TrmBioError("only a live group session can take another strap")
         if not 0 <= seat < len(choice.labels):
             raise TrmBioError(f"there is no participant {seat + 1} in this group")
-        if choice.kind == "simulated":
-            made, on_stop = open_group_sources(
+        if choice.kind == "simulated":  # cannot restart: the same person made anew
+            made, _ = open_group_sources(
                 "simulated", people=seat + 1, scenario=choice.scenario, seed=self.seed,
                 speed=self.speed, h10=self.h10,
             )
-            source = made[seat]
-        else:
-            made, on_stop = open_group_sources(
-                "ble", [choice.targets[seat]], ble_options=self.ble_options
-            )
-            source = made[0]
-        if on_stop is not None:
-            self._group_stops.append(on_stop)
-        group.replace_source(seat, source)
+            group.replace_source(seat, made[seat])
+            return
+        sources = self._group_sources
+        if sources is None or sources.strap_group is None:
+            raise TrmBioError("this group's straps were not connected by the app; "
+                              "end the session and start it again")
+        # The new strap joins the group's own loop thread (its stop ends it with the rest).
+        group.replace_source(seat, sources.restart(seat))
 
     def show_group_summary(self, group_id: int) -> None:
         if self.group_summary is not None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from trm_bio.cli.options import library_options, publish_options, simulation_options
+from trm_bio.cli.options import (
+    library_options,
+    people_count,
+    publish_options,
+    simulation_options,
+)
 from trm_bio.store.paths import library_path
 
 if TYPE_CHECKING:
@@ -35,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--replay", type=int, metavar="SESSION", help="open a recorded session")
     which.add_argument(
         "--people",
-        type=int,
+        type=people_count,
         metavar="N",
-        help="a group session of N simulated participants (2 to 8) in the group window",
+        help="a group session of N simulated participants (1 to 8) in the group window",
     )
     which.add_argument(
         "--replay-group", type=int, metavar="GROUP", help="replay a recorded group session"
@@ -58,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _group_of(args: argparse.Namespace) -> GroupChoice | None:
     """The group session asked for (None: the main window on one strap)."""
     from trm_bio.errors import TrmBioError
+    from trm_bio.group import check_people
     from trm_bio.ui.services import GroupChoice
 
     devices = list(args.device or [])
@@ -68,8 +74,7 @@ def _group_of(args: argparse.Namespace) -> GroupChoice | None:
                               "more --device straps with it")
         return None
     count = people if people is not None else len(devices)
-    if not 2 <= count <= 8:
-        raise TrmBioError(f"a group session in the app has 2 to 8 participants, not {count}")
+    check_people(count)  # 1 to 8, as `record` takes them
     names = [name.strip() for name in args.person]
     if names and len(names) != count:
         raise TrmBioError(

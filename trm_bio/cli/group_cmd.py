@@ -157,12 +157,26 @@ def record_group(args: argparse.Namespace, library: Library) -> int:
 
 
 # -- listing -----------------------------------------------------------------------------
+def seat_number(info: Any, index: int) -> int:
+    """The number a participant is shown by: their stored seat + 1, as the exports and
+    reports number them (a participant whose strap sent no beat keeps no session, so the
+    stored seats can be 1 and 3); ``index`` (0-based, in seat order) for a session stored
+    without a seat."""
+    seat = info.group_seat if info.group_seat is not None else index
+    return int(seat) + 1
+
+
 def group_fields(library: Library) -> dict[int, dict[str, Any]]:
-    """Each grouped session's group, by session id: ``{"id", "name", "seat"}`` (seat 1-based)."""
+    """Each grouped session's group, by session id: ``{"id", "name", "seat"}`` (seat 1-based,
+    :func:`seat_number`)."""
+    groups = {group.id: group for group in library.list_groups()}
     out = {}
-    for group in library.list_groups():
-        for seat, session_id in enumerate(group.session_ids):
-            out[session_id] = {"id": group.id, "name": group.name, "seat": seat + 1}
+    for info in library.sessions_and_damaged(None)[0]:  # the damaged: said by the caller
+        group = groups.get(info.group_id) if info.group_id is not None else None
+        if group is None or info.id not in group.session_ids:
+            continue
+        seat = seat_number(info, group.session_ids.index(info.id))
+        out[info.id] = {"id": group.id, "name": group.name, "seat": seat}
     return out
 
 
@@ -177,8 +191,9 @@ def list_groups(args: argparse.Namespace, library: Library) -> int:
                 "id": group.id, "name": group.name, "started_utc": group.started_utc,
                 "notes": group.notes,
                 "sessions": [
-                    {"seat": seat + 1, "session": s.id, "person": s.person_name}
-                    for seat, s in enumerate(sessions)
+                    {"seat": seat_number(s, group.session_ids.index(s.id)), "session": s.id,
+                     "person": s.person_name}
+                    for s in sessions
                 ],
             })
         print(json.dumps(document, indent=2))

@@ -435,8 +435,11 @@ def _show(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         result = analyse_session(library, _session(library, args.session).id)
         streams = library.pmd_streams(result.info.id)
-        group = group_fields(library).get(result.info.id)
-        size = len(library.get_group(group["id"]).session_ids) if group else 0
+        fields = group_fields(library)
+        group = fields.get(result.info.id)
+        # Of how many: the seats a participant without a session leaves count too.
+        size = max((g["seat"] for g in fields.values() if g["id"] == group["id"]),
+                   default=0) if group else 0
     signals = strap_streams_text(streams)
     document = result.as_dict()
     if signals:

@@ -9,6 +9,8 @@ person). It is placed on a chosen screen, full screen, by the same code as the c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
@@ -69,11 +71,17 @@ class GroupClientWindow(QWidget):
             if tile.state is not None:
                 tile.show_state(tile.state, labels)
 
-    def set_count(self, count: int, band: tuple[float, float]) -> None:
-        """One tile per participant (new tiles when the group changes)."""
-        if count == len(self.tiles):
+    def set_count(
+        self, count: int, band: tuple[float, float], numbers: Sequence[int] | None = None
+    ) -> None:
+        """One tile per participant (new tiles when the group changes), each numbered by
+        ``numbers`` (default 1, 2 ...: see :class:`~trm_bio.ui.group_tiles.ClientTile`)."""
+        shown = list(numbers) if numbers is not None else list(range(1, count + 1))
+        if shown == [tile.shown_number for tile in self.tiles]:
             return
-        self.tiles = [ClientTile(seat, self.scale) for seat in range(count)]
+        self.tiles = [
+            ClientTile(seat, self.scale, number=shown[seat]) for seat in range(count)
+        ]
         for tile in self.tiles:
             tile.band.set_band(*band)
         lay_out(self.grid, list(self.tiles))

@@ -93,13 +93,14 @@ def columns_for(count: int) -> int:
     return {1: 1, 2: 2, 3: 3, 4: 2, 5: 3, 6: 3}.get(count, 4)
 
 
-def client_caption(state: TileState, labels: str) -> str:
-    """How the client's screen names a participant: a number, initials or the label."""
+def client_caption(state: TileState, labels: str, number: int | None = None) -> str:
+    """How the client's screen names a participant: a number (``number``, else their place
+    + 1), initials or the label."""
     if labels == "names":
         return state.label
     if labels == "initials":
         return initials(state.label)
-    return str(state.seat + 1)
+    return str(number if number is not None else state.seat + 1)
 
 
 class _Band(ZoneBandWidget):
@@ -155,25 +156,38 @@ class _Tile(QFrame):
 
 class ParticipantTile(_Tile):
     """The facilitator's tile: number and label, zone, strap state, numbers if asked,
-    Reconnect; a click selects the participant for the next log."""
+    Reconnect; a click selects the participant for the next log. ``seat`` is the tile's
+    place; ``number`` the participant's number shown (default ``seat + 1``; a replay's
+    participants keep their stored seat's, though one left no session)."""
 
     clicked = Signal(int)  # seat
     reconnect_requested = Signal(int)  # seat
 
-    def __init__(self, seat: int, scale: theme.TextScale, parent: QWidget | None = None):
+    def __init__(
+        self,
+        seat: int,
+        scale: theme.TextScale,
+        parent: QWidget | None = None,
+        *,
+        number: int | None = None,
+    ):
         super().__init__(parent)
         self.seat = seat
+        self.shown_number = number if number is not None else seat + 1
         self.selected = False
+        self._number_selected: bool | None = None  # what the number's style shows
         self.numbers_visible = False
         self.offer_reconnect = True
         box = QVBoxLayout(self)
         box.setContentsMargins(10, 8, 10, 8)
         box.setSpacing(4)
         head = QHBoxLayout()
-        self.number = QLabel(str(seat + 1))
+        self.number = QLabel(str(self.shown_number))
         self.number.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.number.setFixedWidth(28)
-        self.number.setToolTip(f"Key {seat + 1} selects this participant for the next log")
+        self.number.setToolTip(
+            f"Key {self.shown_number} selects this participant for the next log"
+        )
         self.name = QLabel("")
         self.name.setMinimumWidth(40)
         self.name.setAccessibleName("Participant")
@@ -236,11 +250,13 @@ class ParticipantTile(_Tile):
                 f"RMSSD {state.rmssd_ms:.0f} ms" if math.isfinite(state.rmssd_ms) else "RMSSD –"
             )
             self.numbers.setText(f"{hr} · {rmssd}" if state.shows_zone else "")
-        self.number.setStyleSheet(
-            f"background: {theme.POSITION}; color: white; border-radius: 6px;"
-            if selected
-            else f"background: {theme.BAND}; border-radius: 6px;"
-        )
+        if selected != self._number_selected:  # a style sheet re-polishes: only on a change
+            self._number_selected = selected
+            self.number.setStyleSheet(
+                f"background: {theme.POSITION}; color: white; border-radius: 6px;"
+                if selected
+                else f"background: {theme.BAND}; border-radius: 6px;"
+            )
         self._set_look(not state.shows_zone, selected)
         self.setAccessibleDescription(f"{state.label}: {state.words}")
         return True
@@ -265,15 +281,24 @@ class ParticipantTile(_Tile):
 
 class ClientTile(_Tile):
     """The client's tile: a number (or initials, or the name if the facilitator chose so)
-    and the zone; no numbers, no words beyond the strap's state."""
+    and the zone; no numbers, no words beyond the strap's state. ``number`` as for
+    :class:`ParticipantTile`."""
 
-    def __init__(self, seat: int, scale: theme.TextScale, parent: QWidget | None = None):
+    def __init__(
+        self,
+        seat: int,
+        scale: theme.TextScale,
+        parent: QWidget | None = None,
+        *,
+        number: int | None = None,
+    ):
         super().__init__(parent)
         self.seat = seat
+        self.shown_number = number if number is not None else seat + 1
         self.labels = CLIENT_LABELS[0]
         box = QVBoxLayout(self)
         box.setContentsMargins(14, 10, 14, 10)
-        self.caption = QLabel(str(seat + 1))
+        self.caption = QLabel(str(self.shown_number))
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setAccessibleName("Participant")
         box.addWidget(self.caption)
@@ -294,7 +319,7 @@ class ClientTile(_Tile):
         if state == self.state and labels == self.labels:
             return False
         self.state, self.labels = state, labels
-        caption = client_caption(state, labels)
+        caption = client_caption(state, labels, self.shown_number)
         if self.caption.text() != caption:
             self.caption.setText(caption)
         self.band.set_reading(state.zone)
@@ -314,6 +339,11 @@ def lay_out(grid: QGridLayout, tiles: list[QWidget]) -> None:
         if widget is not None:
             widget.setParent(None)
             widget.deleteLater()
+    # A grid keeps its rows and columns: a bigger group's last ones would keep their share.
+    for column in range(grid.columnCount()):
+        grid.setColumnStretch(column, 0)
+    for row in range(grid.rowCount()):
+        grid.setRowStretch(row, 0)
     columns = columns_for(len(tiles))
     for index, tile in enumerate(tiles):
         grid.addWidget(tile, index // columns, index % columns)

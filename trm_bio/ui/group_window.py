@@ -68,7 +68,6 @@ log = logging.getLogger(__name__)
 TICK_MS = 100  # drain cadence: a beat a second each; a tile is at most a tenth late
 PANELS_MS = 500  # without new data, the tiles and the prompt refresh this often
 NUMBERS_KEY = "group/numbers"  # HR and RMSSD small on the tiles (off by default)
-CLIENT_LABELS_KEY = "group/client_labels"  # "numbers", "initials" or "names"
 
 #: The group window's keys: action id -> (key sequence, what it does). The practice keys
 #: are the main window's; the digits choose a participant here, so the sensation keys are
@@ -163,6 +162,8 @@ class GroupWindow(QMainWindow):
         self.group_id: int | None = None
         self.selected: int | None = None  # the seat the next log is for (None: everyone)
         self.tiles: list[ParticipantTile] = []
+        #: Each tile's participant number (a replay's: their stored seat + 1; keys select it)
+        self.seat_numbers: list[int] = []
         self.analysis: SessionAnalysis | None = None  # a replay's first session, analysed
         self.replay_markers: list[Marker] = []
         self._shown_errors: set[str] = set()
@@ -174,8 +175,6 @@ class GroupWindow(QMainWindow):
         self.practice = GroupPractice(group)
         self.client = GroupClientWindow(self.scale)
         self.client.set_short_prompts(group.skills.client_prompts())
-        labels = str(settings.q.value(CLIENT_LABELS_KEY, CLIENT_LABELS[0]) or "")
-        self.client.set_labels(labels if labels in CLIENT_LABELS else CLIENT_LABELS[0])
         self._build()
         self._bind_actions()
         self.client_placement = client_screen.attach(self)
@@ -297,7 +296,7 @@ class GroupWindow(QMainWindow):
             "zone_resilient": lambda: self.rate_zone("resilient"),
             "zone_low": lambda: self.rate_zone("low"),
             "whole_group": lambda: self.select(None),
-            **{f"select_{n}": self._selector(n - 1) for n in range(1, 9)},
+            **{f"select_{n}": self._selector(n) for n in range(1, 9)},
             "begin": self.skills.begin,
             "next": lambda: self.skills.act(PracticeAction.NEXT),
             "previous": lambda: self.skills.act(PracticeAction.PREVIOUS),
@@ -401,7 +400,9 @@ class GroupWindow(QMainWindow):
             return False
         self.group_id = group_id
         self.state = "replay"
-        self._begin_tiles(len(self.group.members))
+        # Numbered by their stored seats, as the exports and reports number them (a
+        # participant whose strap sent no beat left no session: the seats can be 0 and 2).
+        self._begin_tiles(len(self.group.members), [seat + 1 for seat in self.group.seats])
         self.analysis = None
         self.replay_markers = []
         first = self.group.members[0].session_id if self.group.members else None
@@ -424,17 +425,26 @@ class GroupWindow(QMainWindow):
         self.say(f"Replaying group {group_id}. Space plays or pauses.")
         return True
 
-    def _begin_tiles(self, count: int) -> None:
+    def _begin_tiles(self, count: int, numbers: list[int] | None = None) -> None:
         self.selected = None
+        self.set_client_labels(CLIENT_LABELS[0])  # a new group: no names on the projector
         self._shown_errors.clear()
-        self.tiles = [ParticipantTile(seat, self.scale) for seat in range(count)]
+        if numbers is None or len(numbers) != count:
+            numbers = list(range(1, count + 1))
+        self.seat_numbers = numbers
+        self.tiles = [
+            ParticipantTile(seat, self.scale, number=self.seat_numbers[seat])
+            for seat in range(count)
+        ]
         for tile in self.tiles:
             tile.band.set_band(self.zone_scale.low_edge, self.zone_scale.high_edge)
             tile.band.reduced_motion = bool(self.settings.reduced_motion)
             tile.clicked.connect(self._tile_clicked)
             tile.reconnect_requested.connect(self.reconnect)
         lay_out(self.grid, list(self.tiles))
-        self.client.set_count(count, (self.zone_scale.low_edge, self.zone_scale.high_edge))
+        self.client.set_count(
+            count, (self.zone_scale.low_edge, self.zone_scale.high_edge), self.seat_numbers
+        )
         self.client.set_reduced_motion(bool(self.settings.reduced_motion))
         self._show_selection()
 
@@ -519,15 +529,29 @@ class GroupWindow(QMainWindow):
         self.selected = seat
         self._show_selection()
 
-    def _selector(self, seat: int) -> Callable[[], None]:
-        return lambda: self.select(seat)
+    def _selector(self, number: int) -> Callable[[], None]:
+        """Key ``number`` selects the participant shown with that number."""
+
+        def select() -> None:
+            if number in self.seat_numbers:
+                self.select(self.seat_numbers.index(number))
+            else:
+                self.say(f"There is no participant {number} in this group.")
+
+        return select
 
     def _tile_clicked(self, seat: int) -> None:
         self.select(None if self.selected == seat else seat)
 
+    def _number(self, seat: int) -> int:
+        """The number tile ``seat`` shows."""
+        return self.seat_numbers[seat] if seat < len(self.seat_numbers) else seat + 1
+
     def _label(self, seat: int) -> str:
         participants = self.group.participants
-        return participants[seat].label if seat < len(participants) else f"Participant {seat + 1}"
+        if seat < len(participants):
+            return participants[seat].label
+        return f"Participant {self._number(seat)}"
 
     def _show_selection(self) -> None:
         seat = self.selected
@@ -536,8 +560,8 @@ class GroupWindow(QMainWindow):
             self.for_label.setStyleSheet("")
         else:
             self.for_label.setText(
-                f"The next log is for {seat + 1} · {self._label(seat)} only (Esc: the whole "
-                "group)."
+                f"The next log is for {self._number(seat)} · {self._label(seat)} only (Esc: "
+                "the whole group)."
             )
             self.for_label.setStyleSheet(
                 f"background: {theme.POSITION}; color: white; border-radius: 6px; padding: 4px;"
@@ -753,9 +777,9 @@ class GroupWindow(QMainWindow):
         self.client.set_scale(self.scale)
 
     def set_client_labels(self, labels: str) -> None:
-        """How the client view names participants: numbers, initials or names (remembered)."""
+        """How the client view names participants: numbers, initials or names, for this
+        group only (each group and replay starts with numbers: no names unless turned on)."""
         self.client.set_labels(labels)
-        self.settings.q.setValue(CLIENT_LABELS_KEY, labels)
         action = self.client_label_actions.get(labels)
         if action is not None and not action.isChecked():
             action.setChecked(True)
