@@ -163,6 +163,21 @@ class SessionOptions:
     group_seat: int | None = None
 
 
+def toggle_replay(replay: ReplaySource, *, finished: bool, paused: bool) -> None:
+    """Play or pause ``replay`` as a play button does; at the end, play from the start.
+
+    ``finished`` and ``paused`` say the state to act on (a group's replays act together
+    on the group's state).
+    """
+    if finished:
+        replay.seek(0.0)
+        replay.resume()
+    elif paused:
+        replay.resume()
+    else:
+        replay.pause()
+
+
 def _load_catalogue(skills_dir: Any, clinician_mode: bool) -> tuple[SkillLibrary, PlanLibrary]:
     """The shipped and the clinician's own skills and plans."""
     skills = load_skills(skills_dir, clinician_mode=clinician_mode)
@@ -561,15 +576,8 @@ class SessionController:
     def replay_toggle(self) -> None:
         """Play or pause the replay; at the end, play again from the start."""
         r = self.replay
-        if r is None:
-            return
-        if r.finished:
-            r.seek(0.0)
-            r.resume()
-        elif r.paused:
-            r.resume()
-        else:
-            r.pause()
+        if r is not None:
+            toggle_replay(r, finished=r.finished, paused=r.paused)
 
     def replay_seek(self, time_s: float) -> None:
         """Jump to ``time_s`` (s on the beat clock); the state is rebuilt from what came before."""

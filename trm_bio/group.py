@@ -37,6 +37,7 @@ from trm_bio.controller import (
     SessionController,
     SessionOptions,
     _load_catalogue,
+    toggle_replay,
 )
 from trm_bio.core.events import Event
 from trm_bio.errors import LibraryError, TrmBioError
@@ -451,16 +452,8 @@ class GroupController:
         if status is None:
             return
         for member in self.members:
-            replay = member.replay
-            if replay is None:
-                continue
-            if status.finished:
-                replay.seek(0.0)
-                replay.resume()
-            elif status.paused:
-                replay.resume()
-            else:
-                replay.pause()
+            if member.replay is not None:
+                toggle_replay(member.replay, finished=status.finished, paused=status.paused)
 
     def replay_seek(self, time_s: float) -> None:
         """Jump every participant's replay to ``time_s`` (s on the group's beat clock)."""

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -50,6 +49,7 @@ from trm_bio.ui.help_dialog import HelpDialog
 from trm_bio.ui.live_plots import Marker
 from trm_bio.ui.main_window import _Column, first_size
 from trm_bio.ui.markers import prompt_at, replay_markers
+from trm_bio.ui.questions import may_end
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import sentence
 from trm_bio.ui.skills_panel import SkillsPanel
@@ -670,16 +670,7 @@ class GroupWindow(QMainWindow):
         """
         if not self.recording:
             return True
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("End the group session?")
-        box.setText(question)
-        end = box.addButton(end_words, QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton(keep_words, QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.exec()
-        if box.clickedButton() is not end:
+        if not may_end(self, "End the group session?", question, end_words, keep_words):
             self.say("The group session goes on recording.")
             return False
         self.stop_session()

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -51,6 +50,7 @@ from trm_bio.ui.markers import markers_for, prompt_at, replay_markers, shift_mar
 from trm_bio.ui.modes import Mode, ModeMachine
 from trm_bio.ui.pacer import PacerPanel, install_pacer_actions
 from trm_bio.ui.person_box import PersonBox
+from trm_bio.ui.questions import may_end
 from trm_bio.ui.readouts import LINK_WORDS, Readings, ReadoutPanel
 from trm_bio.ui.replay_bar import ReplayBar
 from trm_bio.ui.reports import ReportDialogs, sentence
@@ -720,16 +720,7 @@ class MainWindow(QMainWindow):
         """
         if not self.modes.enables.recording:
             return True
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("End the session?")
-        box.setText(question)
-        end = box.addButton(end_words, QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton(keep_words, QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.exec()
-        if box.clickedButton() is not end:
+        if not may_end(self, "End the session?", question, end_words, keep_words):
             self.say("The session goes on recording.")
             return False
         self.stop_session(reconnect=False)
