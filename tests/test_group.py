@@ -301,3 +301,15 @@ def test_a_group_replay_shows_a_recorded_drop_and_starts_everyone_together(
     assert views[1].connection is Connection.RECONNECTING and not views[1].shows_zone
     assert views[0].connection is Connection.REPLAY and views[2].connection is Connection.REPLAY
     group.stop()
+
+
+def test_a_failed_start_after_a_replay_leaves_the_replayed_group_alone(library: Library) -> None:
+    group = GroupController(library)
+    group_id = group.start_live(simulated(2, 30.0), PEOPLE[:2], source_kind="simulated")
+    run_until(group, lambda: all_ended(group))
+    group.stop()
+    assert group_id is not None
+    group.open_replay(group_id, speed=math.inf)
+    with pytest.raises(TrmBioError, match="one strap per participant"):
+        group.start_live(simulated(2), PEOPLE)
+    assert library.get_group(group_id).session_ids  # still there, still linked

@@ -260,7 +260,9 @@ class GroupController:
         analyse_live : bool
             False records and times beats only (headless); analysed when it stops.
         on_stop : callable, optional
-            Called once after every source has stopped (e.g. to end a shared device loop).
+            Called once when the group ends, before each participant's session takes what
+            its source left: it stops every source together and ends a shared device loop
+            (``open_group_sources`` gives it).
 
         Returns
         -------
@@ -268,6 +270,7 @@ class GroupController:
             The group's id in the library (None when not recording).
         """
         self.stop()
+        self.group_id = None  # a replayed group is not this one (and never removed by it)
         self._on_stop = on_stop
         self.error = None
         try:
