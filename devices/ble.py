@@ -276,6 +276,12 @@ _SCAN_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] 
 )
 
 
+#: Longest turn one strap scans before the next waiting strap's turn (s): a strap out of
+#: reach, looking for the whole of its ``scan_timeout_s``, holds another's reconnection back
+#: by at most this.
+SCAN_TURN_S = 1.0
+
+
 def _scan_turn() -> asyncio.Lock:
     """The running loop's scan lock (one scan at a time per loop; FIFO, so every strap gets
     its turn)."""
@@ -520,12 +526,19 @@ class BleStrap(Source):
                 or device.name == self.target
             )
 
-        async with _scan_turn():
-            device = await BleakScanner.find_device_by_filter(
-                matches,
-                timeout=self.scan_timeout_s,
-                backend=self._scanner_backend,  # type: ignore[arg-type]
-            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.scan_timeout_s
+        device = None
+        # On a shared loop the straps scan one at a time in short turns (see _scan_turn);
+        # a strap with a loop of its own scans in one go.
+        turn_s = SCAN_TURN_S if self._shared_loop is not None else self.scan_timeout_s
+        while device is None and (left := deadline - loop.time()) > 0:
+            async with _scan_turn():
+                device = await BleakScanner.find_device_by_filter(
+                    matches,
+                    timeout=min(left, turn_s),
+                    backend=self._scanner_backend,  # type: ignore[arg-type]
+                )
         if device is None:
             kind = "address" if is_address(self.target) else "name"
             raise DeviceNotFoundError(

@@ -215,3 +215,31 @@ def test_the_rig_would_see_a_crossed_and_a_lost_beat(rig):
     stranger = packet_from_payload(encode_hrm(60, (own + 1,)), 2, rig.tracks[1].address)
     track.packets.append(stranger)  # strap 1's value, but another strap's id
     assert track.crossed() == 2
+
+
+def test_a_strap_out_of_reach_holds_no_other_straps_connection_back(air):
+    # Participant 1's strap is switched off: it looks for the whole of its long scan
+    # timeout, again and again. The others connect, and reconnect after a drop, within a
+    # few short scan turns, not after its timeout.
+    central = BumbleCentral(air)
+    present = [
+        EmulatedStrap(air, name=f"Present {i}", address=f"C0:00:00:00:03:{i + 1:02X}")
+        for i in range(2)
+    ]
+    group = StrapGroup(
+        ["C0:00:00:00:03:FF", *(strap.address for strap in present)],
+        scanner_backend=central.scanner_backend,
+        client_backend=central.client_backend,
+        min_backoff_s=0.01,
+        max_backoff_s=0.1,
+        scan_timeout_s=60.0,
+    )
+    try:
+        group.start()
+        for strap in present:
+            assert strap.subscribed.wait(WAIT_S), "held back by the absent strap's scan"
+        assert present[0].drop_link()
+        assert present[0].idle.wait(WAIT_S)
+        assert present[0].subscribed.wait(WAIT_S), "its reconnection waited for the absent one"
+    finally:
+        group.stop()
