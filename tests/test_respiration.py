@@ -93,3 +93,20 @@ def test_one_window_path_equals_the_vectorised_path(data_dir):
             assert one[0] == pytest.approx(rate[i], rel=1e-12, nan_ok=True)
         statuses.update(status.tolist())
     assert {respiration.STATUS_SHOWN, respiration.STATUS_NO_PEAK} <= statuses
+
+
+def test_a_strong_slow_wave_beside_clear_breathing_is_not_read_as_slow_breathing(data_dir):
+    # drive17a's breathing (the belt reads 12-26 /min) with a 0.1 Hz wave added to its RR,
+    # strong enough to hold most of the spectrum's power in many windows: where a clear
+    # faster peak stands beside it, that peak is the breathing (one breathes at one rate at
+    # a time), not the slow wave.
+    peaks = recordings.drivedb_r_peaks_s("drive17a")
+    times = peaks[1:] - peaks[0]
+    rr = np.diff(peaks) * 1000.0 + 100.0 * np.sin(2.0 * np.pi * 0.1 * times)
+    beat_s = np.cumsum(rr) / 1000.0
+    ends = np.arange(beat_s[0] + 70.0, beat_s[-1], 10.0)
+    rate = fd.frequency_domain(rr, beat_s, window_s=60.0, ends_s=ends)["RespirationRate"]
+    ours = agreement(rate, belt_reference("drive17a", ends + peaks[0]).rate)
+    assert ours.shown >= 0.6 and ours.within_2 >= 0.85, ours
+    shown = rate[np.isfinite(rate)]
+    assert np.mean(np.abs(shown - 6.0) < 1.0) <= 0.05

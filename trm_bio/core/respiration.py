@@ -17,10 +17,12 @@ not see slow breathing. Here, per window:
 3. A peak below 9 /min (``SLOW_BELOW_HZ``: the LF band, where the Mayer wave lies) is
    breathing when it dominates the spectrum, holding ``SLOW_SHARE`` of the 0.04-0.5 Hz
    power, as slow breathing does (it drives the heart at its own rate, and the Mayer wave
-   joins it). Otherwise the breathing peak is the candidate highest above the trend; a
-   slow one gives way to the best faster candidate that is not its harmonic, and with none
-   the rate is unknown: the slow peak may be the Mayer wave of someone whose breathing
-   does not show, or slow breathing that does not dominate.
+   joins it), unless a clear faster candidate that is not its harmonic stands beside it:
+   one breathes at one rate at a time, so that is the breathing, and the dominant slow
+   peak a strong Mayer wave. Otherwise the breathing peak is the candidate highest above
+   the trend; a slow one gives way to the best faster candidate that is not its
+   harmonic, and with none the rate is unknown: the slow peak may be the Mayer wave of
+   someone whose breathing does not show, or slow breathing that does not dominate.
 4. The rate is refined between bins by a parabola through the log power of the peak bin
    and its two neighbours.
 
@@ -209,6 +211,12 @@ def _breathing_rate(
     # the Mayer wave, and gives way to the best faster candidate that is not its harmonic.
     strong = power >= PEAK_MIN_OF_STRONGEST * np.max(power * bins.share_cols, axis=1)[:, None]
     score = np.where(peak & strong & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
+    # A dominant slow peak beside a clear faster one that is not its harmonic is the Mayer
+    # wave of someone breathing at the faster rate: one breathes at one rate at a time.
+    beside = np.isfinite(score) & ~bins.slow & (
+        np.abs(bins.index - 2 * slow_at[:, None] - bins.f0_bins) > bins.lobe_bins
+    )
+    dominant &= ~beside.any(axis=1)
     first = np.argmax(score, axis=1)
     found = score[rows, first] > -np.inf
     slow = found & bins.slow[first]
@@ -255,15 +263,18 @@ def _breathing_rate_one(
     peak[1:-1] = (log_p[1:-1] > log_p[:-2]) & (log_p[1:-1] >= log_p[2:])
     peak &= bins.in_search
     peak &= bins.freqs <= NYQUIST_FRACTION * 1000.0 / mean_rr_ms
+    strong = power >= PEAK_MIN_OF_STRONGEST * np.max(power * bins.share_cols)
+    score = np.where(peak & strong & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
     slow_peaks = peak & bins.slow
     if slow_peaks.any():
         slow_at = int(np.argmax(np.where(slow_peaks, power, -1.0)))
         share = power * bins.share_cols
         lobe = share[max(slow_at - bins.lobe_bins, 0) : slow_at + bins.lobe_bins + 1]
-        if lobe.sum() >= SLOW_SHARE * share.sum():
+        beside = np.isfinite(score) & ~bins.slow & (
+            np.abs(bins.index - 2 * slow_at - bins.f0_bins) > bins.lobe_bins
+        )
+        if lobe.sum() >= SLOW_SHARE * share.sum() and not beside.any():
             return _refined(log_p, slow_at, bins), float(STATUS_SHOWN)
-    strong = power >= PEAK_MIN_OF_STRONGEST * np.max(power * bins.share_cols)
-    score = np.where(peak & strong & (above >= math.log(PEAK_OVER_TREND)), above, -np.inf)
     first = int(np.argmax(score))
     if score[first] == -np.inf:
         return math.nan, float(STATUS_NO_PEAK)
