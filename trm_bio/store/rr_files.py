@@ -28,6 +28,7 @@ logged, and dropped.
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import math
 import re
@@ -49,6 +50,10 @@ RRUnit = Literal["ms", "s"]
 #: Plausible RR ranges used to detect the unit; values outside are artifacts or gaps.
 _RANGE_S = (0.2, 5.0)
 _RANGE_MS = (200.0, 5000.0)
+#: Heart rates (beats per minute): a file of these is not a file of RR intervals.
+_RANGE_BPM = (30.0, 220.0)
+#: Below this median RR (ms), over 240 beats a minute, a file cannot be intervals in that unit.
+_MIN_MEDIAN_RR_MS = 250.0
 #: Share of values that must fall in a unit's range for detection to pick it.
 _DETECT_SHARE = 0.95
 _MAX_BYTES_SNIFFED = 8192
@@ -156,11 +161,16 @@ def read_rr_file(path: str | Path, *, unit: Unit = "auto") -> RRRecording:
     had_comments = any(line.lstrip().startswith("#") for line in lines)
     if not numbered:
         raise InputFileError(f"{name} has no RR intervals in it (only comments or blank lines)")
-    delimiter = _sniff_delimiter([line for _, line in numbered[:50]])
-    header_at = _find_header(numbered[:50], delimiter)
-    if header_at is not None:
-        return _read_table(path, numbered, header_at, delimiter, unit, had_comments)
-    return _read_columns(path, numbered, delimiter, unit, had_comments)
+    dialect = _sniff_dialect(numbered[:50])
+    if dialect.decimal_comma:
+        log.info("%s: reading decimal commas (812,5 as 812.5)", name)
+    header = _find_header(numbered[:50], dialect)
+    try:
+        if header is not None:
+            return _read_table(path, numbered, header, dialect, unit, had_comments)
+        return _read_columns(path, numbered, dialect, unit, had_comments)
+    except csv.Error as exc:  # a quoted field that never ends, or one over the size limit
+        raise InputFileError(f"{name} cannot be read as a table ({exc})") from exc
 
 
 def _read_text(path: Path) -> str:
@@ -192,18 +202,99 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _sniff_delimiter(sample: list[str]) -> str | None:
-    """The field delimiter of the data lines, or None for whitespace-separated."""
-    for delimiter in (",", "\t", ";"):
-        if sum(delimiter in line for line in sample) >= max(1, len(sample) // 2):
-            return delimiter
-    return None
+@dataclass(frozen=True)
+class _Dialect:
+    """How a file's lines split into fields.
+
+    ``delimiter`` None splits on whitespace; ``decimal_comma`` reads ``812,5`` as 812.5 (a
+    European spreadsheet export).
+    """
+
+    delimiter: str | None
+    decimal_comma: bool = False
 
 
-def _split(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is None:
-        return line.split()
-    return [field.strip().strip('"').strip("'") for field in line.split(delimiter)]
+# In the order preferred when two read the lines equally well: plain ones first, so that a
+# headerless "1,800" stays two columns (time, rr) rather than becoming 1.8.
+_DIALECTS = (
+    _Dialect(","),
+    _Dialect("\t"),
+    _Dialect("\t", decimal_comma=True),
+    _Dialect(";"),
+    _Dialect(";", decimal_comma=True),
+    _Dialect(None),
+    _Dialect(None, decimal_comma=True),
+)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A header row: its index into the numbered lines, its names, and the RR column's."""
+
+    index: int
+    names: list[str]
+    rr_index: int
+
+
+def _sniff_dialect(numbered: list[tuple[int, str]]) -> _Dialect:
+    """The dialect under which most of the sample's lines are rows of numbers.
+
+    A delimiter is a candidate when at least half the lines hold it. Decimal commas are a
+    candidate only when no line holds a decimal point; they win only where the comma cannot
+    be the delimiter: between ``;`` or tabs (``0,648;648,4``), or one column under a header
+    naming the RR column (``rr_ms`` above ``812,5``). A headerless ``1,800`` stays
+    ``time, rr``, as it always was.
+    """
+    sample = [line for _, line in numbered]
+    present = {
+        d for d in (",", "\t", ";") if sum(d in line for line in sample) >= max(1, len(sample) // 2)
+    }
+    commas = not any(re.search(r"\d\.\d", line) for line in sample) and any(
+        re.search(r"\d,\d", line) for line in sample
+    )
+    candidates = [
+        d
+        for d in _DIALECTS
+        if (d.delimiter is None or d.delimiter in present) and (commas or not d.decimal_comma)
+    ]
+
+    def rank(dialect: _Dialect) -> tuple[int, bool]:
+        rows = sum(_is_row(_split(line, dialect)) for line in sample)
+        header = _find_header(numbered, dialect)
+        fits = header is not None and len(header.names) == _data_width(
+            numbered[header.index + 1 :], dialect
+        )
+        return rows, fits
+
+    ranks = [rank(d) for d in candidates]
+    return candidates[ranks.index(max(ranks))]
+
+
+def _is_row(fields: list[str]) -> bool:
+    """Whether fields are a row of numbers (empty cells allowed, not all empty)."""
+    filled = [f for f in fields if f]
+    return bool(filled) and all(_is_number(f) for f in filled)
+
+
+def _split(line: str, dialect: _Dialect) -> list[str]:
+    if dialect.delimiter is None:
+        fields = line.split()
+    else:
+        fields = [f.strip().strip('"').strip("'") for f in line.split(dialect.delimiter)]
+    if dialect.decimal_comma:
+        fields = [f.replace(",", ".") if _DECIMAL_COMMA.fullmatch(f) else f for f in fields]
+    return fields
+
+
+def _csv_split(line: str, dialect: _Dialect) -> list[str]:
+    """A delimited line's fields, quotes honoured (``"RR, ms"`` is one name)."""
+    if dialect.delimiter is None:
+        return _split(line, dialect)
+    fields = [f.strip().strip('"') for f in next(csv.reader([line], delimiter=dialect.delimiter))]
+    if dialect.decimal_comma:
+        fields = [f.replace(",", ".") if _DECIMAL_COMMA.fullmatch(f) else f for f in fields]
+    return fields
 
 
 def _normalise(name: str) -> str:
@@ -245,14 +336,52 @@ def _time_column(names: list[str], rr_index: int) -> int | None:
     return None
 
 
-def _find_header(numbered: list[tuple[int, str]], delimiter: str | None) -> int | None:
-    """Index into ``numbered`` of a header row that names an RR column, if any."""
+def _data_width(numbered: list[tuple[int, str]], dialect: _Dialect) -> int | None:
+    """The number of fields of the first row of numbers in ``numbered``, if there is one."""
+    for _, line in numbered:
+        fields = _split(line, dialect)
+        if _is_row(fields):
+            return len(fields)
+    return None
+
+
+def _header_names(line: str, width: int | None, dialect: _Dialect) -> list[str]:
+    """The column names a header line gives above rows ``width`` fields wide.
+
+    Whitespace-separated names keep their words and units together: the line above a single
+    column is one name (``RR interval (s)``), ``Time (s)   RR (s)`` is two.
+    """
+    if dialect.delimiter is not None:
+        return _csv_split(line, dialect)
+    text = line.strip()
+    wide = [name for name in re.split(r"\t|\s{2,}", text) if name]
+    if width is None or width == 1 or len(wide) == width:
+        return wide
+    names: list[str] = []
+    for token in text.split():
+        if names and token.startswith(("(", "[")):
+            names[-1] += " " + token
+        else:
+            names.append(token)
+    return names
+
+
+def _find_header(numbered: list[tuple[int, str]], dialect: _Dialect) -> _Header | None:
+    """The header row that names an RR column, if any; free-text lines before it are passed.
+
+    A whitespace-separated line counts only when its names line up with the columns below
+    it: a title such as "Polar RR data" above one column is one name, and no RR column.
+    """
     for index, (_, line) in enumerate(numbered):
-        fields = _split(line, delimiter)
-        if all(_is_number(f) for f in fields if f):
+        if _is_row(_split(line, dialect)):
             continue  # a data row: headers come before data
-        if _rr_column(fields) is not None:
-            return index
+        width = _data_width(numbered[index + 1 :], dialect)
+        names = _header_names(line, width, dialect)
+        if dialect.delimiter is None and width is not None and len(names) != width:
+            continue  # free text: its words are not the columns' names
+        rr_index = _rr_column(names)
+        if rr_index is not None:
+            return _Header(index, names, rr_index)
     return None
 
 
@@ -267,30 +396,24 @@ def _is_number(text: str) -> bool:
 def _read_table(
     path: Path,
     numbered: list[tuple[int, str]],
-    header_at: int,
-    delimiter: str | None,
+    header: _Header,
+    dialect: _Dialect,
     unit: Unit,
     had_comments: bool,
 ) -> RRRecording:
     name = path.name
-    header_line = numbered[header_at][1]
-    names = next(csv.reader([header_line], delimiter=delimiter or " ", skipinitialspace=True))
-    names = [n.strip() for n in names if delimiter is not None or n.strip()]
-    if delimiter is None and header_at + 1 < len(numbered):
-        # "RR interval (s)" above a single column is one name, not three.
-        if len(numbered[header_at + 1][1].split()) == 1:
-            names = [header_line]
-    rr_index = _rr_column(names)
-    assert rr_index is not None  # _find_header guarantees it
+    names, rr_index = header.names, header.rr_index
     time_index = _time_column(names, rr_index)
     rr_values: list[float] = []
     time_values: list[float] = []
     line_numbers: list[int] = []
-    for line_number, line in numbered[header_at + 1 :]:
-        if delimiter is None:
-            fields = line.split()
-        else:
-            fields = [f.strip().strip('"') for f in next(csv.reader([line], delimiter=delimiter))]
+    for line_number, line in numbered[header.index + 1 :]:
+        fields = _csv_split(line, dialect)
+        if any(fields[len(names) :]):
+            raise InputFileError(
+                f"{name} has {len(fields)} values on line {line_number} where its header names "
+                f"{len(names)} column{'s' if len(names) > 1 else ''}"
+            )
         if rr_index >= len(fields) or not fields[rr_index]:
             continue
         rr_values.append(_parse(fields[rr_index], name, line_number))
@@ -312,6 +435,7 @@ def _read_table(
     else:
         rr_unit, how = _detect_unit(rr, name), "detected"
     rr_ms = _to_ms(rr, rr_unit, name)
+    _check_rate(rr_ms, rr, name)
     _check_plausible(rr_ms, rr, line_numbers, name)
     times_s = start_epoch_s = None
     if time_index is not None:
@@ -321,7 +445,7 @@ def _read_table(
         start_epoch_s = _epoch_start_s(raw_times, names[time_index], rr_ms)
     # A lone column under its name ("rr_ms") is a one-column CSV; Kubios' RR text has header
     # lines of its own ('#' comments or free text) above the column.
-    kubios = delimiter is None and len(names) == 1 and (header_at > 0 or had_comments)
+    kubios = dialect.delimiter is None and len(names) == 1 and (header.index > 0 or had_comments)
     return RRRecording(
         rr_ms=rr_ms,
         times_s=times_s,
@@ -338,33 +462,30 @@ def _read_table(
 def _read_columns(
     path: Path,
     numbered: list[tuple[int, str]],
-    delimiter: str | None,
+    dialect: _Dialect,
     unit: Unit,
     had_comments: bool,
 ) -> RRRecording:
     name = path.name
     # Header lines (free text) may precede the numbers; after the first number, all must be.
     first_data = next(
-        (
-            i
-            for i, (_, line) in enumerate(numbered)
-            if all(_is_number(f) for f in _split(line, delimiter)) and _split(line, delimiter)
-        ),
-        None,
+        (i for i, (_, line) in enumerate(numbered) if _is_row(_split(line, dialect))), None
     )
     if first_data is None:
+        if dialect.delimiter is not None:
+            _refuse_table_without_rr(numbered[:50], dialect, name)
         raise InputFileError(f"{name} has no numbers in it, so it is not an RR interval file")
     rows: list[list[float]] = []
     line_numbers = [number for number, _ in numbered[first_data:]]
-    width = len(_split(numbered[first_data][1], delimiter))
-    if first_data > 0 and delimiter is not None:
-        _refuse_header_without_rr(_split(numbered[first_data - 1][1], delimiter), width, name)
+    width = len(_split(numbered[first_data][1], dialect))
+    if first_data > 0 and dialect.delimiter is not None:
+        _refuse_header_without_rr(_split(numbered[first_data - 1][1], dialect), width, name)
     if width > 2:
         raise InputFileError(
             f"{name} has {width} unnamed columns: add a header naming the RR column (e.g. rr_ms)"
         )
     for line_number, line in numbered[first_data:]:
-        fields = _split(line, delimiter)
+        fields = _split(line, dialect)
         if len(fields) != width:
             raise InputFileError(
                 f"{name} has {len(fields)} values on line {line_number} where {width} were expected"
@@ -387,6 +508,7 @@ def _read_columns(
     if offset_s is not None and rr_unit == "ms":
         offset_s /= 1000.0
     rr_ms = _to_ms(rr, rr_unit, name)
+    _check_rate(rr_ms, rr, name)
     _check_plausible(rr_ms, rr, line_numbers, name)
     times_s = None
     if times is not None:
@@ -402,6 +524,18 @@ def _read_columns(
         source_name=name,
         offset_s=offset_s,
     )
+
+
+def _refuse_table_without_rr(numbered: list[tuple[int, str]], dialect: _Dialect, name: str) -> None:
+    """Refuse a table of other things (``date,steps,calories``) by the columns it has.
+
+    Its rows are not all numbers (a date column), so no row reads as data; a header above
+    a row holding numbers is what it is.
+    """
+    for (_, line), (_, below) in itertools.pairwise(numbered):
+        row = _split(below, dialect)
+        if any(_is_number(field) for field in row):
+            _refuse_header_without_rr(_split(line, dialect), len(row), name)
 
 
 def _refuse_header_without_rr(fields: list[str], width: int, name: str) -> None:
@@ -427,8 +561,12 @@ def _parse(text: str, name: str, line_number: int) -> float:
         raise InputFileError(
             f"{name} has {text!r} on line {line_number}, which is not a number"
         ) from None
-    if math.isnan(value) or math.isinf(value):
+    if math.isnan(value):
         raise InputFileError(f"{name} has a missing value ({text}) on line {line_number}")
+    if math.isinf(value):
+        raise InputFileError(
+            f"{name} has {text!r} on line {line_number}, which is not a finite number"
+        )
     return value
 
 
@@ -485,9 +623,41 @@ def _detect_unit(values: np.ndarray, name: str) -> RRUnit:
     plain = _plain_unit(values)
     if plain is not None:
         return plain
+    if _looks_like_bpm(values):
+        raise InputFileError(_bpm_sentence(values, name))
     raise InputFileError(
         f"the RR values in {name} could be seconds or milliseconds (they range from "
         f"{values.min():g} to {values.max():g}); pass --unit ms or --unit s"
+    )
+
+
+def _looks_like_bpm(values: np.ndarray) -> bool:
+    """Whether the values are heart rates (beats per minute) rather than intervals."""
+    return _share_in(values, _RANGE_BPM) >= _DETECT_SHARE
+
+
+def _bpm_sentence(values: np.ndarray, name: str) -> str:
+    return (
+        f"the values in {name} look like heart rates in beats per minute (they range from "
+        f"{values.min():g} to {values.max():g}), not RR intervals; trm-bio needs the time "
+        "from beat to beat (an RR or IBI export)"
+    )
+
+
+def _check_rate(rr_ms: np.ndarray, values: np.ndarray, name: str) -> None:
+    """Refuse intervals that make most of the file beat faster than any heart keeps up.
+
+    ``--unit ms`` on heart rates (69-113) would otherwise be analysed as 100 ms intervals.
+    """
+    median = float(np.median(rr_ms))
+    if median >= _MIN_MEDIAN_RR_MS:
+        return
+    if _looks_like_bpm(values):
+        raise InputFileError(_bpm_sentence(values, name))
+    raise InputFileError(
+        f"the RR intervals in {name} are shorter than {_MIN_MEDIAN_RR_MS:g} ms for most of "
+        f"the file (median {median:g} ms, {60_000 / median:.0f} beats a minute), faster than "
+        "any heart beats for long; check the unit (--unit) and the column"
     )
 
 
