@@ -213,10 +213,14 @@ def test_whitespace_header_with_units_names_two_columns(tmp_path: Path) -> None:
         ("Time;RR\n0,000;812,5\n0,812;790,0\n1,602;1003,9\n", "RR"),
         ("time\trr_ms\n0\t812,5\n0,812\t790\n1,602\t1003,9\n", "rr_ms"),
         ("rr_ms\n812,5\n790,0\n1003,9\n", "rr_ms"),
+        # As pairs, a time column running backwards (812 then 790): not time and RR.
+        ("812,5\n790,0\n1003,9\n", None),
+        # As pairs, rows of unequal width (a whole number written without a comma).
+        ("812,5\n790\n1003,9\n", None),
     ],
 )
 def test_decimal_commas_are_read_where_unambiguous(
-    tmp_path: Path, text: str, rr_column: str
+    tmp_path: Path, text: str, rr_column: str | None
 ) -> None:
     rec = read_rr_file(write(tmp_path, "export.csv", text))
     assert rec.rr_column == rr_column and rec.unit == "ms"

@@ -8,17 +8,23 @@ Formats understood (detected from the content, never from the file name):
     ``time, rr`` (the HRVAS convention), both in the same unit.
 ``kubios``
     Kubios' "RR interval data" text: free-text or ``#`` header lines, then one RR column
-    (seconds or milliseconds), optionally preceded by a time column.
+    (seconds or milliseconds), optionally preceded by a time column. Free-text lines
+    (a title such as ``Polar RR data``) before the header or the values are passed over; a
+    whitespace-separated line is a header only when its names line up with the columns.
 ``csv``
     A delimited table (``,`` ``;`` or tab) with a header row naming an RR column (``rr``,
     ``rr_ms``, ``RR (ms)``, ``rri``, ``ibi``, ``interval``...) and optionally a time column;
     also a single RR column under its name and nothing else (``rr_ms`` then one value a line).
     The header's unit (``ms``, ``s``) wins over detection. Rows with an empty RR cell are
     skipped (a strap log interleaving ECG rows and RR rows reads as its RR rows). A header
-    row without an RR column (``time,hr``) is refused, naming the columns it has.
+    row without an RR column (``time,hr``, ``date,steps,calories``) is refused, naming the
+    columns it has. Decimal commas (``812,5``, a European spreadsheet export) are read where
+    the comma cannot be the delimiter: between ``;`` or tabs, or in a single column.
 
 A ``unit=`` that the values plainly contradict (812 read as seconds, 0.81 as milliseconds)
-is refused with a sentence saying which unit the values look like.
+is refused with a sentence saying which unit the values look like. Values that look like
+heart rates (30-220, beats per minute) are refused as such, and so is a file whose intervals
+are under 250 ms (over 240 beats a minute) for most of it, whatever the unit.
 
 PhysioNet RR files such as nsr2db's ``nsr001`` start with an offset (the time of the first
 beat) on line 1; a first value far outside the range of the rest is taken as that offset,
@@ -143,8 +149,9 @@ def read_rr_file(path: str | Path, *, unit: Unit = "auto") -> RRRecording:
     ------
     InputFileError
         Missing, empty, binary or nonsense files, a header without an RR column, NaN or
-        non-positive intervals, a unit that cannot be told from the values, or a ``unit``
-        the values plainly contradict.
+        non-positive intervals, a unit that cannot be told from the values, a ``unit``
+        the values plainly contradict, heart rates in place of intervals, or intervals
+        faster than a heart beats.
     """
     if unit not in ("auto", "ms", "s"):
         raise InputFileError(f"unknown RR unit {unit!r}: use auto, ms or s")
@@ -242,9 +249,10 @@ def _sniff_dialect(numbered: list[tuple[int, str]]) -> _Dialect:
 
     A delimiter is a candidate when at least half the lines hold it. Decimal commas are a
     candidate only when no line holds a decimal point; they win only where the comma cannot
-    be the delimiter: between ``;`` or tabs (``0,648;648,4``), or one column under a header
-    naming the RR column (``rr_ms`` above ``812,5``). A headerless ``1,800`` stays
-    ``time, rr``, as it always was.
+    be the delimiter: between ``;`` or tabs (``0,648;648,4``), in one column under a header
+    naming the RR column (``rr_ms`` above ``812,5``), or where comma-separated pairs would
+    be rows of unequal width or a time column that runs backwards (``812,5`` above
+    ``790,3``). A headerless ``0,812`` above ``812,790`` stays ``time, rr``.
     """
     sample = [line for _, line in numbered]
     present = {
@@ -259,13 +267,18 @@ def _sniff_dialect(numbered: list[tuple[int, str]]) -> _Dialect:
         if (d.delimiter is None or d.delimiter in present) and (commas or not d.decimal_comma)
     ]
 
-    def rank(dialect: _Dialect) -> tuple[int, bool]:
-        rows = sum(_is_row(_split(line, dialect)) for line in sample)
+    def rank(dialect: _Dialect) -> tuple[int, bool, bool, bool]:
+        rows = [fields for fields in (_split(line, dialect) for line in sample) if _is_row(fields)]
         header = _find_header(numbered, dialect)
         fits = header is not None and len(header.names) == _data_width(
             numbered[header.index + 1 :], dialect
         )
-        return rows, fits
+        even = len({len(fields) for fields in rows}) <= 1
+        forward = True
+        if header is None and even and rows and len(rows[0]) == 2:
+            first = [float(fields[0]) for fields in rows if fields[0]]
+            forward = all(b >= a for a, b in itertools.pairwise(first))
+        return len(rows), fits, even, forward
 
     ranks = [rank(d) for d in candidates]
     return candidates[ranks.index(max(ranks))]
@@ -703,7 +716,8 @@ def _check_times(
 
 
 def _to_ms(values: np.ndarray, unit: str, name: str) -> np.ndarray:
-    return values * 1000.0 if unit == "s" else values.copy()
+    with np.errstate(over="ignore"):  # 1e308 s is inf ms, which the range check refuses
+        return values * 1000.0 if unit == "s" else values.copy()
 
 
 def _times_to_s(times: np.ndarray, column: str, rr_ms: np.ndarray) -> np.ndarray:
