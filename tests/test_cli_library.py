@@ -357,7 +357,11 @@ def test_a_json_export_is_recognised_on_import_and_bad_durations_are_refused(tmp
     trm("export", session_id, "--format", "json", "-o", str(exported), library=library)
     assert "as session" in trm("import", str(exported), library=tmp_path / "b.sqlite3").out
     refused = trm("record", "--simulate", "--duration", "-5", library=library, check=False)
-    assert refused.code == 2 and "above 0" in refused.err and "Traceback" not in refused.err
+    assert (
+        refused.code == 2
+        and "above 0" in refused.err
+        and "Traceback" not in refused.err
+    )
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
