@@ -202,7 +202,7 @@ def test_whitespace_header_with_units_names_two_columns(tmp_path: Path) -> None:
         for t, v in zip(np.cumsum(rr_s).tolist(), rr_s.tolist(), strict=True)
     )
     rec = read_rr_file(write(tmp_path, "kubios.txt", "  Time (s)   RR (s)\n" + body))
-    assert rec.rr_column == "RR (s)" and rec.time_column == "Time (s)"
+    assert rec.rr_column == "RR (s)" and rec.time_column == "Time (s)" and rec.format == "kubios"
     assert rec.unit == "s" and rec.unit_source == "header"
     np.testing.assert_allclose(rec.rr_ms, RR_MS, rtol=1e-15)
 

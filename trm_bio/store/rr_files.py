@@ -448,8 +448,8 @@ def _read_table(
     else:
         rr_unit, how = _detect_unit(rr, name), "detected"
     rr_ms = _to_ms(rr, rr_unit, name)
-    _check_rate(rr_ms, rr, name)
     _check_plausible(rr_ms, rr, line_numbers, name)
+    _check_rate(rr_ms, rr, name)
     times_s = start_epoch_s = None
     if time_index is not None:
         raw_times = np.asarray(time_values, dtype=np.float64)
@@ -457,8 +457,10 @@ def _read_table(
         _check_times(times_s, raw_times, line_numbers, name)
         start_epoch_s = _epoch_start_s(raw_times, names[time_index], rr_ms)
     # A lone column under its name ("rr_ms") is a one-column CSV; Kubios' RR text has header
-    # lines of its own ('#' comments or free text) above the column.
-    kubios = dialect.delimiter is None and len(names) == 1 and (header.index > 0 or had_comments)
+    # lines of its own ('#' comments or free text) above the column, or aligned columns
+    # ("Time (s)   RR (s)").
+    aligned = len(names) > 1 and re.search(r"\t|\S\s{2,}\S", numbered[header.index][1])
+    kubios = dialect.delimiter is None and bool(aligned or header.index > 0 or had_comments)
     return RRRecording(
         rr_ms=rr_ms,
         times_s=times_s,
@@ -521,8 +523,8 @@ def _read_columns(
     if offset_s is not None and rr_unit == "ms":
         offset_s /= 1000.0
     rr_ms = _to_ms(rr, rr_unit, name)
-    _check_rate(rr_ms, rr, name)
     _check_plausible(rr_ms, rr, line_numbers, name)
+    _check_rate(rr_ms, rr, name)
     times_s = None
     if times is not None:
         times_s = _times_to_s(times, "ms" if rr_unit == "ms" else "s", rr_ms)
