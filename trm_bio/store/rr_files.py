@@ -424,8 +424,8 @@ def _read_table(
         fields = _csv_split(line, dialect)
         if any(fields[len(names) :]):
             raise InputFileError(
-                f"{name} has {len(fields)} values on line {line_number} where its header names "
-                f"{len(names)} column{'s' if len(names) > 1 else ''}"
+                f"{name} has {_values(len(fields))} on line {line_number} where its header "
+                f"names {len(names)} column{'s' if len(names) > 1 else ''}"
             )
         if rr_index >= len(fields) or not fields[rr_index]:
             continue
@@ -438,7 +438,7 @@ def _read_table(
     if not rr_values:
         raise InputFileError(f"{name} has a {names[rr_index]!r} column but no values in it")
     rr = np.asarray(rr_values, dtype=np.float64)
-    _check_positive(rr, name)
+    _check_positive(rr, line_numbers, name)
     header_unit = _header_unit(names[rr_index])
     if unit != "auto":
         _check_unit_argument(rr, unit, name)
@@ -503,13 +503,14 @@ def _read_columns(
         fields = _split(line, dialect)
         if len(fields) != width:
             raise InputFileError(
-                f"{name} has {len(fields)} values on line {line_number} where {width} were expected"
+                f"{name} has {_values(len(fields))} on line {line_number} where "
+                f"{_values(width)} {'was' if width == 1 else 'were'} expected"
             )
         rows.append([_parse(f, name, line_number) for f in fields])
     table = np.asarray(rows, dtype=np.float64)
     rr = table[:, -1]
     times = table[:, 0] if width == 2 else None
-    _check_positive(rr, name)
+    _check_positive(rr, line_numbers, name)
     offset_s = None
     if times is None and rr.size >= 3:
         offset_s, rr = _drop_offset(rr, name, unit)
@@ -569,10 +570,19 @@ def _refuse_header_without_rr(fields: list[str], width: int, name: str) -> None:
     )
 
 
+def _values(count: int) -> str:
+    return f"{count} value{'' if count == 1 else 's'}"
+
+
 def _parse(text: str, name: str, line_number: int) -> float:
     try:
         value = float(text)
     except ValueError:
+        if _DECIMAL_COMMA.fullmatch(text):
+            raise InputFileError(
+                f"{name} has {text!r} on line {line_number}, a decimal comma in a file that "
+                "also has decimal points, so which one marks the decimals cannot be told"
+            ) from None
         raise InputFileError(
             f"{name} has {text!r} on line {line_number}, which is not a number"
         ) from None
@@ -676,12 +686,13 @@ def _check_rate(rr_ms: np.ndarray, values: np.ndarray, name: str) -> None:
     )
 
 
-def _check_positive(values: np.ndarray, name: str) -> None:
+def _check_positive(values: np.ndarray, line_numbers: list[int], name: str) -> None:
     bad = np.flatnonzero(values <= 0)
     if bad.size:
+        i = int(bad[0])
         raise InputFileError(
-            f"{name} has an RR interval of {values[bad[0]]:g}, which is not positive "
-            f"(value {bad[0] + 1} of the RR column)"
+            f"{name} has an RR interval of {values[i]:g} on line {line_numbers[i]}, "
+            "which is not positive"
         )
 
 
