@@ -161,6 +161,7 @@ def test_no_offset_when_first_value_is_plausible(tmp_path: Path) -> None:
         ("inf.txt", b"800\n1e999\n810\n", "'1e999' on line 2, which is not a finite number"),
         ("extra.csv", b"time,rr\n0,648,4\n1,656,2\n", "3 values on line 2 where its header"),
         ("quote.csv", b'time,rr\n0,"' + b"8" * 200_000 + b'"\n', "cannot be read as a table"),
+        ("title.csv", b'"' + b"x" * 200_000 + b'",rr\n0,800\n', "cannot be read as a table"),
     ],
 )
 def test_bad_files_raise_one_sentence(

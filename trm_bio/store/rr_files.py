@@ -168,11 +168,11 @@ def read_rr_file(path: str | Path, *, unit: Unit = "auto") -> RRRecording:
     had_comments = any(line.lstrip().startswith("#") for line in lines)
     if not numbered:
         raise InputFileError(f"{name} has no RR intervals in it (only comments or blank lines)")
-    dialect = _sniff_dialect(numbered[:50])
-    if dialect.decimal_comma:
-        log.info("%s: reading decimal commas (812,5 as 812.5)", name)
-    header = _find_header(numbered[:50], dialect)
     try:
+        dialect = _sniff_dialect(numbered[:50])
+        if dialect.decimal_comma:
+            log.info("%s: reading decimal commas (812,5 as 812.5)", name)
+        header = _find_header(numbered[:50], dialect)
         if header is not None:
             return _read_table(path, numbered, header, dialect, unit, had_comments)
         return _read_columns(path, numbered, dialect, unit, had_comments)
