@@ -135,6 +135,67 @@ def test_analyze_says_when_the_unit_given_contradicts_the_values(
     assert [row["error"] for row in rows] == [message.removeprefix("trm-bio: ")] * 2
 
 
+def _strap_rr_ms(data_dir: Path, count: int = 300) -> np.ndarray:
+    """The first intervals of the real Polar strap log (ms, as the strap gives them)."""
+    return read_rr_file(data_dir / "polar_h10_ecg_rr.csv").rr_ms[:count]
+
+
+@pytest.mark.parametrize("header", ["Polar RR data\n", "Polar RR data\nRR (ms)\n"])
+def test_a_title_line_above_the_values_is_passed(data_dir, tmp_path, header) -> None:
+    rr = _strap_rr_ms(data_dir)
+    plain, titled = tmp_path / "plain.txt", tmp_path / "titled.txt"
+    plain.write_text("\n".join(f"{v:g}" for v in rr) + "\n")
+    titled.write_text(header + plain.read_text())
+    rows = json.loads(trm("analyze", str(plain), str(titled), "--format", "json").out)
+    assert [row["status"] for row in rows] == ["ok", "ok"]
+    assert rows[1]["metrics"] == rows[0]["metrics"]
+    assert rows[1]["quality"]["beats"] == rows[0]["quality"]["beats"] > 250
+    library = tmp_path / "lib.sqlite3"
+    assert "as session 1" in trm("import", str(titled), library=library).out
+
+
+def test_a_semicolon_export_with_decimal_commas_reads_as_its_dotted_twin(
+    data_dir, tmp_path
+) -> None:
+    rr = _strap_rr_ms(data_dir)
+    times = np.cumsum(rr) / 1000
+    dotted, european = tmp_path / "dotted.csv", tmp_path / "european.csv"
+    pairs = [(f"{t:.3f}", f"{v:.1f}") for t, v in zip(times, rr, strict=True)]
+    dotted.write_text("time,rr\n" + "".join(f"{t},{v}\n" for t, v in pairs))
+    european.write_text(
+        "time;rr\n" + "".join(f"{t.replace('.', ',')};{v.replace('.', ',')}\n" for t, v in pairs)
+    )
+    rows = json.loads(trm("analyze", str(dotted), str(european), "--format", "json").out)
+    assert rows[1]["status"] == "ok" and rows[1]["metrics"] == rows[0]["metrics"]
+
+
+def test_heart_rates_are_named_and_never_analysed_or_imported(data_dir, tmp_path) -> None:
+    bpm = tmp_path / "hr.txt"
+    bpm.write_text("".join(f"{60_000 / v:.0f}\n" for v in _strap_rr_ms(data_dir)))
+    library = tmp_path / "lib.sqlite3"
+    for argv in (
+        ("analyze",),
+        ("analyze", "--unit", "ms"),
+        ("import",),
+        ("import", "--unit", "ms"),
+    ):
+        message = one_sentence_error(trm(*argv, str(bpm), library=library, check=False))
+        assert message.startswith(
+            "trm-bio: the values in hr.txt look like heart rates in beats per minute"
+        ), message
+    assert json.loads(trm("sessions", "--format", "json", library=library).out) == []
+
+
+def test_a_table_of_other_things_names_its_columns(tmp_path) -> None:
+    path = tmp_path / "steps.csv"
+    path.write_text("date,steps,calories\n2024-01-01,5000,2000\n2024-01-02,6000,2100\n")
+    message = one_sentence_error(trm("analyze", str(path), check=False))
+    assert message == (
+        "trm-bio: steps.csv has no RR interval column (its columns are 'date', 'steps', "
+        "'calories'); the RR intervals need a column named rr, rr_ms or ibi"
+    )
+
+
 # -- record, sessions, show, export, import, delete ------------------------------------------
 def test_record_list_show_export_import_delete(tmp_path) -> None:
     library = tmp_path / "lib.sqlite3"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.recordings import nsr001_rr_ms, polar_strap_rr_ms
 from trm_bio.errors import InputFileError
-from trm_bio.store.rr_files import read_rr_file
+from trm_bio.store.rr_files import Unit, read_rr_file
 
 RR_MS = np.array([812.5, 790.0, 1003.90625, 655.0, 720.25, 880.0])
 
@@ -44,7 +44,7 @@ def test_windows_line_endings_and_blank_lines(tmp_path: Path) -> None:
     np.testing.assert_array_equal(rec.rr_ms, [800, 810, 790])
 
 
-@pytest.mark.parametrize("values", [[0.8, 800.0, 810.0], [50.0, 60.0, 70.0, 80.0]])
+@pytest.mark.parametrize("values", [[0.8, 800.0, 810.0], [6.0, 7.0, 8.0, 9.0]])
 def test_ambiguous_unit_asks_for_unit_option(tmp_path: Path, values: list[float]) -> None:
     path = write(tmp_path, "odd.txt", lines(np.array(values)))
     with pytest.raises(InputFileError, match=r"odd\.txt.*--unit"):
@@ -151,12 +151,17 @@ def test_no_offset_when_first_value_is_plausible(tmp_path: Path) -> None:
         ("words.txt", b"hello\nworld\n", "no numbers"),
         ("comments.txt", b"# only\n# comments\n", "no RR intervals"),
         ("nan.txt", b"800\nnan\n810\n", "missing value.*line 2"),
-        ("negative.txt", b"800\n-790\n810\n", "not positive"),
-        ("zero.txt", b"800\n0\n810\n", "not positive"),
+        ("negative.txt", b"800\n-790\n810\n", "-790 on line 2, which is not positive"),
+        ("zero.txt", b"# RR\n800\n0\n810\n", "0 on line 3, which is not positive"),
+        ("mixed.csv", b"time;rr\n0.0;812.5\n0.8;790,5\n", "'790,5' on line 3, a decimal comma"),
         ("middle.txt", b"800\n810\noops\n820\n", "'oops' on line 3"),
-        ("ragged.txt", b"1 800\n2 810\n3\n", "line 3"),
+        ("ragged.txt", b"1 800\n2 810\n3\n", "1 value on line 3 where 2 values were"),
         ("empty_column.csv", b"time,rr\n1,\n2,\n", "no values"),
         ("wide.txt", b"1 2 3\n4 5 6\n", "header naming the RR column"),
+        ("inf.txt", b"800\n1e999\n810\n", "'1e999' on line 2, which is not a finite number"),
+        ("extra.csv", b"time,rr\n0,648,4\n1,656,2\n", "3 values on line 2 where its header"),
+        ("quote.csv", b'time,rr\n0,"' + b"8" * 200_000 + b'"\n', "cannot be read as a table"),
+        ("title.csv", b'"' + b"x" * 200_000 + b'",rr\n0,800\n', "cannot be read as a table"),
     ],
 )
 def test_bad_files_raise_one_sentence(
@@ -168,6 +173,103 @@ def test_bad_files_raise_one_sentence(
         read_rr_file(path)
     text = str(info.value)
     assert name in text and "\n" not in text
+
+
+TITLED = "Polar RR data\n" + lines(RR_MS)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit_source", "rr_column"),
+    [
+        (TITLED, "detected", None),
+        ("Polar H10 RR export\nSubject: test\n" + lines(RR_MS), "detected", None),
+        ("Polar RR data\nRR (ms)\n" + lines(RR_MS), "header", "RR (ms)"),
+        ("Kubios HRV RR export\n# RR intervals\nRR (ms)\n" + lines(RR_MS), "header", "RR (ms)"),
+    ],
+)
+def test_free_text_lines_before_the_values_are_passed(
+    tmp_path: Path, text: str, unit_source: str, rr_column: str | None
+) -> None:
+    # A title naming RR is not a header: its words do not line up with the one column below.
+    rec = read_rr_file(write(tmp_path, "titled.txt", text))
+    assert rec.format == "kubios" and rec.unit == "ms" and rec.unit_source == unit_source
+    assert rec.rr_column == rr_column
+    np.testing.assert_array_equal(rec.rr_ms, RR_MS)
+
+
+def test_whitespace_header_with_units_names_two_columns(tmp_path: Path) -> None:
+    rr_s = RR_MS / 1000
+    body = "".join(
+        f"  {t:10.6f}\t{v!r}\n"
+        for t, v in zip(np.cumsum(rr_s).tolist(), rr_s.tolist(), strict=True)
+    )
+    rec = read_rr_file(write(tmp_path, "kubios.txt", "  Time (s)   RR (s)\n" + body))
+    assert rec.rr_column == "RR (s)" and rec.time_column == "Time (s)" and rec.format == "kubios"
+    assert rec.unit == "s" and rec.unit_source == "header"
+    np.testing.assert_allclose(rec.rr_ms, RR_MS, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("text", "rr_column"),
+    [
+        ("Time;RR\n0,000;812,5\n0,812;790,0\n1,602;1003,9\n", "RR"),
+        ("time\trr_ms\n0\t812,5\n0,812\t790\n1,602\t1003,9\n", "rr_ms"),
+        ("rr_ms\n812,5\n790,0\n1003,9\n", "rr_ms"),
+        # As pairs, a time column running backwards (812 then 790): not time and RR.
+        ("812,5\n790,0\n1003,9\n", None),
+        # As pairs, rows of unequal width (a whole number written without a comma).
+        ("812,5\n790\n1003,9\n", None),
+    ],
+)
+def test_decimal_commas_are_read_where_unambiguous(
+    tmp_path: Path, text: str, rr_column: str | None
+) -> None:
+    rec = read_rr_file(write(tmp_path, "export.csv", text))
+    assert rec.rr_column == rr_column and rec.unit == "ms"
+    np.testing.assert_array_equal(rec.rr_ms, [812.5, 790.0, 1003.9])
+
+
+def test_headerless_comma_pairs_stay_time_and_rr(tmp_path: Path) -> None:
+    # "0,812" could be 0.812 s or the pair (0, 812): without a header it stays the pair.
+    rec = read_rr_file(write(tmp_path, "pairs.txt", "0,812\n812,790\n1602,1004\n"))
+    np.testing.assert_array_equal(rec.rr_ms, [812, 790, 1004])
+    assert rec.times_s is not None
+
+
+def test_a_table_of_other_columns_names_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "steps.csv", "date,steps,calories\n2024-01-01,5000,2000\n")
+    with pytest.raises(InputFileError) as info:
+        read_rr_file(path)
+    assert str(info.value) == (
+        "steps.csv has no RR interval column (its columns are 'date', 'steps', 'calories'); "
+        "the RR intervals need a column named rr, rr_ms or ibi"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("50\n60\n70\n80\n", "auto"),
+        ("72\n69\n113\n90\n", "ms"),
+        ("rr\n72\n69\n113\n90\n", "auto"),
+        ("RR (ms)\n72\n69\n113\n90\n", "auto"),
+    ],
+)
+def test_heart_rates_in_bpm_are_named_as_such(tmp_path: Path, text: str, unit: Unit) -> None:
+    with pytest.raises(
+        InputFileError,
+        match=r"^the values in hr\.txt look like heart rates in "
+        r"beats per minute \(they range from \d+ to \d+\), not RR intervals",
+    ):
+        read_rr_file(write(tmp_path, "hr.txt", text), unit=unit)
+
+
+def test_intervals_no_heart_keeps_up_are_refused(tmp_path: Path) -> None:
+    # 240-245 given as ms: not heart rates, but 245 beats a minute for the whole file.
+    path = write(tmp_path, "fast.txt", "240\n245\n242\n244\n241\n")
+    with pytest.raises(InputFileError, match=r"shorter than 250 ms for most of the file"):
+        read_rr_file(path, unit="ms")
+    assert read_rr_file(write(tmp_path, "ok.txt", "240\n245\n820\n810\n805\n")).unit == "ms"
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:
