@@ -140,6 +140,7 @@ def test_the_app_shows_the_progress_of_a_person_with_an_irregular_session(
     assert notes.isVisible()
     assert f"Session {irregular}: no resting RMSSD because the heart rhythm is irregular" \
         in notes.text()
+    assert "heart's own steady rhythm" in notes.text()  # as words, not "&#x27;"
     _, y = dialog.view.curves["baseline_rmssd_ms"].getData()
     assert np.isnan(y[-1]) and np.isfinite(y[0])
     window.close()

@@ -172,4 +172,4 @@ def _num(value: float | None) -> float:
 def _plain(text: str) -> str:
     from html import escape
 
-    return escape(text)
+    return escape(text, quote=False)  # Qt's rich text shows "&#x27;" as it is
