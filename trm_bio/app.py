@@ -186,6 +186,17 @@ class Services:
     def list_sessions(self) -> list[SessionInfo]:
         return self.library.list_sessions()
 
+    def recovered_sessions(self) -> list[SessionInfo]:
+        """The sessions found cut short (their recorder had stopped) when the library was
+        opened, and marked "interrupted"."""
+        found = []
+        for session_id in self.library.recovered:
+            try:
+                found.append(self.library.get_session(session_id))
+            except TrmBioError:  # damaged since: every list names it
+                continue
+        return found
+
     # -- group sessions ----------------------------------------------------------------------
     def _group(self) -> GroupController:
         if self.group is None:

@@ -247,13 +247,20 @@ def _cached_summary(library: Library, session_id: int, key: str) -> RecordingSum
 
 
 def read_baseline(data: Any) -> Baseline:
-    """A cached session-start baseline; ValueError when it is damaged (recompute it)."""
+    """A cached session-start baseline; ValueError when it is damaged (recompute it).
+
+    A heart-rate-only baseline (no HRV centre nor spread: the calibration's HRV was
+    withheld, as for an irregular rhythm or a noisy pulse) is a baseline, not damage.
+    """
     try:
         baseline = Baseline.from_dict(data)
     except (AttributeError, TrmBioError) as exc:
         raise ValueError(str(exc)) from None
-    centres = (baseline.hr_bpm, baseline.ln_rmssd)
-    spreads = (baseline.hr_spread_bpm, baseline.ln_rmssd_spread)
+    centres = [baseline.hr_bpm]
+    spreads = [baseline.hr_spread_bpm]
+    if not (math.isnan(baseline.ln_rmssd) and math.isnan(baseline.ln_rmssd_spread)):
+        centres.append(baseline.ln_rmssd)  # HRV stored: both halves must be numbers
+        spreads.append(baseline.ln_rmssd_spread)
     finite = all(map(math.isfinite, centres + spreads))
     if not (finite and min(spreads) > 0 and baseline.hr_bpm > 0):
         raise ValueError("its values are not a baseline")

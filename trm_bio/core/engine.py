@@ -100,11 +100,17 @@ def recent_artifact_share(
     The batch form of :attr:`BeatUpdate.artifact_rate`: beats later than ``t - window_s``
     up to and including the beat at ``t``.
     """
+    return recent_share(times_s, np.asarray(labels) != artifacts.NORMAL, window_s)
+
+
+def recent_share(times_s: np.ndarray, flagged: np.ndarray, window_s: float) -> np.ndarray:
+    """Per beat, the share of ``flagged`` beats among the beats of the last ``window_s`` s
+    (beats later than ``t - window_s`` up to and including the beat at ``t``; 0-1)."""
     times = np.asarray(times_s, dtype=np.float64)
-    flagged = np.concatenate(([0], np.cumsum(np.asarray(labels) != artifacts.NORMAL)))
+    counted = np.concatenate(([0], np.cumsum(np.asarray(flagged, dtype=bool))))
     first = np.searchsorted(times, times - window_s, side="right")
     stop = np.arange(1, times.size + 1)
-    share: np.ndarray = (flagged[stop] - flagged[first]) / (stop - first)
+    share: np.ndarray = (counted[stop] - counted[first]) / (stop - first)
     return share
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from trm_bio.core.engine import DEFAULT_WINDOWS, BeatAnalysis, recent_share
 from trm_bio.core.events import (
     EventKind,
     FlowPayload,
@@ -63,7 +64,7 @@ class Series:
 
     times_s: np.ndarray
     hr_bpm: np.ndarray  # 20 s window heart rate
-    rmssd_ms: np.ndarray  # 60 s window RMSSD
+    rmssd_ms: np.ndarray  # 60 s window RMSSD (NaN where the window's rhythm was not ok)
     arousal: np.ndarray  # baseline-spread units
     zone: np.ndarray  # Zone codes (int8)
     position: np.ndarray = field(default_factory=lambda: np.empty(0))  # baseline spreads
@@ -269,6 +270,27 @@ def markers_from_events(result: SessionAnalysis) -> list[Marker]:
     return out
 
 
+#: The plotted RMSSD's window (s), as the engine computes it.
+PLOTTED_RMSSD_WINDOW_S = next(w.window_s for w in DEFAULT_WINDOWS if "RMSSD" in w.keys)
+
+
+def rhythm_clean_rmssd(analysis: BeatAnalysis) -> np.ndarray:
+    """The per-beat RMSSD (ms), NaN wherever its window holds a beat whose rhythm check
+    failed (an irregular rhythm or sustained ectopy).
+
+    The engine withholds HRV at the beats that fail the check; a window ending just after
+    such a stretch still holds its intervals, and in atrial fibrillation that reads as an
+    RMSSD of 100-400 ms that means nothing (MIT-BIH 219: 28 of its 285 values in atrial
+    fibrillation are left, 201 and 203: none; MIT-BIH 100, a steady rhythm: all 2,199 kept).
+    """
+    rmssd = analysis.metrics["RMSSD"]
+    bad = ~np.asarray(analysis.rhythm_ok, dtype=bool)
+    if not bad.any():
+        return rmssd
+    clean = recent_share(analysis.beats.times_s, bad, PLOTTED_RMSSD_WINDOW_S) == 0
+    return np.where(clean, rmssd, np.nan)
+
+
 def build_report(
     result: SessionAnalysis, resonance: dict[str, Any] | None = None, group: str | None = None
 ) -> SessionReport:
@@ -293,7 +315,7 @@ def build_report(
     series = Series(
         times_s=beats.times_s[keep],
         hr_bpm=m["HR_20s"][keep],
-        rmssd_ms=m["RMSSD"][keep],
+        rmssd_ms=rhythm_clean_rmssd(result.analysis)[keep],
         arousal=reg.arousal[keep],
         zone=reg.zone[keep],
         position=position[keep],

@@ -298,9 +298,12 @@ def session_html(report: SessionReport) -> str:
     if baseline:
         source = ("earlier sessions" if baseline.get("source") == "previous-sessions"
                   else "the first calm minutes of this session")
+        # A heart-rate-only baseline stores no ln RMSSD (HRV withheld at the start).
+        ln_rmssd = baseline.get("ln_rmssd")
+        rmssd = ("no RMSSD (heart-rate variability was not valid at the start)"
+                 if ln_rmssd is None else f"RMSSD {fmt_number(math.exp(ln_rmssd), 3)} ms")
         baseline_text = (
-            f"{fmt_number(baseline['hr_bpm'], 3)} bpm and RMSSD "
-            f"{fmt_number(math.exp(baseline['ln_rmssd']), 3)} ms, from {escape(source)}"
+            f"{fmt_number(baseline['hr_bpm'], 3)} bpm and {rmssd}, from {escape(source)}"
         )
     metrics = s["metrics"]
     device = f" · {escape(info['device_name'])}" if info["device_name"] else ""
@@ -414,6 +417,7 @@ def trends_html(trends: Trends) -> str:
             f'<td class="num">{escape(distress)}</td></tr>'
         )
     rows.append("</table>")
+    rows += [f'<p class="note">{escape(note)}.</p>' for note in trends.baseline_notes()]
     trend_rows = ["<ul>"] + [
         f'<li data-trend="{escape(key)}">'
         f"{escape(change_sentence(key, trends.trends.get(key), trends.measured(key)))}.</li>"

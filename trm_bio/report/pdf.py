@@ -233,6 +233,8 @@ def write_trends_pdf(trends: Trends, path: str | Path) -> Path:
         ]
         page.rows(_table_lines(["session", "started (local)", "rest HR", "rest RMSSD",
                                 "resilient", "distress"], rows, [8, 17, 8, 11, 10, 12]))
+        for note in trends.baseline_notes():
+            page.line(note + ".", size=8.5)
         if trends.resonance:
             page.heading("Resonance breathing rate")
             page.line(resonance_text(trends))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -101,8 +102,16 @@ def session_figure(report: SessionReport) -> Figure:
     ax_hr.plot(*with_gaps(t, s.hr_bpm, s.segment if s.segment.size else None),
                color=OKABE_ITO["blue"], lw=1.2)
     ax_hr.set_ylabel("heart rate\n(bpm, 20 s)")
-    ax_rmssd.plot(*with_gaps(t, s.rmssd_ms, s.segment if s.segment.size else None),
-                  color=OKABE_ITO["green"], lw=1.2)
+    if report.summary["hrv_valid"]:
+        ax_rmssd.plot(*with_gaps(t, s.rmssd_ms, s.segment if s.segment.size else None),
+                      color=OKABE_ITO["green"], lw=1.2)
+    else:
+        # Numbers drawn here would look meaningful: the words say why there are none.
+        ax_rmssd.set_yticks([])
+        ax_rmssd.text(0.5, 0.5, textwrap.fill(
+            f"RMSSD is not drawn: {printable(str(report.summary['reason']))}.", 110),
+            transform=ax_rmssd.transAxes, ha="center", va="center", fontsize=8.5,
+            color="#222222", parse_math=False)
     ax_rmssd.set_ylabel("RMSSD\n(ms, 60 s)")
     scale = ZoneScale(-report.low_enter, report.high_enter)
     ax_arousal.axhspan(scale.low_edge, scale.high_edge, color=OKABE_ITO["green"], alpha=0.12,

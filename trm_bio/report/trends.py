@@ -61,6 +61,8 @@ class SessionPoint:
     distress_after: float | None = None  # ... and at the end
     zone_before: str | None = None  # their own zone at the start ("high", "resilient", "low")
     zone_after: str | None = None  # ... and at the end
+    #: Why the session has no resting RMSSD ("" when it has one, or no baseline at all).
+    baseline_note: str = ""
 
     @property
     def started_local(self) -> str:
@@ -100,6 +102,11 @@ class Trends:
     def measured(self, key: str) -> int:
         """How many sessions have a value of the measure ``key``."""
         return sum(getattr(p, key) is not None for p in self.sessions)
+
+    def baseline_notes(self) -> list[str]:
+        """One sentence for each session without a resting RMSSD, saying why."""
+        return [f"Session {p.session}: {p.baseline_note}" for p in self.sessions
+                if p.baseline_note]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (NaN as None)."""
@@ -160,18 +167,28 @@ def _point(session: int, started_utc: str, duration_s: float | None,
     metrics = summary.get("metrics") or {}
     zones = summary.get("zones") or {}
     baseline = read_baseline(own) if own else None
+    hrv = baseline is not None and baseline.has_hrv
+    hrv_valid = bool(summary.get("hrv_valid", False))
+    note = ""
+    if baseline is not None and not hrv:
+        # A heart-rate-only baseline: HRV was withheld at the session start.
+        why = str(summary.get("reason") or "") if not hrv_valid else ""
+        note = "no resting RMSSD because " + (
+            why or "the beats at the session start were not regular or clean enough for it"
+        )
     return SessionPoint(
         session=session,
         started_utc=started_utc,
         duration_s=duration_s,
         baseline_hr_bpm=baseline.hr_bpm if baseline else None,
-        baseline_rmssd_ms=math.exp(baseline.ln_rmssd) if baseline else None,
+        baseline_rmssd_ms=baseline.rmssd_ms if baseline is not None and hrv else None,
         hr_bpm=_number(metrics.get("HR")),
         rmssd_ms=_number(metrics.get("RMSSD")),
         resilient_share=_number(zones.get("resilient")),
         high_share=_number(zones.get("high")),
         low_share=_number(zones.get("low")),
-        hrv_valid=bool(summary.get("hrv_valid", False)),
+        hrv_valid=hrv_valid,
+        baseline_note=note,
     )
 
 
@@ -410,6 +427,7 @@ def trends_table(trends: Trends) -> str:
             f"{_fmt(p.hr_bpm, ''):>6} {_fmt(p.rmssd_ms, ''):>7} "
             f"{_fmt(p.resilient_share, '%'):>9}"
         )
+    lines += [f"  {note}." for note in trends.baseline_notes()]
     lines += ["", "  Across the sessions (the first ones against the latest):"]
     for key in TREND_KEYS:
         lines.append(f"    {change_sentence(key, trends.trends.get(key), trends.measured(key))}.")

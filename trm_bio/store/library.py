@@ -274,6 +274,9 @@ class Library:
         self.path = path
         self.readonly = readonly or not shared.writable
         self._closed = False
+        #: Sessions this handle marked "interrupted" (a recorder that had stopped), oldest
+        #: first: the app says so once, in its window.
+        self.recovered: list[int] = []
 
     # ---- opening and closing -------------------------------------------------------------
 
@@ -883,6 +886,7 @@ class Library:
                 duration_s,
             )
             marked.append(session_id)
+        self.recovered += marked
         return marked
 
     # ---- packets and events ----------------------------------------------------------------

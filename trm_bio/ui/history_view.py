@@ -87,6 +87,12 @@ class HistoryView(QWidget):
         )
         self.changes.setWordWrap(True)
         layout.addWidget(self.changes)
+        #: Why some sessions have no resting RMSSD (hidden when every one has it).
+        self.baseline_notes = QLabel("<br>".join(
+            _plain(note) + "." for note in trends.baseline_notes()))
+        self.baseline_notes.setWordWrap(True)
+        self.baseline_notes.setVisible(bool(trends.baseline_notes()))
+        layout.addWidget(self.baseline_notes)
         # The plots scroll (each keeps a readable height) so the view fits a small screen.
         plots = QWidget()
         plots_box = QVBoxLayout(plots)
@@ -166,4 +172,4 @@ def _num(value: float | None) -> float:
 def _plain(text: str) -> str:
     from html import escape
 
-    return escape(text)
+    return escape(text, quote=False)  # Qt's rich text shows "&#x27;" as it is

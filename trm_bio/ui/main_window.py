@@ -39,7 +39,7 @@ from trm_bio.controller import PracticeAction, Reading, SessionController, Sessi
 from trm_bio.core.events import SESSION_SOURCE
 from trm_bio.core.norms import resting_norms
 from trm_bio.errors import TrmBioError
-from trm_bio.ui import client_screen, first_run, group_dialog, theme
+from trm_bio.ui import client_screen, first_run, group_dialog, interrupted_notice, theme
 from trm_bio.ui.baseline_panel import BaselinePanel, PopulationNorms, norms_from
 from trm_bio.ui.client_view import ClientState, ClientWindow
 from trm_bio.ui.devices_dialog import DevicesDialog
@@ -169,6 +169,8 @@ class MainWindow(QMainWindow):
         self.client_placement = client_screen.attach(self)  # the client view's screen
         self.guide_action = first_run.attach(self)  # Help > Guide
         self.group_action = group_dialog.attach(self)  # Session > New group session…
+        # Sessions found cut short when the library opened: said once, at the foot.
+        self.interrupted_notice = interrupted_notice.attach(self)
         self.apply_display_settings()
         geometry = settings.geometry("main")
         if geometry is None or not self.restoreGeometry(geometry):

@@ -188,6 +188,11 @@ class AppServices(GroupLibraryServices, Protocol):
         """The library's sessions, newest last."""
         ...
 
+    def recovered_sessions(self) -> Sequence[StoredSession]:
+        """The sessions found cut short (a recorder that had stopped: a crash, a power cut)
+        when the library was opened, and marked "interrupted"."""
+        ...
+
     def analyse(self, session_id: int) -> SessionAnalysis:
         """The stored session analysed.
 

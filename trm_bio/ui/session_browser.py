@@ -42,8 +42,20 @@ from trm_bio.ui.reports import REPORT_FILTERS, sentence
 from trm_bio.ui.services import AppServices, StoredGroup, StoredSession
 
 COLUMNS = (
-    "Session", "Started (local time)", "Person", "Group", "Length", "Source", "Tags", "Notes"
+    "Session", "Started (local time)", "Person", "Group", "Length", "Status", "Source", "Tags",
+    "Notes",
 )
+#: The Status column's words and what each means (its tooltip).
+STATUS_WORDS = {
+    "complete": ("complete", "Ended as usual."),
+    "interrupted": (
+        "interrupted",
+        "The recording stopped before it was ended (the app or the computer stopped); "
+        "what was recorded until then is kept.",
+    ),
+    "recording": ("recording now", "Being recorded now."),
+}
+STATUS_COLUMN = COLUMNS.index("Status")
 ALL_PEOPLE = "Everyone"
 ALL_GROUPS = "All sessions"
 NEEDS_GROUP = "Choose a session of a group session first."
@@ -264,7 +276,7 @@ class SessionBrowser(QDialog):
         text = " ".join(
             (str(info.id), info.person_name or "", info.notes, _tags_text(info.tags),
              info.device_name or info.source_kind, local_time(info.started_utc),
-             self.group_name(info.group_id))
+             self.group_name(info.group_id), info.status)
         ).casefold()
         return all(word in text for word in words)
 
@@ -279,6 +291,7 @@ class SessionBrowser(QDialog):
                 info.person_name or "–",
                 self.group_name(info.group_id),
                 _length(info.duration_s),
+                STATUS_WORDS.get(info.status, (info.status, ""))[0],
                 info.device_name or info.source_kind,
                 _tags_text(info.tags),
                 " ".join(info.notes.split()),
@@ -287,6 +300,8 @@ class SessionBrowser(QDialog):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, info.id)
                 item.setToolTip(info.notes if c == len(cells) - 1 else text)
+                if c == STATUS_COLUMN:
+                    item.setToolTip(STATUS_WORDS.get(info.status, (text, text))[1])
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()  # each at most MAX_COLUMN_PX: the rest elided
         if not self.sessions:
