@@ -280,7 +280,7 @@ def test_live_zone_at_app_speed_equals_the_recorded_session_for_the_same_beats(l
     timer that differed between the live and the recorded path would show here.
     """
     controller = SessionController(library)
-    strap = SimulatedStrap("low-arousal", seed=3, speed=400.0, duration_s=1900.0)
+    strap = SimulatedStrap("low-arousal", seed=3, speed=100.0, duration_s=1900.0)
     controller.start_live(strap)
     readings = []
     deadline = time.monotonic() + 120
