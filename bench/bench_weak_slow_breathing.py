@@ -15,6 +15,14 @@ low-arousal person itself (seeds 0-9, minutes 10-18), and with its heart-rate wa
 
 Columns: windows; shown (a rate given); within 1 /min of the true 8 /min; a false faster
 rate (10-16 /min) and any rate above 10 /min, as shares of all windows.
+
+A second table compares the simulated low-arousal rhythm with real hearts (60 s windows
+with no jump over 20 %): drivedb windows whose belt reads 20 /min or more, and nsr001
+windows with RMSSD under 15 ms (no belt: its 11-13 /min may hold breathing). Columns: the
+RMSSD, the spread of the part below 7.2 /min (the slow waves), and how much power lies at
+11-13 /min beside that at 3-5 /min (median Hann periodograms of the windows, 4 Hz): a
+simulator whose slow waves were oversized beside its RMSSD, or whose rhythm between the
+slow waves and the breathing were emptier than a real heart's, would show it here.
 Run: ``python -m bench weak_slow``.
 """
 
@@ -68,6 +76,74 @@ def _row(name: str, rate: np.ndarray) -> None:
     )
 
 
+def _lowpassed(rr_ms: np.ndarray, cut_hz: float) -> np.ndarray:
+    times = np.cumsum(rr_ms) / 1000.0
+    grid = np.arange(times[0], times[-1], 0.25)
+    sos = signal.butter(4, cut_hz, fs=4.0, output="sos")
+    return np.interp(times, grid, signal.sosfiltfilt(sos, np.interp(grid, times, rr_ms)))
+
+
+def _low_rmssd_windows(
+    rr_ms: np.ndarray, ends_s: np.ndarray, below_ms: float = np.inf
+) -> tuple[list[float], list[float], list[np.ndarray]]:
+    """RMSSD, slow-wave spread (ms) and periodogram of each clean window under ``below_ms``."""
+    times = np.cumsum(rr_ms) / 1000.0
+    slow = _lowpassed(rr_ms, CUTS_HZ[0])
+    rmssd, spread, spectra = [], [], []
+    for end in ends_s:
+        inside = (times > end - WINDOW_S) & (times <= end)
+        x = rr_ms[inside]
+        if x.size < 30 or np.any(np.abs(np.diff(x)) > 0.2 * x[:-1]):
+            continue
+        value = float(np.sqrt(np.mean(np.diff(x) ** 2)))
+        if value >= below_ms:
+            continue
+        grid = np.arange(end - WINDOW_S, end, 0.25)
+        even = signal.detrend(np.interp(grid, times[inside], x))
+        _, power = signal.periodogram(even, fs=4.0, window="hann", nfft=480)
+        rmssd.append(value)
+        spread.append(float(np.std(slow[inside])))
+        spectra.append(power)
+    return rmssd, spread, spectra
+
+
+def _realism_table() -> None:
+    freqs = np.fft.rfftfreq(480, 0.25) * 60.0  # /min
+
+    def level(power: np.ndarray, lo: float, hi: float) -> float:
+        return float(power[(freqs >= lo) & (freqs < hi)].mean())
+
+    print(f"\n{'rhythm':40s} {'windows':>7s} {'RMSSD':>7s} {'slow SD':>8s} "
+          f"{'11-13 / 3-5 /min':>17s}")
+    rows = {}
+    for record in RECORDS:
+        peaks = recordings.drivedb_r_peaks_s(record)
+        rr = np.diff(peaks) * 1000.0
+        ends = np.arange(np.sum(rr[:30]) / 1000.0 + WINDOW_S, np.sum(rr) / 1000.0, STEP_S)
+        belt = belt_reference(record, ends + peaks[0], WINDOW_S).rate
+        # Breathing at 20 /min or more: 11-13 /min holds the heart's other rhythms only.
+        rows[f"{record}, belt 20 /min or more"] = _low_rmssd_windows(
+            rr, ends[belt >= BELT_AT_LEAST]
+        )
+    holter = recordings.nsr001_rr_ms()
+    times = np.cumsum(holter) / 1000.0
+    rows["nsr001, RMSSD under 15 ms"] = _low_rmssd_windows(
+        holter, np.arange(WINDOW_S, times[-1], STEP_S), below_ms=15.0
+    )
+    parts: tuple[list[float], list[float], list[np.ndarray]] = ([], [], [])
+    for seed in range(10):
+        beat_times, rr = model_beats("low-arousal", seed=seed, duration_s=1080.0)
+        low = beat_times >= 480.0
+        found = _low_rmssd_windows(rr[low], np.arange(180.0, 600.0, STEP_S))
+        for into, values in zip(parts, found, strict=True):
+            into.extend(values)
+    rows["simulated low-arousal, minutes 11-18"] = parts
+    for name, (rmssd, spread, spectra) in rows.items():
+        power = np.median(np.array(spectra), axis=0)
+        print(f"{name:40s} {len(rmssd):7d} {np.median(rmssd):5.1f} ms {np.median(spread):5.1f} ms "
+              f"{level(power, 11, 13) / level(power, 3, 5):17.3f}")
+
+
 def main() -> None:
     """Print one row per background (see the module docs)."""
     print(f"{'background':40s} {'windows':>7s} {'shown':>8s} {'8+-1/min':>10s} "
@@ -92,6 +168,7 @@ def main() -> None:
                 frequency_domain(rr, times, window_s=WINDOW_S, ends_s=ends)["RespirationRate"]
             )
         _row(name, np.concatenate(parts))
+    _realism_table()
 
 
 if __name__ == "__main__":
