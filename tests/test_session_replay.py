@@ -16,6 +16,7 @@ import pytest
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.simulated import Artifacts, SimulatedStrap, simulate
 from trm_bio.controller import SessionController
+from trm_bio.core.regulation import Zone
 from trm_bio.history import analyse_session, session_beats
 from trm_bio.session import Session
 from trm_bio.store.library import Library
@@ -267,3 +268,43 @@ def test_opening_a_session_loads_its_cached_analysis_equal_to_a_fresh_one(librar
     for name, values in fresh.analysis.metrics.items():
         np.testing.assert_array_equal(loaded.analysis.metrics[name], values)
     np.testing.assert_array_equal(loaded.analysis.labels, fresh.analysis.labels)
+
+
+def test_live_zone_at_app_speed_equals_the_recorded_session_for_the_same_beats(library) -> None:
+    """The simulated strap at a finite speed, drained by the controller as the window's timer
+    does (a live session on its own thread, host clock ticking), gives the zone sequence that
+    the stored session's analysis gives for the same beats, with no speed-dependent step.
+
+    The slow-and-flat scenario of the reviewer's case (seed 3) moves between Low and the
+    band after 20 minutes: one run covers both, so a display hold, a baseline reset or a
+    timer that differed between the live and the recorded path would show here.
+    """
+    controller = SessionController(library)
+    strap = SimulatedStrap("low-arousal", seed=3, speed=100.0, duration_s=1900.0)
+    controller.start_live(strap)
+    readings = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        strap.wait(0.02)
+        update = controller.poll()
+        if update.beats:
+            reading = controller.reading()
+            readings.append((update.beats[-1].beat.settled_index, int(reading.zone)))
+        if not strap.running and not strap.pending:
+            controller.poll()
+            break
+    h = controller.session.history
+    live_t, live_zone = h.metrics["time_s"].copy(), h.metrics["zone"].copy()
+    settled = {s: z for s, z in readings if s >= 0}
+    session_id = controller.stop()
+    assert live_t.size > 1500 and live_t[-1] > 1800.0
+    # The window's readout shows the zone of the newest settled beat, nothing held or
+    # smoothed: each drain's reading is the history's zone at that beat.
+    assert settled and all(int(live_zone[s]) == z for s, z in settled.items())
+    result = analyse_session(library, session_id)
+    beats = result.beats
+    at = np.searchsorted(beats.times_s, live_t)
+    np.testing.assert_array_equal(beats.times_s[at], live_t)
+    np.testing.assert_array_equal(result.regulation.zone[at], live_zone)
+    after = live_t > 700.0
+    assert np.any(live_zone[after] == int(Zone.LOW))
