@@ -79,6 +79,11 @@ def test_a_short_constant_rhythm_is_not_valid_and_has_no_hf_peak(tmp_path, data_
     assert f"{level:.0f} ms" in document["reason"]
     assert document["metrics"]["HFpeak"] is None and document["metrics"]["SDNN"] is None
     assert document["metrics"]["HR"] == pytest.approx(60_000.0 / level)
+    # A beat the strap missed (two intervals as one) is corrected: still a fixed rate.
+    missed = np.concatenate((rr[:100], [2 * level], rr[102:]))
+    document = _json(tmp_path, missed)
+    assert document["quality"]["n_missed"] == 1
+    assert document["hrv_valid"] is False and "do not vary at all" in document["reason"]
 
 
 def test_a_band_without_power_has_no_peak_frequency(data_dir):

@@ -186,7 +186,7 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
         beat_time_s, n, ectopic_share, irregular_share, paced_share,
         duration_s=duration_s,
         artifact_share=artifact_share,
-        constant_ms=_constant_interval(beats.rr_ms),
+        constant_ms=_constant_interval(corrected.nn_ms),
         paced_judged_share=(
             float(np.mean(analysis.paced[judged]))
             if analysis.paced is not None and judged.any() else paced_share
@@ -200,7 +200,10 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
 
 
 def _constant_interval(rr_ms: np.ndarray) -> float:
-    """The interval (ms) when every usable interval is the same, else NaN."""
+    """The interval (ms) when every usable interval is the same, else NaN.
+
+    Given the corrected intervals: a fixed rate with a missed beat is still a fixed rate.
+    """
     usable = rr_ms[np.isfinite(rr_ms)]
     if usable.size and float(usable.min()) == float(usable.max()):
         return float(usable[0])
@@ -247,7 +250,7 @@ def validity_reason(
         )
     if math.isfinite(constant_ms):
         return (
-            f"the intervals do not vary at all (all {n_beats} are {constant_ms:.0f} ms): a "
+            f"the intervals do not vary at all (every one is {constant_ms:.0f} ms): a "
             "fixed rate, as from a pacemaker or a generated series, not a heart's own "
             "rhythm, so heart-rate variability is not valid for this recording"
         )
