@@ -4,6 +4,8 @@ practice on a real terminal and a replay into a closed pipe as their own process
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -44,9 +46,9 @@ def test_analyze_prints_neurokit2_named_metrics_as_json(data_dir, tmp_path) -> N
 
 def test_analyze_reports_bigeminy_as_not_valid(data_dir) -> None:
     out = trm("analyze", str(data_dir / "polar_h10_ecg_rr.csv"), "--format", "csv")
-    header, row = out.out.splitlines()
-    values = dict(zip(header.split(","), row.split(","), strict=True))
+    (values,) = list(csv.DictReader(io.StringIO(out.out)))  # the reason is quoted
     assert values["hrv_valid"] == "False"
+    assert "ectopic" in values["reason"]
     assert values["RMSSD"] == "" and values["HR"] != ""
 
 

@@ -28,7 +28,12 @@ from trm_bio.core.regulation import (
     regulate,
     rhythm_words,
 )
-from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS, PACED_BAND_MS
+from trm_bio.core.rhythm import (
+    IRREGULAR_MIN_BEATS,
+    PACED_BAND_MS,
+    PACED_WINDOW_BEATS,
+    fixed_rate_judged,
+)
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
 
@@ -38,10 +43,22 @@ MAX_ECTOPIC_RHYTHM_SHARE = 0.10
 #: The least data whose HRV is reported: 60 s of beats, the app's HRV window. Ultra-short
 #: RMSSD agrees with 5-minute values from about 30-60 s of beats (Munoz et al., PLoS One
 #: 10:e0138921, 2015; Shaffer & Ginsberg, Front Public Health 5:258, 2017); below a minute
-#: neither the rhythm nor the variability can be judged.
+#: neither the rhythm nor the variability can be judged. Counted as time covered by beats
+#: (the sum of the intervals kept), not from the first beat to the last: a gap holds none.
 MIN_VALID_S = 60.0
 #: ... and as many intervals as the irregular-rhythm check needs to judge a window.
 MIN_VALID_BEATS = IRREGULAR_MIN_BEATS
+#: Share of beats the artifact detector flagged (and correction replaced) above which a
+#: recording's HRV is not reported: the 5 % rule common in HRV practice (corrections of more
+#: than 5 % of the beats smooth or shape the variability, e.g. hrvester's Kubios-style
+#: correction caps them at 5 % "to avoid over-smoothing"). It is the share the quality
+#: figures call ``artifact_rate`` (flagged beats over all beats). The sinus recordings in
+#: ../shared/data stay under it: nsr001 0.08 %, MIT-BIH 100 1.5 %, 101 0.2 %, 105 1.8 %,
+#: 116 (frequent PVCs) 4.3 %, drivedb drive06 0.5 %, drive17a 0.6 %. The live screen's gate
+#: (trm_bio.core.regulation, ``max_artifact_share``) is 10 % over the last minute: a share
+#: over some 70 beats swings far more than one over a recording (MIT-BIH 100 reaches 6.7 %
+#: in a minute at 1.5 % overall), so the two limits differ on purpose.
+MAX_ARTIFACT_SHARE = 0.05
 #: Task Force (1996) practice for long recordings: spectral measures are averaged over
 #: consecutive 5-minute windows, not computed over hours at once.
 SPECTRAL_WINDOW_S = 300.0
@@ -143,17 +160,20 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
     duration_s = (
         float(beats.times_s[-1] - (beats.times_s[0] - beats.rr_ms[0] / 1000.0)) if n else 0.0
     )
+    beat_time_s = float(np.nansum(beats.rr_ms)) / 1000.0
+    artifact_share = float(np.mean(labels != artifacts.NORMAL)) if n else math.nan
     quality: dict[str, Any] = {
         "beats": n,
         "duration_s": duration_s,
         "segments": int(np.unique(beats.segment).size) if n else 0,
         "artifacts": int(np.sum(labels != artifacts.NORMAL)),
-        "artifact_rate": float(np.mean(labels != artifacts.NORMAL)) if n else math.nan,
+        "artifact_rate": artifact_share,
         "corrected_beats": int(np.sum(corrected.corrected)),
         "ectopic_rhythm_share": ectopic_share,
         **{f"n_{name}": count for name, count in counts.items() if name != "normal"},
         "irregular_rhythm_share": irregular_share,
         "paced_rhythm_share": paced_share,
+        "beat_time_s": beat_time_s,
     }
     metrics: dict[str, float] = {}
     if n == 0:
@@ -161,49 +181,122 @@ def summarize(analysis: BeatAnalysis) -> RecordingSummary:
     metrics.update(summary_time(corrected.nn_ms, corrected.segment))
     metrics.update(spectral_summary(corrected.nn_ms, corrected.times_s, corrected.segment))
     metrics.update(poincare(corrected.nn_ms, corrected.segment))
-    reason = validity_reason(duration_s, n, ectopic_share, irregular_share, paced_share)
+    judged = fixed_rate_judged(beats.segment)
+    reason = validity_reason(
+        beat_time_s, n, ectopic_share, irregular_share, paced_share,
+        duration_s=duration_s,
+        artifact_share=artifact_share,
+        constant_ms=_constant_interval(corrected.nn_ms),
+        paced_judged_share=(
+            float(np.mean(analysis.paced[judged]))
+            if analysis.paced is not None and judged.any() else paced_share
+        ),
+        paced_judged_beats=int(judged.sum()),
+    )
     if reason:
         for key in VARIABILITY_KEYS:
             metrics[key] = math.nan
     return RecordingSummary(metrics, quality, not reason, reason)
 
 
+def _constant_interval(rr_ms: np.ndarray) -> float:
+    """The interval (ms) when every usable interval is the same, else NaN.
+
+    Given the corrected intervals: a fixed rate with a missed beat is still a fixed rate.
+    """
+    usable = rr_ms[np.isfinite(rr_ms)]
+    if usable.size and float(usable.min()) == float(usable.max()):
+        return float(usable[0])
+    return math.nan
+
+
 def validity_reason(
-    duration_s: float,
+    beat_time_s: float,
     n_beats: int,
     ectopic_share: float,
     irregular_share: float,
     paced_share: float = 0.0,
+    *,
+    duration_s: float | None = None,
+    artifact_share: float = 0.0,
+    constant_ms: float = math.nan,
+    paced_judged_share: float | None = None,
+    paced_judged_beats: int | None = None,
 ) -> str:
     """Why a recording's HRV is not valid, in one plain phrase ("" when it is valid).
 
     Parameters
     ----------
-    duration_s : recording length (s).
+    beat_time_s : time covered by beats (s): the sum of the intervals kept.
     n_beats : RR intervals.
     ectopic_share, irregular_share, paced_share : shares of beats in sustained ectopy, in an
         irregular rhythm and in a fixed-rate rhythm (0-1).
+    duration_s : first to last beat (s), gaps included; said when gaps make it longer.
+    artifact_share : share of beats flagged as artifacts and corrected (0-1).
+    constant_ms : the interval when no interval differs from another (ms), else NaN.
+    paced_judged_share, paced_judged_beats : the share of fixed-rate beats among the beats
+        the check could judge (those with ``PACED_WINDOW_BEATS`` intervals of their segment
+        behind them), and how many those are; said in the paced reason.
     """
-    if duration_s < MIN_VALID_S or n_beats < MIN_VALID_BEATS:
-        return (
-            f"only {duration_s:.0f} s and {n_beats} intervals of beats; heart-rate variability "
-            f"needs at least {MIN_VALID_S:.0f} s and {MIN_VALID_BEATS} intervals, so it is not "
-            "valid for this recording"
+    if beat_time_s < MIN_VALID_S or n_beats < MIN_VALID_BEATS:
+        span = (
+            f", over {duration_s / 60:.1f} min with gaps"
+            if duration_s is not None and duration_s > beat_time_s + 1.0 else ""
         )
-    if ectopic_share + irregular_share + paced_share <= MAX_ECTOPIC_RHYTHM_SHARE:
-        return ""
+        return (
+            f"only {beat_time_s:.0f} s of beats ({n_beats} intervals{span}); heart-rate "
+            f"variability needs at least {MIN_VALID_S:.0f} s and {MIN_VALID_BEATS} intervals "
+            "of beats, so it is not valid for this recording"
+        )
+    if math.isfinite(constant_ms):
+        return (
+            f"the intervals do not vary at all (every one is {constant_ms:.0f} ms): a "
+            "fixed rate, as from a pacemaker or a generated series, not a heart's own "
+            "rhythm, so heart-rate variability is not valid for this recording"
+        )
+    if ectopic_share + irregular_share + paced_share > MAX_ECTOPIC_RHYTHM_SHARE:
+        return _rhythm_reason(
+            ectopic_share, irregular_share, paced_share, paced_judged_share, paced_judged_beats
+        )
+    if artifact_share > MAX_ARTIFACT_SHARE:
+        return (
+            f"{artifact_share:.1%} of the beats were missed, extra or misplaced and had to be "
+            f"corrected; above {MAX_ARTIFACT_SHARE:.0%} the corrections shape the variability "
+            "more than the heart does, so heart-rate variability is not valid for this "
+            "recording"
+        )
+    return ""
+
+
+def _rhythm_reason(
+    ectopic_share: float,
+    irregular_share: float,
+    paced_share: float,
+    paced_judged_share: float | None,
+    paced_judged_beats: int | None,
+) -> str:
+    """The reason of :func:`validity_reason` when too many beats are in an ectopic, an
+    irregular or a fixed-rate rhythm."""
     if paced_share > max(ectopic_share, irregular_share):
+        if paced_judged_share is None or paced_judged_beats is None:
+            through = f"through {paced_share:.0%} of the beats"
+        else:
+            through = (
+                f"through {paced_judged_share:.0%} of the {paced_judged_beats} beats that can "
+                f"be judged (each needs the {PACED_WINDOW_BEATS} intervals up to it)"
+            )
         return (
             f"the rhythm is too regular for heart-rate variability (as from a pacemaker): "
-            f"through {paced_share:.0%} of the beats the intervals stay within "
+            f"{through} the intervals stay within "
             f"{PACED_BAND_MS:.0f} ms of each other for minutes, so what varies is the "
             "measurement, and heart-rate variability is not valid for this recording"
         )
     if irregular_share >= ectopic_share:
         return (
-            f"the heart rhythm is irregular (the intervals vary at random from beat to beat) "
-            f"through {irregular_share:.0%} of the beats; heart-rate variability assumes the "
-            "heart's own steady rhythm, so it is not valid for this recording"
+            f"the heart rhythm is irregular (as in atrial fibrillation or with frequent "
+            f"premature beats) through {irregular_share:.0%} of the beats; heart-rate "
+            "variability assumes the heart's own steady rhythm, so it is not valid for this "
+            "recording"
         )
     return (
         f"a sustained ectopic rhythm (such as bigeminy) runs through {ectopic_share:.0%} of "

@@ -293,12 +293,16 @@ def summary_table(document: dict[str, Any], title: str | None = None) -> str:
 
 
 def summary_csv(document: dict[str, Any]) -> str:
-    """One header row and one value row: metrics (neurokit2 names) then quality."""
+    """One header row and one value row: metrics (neurokit2 names) then quality, validity
+    and its reason, and what the file was (the batch CSV's columns, in their own order)."""
+    rec = document["recording"]
     row = {
-        "file": document["recording"]["file"],
+        "file": rec["file"],
         **document["metrics"],
         **document["quality"],
         "hrv_valid": document["hrv_valid"],
+        "reason": document["reason"],
+        **{key: rec.get(key, "") for key in ("format", "unit", "unit_source")},
     }
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(row))

@@ -49,6 +49,11 @@ FREQ_KEYS = (
     "VLF", "LF", "HF", "LFHF", "TP", "HFpeak", "Coherence", "RespirationRate",
     "RespirationStatus",
 )
+#: Band power at or below this (ms²) is no power: the rounding of the arithmetic on intervals
+#: that do not vary, far below what any beat clock resolves (1 ms steps alone leave about
+#: 0.01 ms² in HF). A band without power has no peak: its peak frequency is NaN, not the
+#: band's lower edge (where argmax of a flat spectrum lands).
+NO_POWER_MS2 = 1e-6
 #: Windows up to this long also get the bins up to the breathing search's top (30 /min);
 #: longer ones stop at 0.4 Hz (their spectrum at every beat would cost a third more), so
 #: their breathing search ends just below 24 /min.
@@ -316,9 +321,8 @@ def _metrics_of(
             out[name] = vlf + lf + hf
         elif name == "HFpeak":
             if weights.hf_cols.stop > weights.hf_cols.start:
-                out[name] = freqs[
-                    weights.hf_cols.start + np.argmax(psd[:, weights.hf_cols], axis=1)
-                ]
+                peak_hz = freqs[weights.hf_cols.start + np.argmax(psd[:, weights.hf_cols], axis=1)]
+                out[name] = np.where(hf > NO_POWER_MS2, peak_hz, np.nan)
             else:
                 out[name] = np.full(rows.size, np.nan)
         elif name == "Coherence":
@@ -447,8 +451,9 @@ def frequency_domain(
     dict of float arrays, one value per window end, NaN where the window is not full:
         ``VLF``, ``LF``, ``HF`` (ms², unnormalised, bands 0.0033-0.04, 0.04-0.15,
         0.15-0.4 Hz), ``LFHF``, ``TP`` (VLF + LF + HF, ms²), ``HFpeak`` (Hz, highest PSD bin in
-        0.15-0.4 Hz), ``Coherence`` (HeartMath-style: power within ±0.015 Hz of the highest
-        peak in 0.04-0.26 Hz over the rest of the 0.0033-0.4 Hz power),
+        0.15-0.4 Hz; NaN when HF has no power, ``NO_POWER_MS2``), ``Coherence``
+        (HeartMath-style: power within ±0.015 Hz of the highest peak in 0.04-0.26 Hz over
+        the rest of the 0.0033-0.4 Hz power),
         ``RespirationRate`` (breaths/min: the clear breathing peak in 3-30 /min, see
         :mod:`trm_bio.core.respiration`; NaN when no peak is clear; windows over 120 s
         search up to 24 /min) and ``RespirationStatus`` (0 where a rate is given, else the

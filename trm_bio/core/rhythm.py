@@ -393,6 +393,26 @@ def _template_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
+def fixed_rate_judged(
+    segment: np.ndarray, *, window_beats: int = PACED_WINDOW_BEATS
+) -> np.ndarray:
+    """Per beat: True where :func:`fixed_rate_rhythm` can judge it, its segment holding the
+    ``window_beats`` intervals up to it (a usable series; an unusable value in the window
+    also leaves a beat unjudged there).
+
+    The share of fixed-rate beats is honest only among these: the first
+    ``window_beats - 1`` beats of every segment are never called fixed-rate.
+    """
+    seg = np.asarray(segment, dtype=np.int64)
+    n = seg.size
+    idx = np.arange(n)
+    new_segment = np.ones(n, dtype=bool)
+    new_segment[1:] = seg[1:] != seg[:-1]
+    seg_first = np.maximum.accumulate(np.where(new_segment, idx, 0))
+    judged: np.ndarray = idx - seg_first + 1 >= window_beats
+    return judged
+
+
 def fixed_rate_rhythm(
     rr_ms: np.ndarray,
     segment: np.ndarray | None = None,

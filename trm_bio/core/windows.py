@@ -4,6 +4,11 @@ Beats are three parallel arrays: ``times_s`` (time of the beat that ends each in
 session start, non-decreasing), ``rr_ms`` (the interval, ms; NaN for a rejected beat) and
 ``segment`` (int id, non-decreasing; a new id starts after a gap). A window of length
 ``window_s`` ending at ``e`` holds the beats with ``e - window_s < t <= e``.
+
+A window is *full* when one segment covers it from start to end: the segment began at or
+before ``e - window_s`` and its data run on to ``e`` (the first beat after ``e`` is of the
+same segment, or ``e`` lies within one interval of the window's last beat). A window that
+holds a gap, or runs past the end of the data, is not full, and its metrics are NaN.
 """
 
 from __future__ import annotations
@@ -105,8 +110,9 @@ def window_bounds(
         Half-open beat index range ``[start, stop)`` of the beats with
         ``end - window_s < t <= end``.
     full : bool array
-        True where the segment of the window's last beat began at or before
-        ``end - window_s`` and the window holds no beat of another segment.
+        True where one segment covers the window from start to end: the segment of the
+        window's last beat began at or before ``end - window_s``, the window holds no beat
+        of another segment, and the segment reaches the end (see :func:`reaches_end`).
     """
     start, stop, full = window_bounds_multi(times_s, rr_ms, segment, (window_s,), ends_s)
     return start[0], stop, full[0]
@@ -141,6 +147,41 @@ def window_bounds_multi(
     return window_bounds_kernel(times, rr, seg, np.asarray(windows_s, dtype=np.float64), ends)
 
 
+def reaches_end(
+    times: np.ndarray, rr: np.ndarray, seg: np.ndarray | None, stop: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Whether the segment of each window's last beat reaches the window's end.
+
+    A window ending at a beat ends where its segment has data. A window ending on a time
+    grid ends after its last beat ``times[stop - 1]``; its segment reaches that end when the
+    first beat after the end is of the same segment (the interval up to that beat covers
+    the end), or when the end lies within one interval (the last beat's RR; none when it
+    is NaN) of the last beat: no beat that was due by then is missing. Otherwise the data
+    stop before the end (a gap or the recording's end) and the window is not full.
+
+    Parameters
+    ----------
+    times, rr, seg : the beats (s, ms, segment ids or None for one segment), at least one.
+    stop : int array
+        One past each window's last beat (as from :func:`window_bounds`); windows without
+        beats are left to the caller.
+    ends : float array
+        Window end times (s).
+    """
+    n = times.size
+    last = np.maximum(stop - 1, 0)
+    t_last = times[last]
+    last_rr_s = rr[last] / 1000.0
+    reach = t_last + np.where(np.isfinite(last_rr_s) & (last_rr_s > 0), last_rr_s, 0.0)
+    covered: np.ndarray = ends <= reach
+    later = stop < n
+    if seg is None or seg[0] == seg[-1]:
+        covered |= later
+    else:
+        covered |= later & (seg[np.minimum(stop, n - 1)] == seg[last])
+    return covered
+
+
 def window_bounds_kernel(
     times: np.ndarray,
     rr: np.ndarray,
@@ -171,13 +212,16 @@ def window_bounds_kernel(
         begin0 = times[0] - (first_rr_s if np.isfinite(first_rr_s) and first_rr_s > 0 else 0.0)
         if at_beats:
             # Sorted ends give sorted lows: "full" (lows >= begin0; every window holds its
-            # own beat) is a suffix of each row.
+            # own beat, and ends at it) is a suffix of each row.
             full = np.zeros(lows.shape, dtype=bool)
             for row in range(n_windows):
                 full[row, int(np.searchsorted(lows[row], begin0, side="left")) :] = True
             return start, stop, full
         full = stop > start
         full &= lows >= begin0
+        if ends.size and float(ends.max()) > times[-1]:
+            # Only an end past the last beat can lie beyond the data.
+            full &= reaches_end(times, rr, None, stop, ends)
         return start, stop, full
     last = np.maximum(stop - 1, 0)
     if ends.size <= 8:
@@ -190,4 +234,7 @@ def window_bounds_kernel(
         begin_last = segment_begin_s(rr, times, seg)[last]
     first = np.minimum(start, times.size - 1)
     full = (stop > start) & (begin_last <= lows) & (seg[first] == seg[last])
+    if not at_beats:
+        # Windows at beats end at their last beat; those on a grid may end in a gap.
+        full &= reaches_end(times, rr, seg, stop, ends)
     return start, stop, full
