@@ -705,3 +705,43 @@ def test_rhythm_valid_is_causal(series, data):
     assert part[-1] == full[n - 1]
     assert rhythm_valid_last(rr[lo:n], labels[lo:n], seg[lo:n]) == full[n - 1]
     assert rhythm_valid_last(rr[:n], labels[:n], seg[:n]) == full[n - 1]
+
+
+@pytest.mark.parametrize("n", [3, 40, art._SORT_ROWS_UP_TO, art._SORT_ROWS_UP_TO + 1, 700])
+def test_windowed_order_statistics_match_a_sort_of_each_window(nsr, n):
+    # Short series sort each window, longer ones filter the whole windows: both must give
+    # each window's own order statistics (scipy.ndimage's rank convention), segments clipped.
+    rr, _ = nsr
+    values = rr[5_000 : 5_000 + n]
+    seg = (np.arange(n) >= n // 3).astype(np.int64)  # a break a third of the way in
+    idx = np.arange(n)
+    lo = np.where(seg == 0, 0, n // 3)
+    hi = np.where(seg == 0, n // 3 - 1, n - 1)
+    back, ahead, fractions = 20, -3, (0.25, 0.5, 0.75)
+    count, stats = art.windowed_order_statistics(values, lo, hi, back, ahead, fractions)
+    for j in idx:
+        start, stop = max(j - back, lo[j]), min(j + ahead, hi[j])
+        window = np.sort(values[start : stop + 1]) if stop >= start else np.empty(0)
+        assert count[j] == window.size
+        for q, got in zip(fractions, stats, strict=True):
+            want = window[min(int(window.size * q), window.size - 1)] if window.size else np.nan
+            assert got[j] == pytest.approx(want, nan_ok=True), (j, q)
+
+
+def test_labelling_a_session_s_first_beats_loads_no_scipy():
+    # The live engine labels its first beats through the full path (nothing to trail yet):
+    # on a short buffer that must not load scipy, which the app's first screen waits for.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from trm_bio.core.artifacts import detect_artifacts\n"
+        "rr = 800.0 + 40.0 * np.sin(np.arange(200) / 3.0)\n"
+        "for n in range(2, 200):\n"
+        "    detect_artifacts(rr[:n]); detect_artifacts(rr[:n], last_beats=3)\n"
+        "print('scipy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "False"

@@ -271,6 +271,8 @@ CORRECTION_REACH_BEATS: Final = 8
 CORRECTION_MEAN_BEATS: Final = 2
 
 _ROWS_PER_CHUNK = 16384
+# Up to this many values every window is sorted on its own (cheap), rather than filtered.
+_SORT_ROWS_UP_TO = 256
 
 
 @dataclass(frozen=True)
@@ -349,8 +351,10 @@ def windowed_order_statistics(
     stop = np.minimum(idx + ahead, hi)
     count = np.maximum(stop - start + 1, 0)
     offsets = np.arange(size)
-    if rows_from > 0:
-        # A few rows only: sorted below like the clipped ones (the same values).
+    if rows_from > 0 or n <= _SORT_ROWS_UP_TO:
+        # A few rows only, or a short series (a session's first beats): sorted below like
+        # the clipped ones (the same values), without loading scipy.ndimage on the app's
+        # first screen.
         results = [np.full(n, np.nan) for _ in fractions]
         rows = np.arange(min(rows_from, n), n)
     else:
