@@ -28,7 +28,7 @@ from trm_bio.core.regulation import (
     regulate,
     rhythm_words,
 )
-from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS, PACED_BAND_MS
+from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS, PACED_BAND_MS, irregular_judged
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
 
@@ -235,7 +235,10 @@ def regulation_trace(
         m["RespirationRate"],
         baseline=baseline,
         params=params,
-        rhythm=rhythm_words(analysis.rhythm_ok, analysis.irregular),
+        rhythm=rhythm_words(
+            analysis.rhythm_ok, analysis.irregular,
+            irregular_judged(analysis.beats.rr_ms, analysis.beats.segment),
+        ),
         artifact_share=recent_artifact_share(times, analysis.labels),
         pulse_source=pulse_source,
     )

@@ -43,7 +43,10 @@ RHYTHM_WORDS = {
     "irregular": "The heart rhythm is irregular just now, so heart-rate variability is not "
     "shown.",
     "ectopic": "Many extra heartbeats just now, so heart-rate variability is not shown.",
+    "checking": "Checking the heart rhythm, so heart-rate variability is not shown yet.",
 }
+#: In place of a value read from beat-to-beat variability while it is withheld.
+NOT_SHOWN = "not shown"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Readings:
     link_message: str = ""
     zone: ZoneShown = field(default_factory=ZoneShown)  # as every screen shows it
     rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
+    hrv_shown: bool = True  # False: no value read from beat-to-beat variability is shown
     settling: bool = False  # the baseline is kept; the zone is the last known one, held
 
 
@@ -145,20 +149,23 @@ class ReadoutPanel(QWidget):
         )
         self.zone_reason.setText(r.zone.reason)
         self.zone_reason.setVisible(bool(r.zone.reason))
-        not_meaningful = r.rhythm in RHYTHM_WORDS
+        not_meaningful = r.rhythm in RHYTHM_WORDS or not r.hrv_shown
         self.values["rmssd"].setText(
-            "not shown" if not_meaningful
+            NOT_SHOWN if not_meaningful
             else _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers
             else meter(r.rmssd_ms, *METER_RANGES["rmssd"], "settling…")
         )
         self.rhythm.setText(RHYTHM_WORDS.get(r.rhythm, ""))
-        self.rhythm.setVisible(not_meaningful)
+        self.rhythm.setVisible(r.rhythm in RHYTHM_WORDS)
+        # Breathing from chest movement stays; the one from heart rhythm is withheld too.
+        missing = NOT_SHOWN if not_meaningful else "not clear yet"
         self.values["respiration"].setText(
-            _fmt(r.respiration_bpm, "{:.1f} /min", "not clear yet") if numbers
-            else meter(r.respiration_bpm, *METER_RANGES["respiration"], "not clear yet")
+            _fmt(r.respiration_bpm, "{:.1f} /min", missing) if numbers
+            else meter(r.respiration_bpm, *METER_RANGES["respiration"], missing)
         )
         self.values["coherence"].setText(
-            _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers
+            NOT_SHOWN if not_meaningful
+            else _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers
             else meter(r.coherence, *METER_RANGES["coherence"], "not clear yet")
         )
         for key in METER_RANGES:
