@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from devices.packet import LinkState
+from trm_bio.core.regulation import REASON_HR_ONLY, TIMING_REASONS
 from trm_bio.ui import theme
 from trm_bio.zone_display import ZoneShown
 
@@ -45,6 +46,8 @@ RHYTHM_WORDS = {
     "ectopic": "Many extra heartbeats just now, so heart-rate variability is not shown.",
     "checking": "Checking the heart rhythm, so heart-rate variability is not shown yet.",
 }
+#: Zone reasons that already say why HRV cannot show (the rhythm line would repeat them).
+HRV_REASONS = TIMING_REASONS | {REASON_HR_ONLY}
 #: In place of a value read from beat-to-beat variability while it is withheld.
 NOT_SHOWN = "not shown"
 
@@ -156,7 +159,9 @@ class ReadoutPanel(QWidget):
             else meter(r.rmssd_ms, *METER_RANGES["rmssd"], "settling…")
         )
         self.rhythm.setText(RHYTHM_WORDS.get(r.rhythm, ""))
-        self.rhythm.setVisible(r.rhythm in RHYTHM_WORDS)
+        # Said once: not again under a zone reason that already says the rhythm or the beat
+        # timing keeps HRV from showing the zone.
+        self.rhythm.setVisible(r.rhythm in RHYTHM_WORDS and r.zone.reason not in HRV_REASONS)
         # Breathing from chest movement stays; the one from heart rhythm is withheld too.
         missing = NOT_SHOWN if not_meaningful else "not clear yet"
         self.values["respiration"].setText(
