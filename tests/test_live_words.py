@@ -220,6 +220,8 @@ def test_the_replay_of_atrial_fibrillation_shows_no_hrv_beside_its_words(
         for key in ("rmssd", "coherence", "respiration"):
             if readouts.values[key].text() != NOT_SHOWN:
                 wrong.append(f"{key}: {readouts.values[key].text()}")
+        if "irregular" in readouts.zone_reason.text() and readouts.rhythm.isVisible():
+            wrong.append("the rhythm said twice")
         if math.isfinite(client.state.respiration_bpm):  # the shape's pace is not from it
             wrong.append(f"client breathing {client.state.respiration_bpm}")
         for name, curve in window.plots.trend_curves.items():
