@@ -33,6 +33,7 @@ from trm_bio.core.rhythm import (
     PACED_BAND_MS,
     PACED_WINDOW_BEATS,
     fixed_rate_judged,
+    irregular_judged,
 )
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
@@ -328,7 +329,10 @@ def regulation_trace(
         m["RespirationRate"],
         baseline=baseline,
         params=params,
-        rhythm=rhythm_words(analysis.rhythm_ok, analysis.irregular),
+        rhythm=rhythm_words(
+            analysis.rhythm_ok, analysis.irregular,
+            irregular_judged(analysis.beats.rr_ms, analysis.beats.segment),
+        ),
         artifact_share=recent_artifact_share(times, analysis.labels),
         pulse_source=pulse_source,
     )

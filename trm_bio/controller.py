@@ -98,8 +98,13 @@ class Reading:
     link: LinkState | None = None
     #: Whether the live session is paused (nothing is recorded).
     paused: bool = False
-    #: Why HRV is not meaningful just now: "" (it is), "irregular" or "ectopic".
+    #: Why HRV is not meaningful just now: "" (it is), "irregular", "ectopic" or "checking"
+    #: (a failed check too early to name), held as the zone's words are.
     rhythm: str = ""
+    #: Whether HRV numbers may show: False while the rhythm or the beat timing spoils them
+    #: (the regulation model's one rule); ``rmssd_ms``, ``coherence`` and a breathing rate
+    #: from heart rhythm are then NaN.
+    hrv_shown: bool = True
     #: Why the zone is UNKNOWN, in a plain sentence ("" when a zone is shown): settling in,
     #: a rejected calibration, an irregular rhythm, too many corrected beats, implausible HRV.
     zone_reason: str = ""
@@ -756,10 +761,14 @@ class SessionController:
             link = self.link_state  # live, the strap's own state: a pause is not its link
         zone = values["zone"]
         last = session.last
-        rhythm = ""
-        if last is not None and last.beat.settled_index >= 0 and not last.beat.rhythm_ok:
-            rhythm = "irregular" if last.beat.irregular else "ectopic"
         state = session.last_regulation
+        # The words and the numbers follow one state: the rhythm in effect (held while the
+        # HRV windows still hold the failing beats), not the newest window's check alone.
+        rhythm = state.rhythm if state is not None else ""
+        hrv_shown = state.hrv_shown if state is not None else True
+        if not hrv_shown:
+            for key in ("RMSSD", "Coherence", "RespirationRate"):
+                values[key] = math.nan
         # Breathing measured from chest movement replaces the estimate from heart rhythm.
         respiration, respiration_source = session.breathing_rate_per_min, "chest movement"
         if not math.isfinite(respiration):
@@ -785,6 +794,7 @@ class SessionController:
                 and session.link_source == SESSION_SOURCE
             ),
             rhythm=rhythm,
+            hrv_shown=hrv_shown,
             zone_reason=state.reason if state is not None else "",
             calibrating=state.calibrating if state is not None else False,
             calibration_left_s=state.calibration_left_s if state is not None else math.nan,

@@ -57,6 +57,7 @@ from trm_bio.core.regulation import (
     Regulator,
     rhythm_words,
 )
+from trm_bio.core.rhythm import irregular_judged
 from trm_bio.core.shifts import Shift, ShiftWatch
 from trm_bio.core.strap_signals import StrapSignals
 from trm_bio.core.timeline import (
@@ -85,7 +86,9 @@ def regulate_beat(
     replaces the engine's estimate from heart rhythm.
     """
     m = beat.metrics
-    rhythm = "" if beat.rhythm_ok else ("irregular" if beat.irregular else "ectopic")
+    rhythm = rhythm_words(
+        np.array([beat.rhythm_ok]), np.array([beat.irregular]), np.array([beat.rhythm_judged])
+    )[0]
     if not math.isfinite(respiration):
         respiration = m["RespirationRate"]
     return regulator.update(
@@ -151,10 +154,12 @@ class SessionHistory:
     """Everything the session computed so far, as arrays for the plots.
 
     ``beats``: every beat (time_s, rr_ms, hr_bpm, segment). ``metrics``: one row per settled
-    beat (time_s, every engine metric, arousal, lowness, zone code, tentative).
+    beat (time_s, every engine metric, arousal, lowness, zone code, tentative, hrv_shown:
+    1 where the regulation model lets HRV numbers show, 0 where the rhythm or timing spoils
+    them, see :class:`~trm_bio.core.regulation.RegulationState`).
     """
 
-    REGULATION = ("arousal", "lowness", "zone", "tentative")
+    REGULATION = ("arousal", "lowness", "zone", "tentative", "hrv_shown")
 
     def __init__(self, metric_names: tuple[str, ...]) -> None:
         self.beats = GrowingArray(names=("time_s", "rr_ms", "hr_bpm", "segment", "label"))
@@ -166,9 +171,10 @@ class SessionHistory:
         if b.settled_index >= 0:
             r = state.regulation
             regulation = (
-                (r.arousal, r.lowness, float(int(r.zone)), float(r.tentative))
+                (r.arousal, r.lowness, float(int(r.zone)), float(r.tentative),
+                 float(r.hrv_shown))
                 if r is not None
-                else (math.nan,) * 4
+                else (math.nan,) * 4 + (1.0,)
             )
             self.metrics.append((b.settled_time_s, *b.metrics.values(), *regulation))
 
@@ -519,7 +525,8 @@ class Session:
             resp = m["RespirationRate"]
             if measured_resp is not None:
                 resp = np.where(np.isfinite(measured_resp), measured_resp, resp)
-            words = rhythm_words(analysis.rhythm_ok, analysis.irregular)[:settled]
+            judged = irregular_judged(beats.rr_ms, beats.segment)
+            words = rhythm_words(analysis.rhythm_ok, analysis.irregular, judged)[:settled]
             share = recent_artifact_share(beats.times_s, analysis.labels)[:settled]
             regulation = [
                 self.regulator.update(t, h, r, q, rhythm=w, artifact_share=a)
@@ -553,6 +560,7 @@ class Session:
                         "lowness": np.array([r.lowness for r in regulation]),
                         "zone": np.array([float(int(r.zone)) for r in regulation]),
                         "tentative": np.array([float(r.tentative) for r in regulation]),
+                        "hrv_shown": np.array([float(r.hrv_shown) for r in regulation]),
                     }
                 )
 

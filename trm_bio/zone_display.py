@@ -274,13 +274,30 @@ def shares_words(
 
 
 def settling_words(
-    calibrating: bool, calibration_left_s: float, baseline_source: str, *, for_client: bool
+    calibrating: bool,
+    calibration_left_s: float,
+    baseline_source: str,
+    *,
+    for_client: bool,
+    practising: bool = False,
 ) -> str:
     """The settling-in invitation at the start of a session ("" when there is none).
 
     While the baseline is being found, an invitation to settle in with the time left;
-    with a baseline from earlier sessions, that no settling-in is needed.
+    with a baseline from earlier sessions, that no settling-in is needed. Once a skill's
+    prompt shows (``practising``), the client is asked to do something, so the client's
+    words no longer say there is nothing to do: only when the reading begins.
     """
+    if for_client and practising:
+        if not calibrating:
+            return ""
+        left = calibration_left_s
+        if not math.isfinite(left):
+            return "Your reading will begin in a few minutes."
+        if left < 60:
+            return "Your reading will begin in less than a minute."
+        minutes = math.ceil(left / 60)
+        return f"Your reading will begin in about {minutes} minute{'s' if minutes > 1 else ''}."
     if calibrating:
         left = calibration_left_s
         if not math.isfinite(left):

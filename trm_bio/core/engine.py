@@ -28,6 +28,7 @@ from trm_bio.core.rhythm import (
     IRREGULAR_WINDOW_BEATS,
     RHYTHM_WINDOW_BEATS,
     fixed_rate_rhythm,
+    irregular_judged,
     irregular_rhythm,
     irregular_rhythm_last,
     rhythm_valid,
@@ -266,6 +267,9 @@ class BeatUpdate:
     irregular : bool
         True when the rhythm is irregular (e.g. atrial fibrillation); ``rhythm_ok`` is then
         False too.
+    rhythm_judged : bool
+        The irregular-rhythm check had enough beats to judge (False in the first beats of a
+        segment, when a failed check cannot yet tell extra beats from an irregular rhythm).
     """
 
     index: int
@@ -281,6 +285,7 @@ class BeatUpdate:
     metrics: dict[str, float] = field(default_factory=dict)
     artifact_rate: float = math.nan
     irregular: bool = False
+    rhythm_judged: bool = True
 
 
 class StreamingEngine:
@@ -432,6 +437,7 @@ class StreamingEngine:
         settled_label = int(artifacts.NORMAL)
         rhythm_ok = True
         irregular = False
+        judged = False
         artifact_rate = math.nan
         if settled_index >= 0:
             pos = settled_index - self._first_index  # buffer position of the settled beat
@@ -443,6 +449,7 @@ class StreamingEngine:
             rhythm_ok = rhythm_valid_last(rr[lo : pos + 1], labels[lo:], seg[lo : pos + 1])
             lo = max(0, pos + 1 - IRREGULAR_WINDOW_BEATS)
             irregular = irregular_rhythm_last(rr[lo : pos + 1], seg[lo : pos + 1])
+            judged = bool(irregular_judged(rr[lo : pos + 1], seg[lo : pos + 1])[-1])
             rhythm_ok = rhythm_ok and not irregular
             self._correct(pos)
             ends = np.array([settled_time])
@@ -471,6 +478,7 @@ class StreamingEngine:
             metrics=metrics,
             artifact_rate=artifact_rate,
             irregular=irregular,
+            rhythm_judged=judged,
         )
 
     def _correct(self, pos: int) -> None:

@@ -457,7 +457,14 @@ def _tentative(zone: int, z_hr: float, z_vagal: float, disagree_z: float) -> boo
 
 
 #: Plain sentences for why the zone is not shown (``RegulationState.reason``).
-REASON_WAITING = "Waiting for enough clean beats to measure heart-rate variability."
+#: Heart-rate variability may already show (its 60 s window) while the zone's 120 s window
+#: fills, so these words speak of the zone only.
+REASON_WAITING = "Waiting for enough clean beats to place the zone."
+#: A failed rhythm check before the irregular-rhythm check can judge (the first half-minute
+#: of a segment): it cannot yet tell extra beats from an irregular rhythm, so names neither.
+REASON_CHECKING = (
+    "Checking the heart rhythm, so heart-rate variability cannot show the zone yet."
+)
 REASON_IRREGULAR = (
     "The heart rhythm is irregular just now, so heart-rate variability cannot show the zone."
 )
@@ -485,7 +492,8 @@ REASON_SETTLING_HRV = "Settling in: measuring heart-rate variability's resting r
 #: Gate reasons that fault the beat timing or rhythm, not the window heart rate: the arousal
 #: is then read from heart rate alone, on any source (see :class:`Regulator`).
 TIMING_REASONS = frozenset(
-    {REASON_PULSE_IRREGULAR, REASON_IMPLAUSIBLE, REASON_IRREGULAR, REASON_ECTOPIC}
+    {REASON_PULSE_IRREGULAR, REASON_IMPLAUSIBLE, REASON_IRREGULAR, REASON_ECTOPIC,
+     REASON_CHECKING}
 )
 
 #: Bluetooth body sensor location codes of pulse (optical) sensors: wrist, finger, hand,
@@ -508,8 +516,9 @@ def quality_reason(
     ----------
     hr_bpm, rmssd_ms : float
         Window heart rate (bpm) and RMSSD (ms); NaN when not valid.
-    rhythm : {"", "irregular", "ectopic"}
-        The rhythm check at this beat ("" when HRV is valid).
+    rhythm : {"", "irregular", "ectopic", "checking"}
+        The rhythm check at this beat ("" when HRV is valid; "checking" when it failed before
+        the irregular-rhythm check could judge).
     artifact_share : float
         Share of the last minute's beats that were flagged and corrected (0-1; NaN unknown).
     pulse_source : bool
@@ -524,6 +533,8 @@ def quality_reason(
         return REASON_PULSE_IRREGULAR
     if rhythm == "irregular":
         return REASON_IRREGULAR
+    if rhythm == "checking":
+        return REASON_CHECKING
     if rhythm:
         return REASON_ECTOPIC
     if artifact_share > params.max_artifact_share:
@@ -580,11 +591,17 @@ class RegulationTrace:
         return [names[int(z)] for z in self.zone]
 
 
-def rhythm_words(rhythm_ok: np.ndarray, irregular: np.ndarray | None) -> list[str]:
-    """Per-beat rhythm as :func:`quality_reason` takes it ("", "irregular" or "ectopic")."""
+def rhythm_words(
+    rhythm_ok: np.ndarray, irregular: np.ndarray | None, judged: np.ndarray | None = None
+) -> list[str]:
+    """Per-beat rhythm as :func:`quality_reason` takes it ("", "irregular", "ectopic" or
+    "checking": failed where ``judged``, :func:`~trm_bio.core.rhythm.irregular_judged`, is
+    False, so that extra beats cannot yet be told from an irregular rhythm)."""
     ok = np.asarray(rhythm_ok, dtype=bool)
     irr = np.zeros(ok.size, dtype=bool) if irregular is None else np.asarray(irregular, bool)
-    words = np.where(ok, "", np.where(irr, "irregular", "ectopic"))
+    known = np.ones(ok.size, dtype=bool) if judged is None else np.asarray(judged, bool)
+    failed = np.where(known, "ectopic", "checking")
+    words = np.where(ok, "", np.where(irr, "irregular", failed))
     return [str(w) for w in words]
 
 
@@ -680,6 +697,13 @@ class RegulationState(NamedTuple):
     ``calibration_left_s`` is the settling time left (NaN when not calibrating, or while a
     poor calibration is being extended); ``baseline_source`` is the reference in use
     ("session-start", "previous-sessions", or "" while there is none).
+
+    ``rhythm`` is the failed rhythm check in effect ("", "irregular", "ectopic",
+    "checking"), held as the reason is (``rhythm_hold_s``); ``hrv_shown`` is False while the
+    beat timing or rhythm spoils HRV (that held rhythm, or a :data:`TIMING_REASONS` gate):
+    then no screen shows a number read from beat-to-beat variability (RMSSD, SDNN,
+    breathing from heart rhythm, coherence, the spectrum), whatever a single window says, so
+    the numbers and the words beside them always agree.
     """
 
     arousal: float
@@ -692,6 +716,8 @@ class RegulationState(NamedTuple):
     reason: str = ""
     calibration_left_s: float = math.nan
     baseline_source: str = ""
+    rhythm: str = ""
+    hrv_shown: bool = True
 
 
 _ZONES = {int(z): z for z in Zone}
@@ -753,8 +779,14 @@ class Regulator:
         self._resp_c, self._resp_s = baseline.resp_rate_per_min, baseline.resp_spread_per_min
         self._use_resp = p.w_resp > 0 and math.isfinite(self._resp_c)
 
-    def _calibrating(self, time_s: float, gate: str) -> RegulationState:
+    def _calibrating(
+        self, time_s: float, gate: str, rhythm: str = "", hrv_shown: bool = True
+    ) -> RegulationState:
         cal = self._calibrator
+        if gate == REASON_WAITING:
+            # The windows are filling: that is part of measuring the resting reference
+            # (``left`` counts it), and HRV may already show from its shorter window.
+            gate = ""
         if gate and cal.started:
             reason = gate
         elif cal.problem:
@@ -767,7 +799,9 @@ class Regulator:
         if not cal.started:  # the indicator's RMSSD window is still filling since time 0
             left += max(RMSSD_WINDOW_S - time_s, 0.0)
         nan = math.nan
-        return RegulationState(nan, nan, Zone.UNKNOWN, False, nan, nan, True, reason, left, "")
+        return RegulationState(
+            nan, nan, Zone.UNKNOWN, False, nan, nan, True, reason, left, "", rhythm, hrv_shown
+        )
 
     def update(
         self,
@@ -789,7 +823,7 @@ class Regulator:
             Window heart rate (bpm) and RMSSD (ms) at this beat; NaN when invalid.
         resp_rate_per_min : float
             Respiration rate (breaths/min), NaN when not available.
-        rhythm : {"", "irregular", "ectopic"}
+        rhythm : {"", "irregular", "ectopic", "checking"}
             The rhythm check at this beat.
         artifact_share : float
             Share of corrected beats in the last minute (0-1), NaN when unknown.
@@ -797,25 +831,33 @@ class Regulator:
         index = self._beats
         self._beats += 1
         p = self.params
+        held = time_s - self._rhythm_s < p.rhythm_hold_s
         if rhythm:
+            if held and rhythm == "ectopic" and self._rhythm_word == "irregular":
+                # Inside an irregular stretch the alternation check fails too: the
+                # irregular rhythm is still what the window holds, not extra beats.
+                rhythm = "irregular"
             self._rhythm_word, self._rhythm_s = rhythm, time_s
-        elif time_s - self._rhythm_s < p.rhythm_hold_s:
+        elif held:
             rhythm = self._rhythm_word  # the RMSSD window still holds those beats
         gate = quality_reason(
             hr_bpm, rmssd_ms, rhythm, artifact_share, pulse_source=self.pulse_source, params=p
         )
         # Timing noise or an irregular rhythm spoils HRV, not the heart rate (a window mean).
         hr_only = gate in TIMING_REASONS and hr_bpm > 0
+        # One rule for the words and the numbers: while the rhythm is held failed or the
+        # timing spoils HRV, no HRV number shows (see RegulationState).
+        hrv_shown = not rhythm and gate not in TIMING_REASONS
         if hr_only and self.pulse_source:
             gate = REASON_HR_ONLY
         if self._baseline is None:
             if gate and not hr_only:
-                return self._calibrating(time_s, gate)
+                return self._calibrating(time_s, gate, rhythm, hrv_shown)
             found = self._calibrator.push(
                 time_s, hr_bpm, math.nan if hr_only else rmssd_ms, resp_rate_per_min
             )
             if found is None:
-                return self._calibrating(time_s, "")
+                return self._calibrating(time_s, "", rhythm, hrv_shown)
             self._set_baseline(found)
             self.calibration_end_index = index
         elif not gate and not self._has_hrv:
@@ -858,7 +900,8 @@ class Regulator:
         tentative = _tentative(code, z_hr, z_v, p.disagree_z)
         source = self._baseline.source if self._baseline is not None else ""
         return RegulationState(
-            arousal, lowness, _ZONES[code], tentative, z_hr, z_v, False, gate, math.nan, source
+            arousal, lowness, _ZONES[code], tentative, z_hr, z_v, False, gate, math.nan, source,
+            rhythm, hrv_shown,
         )
 
 

@@ -385,6 +385,33 @@ def irregular_rhythm_last(
     return cosen > COSEN_LIMIT and turning >= TURNING_POINT_MIN
 
 
+def irregular_judged(
+    rr_ms: np.ndarray,
+    segment: np.ndarray | None = None,
+    *,
+    window_beats: int = IRREGULAR_WINDOW_BEATS,
+) -> np.ndarray:
+    """Per beat: True when the irregular-rhythm check can judge it.
+
+    Its trailing window (within the segment) must hold ``IRREGULAR_MIN_BEATS`` usable beats.
+    Before that (the first half-minute of a segment) a failed rhythm check cannot yet tell
+    frequent extra beats from an irregular rhythm, so neither may be named. Parameters as in
+    :func:`irregular_measures`.
+    """
+    rr, seg = _checked_series(rr_ms, segment, window_beats)
+    n = rr.size
+    idx = np.arange(n)
+    new_segment = np.ones(n, dtype=bool)
+    new_segment[1:] = seg[1:] != seg[:-1]
+    seg_first = np.maximum.accumulate(np.where(new_segment, idx, 0)) if n else idx
+    start = np.maximum(idx - window_beats + 1, seg_first)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(rr) & (rr > 0)
+    count_prefix = np.r_[0, np.cumsum(usable)]
+    n_usable: np.ndarray = count_prefix[idx + 1] - count_prefix[start]
+    return n_usable >= IRREGULAR_MIN_BEATS
+
+
 @functools.lru_cache(maxsize=8)
 def _template_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Beat pairs (i, j), i < j <= size - 2, of a window of ``size`` beats: SampEn's

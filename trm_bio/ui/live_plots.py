@@ -31,6 +31,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
+from trm_bio.core.engine import RHYTHM_INDEPENDENT
 from trm_bio.core.events import EventKind
 from trm_bio.ui import theme
 from trm_bio.ui.marker_legend import MarkerHover, MarkerLegend
@@ -312,11 +313,15 @@ class LivePlots(QWidget):
             t = metrics["time_s"]
             view = visible_slice(t, x0 - margin)
             t = t[view]
+            # Variability is not drawn where the regulation model withholds it (the rhythm
+            # or the timing spoils it), as the readouts do not show it there.
+            withheld = metrics["hrv_shown"][view] == 0
             for name, curve in self.trend_curves.items():
-                curve.setData(t, metrics[name][view], connect="finite")
-                self._fit_y(
-                    self.trend_plots[name], metrics[name][view], min_span=MIN_SPANS.get(name, 0.0)
-                )
+                values = metrics[name][view]
+                if name.split("_")[0] not in RHYTHM_INDEPENDENT:
+                    values = np.where(withheld, np.nan, values)
+                curve.setData(t, values, connect="finite")
+                self._fit_y(self.trend_plots[name], values, min_span=MIN_SPANS.get(name, 0.0))
             # Where each reading sits, as the zone indicator and the report place it; far
             # readings rest at the edge of the view rather than leaving it.
             position = zone_positions(

@@ -1002,6 +1002,7 @@ class MainWindow(QMainWindow):
             paused=reading.paused,
             zone=self.zone_of(reading),
             rhythm=reading.rhythm,
+            hrv_shown=reading.hrv_shown,
             settling=reading.settling,
         )
 
@@ -1024,8 +1025,9 @@ class MainWindow(QMainWindow):
         """Population values shown beside the own baseline, for orientation (None: none)."""
         self.baseline_panel.set_norms(norms)
 
-    def settling_of(self, reading: Reading, *, for_client: bool) -> str:
-        """The settling-in words for now ("" outside a recorded session's start)."""
+    def settling_of(self, reading: Reading, *, for_client: bool, practising: bool = False) -> str:
+        """The settling-in words for now ("" outside a recorded session's start);
+        ``practising``: a skill's prompt shows beside them (see :func:`settling_words`)."""
         if not self.modes.enables.recording:
             return ""
         if not reading.calibrating and self.controller.now_s() > SETTLED_NOTE_S:
@@ -1035,6 +1037,7 @@ class MainWindow(QMainWindow):
             reading.calibration_left_s,
             reading.baseline_source,
             for_client=for_client,
+            practising=practising,
         )
 
     def current_prompt(self) -> str:
@@ -1096,11 +1099,12 @@ class MainWindow(QMainWindow):
         readings = self.readouts.readings
         if reading is None:
             reading = self.controller.reading()
+        prompt = self.current_prompt()
         self.client.show_state(
             ClientState(
                 reading=self.zone_band.reading,
-                prompt=self.current_prompt(),
-                settling=self.settling_of(reading, for_client=True),
+                prompt=prompt,
+                settling=self.settling_of(reading, for_client=True, practising=bool(prompt)),
                 respiration_bpm=readings.respiration_bpm,
                 hr_bpm=readings.hr_bpm,
             )

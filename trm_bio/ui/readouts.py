@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from devices.packet import LinkState
+from trm_bio.core.regulation import REASON_HR_ONLY, TIMING_REASONS
 from trm_bio.ui import theme
 from trm_bio.zone_display import ZoneShown
 
@@ -43,7 +44,12 @@ RHYTHM_WORDS = {
     "irregular": "The heart rhythm is irregular just now, so heart-rate variability is not "
     "shown.",
     "ectopic": "Many extra heartbeats just now, so heart-rate variability is not shown.",
+    "checking": "Checking the heart rhythm, so heart-rate variability is not shown yet.",
 }
+#: Zone reasons that already say why HRV cannot show (the rhythm line would repeat them).
+HRV_REASONS = TIMING_REASONS | {REASON_HR_ONLY}
+#: In place of a value read from beat-to-beat variability while it is withheld.
+NOT_SHOWN = "not shown"
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class Readings:
     link_message: str = ""
     zone: ZoneShown = field(default_factory=ZoneShown)  # as every screen shows it
     rhythm: str = ""  # "" (HRV meaningful), or a key of RHYTHM_WORDS
+    hrv_shown: bool = True  # False: no value read from beat-to-beat variability is shown
     settling: bool = False  # the baseline is kept; the zone is the last known one, held
 
 
@@ -145,20 +152,25 @@ class ReadoutPanel(QWidget):
         )
         self.zone_reason.setText(r.zone.reason)
         self.zone_reason.setVisible(bool(r.zone.reason))
-        not_meaningful = r.rhythm in RHYTHM_WORDS
+        not_meaningful = r.rhythm in RHYTHM_WORDS or not r.hrv_shown
         self.values["rmssd"].setText(
-            "not shown" if not_meaningful
+            NOT_SHOWN if not_meaningful
             else _fmt(r.rmssd_ms, "{:.0f} ms", "settling…") if numbers
             else meter(r.rmssd_ms, *METER_RANGES["rmssd"], "settling…")
         )
         self.rhythm.setText(RHYTHM_WORDS.get(r.rhythm, ""))
-        self.rhythm.setVisible(not_meaningful)
+        # Said once: not again under a zone reason that already says the rhythm or the beat
+        # timing keeps HRV from showing the zone.
+        self.rhythm.setVisible(r.rhythm in RHYTHM_WORDS and r.zone.reason not in HRV_REASONS)
+        # Breathing from chest movement stays; the one from heart rhythm is withheld too.
+        missing = NOT_SHOWN if not_meaningful else "not clear yet"
         self.values["respiration"].setText(
-            _fmt(r.respiration_bpm, "{:.1f} /min", "not clear yet") if numbers
-            else meter(r.respiration_bpm, *METER_RANGES["respiration"], "not clear yet")
+            _fmt(r.respiration_bpm, "{:.1f} /min", missing) if numbers
+            else meter(r.respiration_bpm, *METER_RANGES["respiration"], missing)
         )
         self.values["coherence"].setText(
-            _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers
+            NOT_SHOWN if not_meaningful
+            else _fmt(r.coherence, "{:.2f}", "not clear yet") if numbers
             else meter(r.coherence, *METER_RANGES["coherence"], "not clear yet")
         )
         for key in METER_RANGES:
