@@ -64,10 +64,16 @@ def _write_edf(path: Path, labels: tuple[str, ...] = ("ECG II",), dimension: str
     return path
 
 
-def _beats_of(path: Path) -> np.ndarray:
+def _beats_file(path: Path) -> tuple[np.ndarray, list[str]]:
+    """Every detected beat time (s) of a --beats file and the ECG's state there."""
     lines = path.read_text().splitlines()
-    assert lines[0] == "beat_time_s"
-    return np.asarray([float(v) for v in lines[1:]])
+    assert lines[0] == "beat_time_s,ecg"
+    rows = [line.split(",") for line in lines[1:]]
+    return np.asarray([float(t) for t, _ in rows]), [state for _, state in rows]
+
+
+def _beats_of(path: Path) -> np.ndarray:
+    return _beats_file(path)[0]
 
 
 def test_a_csv_ecg_gives_its_beats_and_their_hrv(data_dir, tmp_path) -> None:

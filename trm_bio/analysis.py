@@ -16,6 +16,7 @@ import numpy as np
 
 from trm_bio.core import artifacts
 from trm_bio.core.baseline import Baseline
+from trm_bio.core.ecg_quality import UnusableEcg
 from trm_bio.core.engine import BeatAnalysis, analyse_beats, recent_artifact_share
 from trm_bio.core.frequency_domain import frequency_domain
 from trm_bio.core.json_safe import json_safe
@@ -242,12 +243,42 @@ def regulation_trace(
 
 
 def analyse_recording(
-    beats: Beats, progress: Callable[[str], None] | None = None
+    beats: Beats,
+    progress: Callable[[str], None] | None = None,
+    ecg: tuple[UnusableEcg, np.ndarray] | None = None,
 ) -> tuple[BeatAnalysis, RecordingSummary]:
-    """Per-beat series and whole-recording summary of timed beats."""
+    """Per-beat series and whole-recording summary of timed beats (``ecg``: beats found in
+    an ECG, its unusable stretches and every detected beat time, see
+    :func:`with_unusable_ecg`)."""
     if progress:
         progress("artifacts and sliding-window metrics")
     analysis = analyse_beats(beats)
     if progress:
         progress("whole-recording summary")
-    return analysis, summarize(analysis)
+    summary = summarize(analysis)
+    if ecg is not None:
+        summary = with_unusable_ecg(summary, *ecg)
+    return analysis, summary
+
+
+def with_unusable_ecg(
+    summary: RecordingSummary, unusable: UnusableEcg, detected_s: np.ndarray
+) -> RecordingSummary:
+    """A summary of beats found in an ECG with its unusable stretches' quality keys
+    (``ecg_unusable_s``, ``ecg_unusable_share`` ...), and not valid when too much of the ECG
+    was unusable (that reason first: it is why the other numbers would mislead).
+
+    Parameters
+    ----------
+    summary : the summary of the beats kept.
+    unusable : the ECG's unusable stretches.
+    detected_s : every beat time the detector found (s).
+    """
+    quality = {**summary.quality, **unusable.quality(detected_s)}
+    reason = unusable.reason() or summary.reason
+    metrics = dict(summary.metrics)
+    if reason:
+        for key in VARIABILITY_KEYS:
+            if key in metrics:
+                metrics[key] = math.nan
+    return RecordingSummary(metrics, quality, not reason, reason)

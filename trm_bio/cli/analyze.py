@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from trm_bio.store.paths import open_private_output, refuse_symlink
 if TYPE_CHECKING:
     import numpy as np
 
+    from trm_bio.core.ecg_quality import UnusableEcg
     from trm_bio.core.engine import BeatAnalysis
     from trm_bio.core.timeline import Beats
     from trm_bio.store.rr_files import Unit
@@ -156,15 +158,17 @@ def run_single(args: argparse.Namespace) -> int:
             refuse_symlink(output)  # before the analysis, which can take seconds
     progress = _Progress()
     progress(f"reading {args.file.name}")
-    beats, info, beat_times = read_beats(args.file, args.unit, progress)
+    beats, info, detected = read_beats(args.file, args.unit, progress)
     if args.beats:
-        if beat_times is None:
+        if detected is None:
             raise InputFileError(
                 f"--beats writes the beats found in an ECG, and {args.file.name} is an RR file"
             )
         progress(f"writing {args.beats.name}")
-        write_beats(args.beats, beat_times)
-    analysis, summary = analyse_recording(beats, progress)
+        write_beats(args.beats, detected)
+    analysis, summary = analyse_recording(
+        beats, progress, None if detected is None else (detected.unusable, detected.times_s)
+    )
     if args.series:
         progress(f"writing {args.series.name}")
         write_series(args.series, analysis, pulse_source=args.pulse_sensor)
@@ -179,10 +183,19 @@ def run_single(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class DetectedBeats:
+    """Every beat the detector found in an ECG file (s), and the ECG's unusable stretches
+    (the beats there are left out of the analysis, not out of ``--beats``)."""
+
+    times_s: np.ndarray
+    unusable: UnusableEcg
+
+
 def read_beats(
     path: Path, unit: Unit = "auto", progress: Callable[[str], None] | None = None
-) -> tuple[Beats, dict[str, Any], np.ndarray | None]:
-    """The beats of an RR or ECG file, what the file was, and (ECG) the beat times found.
+) -> tuple[Beats, dict[str, Any], DetectedBeats | None]:
+    """The beats of an RR or ECG file, what the file was, and (ECG) every beat found.
 
     Raises
     ------
@@ -211,12 +224,13 @@ def read_beats(
 
 def _ecg_beats(
     path: Path, progress: Callable[[str], None] | None
-) -> tuple[Beats, dict[str, Any], np.ndarray]:
-    """Beats found in an ECG file by the app's detector (trm_bio/core/ecg_peaks.py)."""
+) -> tuple[Beats, dict[str, Any], DetectedBeats]:
+    """Beats found in an ECG file by the app's detector (trm_bio/core/ecg_peaks.py), those
+    in stretches of ECG that cannot give beats left out (trm_bio/core/ecg_quality.py)."""
     import numpy as np
 
     from trm_bio.core.ecg_peaks import EcgBeatDetector
-    from trm_bio.core.timeline import Beats, beats_from_rr
+    from trm_bio.core.ecg_quality import unusable_ecg
     from trm_bio.store.ecg_files import read_ecg_file
 
     ecg = read_ecg_file(path)
@@ -229,12 +243,16 @@ def _ecg_beats(
             f"no heartbeats could be found in the ECG of {ecg.source_name} "
             f"({found.size} in {ecg.duration_s:.0f} s)"
         )
-    # The beat clock: the first beat at time 0 plus the running sum of RR, shifted back
-    # onto the file's clock (the RR-sum equals the beat times, gaps included).
-    beats = beats_from_rr(np.diff(found) * 1000.0)
-    beats = Beats(beats.times_s + found[0], beats.rr_ms, beats.segment)
+    if progress is not None:
+        progress("judging the ECG's quality")
+    unusable = unusable_ecg(ecg.times_s, ecg.ecg_mv, ecg.fs_hz)
+    beats = unusable.beats(found)
     if len(beats) < 2:
-        raise InputFileError(f"{ecg.source_name} holds fewer than two usable RR intervals")
+        note = unusable.note()
+        raise InputFileError(
+            f"{ecg.source_name} holds fewer than two usable RR intervals"
+            + (f" ({note})" if note else "")
+        )
     info = {
         "file": ecg.source_name,
         "format": f"ecg-{ecg.format}",
@@ -244,15 +262,21 @@ def _ecg_beats(
         "unit": "",
         "unit_source": "",
     }
-    return beats, info, found
+    return beats, info, DetectedBeats(found, unusable)
 
 
-def write_beats(path: Path, beat_times: np.ndarray) -> None:
-    """One detected beat time (s from the file's first sample) a line under a header."""
+def write_beats(path: Path, detected: DetectedBeats) -> None:
+    """Every detected beat: its time (s from the file's first sample) and the ECG's state
+    there (``ok``, or ``noisy``, ``flat``, ``saturated``, ``amplitude``: a stretch whose
+    beats the analysis leaves out), one a line under a header."""
+    codes = detected.unusable.code_at(detected.times_s)
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
-            handle.write("beat_time_s\n")
-            handle.writelines(f"{t:.6f}\n" for t in beat_times.tolist())
+            handle.write("beat_time_s,ecg\n")
+            handle.writelines(
+                f"{t:.6f},{code}\n"
+                for t, code in zip(detected.times_s.tolist(), codes.tolist(), strict=True)
+            )
     except OSError as exc:
         raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
@@ -282,6 +306,8 @@ def summary_table(document: dict[str, Any], title: str | None = None) -> str:
         f"{q['artifacts']} artifacts ({100 * (q['artifact_rate'] or 0):.2f} %) corrected "
         f"[{', '.join(f'{k[2:]} {v}' for k, v in q.items() if k.startswith('n_'))}]",
     ]
+    if q.get("ecg_note"):
+        lines.append(f"Note: {q['ecg_note']}.")
     if not document["hrv_valid"]:
         lines.append(f"Note: {document['reason']}.")
     lines.append("")
@@ -382,8 +408,10 @@ def analyse_file(path: str, unit: Unit = "auto") -> dict[str, Any]:
     from trm_bio.analysis import analyse_recording
 
     try:
-        beats, info, _ = read_beats(Path(path), unit)
-        _, summary = analyse_recording(beats)
+        beats, info, detected = read_beats(Path(path), unit)
+        _, summary = analyse_recording(
+            beats, ecg=None if detected is None else (detected.unusable, detected.times_s)
+        )
     except TrmBioError as exc:
         return {"file": path, "status": "error", "error": str(exc)}
     except Exception as exc:  # a bug must not cost the study's other rows
