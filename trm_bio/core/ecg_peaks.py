@@ -247,9 +247,9 @@ def _judge_windows(rows: Float, fs_hz: float) -> list[StatusCode]:
     # Row by row: a 2-D median filter is many times slower than this loop.
     kernel = _odd(0.6 * fs_hz)
     baseline = np.stack([scipy.signal.medfilt(row, kernel) for row in rows])
-    centred = rows - baseline
-    spread = np.mean(centred**2, axis=1)
-    fourth = np.mean(centred**4, axis=1)
+    squared = np.square(rows - baseline)
+    spread = np.mean(squared, axis=1)
+    fourth = np.mean(np.square(squared), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         kurtosis = np.where(spread > 0, fourth / spread**2, 0.0)
     nperseg = min(rows.shape[1], _odd(2.0 * fs_hz))
