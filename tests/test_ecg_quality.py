@@ -117,13 +117,18 @@ def test_too_much_unusable_ecg_makes_hrv_not_valid(data_dir, tmp_path) -> None:
     document = json.loads(outcome.out)
     assert not document["hrv_valid"]
     assert document["quality"]["ecg_unusable_share"] > MAX_UNUSABLE_SHARE
-    assert "of the ECG could not give beats (too noisy)" in document["reason"]
+    assert document["reason"].startswith("with more than 25 % of the ECG left out (")
+    assert "too noisy" in document["reason"]
     assert document["metrics"]["RMSSD"] is None
     # The batch table says the same and its CSV carries the ECG keys.
     batch = run("analyze", str(tmp_path / "ecg.csv"), str(data_dir / "mitdb" / "100.hea"),
                 "--format", "csv").out
     header = batch.splitlines()[0].split(",")
     assert {"ecg_unusable_s", "ecg_unusable_share", "ecg_note"} <= set(header)
+    table = run("analyze", str(tmp_path / "ecg.csv"), str(data_dir / "mitdb" / "100.hea")).out
+    share = 100 * document["quality"]["ecg_unusable_share"]
+    assert table.splitlines()[1].endswith(f"HRV not valid; {share:.1f} % of the ECG left out")
+    assert "left out" not in table.splitlines()[2]
 
 
 def test_the_windows_are_judged_as_ecg_status_judges_each(data_dir) -> None:

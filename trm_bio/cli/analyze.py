@@ -65,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "An ECG file (CSV with time in s and ecg in mV columns, EDF/EDF+ with an ECG "
             "signal, or a WFDB record: its .hea file or record name) is recognised by its "
             "columns, first bytes or extension; its beats are found with the app's R-peak "
-            "detector and analysed the same way. "
+            "detector and analysed the same way, leaving out the beats of stretches where the ECG "
+            "is too noisy, flat or clipped to find beats (the summary says how much). "
             "pNN50 is NN50 divided by the number of intervals, as neurokit2 defines it. "
             "Several files or folders: batch analysis on every core, one row per file "
             "(folders are searched recursively, hidden files skipped); a file that cannot be "
@@ -113,7 +114,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--beats",
         type=Path,
         metavar="OUT.csv",
-        help="ECG files: also write the detected beat times (s), one a line (one file only)",
+        help=(
+            "ECG files: also write every detected beat's time (s) and the ECG's state there "
+            "(ok, or noisy, flat, saturated, amplitude: a stretch whose beats the analysis "
+            "leaves out), one beat a line (one file only)"
+        ),
     )
     p.add_argument(
         "--jobs",
@@ -521,7 +526,10 @@ def batch_table(rows: list[dict[str, Any]]) -> str:
             )
             continue
         q, m = r["quality"], r["metrics"]
-        note = "" if r["hrv_valid"] else "HRV not valid"
+        notes = [] if r["hrv_valid"] else ["HRV not valid"]
+        if q.get("ecg_unusable_share"):
+            notes.append(f"{100 * q['ecg_unusable_share']:.1f} % of the ECG left out")
+        note = "; ".join(notes)
         lines.append(
             f"{name:<{width}}  {q['beats']:>7} {q['duration_s'] / 60:>6.1f} "
             f"{_fmt(m.get('HR')):>6} {_fmt(m.get('SDNN')):>7} {_fmt(m.get('RMSSD')):>7}  {note}"
