@@ -44,7 +44,8 @@ filters afresh after it; the levels are kept, no interval spans the gap.
 
 :func:`ecg_status` says in plain words when the ECG cannot give beats: a flat line (no skin
 contact), a clipped or implausibly large signal, or noise, judged with the signal quality
-indices of Li, Clifford & Mark (Physiol Meas 29:15-32, 2008).
+indices of Li, Clifford & Mark (Physiol Meas 29:15-32, 2008); :func:`ecg_status_along` gives
+the same judgement for every window of a whole recording at once (trm_bio/core/ecg_quality.py).
 """
 
 from __future__ import annotations
