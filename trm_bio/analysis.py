@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from trm_bio.core import artifacts
 from trm_bio.core.baseline import Baseline
-from trm_bio.core.ecg_quality import UnusableEcg
 from trm_bio.core.engine import BeatAnalysis, analyse_beats, recent_artifact_share
 from trm_bio.core.frequency_domain import frequency_domain
 from trm_bio.core.json_safe import json_safe
@@ -32,6 +31,9 @@ from trm_bio.core.regulation import (
 from trm_bio.core.rhythm import IRREGULAR_MIN_BEATS, PACED_BAND_MS
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
+
+if TYPE_CHECKING:  # ecg_peaks loads scipy: the app's first screen must not wait for it
+    from trm_bio.core.ecg_quality import UnusableEcg
 
 #: Share of beats in sustained ectopy, an irregular or a fixed-rate rhythm above which a
 #: recording's HRV is not reported.
