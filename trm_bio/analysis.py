@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from trm_bio.core.rhythm import (
 )
 from trm_bio.core.time_domain import summary_time
 from trm_bio.core.timeline import Beats
+
+if TYPE_CHECKING:  # ecg_peaks loads scipy: the app's first screen must not wait for it
+    from trm_bio.core.ecg_quality import UnusableEcg
 
 #: Share of beats in sustained ectopy, an irregular or a fixed-rate rhythm above which a
 #: recording's HRV is not reported.
@@ -339,12 +342,42 @@ def regulation_trace(
 
 
 def analyse_recording(
-    beats: Beats, progress: Callable[[str], None] | None = None
+    beats: Beats,
+    progress: Callable[[str], None] | None = None,
+    ecg: tuple[UnusableEcg, np.ndarray] | None = None,
 ) -> tuple[BeatAnalysis, RecordingSummary]:
-    """Per-beat series and whole-recording summary of timed beats."""
+    """Per-beat series and whole-recording summary of timed beats (``ecg``: beats found in
+    an ECG, its unusable stretches and every detected beat time, see
+    :func:`with_unusable_ecg`)."""
     if progress:
         progress("artifacts and sliding-window metrics")
     analysis = analyse_beats(beats)
     if progress:
         progress("whole-recording summary")
-    return analysis, summarize(analysis)
+    summary = summarize(analysis)
+    if ecg is not None:
+        summary = with_unusable_ecg(summary, *ecg)
+    return analysis, summary
+
+
+def with_unusable_ecg(
+    summary: RecordingSummary, unusable: UnusableEcg, detected_s: np.ndarray
+) -> RecordingSummary:
+    """A summary of beats found in an ECG with its unusable stretches' quality keys
+    (``ecg_unusable_s``, ``ecg_unusable_share`` ...), and not valid when too much of the ECG
+    was unusable (that reason first: it is why the other numbers would mislead).
+
+    Parameters
+    ----------
+    summary : the summary of the beats kept.
+    unusable : the ECG's unusable stretches.
+    detected_s : every beat time the detector found (s).
+    """
+    quality = {**summary.quality, **unusable.quality(detected_s)}
+    reason = unusable.reason() or summary.reason
+    metrics = dict(summary.metrics)
+    if reason:
+        for key in VARIABILITY_KEYS:
+            if key in metrics:
+                metrics[key] = math.nan
+    return RecordingSummary(metrics, quality, not reason, reason)

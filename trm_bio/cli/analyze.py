@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from trm_bio.store.paths import open_private_output, refuse_symlink
 if TYPE_CHECKING:
     import numpy as np
 
+    from trm_bio.core.ecg_quality import UnusableEcg
     from trm_bio.core.engine import BeatAnalysis
     from trm_bio.core.timeline import Beats
     from trm_bio.store.rr_files import Unit
@@ -63,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "An ECG file (CSV with time in s and ecg in mV columns, EDF/EDF+ with an ECG "
             "signal, or a WFDB record: its .hea file or record name) is recognised by its "
             "columns, first bytes or extension; its beats are found with the app's R-peak "
-            "detector and analysed the same way. "
+            "detector and analysed the same way, leaving out the beats of stretches where the ECG "
+            "is too noisy, flat or clipped to find beats (the summary says how much). "
             "pNN50 is NN50 divided by the number of intervals, as neurokit2 defines it. "
             "Several files or folders: batch analysis on every core, one row per file "
             "(folders are searched recursively, hidden files skipped); a file that cannot be "
@@ -111,7 +114,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--beats",
         type=Path,
         metavar="OUT.csv",
-        help="ECG files: also write the detected beat times (s), one a line (one file only)",
+        help=(
+            "ECG files: also write every detected beat's time (s), one a line, those the "
+            "analysis leaves out (noisy, flat or clipped ECG) too (one file only)"
+        ),
     )
     p.add_argument(
         "--jobs",
@@ -156,15 +162,17 @@ def run_single(args: argparse.Namespace) -> int:
             refuse_symlink(output)  # before the analysis, which can take seconds
     progress = _Progress()
     progress(f"reading {args.file.name}")
-    beats, info, beat_times = read_beats(args.file, args.unit, progress)
+    beats, info, detected = read_beats(args.file, args.unit, progress)
     if args.beats:
-        if beat_times is None:
+        if detected is None:
             raise InputFileError(
                 f"--beats writes the beats found in an ECG, and {args.file.name} is an RR file"
             )
         progress(f"writing {args.beats.name}")
-        write_beats(args.beats, beat_times)
-    analysis, summary = analyse_recording(beats, progress)
+        write_beats(args.beats, detected)
+    analysis, summary = analyse_recording(
+        beats, progress, None if detected is None else (detected.unusable, detected.times_s)
+    )
     if args.series:
         progress(f"writing {args.series.name}")
         write_series(args.series, analysis, pulse_source=args.pulse_sensor)
@@ -179,10 +187,19 @@ def run_single(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class DetectedBeats:
+    """Every beat the detector found in an ECG file (s), and the ECG's unusable stretches
+    (the beats there are left out of the analysis, not out of ``--beats``)."""
+
+    times_s: np.ndarray
+    unusable: UnusableEcg
+
+
 def read_beats(
     path: Path, unit: Unit = "auto", progress: Callable[[str], None] | None = None
-) -> tuple[Beats, dict[str, Any], np.ndarray | None]:
-    """The beats of an RR or ECG file, what the file was, and (ECG) the beat times found.
+) -> tuple[Beats, dict[str, Any], DetectedBeats | None]:
+    """The beats of an RR or ECG file, what the file was, and (ECG) every beat found.
 
     Raises
     ------
@@ -211,12 +228,13 @@ def read_beats(
 
 def _ecg_beats(
     path: Path, progress: Callable[[str], None] | None
-) -> tuple[Beats, dict[str, Any], np.ndarray]:
-    """Beats found in an ECG file by the app's detector (trm_bio/core/ecg_peaks.py)."""
+) -> tuple[Beats, dict[str, Any], DetectedBeats]:
+    """Beats found in an ECG file by the app's detector (trm_bio/core/ecg_peaks.py), those
+    in stretches of ECG that cannot give beats left out (trm_bio/core/ecg_quality.py)."""
     import numpy as np
 
     from trm_bio.core.ecg_peaks import EcgBeatDetector
-    from trm_bio.core.timeline import Beats, beats_from_rr
+    from trm_bio.core.ecg_quality import unusable_ecg
     from trm_bio.store.ecg_files import read_ecg_file
 
     ecg = read_ecg_file(path)
@@ -229,12 +247,16 @@ def _ecg_beats(
             f"no heartbeats could be found in the ECG of {ecg.source_name} "
             f"({found.size} in {ecg.duration_s:.0f} s)"
         )
-    # The beat clock: the first beat at time 0 plus the running sum of RR, shifted back
-    # onto the file's clock (the RR-sum equals the beat times, gaps included).
-    beats = beats_from_rr(np.diff(found) * 1000.0)
-    beats = Beats(beats.times_s + found[0], beats.rr_ms, beats.segment)
+    if progress is not None:
+        progress("judging the ECG's quality")
+    unusable = unusable_ecg(ecg.times_s, ecg.ecg_mv, ecg.fs_hz)
+    beats = unusable.beats(found)
     if len(beats) < 2:
-        raise InputFileError(f"{ecg.source_name} holds fewer than two usable RR intervals")
+        note = unusable.note()
+        raise InputFileError(
+            f"{ecg.source_name} holds fewer than two usable RR intervals"
+            + (f" ({note})" if note else "")
+        )
     info = {
         "file": ecg.source_name,
         "format": f"ecg-{ecg.format}",
@@ -244,15 +266,17 @@ def _ecg_beats(
         "unit": "",
         "unit_source": "",
     }
-    return beats, info, found
+    return beats, info, DetectedBeats(found, unusable)
 
 
-def write_beats(path: Path, beat_times: np.ndarray) -> None:
-    """One detected beat time (s from the file's first sample) a line under a header."""
+def write_beats(path: Path, detected: DetectedBeats) -> None:
+    """Every detected beat time (s from the file's first sample) a line under a header,
+    those the analysis leaves out too: the file keeps its one-column form, which other
+    tools read; the summary says which stretches were left out."""
     try:
         with open_private_output(path, "w", newline="", encoding="utf-8") as handle:
             handle.write("beat_time_s\n")
-            handle.writelines(f"{t:.6f}\n" for t in beat_times.tolist())
+            handle.writelines(f"{t:.6f}\n" for t in detected.times_s.tolist())
     except OSError as exc:
         raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
@@ -282,6 +306,8 @@ def summary_table(document: dict[str, Any], title: str | None = None) -> str:
         f"{q['artifacts']} artifacts ({100 * (q['artifact_rate'] or 0):.2f} %) corrected "
         f"[{', '.join(f'{k[2:]} {v}' for k, v in q.items() if k.startswith('n_'))}]",
     ]
+    if q.get("ecg_note"):
+        lines.append(f"Note: {q['ecg_note']}.")
     if not document["hrv_valid"]:
         lines.append(f"Note: {document['reason']}.")
     lines.append("")
@@ -386,8 +412,10 @@ def analyse_file(path: str, unit: Unit = "auto") -> dict[str, Any]:
     from trm_bio.analysis import analyse_recording
 
     try:
-        beats, info, _ = read_beats(Path(path), unit)
-        _, summary = analyse_recording(beats)
+        beats, info, detected = read_beats(Path(path), unit)
+        _, summary = analyse_recording(
+            beats, ecg=None if detected is None else (detected.unusable, detected.times_s)
+        )
     except TrmBioError as exc:
         return {"file": path, "status": "error", "error": str(exc)}
     except Exception as exc:  # a bug must not cost the study's other rows
@@ -497,7 +525,10 @@ def batch_table(rows: list[dict[str, Any]]) -> str:
             )
             continue
         q, m = r["quality"], r["metrics"]
-        note = "" if r["hrv_valid"] else "HRV not valid"
+        notes = [] if r["hrv_valid"] else ["HRV not valid"]
+        if q.get("ecg_unusable_share"):
+            notes.append(f"{100 * q['ecg_unusable_share']:.1f} % of the ECG left out")
+        note = "; ".join(notes)
         lines.append(
             f"{name:<{width}}  {q['beats']:>7} {q['duration_s'] / 60:>6.1f} "
             f"{_fmt(m.get('HR')):>6} {_fmt(m.get('SDNN')):>7} {_fmt(m.get('RMSSD')):>7}  {note}"

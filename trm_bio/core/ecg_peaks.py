@@ -44,7 +44,8 @@ filters afresh after it; the levels are kept, no interval spans the gap.
 
 :func:`ecg_status` says in plain words when the ECG cannot give beats: a flat line (no skin
 contact), a clipped or implausibly large signal, or noise, judged with the signal quality
-indices of Li, Clifford & Mark (Physiol Meas 29:15-32, 2008).
+indices of Li, Clifford & Mark (Physiol Meas 29:15-32, 2008); :func:`ecg_status_along` gives
+the same judgement for every window of a whole recording at once (trm_bio/core/ecg_quality.py).
 """
 
 from __future__ import annotations
@@ -183,25 +184,96 @@ def ecg_status(ecg_mv: ArrayLike, fs_hz: float) -> EcgStatus:
     x = x[np.isfinite(x)]
     if x.size < 2.0 * fs_hz:
         return _status("starting")
-    top, bottom = float(x.max()), float(x.min())
-    if top - bottom < FLAT_MV:
-        return _status("flat")
-    if max(np.mean(x == top), np.mean(x == bottom)) >= SATURATED_SHARE:
-        return _status("saturated")
-    if top - bottom > MAX_PLAUSIBLE_MV:
-        return _status("amplitude")
-    centred = x - scipy.signal.medfilt(x, _odd(0.6 * fs_hz)) if x.size > fs_hz else x - x.mean()
-    spread = float(np.mean(centred**2))
-    kurtosis = float(np.mean(centred**4)) / spread**2 if spread > 0 else 0.0
-    if kurtosis < MIN_KURTOSIS:
-        return _status("noisy")
-    freqs, power = scipy.signal.welch(x, fs=fs_hz, nperseg=min(x.size, _odd(2.0 * fs_hz)))
+    return _status(_judge_windows(x[None, :], fs_hz)[0])
+
+
+def ecg_status_along(
+    ecg_mv: ArrayLike, fs_hz: float, window_s: float = STATUS_WINDOW_S,
+    step_s: float | None = None,
+) -> tuple[Int, list[StatusCode]]:
+    """:func:`ecg_status` of windows all along a whole recording.
+
+    The same judgement as :func:`ecg_status`, computed for all windows at once (a 24 h ECG
+    has tens of thousands of them).
+
+    Parameters
+    ----------
+    ecg_mv : array_like
+        One ECG lead (mV), evenly sampled.
+    fs_hz : float
+        Sampling rate (Hz).
+    window_s : float
+        Length of each window (s): ``n = round(window_s * fs_hz)`` samples.
+    step_s : float, optional
+        A window starts every ``step_s`` (default ``window_s``: back to back). A last window
+        ends at the last sample, so every sample is judged.
+
+    Returns
+    -------
+    starts : numpy.ndarray of int64
+        First sample of each window (a recording shorter than a window: one, at 0).
+    codes : list of str
+        The status code of each window (see :class:`EcgStatus`).
+    """
+    x = np.asarray(ecg_mv, dtype=np.float64).ravel()
+    n = max(1, round(window_s * fs_hz))
+    step = max(1, round((window_s if step_s is None else step_s) * fs_hz))
+    if x.size <= n:
+        return np.zeros(1, dtype=np.int64), [ecg_status(x, fs_hz).code]
+    starts = np.arange(0, x.size - n + 1, step, dtype=np.int64)
+    if starts[-1] + n < x.size:
+        starts = np.r_[starts, x.size - n]
+    windows = np.lib.stride_tricks.sliding_window_view(x, n)[starts]
+    finite = np.isfinite(windows).all(axis=1)
+    codes: list[StatusCode] = ["starting"] * starts.size
+    if n >= 2.0 * fs_hz and finite.any():
+        for i, code in zip(np.flatnonzero(finite), _judge_windows(windows[finite], fs_hz),
+                           strict=True):
+            codes[i] = code
+    for i in np.flatnonzero(~finite):  # samples lost: judged on those that are there
+        codes[i] = ecg_status(windows[i], fs_hz).code
+    return starts, codes
+
+
+def _judge_windows(rows: Float, fs_hz: float) -> list[StatusCode]:
+    """The checks of :func:`ecg_status` on each row of ``rows`` (finite samples, at least
+    2 s each): the first that applies of flat, saturated, amplitude, noisy, else ok."""
+    top, bottom = rows.max(axis=1), rows.min(axis=1)
+    flat = top - bottom < FLAT_MV
+    clipped = np.maximum(
+        np.mean(rows == top[:, None], axis=1), np.mean(rows == bottom[:, None], axis=1)
+    )
+    saturated = clipped >= SATURATED_SHARE
+    amplitude = top - bottom > MAX_PLAUSIBLE_MV
+    # Row by row: a 2-D median filter is many times slower than this loop.
+    kernel = _odd(0.6 * fs_hz)
+    baseline = np.stack([scipy.signal.medfilt(row, kernel) for row in rows])
+    squared = np.square(rows - baseline)
+    spread = np.mean(squared, axis=1)
+    fourth = np.mean(np.square(squared), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kurtosis = np.where(spread > 0, fourth / spread**2, 0.0)
+    nperseg = min(rows.shape[1], _odd(2.0 * fs_hz))
+    freqs, power = scipy.signal.welch(rows, fs=fs_hz, nperseg=nperseg, axis=1)
     top_hz = min(40.0, 0.5 * fs_hz)
-    wide = float(power[(freqs >= 5.0) & (freqs <= top_hz)].sum())
-    qrs = float(power[(freqs >= 5.0) & (freqs <= 15.0)].sum())
-    if wide <= 0 or qrs / wide < MIN_QRS_POWER_SHARE:
-        return _status("noisy")
-    return _status("ok")
+    wide = power[:, (freqs >= 5.0) & (freqs <= top_hz)].sum(axis=1)
+    qrs = power[:, (freqs >= 5.0) & (freqs <= 15.0)].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qrs_poor = (wide <= 0) | (qrs / np.where(wide > 0, wide, 1.0) < MIN_QRS_POWER_SHARE)
+    noisy = (kurtosis < MIN_KURTOSIS) | qrs_poor
+    out: list[StatusCode] = []
+    for row in zip(flat, saturated, amplitude, noisy, strict=True):
+        code: StatusCode = "ok"
+        for judged, name in zip(row, _BAD_CODES, strict=True):
+            if judged:
+                code = name
+                break
+        out.append(code)
+    return out
+
+
+#: The checks of :func:`_judge_windows`, first that applies first.
+_BAD_CODES: tuple[StatusCode, ...] = ("flat", "saturated", "amplitude", "noisy")
 
 
 def _odd(samples: float) -> int:
