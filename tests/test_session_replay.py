@@ -125,6 +125,34 @@ def test_seek_rebuilds_the_state_an_uninterrupted_replay_has(library) -> None:
         assert session.history.beats.size == len(live)
 
 
+def test_seek_into_a_reconnect_rebuilds_the_state_of_an_uninterrupted_replay(library) -> None:
+    # After a reconnect the segment's first beats settle together once it holds
+    # artifacts.START_BEATS beats; a seek just after it must feed the regulation model the
+    # settled beats the live run reported, no more (a beat each would move its state).
+    items = list(
+        simulate("calm", seed=2, duration_s=500.0, start_ns=START_NS, link_drops=((300.0, 320.0),))
+    )
+    session_id, live = record_live(library, items)
+    info, stored = load_items(library, session_id)
+    segment = np.array([s.beat.segment for s in live])
+    starts = np.flatnonzero(np.diff(segment)) + 1
+    assert starts.size == 1
+    from trm_bio.store.replay import SeekMarker
+
+    for k in range(1, 6):  # seeks to each of the new segment's first beats
+        seek_s = live[starts[0] + k].beat.time_s + 0.01
+        index = int(
+            np.searchsorted([i.host_ns for i in stored], info.start_ns + seek_s * 1e9, side="right")
+        )
+        session = Session(info.start_ns, history=lambda index: packets_before(stored, index))
+        marker = SeekMarker(int(info.start_ns + seek_s * 1e9), seek_s, index)
+        assert session.process([marker]).seeked
+        after = session.process(stored[index:]).beats
+        expected = [s for s in live if s.beat.index >= after[0].beat.index]
+        np.testing.assert_allclose(_values(after), _values(expected), rtol=1e-9, atol=1e-9)
+        assert session.history.metrics.size == sum(s.beat.settled_index >= 0 for s in live)
+
+
 def test_replay_source_plays_paces_pauses_and_seeks(library) -> None:
     items = list(simulate("calm", seed=2, duration_s=120.0, start_ns=START_NS))
     session_id, _ = record_live(library, items)
