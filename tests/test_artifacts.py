@@ -54,8 +54,9 @@ def test_label_codes_are_int8_constants_with_names():
     assert len(LABEL_NAMES) == 6 and LABEL_NAMES[0] == "normal"
     assert detect_artifacts(np.full(50, 800.0)).dtype == np.int8
     assert 0 < LOOKAHEAD_BEATS <= 2 < CONTEXT_BEATS
-    # A segment's first level takes MIN_WINDOW_BEATS beats: the lookahead must reach them.
-    assert art.MIN_WINDOW_BEATS - 1 <= LOOKAHEAD_BEATS
+    # A segment's first level is the median of its first START_BEATS, which reach beyond the
+    # lookahead (so their labels wait for them: settled_counts), and outvote two artifacts.
+    assert art.MIN_WINDOW_BEATS <= art.START_BEATS and art.START_BEATS >= 5
 
 
 def test_bad_segments_raise_a_sentence():
@@ -514,8 +515,10 @@ def test_segment_start_labels_wait_for_the_first_start_beats(data_dir):
 def test_settled_counts_follow_runs_and_segment_ends():
     rr = np.r_[np.full(8, 800.0), np.nan, np.full(3, 800.0), np.full(5, 800.0)]
     segment = np.r_[np.zeros(12), np.ones(5)].astype(np.int64)
-    expected = [0, 0, 0, 0, 3, 4, 5, 6, 7, 8, 9, 9, 11, 12, 12, 12, 15]
-    if art.START_BEATS == 5 and LOOKAHEAD_BEATS == 2:  # the values above assume these
+    # Held until the run has START_BEATS (7) beats or ends (the NaN at 8, the new segment at
+    # 12); LOOKAHEAD_BEATS (2) behind the newest otherwise.
+    expected = [0, 0, 0, 0, 0, 0, 5, 6, 7, 8, 9, 9, 11, 12, 12, 12, 12]
+    if art.START_BEATS == 7 and LOOKAHEAD_BEATS == 2:  # the values above assume these
         assert art.settled_counts(rr, segment).tolist() == expected
     counts = art.settled_counts(rr, segment)
     assert (np.diff(counts) >= 0).all()

@@ -16,11 +16,12 @@ import pytest
 from devices.packet import LinkState, Packet, StatusEvent
 from devices.simulated import Artifacts, SimulatedStrap, simulate
 from trm_bio.controller import SessionController
+from trm_bio.core.artifacts import START_BEATS
 from trm_bio.history import analyse_session, session_beats
 from trm_bio.session import Session
 from trm_bio.store.library import Library
 from trm_bio.store.recorder import Recorder
-from trm_bio.store.replay import ReplaySource, load_items, packets_before
+from trm_bio.store.replay import ReplaySource, SeekMarker, load_items, packets_before
 
 START_NS = 1_000_000_000_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,9 +138,7 @@ def test_seek_into_a_reconnect_rebuilds_the_state_of_an_uninterrupted_replay(lib
     segment = np.array([s.beat.segment for s in live])
     starts = np.flatnonzero(np.diff(segment)) + 1
     assert starts.size == 1
-    from trm_bio.store.replay import SeekMarker
-
-    for k in range(1, 6):  # seeks to each of the new segment's first beats
+    for k in range(1, START_BEATS + 1):  # seeks to each of the new segment's first beats
         seek_s = live[starts[0] + k].beat.time_s + 0.01
         index = int(
             np.searchsorted([i.host_ns for i in stored], info.start_ns + seek_s * 1e9, side="right")
