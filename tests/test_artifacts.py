@@ -39,6 +39,9 @@ def injected(nsr):
     return inject(rr[:100_000], seg[:100_000], rate=0.02, seed=7)
 
 
+STANDOUT = art.STANDOUT_FRACTION
+
+
 def rmssd(nn_ms: np.ndarray, segment: np.ndarray) -> float:
     diff = np.diff(nn_ms)[np.diff(segment) == 0]
     return float(np.sqrt(np.mean(diff**2)))
@@ -490,6 +493,36 @@ def test_lean_tail_labels_equal_the_full_path_at_a_segment_start(data_dir, case)
         for wanted in (LOOKAHEAD_BEATS + 1, art.START_BEATS, art.START_BEATS + 1):
             lean = detect_artifacts(rr[lo:end], segment[lo:end], last_beats=wanted)
             assert np.array_equal(lean[-wanted:], full[-wanted:]), (end, wanted)
+
+
+def test_a_correction_at_a_segment_start_takes_no_artifact_for_its_value(nsr):
+    """Long and short intervals (a reconnect's gaps, noise), three among the first five
+    beats of segments of nsr001: each is corrected, and no interval of a segment's first
+    START_BEATS is replaced by a value the segment's start level calls an artifact (30 %
+    off the median of its first START_BEATS): correction takes the normal intervals before
+    it, and none of those may be an artifact left NORMAL."""
+    clean, seg = nsr
+    clean, seg = clean[:60_000], seg[:60_000]
+    starts = np.arange(0, clean.size - 250, 250)
+    segment = seg + np.cumsum(np.isin(np.arange(clean.size), starts))
+    rng = np.random.default_rng(4)
+    rr = clean.copy()
+    bad = []
+    for s in starts:
+        if seg[s] == seg[s + 7]:
+            pos = s + rng.choice(5, 3, replace=False)
+            rr[pos] *= np.where(rng.random(3) < 0.7, rng.uniform(1.6, 4.0, 3),
+                                rng.uniform(0.3, 0.6, 3))
+            bad.extend(pos)
+    labels = detect_artifacts(rr, segment)
+    beats = correct_artifacts(rr, np.cumsum(clean) / 1000.0, segment, labels)
+    assert not np.isin(beats.origin[~beats.corrected], bad).any()  # every one corrected
+    first, _ = art._segment_bounds(segment)
+    level = np.array([np.median(rr[f : f + art.START_BEATS]) for f in first])
+    at = beats.origin
+    early = (at - first[at] < art.START_BEATS) & beats.corrected
+    assert early.sum() > len(starts)
+    assert np.abs(beats.nn_ms[early] / level[at[early]] - 1.0).max() <= STANDOUT
 
 
 def test_segment_start_labels_wait_for_the_first_start_beats(data_dir):
