@@ -595,10 +595,7 @@ def test_prefix_invariance_and_trailing_buffer(series, data):
 
 
 def _run_starts(rr: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    usable = np.isfinite(rr) & (rr > 0)
-    breaks = np.ones(rr.size, dtype=bool)
-    breaks[1:] = (seg[1:] != seg[:-1]) | ~usable[:-1]
-    return np.maximum.accumulate(np.where(breaks, np.arange(rr.size), 0))
+    return art.run_starts(rr, seg)[0]
 
 
 @settings(max_examples=80, deadline=None)

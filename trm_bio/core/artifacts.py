@@ -902,8 +902,11 @@ def settled_count(
     return np.maximum(np.where(held, np.minimum(settled, run_start), settled), 0)
 
 
-def settled_counts(rr_ms: np.ndarray, segment: np.ndarray | None = None) -> np.ndarray:
-    """:func:`settled_count` after each beat of a series arrived (one per beat)."""
+def run_starts(
+    rr_ms: np.ndarray, segment: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first beat of each beat's run (the beats since the last segment break
+    or unusable value: the rules see runs), and whether each beat is usable."""
     rr = np.asarray(rr_ms, dtype=np.float64)
     seg = _as_segment(segment, rr.size)
     with np.errstate(invalid="ignore"):
@@ -911,8 +914,13 @@ def settled_counts(rr_ms: np.ndarray, segment: np.ndarray | None = None) -> np.n
     idx = np.arange(rr.size)
     breaks = np.ones(rr.size, dtype=bool)
     breaks[1:] = (seg[1:] != seg[:-1]) | ~usable[:-1]
-    run_start = np.maximum.accumulate(np.where(breaks, idx, 0))
-    return settled_count(idx + 1, run_start, usable)
+    return np.maximum.accumulate(np.where(breaks, idx, 0)), usable
+
+
+def settled_counts(rr_ms: np.ndarray, segment: np.ndarray | None = None) -> np.ndarray:
+    """:func:`settled_count` after each beat of a series arrived (one per beat)."""
+    start, usable = run_starts(rr_ms, segment)
+    return settled_count(np.arange(1, start.size + 1), start, usable)
 
 
 def correct_artifacts(

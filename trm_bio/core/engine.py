@@ -402,14 +402,8 @@ class StreamingEngine:
         self.settled = settled_end
         self._last_time_s = float(beats.times_s[-1])
         self._last_segment = int(beats.segment[-1])
-        # The newest run starts after the last break before the newest beat.
-        rr_last = float(beats.rr_ms[-1])
-        self._run_open = math.isfinite(rr_last) and rr_last > 0
-        rr_usable = np.isfinite(beats.rr_ms) & (beats.rr_ms > 0)
-        breaks = np.flatnonzero(
-            (beats.segment[1:] != beats.segment[:-1]) | ~rr_usable[:-1]
-        )
-        self._run_start = int(breaks[-1]) + 1 if breaks.size else 0
+        starts, usable = artifacts.run_starts(beats.rr_ms, beats.segment)
+        self._run_start, self._run_open = int(starts[-1]), bool(usable[-1])
 
     def push(self, beats: Beats) -> list[BeatUpdate]:
         """Append new beats; one update per beat, in order."""
