@@ -39,6 +39,9 @@ def injected(nsr):
     return inject(rr[:100_000], seg[:100_000], rate=0.02, seed=7)
 
 
+STANDOUT = art.STANDOUT_FRACTION
+
+
 def rmssd(nn_ms: np.ndarray, segment: np.ndarray) -> float:
     diff = np.diff(nn_ms)[np.diff(segment) == 0]
     return float(np.sqrt(np.mean(diff**2)))
@@ -54,8 +57,9 @@ def test_label_codes_are_int8_constants_with_names():
     assert len(LABEL_NAMES) == 6 and LABEL_NAMES[0] == "normal"
     assert detect_artifacts(np.full(50, 800.0)).dtype == np.int8
     assert 0 < LOOKAHEAD_BEATS <= 2 < CONTEXT_BEATS
-    # A segment's first level takes MIN_WINDOW_BEATS beats: the lookahead must reach them.
-    assert art.MIN_WINDOW_BEATS - 1 <= LOOKAHEAD_BEATS
+    # A segment's first level is the median of its first START_BEATS, which reach beyond the
+    # lookahead (so their labels wait for them: settled_counts), and outvote two artifacts.
+    assert art.MIN_WINDOW_BEATS <= art.START_BEATS and art.START_BEATS >= 5
 
 
 def test_bad_segments_raise_a_sentence():
@@ -145,13 +149,17 @@ def test_prefix_invariance_and_trailing_buffer_on_real_data(injected):
     rr, seg = injected.rr_ms[:12_000], injected.segment[:12_000]
     full = detect_artifacts(rr, seg)
     rng = np.random.default_rng(3)
+    settled = art.settled_counts(rr, seg)
     for n in rng.integers(CONTEXT_BEATS, rr.size, 40):
-        assert np.array_equal(detect_artifacts(rr[:n], seg[:n])[: n - LOOKAHEAD_BEATS],
-                              full[: n - LOOKAHEAD_BEATS])
+        assert np.array_equal(detect_artifacts(rr[:n], seg[:n])[: settled[n - 1]],
+                              full[: settled[n - 1]])
     buffer = CONTEXT_BEATS + LOOKAHEAD_BEATS + 1
+    run_start = _run_starts(rr, seg)
     for end in rng.integers(buffer, rr.size, 150):
-        labels = detect_artifacts(rr[end - buffer : end], seg[end - buffer : end])
         i = end - 1 - LOOKAHEAD_BEATS
+        # A run's first beats wait for its first START_BEATS.
+        stop = min(max(end, run_start[i] + art.START_BEATS), rr.size)
+        labels = detect_artifacts(rr[end - buffer : stop], seg[end - buffer : stop])
         assert labels[CONTEXT_BEATS] == full[i]
 
 
@@ -436,6 +444,120 @@ def test_long_intervals_right_after_a_segment_break_are_flagged(positions):
         clean, segment)
 
 
+def reviewer_segment_start(case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """600 beats of nsr001 whose segment starts with two artifacts among its first three
+    intervals: at the start of the series ("start"), or after a 60 s gap (the first and
+    third 1200 ms: "gap_1200"; the first two 1700 and 2800 ms: "gap_1700"). Returns raw,
+    clean, segment ids and the indices of the artifacts."""
+    clean = recordings.nsr001_rr_ms()[20_000:20_600].copy()
+    segment = np.zeros(clean.size, dtype=np.int64)
+    first = 0
+    if case != "start":
+        first = 300
+        segment[first:] = 1  # the timeline ends the segment at a 60 s gap
+    rr = clean.copy()
+    if case == "gap_1700":
+        bad = np.array([first, first + 1])
+        rr[bad] = 1700.0, 2800.0
+    else:
+        bad = np.array([first, first + 2])
+        rr[bad] = 1200.0
+    return rr, clean, segment, bad
+
+
+@pytest.mark.parametrize("case", ["start", "gap_1200", "gap_1700"])
+def test_two_artifacts_among_a_segments_first_three_beats_are_flagged(data_dir, case):
+    """The level of a segment's first beats is the median of its first START_BEATS: with
+    two artifacts among the first three, the median of three was an artifact, and the real
+    beats were corrected into it (1200 ms in place of 656: RMSSD 27.8 for 16.8 ms)."""
+    rr, clean, segment, bad = reviewer_segment_start(case)
+    labels = detect_artifacts(rr, segment)
+    assert (labels[bad] != NORMAL).all()
+    clean_labels = detect_artifacts(clean, segment)
+    others = np.setdiff1d(np.arange(rr.size), np.r_[bad, bad + 1])
+    assert np.array_equal(labels[others], clean_labels[others])  # no real beat flagged
+    times = np.cumsum(rr) / 1000.0
+    beats = correct_artifacts(rr, times, segment, labels)
+    assert beats.nn_ms.max() < 1.1 * clean.max()  # no artifact copied into a real beat
+    expected = rmssd(clean, segment)
+    assert rmssd(beats.nn_ms, beats.segment) == pytest.approx(expected, rel=0.05)
+
+
+@pytest.mark.parametrize("case", ["start", "gap_1200", "gap_1700"])
+def test_lean_tail_labels_equal_the_full_path_at_a_segment_start(data_dir, case):
+    # The engine asks for up to START_BEATS labels when a segment's first beats settle.
+    rr, _, segment, bad = reviewer_segment_start(case)
+    for end in range(1, int(bad[0]) + 40):
+        lo = max(end - art.TAIL_BUFFER_BEATS, 0)
+        full = detect_artifacts(rr[lo:end], segment[lo:end])
+        for wanted in (LOOKAHEAD_BEATS + 1, art.START_BEATS, art.START_BEATS + 1):
+            lean = detect_artifacts(rr[lo:end], segment[lo:end], last_beats=wanted)
+            assert np.array_equal(lean[-wanted:], full[-wanted:]), (end, wanted)
+
+
+def test_a_correction_at_a_segment_start_takes_no_artifact_for_its_value(nsr):
+    """Long and short intervals (a reconnect's gaps, noise), three among the first five
+    beats of segments of nsr001: each is corrected, and no interval of a segment's first
+    START_BEATS is replaced by a value the segment's start level calls an artifact (30 %
+    off the median of its first START_BEATS): correction takes the normal intervals before
+    it, and none of those may be an artifact left NORMAL."""
+    clean, seg = nsr
+    clean, seg = clean[:60_000], seg[:60_000]
+    starts = np.arange(0, clean.size - 250, 250)
+    segment = seg + np.cumsum(np.isin(np.arange(clean.size), starts))
+    rng = np.random.default_rng(4)
+    rr = clean.copy()
+    bad = []
+    for s in starts:
+        if seg[s] == seg[s + 7]:
+            pos = s + rng.choice(5, 3, replace=False)
+            rr[pos] *= np.where(rng.random(3) < 0.7, rng.uniform(1.6, 4.0, 3),
+                                rng.uniform(0.3, 0.6, 3))
+            bad.extend(pos)
+    labels = detect_artifacts(rr, segment)
+    beats = correct_artifacts(rr, np.cumsum(clean) / 1000.0, segment, labels)
+    assert not np.isin(beats.origin[~beats.corrected], bad).any()  # every one corrected
+    first, _ = art._segment_bounds(segment)
+    level = np.array([np.median(rr[f : f + art.START_BEATS]) for f in first])
+    at = beats.origin
+    early = (at - first[at] < art.START_BEATS) & beats.corrected
+    assert early.sum() > len(starts)
+    assert np.abs(beats.nn_ms[early] / level[at[early]] - 1.0).max() <= STANDOUT
+
+
+def test_segment_start_labels_wait_for_the_first_start_beats(data_dir):
+    # The labels of a segment's first beats depend on its first START_BEATS, beyond the
+    # lookahead: settled_counts says when they are final, and a prefix gives them then.
+    rr, _, segment, bad = reviewer_segment_start("gap_1200")
+    full = detect_artifacts(rr, segment)
+    settled = art.settled_counts(rr, segment)
+    first = int(bad[0])
+    for n in range(first - LOOKAHEAD_BEATS, first + art.START_BEATS + 3):
+        assert np.array_equal(detect_artifacts(rr[:n], segment[:n])[: settled[n - 1]],
+                              full[: settled[n - 1]]), n
+    # Until the segment holds START_BEATS beats none of its beats settles; then they do.
+    assert settled[first + art.START_BEATS - 2] == first
+    assert settled[first + art.START_BEATS - 1] == first + art.START_BEATS - LOOKAHEAD_BEATS
+    # The lookahead alone would not do: a prefix that ends it early labels the first beat
+    # otherwise than the whole series.
+    assert full[first] != NORMAL
+    assert detect_artifacts(rr[: first + LOOKAHEAD_BEATS + 1],
+                            segment[: first + LOOKAHEAD_BEATS + 1])[first] == NORMAL
+
+
+def test_settled_counts_follow_runs_and_segment_ends():
+    rr = np.r_[np.full(8, 800.0), np.nan, np.full(3, 800.0), np.full(5, 800.0)]
+    segment = np.r_[np.zeros(12), np.ones(5)].astype(np.int64)
+    # Held until the run has START_BEATS (7) beats or ends (the NaN at 8, the new segment at
+    # 12); LOOKAHEAD_BEATS (2) behind the newest otherwise.
+    expected = [0, 0, 0, 0, 0, 0, 5, 6, 7, 8, 9, 9, 11, 12, 12, 12, 12]
+    if art.START_BEATS == 7 and LOOKAHEAD_BEATS == 2:  # the values above assume these
+        assert art.settled_counts(rr, segment).tolist() == expected
+    counts = art.settled_counts(rr, segment)
+    assert (np.diff(counts) >= 0).all()
+    assert (counts <= np.maximum(np.arange(1, rr.size + 1) - LOOKAHEAD_BEATS, 0)).all()
+
+
 # ---------------------------------------------------------------- properties
 
 rr_values = st.floats(min_value=300.0, max_value=1500.0, allow_nan=False)
@@ -461,11 +583,19 @@ def test_prefix_invariance_and_trailing_buffer(series, data):
     rr, seg = series
     full = detect_artifacts(rr, seg)
     n = data.draw(st.integers(1, rr.size))
-    assert np.array_equal(detect_artifacts(rr[:n], seg[:n])[: max(n - LOOKAHEAD_BEATS, 0)],
-                          full[: max(n - LOOKAHEAD_BEATS, 0)])
+    settled = int(art.settled_counts(rr[:n], seg[:n])[-1])
+    assert np.array_equal(detect_artifacts(rr[:n], seg[:n])[:settled], full[:settled])
     i = data.draw(st.integers(0, rr.size - 1))
-    lo, hi = max(i - CONTEXT_BEATS, 0), min(i + LOOKAHEAD_BEATS + 1, rr.size)
+    # The label of beat i depends on beats i - CONTEXT_BEATS .. max(i + LOOKAHEAD_BEATS,
+    # run_start + START_BEATS - 1) of its run (beats since a break or an unusable value).
+    run_start = _run_starts(rr, seg)[i]
+    reach = max(i + LOOKAHEAD_BEATS, run_start + art.START_BEATS - 1)
+    lo, hi = max(i - CONTEXT_BEATS, 0), min(reach + 1, rr.size)
     assert detect_artifacts(rr[lo:hi], seg[lo:hi])[i - lo] == full[i]
+
+
+def _run_starts(rr: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    return art.run_starts(rr, seg)[0]
 
 
 @settings(max_examples=80, deadline=None)

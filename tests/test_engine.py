@@ -7,7 +7,7 @@ import pytest
 
 from tests.recordings import nsr001_rr_ms, polar_strap_rr_ms
 from trm_bio.core import artifacts
-from trm_bio.core.engine import StreamingEngine, analyse_beats, metric_names
+from trm_bio.core.engine import StreamingEngine, analyse_beats, metric_names, settled_reports
 from trm_bio.core.timeline import Beats, beats_from_rr
 
 
@@ -135,6 +135,68 @@ def test_stream_equals_batch_with_artifacts_right_after_segment_breaks(data_dir)
     assert (batch.labels[long_ones] != artifacts.NORMAL).all()
     assert batch.corrected.nn_ms.max() < 1500.0
     assert _assert_stream_equals_batch(beats) > 5_000
+
+
+def _two_artifacts_after_gaps() -> Beats:
+    """Real nsr001 beats with three 60 s gaps, each segment starting with two artifacts
+    among its first three intervals (1200 ms among 550-650, or 1700 then 2800 ms)."""
+    rr = nsr001_rr_ms()[20_000:21_200].copy()
+    for gap, first in ((300, (1200.0, None, 1200.0)), (600, (1700.0, 2800.0)),
+                       (900, (None, 1200.0, 1200.0))):
+        rr[gap] = 60_000.0  # the timeline ends the segment here
+        for k, value in enumerate(first):
+            if value is not None:
+                rr[gap + 1 + k] = value
+    return beats_from_rr(rr)
+
+
+def test_stream_equals_batch_when_a_segment_starts_with_two_artifacts(data_dir) -> None:
+    # Such a segment's first beats are judged from the median of its first START_BEATS:
+    # the engine holds them until the segment has them, then settles them together, with
+    # the labels, corrections and metrics of the batch analysis.
+    beats = _two_artifacts_after_gaps()
+    assert np.unique(beats.segment).size == 4
+    batch = analyse_beats(beats)
+    starts = np.flatnonzero(np.diff(beats.segment)) + 1
+    for s in starts:
+        long_ones = s + np.flatnonzero(beats.rr_ms[s : s + 3] > 1000.0)
+        assert long_ones.size == 2 and (batch.labels[long_ones] != artifacts.NORMAL).all()
+    assert batch.corrected.nn_ms.max() < 1000.0  # no long interval copied into a real beat
+    engine = StreamingEngine()
+    assert _assert_stream_equals_batch(beats, engine) > 5_000
+    assert engine.settled == len(beats) - artifacts.LOOKAHEAD_BEATS
+
+
+def test_segment_start_beats_settle_together_once_the_segment_has_its_first_beats(
+    data_dir,
+) -> None:
+    beats = _two_artifacts_after_gaps()
+    reports = [u.settled_index for u in StreamingEngine().push(beats)]
+    np.testing.assert_array_equal(reports, settled_reports(beats))
+    start = int(np.flatnonzero(np.diff(beats.segment))[0]) + 1
+    held = reports[start + artifacts.LOOKAHEAD_BEATS : start + artifacts.START_BEATS - 1]
+    assert held and all(r == -1 for r in held)  # nothing settles while the start is open
+    release = start + artifacts.START_BEATS - 1
+    assert reports[release] == release - artifacts.LOOKAHEAD_BEATS
+    assert reports[release + 1] == reports[release] + 1  # then one a beat again
+    settled = [r for r in reports if r >= 0]
+    assert len(settled) < len(beats) - artifacts.LOOKAHEAD_BEATS  # some beats shared one
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2, 4, 5, 6, 8])
+def test_prime_inside_a_held_segment_start_equals_a_beat_by_beat_run(data_dir, extra) -> None:
+    beats = _two_artifacts_after_gaps()
+    cut = int(np.flatnonzero(np.diff(beats.segment))[1]) + 1 + extra
+    head = Beats(beats.times_s[:cut], beats.rr_ms[:cut], beats.segment[:cut])
+    tail = Beats(beats.times_s[cut:], beats.rr_ms[cut:], beats.segment[cut:])
+    continuous = StreamingEngine()
+    continuous.push(head)
+    primed = StreamingEngine()
+    primed.prime(head)
+    assert primed.settled == continuous.settled
+    for a, b in zip(continuous.push(tail), primed.push(tail), strict=True):
+        assert (a.settled_index, a.settled_label) == (b.settled_index, b.settled_label)
+        np.testing.assert_array_equal(list(a.metrics.values()), list(b.metrics.values()))
 
 
 def test_beats_going_back_in_time_are_refused() -> None:

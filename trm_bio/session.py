@@ -39,6 +39,7 @@ from trm_bio.core.engine import (
     StreamingEngine,
     analyse_beats,
     recent_artifact_share,
+    settled_reports,
 )
 from trm_bio.core.events import (
     BREAKING_STATES,
@@ -472,10 +473,8 @@ class Session:
             setattr(self, name, getattr(fresh, name))
         beats = fresh.chosen_beats()
         self._chosen, self._chosen_resp = [beats], fresh._chosen_resp
-        # The live engine settles beat j when beat j + lookahead arrives, with the rate then.
-        lookahead = self.engine.lookahead
-        measured = np.asarray(fresh._chosen_resp[lookahead:], dtype=np.float64)
-        self._prime_analysis(beats, measured)
+        # The live engine settles a beat a few beats after it, with the rate then.
+        self._prime_analysis(beats, np.asarray(fresh._chosen_resp, dtype=np.float64))
 
     def prime(self, packets: list[Packet], breaks: Iterable[int] = ()) -> None:
         """Rebuild every state from the packets before a point, with the batch functions.
@@ -505,7 +504,8 @@ class Session:
     def _prime_analysis(self, beats: Beats, measured_resp: np.ndarray | None = None) -> None:
         """Bring the engine, the regulation model and the history to their state after
         ``beats``; ``measured_resp`` (/min, NaN where unknown): the breathing rate from chest
-        movement at each settled beat, in place of the RSA estimate."""
+        movement at each beat's arrival (the live engine settles a beat at a later one), in
+        place of the RSA estimate."""
         self.beats_seen = len(beats)
         self.engine = StreamingEngine(self.engine.windows)
         self.engine.prime(beats)
@@ -520,18 +520,28 @@ class Session:
         self.last = None
         if len(beats):
             analysis = analyse_beats(beats)
-            settled = max(0, len(beats) - self.engine.lookahead)
-            m = {k: v[:settled] for k, v in analysis.metrics.items()}
+            # The beats the live engine reported settled, and the updates that reported them.
+            reports = settled_reports(beats)
+            pushes = np.flatnonzero(reports >= 0)
+            rows = reports[pushes]
+            settled = rows.size
+            m = {k: v[rows] for k, v in analysis.metrics.items()}
             resp = m["RespirationRate"]
             if measured_resp is not None:
-                resp = np.where(np.isfinite(measured_resp), measured_resp, resp)
+                measured = measured_resp[pushes]
+                resp = np.where(np.isfinite(measured), measured, resp)
+            irregular = analysis.irregular
             judged = irregular_judged(beats.rr_ms, beats.segment)
-            words = rhythm_words(analysis.rhythm_ok, analysis.irregular, judged)[:settled]
-            share = recent_artifact_share(beats.times_s, analysis.labels)[:settled]
+            words = rhythm_words(
+                analysis.rhythm_ok[rows],
+                None if irregular is None else irregular[rows],
+                judged[rows],
+            )
+            share = recent_artifact_share(beats.times_s, analysis.labels)[rows]
             regulation = [
                 self.regulator.update(t, h, r, q, rhythm=w, artifact_share=a)
                 for t, h, r, q, w, a in zip(
-                    beats.times_s[:settled].tolist(),
+                    beats.times_s[rows].tolist(),
                     m[HR_METRIC].tolist(),
                     m[VAGAL_METRIC].tolist(),
                     resp.tolist(),
@@ -554,7 +564,7 @@ class Session:
             if settled:
                 self.history.metrics.extend(
                     {
-                        "time_s": beats.times_s[:settled],
+                        "time_s": beats.times_s[rows],
                         **m,
                         "arousal": np.array([r.arousal for r in regulation]),
                         "lowness": np.array([r.lowness for r in regulation]),

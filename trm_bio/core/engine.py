@@ -3,9 +3,10 @@
 Each new beat is appended to a bounded buffer; artifact labels are computed on the short
 tail that can still change them, and every metric is evaluated for the window that ends at
 the newest *settled* beat (one whose artifact label can no longer change, ``LOOKAHEAD_BEATS``
-beats behind the newest). The newest beat itself (its RR, instantaneous heart rate and a
-provisional label) is reported at once, so the tachogram never waits; HRV windows of 60 s
-and more lag by those one or two beats, which a person cannot see.
+beats behind the newest; after a segment break the segment's first beats wait until it holds
+``artifacts.START_BEATS`` beats, then settle together). The newest beat itself (its RR,
+instantaneous heart rate and a provisional label) is reported at once, so the tachogram never
+waits; HRV windows of 60 s and more lag by those one or two beats, which a person cannot see.
 
 Because labels depend on a bounded past and a fixed lookahead, and metric windows are
 defined in seconds on an absolute grid, the engine fed beat by beat gives the numbers that
@@ -249,10 +250,12 @@ class BeatUpdate:
     segment : int
         Its segment.
     label : int
-        Its artifact label, provisional until ``LOOKAHEAD_BEATS`` more beats arrive.
+        Its artifact label, provisional until it settles (``LOOKAHEAD_BEATS`` more beats,
+        more at a segment's start: :func:`settled_reports`).
     settled_index : int
-        Newest beat whose label is final (-1 if none yet); the metrics are for the window
-        ending at that beat.
+        Newest beat whose label became final with this beat (-1 if none did: the first
+        beats, and a new segment's first beats, which then settle together); the metrics
+        are for the window ending at that beat.
     settled_time_s : float
         Its time (s); NaN if none.
     settled_label : int
@@ -288,13 +291,27 @@ class BeatUpdate:
     rhythm_judged: bool = True
 
 
+def settled_reports(beats: Beats) -> np.ndarray:
+    """The ``settled_index`` of each update the engine gives when fed ``beats`` one by one.
+
+    Normally beat j settles when beat j + LOOKAHEAD_BEATS arrives; a new segment's first
+    beats wait until it holds ``artifacts.START_BEATS`` beats (or ends), and then settle
+    together: the update reports the newest of them, and those before report -1.
+    """
+    counts = artifacts.settled_counts(beats.rr_ms, beats.segment)
+    before = np.concatenate(([0], counts[:-1]))
+    reports: np.ndarray = np.where(counts > before, counts - 1, -1)
+    return reports
+
+
 class StreamingEngine:
     """Appends beats as they come and returns one :class:`BeatUpdate` per beat.
 
     Each beat costs a bounded amount of work, whatever the session length: the artifact
-    labels of only the newest and the newly settled beat are computed (on a trailing buffer
-    of ``CONTEXT_BEATS`` beats), the rhythm check and the correction of only the newly
-    settled beat (both look back a few beats only), and every metric for one window end. The
+    labels of only the newest and the newly settled beats are computed (on a trailing buffer
+    of ``CONTEXT_BEATS`` beats; a few settle at once at a segment's start), the correction of
+    only those and the rhythm check of the newest of them (both look back a few beats only),
+    and every metric for one window end. The
     settled labels and corrected beats are kept, so nothing is recomputed. Memory is bounded:
     the buffers keep the longest window plus the artifact context, so a 24 h session costs no
     more than a 10-minute one. No threads, no clock: a plain object.
@@ -340,12 +357,16 @@ class StreamingEngine:
         self._nn_seg = GrowingArray(np.int64)
         self._first_index = 0  # session index of the buffer's first beat
         self.count = 0  # beats seen
+        self.settled = 0  # beats whose labels are final (artifacts.settled_count)
+        self._run_start = 0  # session index of the newest run's first beat
+        self._run_open = False  # whether the newest beat is usable (its run may go on)
         self._last_time_s = -math.inf
         self._last_segment = 0
 
     @property
     def lookahead(self) -> int:
-        """Beats between the newest beat and the newest settled one."""
+        """Beats between the newest beat and the newest settled one (more for a while
+        after a segment break: see :func:`settled_reports`)."""
         return self._LOOKAHEAD
 
     def prime(self, beats: Beats) -> None:
@@ -359,7 +380,8 @@ class StreamingEngine:
         n = len(beats)
         if n == 0:
             return
-        settled_end = max(n - self._LOOKAHEAD, 0)  # beats [0, settled_end) are settled
+        settled = artifacts.settled_counts(beats.rr_ms, beats.segment)
+        settled_end = int(settled[-1])  # beats [0, settled_end) are settled
         keep_from_time = beats.times_s[max(settled_end - 1, 0)] - self._max_window_s
         keep_from_time -= self._KEEP_S
         first_needed = int(np.searchsorted(beats.times_s, keep_from_time, side="right"))
@@ -368,8 +390,7 @@ class StreamingEngine:
         correct_from = max(0, start - self._CORRECTION_TAIL)
         detect_from = max(0, correct_from - artifacts.CONTEXT_BEATS)
         labels = artifacts.detect_artifacts(
-            beats.rr_ms[detect_from:settled_end + self._LOOKAHEAD],
-            beats.segment[detect_from:settled_end + self._LOOKAHEAD],
+            beats.rr_ms[detect_from:], beats.segment[detect_from:]
         )[: max(settled_end - detect_from, 0)]
         part = slice(correct_from, settled_end)
         corrected = artifacts.correct_artifacts(
@@ -389,8 +410,11 @@ class StreamingEngine:
         self._nn_times.extend(corrected.times_s[kept])
         self._nn_seg.extend(corrected.segment[kept])
         self.count = n
+        self.settled = settled_end
         self._last_time_s = float(beats.times_s[-1])
         self._last_segment = int(beats.segment[-1])
+        starts, usable = artifacts.run_starts(beats.rr_ms, beats.segment)
+        self._run_start, self._run_open = int(starts[-1]), bool(usable[-1])
 
     def push(self, beats: Beats) -> list[BeatUpdate]:
         """Append new beats; one update per beat, in order."""
@@ -416,6 +440,9 @@ class StreamingEngine:
                 f"(got {time_s} s, segment {segment}, after {self._last_time_s} s, "
                 f"segment {self._last_segment})."
             )
+        if not self.count or segment != self._last_segment or not self._run_open:
+            self._run_start = self.count
+        self._run_open = math.isfinite(rr_ms) and rr_ms > 0
         self._last_time_s, self._last_segment = time_s, segment
         self._times.append(time_s)
         self._rr.append(rr_ms)
@@ -427,11 +454,13 @@ class StreamingEngine:
         size = rr.size
         tail_start = max(0, size - self._TAIL)
         tail_seg = seg[tail_start:] if seg[tail_start] != segment else None
-        tail_labels = artifacts.detect_artifacts(
-            rr[tail_start:], tail_seg, last_beats=self._LOOKAHEAD + 1
-        )
+        # A new segment's first beats wait for its first START_BEATS: then several settle.
+        settled_from = self.settled
+        self.settled = int(artifacts.settled_count(self.count, self._run_start, self._run_open))
+        wanted = max(self._LOOKAHEAD + 1, self.count - settled_from)
+        tail_labels = artifacts.detect_artifacts(rr[tail_start:], tail_seg, last_beats=wanted)
         provisional = int(tail_labels[-1])
-        settled_index = index - self._LOOKAHEAD
+        settled_index = self.settled - 1 if self.settled > settled_from else -1
         metrics = dict.fromkeys(self.names, math.nan)
         settled_time = math.nan
         settled_label = int(artifacts.NORMAL)
@@ -441,9 +470,11 @@ class StreamingEngine:
         artifact_rate = math.nan
         if settled_index >= 0:
             pos = settled_index - self._first_index  # buffer position of the settled beat
-            settled_label = int(tail_labels[pos - tail_start])
-            self._labels.append(settled_label)
+            for j in range(settled_from - self._first_index, pos + 1):
+                self._labels.append(tail_labels[j - tail_start])
+                self._correct(j)
             labels = self._labels.view
+            settled_label = int(labels[pos])
             settled_time = float(times[pos])
             lo = max(0, pos + 1 - RHYTHM_WINDOW_BEATS - 2)
             rhythm_ok = rhythm_valid_last(rr[lo : pos + 1], labels[lo:], seg[lo : pos + 1])
@@ -451,7 +482,6 @@ class StreamingEngine:
             irregular = irregular_rhythm_last(rr[lo : pos + 1], seg[lo : pos + 1])
             judged = bool(irregular_judged(rr[lo : pos + 1], seg[lo : pos + 1])[-1])
             rhythm_ok = rhythm_ok and not irregular
-            self._correct(pos)
             ends = np.array([settled_time])
             ok = np.array([rhythm_ok])
             nn, nn_times, nn_seg = self._nn.view, self._nn_times.view, self._nn_seg.view
