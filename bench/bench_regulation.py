@@ -49,6 +49,7 @@ from trm_bio.core.regulation import (
     regulate,
     rhythm_words,
 )
+from trm_bio.core.rhythm import irregular_judged
 from trm_bio.core.shifts import detect_shifts
 from trm_bio.core.timeline import beats_from_rr
 
@@ -89,7 +90,8 @@ def _recording(name: str, rr_ms: np.ndarray, offset_s: float = 0.0) -> Recording
     m = analysis.metrics
     return Recording(
         name, offset_s, beats.times_s, beats.rr_ms, m[HR_METRIC], m[VAGAL_METRIC],
-        rhythm_words(analysis.rhythm_ok, analysis.irregular),
+        rhythm_words(analysis.rhythm_ok, analysis.irregular,
+                     irregular_judged(beats.rr_ms, beats.segment)),
         recent_artifact_share(beats.times_s, analysis.labels),
     )
 

@@ -18,7 +18,7 @@ from tests.cli_run import run
 from tests.recordings import mitdb
 from trm_bio.core.baseline import Baseline
 from trm_bio.history import analyse_session, read_baseline
-from trm_bio.report.data import PLOTTED_RMSSD_WINDOW_S, build_report
+from trm_bio.report.data import build_report
 from trm_bio.report.plots import session_figure
 from trm_bio.store.library import Library
 
@@ -90,11 +90,13 @@ def test_the_report_draws_no_hrv_where_the_rhythm_check_failed(af_library, tmp_p
         ok = analyse_session(library, steady)
     assert not af.summary.hrv_valid and ok.summary.hrv_valid
     report = build_report(af)
-    # No plotted RMSSD whose window holds a beat that failed the rhythm check.
+    # No plotted RMSSD where the live screen hid it (the irregular rhythm's words, held),
+    # and so none whose window holds a beat that failed the rhythm check.
     times, rhythm_ok = af.beats.times_s, af.analysis.rhythm_ok
     shown = np.isfinite(report.series.rmssd_ms)
+    assert af.regulation.hrv_shown[_kept(af, report)][shown].all()
     for t in report.series.times_s[shown]:
-        window = (times > t - PLOTTED_RMSSD_WINDOW_S) & (times <= t)
+        window = (times > t - 60.0) & (times <= t)
         assert rhythm_ok[window].all()
     assert np.isfinite(af.analysis.metrics["RMSSD"]).sum() > 10 * max(shown.sum(), 1)
     # The whole session's HRV is not valid: the RMSSD plot says so and draws no line.
@@ -102,12 +104,14 @@ def test_the_report_draws_no_hrv_where_the_rhythm_check_failed(af_library, tmp_p
     assert axes.get_lines() == []
     words = " ".join(t.get_text() for t in axes.texts).replace("\n", " ")
     assert "RMSSD is not drawn" in words and "irregular" in words
-    # A steady rhythm keeps every value and its line.
+    # A steady rhythm keeps every value the screen showed, and its line.
     steady_report = build_report(ok)
+    kept = _kept(ok, steady_report)
     np.testing.assert_array_equal(
         np.isfinite(steady_report.series.rmssd_ms),
-        np.isfinite(ok.analysis.metrics["RMSSD"])[_kept(ok, steady_report)],
+        (np.isfinite(ok.analysis.metrics["RMSSD"]) & ok.regulation.hrv_shown)[kept],
     )
+    assert ok.regulation.hrv_shown.mean() > 0.9
     assert len(_rmssd_axes(steady_report).get_lines()) == 1
     # Both report files are written, the baseline's missing HRV said in words.
     for suffix in ("html", "pdf"):

@@ -223,16 +223,25 @@ def ecg_status_along(
     starts = np.arange(0, x.size - n + 1, step, dtype=np.int64)
     if starts[-1] + n < x.size:
         starts = np.r_[starts, x.size - n]
-    windows = np.lib.stride_tricks.sliding_window_view(x, n)[starts]
-    finite = np.isfinite(windows).all(axis=1)
+    view = np.lib.stride_tricks.sliding_window_view(x, n)  # no copy
     codes: list[StatusCode] = ["starting"] * starts.size
-    if n >= 2.0 * fs_hz and finite.any():
-        for i, code in zip(np.flatnonzero(finite), _judge_windows(windows[finite], fs_hz),
-                           strict=True):
-            codes[i] = code
-    for i in np.flatnonzero(~finite):  # samples lost: judged on those that are there
-        codes[i] = ecg_status(windows[i], fs_hz).code
+    # In chunks of windows: each chunk's copies (the windows, their baseline, powers) stay a
+    # few MB, where all windows of a 24 h ECG at once would take gigabytes.
+    for first in range(0, starts.size, _STATUS_WINDOWS_PER_CHUNK):
+        chunk = np.arange(first, min(first + _STATUS_WINDOWS_PER_CHUNK, starts.size))
+        windows = view[starts[chunk]]
+        finite = np.isfinite(windows).all(axis=1)
+        if n >= 2.0 * fs_hz and finite.any():
+            for i, code in zip(chunk[finite], _judge_windows(windows[finite], fs_hz),
+                               strict=True):
+                codes[i] = code
+        for i in np.flatnonzero(~finite):  # samples lost: judged on those that are there
+            codes[chunk[i]] = ecg_status(windows[i], fs_hz).code
     return starts, codes
+
+
+#: Windows judged at once by :func:`ecg_status_along` (memory, not speed, sets it).
+_STATUS_WINDOWS_PER_CHUNK = 256
 
 
 def _judge_windows(rows: Float, fs_hz: float) -> list[StatusCode]:

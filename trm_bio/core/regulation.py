@@ -572,6 +572,9 @@ class RegulationTrace:
         baseline was given or never completed).
     reason : ndarray of str
         Why the zone is UNKNOWN at each beat ("" where a zone is shown).
+    hrv_shown : ndarray of bool
+        Whether the live screen showed HRV numbers at each beat
+        (:attr:`RegulationState.hrv_shown`): reports and plots hide them where it did not.
     """
 
     times_s: np.ndarray
@@ -584,6 +587,7 @@ class RegulationTrace:
     baseline: Baseline | None
     calibration_end_index: int
     reason: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    hrv_shown: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
 
     def zone_labels(self) -> list[str]:
         """Zone names per beat ("low", "resilient", "high", "unknown")."""
@@ -678,15 +682,17 @@ def regulate(
         )
         zone = np.array([int(z) for z in zone_col], dtype=np.int8)
         reason = np.array(columns[7], dtype=object)
+        hrv_shown = np.array([state.hrv_shown for state in states], dtype=bool)
     else:
         arousal = lowness = z_hr = z_vagal = np.full(0, np.nan)
         zone = np.full(0, Zone.UNKNOWN, dtype=np.int8)
         tentative = np.zeros(0, dtype=bool)
         reason = np.array([], dtype=object)
+        hrv_shown = np.ones(0, dtype=bool)
     return RegulationTrace(
         times, arousal.astype(np.float64), lowness.astype(np.float64), z_hr.astype(np.float64),
         z_vagal.astype(np.float64), zone, np.asarray(tentative, dtype=bool), live.baseline,
-        live.calibration_end_index, reason,
+        live.calibration_end_index, reason, hrv_shown,
     )
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from trm_bio.core.engine import DEFAULT_WINDOWS, BeatAnalysis, recent_share
 from trm_bio.core.events import (
     EventKind,
     FlowPayload,
@@ -270,25 +269,19 @@ def markers_from_events(result: SessionAnalysis) -> list[Marker]:
     return out
 
 
-#: The plotted RMSSD's window (s), as the engine computes it.
-PLOTTED_RMSSD_WINDOW_S = next(w.window_s for w in DEFAULT_WINDOWS if "RMSSD" in w.keys)
-
-
-def rhythm_clean_rmssd(analysis: BeatAnalysis) -> np.ndarray:
-    """The per-beat RMSSD (ms), NaN wherever its window holds a beat whose rhythm check
-    failed (an irregular rhythm or sustained ectopy).
-
-    The engine withholds HRV at the beats that fail the check; a window ending just after
-    such a stretch still holds its intervals, and in atrial fibrillation that reads as an
-    RMSSD of 100-400 ms that means nothing (MIT-BIH 219: 28 of its 285 values in atrial
-    fibrillation are left, 201 and 203: none; MIT-BIH 100, a steady rhythm: all 2,199 kept).
-    """
-    rmssd = analysis.metrics["RMSSD"]
-    bad = ~np.asarray(analysis.rhythm_ok, dtype=bool)
-    if not bad.any():
+def shown_rmssd(result: SessionAnalysis) -> np.ndarray:
+    """The per-beat RMSSD (ms) where the live screen showed it, NaN where it did not
+    (:attr:`~trm_bio.core.regulation.RegulationTrace.hrv_shown`: an irregular rhythm or
+    sustained ectopy, held as the words beside the numbers were, or beat timing that spoils
+    HRV). The engine withholds HRV at the beats that fail the rhythm check, but a window
+    ending just after such a stretch still holds its intervals, and in atrial fibrillation
+    that reads as an RMSSD of 100-400 ms that means nothing: the report draws what the
+    screen showed, so its plot and its words agree with the session as it was seen."""
+    rmssd = result.analysis.metrics["RMSSD"]
+    shown = result.regulation.hrv_shown
+    if shown.size != rmssd.size:  # no regulation trace (no beats)
         return rmssd
-    clean = recent_share(analysis.beats.times_s, bad, PLOTTED_RMSSD_WINDOW_S) == 0
-    return np.where(clean, rmssd, np.nan)
+    return np.where(shown, rmssd, np.nan)
 
 
 def build_report(
@@ -315,7 +308,7 @@ def build_report(
     series = Series(
         times_s=beats.times_s[keep],
         hr_bpm=m["HR_20s"][keep],
-        rmssd_ms=rhythm_clean_rmssd(result.analysis)[keep],
+        rmssd_ms=shown_rmssd(result)[keep],
         arousal=reg.arousal[keep],
         zone=reg.zone[keep],
         position=position[keep],

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from trm_bio.report.text import fmt_clock
@@ -44,6 +45,7 @@ class InterruptedNotice(QFrame):
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel(notice_text(sessions))
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # a person's name is not markup
         self.label.setWordWrap(True)
         self.label.setToolTip("Session > Library… lists every session with its status.")
         self.ok = QPushButton("OK")
