@@ -221,3 +221,19 @@ def test_fixed_rate_windows_never_span_a_segment_break_or_a_junk_value():
     junk = rr.copy()
     junk[500] = np.nan
     assert not fixed_rate_rhythm(junk)[500 : 500 + PACED_WINDOW_BEATS].any()
+
+
+def test_the_live_engine_s_judged_check_equals_the_whole_series_one(data_dir):
+    # The engine asks at the newest settled beat alone; it must say what the whole-series
+    # function says there, across segment breaks and unusable values.
+    from trm_bio.core.rhythm import irregular_judged, irregular_judged_last
+
+    rr = recordings.mitdb("219").rr_ms[:600].copy()
+    rr[[50, 51, 300]] = np.nan
+    seg = np.zeros(rr.size, dtype=np.int64)
+    seg[120:], seg[400:] = 1, 2
+    whole = irregular_judged(rr, seg)
+    assert whole.any() and not whole.all()
+    for pos in range(rr.size):
+        lo = max(0, pos + 1 - 64)
+        assert irregular_judged_last(rr[lo : pos + 1], seg[lo : pos + 1]) == whole[pos], pos

@@ -29,7 +29,7 @@ from trm_bio.core.rhythm import (
     IRREGULAR_WINDOW_BEATS,
     RHYTHM_WINDOW_BEATS,
     fixed_rate_rhythm,
-    irregular_judged,
+    irregular_judged_last,
     irregular_rhythm,
     irregular_rhythm_last,
     rhythm_valid,
@@ -480,7 +480,7 @@ class StreamingEngine:
             rhythm_ok = rhythm_valid_last(rr[lo : pos + 1], labels[lo:], seg[lo : pos + 1])
             lo = max(0, pos + 1 - IRREGULAR_WINDOW_BEATS)
             irregular = irregular_rhythm_last(rr[lo : pos + 1], seg[lo : pos + 1])
-            judged = bool(irregular_judged(rr[lo : pos + 1], seg[lo : pos + 1])[-1])
+            judged = irregular_judged_last(rr[lo : pos + 1], seg[lo : pos + 1])
             rhythm_ok = rhythm_ok and not irregular
             ends = np.array([settled_time])
             ok = np.array([rhythm_ok])

@@ -412,6 +412,23 @@ def irregular_judged(
     return n_usable >= IRREGULAR_MIN_BEATS
 
 
+def irregular_judged_last(
+    rr_ms: np.ndarray,
+    segment: np.ndarray,
+    *,
+    window_beats: int = IRREGULAR_WINDOW_BEATS,
+) -> bool:
+    """:func:`irregular_judged` at the last beat alone (the live engine's per-beat path: a
+    few numpy calls on the trailing window, not the whole series)."""
+    rr = np.asarray(rr_ms, dtype=np.float64)[-window_beats:]
+    seg = np.asarray(segment)[-window_beats:]
+    if rr.size == 0:
+        return False
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(rr) & (rr > 0) & (seg == seg[-1])
+    return int(np.count_nonzero(usable)) >= IRREGULAR_MIN_BEATS
+
+
 @functools.lru_cache(maxsize=8)
 def _template_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Beat pairs (i, j), i < j <= size - 2, of a window of ``size`` beats: SampEn's
