@@ -238,3 +238,18 @@ def test_real_chest_accelerometer_with_paced_breathing() -> None:
     # The metronome is the truth, and people do not follow it exactly: the median breath
     # is within 1 /min of it on most records.
     assert np.mean(np.asarray(medians) <= TARGET_PER_MIN) >= 0.8
+
+
+def test_a_strap_clock_that_jumps_by_hours_starts_afresh_without_filling_the_gap():
+    # A damaged or foreign frame can carry a sensor time hours (or 2**64 ns) ahead: only the
+    # cells that hold samples are kept, never the empty hours between (that was a
+    # MemoryError), and breathing is followed again after the jump.
+    stream = AccBreathingStream()
+    t = np.arange(0.0, 120.0, 0.02)
+    chest = np.c_[20.0 * np.sin(2 * np.pi * 0.25 * t), np.zeros(t.size), np.full(t.size, 1e3)]
+    stream.feed(t, chest)
+    jump = 1.8e10  # about 570 years of strap clock
+    update = stream.feed(t + jump, chest)
+    assert update.t_s[0] < t[-1] < jump <= update.t_s[1:].min()  # the open cell, then after
+    later = stream.feed(t[-1] + jump + 0.02 + t, chest)
+    assert later.t_s.min() > jump and np.isfinite(later.rate_per_min).any()

@@ -267,12 +267,19 @@ class AccBreathingStream:
             self._t0 = float(t[0])
         k = np.floor((t - self._t0) / cfg.cell_s).astype(np.int64)
         k0 = self._next_cell
-        rel = k - k0
-        size = int(rel[-1]) + 1
-        counts = np.bincount(rel, minlength=size).astype(np.float64)
-        sums = np.stack([np.bincount(rel, weights=acc[:, j], minlength=size)
+        rel = k - k0  # >= 0: samples come later than the open cell's
+        # Only the cells that hold samples (and the open one, rel 0): a gap of hours between
+        # two samples (a strap clock that jumps, a damaged frame) must not become hours of
+        # empty cells in memory.
+        cells, inverse = np.unique(rel, return_inverse=True)
+        if cells[0] != 0:
+            cells = np.concatenate(([0], cells))
+            inverse = inverse + 1
+        m = cells.size
+        counts = np.bincount(inverse, minlength=m).astype(np.float64)
+        sums = np.stack([np.bincount(inverse, weights=acc[:, j], minlength=m)
                          for j in range(3)], axis=1)
-        sqs = np.stack([np.bincount(rel, weights=acc[:, j] * acc[:, j], minlength=size)
+        sqs = np.stack([np.bincount(inverse, weights=acc[:, j] * acc[:, j], minlength=m)
                         for j in range(3)], axis=1)
         counts[0] += self._pend_n
         sums[0] += self._pend_sum
@@ -282,8 +289,8 @@ class AccBreathingStream:
         self._pend_sum = sums[-1].copy()
         self._pend_sq = sqs[-1].copy()
         counts, sums, sqs = counts[:-1], sums[:-1], sqs[:-1]
-        self._next_cell = k0 + size - 1
-        index = np.arange(k0, k0 + size - 1, dtype=np.int64)
+        self._next_cell = k0 + int(cells[-1])
+        index = k0 + cells[:-1].astype(np.int64)
         filled = counts > 0
         safe = np.maximum(counts, 1.0)[:, None]
         means = sums / safe
