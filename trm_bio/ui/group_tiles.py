@@ -130,8 +130,10 @@ def _band() -> ZoneBandWidget:
 class _Tile(QFrame):
     """A tile's frame: the band, words under it, its grey look when no zone is shown."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, seat: int, parent: QWidget | None, number: int | None) -> None:
         super().__init__(parent)
+        self.seat = seat
+        self.shown_number = number if number is not None else seat + 1
         self.state: TileState | None = None
         self.band = _band()
         self.words = QLabel("")
@@ -171,9 +173,7 @@ class ParticipantTile(_Tile):
         *,
         number: int | None = None,
     ):
-        super().__init__(parent)
-        self.seat = seat
-        self.shown_number = number if number is not None else seat + 1
+        super().__init__(seat, parent, number)
         self.selected = False
         self._number_selected: bool | None = None  # what the number's style shows
         self.numbers_visible = False
@@ -292,9 +292,7 @@ class ClientTile(_Tile):
         *,
         number: int | None = None,
     ):
-        super().__init__(parent)
-        self.seat = seat
-        self.shown_number = number if number is not None else seat + 1
+        super().__init__(seat, parent, number)
         self.labels = CLIENT_LABELS[0]
         box = QVBoxLayout(self)
         box.setContentsMargins(14, 10, 14, 10)
